@@ -1,0 +1,55 @@
+# The two commands of the README: `make run` (demo on this machine) and `make test` (what CI runs).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.13 2>/dev/null || echo python)
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SANDBOX_PORT ?= 8765
+POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/hubportal
+
+.PHONY: run test lint install messages clean
+
+$(PY):
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "Python 3.12+ is needed (pyenv: 3.13.0, see .python-version)"'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+messages: install
+	$(PY) manage.py compilemessages --ignore=.venv >/dev/null
+
+# Starts the HubSpot sandbox, the task worker and the web server; Ctrl+C stops all three.
+run: install messages
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py demo_user
+	@mkdir -p var
+	@trap 'kill 0' EXIT INT TERM; \
+	$(PY) manage.py sandbox --host $(HOST) --port $(SANDBOX_PORT) > var/sandbox.log 2>&1 & \
+	$(PY) manage.py db_worker --no-reload > var/worker.log 2>&1 & \
+	echo ""; \
+	echo "  hubportal is starting: open http://$(HOST):$(PORT)/  (sandbox: http://$(HOST):$(SANDBOX_PORT)/sandbox/)"; \
+	echo "  logs: var/sandbox.log, var/worker.log; stop with Ctrl+C"; \
+	echo ""; \
+	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+	$(PY) manage.py check --fail-level WARNING
+	$(PY) manage.py makemigrations --check --dry-run
+
+# Everything CI runs: linters, type checks, Django checks, the whole suite on SQLite
+# (browser tests included), then the suite again on PostgreSQL.
+test: lint messages
+	$(PY) -m pytest
+	DATABASE_URL=$(POSTGRES_URL) $(PY) -m pytest -m "not e2e" -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) .pytest-db var

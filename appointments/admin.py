@@ -1,0 +1,23 @@
+"""Admin: read-mostly views of portals and batches for support staff."""
+
+from django.contrib import admin
+
+from appointments.models import Batch, BatchCall, Portal
+
+
+@admin.register(Portal)
+class PortalAdmin(admin.ModelAdmin):
+    list_display = ("hub_id", "hub_domain", "connected_by", "status", "auth_kind", "updated_at")
+    exclude = ("access_token_encrypted", "refresh_token_encrypted")
+    readonly_fields = ("hub_id", "scopes", "access_token_expires_at")
+
+
+@admin.register(Batch)
+class BatchAdmin(admin.ModelAdmin):
+    list_display = ("pk", "filename", "portal", "created_by", "status", "created_at")
+    list_filter = ("status", "portal")
+
+
+@admin.register(BatchCall)
+class BatchCallAdmin(admin.ModelAdmin):
+    list_display = ("batch", "sequence", "state", "http_status", "hubspot_status", "completed_at")

@@ -1,0 +1,60 @@
+"""Results downloads: every row the user gave, its original values, state, HubSpot ID and error.
+
+Cells a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or
+carriage return) are prefixed with a single quote (OWASP's CSV-injection advice).
+"""
+
+import csv
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+
+from appointments.models import Batch, BatchRow
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> str:
+    """``value`` as text, made inert for spreadsheet programs."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def record_url(hub_id: int, record_id: str) -> str:
+    """The appointment's page in HubSpot (``HUBSPOT_APP_BASE_URL``/contacts/<hub>/record/0-421/)."""
+    if not record_id:
+        return ""
+    return f"{settings.HUBSPOT_APP_BASE_URL}/contacts/{hub_id}/record/0-421/{record_id}"
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def results_rows(batch: Batch) -> Iterator[list[str]]:
+    """Header then one list of cells per row, in file order (not neutralised)."""
+    headers = list(batch.headers)
+    yield ["row", *headers, "state", "hubspot_id", "hubspot_url", "error"]
+    for row in batch.rows.order_by("row_number").iterator(chunk_size=2000):
+        if row.errors:
+            error = " | ".join(e["message"] for e in row.errors)
+        else:
+            error = row.error_message
+        yield [
+            str(row.row_number),
+            *[str(row.raw.get(h, "")) for h in headers],
+            BatchRow.State(row.state).label,
+            row.hubspot_id,
+            record_url(batch.portal.hub_id, row.hubspot_id),
+            error,
+        ]
+
+
+def results_csv(batch: Batch) -> Iterator[str]:
+    """The results as CSV lines (UTF-8 text with a BOM first so Excel reads accents right)."""
+    writer = csv.writer(_Echo())
+    yield "\ufeff"
+    for cells in results_rows(batch):
+        yield writer.writerow([neutralise(cell) for cell in cells])

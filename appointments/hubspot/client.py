@@ -1,0 +1,221 @@
+"""HubSpot CRM calls for appointments: one ``requests.Session``, a timeout on every call.
+
+Reads (properties, labels) are retried by urllib3's ``Retry`` on 429/5xx, honouring
+``Retry-After``. Batch create is never retried here: its outcome after a time-out is unknown
+and a blind resend could create records twice (NOTES.md); the caller decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from appointments.hubspot.errors import (
+    HubSpotError,
+    HubSpotUnknownOutcome,
+    error_from_response,
+)
+from appointments.hubspot.schema import (
+    APPOINTMENT_OBJECT_TYPE,
+    AssociationLabel,
+    PropertyDefinition,
+)
+
+MAX_BATCH_INPUTS = 100  # REFERENCE.md 1.1 and [S10]
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class CreatedRecord:
+    """One ``SimplePublicObject`` of a batch-create answer."""
+
+    id: str
+    properties: dict[str, str]
+    object_write_trace_id: str | None
+
+
+@dataclass(frozen=True)
+class InputError:
+    """One entry of ``errors[]``: which inputs (by ``objectWriteTraceId``) and why."""
+
+    trace_ids: tuple[str, ...]
+    category: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """``X-HubSpot-RateLimit-*`` headers when present (REFERENCE.md section 7)."""
+
+    max: int | None = None
+    remaining: int | None = None
+    interval_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class BatchCreateResult:
+    """A 201 or 207 answer of batch create (and the 2026-09 form: errors inside a 201).
+
+    ``status`` is the batch status (PENDING, PROCESSING, CANCELED, COMPLETE); times are aware
+    datetimes or None.
+    """
+
+    http_status: int
+    status: str
+    results: tuple[CreatedRecord, ...]
+    errors: tuple[InputError, ...]
+    requested_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    correlation_id: str
+    rate_limit: RateLimit = field(default_factory=RateLimit)
+
+
+def _int_header(headers: Any, name: str) -> int | None:
+    value = headers.get(name)
+    return int(value) if value is not None and str(value).isdigit() else None
+
+
+class HubSpotClient:
+    """CRM calls on one portal with one access token.
+
+    ``base_url`` defaults to ``settings.HUBSPOT_API_BASE_URL``. Every method raises a
+    ``HubSpotError`` subclass on failure (see ``errors.py``).
+    """
+
+    def __init__(self, access_token: str, *, base_url: str | None = None) -> None:
+        self.base_url = (base_url or settings.HUBSPOT_API_BASE_URL).rstrip("/")
+        self.timeout = settings.HUBSPOT_TIMEOUT_SECONDS
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {access_token}"
+        self.session.headers["Accept"] = "application/json"
+        # Retry only idempotent reads; urllib3's default allowed_methods excludes POST.
+        retry = Retry(
+            total=3,
+            backoff_factor=0.5,
+            status_forcelist=(429, 502, 503, 504),
+            respect_retry_after_header=True,
+            raise_on_status=False,
+        )
+        self.session.mount("http://", HTTPAdapter(max_retries=retry))
+        self.session.mount("https://", HTTPAdapter(max_retries=retry))
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> HubSpotClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        try:
+            response = self.session.request(
+                method, f"{self.base_url}{path}", timeout=self.timeout, **kwargs
+            )
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise HubSpotUnknownOutcome(
+                f"HubSpot did not answer ({type(exc).__name__}).", category="NO_RESPONSE"
+            ) from None
+        except requests.RequestException as exc:
+            raise HubSpotError(f"Could not call HubSpot: {exc}") from None
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            raise error_from_response(response.status_code, body, dict(response.headers))
+        return response
+
+    def _json(self, response: requests.Response) -> dict[str, Any]:
+        try:
+            data = response.json()
+        except ValueError:
+            raise HubSpotError(
+                "HubSpot's answer was not JSON.", status=response.status_code
+            ) from None
+        if not isinstance(data, dict):
+            raise HubSpotError("HubSpot's answer was not a JSON object.")
+        return data
+
+    # spec/crm-properties-2026-03.json: GET /crm/properties/2026-03/{objectType}
+    def get_appointment_properties(self) -> list[PropertyDefinition]:
+        """All non-archived appointment properties of the portal (REFERENCE.md 4)."""
+        data = self._json(
+            self._request("GET", f"/crm/properties/2026-03/{APPOINTMENT_OBJECT_TYPE}")
+        )
+        return [PropertyDefinition.from_api(item) for item in data.get("results", [])]
+
+    # spec/crm-associations-schema-2026-03.json: GET .../{fromObjectType}/{toObjectType}/labels
+    def get_association_labels(self, to_object_type: str) -> list[AssociationLabel]:
+        """Association types from appointments to ``to_object_type`` (REFERENCE.md 3.2)."""
+        data = self._json(
+            self._request(
+                "GET",
+                f"/crm/associations/2026-03/{APPOINTMENT_OBJECT_TYPE}/{to_object_type}/labels",
+            )
+        )
+        return [AssociationLabel.from_api(to_object_type, item) for item in data["results"]]
+
+    # spec/crm-objects-2026-03.json: POST /crm/objects/2026-03/{objectType}/batch/create
+    def batch_create(self, inputs: list[dict[str, Any]]) -> BatchCreateResult:
+        """Create up to 100 appointments in one call (REFERENCE.md 1.2-1.5).
+
+        ``inputs`` are ``SimplePublicObjectBatchInputForCreate`` dicts, each with a unique
+        ``objectWriteTraceId`` so failures come back per input (207). Whole-call failures raise
+        HubSpotError; no answer raises HubSpotUnknownOutcome (records may exist).
+        """
+        if not 0 < len(inputs) <= MAX_BATCH_INPUTS:
+            raise ValueError(f"batch_create takes 1 to {MAX_BATCH_INPUTS} inputs")
+        response = self._request(
+            "POST",
+            f"/crm/objects/2026-03/{APPOINTMENT_OBJECT_TYPE}/batch/create",
+            json={"inputs": inputs},
+        )
+        data = self._json(response)
+        results = tuple(
+            CreatedRecord(
+                id=str(item["id"]),
+                properties={k: str(v) for k, v in (item.get("properties") or {}).items()},
+                object_write_trace_id=item.get("objectWriteTraceId"),
+            )
+            for item in data.get("results", [])
+        )
+        errors = tuple(
+            InputError(
+                trace_ids=tuple((error.get("context") or {}).get("objectWriteTraceId") or ()),
+                category=str(error.get("category") or ""),
+                message=str(error.get("message") or ""),
+            )
+            for error in data.get("errors") or ()
+        )
+        return BatchCreateResult(
+            http_status=response.status_code,
+            status=str(data.get("status") or ""),
+            results=results,
+            errors=errors,
+            requested_at=_parse_time(data.get("requestedAt")),
+            started_at=_parse_time(data.get("startedAt")),
+            completed_at=_parse_time(data.get("completedAt")),
+            correlation_id=response.headers.get("x-hubspot-correlation-id", ""),
+            rate_limit=RateLimit(
+                max=_int_header(response.headers, "X-HubSpot-RateLimit-Max"),
+                remaining=_int_header(response.headers, "X-HubSpot-RateLimit-Remaining"),
+                interval_ms=_int_header(response.headers, "X-HubSpot-RateLimit-Interval-Milliseconds"),
+            ),
+        )

@@ -1,0 +1,114 @@
+"""One small error hierarchy for everything HubSpot answers with other than success.
+
+Shapes follow ``../shared/hubspot/REFERENCE.md`` sections 1.4 (``Error``: status, message,
+correlationId, category, errors[], context), 6.5 (OAuth: status/message plus error/
+error_description) and 7 (429 with policyName).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HubSpotError(Exception):
+    """HubSpot refused or failed a call.
+
+    ``status`` is the HTTP status (None when no response arrived); ``category`` HubSpot's
+    ``category`` or OAuth ``status`` (e.g. ``VALIDATION_ERROR``, ``BAD_REFRESH_TOKEN``);
+    ``message`` HubSpot's own message, fit to show; ``retryable`` whether sending the same
+    request again later may succeed.
+    """
+
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        category: str = "",
+        correlation_id: str = "",
+        body: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.category = category
+        self.correlation_id = correlation_id
+        self.body = body or {}
+
+    def __str__(self) -> str:
+        prefix = f"HTTP {self.status} " if self.status else ""
+        category = f"{self.category}: " if self.category else ""
+        return f"{prefix}{category}{self.message}"
+
+
+class HubSpotAuthError(HubSpotError):
+    """The connection is not (or no longer) authorised: 401, revoked refresh token, BAD_HUB."""
+
+
+class HubSpotScopeError(HubSpotError):
+    """403 MISSING_SCOPES: the app was installed without a scope this call needs."""
+
+
+class HubSpotRateLimitError(HubSpotError):
+    """429: ``policy_name`` is TEN_SECONDLY_ROLLING, SECONDLY or DAILY; ``retry_after`` seconds."""
+
+    retryable = True
+
+    def __init__(
+        self, message: str, *, policy_name: str = "", retry_after: float | None = None, **kw: Any
+    ) -> None:
+        super().__init__(message, **kw)
+        self.policy_name = policy_name
+        self.retry_after = retry_after
+
+
+class HubSpotTransientError(HubSpotError):
+    """423 Locked, 502/503/504 and the like: HubSpot asks to wait and try again."""
+
+    retryable = True
+
+
+class HubSpotUnknownOutcome(HubSpotError):
+    """The request may have reached HubSpot but no answer came (time-out, dropped connection).
+
+    For a create, records may exist: reconcile before sending again (REFERENCE.md, NOTES.md).
+    """
+
+    retryable = True
+
+
+def error_from_response(status: int, body: Any, headers: dict[str, str]) -> HubSpotError:
+    """Build the fitting HubSpotError from an error response's status, JSON body and headers."""
+    data: dict[str, Any] = body if isinstance(body, dict) else {}
+    message = str(
+        data.get("message") or data.get("error_description") or f"HubSpot answered HTTP {status}."
+    )
+    category = str(data.get("category") or data.get("status") or data.get("error") or "")
+    if category == "error":
+        category = str(data.get("errorType") or "")
+    correlation_id = str(
+        data.get("correlationId") or headers.get("x-hubspot-correlation-id") or ""
+    )
+    common: dict[str, Any] = {
+        "status": status,
+        "category": category,
+        "correlation_id": correlation_id,
+        "body": data,
+    }
+    if status == 429:
+        retry_after = headers.get("Retry-After")
+        return HubSpotRateLimitError(
+            message,
+            policy_name=str(data.get("policyName") or ""),
+            retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
+            **common,
+        )
+    if status == 401 or category in {"BAD_REFRESH_TOKEN", "BAD_HUB", "EXPIRED_AUTHENTICATION"}:
+        return HubSpotAuthError(message, **common)
+    if status == 403 and category == "MISSING_SCOPES":
+        return HubSpotScopeError(message, **common)
+    if status in {423, 477, 502, 503, 504, 521, 523, 524}:
+        return HubSpotTransientError(message, **common)
+    return HubSpotError(message, **common)

@@ -1,0 +1,1 @@
+"""Intake: reading spreadsheets into tables, mapping their columns, validating every cell. Pure."""

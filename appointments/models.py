@@ -1,0 +1,214 @@
+"""Portals (HubSpot connections), batches, their rows and the batch-create calls that carry them."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from appointments import crypto
+
+
+class Portal(models.Model):
+    """A HubSpot account (portal, keyed by ``hub_id``) connected by a staff member.
+
+    Tokens are stored encrypted (``appointments.crypto``); read them with ``access_token`` /
+    ``refresh_token`` and write them with ``set_tokens``.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Connected")
+        NEEDS_RECONNECT = "needs_reconnect", _("Needs reconnecting")
+        DISCONNECTED = "disconnected", _("Disconnected")
+
+    class AuthKind(models.TextChoices):
+        OAUTH = "oauth", _("OAuth app")
+        PRIVATE_APP = "private_app", _("Private app token")
+
+    hub_id = models.BigIntegerField(unique=True)
+    hub_domain = models.CharField(max_length=255, blank=True)
+    connected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="portals"
+    )
+    connected_user = models.CharField(max_length=255, blank=True, help_text="HubSpot user")
+    auth_kind = models.CharField(max_length=20, choices=AuthKind, default=AuthKind.OAUTH)
+    status = models.CharField(max_length=20, choices=Status, default=Status.ACTIVE)
+    status_message = models.TextField(blank=True)
+    scopes = models.JSONField(default=list)
+    access_token_encrypted = models.TextField(blank=True)
+    refresh_token_encrypted = models.TextField(blank=True)
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    # A short lease so that one process refreshes the token while the others wait for it.
+    refresh_lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["hub_id"]
+
+    def __str__(self) -> str:
+        return f"HubSpot {self.hub_id}" + (f" ({self.hub_domain})" if self.hub_domain else "")
+
+    @property
+    def access_token(self) -> str:
+        return crypto.decrypt(self.access_token_encrypted)
+
+    @property
+    def refresh_token(self) -> str:
+        return crypto.decrypt(self.refresh_token_encrypted)
+
+    def set_tokens(
+        self, *, access_token: str, refresh_token: str | None, expires_in: int | None
+    ) -> None:
+        """Store tokens encrypted; ``expires_in`` is HubSpot's lifetime in seconds (None: never)."""
+        self.access_token_encrypted = crypto.encrypt(access_token)
+        if refresh_token:
+            self.refresh_token_encrypted = crypto.encrypt(refresh_token)
+        self.access_token_expires_at = (
+            timezone.now() + timezone.timedelta(seconds=expires_in) if expires_in else None
+        )
+
+
+class Batch(models.Model):
+    """One upload or form-grid entry: its rows, the portal schema snapshot, and its progress."""
+
+    class Source(models.TextChoices):
+        UPLOAD = "upload", _("Upload")
+        GRID = "grid", _("Form grid")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Checked, not sent")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Sending")
+        PAUSED = "paused", _("Paused")
+        COMPLETED = "completed", _("Completed")
+        CANCELED = "canceled", _("Canceled")
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    portal = models.ForeignKey(Portal, on_delete=models.PROTECT, related_name="batches")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="batches"
+    )
+    source = models.CharField(max_length=10, choices=Source, default=Source.UPLOAD)
+    filename = models.CharField(max_length=255, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(default=list, help_text="ColumnTarget per column, or null")
+    properties_snapshot = models.JSONField(default=list)
+    status = models.CharField(max_length=20, choices=Status, default=Status.DRAFT)
+    status_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "batches"
+
+    def __str__(self) -> str:
+        return self.filename or f"Batch {self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+
+class BatchRow(models.Model):
+    """One row the user gave, kept whatever happens to it.
+
+    ``row_number`` is the row as the spreadsheet numbers it; ``raw`` the cells as given (header
+    -> text); ``properties``/``associations`` the exact values for HubSpot's batch-create input;
+    ``errors`` the validation errors (list of {column, value, code, message}).
+    """
+
+    class State(models.TextChoices):
+        INVALID = "invalid", _("Invalid, held back")
+        READY = "ready", _("Ready")
+        SENDING = "sending", _("Sending")
+        CREATED = "created", _("Created")
+        FAILED = "failed", _("Failed")
+        UNSENT = "unsent", _("Not sent")
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="rows")
+    row_number = models.PositiveIntegerField()
+    raw = models.JSONField(default=dict)
+    properties = models.JSONField(default=dict)
+    associations = models.JSONField(default=list)
+    errors = models.JSONField(default=list)
+    state = models.CharField(max_length=10, choices=State, db_index=True)
+    object_write_trace_id = models.CharField(max_length=64, unique=True)
+    call = models.ForeignKey(
+        "BatchCall", null=True, blank=True, on_delete=models.SET_NULL, related_name="rows"
+    )
+    hubspot_id = models.CharField(max_length=32, blank=True)
+    error_category = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["batch", "row_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "row_number"], name="unique_row_per_batch"),
+        ]
+        indexes = [models.Index(fields=["batch", "state"])]
+
+    def __str__(self) -> str:
+        return f"Row {self.row_number}"
+
+
+class BatchCall(models.Model):
+    """One ``POST /crm/objects/2026-03/0-421/batch/create`` call of at most 100 rows.
+
+    ``hubspot_status`` is the response's batch ``status`` (PENDING, PROCESSING, CANCELED,
+    COMPLETE); ``requested_at``/``started_at``/``completed_at`` are HubSpot's timestamps.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        SENDING = "sending", _("Sending")
+        DONE = "done", _("Answered")
+        FAILED = "failed", _("Failed")
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="calls")
+    sequence = models.PositiveIntegerField()
+    state = models.CharField(max_length=10, choices=State, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    http_status = models.PositiveIntegerField(null=True, blank=True)
+    hubspot_status = models.CharField(max_length=16, blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    correlation_id = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["batch", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "sequence"], name="unique_call_sequence"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Call {self.sequence}"
+
+
+def portals_for(user: models.Model) -> models.QuerySet[Portal]:
+    """Portals ``user`` may use: the ones they connected (every portal for superusers)."""
+    queryset = Portal.objects.exclude(status=Portal.Status.DISCONNECTED)
+    if getattr(user, "is_superuser", False):
+        return queryset
+    return queryset.filter(connected_by=user)
+
+
+def batches_for(user: models.Model) -> models.QuerySet[Batch]:
+    """Batches ``user`` may see: their own (every batch for superusers)."""
+    if getattr(user, "is_superuser", False):
+        return Batch.objects.all()
+    return Batch.objects.filter(Q(created_by=user))

@@ -1,0 +1,301 @@
+"""Business actions on portals and batches: what views, tasks and commands call.
+
+Keyword-only, typed functions named ``<entity>_<action>``. HubSpot is reached only through
+``appointments.hubspot``; spreadsheets only through ``appointments.intake``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from appointments import tasks
+from appointments.hubspot import oauth
+from appointments.hubspot.client import MAX_BATCH_INPUTS, HubSpotClient
+from appointments.hubspot.errors import HubSpotAuthError, HubSpotError
+from appointments.hubspot.schema import (
+    ASSOCIATION_TARGETS,
+    AssociationLabel,
+    PropertyDefinition,
+)
+from appointments.intake.mapping import ColumnTarget, propose_mapping
+from appointments.intake.readers import read_table
+from appointments.intake.validation import ValidatedRow, validate_table
+from appointments.models import Batch, BatchCall, BatchRow, Portal
+
+logger = logging.getLogger(__name__)
+
+# Refresh this long before HubSpot's expiry, so a call never starts with a dying token.
+TOKEN_REFRESH_MARGIN = timedelta(minutes=5)
+REFRESH_LEASE = timedelta(seconds=30)
+
+
+class PortalNeedsReconnect(Exception):
+    """The portal's refresh token was refused (revoked, uninstalled): a person must reconnect."""
+
+
+# --- Portals ----------------------------------------------------------------------------------
+
+
+def portal_connect(
+    *, user: AbstractBaseUser, code: str, redirect_uri: str, code_verifier: str
+) -> Portal:
+    """Finish the OAuth flow: exchange ``code``, store the portal keyed by its ``hub_id``.
+
+    Raises HubSpotError when HubSpot refuses the code (``BAD_AUTH_CODE``, ``EXPIRED_AUTH_CODE``).
+    """
+    tokens = oauth.exchange_code(code=code, redirect_uri=redirect_uri, code_verifier=code_verifier)
+    if tokens.hub_id is None:
+        raise HubSpotError(_("HubSpot's token answer did not say which portal was connected."))
+    portal, _created = Portal.objects.get_or_create(
+        hub_id=tokens.hub_id, defaults={"connected_by": user}
+    )
+    portal.connected_by = user  # type: ignore[assignment]
+    portal.auth_kind = Portal.AuthKind.OAUTH
+    portal.status = Portal.Status.ACTIVE
+    portal.status_message = ""
+    portal.scopes = list(tokens.scopes)
+    portal.set_tokens(
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_in=tokens.expires_in,
+    )
+    portal.save()
+    logger.info("Connected HubSpot portal %s for user %s", portal.hub_id, user.pk)
+    return portal
+
+
+def portal_disconnect(*, portal: Portal) -> None:
+    """Revoke the refresh token at HubSpot (best effort) and forget the tokens."""
+    if portal.auth_kind == Portal.AuthKind.OAUTH and portal.refresh_token_encrypted:
+        try:
+            oauth.revoke(refresh_token=portal.refresh_token)
+        except HubSpotError as exc:
+            # The tokens are forgotten here anyway; HubSpot drops unused ones on its own.
+            logger.warning("Revoking the token of portal %s failed: %s", portal.hub_id, exc)
+    portal.access_token_encrypted = ""
+    portal.refresh_token_encrypted = ""
+    portal.access_token_expires_at = None
+    portal.status = Portal.Status.DISCONNECTED
+    portal.save()
+
+
+def portal_access_token(*, portal: Portal) -> str:
+    """A valid access token for ``portal``, refreshed ahead of expiry.
+
+    One process refreshes at a time: it takes a short lease with a conditional UPDATE (no
+    transaction is held across the HTTP call); the others wait and read the stored result.
+    Raises PortalNeedsReconnect when HubSpot refuses the refresh token.
+    """
+    for _attempt in range(60):
+        portal.refresh_from_db()
+        if portal.status == Portal.Status.NEEDS_RECONNECT:
+            raise PortalNeedsReconnect(portal.status_message)
+        expires_at = portal.access_token_expires_at
+        now = timezone.now()
+        if expires_at is None or expires_at - TOKEN_REFRESH_MARGIN > now:
+            return portal.access_token
+        took_lease = (
+            Portal.objects.filter(pk=portal.pk)
+            .filter(Q(refresh_lease_until__isnull=True) | Q(refresh_lease_until__lt=now))
+            .update(refresh_lease_until=now + REFRESH_LEASE)
+        )
+        if not took_lease:
+            time.sleep(0.5)
+            continue
+        try:
+            tokens = oauth.refresh(refresh_token=portal.refresh_token)
+        except HubSpotAuthError as exc:
+            Portal.objects.filter(pk=portal.pk).update(
+                status=Portal.Status.NEEDS_RECONNECT,
+                status_message=exc.message,
+                refresh_lease_until=None,
+            )
+            raise PortalNeedsReconnect(exc.message) from None
+        except HubSpotError:
+            Portal.objects.filter(pk=portal.pk).update(refresh_lease_until=None)
+            raise
+        portal.set_tokens(
+            access_token=tokens.access_token,
+            refresh_token=tokens.refresh_token,
+            expires_in=tokens.expires_in,
+        )
+        portal.refresh_lease_until = None
+        portal.save(
+            update_fields=[
+                "access_token_encrypted",
+                "refresh_token_encrypted",
+                "access_token_expires_at",
+                "refresh_lease_until",
+                "updated_at",
+            ]
+        )
+        return portal.access_token
+    raise HubSpotError(_("Another process is still refreshing the HubSpot token; try again."))
+
+
+def portal_client(*, portal: Portal) -> HubSpotClient:
+    """A HubSpotClient for ``portal`` with a fresh access token."""
+    return HubSpotClient(portal_access_token(portal=portal))
+
+
+def portal_schema(*, portal: Portal) -> tuple[list[PropertyDefinition], list[AssociationLabel]]:
+    """The portal's appointment properties and association labels (contacts, companies, deals)."""
+    with portal_client(portal=portal) as client:
+        properties = client.get_appointment_properties()
+        labels: list[AssociationLabel] = []
+        for to_object_type, _name in ASSOCIATION_TARGETS.values():
+            labels.extend(client.get_association_labels(to_object_type))
+    return properties, labels
+
+
+# --- Batches ----------------------------------------------------------------------------------
+
+
+def _mapping_to_json(mapping: list[ColumnTarget | None]) -> list[dict[str, Any] | None]:
+    return [
+        None
+        if target is None
+        else {
+            "kind": target.kind,
+            "name": target.name,
+            "association_type_id": target.association_type_id,
+            "association_category": target.association_category,
+        }
+        for target in mapping
+    ]
+
+
+def _new_trace_id(batch: Batch, row_number: int) -> str:
+    # Unique per row and stable across retries: HubSpot labels failures with it (REFERENCE 1.5).
+    return f"hp-{batch.pk.hex[:12]}-{row_number}-{uuid.uuid4().hex[:8]}"
+
+
+def _store_rows(batch: Batch, validated: list[ValidatedRow]) -> None:
+    BatchRow.objects.bulk_create(
+        [
+            BatchRow(
+                batch=batch,
+                row_number=row.row_number,
+                raw=row.raw,
+                properties=row.properties,
+                associations=row.associations,
+                errors=[
+                    {"column": e.column, "value": e.value, "code": e.code, "message": e.message}
+                    for e in row.errors
+                ],
+                state=BatchRow.State.READY if row.valid else BatchRow.State.INVALID,
+                object_write_trace_id=_new_trace_id(batch, row.row_number),
+            )
+            for row in validated
+        ],
+        batch_size=1000,
+    )
+
+
+def batch_create_from_upload(
+    *,
+    user: AbstractBaseUser,
+    portal: Portal,
+    data: bytes,
+    filename: str,
+    timezone_name: str,
+    sheet: str | None = None,
+) -> Batch:
+    """Read, map and validate a spreadsheet; store every row (valid or not) on a new batch.
+
+    Raises ``appointments.intake.readers.IntakeError`` for a file that cannot be read, and
+    HubSpotError / PortalNeedsReconnect when the portal's schema cannot be fetched.
+    """
+    properties, labels = portal_schema(portal=portal)
+    table = read_table(data, filename, sheet=sheet, max_rows=settings.HUBPORTAL_MAX_ROWS)
+    mapping = propose_mapping(table.headers, properties, labels)
+    validated = validate_table(
+        table, mapping=mapping, properties=properties, timezone=ZoneInfo(timezone_name)
+    )
+    with transaction.atomic():
+        batch = Batch.objects.create(
+            portal=portal,
+            created_by=user,
+            source=Batch.Source.UPLOAD,
+            filename=filename[:255],
+            timezone=timezone_name,
+            headers=table.headers,
+            mapping=_mapping_to_json(mapping),
+            properties_snapshot=[p.to_json() for p in properties],
+        )
+        _store_rows(batch, validated)
+    return batch
+
+
+def batch_counts(*, batch: Batch) -> dict[str, int]:
+    """Row counts by state plus ``total``, ``valid`` (everything not invalid) and ``done``."""
+    counts = {state: 0 for state in BatchRow.State.values}
+    for row in batch.rows.values("state").annotate(n=Count("id")):
+        counts[row["state"]] = row["n"]
+    counts["total"] = sum(counts[state] for state in BatchRow.State.values)
+    counts["valid"] = counts["total"] - counts[BatchRow.State.INVALID]
+    counts["done"] = counts[BatchRow.State.CREATED] + counts[BatchRow.State.FAILED]
+    return counts
+
+
+def batch_submit(*, batch: Batch) -> int:
+    """Queue the batch's ready rows in calls of at most 100 and start the worker task.
+
+    Returns the number of rows queued. Invalid rows stay held back. Safe to call twice: rows
+    already given to a call are not queued again.
+    """
+    with transaction.atomic():
+        locked = Batch.objects.select_for_update().get(pk=batch.pk)
+        ready = list(
+            locked.rows.filter(state=BatchRow.State.READY, call__isnull=True)
+            .order_by("row_number")
+            .values_list("pk", flat=True)
+        )
+        if not ready:
+            return 0
+        next_sequence = (locked.calls.order_by("-sequence").values_list("sequence", flat=True)
+                         .first() or 0) + 1
+        for offset in range(0, len(ready), MAX_BATCH_INPUTS):
+            call = BatchCall.objects.create(batch=locked, sequence=next_sequence)
+            next_sequence += 1
+            BatchRow.objects.filter(pk__in=ready[offset : offset + MAX_BATCH_INPUTS]).update(
+                call=call
+            )
+        locked.status = Batch.Status.QUEUED
+        locked.submitted_at = timezone.now()
+        locked.finished_at = None
+        locked.status_message = ""
+        locked.save()
+        batch_id = str(locked.pk)
+        transaction.on_commit(lambda: tasks.send_batch.enqueue(batch_id))
+    batch.refresh_from_db()
+    return len(ready)
+
+
+def batch_cancel(*, batch: Batch) -> None:
+    """Stop a batch: calls not yet sent stay unsent and their rows say so."""
+    with transaction.atomic():
+        Batch.objects.filter(pk=batch.pk, status__in=Batch.ACTIVE_STATUSES + (
+            Batch.Status.PAUSED,)).update(
+            status=Batch.Status.CANCELED, finished_at=timezone.now()
+        )
+        pending = BatchCall.objects.filter(batch=batch, state=BatchCall.State.PENDING)
+        BatchRow.objects.filter(call__in=pending, state=BatchRow.State.READY).update(
+            state=BatchRow.State.UNSENT,
+            error_message=_("Not sent: the batch was canceled."),
+            call=None,
+        )
+        pending.delete()
+    batch.refresh_from_db()

@@ -1,0 +1,198 @@
+"""Settings for hubportal, read from the environment through small strict helpers.
+
+Every variable has a working default for the local demo (SQLite, the embedded HubSpot
+sandbox on 127.0.0.1:8765). With ``DJANGO_DEBUG=false`` the secrets have no default and a
+missing one stops the start-up with a message naming it.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str | None = None) -> str:
+    """Return the variable ``name``; raise ImproperlyConfigured when unset and no default."""
+    value = os.environ.get(name)
+    if value is None or value == "":
+        if default is None:
+            raise ImproperlyConfigured(f"Set the environment variable {name}.")
+        return default
+    return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """Return ``name`` as a boolean; only true/false/1/0/yes/no are accepted, anything else raises."""
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean: use true or false.")
+
+
+def env_int(name: str, default: int) -> int:
+    """Return ``name`` as an integer; a value that is not one raises."""
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
+
+
+def env_list(name: str, default: str) -> list[str]:
+    """Return ``name`` split on commas, blanks dropped."""
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+
+_DEMO_SECRET = "django-insecure-hubportal-demo-key-change-me-in-production"
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", _DEMO_SECRET if DEBUG else None)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_tasks_db",
+    "appointments",
+    "sandbox",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "hubportal.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "hubportal.wsgi.application"
+
+# Database: SQLite file by default; any dj-database-url URL (postgres://...) otherwise.
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web process, the worker and the sandbox write at once: WAL, a busy timeout and
+    # BEGIN IMMEDIATE avoid "database is locked" (see ../shared/NOTES.md).
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # A file, not memory, so the worker and sandbox processes started by tests share it.
+    # One file per test process, so parallel test runs do not collide.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(BASE_DIR / ".pytest-db" / f"test-{os.getpid()}.sqlite3"),
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "appointments:home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("fr", _("French"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env_str("DJANGO_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+
+# Uploads: files above this size are refused with a message before they are read.
+HUBPORTAL_MAX_UPLOAD_BYTES = env_int("HUBPORTAL_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
+HUBPORTAL_MAX_ROWS = env_int("HUBPORTAL_MAX_ROWS", 100_000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+TASKS = {
+    "default": {
+        "BACKEND": env_str("HUBPORTAL_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
+}
+
+# HubSpot. The defaults point at the embedded sandbox (`python manage.py sandbox`); a real
+# app sets https://api.hubapi.com and https://app.hubspot.com and its own credentials.
+HUBSPOT_API_BASE_URL = env_str("HUBSPOT_API_BASE_URL", "http://127.0.0.1:8765").rstrip("/")
+HUBSPOT_APP_BASE_URL = env_str("HUBSPOT_APP_BASE_URL", "http://127.0.0.1:8765").rstrip("/")
+HUBSPOT_CLIENT_ID = env_str("HUBSPOT_CLIENT_ID", "hubportal-demo-client" if DEBUG else "")
+HUBSPOT_CLIENT_SECRET = env_str("HUBSPOT_CLIENT_SECRET", "hubportal-demo-secret" if DEBUG else "")
+HUBSPOT_SCOPES = env_list(
+    "HUBSPOT_SCOPES",
+    "oauth,crm.objects.appointments.read,crm.objects.appointments.write,"
+    "crm.schemas.appointments.read",
+)
+HUBSPOT_OPTIONAL_SCOPES = env_list(
+    "HUBSPOT_OPTIONAL_SCOPES",
+    "crm.objects.contacts.read,crm.objects.companies.read,crm.objects.deals.read",
+)
+# Absolute redirect URI registered with the HubSpot app; empty means "build it from the request".
+HUBSPOT_REDIRECT_URI = env_str("HUBSPOT_REDIRECT_URI", "")
+HUBSPOT_TIMEOUT_SECONDS = float(env_str("HUBSPOT_TIMEOUT_SECONDS", "30"))
+# HubSpot's rolling 10-second budget per portal and app (REFERENCE.md section 7).
+HUBSPOT_RATE_LIMIT_PER_10S = env_int("HUBSPOT_RATE_LIMIT_PER_10S", 110)
+# Fernet keys (comma-separated, newest first) for tokens at rest; derived from SECRET_KEY if empty.
+HUBPORTAL_TOKEN_KEYS = env_list("HUBPORTAL_TOKEN_KEYS", "")
+
+# The sandbox's own knobs (see SANDBOX.md).
+SANDBOX_TOKEN_LIFETIME_SECONDS = env_int("SANDBOX_TOKEN_LIFETIME_SECONDS", 1800)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("HUBPORTAL_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

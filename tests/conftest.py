@@ -1,0 +1,52 @@
+"""Shared fixtures: users, logged-in clients, and portals connected to the sandbox over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from appointments.models import Portal
+
+pytest_plugins = ["tests.fixtures_sandbox"]
+
+
+@pytest.fixture
+def user(django_user_model: type[User]) -> User:
+    return django_user_model.objects.create_user(username="ops-amina", password="pw-amina-123")
+
+
+@pytest.fixture
+def other_user(django_user_model: type[User]) -> User:
+    return django_user_model.objects.create_user(username="ops-bruno", password="pw-bruno-123")
+
+
+@pytest.fixture
+def logged_client(client: Client, user: User) -> Client:
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def hubspot(sandbox: Any, settings: Any) -> Any:
+    """Point the app at the in-process sandbox (API and authorize page) and run tasks inline."""
+    settings.HUBSPOT_API_BASE_URL = sandbox.base_url
+    settings.HUBSPOT_APP_BASE_URL = sandbox.base_url
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    return sandbox
+
+
+@pytest.fixture
+def portal(hubspot: Any, user: User) -> Portal:
+    """The sandbox's demo portal, connected with its static (private-app style) token."""
+    portal = Portal(
+        hub_id=hubspot.hub_id,
+        connected_by=user,
+        auth_kind=Portal.AuthKind.PRIVATE_APP,
+        scopes=["crm.objects.appointments.read", "crm.objects.appointments.write"],
+    )
+    portal.set_tokens(access_token=hubspot.token, refresh_token=None, expires_in=None)
+    portal.save()
+    return portal
