@@ -1,0 +1,239 @@
+"""The wrapper every sandbox API view runs in: auth, scopes, limits, faults, journal, contract.
+
+HubSpot sources: error body and ``x-hubspot-correlation-id`` (REFERENCE.md 1.4), 401/403 bodies
+(REFERENCE.md 6.5), rate limits (section 7), faults (1.4 "Other error codes").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from sandbox import clock, contract, faults, ratelimit
+from sandbox.csrf import sandbox_csrf_protect
+from sandbox.models import JournalEntry, Portal, Switches, Token
+
+AUTH_MESSAGE = (
+    "Authentication credentials not found. This API supports OAuth 2.0 authentication and you "
+    "can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"
+)
+SCOPES_MESSAGE = (
+    "This app hasn't been granted all required scopes to make this call. Read more about "
+    "required scopes here: https://developers.hubspot.com/scopes."
+)
+
+
+@dataclass
+class ApiContext:
+    """What a view gets besides the request: who calls, the switches, the sandbox time."""
+
+    correlation_id: str
+    switches: Switches
+    now: float
+    portal: Portal | None = None
+    token: Token | None = None
+    client_id: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    # Set by the fault switches: hold the response back after the view ran; journal note.
+    hang: bool = False
+    note: str = ""
+
+    @property
+    def now_dt(self) -> datetime:
+        """Sandbox time as an aware UTC datetime."""
+        return datetime.fromtimestamp(self.now, tz=UTC)
+
+
+def error_response(
+    status: int,
+    *,
+    correlation_id: str,
+    category: str,
+    message: str,
+    context: dict[str, list[str]] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    links: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JsonResponse:
+    """HubSpot's whole-request error body: ``{status:"error", message, correlationId, category}``.
+
+    ``extra`` adds or overrides keys (the OAuth errors put e.g. ``BAD_AUTH_CODE`` in ``status``
+    and RFC 6749 ``error``/``error_description`` beside it, REFERENCE.md 6.5).
+    """
+    body: dict[str, Any] = {
+        "status": "error",
+        "message": message,
+        "correlationId": correlation_id,
+        "category": category,
+    }
+    if context is not None:
+        body["context"] = context
+    if errors is not None:
+        body["errors"] = errors
+    if links is not None:
+        body["links"] = links
+    body.update(extra or {})
+    return JsonResponse(body, status=status)
+
+
+ViewFunc = Callable[..., HttpResponse]
+
+
+def api_view(
+    *,
+    scopes_any: tuple[str, ...] = (),
+    auth: bool = True,
+    policy: str | None = ratelimit.TEN_SECONDLY,
+    csrf: bool = False,
+    methods: tuple[str, ...] = ("GET",),
+) -> Callable[[ViewFunc], ViewFunc]:
+    """Wrap a view ``view(request, ctx, **kwargs)`` with HubSpot's request handling.
+
+    ``scopes_any``: the call needs at least one of these scopes (403 ``MISSING_SCOPES`` naming
+    them). ``auth=False`` for the OAuth endpoints, which authenticate by form fields.
+    ``policy``: the rate-limit policy counted (None: not counted). ``csrf=True`` for the HTML
+    forms (consent page): Django's CSRF check under the sandbox's own cookie name.
+    ``methods``: the HTTP methods allowed (405 otherwise).
+    """
+
+    def decorate(view: ViewFunc) -> ViewFunc:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+            started = time.monotonic()
+            body = request.body
+            row = clock.switches()
+            ctx = ApiContext(correlation_id=str(uuid.uuid4()), switches=row, now=clock.now_ts(row))
+            if request.method not in methods:
+                response: HttpResponse = error_response(
+                    405,
+                    correlation_id=ctx.correlation_id,
+                    category="METHOD_NOT_ALLOWED",
+                    message=f"{request.method} is not allowed here; use {', '.join(methods)}.",
+                )
+            else:
+                response = _handle(view, request, ctx, scopes_any, auth, policy, kwargs)
+            response["x-hubspot-correlation-id"] = ctx.correlation_id
+            for name, value in ctx.headers.items():
+                response[name] = value
+            JournalEntry.objects.create(
+                portal=ctx.portal,
+                correlation_id=ctx.correlation_id,
+                method=request.method or "",
+                path=request.path,
+                query=request.META.get("QUERY_STRING", ""),
+                request_body=body.decode("utf-8", errors="replace"),
+                status=response.status_code,
+                response_body=response.content.decode("utf-8", errors="replace"),
+                duration_ms=(time.monotonic() - started) * 1000,
+                received_at=ctx.now_dt,
+                note=ctx.note,
+            )
+            faults.after_response(request, ctx, response)
+            return response
+
+        # Bearer-token APIs are exempt; forms get the sandbox's own CSRF cookie (sandbox.csrf).
+        protected = cast(ViewFunc, sandbox_csrf_protect(wrapper)) if csrf else wrapper
+        return cast(ViewFunc, csrf_exempt(protected))
+
+    return decorate
+
+
+def _handle(
+    view: ViewFunc,
+    request: HttpRequest,
+    ctx: ApiContext,
+    scopes_any: tuple[str, ...],
+    auth: bool,
+    policy: str | None,
+    kwargs: dict[str, Any],
+) -> HttpResponse:
+    if auth:
+        denied = _authenticate(request, ctx, scopes_any)
+        if denied is not None:
+            return denied
+    if ctx.portal is not None and policy is not None:
+        limited = ratelimit.check(ctx, policy)
+        if limited is not None:
+            return limited
+    if ctx.portal is not None:
+        failed = faults.before_view(request, ctx)
+        if failed is not None:
+            return failed
+    invalid = contract.check_request(request, ctx)
+    if invalid is not None:
+        return invalid
+    response = view(request, ctx, **kwargs)
+    contract.check_response(request, response, ctx)
+    return response
+
+
+def _authenticate(
+    request: HttpRequest, ctx: ApiContext, scopes_any: tuple[str, ...]
+) -> HttpResponse | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    token = None
+    if scheme.lower() == "bearer" and value.strip():
+        token = (
+            Token.objects.select_related("portal", "app")
+            .filter(token=value.strip(), kind=Token.Kind.ACCESS, revoked=False)
+            .first()
+        )
+    if token is None:
+        return error_response(
+            401,
+            correlation_id=ctx.correlation_id,
+            category="INVALID_AUTHENTICATION",
+            message=AUTH_MESSAGE,
+        )
+    ctx.portal, ctx.token, ctx.client_id = token.portal, token, token.app.client_id
+    if token.expires_at is not None and token.expires_at <= ctx.now:
+        ago = int(ctx.now - token.expires_at)
+        expired = datetime.fromtimestamp(token.expires_at, tz=UTC)
+        return error_response(
+            401,
+            correlation_id=ctx.correlation_id,
+            category="EXPIRED_AUTHENTICATION",
+            message=f"The OAuth token used to make this call expired {ago} second(s) ago.",
+            context={"expire time": [clock.iso(expired)]},
+        )
+    if scopes_any and not set(scopes_any) & set(token.scopes):
+        return missing_scopes(ctx, scopes_any)
+    return None
+
+
+def missing_scopes(ctx: ApiContext, scopes: tuple[str, ...]) -> JsonResponse:
+    """403 ``MISSING_SCOPES`` naming the scopes (any one of them) the call needs."""
+    return error_response(
+        403,
+        correlation_id=ctx.correlation_id,
+        category="MISSING_SCOPES",
+        message=SCOPES_MESSAGE,
+        errors=[
+            {
+                "message": "One or more of the following scopes are required.",
+                "context": {"requiredGranularScopes": list(scopes)},
+            }
+        ],
+        links={"scopes": "https://developers.hubspot.com/scopes"},
+    )
+
+
+def drop_connection(request: HttpRequest) -> bool:
+    """Close the client's TCP connection without a response; False when the server can't."""
+    sock = request.META.get("sandbox.socket")
+    if not isinstance(sock, socket.socket):
+        return False
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    return True

@@ -1,0 +1,202 @@
+"""The demo portal's schema: appointment properties, association labels and pipelines.
+
+Shapes follow HubSpot's ``Property`` schema (crm-properties-2026-03.json, REFERENCE.md 4.2), the
+``AssociationSpecWithLabel`` list (REFERENCE.md 3.1/3.2) and ``Pipeline`` (REFERENCE.md 5).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+APPOINTMENTS = "0-421"
+CONTACTS = "0-1"
+COMPANIES = "0-2"
+DEALS = "0-3"
+OBJECT_TYPE_NAMES = {
+    "appointments": APPOINTMENTS,
+    "appointment": APPOINTMENTS,
+    "contacts": CONTACTS,
+    "contact": CONTACTS,
+    "companies": COMPANIES,
+    "company": COMPANIES,
+    "deals": DEALS,
+    "deal": DEALS,
+}
+SCOPE_READ = {
+    APPOINTMENTS: "crm.objects.appointments.read",
+    CONTACTS: "crm.objects.contacts.read",
+    COMPANIES: "crm.objects.companies.read",
+    DEALS: "crm.objects.deals.read",
+}
+SCOPE_WRITE = {APPOINTMENTS: "crm.objects.appointments.write"}
+
+
+def object_type_id(name_or_id: str) -> str | None:
+    """Map ``contacts``/``0-1`` (and the other supported types) to the type id, else None."""
+    lowered = name_or_id.lower()
+    if lowered in OBJECT_TYPE_NAMES.values():
+        return lowered
+    return OBJECT_TYPE_NAMES.get(lowered)
+
+
+def _options(pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    return [
+        {"label": label, "value": value, "displayOrder": i, "hidden": False, "description": ""}
+        for i, (value, label) in enumerate(pairs)
+    ]
+
+
+def prop(
+    name: str,
+    label: str,
+    type_: str,
+    field_type: str,
+    *,
+    options: list[tuple[str, str]] | None = None,
+    unique: bool = False,
+    read_only: bool = False,
+    hubspot_defined: bool = True,
+    calculated: bool = False,
+    description: str = "",
+) -> dict[str, Any]:
+    """Build one HubSpot ``Property`` JSON object (crm-properties-2026-03.json, ``Property``)."""
+    return {
+        "name": name,
+        "label": label,
+        "type": type_,
+        "fieldType": field_type,
+        "groupName": "appointment_information",
+        "description": description,
+        "options": _options(options or []),
+        "displayOrder": -1,
+        "hasUniqueValue": unique,
+        "calculated": calculated,
+        "externalOptions": False,
+        "hidden": False,
+        "formField": not read_only,
+        "hubspotDefined": hubspot_defined,
+        "archived": False,
+        "createdAt": "2026-03-30T00:00:00.000Z",
+        "updatedAt": "2026-03-30T00:00:00.000Z",
+        "modificationMetadata": {
+            "archivable": not hubspot_defined,
+            "readOnlyDefinition": hubspot_defined,
+            "readOnlyValue": read_only,
+        },
+    }
+
+
+STATUS_OPTIONS = [
+    ("scheduled", "Scheduled"),
+    ("completed", "Completed"),
+    ("canceled", "Canceled"),
+    ("no_show", "No show"),
+]
+CHANNEL_OPTIONS = [
+    ("in_person", "In person"),
+    ("phone", "Phone"),
+    ("video", "Video call"),
+    ("home_visit", "Home visit"),
+]
+YES_NO = [("true", "Yes"), ("false", "No")]
+
+# (definition, required) for every appointment property of the demo portal.
+APPOINTMENT_PROPERTIES: list[tuple[dict[str, Any], bool]] = [
+    (prop("hs_appointment_name", "Appointment name", "string", "text"), True),
+    (prop("hs_appointment_start", "Start time", "datetime", "date"), False),
+    (prop("hs_appointment_end", "End time", "datetime", "date"), False),
+    (
+        prop(
+            "hs_appointment_status",
+            "Appointment status",
+            "enumeration",
+            "select",
+            options=STATUS_OPTIONS,
+        ),
+        False,
+    ),
+    (
+        prop("hs_pipeline", "Pipeline", "enumeration", "select", options=[("0", "Appointments")]),
+        False,
+    ),
+    (
+        prop(
+            "hs_pipeline_stage",
+            "Pipeline stage",
+            "enumeration",
+            "select",
+            options=[("appt_booked", "Booked"), ("appt_done", "Done")],
+        ),
+        False,
+    ),
+    (prop("follow_up_date", "Follow-up date", "date", "date", hubspot_defined=False), False),
+    (prop("visit_notes", "Visit notes", "string", "textarea", hubspot_defined=False), False),
+    (
+        prop(
+            "visit_channels",
+            "Visit channels",
+            "enumeration",
+            "checkbox",
+            options=CHANNEL_OPTIONS,
+            hubspot_defined=False,
+        ),
+        False,
+    ),
+    (prop("party_size", "Party size", "number", "number", hubspot_defined=False), False),
+    (
+        prop(
+            "interpreter_needed",
+            "Interpreter needed",
+            "bool",
+            "booleancheckbox",
+            options=YES_NO,
+            hubspot_defined=False,
+        ),
+        False,
+    ),
+    (
+        prop(
+            "external_booking_ref",
+            "External booking reference",
+            "string",
+            "text",
+            unique=True,
+            hubspot_defined=False,
+        ),
+        False,
+    ),
+    (prop("hs_object_id", "Record ID", "number", "number", read_only=True), False),
+    (prop("hs_createdate", "Create date", "datetime", "date", read_only=True), False),
+    (
+        prop("hs_lastmodifieddate", "Last modified date", "datetime", "date", read_only=True),
+        False,
+    ),
+    (
+        prop(
+            "hs_duration_minutes",
+            "Duration (minutes)",
+            "number",
+            "calculation_equation",
+            read_only=True,
+            calculated=True,
+        ),
+        False,
+    ),
+]
+
+# (to object type, category, typeId, label): defaults per REFERENCE.md 3.1; user-defined per portal.
+APPOINTMENT_LABELS: list[tuple[str, str, int, str | None]] = [
+    (CONTACTS, "HUBSPOT_DEFINED", 906, None),
+    (CONTACTS, "USER_DEFINED", 37, "Attendee"),
+    (CONTACTS, "USER_DEFINED", 39, "Interpreter"),
+    (COMPANIES, "HUBSPOT_DEFINED", 908, None),
+    (COMPANIES, "USER_DEFINED", 41, "Venue"),
+    (DEALS, "HUBSPOT_DEFINED", 944, None),
+    (DEALS, "USER_DEFINED", 43, "Related deal"),
+]
+
+# (stage id, label, display order) of the demo portal's one appointment pipeline, id "0".
+APPOINTMENT_STAGES: list[tuple[str, str, int]] = [
+    ("appt_booked", "Booked", 0),
+    ("appt_done", "Done", 1),
+]

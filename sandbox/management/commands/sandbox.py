@@ -1,0 +1,87 @@
+"""``manage.py sandbox``: serve the HubSpot sandbox alone, with HubSpot's paths.
+
+Prints ``HUBSPOT_SANDBOX_HUB_ID=<id>``, ``HUBSPOT_SANDBOX_TOKEN=<token>`` and the URL, then serves
+until interrupted. Re-executes itself under ``sandbox.settings`` (own cookie names) if needed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from sandbox.models import Portal
+
+
+class Command(BaseCommand):
+    help = "Serve the HubSpot sandbox (OAuth, CRM API) on its own port."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8765)
+        parser.add_argument(
+            "--rate-limit", type=int, metavar="CALLS_PER_10S", help="10-second limit per portal"
+        )
+        parser.add_argument("--daily-limit", type=int, metavar="CALLS_PER_DAY")
+        parser.add_argument("--search-per-second", type=int, metavar="CALLS_PER_S")
+        parser.add_argument(
+            "--fault",
+            choices=[c for c in Portal.Fault.values if c],
+            help="fault for the demo portal: 423, 502, 503, 504, drop, create_timeout",
+        )
+        parser.add_argument("--fault-times", type=int, help="apply the fault to N calls only")
+        parser.add_argument("--fault-path", default="", help="only paths containing this")
+        parser.add_argument("--latency-ms", type=int, help="delay added to every API call")
+        parser.add_argument("--token-lifetime", type=int, metavar="SECONDS")
+        parser.add_argument(
+            "--echo-trace-ids",
+            action="store_true",
+            help="echo objectWriteTraceId on successful batch-create results",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if os.environ.get("DJANGO_SETTINGS_MODULE") != "sandbox.settings":
+            env = {**os.environ, "DJANGO_SETTINGS_MODULE": "sandbox.settings"}
+            os.execve(sys.executable, [sys.executable, *sys.argv], env)  # noqa: S606
+        from sandbox import clock, faults
+        from sandbox.seed import DEMO_HUB_ID, DEMO_STATIC_TOKEN, seed_demo
+        from sandbox.server import start_server, stop
+
+        portal = seed_demo()
+        limits = {
+            "rate_limit_per_10s": options["rate_limit"],
+            "daily_limit": options["daily_limit"],
+            "search_per_second": options["search_per_second"],
+        }
+        changes = {k: v for k, v in limits.items() if v is not None}
+        if changes:
+            Portal.objects.filter(pk=portal.pk).update(**changes)
+        if options["fault"] or options["latency_ms"] is not None:
+            faults.set_fault(
+                DEMO_HUB_ID,
+                options["fault"] or "",
+                times=options["fault_times"],
+                latency_ms=options["latency_ms"],
+                path_contains=options["fault_path"],
+            )
+        row = clock.switches()
+        if options["token_lifetime"] is not None:
+            row.token_lifetime_seconds = options["token_lifetime"]
+        if options["echo_trace_ids"]:
+            row.echo_trace_id_on_success = True
+        row.save()
+        server, base_url = start_server(options["host"], options["port"])
+        self.stdout.write(f"HUBSPOT_SANDBOX_HUB_ID={DEMO_HUB_ID}")
+        self.stdout.write(f"HUBSPOT_SANDBOX_TOKEN={DEMO_STATIC_TOKEN}")
+        self.stdout.write(f"HUBSPOT_SANDBOX_URL={base_url}")
+        self.stdout.write(f"HubSpot sandbox at {base_url} (settings: {base_url}/sandbox/)")
+        self.stdout.flush()
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop(server)

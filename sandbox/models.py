@@ -1,0 +1,247 @@
+"""State of the HubSpot sandbox, kept in the default database so every process agrees on it."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Portal(models.Model):
+    """A HubSpot account ("portal", "hub") with its switches: limits, faults, enablement.
+
+    Fault fields follow issue 3 item 6; limits follow ../shared/hubspot/REFERENCE.md section 7.
+    """
+
+    class Fault(models.TextChoices):
+        NONE = "", "No fault"
+        LOCKED_423 = "423", "423 Locked"
+        BAD_GATEWAY_502 = "502", "502 Bad Gateway"
+        UNAVAILABLE_503 = "503", "503 Service Unavailable"
+        GATEWAY_TIMEOUT_504 = "504", "504 Gateway Timeout"
+        DROP = "drop", "Connection dropped before the response"
+        CREATE_THEN_TIMEOUT = "create_timeout", "Records created, response never arrives"
+
+    hub_id = models.IntegerField(unique=True)
+    name = models.CharField(max_length=200)
+    domain = models.CharField(max_length=200)
+    appointments_enabled = models.BooleanField(default=True)
+    next_record_id = models.BigIntegerField(default=61_000_000_001)
+    rate_limit_per_10s = models.PositiveIntegerField(default=110)
+    daily_limit = models.PositiveIntegerField(default=500_000)
+    search_per_second = models.PositiveIntegerField(default=5)
+    latency_ms = models.PositiveIntegerField(default=0)
+    fault = models.CharField(max_length=20, choices=Fault.choices, default=Fault.NONE, blank=True)
+    # How many API calls the fault still applies to; None means until it is switched off.
+    fault_remaining = models.PositiveIntegerField(null=True, blank=True)
+    # Which paths the fault applies to (substring match); empty means every API call.
+    fault_path_contains = models.CharField(max_length=200, blank=True, default="")
+    # How long a "response never arrives" call holds the connection before dropping it.
+    hang_seconds = models.PositiveIntegerField(default=60)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.hub_id})"
+
+
+class Switches(models.Model):
+    """Sandbox-wide switches (a single row, pk=1): clock, token lifetime, UNCONFIRMED choices."""
+
+    clock_offset_seconds = models.FloatField(default=0.0)
+    token_lifetime_seconds = models.PositiveIntegerField(default=1800)
+    auth_code_lifetime_seconds = models.PositiveIntegerField(default=600)
+    echo_trace_id_on_success = models.BooleanField(default=False)
+    rotate_refresh_tokens = models.BooleanField(default=False)
+    contract_checking = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name_plural = "switches"
+
+    def __str__(self) -> str:
+        return "Sandbox switches"
+
+
+class OAuthApp(models.Model):
+    """A HubSpot public app: credentials, registered redirect URIs and the scopes it may ask for."""
+
+    app_id = models.IntegerField(unique=True)
+    name = models.CharField(max_length=200)
+    client_id = models.CharField(max_length=100, unique=True)
+    client_secret = models.CharField(max_length=100)
+    redirect_uris = models.JSONField(default=list)
+    scopes = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AuthorizationCode(models.Model):
+    """A single-use, short-lived code issued by the consent page (REFERENCE.md 6.2)."""
+
+    code = models.CharField(max_length=100, unique=True)
+    app = models.ForeignKey(OAuthApp, on_delete=models.CASCADE)
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE)
+    redirect_uri = models.TextField()
+    scopes = models.JSONField(default=list)
+    expires_at = models.FloatField()
+    used = models.BooleanField(default=False)
+    # PKCE (RFC 7636), when the authorize URL carried a code_challenge.
+    code_challenge = models.CharField(max_length=200, blank=True, default="")
+    code_challenge_method = models.CharField(max_length=10, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"code for {self.app_id} on portal {self.portal_id}"
+
+
+class Token(models.Model):
+    """An access or refresh token; access tokens expire (expires_at None: never, the static one)."""
+
+    class Kind(models.TextChoices):
+        ACCESS = "access", "Access token"
+        REFRESH = "refresh", "Refresh token"
+
+    token = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    app = models.ForeignKey(OAuthApp, on_delete=models.CASCADE)
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE)
+    user_id = models.IntegerField()
+    scopes = models.JSONField(default=list)
+    expires_at = models.FloatField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+    # For access tokens: the refresh token they were issued with (revocation does not touch them).
+    refresh_token = models.CharField(max_length=200, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.kind} token {self.token[:12]}..."
+
+
+class PropertyDefinition(models.Model):
+    """A property of an object type in a portal; ``definition`` is HubSpot's Property JSON."""
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE)
+    object_type = models.CharField(max_length=20)
+    name = models.CharField(max_length=100)
+    definition = models.JSONField()
+    required = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["portal", "object_type", "name"], name="sandbox_property_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_type}.{self.name}"
+
+
+class AssociationLabel(models.Model):
+    """An association type from one object type to another (REFERENCE.md 3.1, 3.2)."""
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE)
+    from_object_type = models.CharField(max_length=20)
+    to_object_type = models.CharField(max_length=20)
+    category = models.CharField(max_length=30)
+    type_id = models.IntegerField()
+    # HubSpot answers label null for the unlabeled default association type.
+    label = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+
+    def __str__(self) -> str:
+        return f"{self.from_object_type}->{self.to_object_type} {self.category} {self.type_id}"
+
+
+class Pipeline(models.Model):
+    """A pipeline of an object type; ``stages`` is a list of HubSpot PipelineStage JSON."""
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE)
+    object_type = models.CharField(max_length=20)
+    pipeline_id = models.CharField(max_length=50)
+    label = models.CharField(max_length=200)
+    display_order = models.IntegerField(default=0)
+    stages = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.object_type} pipeline {self.label}"
+
+
+class CrmRecord(models.Model):
+    """A CRM record (contact 0-1, company 0-2, deal 0-3, appointment 0-421).
+
+    ``properties`` holds HubSpot's string values; ``associations`` a list of
+    ``{"toObjectTypeId", "toObjectId", "associationCategory", "associationTypeId"}``.
+    """
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE)
+    object_type = models.CharField(max_length=20)
+    record_id = models.CharField(max_length=30)
+    properties = models.JSONField(default=dict)
+    associations = models.JSONField(default=list)
+    object_write_trace_id = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    archived = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["portal", "object_type", "record_id"], name="sandbox_record_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_type} {self.record_id}"
+
+
+class JournalEntry(models.Model):
+    """One call the sandbox received: method, path, bodies, status and timing (issue 3 item 7)."""
+
+    portal = models.ForeignKey(Portal, null=True, blank=True, on_delete=models.SET_NULL)
+    correlation_id = models.CharField(max_length=40)
+    method = models.CharField(max_length=10)
+    path = models.TextField()
+    query = models.TextField(blank=True, default="")
+    request_body = models.TextField(blank=True, default="")
+    status = models.IntegerField(null=True)
+    response_body = models.TextField(blank=True, default="")
+    duration_ms = models.FloatField(default=0.0)
+    received_at = models.DateTimeField()
+    note = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        verbose_name_plural = "journal entries"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} -> {self.status}"
+
+
+class RateCall(models.Model):
+    """One counted API call, for the rolling windows (a DB table so processes agree)."""
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE)
+    client_id = models.CharField(max_length=100)
+    policy = models.CharField(max_length=30)
+    at = models.FloatField()
+
+    class Meta:
+        indexes = [models.Index(fields=["portal", "policy", "client_id", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.policy} call at {self.at}"
+
+
+class DailyUsage(models.Model):
+    """Calls counted per portal, app and UTC day, for the DAILY limit."""
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE)
+    client_id = models.CharField(max_length=100)
+    day = models.DateField()
+    calls = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["portal", "client_id", "day"], name="sandbox_daily_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.calls} calls"

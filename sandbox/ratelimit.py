@@ -1,0 +1,90 @@
+"""HubSpot's rate limits, emulated with database tables so every process counts the same calls.
+
+Follows REFERENCE.md section 7: a rolling 10-second window per portal and app
+(``TEN_SECONDLY_ROLLING``), a daily budget (``DAILY``), and search's own per-second limit
+(``SECONDLY``, exempt from the 10-second one). No rate-limiting library offers a rolling window
+kept in an SQL database shared by processes, so the window is a table of call timestamps.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpResponse
+
+from sandbox.models import DailyUsage, RateCall
+
+if TYPE_CHECKING:
+    from sandbox.api import ApiContext
+
+TEN_SECONDLY = "TEN_SECONDLY_ROLLING"
+SECONDLY = "SECONDLY"
+DAILY = "DAILY"
+_MESSAGES = {
+    TEN_SECONDLY: "You have reached your ten_secondly_rolling limit.",
+    SECONDLY: "You have reached your secondly limit.",
+    DAILY: "You have reached your daily limit.",
+}
+
+
+def check(ctx: ApiContext, policy: str) -> HttpResponse | None:
+    """Count this call for ``ctx.portal`` and its app; return a 429 when a limit is reached.
+
+    Calls refused with 429 are not counted. On success, ``ctx.headers`` gets
+    ``X-HubSpot-RateLimit-Max``, ``-Remaining`` and ``-Interval-Milliseconds`` (not for search,
+    whose responses carry none, REFERENCE.md section 7).
+    """
+    portal = ctx.portal
+    assert portal is not None
+    window, limit = (
+        (1.0, portal.search_per_second)
+        if policy == SECONDLY
+        else (
+            10.0,
+            portal.rate_limit_per_10s,
+        )
+    )
+    day = datetime.fromtimestamp(ctx.now, tz=UTC).date()
+    with transaction.atomic():
+        usage, _ = DailyUsage.objects.get_or_create(portal=portal, client_id=ctx.client_id, day=day)
+        if usage.calls >= portal.daily_limit:
+            return _too_many(ctx, DAILY)
+        calls = RateCall.objects.filter(portal=portal, client_id=ctx.client_id, policy=policy)
+        calls.filter(at__lt=ctx.now - window).delete()
+        used = calls.filter(at__lte=ctx.now).count()
+        if used >= limit:
+            return _too_many(ctx, policy)
+        RateCall.objects.create(portal=portal, client_id=ctx.client_id, policy=policy, at=ctx.now)
+        DailyUsage.objects.filter(pk=usage.pk).update(calls=F("calls") + 1)
+    if policy == TEN_SECONDLY:
+        ctx.headers["X-HubSpot-RateLimit-Max"] = str(limit)
+        ctx.headers["X-HubSpot-RateLimit-Remaining"] = str(max(limit - used - 1, 0))
+        ctx.headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = "10000"
+    return None
+
+
+def _too_many(ctx: ApiContext, policy: str) -> HttpResponse:
+    from sandbox.api import error_response
+
+    portal = ctx.portal
+    assert portal is not None
+    group = {TEN_SECONDLY: "ten-secondly", SECONDLY: "secondly", DAILY: "daily"}[policy]
+    if policy == TEN_SECONDLY:
+        ctx.headers["X-HubSpot-RateLimit-Max"] = str(portal.rate_limit_per_10s)
+        ctx.headers["X-HubSpot-RateLimit-Remaining"] = "0"
+        ctx.headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = "10000"
+    ctx.note = f"rate limited: {policy}"
+    return error_response(
+        429,
+        correlation_id=ctx.correlation_id,
+        category="RATE_LIMITS",
+        message=_MESSAGES[policy],
+        extra={
+            "errorType": "RATE_LIMIT",
+            "policyName": policy,
+            "groupName": f"publicapi:app-api-{group}:{ctx.client_id}:{portal.hub_id}",
+        },
+    )

@@ -1,0 +1,39 @@
+"""URLs of the sandbox, at the root, with HubSpot's own paths (2026-03 and the v3/v4 forms)."""
+
+from django.urls import path
+
+from sandbox import views_crm, views_oauth, views_objects, views_pages
+
+_objects = [
+    ("<str:object_type>/batch/create", views_objects.create_batch),
+    ("<str:object_type>/batch/read", views_objects.read_batch),
+    ("<str:object_type>/search", views_objects.search),
+    ("<str:object_type>/<str:object_id>", views_objects.read_one),
+]
+
+urlpatterns = [
+    path("oauth/authorize", views_oauth.authorize, name="authorize"),
+    path("sandbox/", views_pages.settings_page, name="settings"),
+    path("sandbox/journal/", views_pages.journal_page, name="journal"),
+]
+for version in ("2026-03", "v3"):
+    urlpatterns += [
+        path(f"oauth/{version}/token", views_oauth.token),
+        path(f"oauth/{version}/token/introspect", views_oauth.introspect),
+        path(f"oauth/{version}/token/revoke", views_oauth.revoke),
+    ]
+for prefix in ("crm/objects/2026-03", "crm/v3/objects", "crm/objects/v3"):
+    urlpatterns += [path(f"{prefix}/{route}", view) for route, view in _objects]
+for prefix in ("crm/properties/2026-03", "crm/v3/properties"):
+    urlpatterns.append(path(f"{prefix}/<str:object_type>", views_crm.properties))
+for prefix in ("crm/associations/2026-03", "crm/associations/v4", "crm/v4/associations"):
+    urlpatterns.append(
+        path(f"{prefix}/<str:from_type>/<str:to_type>/labels", views_crm.association_labels)
+    )
+for prefix in ("crm/object-library/2026-03", "crm/v3/object-library"):
+    urlpatterns += [
+        path(f"{prefix}/enablement", views_crm.enablement_all),
+        path(f"{prefix}/enablement/<str:object_type>", views_crm.enablement),
+    ]
+for prefix in ("crm/pipelines/2026-03", "crm/v3/pipelines"):
+    urlpatterns.append(path(f"{prefix}/<str:object_type>", views_crm.pipelines))

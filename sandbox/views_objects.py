@@ -1,0 +1,182 @@
+"""CRM object endpoints of the sandbox: batch create, batch read, search, single read.
+
+Paths from spec/crm-objects-2026-03.json and crm-objects-v3.json (REFERENCE.md 1, 8).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from sandbox import catalog, ratelimit
+from sandbox.api import ApiContext, api_view, error_response, missing_scopes
+from sandbox.batch import batch_create, record_json
+from sandbox.clock import iso
+from sandbox.models import CrmRecord
+from sandbox.views_crm import unknown_object_type
+
+
+def _json_body(request: HttpRequest, ctx: ApiContext) -> tuple[Any, JsonResponse | None]:
+    try:
+        return json.loads(request.body or b"null"), None
+    except (ValueError, UnicodeDecodeError) as exc:
+        return None, error_response(
+            400,
+            correlation_id=ctx.correlation_id,
+            category="VALIDATION_ERROR",
+            message=f"Invalid input JSON: {exc}",
+        )
+
+
+@api_view(scopes_any=("crm.objects.appointments.write",), methods=("POST",))
+def create_batch(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpResponse:
+    """``POST /crm/objects/2026-03/{objectType}/batch/create`` (and the v3 path), appointments.
+
+    201 BatchResponseSimplePublicObject; 207 ...WithErrors when every input has a unique
+    ``objectWriteTraceId``; otherwise 400/409 naming the first bad input (sandbox.batch).
+    """
+    assert ctx.portal is not None
+    if catalog.object_type_id(object_type) != catalog.APPOINTMENTS:
+        return unknown_object_type(ctx, object_type)
+    payload, failure = _json_body(request, ctx)
+    if failure is not None:
+        return failure
+    if not isinstance(payload, dict):
+        payload = {}
+    outcome = batch_create(
+        ctx.portal,
+        payload,
+        now_ts=ctx.now,
+        echo_trace_ids=ctx.switches.echo_trace_id_on_success,
+    )
+    if outcome.error is not None:
+        err = outcome.error
+        return error_response(
+            outcome.status,
+            correlation_id=ctx.correlation_id,
+            category=err.category,
+            message=err.message,
+            context=err.context or None,
+            errors=err.errors,
+        )
+    return JsonResponse(outcome.body, status=outcome.status)
+
+
+def _select(record: CrmRecord, names: list[str]) -> dict[str, Any]:
+    # Default properties and the requested ones; unset ones are left out (the spec's
+    # properties map has string values only, no nulls).
+    body = record_json(record)
+    wanted = dict.fromkeys(["hs_object_id", "hs_createdate", "hs_lastmodifieddate", *names])
+    body["properties"] = {n: record.properties[n] for n in wanted if n in record.properties}
+    return body
+
+
+@api_view(
+    scopes_any=(
+        "crm.objects.appointments.read",
+        "crm.objects.contacts.read",
+        "crm.objects.companies.read",
+        "crm.objects.deals.read",
+    )
+)
+def read_one(
+    request: HttpRequest, ctx: ApiContext, object_type: str, object_id: str
+) -> HttpResponse:
+    """``GET /crm/objects/2026-03/{objectType}/{objectId}``: a SimplePublicObjectWithAssociations.
+
+    ``properties=a,b`` chooses properties (default: hs_object_id, hs_createdate,
+    hs_lastmodifieddate; REFERENCE.md 2). 404 ``OBJECT_NOT_FOUND`` for a missing record.
+    """
+    type_id = catalog.object_type_id(object_type)
+    if type_id is None:
+        return unknown_object_type(ctx, object_type)
+    assert ctx.token is not None
+    if catalog.SCOPE_READ[type_id] not in ctx.token.scopes:
+        return missing_scopes(ctx, (catalog.SCOPE_READ[type_id],))
+    record = CrmRecord.objects.filter(
+        portal=ctx.portal, object_type=type_id, record_id=object_id, archived=False
+    ).first()
+    if record is None:
+        return error_response(
+            404,
+            correlation_id=ctx.correlation_id,
+            category="OBJECT_NOT_FOUND",
+            message="resource not found",
+        )
+    names = [n for n in request.GET.get("properties", "").split(",") if n]
+    return JsonResponse(_select(record, names))
+
+
+@api_view(scopes_any=("crm.objects.appointments.read",), methods=("POST",))
+def read_batch(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpResponse:
+    """``POST /crm/objects/2026-03/{objectType}/batch/read``: 200, or 207 listing missing ids."""
+    if catalog.object_type_id(object_type) != catalog.APPOINTMENTS:
+        return unknown_object_type(ctx, object_type)
+    payload, failure = _json_body(request, ctx)
+    if failure is not None:
+        return failure
+    payload = payload if isinstance(payload, dict) else {}
+    inputs = payload.get("inputs") or []
+    ids = [str(item.get("id")) for item in inputs if isinstance(item, dict)]
+    if len(ids) > 100:
+        return error_response(
+            400,
+            correlation_id=ctx.correlation_id,
+            category="VALIDATION_ERROR",
+            message=f"Too many inputs: {len(ids)}. A batch takes at most 100 inputs.",
+        )
+    names = [n for n in payload.get("properties") or [] if isinstance(n, str)]
+    records = {
+        r.record_id: r
+        for r in CrmRecord.objects.filter(
+            portal=ctx.portal, object_type=catalog.APPOINTMENTS, record_id__in=ids, archived=False
+        )
+    }
+    body: dict[str, Any] = {
+        "status": "COMPLETE",
+        "results": [_select(records[i], names) for i in dict.fromkeys(ids) if i in records],
+        "startedAt": iso(ctx.now_dt),
+        "completedAt": iso(ctx.now_dt),
+    }
+    missing = [i for i in dict.fromkeys(ids) if i not in records]
+    if not missing:
+        return JsonResponse(body)
+    body["numErrors"] = 1
+    body["errors"] = [
+        {
+            "status": "error",
+            "category": "OBJECT_NOT_FOUND",
+            "message": "Could not get some APPOINTMENT objects, they may be deleted or not exist. "
+            "Check that ids are valid.",
+            "context": {"ids": missing},
+            "errors": [],
+            "links": {},
+        }
+    ]
+    return JsonResponse(body, status=207)
+
+
+@api_view(
+    scopes_any=("crm.objects.appointments.read",), policy=ratelimit.SECONDLY, methods=("POST",)
+)
+def search(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpResponse:
+    """``POST /crm/objects/2026-03/{objectType}/search``: EQ/IN/HAS_PROPERTY filters, paging.
+
+    Has its own per-second limit (``SECONDLY``), exempt from the 10-second one (REFERENCE.md 7).
+    """
+    from sandbox.search import run_search
+
+    if catalog.object_type_id(object_type) != catalog.APPOINTMENTS:
+        return unknown_object_type(ctx, object_type)
+    payload, failure = _json_body(request, ctx)
+    if failure is not None:
+        return failure
+    assert ctx.portal is not None
+    status, body = run_search(ctx.portal, payload if isinstance(payload, dict) else {})
+    if status != 200:
+        return error_response(
+            status, correlation_id=ctx.correlation_id, category="VALIDATION_ERROR", **body
+        )
+    return JsonResponse(body)

@@ -1,0 +1,80 @@
+"""The sandbox's own HTML pages: settings (limits, faults, clock) and the request journal."""
+
+from __future__ import annotations
+
+from django import forms
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+
+from sandbox import clock
+from sandbox.csrf import sandbox_csrf_protect
+from sandbox.models import JournalEntry, Portal, Switches
+from sandbox.seed import seed_demo
+
+
+class PortalForm(forms.ModelForm):
+    """A portal's limits and fault switches."""
+
+    class Meta:
+        model = Portal
+        fields = [
+            "appointments_enabled",
+            "rate_limit_per_10s",
+            "daily_limit",
+            "search_per_second",
+            "latency_ms",
+            "fault",
+            "fault_remaining",
+            "fault_path_contains",
+            "hang_seconds",
+        ]
+
+
+class SwitchesForm(forms.ModelForm):
+    """Sandbox-wide switches."""
+
+    class Meta:
+        model = Switches
+        fields = [
+            "clock_offset_seconds",
+            "token_lifetime_seconds",
+            "auth_code_lifetime_seconds",
+            "echo_trace_id_on_success",
+            "rotate_refresh_tokens",
+            "contract_checking",
+        ]
+
+
+@csrf_exempt
+@sandbox_csrf_protect
+def settings_page(request: HttpRequest) -> HttpResponse:
+    """``/sandbox/``: switch each portal's limits and faults, and the sandbox-wide switches."""
+    seed_demo()
+    portals = list(Portal.objects.order_by("hub_id"))
+    row = clock.switches()
+    if request.method == "POST":
+        target = request.POST.get("form", "")
+        if target == "switches":
+            form: forms.ModelForm = SwitchesForm(request.POST, instance=row)
+        else:
+            portal = next((p for p in portals if str(p.hub_id) == target), None)
+            if portal is None:
+                return HttpResponse("Unknown portal.", status=400)
+            form = PortalForm(request.POST, instance=portal, prefix=target)
+        if form.is_valid():
+            form.save()
+            return HttpResponseRedirect(request.path)
+        return HttpResponse(f"Invalid settings: {form.errors.as_text()}", status=400)
+    context = {
+        "portal_forms": [(p, PortalForm(instance=p, prefix=str(p.hub_id))) for p in portals],
+        "switches_form": SwitchesForm(instance=row),
+        "now": clock.iso(clock.now_dt(row)),
+    }
+    return render(request, "sandbox/settings.html", context)
+
+
+def journal_page(request: HttpRequest) -> HttpResponse:
+    """``/sandbox/journal/``: the last 200 calls the sandbox received, newest first."""
+    entries = JournalEntry.objects.select_related("portal").order_by("-id")[:200]
+    return render(request, "sandbox/journal.html", {"entries": entries})
