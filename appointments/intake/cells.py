@@ -1,0 +1,95 @@
+"""Cell values as readers give them, and their display text for messages and raw storage."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Final
+
+
+class FormulaWithoutValue:
+    """Marks a workbook cell holding a formula that was saved without its computed value.
+
+    Such a cell is an error wherever it is mapped: sending the formula text would store it as
+    data. The reader puts the single instance ``FORMULA_WITHOUT_VALUE`` in that cell's place.
+    """
+
+    _instance: FormulaWithoutValue | None = None
+
+    def __new__(cls) -> FormulaWithoutValue:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "FORMULA_WITHOUT_VALUE"
+
+    def __str__(self) -> str:
+        return ""
+
+
+FORMULA_WITHOUT_VALUE: Final = FormulaWithoutValue()
+
+# What a cell may hold: text from CSV, python-calamine's typed values from workbooks, or the marker.
+Cell = (
+    str
+    | int
+    | float
+    | bool
+    | datetime.datetime
+    | datetime.date
+    | datetime.time
+    | datetime.timedelta
+    | FormulaWithoutValue
+    | None
+)
+
+
+def float_text(value: float) -> str:
+    """A float as a person reads it: ``51234.0`` -> ``51234``, ``0.1`` -> ``0.1``, no exponent."""
+    if value.is_integer():
+        return str(int(value))
+    return format(Decimal(repr(value)), "f")
+
+
+def display_text(value: object) -> str:
+    """The cell as displayed text: what the user sees in the spreadsheet, for raw storage.
+
+    Strings are returned unchanged; numbers without a needless ``.0``; dates as ``YYYY-MM-DD``;
+    datetimes as ``YYYY-MM-DD HH:MM`` (seconds only when not zero); booleans as ``TRUE``/``FALSE``
+    as spreadsheets show them; empty cells and formulas without a saved value as ``""``.
+    """
+    if type(value) is str:
+        return value
+    if value is None or isinstance(value, FormulaWithoutValue):
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return float_text(value)
+    if isinstance(value, datetime.datetime):
+        pattern = "%Y-%m-%d %H:%M:%S" if value.second or value.microsecond else "%Y-%m-%d %H:%M"
+        return value.strftime(pattern)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, datetime.time):
+        return value.strftime("%H:%M:%S" if value.second else "%H:%M")
+    return str(value)
+
+
+def column_letter(index: int) -> str:
+    """Spreadsheet column letters for a 0-based index: 0 -> ``A``, 25 -> ``Z``, 26 -> ``AA``."""
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def column_index(letters: str) -> int:
+    """The 0-based index of spreadsheet column ``letters`` (inverse of ``column_letter``)."""
+    index = 0
+    for char in letters:
+        index = index * 26 + ord(char) - 64
+    return index - 1

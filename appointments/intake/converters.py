@@ -1,0 +1,218 @@
+"""Per-type cell converters built once per column: each turns a cell into HubSpot's string.
+
+Rules follow REFERENCE.md 4.3 (all values are strings; numbers with a dot; bools
+``true``/``false``; enumerations by option value, ``;`` between several).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from appointments.hubspot.schema import PropertyDefinition
+
+from .cells import FormulaWithoutValue, display_text, float_text
+from .dates import CellProblem, date_converter, datetime_converter
+
+Converter = Callable[[object], str]
+
+MAX_STRING_LENGTH = 65_536  # HubSpot's limit for a string property value (REFERENCE.md 4.3)
+# Record IDs above this cannot come exactly from a float cell.
+_MAX_EXACT_FLOAT = 2**53
+
+_BOOLS = {
+    "true": "true",
+    "false": "false",
+    "yes": "true",
+    "no": "false",
+    "oui": "true",
+    "non": "false",
+    "vrai": "true",
+    "faux": "false",
+    "1": "true",
+    "0": "false",
+}
+_SPACES = str.maketrans("", "", " \u00a0\u202f'")
+_PLAIN = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+_GROUPED_COMMA = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_GROUPED_DOT = re.compile(r"^[+-]?\d{1,3}(?:\.\d{3})+(?:,\d+)?$")
+_RECORD_ID = re.compile(r"^\d+(?:\.0+)?$")
+
+
+def _decimal_text(text: str) -> str:
+    return format(Decimal(text), "f")
+
+
+def parse_number(text: str, decimal_comma: bool | None) -> str:
+    """A number typed as text, sent with a dot: ``"1 234,5"`` -> ``"1234.5"``.
+
+    ``decimal_comma`` is the file's convention (True: ``1.234,5``; False: ``1,234.5``; None:
+    unknown). ``"1,500"`` with an unknown convention raises CellProblem ``ambiguous_number``;
+    anything else that is not a number raises ``invalid_number``.
+    """
+    compact = text.translate(_SPACES)
+    if _PLAIN.match(compact):
+        if decimal_comma and _GROUPED_DOT.match(compact):
+            return _decimal_text(compact.replace(".", ""))
+        return _decimal_text(compact)
+    if _GROUPED_DOT.match(compact) and "," in compact:
+        return _decimal_text(compact.replace(".", "").replace(",", "."))
+    if _GROUPED_COMMA.match(compact):
+        if "." in compact or compact.count(",") > 1 or decimal_comma is False:
+            return _decimal_text(compact.replace(",", ""))
+        if decimal_comma is None:
+            raise CellProblem("ambiguous_number")
+    if _DECIMAL_COMMA.match(compact):
+        return _decimal_text(compact.replace(",", "."))
+    raise CellProblem("invalid_number")
+
+
+def number_converter(decimal_comma: bool | None) -> Converter:
+    def convert(cell: object) -> str:
+        if type(cell) is str:
+            return parse_number(cell.strip(), decimal_comma)
+        if type(cell) is float:
+            if math.isfinite(cell):
+                return float_text(cell)
+            raise CellProblem("invalid_number")
+        if type(cell) is int:
+            return str(cell)
+        if isinstance(cell, FormulaWithoutValue):
+            raise CellProblem("formula_without_value")
+        raise CellProblem("invalid_number")
+
+    return convert
+
+
+def convert_bool(cell: object) -> str:
+    if isinstance(cell, bool):
+        return "true" if cell else "false"
+    if isinstance(cell, FormulaWithoutValue):
+        raise CellProblem("formula_without_value")
+    value = _BOOLS.get(display_text(cell).strip().casefold())
+    if value is None:
+        raise CellProblem("invalid_bool")
+    return value
+
+
+def enumeration_converter(prop: PropertyDefinition) -> Converter:
+    """Option values and labels, case-insensitively, to the option's value.
+
+    Multi-select (``fieldType`` checkbox) cells list several, separated by ``;``; they are
+    sent ``;``-joined without spaces, each once, in the order given.
+    """
+    lookup: dict[str, str] = {}
+    for option in prop.options:
+        lookup.setdefault(" ".join(option.label.split()).casefold(), option.value)
+    for option in prop.options:
+        lookup[option.value.strip().casefold()] = option.value
+    choices = ", ".join(option.label for option in prop.options if not option.hidden)
+
+    def find(text: str) -> str:
+        value = lookup.get(" ".join(text.split()).casefold())
+        if value is None:
+            raise CellProblem("invalid_option", choices=choices, part=text)
+        return value
+
+    def convert(cell: object) -> str:
+        if isinstance(cell, FormulaWithoutValue):
+            raise CellProblem("formula_without_value")
+        text = display_text(cell).strip()
+        if not prop.multiple:
+            return find(text)
+        values: list[str] = []
+        for part in text.split(";"):
+            if part.strip():
+                value = find(part.strip())
+                if value not in values:
+                    values.append(value)
+        return ";".join(values)
+
+    return convert
+
+
+def convert_string(cell: object) -> str:
+    if isinstance(cell, FormulaWithoutValue):
+        raise CellProblem("formula_without_value")
+    text = cell.strip() if type(cell) is str else display_text(cell)
+    if len(text) > MAX_STRING_LENGTH:
+        raise CellProblem("too_long", length=len(text))
+    return text
+
+
+def convert_record_ids(cell: object) -> list[str]:
+    """Record IDs, digits only; ``51234.0`` is ``51234``; several separated by ``;``.
+
+    A float cell too large to be exact, a fraction, a sign, a letter or zero raises
+    CellProblem ``invalid_record_id``.
+    """
+    if isinstance(cell, FormulaWithoutValue):
+        raise CellProblem("formula_without_value")
+    if isinstance(cell, bool):
+        raise CellProblem("invalid_record_id")
+    if isinstance(cell, float):
+        if not cell.is_integer() or not 0 < cell < _MAX_EXACT_FLOAT:
+            raise CellProblem("invalid_record_id")
+        return [str(int(cell))]
+    if isinstance(cell, int):
+        if cell <= 0:
+            raise CellProblem("invalid_record_id")
+        return [str(cell)]
+    if not isinstance(cell, str):
+        raise CellProblem("invalid_record_id")
+    ids: list[str] = []
+    for part in cell.split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        if not _RECORD_ID.match(part):
+            raise CellProblem("invalid_record_id", part=part)
+        value = str(int(part.split(".")[0]))
+        if value == "0":
+            raise CellProblem("invalid_record_id", part=part)
+        if value not in ids:
+            ids.append(value)
+    return ids
+
+
+def refuse_read_only(cell: object) -> str:
+    raise CellProblem("read_only")
+
+
+def refuse_unknown(cell: object) -> str:
+    raise CellProblem("unknown_property")
+
+
+def property_converter(
+    prop: PropertyDefinition,
+    *,
+    timezone: ZoneInfo,
+    date_order: str | None,
+    date1904: bool,
+    decimal_comma: bool | None,
+) -> Converter:
+    """The converter for one property's column, from its HubSpot ``type`` (REFERENCE.md 4.2)."""
+    if not prop.writable:
+        return refuse_read_only
+    if prop.type == "datetime":
+        return datetime_converter(timezone, date_order, date1904)
+    if prop.type == "date":
+        return date_converter(date_order, date1904)
+    if prop.type == "number":
+        return number_converter(decimal_comma)
+    if prop.type == "bool":
+        return convert_bool
+    if prop.type == "enumeration":
+        return enumeration_converter(prop)
+    return convert_string
+
+
+def is_empty(cell: object) -> bool:
+    """Blank: nothing to send (None, ``""`` or spaces). A formula without a value is not blank."""
+    if type(cell) is str:
+        return not cell or cell.isspace()
+    return cell is None

@@ -1,0 +1,183 @@
+"""Date and datetime cells to HubSpot's strings: day/month order, Excel serials, DST checks.
+
+HubSpot takes dates as ``YYYY-MM-DD`` and datetimes as UTC ISO-8601 (REFERENCE.md 4.3). Local
+times go through zoneinfo, whose ``fold`` tells a skipped or repeated hour apart.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from .cells import FormulaWithoutValue
+
+UTC = datetime.UTC
+EPOCH_1900 = datetime.datetime(1899, 12, 30)  # Excel's 1900 system, past its 1900 leap-year bug
+EPOCH_1904 = datetime.datetime(1904, 1, 1)
+# Serial 61 is 1 March 1900, where the two systems' arithmetic agrees; 2958466 is year 10000.
+_SERIAL_RANGE = (61, 2958466)
+
+_TIME = r"(?:[ T]+(\d{1,2})[:hH](\d{2})(?::(\d{2}))?\s*([aApP][mM])?)?"
+DAY_MONTH = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})" + _TIME + r"$")
+YEAR_FIRST = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})" + _TIME + r"$")
+
+
+class CellProblem(Exception):
+    """A cell that cannot be converted: ``code`` is CellError's, ``params`` fill its message."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+def order_votes(text: str) -> str | None:
+    """``"DMY"``/``"MDY"`` when a day/month text reads one way only, ``"ambiguous"`` when it
+    reads both ways (``03/04/2026``), None when it is no day/month text."""
+    match = DAY_MONTH.match(text.strip())
+    if not match:
+        return None
+    first, second = int(match[1]), int(match[2])
+    if first > 12 >= second:
+        return "DMY"
+    if second > 12 >= first:
+        return "MDY"
+    return "ambiguous" if first != second else "DMY"
+
+
+def _with_time(
+    year: int, month: int, day: int, match: re.Match[str], start: int
+) -> datetime.datetime:
+    hour, minute, second, meridiem = match.group(start, start + 1, start + 2, start + 3)
+    h = int(hour or 0)
+    if meridiem:
+        if not 1 <= h <= 12:
+            raise ValueError("hour out of range for AM/PM")
+        h = h % 12 + (12 if meridiem.lower() == "pm" else 0)
+    return datetime.datetime(year, month, day, h, int(minute or 0), int(second or 0))
+
+
+def parse_text(text: str, order: str | None) -> datetime.datetime:
+    """Parse ISO-8601 (any offset kept), ``D/M/Y`` or ``M/D/Y`` by ``order``, or ``Y/M/D``.
+
+    Raises CellProblem ``ambiguous_date_order`` when ``order`` is None and both readings are
+    valid dates, ValueError when the text is no date at all.
+    """
+    try:
+        return datetime.datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    match = DAY_MONTH.match(text)
+    if match:
+        first, second, year = int(match[1]), int(match[2]), int(match[3])
+        if order is None:
+            if first <= 12 and second <= 12 and first != second:
+                raise CellProblem("ambiguous_date_order", first=first, second=second)
+            order = "MDY" if second > 12 else "DMY"
+        day, month = (first, second) if order == "DMY" else (second, first)
+        return _with_time(year, month, day, match, 4)
+    match = YEAR_FIRST.match(text)
+    if match:
+        return _with_time(int(match[1]), int(match[2]), int(match[3]), match, 4)
+    raise ValueError(text)
+
+
+def from_serial(value: float, date1904: bool) -> datetime.datetime:
+    """An Excel serial day number as a naive datetime, to the nearest second."""
+    if value != value or not _SERIAL_RANGE[0] <= value < _SERIAL_RANGE[1]:  # NaN, or out of range
+        raise ValueError(value)
+    epoch = EPOCH_1904 if date1904 else EPOCH_1900
+    return epoch + datetime.timedelta(seconds=round(value * 86400))
+
+
+def to_utc(naive: datetime.datetime, timezone: ZoneInfo) -> datetime.datetime:
+    """Read a wall-clock time in ``timezone``; UTC result.
+
+    Raises CellProblem ``nonexistent_time`` for a time skipped by a daylight-saving change and
+    ``ambiguous_time`` for one that happens twice (with both offsets, for the message).
+    """
+    first = naive.replace(tzinfo=timezone)
+    second = naive.replace(tzinfo=timezone, fold=1)
+    offset = first.utcoffset()
+    if offset != second.utcoffset():
+        back = first.astimezone(UTC).astimezone(timezone).replace(tzinfo=None)
+        if back != naive:
+            raise CellProblem("nonexistent_time", zone=timezone.key)
+        raise CellProblem(
+            "ambiguous_time",
+            zone=timezone.key,
+            first_offset=first.strftime("%:z"),
+            second_offset=second.strftime("%:z"),
+        )
+    return first.astimezone(UTC)
+
+
+def datetime_converter(
+    timezone: ZoneInfo, order: str | None, date1904: bool
+) -> Callable[[object], str]:
+    """A converter from one cell to ``YYYY-MM-DDTHH:MM:SSZ``; raises CellProblem.
+
+    Accepts datetimes and dates (as midnight) from workbooks, Excel serial numbers (1900 or
+    1904 system), and text: ISO-8601 with or without an offset, day/month forms per ``order``.
+    A time without an offset is read in ``timezone``.
+    """
+
+    def convert(cell: object) -> str:
+        if type(cell) is str:
+            text = cell.strip()
+            try:
+                value = parse_text(text, order)
+            except ValueError:
+                raise CellProblem("invalid_datetime") from None
+        elif isinstance(cell, datetime.datetime):
+            value = cell
+        elif isinstance(cell, datetime.date):
+            value = datetime.datetime(cell.year, cell.month, cell.day)
+        elif isinstance(cell, (int, float)) and not isinstance(cell, bool):
+            try:
+                value = from_serial(cell, date1904)
+            except (ValueError, OverflowError):
+                raise CellProblem("invalid_datetime") from None
+        elif isinstance(cell, FormulaWithoutValue):
+            raise CellProblem("formula_without_value")
+        else:
+            raise CellProblem("invalid_datetime")
+        value = to_utc(value, timezone) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+
+    return convert
+
+
+def date_converter(order: str | None, date1904: bool) -> Callable[[object], str]:
+    """A converter from one cell to ``YYYY-MM-DD``; raises CellProblem.
+
+    A value with a time of day other than midnight is refused rather than cut, since HubSpot
+    stores dates without a time zone and cutting could shift the day.
+    """
+
+    def convert(cell: object) -> str:
+        if type(cell) is str:
+            try:
+                value = parse_text(cell.strip(), order)
+            except ValueError:
+                raise CellProblem("invalid_date") from None
+        elif isinstance(cell, datetime.datetime):
+            value = cell
+        elif isinstance(cell, datetime.date):
+            return cell.isoformat()
+        elif isinstance(cell, (int, float)) and not isinstance(cell, bool):
+            try:
+                value = from_serial(cell, date1904)
+            except (ValueError, OverflowError):
+                raise CellProblem("invalid_date") from None
+        elif isinstance(cell, FormulaWithoutValue):
+            raise CellProblem("formula_without_value")
+        else:
+            raise CellProblem("invalid_date")
+        if value.tzinfo is not None or value.time() != datetime.time():
+            raise CellProblem("date_with_time")
+        return value.date().isoformat()
+
+    return convert

@@ -1,0 +1,120 @@
+"""The user-facing sentence for each cell error code: row, column, value, and what to do."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+_VALUE_SHOWN = 80  # long texts are cut in messages; the full value stays in the row's raw data
+
+
+def _problem(code: str, params: dict[str, object]) -> str:
+    """The part after 'Row R, column "C": "V"', ending with what to do."""
+    if code == "invalid_datetime":
+        return _("is not a date and time. Use YYYY-MM-DD HH:MM.")
+    if code == "invalid_date":
+        return _("is not a date. Use YYYY-MM-DD.")
+    if code == "date_with_time":
+        return _("has a time of day, but this property holds a date only. Remove the time.")
+    if code == "ambiguous_date_order":
+        return (
+            _(
+                "could be day %(first)s of month %(second)s or day %(second)s of month %(first)s. "
+                "Choose the day/month order for this column, or use YYYY-MM-DD."
+            )
+            % params
+        )
+    if code == "nonexistent_time":
+        return (
+            _(
+                "does not exist in %(zone)s: the clocks skip that hour when daylight saving time "
+                "starts. Use a time outside the skipped hour, or add an explicit UTC offset."
+            )
+            % params
+        )
+    if code == "ambiguous_time":
+        return (
+            _(
+                "happens twice in %(zone)s, when the clocks go back. Add the UTC offset to say "
+                "which one: %(first_offset)s for the first, %(second_offset)s for the second."
+            )
+            % params
+        )
+    if code == "invalid_number":
+        return _("is not a number. Use digits with a decimal point, e.g. 12.5.")
+    if code == "ambiguous_number":
+        return _(
+            "could be a decimal or a number with a thousands separator. Write it without the "
+            "thousands separator (e.g. 1500 or 1.5)."
+        )
+    if code == "invalid_bool":
+        return _("is not a yes/no value. Use true/false, yes/no, oui/non or 1/0.")
+    if code == "invalid_option":
+        if params.get("part") and params.get("part") != params.get("value"):
+            return (
+                _(
+                    "contains “%(part)s”, which is not an option of this property. Use one of: "
+                    "%(choices)s."
+                )
+                % params
+            )
+        return _("is not an option of this property. Use one of: %(choices)s.") % params
+    if code == "invalid_record_id":
+        return _(
+            "is not a list of record IDs. Use each record's numeric HubSpot ID, separated by “;”."
+        )
+    if code == "too_long":
+        return (
+            _("is %(length)s characters long; HubSpot accepts at most 65,536. Shorten it.") % params
+        )
+    if code == "end_before_start":
+        return _("is before the start (“%(start)s”). Put the end after the start.") % params
+    if code == "read_only":
+        return _(
+            "cannot be set: HubSpot calculates this property. Leave the column out of the mapping."
+        )
+    if code == "unknown_property":
+        return (
+            _(
+                "cannot be sent: the portal has no property “%(name)s”. Map the column to another "
+                "property."
+            )
+            % params
+        )
+    if code == "conflicting_columns":
+        return (
+            _("differs from column “%(other)s”, mapped to the same property. Keep one of them.")
+            % params
+        )
+    return _("is not valid.")
+
+
+def cell_message(
+    code: str, *, row: int, column: str, value: str, params: dict[str, object] | None = None
+) -> str:
+    """A complete sentence for one bad cell, e.g. ``Row 7, column "Start time": "31/02/2026
+    10:00" is not a date and time. Use YYYY-MM-DD HH:MM.``"""
+    if len(value) > _VALUE_SHOWN:
+        value = value[: _VALUE_SHOWN - 1] + "…"
+    context = {**(params or {}), "value": value}
+    if code == "required":
+        return _('Row %(row)s, column "%(column)s": a value is required. Fill it in.') % {
+            "row": row,
+            "column": column,
+        }
+    if code == "required_column":
+        return _(
+            'Row %(row)s: "%(column)s" is required, and no column gives it. Add or map a column '
+            "for it."
+        ) % {"row": row, "column": column}
+    if code == "formula_without_value":
+        return _(
+            'Row %(row)s, column "%(column)s": the formula in this cell was saved without its '
+            "result. Open the file in your spreadsheet program, let it calculate, save it and "
+            "upload it again."
+        ) % {"row": row, "column": column}
+    return _('Row %(row)s, column "%(column)s": "%(value)s" %(problem)s') % {
+        "row": row,
+        "column": column,
+        "value": value,
+        "problem": _problem(code, context),
+    }

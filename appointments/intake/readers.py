@@ -1,0 +1,218 @@
+"""Read an uploaded CSV or workbook into a Table: header row found, rows numbered as shown."""
+
+from __future__ import annotations
+
+import math
+import posixpath
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+
+from .cells import FORMULA_WITHOUT_VALUE, display_text
+from .errors import IntakeError
+from .textfile import decode, split_rows
+from .workbook import (
+    DEFAULT_MAX_INFLATED_BYTES,
+    WORKBOOK_FORMATS,
+    accepted_formats_sentence,
+    read_workbook,
+)
+
+__all__ = ["IntakeError", "Table", "read_table"]
+
+CSV_FORMATS = frozenset({"csv", "tsv", "txt"})
+# How far down a title block above the header may reach when the header is looked for.
+HEADER_SEARCH_ROWS = 20
+
+
+@dataclass(frozen=True)
+class Table:
+    """A sheet as rows of cells under one header row.
+
+    ``rows`` holds ``(row number as the spreadsheet shows it, 1-based, cells)``; cells are
+    ``str`` for CSV and python-calamine's typed values for workbooks (str, float, int, bool,
+    date, datetime, time, timedelta; ``""`` for empty), or ``cells.FORMULA_WITHOUT_VALUE``. Every
+    row has ``len(headers)`` cells. Fully empty rows are left out; trailing empty columns too.
+    """
+
+    headers: list[str]
+    rows: list[tuple[int, list[object]]]
+    sheet_names: list[str]
+    sheet: str | None
+    encoding: str | None
+    delimiter: str | None
+    header_row: int
+    format: str = "csv"
+    date1904: bool = False
+    header_candidates: list[int] = field(default_factory=list)
+
+
+def _is_empty(cell: object) -> bool:
+    return cell is None or (type(cell) is str and not cell.strip())
+
+
+def _trimmed(cells: list[object]) -> list[object]:
+    end = len(cells)
+    while end and _is_empty(cells[end - 1]):
+        end -= 1
+    return cells if end == len(cells) else cells[:end]
+
+
+def _find_header(sample: list[tuple[int, list[object]]]) -> int:
+    """Index in ``sample`` of the header: the first row of text cells about as wide as the data.
+
+    A title ("Appointments, March 2026") or notes above the header fill fewer cells than the
+    widest row, so they are passed over.
+    """
+    counts = [sum(not _is_empty(cell) for cell in cells) for _, cells in sample]
+    widest = max(counts)
+    threshold = 1 if widest == 1 else max(2, math.ceil(widest / 2))
+    for index, (_number, cells) in enumerate(sample):
+        texts = [cell for cell in cells if not _is_empty(cell)]
+        if len(texts) >= threshold and all(isinstance(cell, str) for cell in texts):
+            return index
+    return 0
+
+
+def _build(
+    numbered: Iterable[tuple[int, list[object]]],
+    *,
+    header_row: int | None,
+    max_rows: int,
+) -> tuple[list[str], list[tuple[int, list[object]]], int, list[int]]:
+    """Find the header, then collect non-empty data rows padded to the header's width."""
+    rows_iter: Iterator[tuple[int, list[object]]] = (
+        (number, cells) for number, cells in numbered if any(not _is_empty(c) for c in cells)
+    )
+    sample: list[tuple[int, list[object]]] = []
+    if header_row is not None:
+        for number, cells in rows_iter:
+            if number > header_row:
+                raise IntakeError(
+                    _("Row %(row)s is empty: it cannot be the header row. Choose another row.")
+                    % {"row": header_row}
+                )
+            if number == header_row:
+                sample = [(number, cells)]
+                break
+        if not sample:
+            raise IntakeError(
+                _("The file has no row %(row)s. Choose another header row.") % {"row": header_row}
+            )
+        header_index = 0
+    else:
+        for item in rows_iter:
+            sample.append(item)
+            if len(sample) == HEADER_SEARCH_ROWS:
+                break
+        if not sample:
+            raise IntakeError(_("The file is empty: it has no header row and no data."))
+        header_index = _find_header(sample)
+    number, header_cells = sample[header_index]
+    candidates = [n for n, _cells in sample]
+    headers = [display_text(cell).strip() for cell in _trimmed(header_cells)]
+    data: list[tuple[int, list[object]]] = []
+    for item in _chain(sample[header_index + 1 :], rows_iter):
+        if len(data) == max_rows:
+            raise IntakeError(
+                _(
+                    "This file has more than %(limit)s data rows, the most one upload can take. "
+                    "Split it into smaller files."
+                )
+                % {"limit": f"{max_rows:,}"}
+            )
+        data.append(item)
+    width = len(headers)
+    for _number, cells in data:
+        if len(cells) > width:
+            width = max(width, len(_trimmed(cells)))
+    headers += [""] * (width - len(headers))
+    padded = []
+    for row_number, cells in data:
+        if len(cells) < width:
+            cells = cells + [""] * (width - len(cells))
+        elif len(cells) > width:
+            cells = cells[:width]
+        padded.append((row_number, cells))
+    return headers, padded, number, candidates
+
+
+def _chain(
+    first: list[tuple[int, list[object]]], rest: Iterator[tuple[int, list[object]]]
+) -> Iterator[tuple[int, list[object]]]:
+    yield from first
+    yield from rest
+
+
+def read_table(
+    data: bytes,
+    filename: str,
+    *,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    header_row: int | None = None,
+    max_rows: int,
+    max_inflated_bytes: int = DEFAULT_MAX_INFLATED_BYTES,
+) -> Table:
+    """Read ``data`` (the uploaded file's bytes) as a Table; the format comes from ``filename``.
+
+    CSV: ``encoding`` (a Python codec name) forced or detected, delimiter detected. Workbooks
+    (XLSX, XLSM, XLS, ODS, via python-calamine): ``sheet`` by name, else the first visible one;
+    formula cells give their saved value, or FORMULA_WITHOUT_VALUE when none was saved (XLSX/XLSM).
+    ``header_row`` (1-based, as shown) forces the header; otherwise it is found below any title.
+    Raises IntakeError for an unknown format, an unreadable file, more than ``max_rows`` data
+    rows, or a zip-based workbook inflating beyond ``max_inflated_bytes``.
+    """
+    kind = posixpath.splitext(filename.lower())[1].lstrip(".")
+    if kind in CSV_FORMATS:
+        text, used_encoding = decode(data, encoding)
+        numbered, delimiter = split_rows(text, "\t" if kind == "tsv" else None)
+        headers, rows, header_number, candidates = _build(
+            numbered,  # type: ignore[arg-type]
+            header_row=header_row,
+            max_rows=max_rows,
+        )
+        return Table(
+            headers=headers,
+            rows=rows,
+            sheet_names=[],
+            sheet=None,
+            encoding=used_encoding,
+            delimiter=delimiter,
+            header_row=header_number,
+            format="csv",
+            header_candidates=candidates,
+        )
+    if kind not in WORKBOOK_FORMATS:
+        raise IntakeError(
+            _("“%(name)s” is not a spreadsheet this page can read. %(formats)s")
+            % {"name": filename, "formats": accepted_formats_sentence()}
+        )
+    # Enough rows for a title block, the header and one row past the limit, never the whole
+    # sheet of a file that is far too long.
+    nrows = max_rows + HEADER_SEARCH_ROWS + 2 + (header_row or 0)
+    book = read_workbook(
+        data, kind, sheet=sheet, nrows=nrows, max_inflated_bytes=max_inflated_bytes
+    )
+    grid = book.grid
+    for row_index, column in book.unsaved_formulas:
+        if row_index < len(grid) and column < len(grid[row_index]):
+            grid[row_index][column] = FORMULA_WITHOUT_VALUE
+    headers, rows, header_number, candidates = _build(
+        ((index + 1, cells) for index, cells in enumerate(grid)),
+        header_row=header_row,
+        max_rows=max_rows,
+    )
+    return Table(
+        headers=headers,
+        rows=rows,
+        sheet_names=book.sheet_names,
+        sheet=book.sheet,
+        encoding=None,
+        delimiter=None,
+        header_row=header_number,
+        format=kind,
+        date1904=book.date1904,
+        header_candidates=candidates,
+    )

@@ -1,0 +1,78 @@
+"""File-wide reading choices decided from the data: day/month order per column, decimal comma."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from appointments.hubspot.schema import PropertyDefinition
+
+from .converters import _DECIMAL_COMMA, _GROUPED_COMMA, _GROUPED_DOT, _PLAIN
+from .dates import order_votes
+from .mapping import ColumnTarget
+from .readers import Table
+
+
+def _columns_of_type(
+    mapping: list[ColumnTarget | None], properties: list[PropertyDefinition], types: set[str]
+) -> list[int]:
+    kinds = {prop.name: prop.type for prop in properties}
+    return [
+        index
+        for index, target in enumerate(mapping)
+        if target is not None and target.kind == "property" and kinds.get(target.name) in types
+    ]
+
+
+def column_date_orders(
+    table: Table, mapping: list[ColumnTarget | None], properties: list[PropertyDefinition]
+) -> dict[int, str]:
+    """Column index -> ``"DMY"``, ``"MDY"`` or ``"ambiguous"`` for date and datetime columns
+    holding day/month text.
+
+    An order is chosen when the column's unambiguous values (``25/03/2026``) point to it, by
+    majority if they disagree; ``"ambiguous"`` means every value reads both ways: ask the user.
+    Columns with no such text (ISO dates, workbook dates) are left out.
+    """
+    orders: dict[int, str] = {}
+    for index in _columns_of_type(mapping, properties, {"date", "datetime"}):
+        votes: Counter[str | None] = Counter()
+        for _number, cells in table.rows:
+            cell = cells[index]
+            if type(cell) is str:
+                votes[order_votes(cell)] += 1
+        if votes["DMY"] or votes["MDY"]:
+            orders[index] = "DMY" if votes["DMY"] >= votes["MDY"] else "MDY"
+        elif votes["ambiguous"]:
+            orders[index] = "ambiguous"
+    return orders
+
+
+def file_decimal_comma(
+    table: Table, mapping: list[ColumnTarget | None], properties: list[PropertyDefinition]
+) -> bool | None:
+    """Whether the file writes decimals with a comma, from its number columns' text.
+
+    ``1,5`` or ``1.234,5`` say yes; ``1.5`` or ``1,234.5`` say no; the majority wins. Without
+    such values a semicolon-separated CSV (Excel's export where the comma is the decimal mark)
+    says yes; otherwise None (unknown: ``1,500`` is then refused as ambiguous).
+    """
+    comma = dot = 0
+    for index in _columns_of_type(mapping, properties, {"number"}):
+        for _number, cells in table.rows:
+            cell = cells[index]
+            if type(cell) is not str:
+                continue
+            text = cell.strip().replace(" ", "")
+            says_comma = (_DECIMAL_COMMA.match(text) and not _GROUPED_COMMA.match(text)) or (
+                _GROUPED_DOT.match(text) and "," in text
+            )
+            says_dot = (_GROUPED_COMMA.match(text) and "." in text) or (
+                _PLAIN.match(text) and "." in text and not _GROUPED_DOT.match(text)
+            )
+            comma += bool(says_comma)
+            dot += bool(says_dot)
+    if comma or dot:
+        return comma > dot
+    if table.delimiter == ";":
+        return True
+    return None

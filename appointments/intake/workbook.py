@@ -1,0 +1,217 @@
+"""Workbook reading with python-calamine, guarded against zip bombs and unsaved formulas."""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass, field
+from typing import IO
+from xml.etree import ElementTree
+
+import python_calamine
+from django.utils.translation import gettext as _
+
+from .cells import column_index
+from .errors import IntakeError
+
+ZIP_FORMATS = frozenset({"xlsx", "xlsm", "ods"})
+WORKBOOK_FORMATS = frozenset({"xlsx", "xlsm", "xls", "ods"})
+# Real workbooks inflate 5 to 20 times; an upload capped at tens of MB stays far below this.
+DEFAULT_MAX_INFLATED_BYTES = 400 * 1024 * 1024
+_CHUNK = 1024 * 1024
+
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.DOTALL)
+_REF = re.compile(rb'\br="\$?([A-Z]{1,3})\$?(\d+)"')
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_SAVED_VALUE = re.compile(rb"<(?:\w+:)?v>[^<]")
+_STRING_RESULT = re.compile(rb'\bt="str"')
+_DATE1904 = re.compile(rb'date1904="(?:1|true)"')
+_OFFICE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+@dataclass
+class ZipScan:
+    """What the guard learnt while inflating every member once."""
+
+    inflated_bytes: int = 0
+    # XML member path -> set of (0-based row, 0-based column) of formulas with no saved value.
+    unsaved_formulas: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
+
+
+def accepted_formats_sentence() -> str:
+    return _("Accepted formats: CSV, XLSX, XLSM, XLS, ODS.")
+
+
+def _unreadable() -> IntakeError:
+    return IntakeError(
+        _("This file cannot be read as a spreadsheet. %(formats)s")
+        % {"formats": accepted_formats_sentence()}
+    )
+
+
+def _scan_formulas(stream: IO[bytes], found: set[tuple[int, int]], limit: int) -> int:
+    """Inflate one worksheet member chunk by chunk; record formulas without a saved value."""
+    size = 0
+    pending = b""
+    while chunk := stream.read(_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            return size
+        buffer = pending + chunk
+        cut = buffer.rfind(b"</row>")
+        if cut < 0:
+            cut = buffer.rfind(b"</sheetData>")
+        if cut < 0:
+            pending = buffer
+            continue
+        head, pending = buffer[:cut], buffer[cut:]
+        # Fast path: most chunks of most sheets hold no formula at all.
+        if b"<f" not in head and b":f" not in head:
+            continue
+        for match in _CELL.finditer(head):
+            body = match.group(2)
+            if not body or not _FORMULA.search(body) or _SAVED_VALUE.search(body):
+                continue
+            attributes = match.group(1)
+            ref = _REF.search(attributes)
+            if ref and not _STRING_RESULT.search(attributes):
+                found.add((int(ref.group(2)) - 1, column_index(ref.group(1).decode())))
+    return size
+
+
+def scan_zip(data: bytes, max_inflated_bytes: int) -> ZipScan:
+    """Inflate every member of a zip-based workbook once, streaming, and refuse a bomb.
+
+    Declared sizes are checked first, then what the members actually inflate to, counted chunk
+    by chunk so a lying header cannot exhaust memory. Raises IntakeError for a bomb or a
+    corrupt file.
+    """
+    scan = ZipScan()
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+        declared = sum(member.file_size for member in members)
+        if declared > max_inflated_bytes:
+            raise _too_big(declared, max_inflated_bytes)
+        for member in members:
+            remaining = max_inflated_bytes - scan.inflated_bytes
+            with archive.open(member) as stream:
+                if member.filename.startswith("xl/worksheets/") and member.filename.endswith(
+                    ".xml"
+                ):
+                    found: set[tuple[int, int]] = set()
+                    scan.inflated_bytes += _scan_formulas(stream, found, remaining)
+                    if found:
+                        scan.unsaved_formulas[member.filename] = found
+                else:
+                    while chunk := stream.read(_CHUNK):
+                        scan.inflated_bytes += len(chunk)
+                        if scan.inflated_bytes > max_inflated_bytes:
+                            break
+            if scan.inflated_bytes > max_inflated_bytes:
+                raise _too_big(scan.inflated_bytes, max_inflated_bytes)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as error:
+        raise _unreadable() from error
+    return scan
+
+
+def _too_big(size: int, limit: int) -> IntakeError:
+    return IntakeError(
+        _(
+            "This workbook unpacks to more than %(limit)s MB (a compressed file this small should "
+            "not). It was refused; save it again from your spreadsheet program or export it as CSV."
+        )
+        % {"limit": limit // (1024 * 1024)}
+    )
+
+
+def sheet_paths(data: bytes) -> dict[str, str]:
+    """XLSX sheet name -> worksheet XML member path, from workbook.xml and its relationships."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        # Both parts are small and the whole archive passed the inflation guard already; expat
+        # 2.4+ (bundled with Python 3.13) refuses entity-expansion attacks.
+        workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))  # noqa: S314
+        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))  # noqa: S314
+    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError):
+        return {}
+    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels}
+    paths = {}
+    for sheet in workbook.iter(f"{{{_MAIN}}}sheet"):
+        target = targets.get(sheet.get(f"{{{_OFFICE_REL}}}id"), "")
+        path = target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
+        paths[sheet.get("name", "")] = posixpath.normpath(path)
+    return paths
+
+
+def is_date1904(data: bytes) -> bool:
+    """True when an XLSX workbook counts serial dates from 1904 (old Mac Excel)."""
+    try:
+        return bool(_DATE1904.search(zipfile.ZipFile(io.BytesIO(data)).read("xl/workbook.xml")))
+    except (KeyError, zipfile.BadZipFile):
+        return False
+
+
+@dataclass
+class SheetData:
+    sheet_names: list[str]
+    sheet: str
+    grid: list[list[object]]
+    date1904: bool
+    unsaved_formulas: set[tuple[int, int]]
+
+
+def read_workbook(
+    data: bytes, kind: str, *, sheet: str | None, nrows: int, max_inflated_bytes: int
+) -> SheetData:
+    """Read one sheet as a grid anchored at A1 (row 0 is spreadsheet row 1).
+
+    The first visible worksheet unless ``sheet`` names another. Raises IntakeError for a bomb,
+    a corrupt or password-protected file, an unknown sheet, or a workbook without sheets.
+    """
+    scan = scan_zip(data, max_inflated_bytes) if kind in ZIP_FORMATS else ZipScan()
+    try:
+        book = python_calamine.CalamineWorkbook.from_object(io.BytesIO(data))
+    except python_calamine.PasswordError as error:
+        raise IntakeError(
+            _("This workbook is protected by a password. Remove the password and upload it again.")
+        ) from error
+    except Exception as error:  # calamine raises several error types for a damaged file
+        raise _unreadable() from error
+    with book:
+        metadata = book.sheets_metadata
+        names = [m.name for m in metadata]
+        if sheet is None:
+            visible = [
+                m.name
+                for m in metadata
+                if m.visible == python_calamine.SheetVisibleEnum.Visible
+                and m.typ == python_calamine.SheetTypeEnum.WorkSheet
+            ]
+            if not visible:
+                raise IntakeError(_("This workbook has no visible sheet to read."))
+            sheet = visible[0]
+        elif sheet not in names:
+            raise IntakeError(
+                _("There is no sheet named “%(sheet)s”. Sheets in this workbook: %(names)s.")
+                % {"sheet": sheet, "names": ", ".join(names)}
+            )
+        try:
+            grid = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=nrows)
+        except Exception as error:
+            raise _unreadable() from error
+    unsaved: set[tuple[int, int]] = set()
+    if kind in {"xlsx", "xlsm"}:
+        path = sheet_paths(data).get(sheet)
+        if path:
+            unsaved = scan.unsaved_formulas.get(path, set())
+    return SheetData(
+        sheet_names=names,
+        sheet=sheet,
+        grid=grid,  # type: ignore[arg-type]
+        date1904=kind in {"xlsx", "xlsm"} and is_date1904(data),
+        unsaved_formulas=unsaved,
+    )

@@ -1,0 +1,205 @@
+"""The corpus end to end: file -> proposed mapping -> the exact strings sent or errors reported."""
+
+from __future__ import annotations
+
+from appointments.intake.mapping import duplicate_headers
+from appointments.intake.readers import read_table
+from tests.intake_fixtures import CORPUS, intake
+
+CONTACT = {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 906}
+
+
+def test_it_reads_a_french_excel_csv() -> None:
+    first, second = intake("windows1252.csv")
+    assert first.properties == {
+        "hs_appointment_name": "Visite Hélène Müller",
+        "hs_appointment_start": "2026-03-14T09:00:00Z",
+        "hs_appointment_end": "2026-03-14T10:30:00Z",
+        "party_size": "2.5",
+        "visit_notes": "Prévoir 5 € \u2013 café",
+    }
+    assert [e.message for e in first.errors] == [
+        'Row 2, column "Statut": "Planifié" is not an option of this property. Use one of: '
+        "Scheduled, Completed, Canceled, No show."
+    ]
+    assert second.valid
+    assert second.properties["hs_appointment_status"] == "completed"
+
+
+def test_it_reads_semicolons_with_decimal_commas_and_offsets() -> None:
+    rows = intake("semicolons.csv")
+    assert [row.properties for row in rows] == [
+        {
+            "hs_appointment_name": "Check-up",
+            "hs_appointment_start": "2026-04-02T06:15:00Z",
+            "party_size": "1.5",
+            "interpreter_needed": "true",
+        },
+        {
+            "hs_appointment_name": "Follow-up",
+            "hs_appointment_start": "2026-04-03T15:00:00Z",
+            "party_size": "12",
+            "interpreter_needed": "false",
+        },
+    ]
+
+
+def test_it_reads_a_bom_csv_with_associations() -> None:
+    (row,) = intake("bom.csv")
+    assert row.properties == {
+        "hs_appointment_name": "Consultation Zoë",
+        "hs_appointment_start": "2026-03-14T09:00:00Z",
+        "hs_appointment_end": "2026-03-14T09:30:00Z",
+        "hs_appointment_status": "scheduled",
+    }
+    assert row.associations == [{"to": {"id": "51234"}, "types": [CONTACT]}]
+
+
+def test_it_reads_quoted_line_breaks() -> None:
+    rows = intake("quoted_newlines.csv")
+    assert [(row.row_number, row.properties.get("visit_notes")) for row in rows] == [
+        (2, 'Bring X-rays\nAsk about "whitening"'),
+        (3, None),
+    ]
+
+
+def test_it_flags_daylight_saving_gaps_and_overlaps() -> None:
+    rows = intake("dst.csv")
+    assert [(row.row_number, [e.code for e in row.errors]) for row in rows] == [
+        (2, ["nonexistent_time"]),
+        (3, ["ambiguous_time"]),
+        (4, []),
+        (5, []),
+    ]
+    assert rows[2].properties["hs_appointment_start"] == "2026-10-25T01:30:00Z"
+    assert rows[3].properties["hs_appointment_start"] == "2026-03-29T01:00:00Z"
+
+
+def test_it_decides_day_month_order_per_column() -> None:
+    rows = intake("ambiguous_day_month.csv")
+    # Column B has 25/03, so 03/04 there is 3 April; column C reads both ways on every row.
+    assert [row.properties.get("hs_appointment_start") for row in rows] == [
+        "2026-04-03T07:00:00Z",
+        "2026-03-25T08:00:00Z",
+    ]
+    assert [e.message for e in rows[0].errors] == [
+        'Row 2, column "Follow-up date": "03/04/2026" could be day 3 of month 4 or day 4 of '
+        "month 3. Choose the day/month order for this column, or use YYYY-MM-DD."
+    ]
+    chosen = intake("ambiguous_day_month.csv", date_order="MDY")
+    assert [row.properties.get("follow_up_date") for row in chosen] == ["2026-03-04", "2026-05-06"]
+    assert [e.code for e in chosen[1].errors] == ["invalid_datetime"]
+
+
+def test_it_reads_serial_dates_in_the_1900_system() -> None:
+    (row,) = intake("serial_dates.xlsx")
+    assert row.raw == {
+        "Appointment name": "Serial",
+        "Start time": "46095.4375",
+        "Follow-up date": "46100",
+    }
+    assert row.properties == {
+        "hs_appointment_name": "Serial",
+        "hs_appointment_start": "2026-03-14T09:30:00Z",
+        "follow_up_date": "2026-03-19",
+    }
+
+
+def test_it_reads_a_1904_workbook() -> None:
+    (row,) = intake("dates_1904.xlsx")
+    assert row.properties == {
+        "hs_appointment_name": "Mac Excel",
+        "hs_appointment_start": "2026-03-14T09:30:00Z",
+        "hs_appointment_end": "2026-03-14T11:00:00Z",
+    }
+
+
+def test_it_reads_record_ids_stored_as_floats() -> None:
+    exact, inexact = intake("ids_as_floats.xlsx")
+    assert exact.associations == [
+        {"to": {"id": "51234"}, "types": [CONTACT]},
+        {
+            "to": {"id": "51234"},
+            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 908}],
+        },
+        {
+            "to": {"id": "51235"},
+            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 908}],
+        },
+    ]
+    # 9007199254740993 cannot be held by a float: the cell is refused, not rounded.
+    assert [(e.column, e.code) for e in exact.errors] == [("deal_ids", "invalid_record_id")]
+    assert [(e.column, e.value) for e in inexact.errors] == [
+        ("contact_ids", "51234.5"),
+        ("deal_ids", "7e3"),
+    ]
+
+
+def test_it_reports_formulas_saved_without_values() -> None:
+    rows = intake("formulas_unsaved.xlsx")
+    assert [(row.row_number, row.properties) for row in rows] == [
+        (2, {"hs_appointment_name": "Group visit", "visit_notes": "plain"}),
+        (3, {"party_size": "4", "visit_notes": "plain"}),
+    ]
+    assert [[(e.column, e.code) for e in row.errors] for row in rows] == [
+        [("Party size", "formula_without_value")],
+        [("Appointment name", "formula_without_value")],
+    ]
+
+
+def test_it_reads_below_a_title_and_skips_blank_rows() -> None:
+    rows = intake("title_row.xlsx")
+    assert [(row.row_number, row.properties, row.associations) for row in rows] == [
+        (
+            5,
+            {
+                "hs_appointment_name": "Massage",
+                "hs_appointment_start": "2026-03-20T14:00:00Z",
+                "hs_appointment_status": "scheduled",
+            },
+            [{"to": {"id": "901"}, "types": [CONTACT]}],
+        ),
+        (
+            7,
+            {
+                "hs_appointment_name": "Sauna",
+                "hs_appointment_start": "2026-03-21T15:00:00Z",
+                "hs_appointment_status": "completed",
+            },
+            [{"to": {"id": "902"}, "types": [CONTACT]}],
+        ),
+    ]
+
+
+def test_it_reads_the_first_visible_sheet() -> None:
+    (row,) = intake("hidden_first_sheet.xlsx")
+    assert row.properties == {
+        "hs_appointment_name": "Vaccination",
+        "hs_appointment_start": "2026-07-01T06:30:00Z",
+        "hs_appointment_end": "2026-07-01T06:45:00Z",
+        "hs_appointment_status": "scheduled",
+    }
+
+
+def test_it_reports_duplicate_headers_and_uses_the_first_column() -> None:
+    table = read_table((CORPUS / "duplicate_headers.csv").read_bytes(), "d.csv", max_rows=10)
+    assert duplicate_headers(table.headers) == [
+        ("Start time", ["B", "D"]),
+        ("Visit notes", ["C", "E"]),
+    ]
+    (row,) = intake("duplicate_headers.csv")
+    assert row.properties == {
+        "hs_appointment_name": "Physio",
+        "hs_appointment_start": "2026-06-01T08:00:00Z",
+        "visit_notes": "first note",
+    }
+    assert row.raw["Visit notes (E)"] == "second note"
+
+
+def test_it_reads_a_libreoffice_sheet() -> None:
+    (row,) = intake("libreoffice.ods")
+    assert row.properties == {
+        "hs_appointment_name": "Bilan LibreOffice",
+        "hs_appointment_start": "2026-09-10T12:00:00Z",
+        "party_size": "2",
+    }
