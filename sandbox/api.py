@@ -47,6 +47,8 @@ class ApiContext:
     # Set by the fault switches: hold the response back after the view ran; journal note.
     hang: bool = False
     note: str = ""
+    # Why this response is not checked against the spec (the spec cannot describe it).
+    contract_exempt: str = ""
 
     @property
     def now_dt(self) -> datetime:

@@ -168,9 +168,11 @@ def test_it_accepts_every_valid_value_form(sandbox: Sandbox) -> None:
     assert stored["follow_up_date"] == "2025-12-04"
 
 
-def test_it_requires_string_values(sandbox: Sandbox) -> None:
-    error = check_one(sandbox, hs_appointment_name="x", party_size=3)
-    assert error["category"] == "VALIDATION_ERROR"
+def test_it_refuses_the_whole_call_when_a_value_is_not_a_string(sandbox: Sandbox) -> None:
+    response = post(sandbox, [row(1), {**row(2), "properties": {"party_size": 3}}])
+    assert response.status_code == 400
+    assert response.json()["category"] == "VALIDATION_ERROR"
+    assert sandbox.appointments() == []
 
 
 def test_it_reports_a_unique_value_conflict(sandbox: Sandbox) -> None:
