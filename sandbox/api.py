@@ -46,6 +46,7 @@ class ApiContext:
     headers: dict[str, str] = field(default_factory=dict)
     # Set by the fault switches: hold the response back after the view ran; journal note.
     hang: bool = False
+    drop: bool = False
     note: str = ""
     # Why this response is not checked against the spec (the spec cannot describe it).
     contract_exempt: str = ""

@@ -69,7 +69,7 @@ def before_view(request: HttpRequest, ctx: ApiContext) -> HttpResponse | None:
     Returns the fault response (423/5xx, or a dropped connection), or None to run the view;
     the lost-response fault sets ``ctx.hang`` so ``after_response`` withholds the answer.
     """
-    from sandbox.api import drop_connection, error_response
+    from sandbox.api import error_response
 
     portal = ctx.portal
     assert portal is not None
@@ -91,8 +91,9 @@ def before_view(request: HttpRequest, ctx: ApiContext) -> HttpResponse | None:
             status, correlation_id=ctx.correlation_id, category=category, message=message
         )
     if fault == Portal.Fault.DROP:
+        # Dropped in after_response, once the journal has the call.
         ctx.note = "fault: connection dropped before the response"
-        drop_connection(request)
+        ctx.drop = True
         return HttpResponse(status=502)
     ctx.note = "fault: records created, response withheld"
     ctx.hang = True
@@ -100,9 +101,12 @@ def before_view(request: HttpRequest, ctx: ApiContext) -> HttpResponse | None:
 
 
 def after_response(request: HttpRequest, ctx: ApiContext, response: HttpResponse) -> None:
-    """For the lost-response fault: hold the connection ``hang_seconds`` then drop it."""
+    """Drop the connection (drop fault), or hold it ``hang_seconds`` first (lost response)."""
     from sandbox.api import drop_connection
 
+    if ctx.drop:
+        drop_connection(request)
+        return
     if not ctx.hang or ctx.portal is None:
         return
     deadline = time.monotonic() + ctx.portal.hang_seconds
