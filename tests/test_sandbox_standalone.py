@@ -149,3 +149,20 @@ def test_it_serves_the_official_hubspot_client_from_manage_py_sandbox(
         timeout=10,
     ).headers
     assert headers["X-HubSpot-RateLimit-Max"] == "50"
+
+
+def test_it_switches_faults_and_limits_from_the_command_line(sandbox: Sandbox) -> None:
+    from django.core.management import call_command
+
+    call_command("sandbox_set", "--fault", "423", "--times", "1", "--rate-limit", "7")
+    headers = {"Authorization": f"Bearer {sandbox.token}"}
+    url = sandbox.url("/crm/properties/2026-03/0-421")
+    assert requests.get(url, headers=headers, timeout=10).status_code == 423
+    again = requests.get(url, headers=headers, timeout=10)
+    assert again.status_code == 200
+    assert again.headers["X-HubSpot-RateLimit-Max"] == "7"
+    call_command("sandbox_set", "--appointments", "off")
+    enablement = requests.get(
+        sandbox.url("/crm/object-library/2026-03/enablement/0-421"), headers=headers, timeout=10
+    )
+    assert enablement.json() == {"enablement": False}

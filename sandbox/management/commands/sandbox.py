@@ -37,6 +37,11 @@ class Command(BaseCommand):
         parser.add_argument("--latency-ms", type=int, help="delay added to every API call")
         parser.add_argument("--token-lifetime", type=int, metavar="SECONDS")
         parser.add_argument(
+            "--no-contract",
+            action="store_true",
+            help="skip OpenAPI contract checking (about 35 ms per 100-input call; benchmarks)",
+        )
+        parser.add_argument(
             "--echo-trace-ids",
             action="store_true",
             help="echo objectWriteTraceId on successful batch-create results",
@@ -72,6 +77,7 @@ class Command(BaseCommand):
             row.token_lifetime_seconds = options["token_lifetime"]
         if options["echo_trace_ids"]:
             row.echo_trace_id_on_success = True
+        row.contract_checking = not options["no_contract"]
         row.save()
         server, base_url = start_server(options["host"], options["port"])
         self.stdout.write(f"HUBSPOT_SANDBOX_HUB_ID={DEMO_HUB_ID}")
