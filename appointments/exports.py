@@ -38,14 +38,11 @@ def results_rows(batch: Batch) -> Iterator[list[str]]:
     headers = list(batch.headers)
     yield ["row", *headers, "state", "hubspot_id", "hubspot_url", "error"]
     for row in batch.rows.order_by("row_number").iterator(chunk_size=2000):
-        if row.errors:
-            error = " | ".join(e["message"] for e in row.errors)
-        else:
-            error = row.error_message
+        error = " | ".join(e["message"] for e in row.errors) if row.errors else row.error_message
         yield [
             str(row.row_number),
             *[str(row.raw.get(h, "")) for h in headers],
-            BatchRow.State(row.state).label,
+            str(BatchRow.State(row.state).label),
             row.hubspot_id,
             record_url(batch.portal.hub_id, row.hubspot_id),
             error,

@@ -6,6 +6,7 @@ from pathlib import PurePath
 
 from django import forms
 from django.conf import settings
+from django.db.models import QuerySet
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
@@ -30,7 +31,7 @@ class UploadForm(forms.Form):
         help_text=_("CSV, XLSX, XLSM, XLS or ODS, with one appointment per row."),
     )
 
-    def __init__(self, *args: object, portals: "forms.models.QuerySet[Portal]", **kwargs: object):
+    def __init__(self, *args: object, portals: QuerySet[Portal], **kwargs: object):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["portal"].queryset = portals  # type: ignore[attr-defined]
         self.fields["timezone"].choices = timezone_choices()  # type: ignore[attr-defined]
@@ -42,8 +43,10 @@ class UploadForm(forms.Form):
         name = PurePath(upload.name or "").name
         if not name.lower().endswith(ACCEPTED_EXTENSIONS):
             raise forms.ValidationError(
-                _("“%(name)s” is not a spreadsheet this tool reads. Upload a CSV, XLSX, XLSM, "
-                  "XLS or ODS file."),
+                _(
+                    "“%(name)s” is not a spreadsheet this tool reads. Upload a CSV, XLSX, XLSM, "
+                    "XLS or ODS file."
+                ),
                 params={"name": name},
             )
         if upload.size > settings.HUBPORTAL_MAX_UPLOAD_BYTES:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -69,7 +70,7 @@ class Portal(models.Model):
         if refresh_token:
             self.refresh_token_encrypted = crypto.encrypt(refresh_token)
         self.access_token_expires_at = (
-            timezone.now() + timezone.timedelta(seconds=expires_in) if expires_in else None
+            timezone.now() + timedelta(seconds=expires_in) if expires_in else None
         )
 
 
@@ -199,16 +200,16 @@ class BatchCall(models.Model):
         return f"Call {self.sequence}"
 
 
-def portals_for(user: models.Model) -> models.QuerySet[Portal]:
+def portals_for(user: User | AnonymousUser) -> models.QuerySet[Portal]:
     """Portals ``user`` may use: the ones they connected (every portal for superusers)."""
     queryset = Portal.objects.exclude(status=Portal.Status.DISCONNECTED)
-    if getattr(user, "is_superuser", False):
+    if user.is_superuser:
         return queryset
-    return queryset.filter(connected_by=user)
+    return queryset.filter(connected_by_id=user.pk)
 
 
-def batches_for(user: models.Model) -> models.QuerySet[Batch]:
+def batches_for(user: User | AnonymousUser) -> models.QuerySet[Batch]:
     """Batches ``user`` may see: their own (every batch for superusers)."""
-    if getattr(user, "is_superuser", False):
+    if user.is_superuser:
         return Batch.objects.all()
-    return Batch.objects.filter(Q(created_by=user))
+    return Batch.objects.filter(created_by_id=user.pk)

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -48,9 +48,7 @@ class PortalNeedsReconnect(Exception):
 # --- Portals ----------------------------------------------------------------------------------
 
 
-def portal_connect(
-    *, user: AbstractBaseUser, code: str, redirect_uri: str, code_verifier: str
-) -> Portal:
+def portal_connect(*, user: User, code: str, redirect_uri: str, code_verifier: str) -> Portal:
     """Finish the OAuth flow: exchange ``code``, store the portal keyed by its ``hub_id``.
 
     Raises HubSpotError when HubSpot refuses the code (``BAD_AUTH_CODE``, ``EXPIRED_AUTH_CODE``).
@@ -61,7 +59,7 @@ def portal_connect(
     portal, _created = Portal.objects.get_or_create(
         hub_id=tokens.hub_id, defaults={"connected_by": user}
     )
-    portal.connected_by = user  # type: ignore[assignment]
+    portal.connected_by = user
     portal.auth_kind = Portal.AuthKind.OAUTH
     portal.status = Portal.Status.ACTIVE
     portal.status_message = ""
@@ -206,7 +204,7 @@ def _store_rows(batch: Batch, validated: list[ValidatedRow]) -> None:
 
 def batch_create_from_upload(
     *,
-    user: AbstractBaseUser,
+    user: User,
     portal: Portal,
     data: bytes,
     filename: str,
@@ -265,8 +263,9 @@ def batch_submit(*, batch: Batch) -> int:
         )
         if not ready:
             return 0
-        next_sequence = (locked.calls.order_by("-sequence").values_list("sequence", flat=True)
-                         .first() or 0) + 1
+        next_sequence = (
+            locked.calls.order_by("-sequence").values_list("sequence", flat=True).first() or 0
+        ) + 1
         for offset in range(0, len(ready), MAX_BATCH_INPUTS):
             call = BatchCall.objects.create(batch=locked, sequence=next_sequence)
             next_sequence += 1
@@ -287,10 +286,9 @@ def batch_submit(*, batch: Batch) -> int:
 def batch_cancel(*, batch: Batch) -> None:
     """Stop a batch: calls not yet sent stay unsent and their rows say so."""
     with transaction.atomic():
-        Batch.objects.filter(pk=batch.pk, status__in=Batch.ACTIVE_STATUSES + (
-            Batch.Status.PAUSED,)).update(
-            status=Batch.Status.CANCELED, finished_at=timezone.now()
-        )
+        Batch.objects.filter(
+            pk=batch.pk, status__in=(*Batch.ACTIVE_STATUSES, Batch.Status.PAUSED)
+        ).update(status=Batch.Status.CANCELED, finished_at=timezone.now())
         pending = BatchCall.objects.filter(batch=batch, state=BatchCall.State.PENDING)
         BatchRow.objects.filter(call__in=pending, state=BatchRow.State.READY).update(
             state=BatchRow.State.UNSENT,

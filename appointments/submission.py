@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
@@ -64,6 +66,26 @@ def _inputs(rows: list[BatchRow]) -> list[dict[str, Any]]:
     ]
 
 
+def _same_value(sent: str, returned: str | None) -> bool:
+    """True when HubSpot's stored ``returned`` is the value we ``sent``.
+
+    HubSpot echoes values in its own canonical form: datetimes as ISO-8601 with milliseconds,
+    numbers possibly reformatted; compare those by meaning, everything else as text.
+    """
+    if sent == "" or sent == returned:
+        return True
+    if returned is None:
+        return False
+    try:
+        return datetime.fromisoformat(sent) == datetime.fromisoformat(returned)
+    except ValueError:
+        pass
+    try:
+        return Decimal(sent) == Decimal(returned)
+    except InvalidOperation:
+        return False
+
+
 def _match_results(rows: list[BatchRow], result: BatchCreateResult) -> None:
     """Set each row's state from ``result``: failures by trace id, successes by echo or values."""
     by_trace = {row.object_write_trace_id: row for row in rows}
@@ -86,7 +108,7 @@ def _match_results(rows: list[BatchRow], result: BatchCreateResult) -> None:
     remaining = list(by_trace.values())
     for record in unmatched:
         for row in remaining:
-            if all(record.properties.get(k) == v for k, v in row.properties.items() if v != ""):
+            if all(_same_value(v, record.properties.get(k)) for k, v in row.properties.items()):
                 row.state, row.hubspot_id = BatchRow.State.CREATED, record.id
                 remaining.remove(row)
                 break
@@ -138,8 +160,13 @@ def _send_call(call: BatchCall, batch: Batch) -> bool:
         try:
             token = portal_access_token(portal=batch.portal)
         except PortalNeedsReconnect as exc:
-            _pause(batch, call, rows, _("HubSpot refused the connection: %(msg)s Reconnect the "
-                                        "portal, then resume.") % {"msg": exc})
+            _pause(
+                batch,
+                call,
+                rows,
+                _("HubSpot refused the connection: %(msg)s Reconnect the portal, then resume.")
+                % {"msg": exc},
+            )
             return False
         try:
             with HubSpotClient(token) as client:
@@ -213,17 +240,17 @@ def batch_send(*, batch_id: str) -> None:
         return
     batch = Batch.objects.select_related("portal").get(pk=batch_id)
     # A call left SENDING means a worker died between send and save: its outcome is unknown.
-    for call in batch.calls.filter(state=BatchCall.State.SENDING):
-        rows = list(call.rows.filter(state__in=[BatchRow.State.READY, BatchRow.State.SENDING]))
-        _unknown_outcome(call, rows, _("the worker stopped while this call was in flight"))
-    while True:
-        if Batch.objects.filter(pk=batch_id, status=Batch.Status.RUNNING).count() == 0:
-            return
+    for stale in batch.calls.filter(state=BatchCall.State.SENDING):
+        rows = list(stale.rows.filter(state__in=[BatchRow.State.READY, BatchRow.State.SENDING]))
+        _unknown_outcome(stale, rows, _("the worker stopped while this call was in flight"))
+    while Batch.objects.filter(pk=batch_id, status=Batch.Status.RUNNING).exists():
         call = _claim_next_call(batch)
         if call is None:
             break
         if not _send_call(call, batch):
             return
+    else:
+        return  # canceled (or paused) meanwhile
     Batch.objects.filter(pk=batch_id, status=Batch.Status.RUNNING).update(
         status=Batch.Status.COMPLETED, finished_at=timezone.now()
     )

@@ -26,7 +26,7 @@ def env_str(name: str, default: str | None = None) -> str:
 
 
 def env_bool(name: str, default: bool) -> bool:
-    """Return ``name`` as a boolean; only true/false/1/0/yes/no are accepted, anything else raises."""
+    """Return ``name`` as a boolean: true/false/1/0/yes/no/on/off; anything else raises."""
     value = os.environ.get(name)
     if value is None or value == "":
         return default
@@ -56,7 +56,7 @@ def env_list(name: str, default: str) -> list[str]:
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
 
-_DEMO_SECRET = "django-insecure-hubportal-demo-key-change-me-in-production"
+_DEMO_SECRET = "django-insecure-hubportal-demo-key-change-me-in-production"  # noqa: S105
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", _DEMO_SECRET if DEBUG else None)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")

@@ -90,6 +90,24 @@ def _int_header(headers: Any, name: str) -> int | None:
     return int(value) if value is not None and str(value).isdigit() else None
 
 
+def _input_error(error: dict[str, Any]) -> InputError:
+    """One ``StandardError``; context other than the trace id (e.g. ``INVALID_OBJECT_IDS``) is
+    appended to the message, since HubSpot's message alone may not name the bad value."""
+    context = dict(error.get("context") or {})
+    trace_ids = tuple(context.pop("objectWriteTraceId", None) or ())
+    message = str(error.get("message") or "")
+    details = "; ".join(
+        f"{key}: {', '.join(map(str, values))}"
+        for key, values in context.items()
+        if isinstance(values, list) and values
+    )
+    return InputError(
+        trace_ids=trace_ids,
+        category=str(error.get("category") or ""),
+        message=f"{message} ({details})" if details else message,
+    )
+
+
 class HubSpotClient:
     """CRM calls on one portal with one access token.
 
@@ -196,14 +214,7 @@ class HubSpotClient:
             )
             for item in data.get("results", [])
         )
-        errors = tuple(
-            InputError(
-                trace_ids=tuple((error.get("context") or {}).get("objectWriteTraceId") or ()),
-                category=str(error.get("category") or ""),
-                message=str(error.get("message") or ""),
-            )
-            for error in data.get("errors") or ()
-        )
+        errors = tuple(_input_error(error) for error in data.get("errors") or ())
         return BatchCreateResult(
             http_status=response.status_code,
             status=str(data.get("status") or ""),
@@ -216,6 +227,8 @@ class HubSpotClient:
             rate_limit=RateLimit(
                 max=_int_header(response.headers, "X-HubSpot-RateLimit-Max"),
                 remaining=_int_header(response.headers, "X-HubSpot-RateLimit-Remaining"),
-                interval_ms=_int_header(response.headers, "X-HubSpot-RateLimit-Interval-Milliseconds"),
+                interval_ms=_int_header(
+                    response.headers, "X-HubSpot-RateLimit-Interval-Milliseconds"
+                ),
             ),
         )

@@ -85,12 +85,14 @@ def error_from_response(status: int, body: Any, headers: dict[str, str]) -> HubS
     message = str(
         data.get("message") or data.get("error_description") or f"HubSpot answered HTTP {status}."
     )
-    category = str(data.get("category") or data.get("status") or data.get("error") or "")
+    if "error" in data and data.get("status") not in (None, "error"):
+        # An OAuth error: HubSpot's own code is in "status" (BAD_REFRESH_TOKEN, BAD_AUTH_CODE).
+        category = str(data["status"])
+    else:
+        category = str(data.get("category") or data.get("status") or "")
     if category == "error":
         category = str(data.get("errorType") or "")
-    correlation_id = str(
-        data.get("correlationId") or headers.get("x-hubspot-correlation-id") or ""
-    )
+    correlation_id = str(data.get("correlationId") or headers.get("x-hubspot-correlation-id") or "")
     common: dict[str, Any] = {
         "status": status,
         "category": category,

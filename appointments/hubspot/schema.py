@@ -1,8 +1,8 @@
 """A portal's appointment schema: property definitions and association labels, as typed values.
 
-Parsed at the boundary from HubSpot's JSON (``../shared/hubspot/REFERENCE.md`` sections 3.2 and
-4.2; ``spec/crm-properties-2026-03.json`` ``Property``, ``spec/crm-associations-schema-2026-03.json``
-``AssociationSpecWithLabel``). Pure: no HTTP here.
+Parsed at the boundary from HubSpot's JSON (``../shared/hubspot/REFERENCE.md`` sections 3.2
+and 4.2; ``spec/crm-properties-2026-03.json`` ``Property``,
+``spec/crm-associations-schema-2026-03.json`` ``AssociationSpecWithLabel``). Pure: no HTTP.
 """
 
 from __future__ import annotations

@@ -54,7 +54,9 @@ def main() -> None:
         sheet.write_datetime(row, 1, begins, when)
         sheet.write_datetime(row, 2, begins + timedelta(minutes=40), when)
         sheet.write_string(row, 3, status)
-        sheet.write_datetime(row, 4, begins + timedelta(days=14), day)
+        sheet.write_datetime(
+            row, 4, datetime.combine(begins.date() + timedelta(days=14), datetime.min.time()), day
+        )
         sheet.write_string(row, 5, "Bring referral letter" if i % 3 == 0 else "")
         sheet.write_string(row, 6, contacts)
         sheet.write_string(row, 7, DEMO_COMPANY_IDS[i % len(DEMO_COMPANY_IDS)] if i % 2 else "")

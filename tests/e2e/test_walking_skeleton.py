@@ -1,0 +1,145 @@
+"""The whole job in a real browser: sign in, connect through OAuth, upload, send, read results.
+
+Chromium (Debian's) is driven by Playwright; the app runs on pytest-django's live server, the
+HubSpot sandbox on its own port, and a real ``db_worker`` process sends the batch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+from playwright.sync_api import Page, expect, sync_playwright
+
+from sandbox.models import JournalEntry
+from sandbox.seed import register_redirect_uri
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKBOOK = ROOT / "tests" / "data" / "appointments-250.xlsx"
+ARTIFACTS = ROOT / "test-results"
+CHROMIUM = "/usr/bin/chromium"
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+# between browser steps are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker(sandbox: Any, settings: Any) -> Iterator[subprocess.Popen[bytes]]:
+    """A real task worker process on the test database, talking to the sandbox."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "hubportal.settings",
+        "DATABASE_URL": _database_url(),
+        "HUBSPOT_API_BASE_URL": sandbox.base_url,
+        "HUBSPOT_APP_BASE_URL": sandbox.base_url,
+    }
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = (ARTIFACTS / "e2e-worker.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "db_worker", "--no-reload", "--interval", "0.2"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    yield process
+    process.terminate()
+    process.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (see .ci/run)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        context = browser.new_context(locale="en-GB")
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        yield page
+        context.close()
+        browser.close()
+
+
+def test_it_connects_uploads_and_creates_appointments_in_calls_of_100(
+    live_server: Any,
+    sandbox: Any,
+    settings: Any,
+    worker: subprocess.Popen[bytes],
+    page: Page,
+    django_user_model: type[User],
+) -> None:
+    settings.HUBSPOT_API_BASE_URL = sandbox.base_url
+    settings.HUBSPOT_APP_BASE_URL = sandbox.base_url
+    register_redirect_uri(f"{live_server.url}/hubspot/oauth/callback")
+    django_user_model.objects.create_user(username="ops-chloe", password="correct-horse-42")
+    try:
+        page.goto(f"{live_server.url}/")
+        page.fill("input[name=username]", "ops-chloe")
+        page.fill("input[name=password]", "correct-horse-42")
+        page.click("button[type=submit]")
+
+        page.get_by_role("button", name="Connect HubSpot").click()
+        # The sandbox's consent screen: approve for the demo portal.
+        page.get_by_role("button", name="Connect app").click()
+        expect(page.locator(".message.success")).to_contain_text(f"{sandbox.hub_id}")
+
+        page.select_option("select[name=timezone]", "Europe/Paris")
+        page.set_input_files("input[name=file]", str(WORKBOOK))
+        page.get_by_role("button", name="Check the file").click()
+
+        expect(page.locator("[data-count=total]")).to_have_text("250")
+        expect(page.locator("[data-count=invalid]")).to_have_text("1")
+        page.get_by_role("link", name="Invalid").click()
+        invalid = page.locator("tr[data-row='121']")
+        expect(invalid).to_contain_text("Row 121")
+        expect(invalid).to_contain_text("Tentative")
+
+        page.get_by_role("button", name="Send 249 valid rows to HubSpot").click()
+        expect(page.locator("#batch-status")).to_have_text("Completed", timeout=90_000)
+        expect(page.locator("[data-count=created]")).to_have_text("249")
+        expect(page.locator("[data-count=failed]")).to_have_text("0")
+        expect(page.locator("[data-count=invalid]")).to_have_text("1")
+        expect(page.locator("#calls .hubspot-status")).to_have_text(["COMPLETE"] * 3)
+    except Exception:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "e2e-walking-skeleton.png"), full_page=True)
+        raise
+
+    creates = [
+        json.loads(entry.request_body)
+        for entry in JournalEntry.objects.filter(path__endswith="/batch/create").order_by("id")
+    ]
+    assert [len(body["inputs"]) for body in creates] == [100, 100, 49]
+    names = [i["properties"]["hs_appointment_name"] for body in creates for i in body["inputs"]]
+    assert len(names) == len(set(names)) == 249
+    assert not any(name.endswith("#120") for name in names)
