@@ -37,7 +37,7 @@ from appointments.hubspot.errors import (
     HubSpotUnknownOutcome,
 )
 from appointments.models import Batch, BatchCall, BatchRow
-from appointments.services import PortalNeedsReconnect, portal_access_token
+from appointments.services.portals import PortalNeedsReconnect, portal_access_token
 
 logger = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments import services
 from appointments.models import Portal
+from appointments.services import portals as services
 from sandbox.models import JournalEntry
 from sandbox.seed import register_redirect_uri
 

@@ -1,164 +1,32 @@
-"""Business actions on portals and batches: what views, tasks and commands call.
+"""Batch actions: create from an upload, count, submit, cancel.
 
-Keyword-only, typed functions named ``<entity>_<action>``. HubSpot is reached only through
-``appointments.hubspot``; spreadsheets only through ``appointments.intake``.
+Keyword-only, typed functions named ``batch_<action>``; spreadsheets only through
+``appointments.intake``; the sending itself is ``appointments.submission``.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 import uuid
-from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appointments import tasks
-from appointments.hubspot import oauth
-from appointments.hubspot.client import MAX_BATCH_INPUTS, HubSpotClient
-from appointments.hubspot.errors import HubSpotAuthError, HubSpotError
-from appointments.hubspot.schema import (
-    ASSOCIATION_TARGETS,
-    AssociationLabel,
-    PropertyDefinition,
-)
+from appointments.hubspot.client import MAX_BATCH_INPUTS
 from appointments.intake.mapping import ColumnTarget, propose_mapping
 from appointments.intake.readers import read_table
 from appointments.intake.validation import ValidatedRow, validate_table
 from appointments.models import Batch, BatchCall, BatchRow, Portal
+from appointments.services.portals import portal_schema
 
 logger = logging.getLogger(__name__)
-
-# Refresh this long before HubSpot's expiry, so a call never starts with a dying token.
-TOKEN_REFRESH_MARGIN = timedelta(minutes=5)
-REFRESH_LEASE = timedelta(seconds=30)
-
-
-class PortalNeedsReconnect(Exception):
-    """The portal's refresh token was refused (revoked, uninstalled): a person must reconnect."""
-
-
-# --- Portals ----------------------------------------------------------------------------------
-
-
-def portal_connect(*, user: User, code: str, redirect_uri: str, code_verifier: str) -> Portal:
-    """Finish the OAuth flow: exchange ``code``, store the portal keyed by its ``hub_id``.
-
-    Raises HubSpotError when HubSpot refuses the code (``BAD_AUTH_CODE``, ``EXPIRED_AUTH_CODE``).
-    """
-    tokens = oauth.exchange_code(code=code, redirect_uri=redirect_uri, code_verifier=code_verifier)
-    if tokens.hub_id is None:
-        raise HubSpotError(_("HubSpot's token answer did not say which portal was connected."))
-    portal, _created = Portal.objects.get_or_create(
-        hub_id=tokens.hub_id, defaults={"connected_by": user}
-    )
-    portal.connected_by = user
-    portal.auth_kind = Portal.AuthKind.OAUTH
-    portal.status = Portal.Status.ACTIVE
-    portal.status_message = ""
-    portal.scopes = list(tokens.scopes)
-    portal.set_tokens(
-        access_token=tokens.access_token,
-        refresh_token=tokens.refresh_token,
-        expires_in=tokens.expires_in,
-    )
-    portal.save()
-    logger.info("Connected HubSpot portal %s for user %s", portal.hub_id, user.pk)
-    return portal
-
-
-def portal_disconnect(*, portal: Portal) -> None:
-    """Revoke the refresh token at HubSpot (best effort) and forget the tokens."""
-    if portal.auth_kind == Portal.AuthKind.OAUTH and portal.refresh_token_encrypted:
-        try:
-            oauth.revoke(refresh_token=portal.refresh_token)
-        except HubSpotError as exc:
-            # The tokens are forgotten here anyway; HubSpot drops unused ones on its own.
-            logger.warning("Revoking the token of portal %s failed: %s", portal.hub_id, exc)
-    portal.access_token_encrypted = ""
-    portal.refresh_token_encrypted = ""
-    portal.access_token_expires_at = None
-    portal.status = Portal.Status.DISCONNECTED
-    portal.save()
-
-
-def portal_access_token(*, portal: Portal) -> str:
-    """A valid access token for ``portal``, refreshed ahead of expiry.
-
-    One process refreshes at a time: it takes a short lease with a conditional UPDATE (no
-    transaction is held across the HTTP call); the others wait and read the stored result.
-    Raises PortalNeedsReconnect when HubSpot refuses the refresh token.
-    """
-    for _attempt in range(60):
-        portal.refresh_from_db()
-        if portal.status == Portal.Status.NEEDS_RECONNECT:
-            raise PortalNeedsReconnect(portal.status_message)
-        expires_at = portal.access_token_expires_at
-        now = timezone.now()
-        if expires_at is None or expires_at - TOKEN_REFRESH_MARGIN > now:
-            return portal.access_token
-        took_lease = (
-            Portal.objects.filter(pk=portal.pk)
-            .filter(Q(refresh_lease_until__isnull=True) | Q(refresh_lease_until__lt=now))
-            .update(refresh_lease_until=now + REFRESH_LEASE)
-        )
-        if not took_lease:
-            time.sleep(0.5)
-            continue
-        try:
-            tokens = oauth.refresh(refresh_token=portal.refresh_token)
-        except HubSpotAuthError as exc:
-            Portal.objects.filter(pk=portal.pk).update(
-                status=Portal.Status.NEEDS_RECONNECT,
-                status_message=exc.message,
-                refresh_lease_until=None,
-            )
-            raise PortalNeedsReconnect(exc.message) from None
-        except HubSpotError:
-            Portal.objects.filter(pk=portal.pk).update(refresh_lease_until=None)
-            raise
-        portal.set_tokens(
-            access_token=tokens.access_token,
-            refresh_token=tokens.refresh_token,
-            expires_in=tokens.expires_in,
-        )
-        portal.refresh_lease_until = None
-        portal.save(
-            update_fields=[
-                "access_token_encrypted",
-                "refresh_token_encrypted",
-                "access_token_expires_at",
-                "refresh_lease_until",
-                "updated_at",
-            ]
-        )
-        return portal.access_token
-    raise HubSpotError(_("Another process is still refreshing the HubSpot token; try again."))
-
-
-def portal_client(*, portal: Portal) -> HubSpotClient:
-    """A HubSpotClient for ``portal`` with a fresh access token."""
-    return HubSpotClient(portal_access_token(portal=portal))
-
-
-def portal_schema(*, portal: Portal) -> tuple[list[PropertyDefinition], list[AssociationLabel]]:
-    """The portal's appointment properties and association labels (contacts, companies, deals)."""
-    with portal_client(portal=portal) as client:
-        properties = client.get_appointment_properties()
-        labels: list[AssociationLabel] = []
-        for to_object_type, _name in ASSOCIATION_TARGETS.values():
-            labels.extend(client.get_association_labels(to_object_type))
-    return properties, labels
-
-
-# --- Batches ----------------------------------------------------------------------------------
 
 
 def _mapping_to_json(mapping: list[ColumnTarget | None]) -> list[dict[str, Any] | None]:

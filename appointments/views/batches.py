@@ -1,4 +1,4 @@
-"""Views: thin; each parses input, checks permission, calls one service, picks a template."""
+"""Batch views: upload, the preview and live results, submit, cancel, download."""
 
 from __future__ import annotations
 
@@ -7,130 +7,30 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.middleware import HtmxDetails
 
-from appointments import exports, services
+from appointments import exports
 from appointments.forms import UploadForm
-from appointments.hubspot import oauth
 from appointments.hubspot.errors import HubSpotError
 from appointments.intake.readers import IntakeError
 from appointments.models import Batch, BatchRow, Portal, batches_for, portals_for
+from appointments.services import batches as batch_services
+from appointments.services import portals as portal_services
+from appointments.views.base import AuthenticatedRequest
 
 logger = logging.getLogger(__name__)
 
-
-class AuthenticatedRequest(HttpRequest):
-    """What ``@login_required`` views receive (for type checking)."""
-
-    user: User
-    htmx: HtmxDetails
-
-
-OAUTH_SESSION_KEY = "hubspot_oauth"
 ROW_FILTERS = {
     "all": None,
     "invalid": [BatchRow.State.INVALID],
     "failed": [BatchRow.State.FAILED, BatchRow.State.UNSENT],
     "created": [BatchRow.State.CREATED],
 }
-
-
-def _redirect_uri(request: AuthenticatedRequest) -> str:
-    return settings.HUBSPOT_REDIRECT_URI or request.build_absolute_uri(
-        reverse("appointments:oauth-callback")
-    )
-
-
-@require_GET
-@login_required
-def home(request: AuthenticatedRequest) -> HttpResponse:
-    portals = portals_for(request.user)
-    context = {
-        "configured": oauth.is_configured(),
-        "portals": portals,
-        "batches": batches_for(request.user).select_related("portal")[:20],
-        "form": UploadForm(portals=portals, initial={"timezone": settings.TIME_ZONE}),
-    }
-    return render(request, "appointments/home.html", context)
-
-
-@require_POST
-@login_required
-def portal_connect(request: AuthenticatedRequest) -> HttpResponse:
-    if not oauth.is_configured():
-        messages.error(
-            request,
-            _("HubSpot is not configured: set HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET."),
-        )
-        return redirect("appointments:home")
-    redirect_uri = _redirect_uri(request)
-    auth = oauth.authorization_request(redirect_uri)
-    request.session[OAUTH_SESSION_KEY] = {
-        "state": auth.state,
-        "code_verifier": auth.code_verifier,
-        "redirect_uri": redirect_uri,
-    }
-    return redirect(auth.url)
-
-
-@require_GET
-@login_required
-def oauth_callback(request: AuthenticatedRequest) -> HttpResponse:
-    # Popped, not read: a state works once, so a replayed callback is refused.
-    pending = request.session.pop(OAUTH_SESSION_KEY, None)
-    state = request.GET.get("state", "")
-    if not pending or not state or state != pending["state"]:
-        messages.error(
-            request,
-            _(
-                "This HubSpot sign-in link is not valid or was already used. "
-                "Start again with “Connect HubSpot”."
-            ),
-        )
-        return redirect("appointments:home")
-    if request.GET.get("error"):
-        messages.warning(
-            request,
-            _("HubSpot access was not granted (%(reason)s). Nothing was connected.")
-            % {"reason": request.GET.get("error_description") or request.GET["error"]},
-        )
-        return redirect("appointments:home")
-    code = request.GET.get("code", "")
-    if not code:
-        messages.error(request, _("HubSpot did not send an authorization code. Try again."))
-        return redirect("appointments:home")
-    try:
-        portal = services.portal_connect(
-            user=request.user,
-            code=code,
-            redirect_uri=pending["redirect_uri"],
-            code_verifier=pending["code_verifier"],
-        )
-    except HubSpotError as exc:
-        messages.error(
-            request,
-            _("HubSpot refused the connection: %(message)s Try again.") % {"message": exc.message},
-        )
-        return redirect("appointments:home")
-    messages.success(request, _("Connected HubSpot portal %(hub_id)s.") % {"hub_id": portal.hub_id})
-    return redirect("appointments:home")
-
-
-@require_POST
-@login_required
-def portal_disconnect(request: AuthenticatedRequest, hub_id: int) -> HttpResponse:
-    portal = get_object_or_404(portals_for(request.user), hub_id=hub_id)
-    services.portal_disconnect(portal=portal)
-    messages.success(request, _("Disconnected HubSpot portal %(hub_id)s.") % {"hub_id": hub_id})
-    return redirect("appointments:home")
 
 
 @login_required
@@ -143,7 +43,7 @@ def batch_upload(request: AuthenticatedRequest) -> HttpResponse:
     if form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            batch = services.batch_create_from_upload(
+            batch = batch_services.batch_create_from_upload(
                 user=request.user,
                 portal=form.cleaned_data["portal"],
                 data=upload.read(),
@@ -152,7 +52,7 @@ def batch_upload(request: AuthenticatedRequest) -> HttpResponse:
             )
         except IntakeError as exc:
             form.add_error("file", exc.message)
-        except (HubSpotError, services.PortalNeedsReconnect) as exc:
+        except (HubSpotError, portal_services.PortalNeedsReconnect) as exc:
             form.add_error(
                 None,
                 _("Could not read the portal's appointment properties from HubSpot: %(message)s")
@@ -171,7 +71,7 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
     if states:
         rows = rows.filter(state__in=states)
     page = Paginator(rows, 100).get_page(request.GET.get("page"))
-    counts = services.batch_counts(batch=batch)
+    counts = batch_services.batch_counts(batch=batch)
     return {
         "batch": batch,
         "counts": counts,
@@ -201,7 +101,7 @@ def batch_detail(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
 def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     batch = get_object_or_404(batches_for(request.user), pk=batch_id)
     if batch.status in (Batch.Status.DRAFT, Batch.Status.PAUSED, Batch.Status.COMPLETED):
-        queued = services.batch_submit(batch=batch)
+        queued = batch_services.batch_submit(batch=batch)
         if queued:
             messages.success(request, _("Sending %(count)s rows to HubSpot.") % {"count": queued})
         else:
@@ -213,7 +113,7 @@ def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
 @login_required
 def batch_cancel(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     batch = get_object_or_404(batches_for(request.user), pk=batch_id)
-    services.batch_cancel(batch=batch)
+    batch_services.batch_cancel(batch=batch)
     messages.info(request, _("Batch canceled. Rows not yet sent stay unsent."))
     return redirect("appointments:batch-detail", batch_id=batch.pk)
 

@@ -1,0 +1,115 @@
+"""Portal views: the dashboard, connecting through OAuth, the callback, disconnecting."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from appointments.forms import UploadForm
+from appointments.hubspot import oauth
+from appointments.hubspot.errors import HubSpotError
+from appointments.models import batches_for, portals_for
+from appointments.services import portals as portal_services
+from appointments.views.base import AuthenticatedRequest
+
+logger = logging.getLogger(__name__)
+
+OAUTH_SESSION_KEY = "hubspot_oauth"
+
+
+def _redirect_uri(request: AuthenticatedRequest) -> str:
+    return settings.HUBSPOT_REDIRECT_URI or request.build_absolute_uri(
+        reverse("appointments:oauth-callback")
+    )
+
+
+@require_GET
+@login_required
+def home(request: AuthenticatedRequest) -> HttpResponse:
+    portals = portals_for(request.user)
+    context = {
+        "configured": oauth.is_configured(),
+        "portals": portals,
+        "batches": batches_for(request.user).select_related("portal")[:20],
+        "form": UploadForm(portals=portals, initial={"timezone": settings.TIME_ZONE}),
+    }
+    return render(request, "appointments/home.html", context)
+
+
+@require_POST
+@login_required
+def portal_connect(request: AuthenticatedRequest) -> HttpResponse:
+    if not oauth.is_configured():
+        messages.error(
+            request,
+            _("HubSpot is not configured: set HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET."),
+        )
+        return redirect("appointments:home")
+    redirect_uri = _redirect_uri(request)
+    auth = oauth.authorization_request(redirect_uri)
+    request.session[OAUTH_SESSION_KEY] = {
+        "state": auth.state,
+        "code_verifier": auth.code_verifier,
+        "redirect_uri": redirect_uri,
+    }
+    return redirect(auth.url)
+
+
+@require_GET
+@login_required
+def oauth_callback(request: AuthenticatedRequest) -> HttpResponse:
+    # Popped, not read: a state works once, so a replayed callback is refused.
+    pending = request.session.pop(OAUTH_SESSION_KEY, None)
+    state = request.GET.get("state", "")
+    if not pending or not state or state != pending["state"]:
+        messages.error(
+            request,
+            _(
+                "This HubSpot sign-in link is not valid or was already used. "
+                "Start again with “Connect HubSpot”."
+            ),
+        )
+        return redirect("appointments:home")
+    if request.GET.get("error"):
+        messages.warning(
+            request,
+            _("HubSpot access was not granted (%(reason)s). Nothing was connected.")
+            % {"reason": request.GET.get("error_description") or request.GET["error"]},
+        )
+        return redirect("appointments:home")
+    code = request.GET.get("code", "")
+    if not code:
+        messages.error(request, _("HubSpot did not send an authorization code. Try again."))
+        return redirect("appointments:home")
+    try:
+        portal = portal_services.portal_connect(
+            user=request.user,
+            code=code,
+            redirect_uri=pending["redirect_uri"],
+            code_verifier=pending["code_verifier"],
+        )
+    except HubSpotError as exc:
+        messages.error(
+            request,
+            _("HubSpot refused the connection: %(message)s Try again.") % {"message": exc.message},
+        )
+        return redirect("appointments:home")
+    messages.success(request, _("Connected HubSpot portal %(hub_id)s.") % {"hub_id": portal.hub_id})
+    return redirect("appointments:home")
+
+
+@require_POST
+@login_required
+def portal_disconnect(request: AuthenticatedRequest, hub_id: int) -> HttpResponse:
+    portal = get_object_or_404(portals_for(request.user), hub_id=hub_id)
+    portal_services.portal_disconnect(portal=portal)
+    messages.success(request, _("Disconnected HubSpot portal %(hub_id)s.") % {"hub_id": hub_id})
+    return redirect("appointments:home")
