@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from appointments.intake.mapping import duplicate_headers
+from appointments.intake.mapping import duplicate_headers, propose_mapping
 from appointments.intake.readers import read_table
-from tests.intake_fixtures import CORPUS, intake
+from appointments.intake.validation import iter_validated_chunks, table_validator, validate_table
+from tests.intake_fixtures import CORPUS, LABELS, PARIS, PROPERTIES, intake
 
 CONTACT = {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 906}
 
@@ -203,3 +204,48 @@ def test_it_reads_a_libreoffice_sheet() -> None:
         "hs_appointment_start": "2026-09-10T12:00:00Z",
         "party_size": "2",
     }
+
+
+def test_it_validates_whole_tables_exactly_as_row_by_row() -> None:
+    names = [path.name for path in sorted(CORPUS.iterdir())]
+    checked = 0
+    for name in names:
+        if name.endswith(".py") or name.startswith("bomb"):
+            continue
+        table = read_table((CORPUS / name).read_bytes(), name, max_rows=100)
+        validator = table_validator(
+            table,
+            mapping=propose_mapping(table.headers, PROPERTIES, LABELS),
+            properties=PROPERTIES,
+            timezone=PARIS,
+        )
+        one_by_one = [validator.validate(number, cells) for number, cells in table.rows]
+        assert validator.validate_rows(table.rows) == one_by_one, name
+        checked += 1
+    assert checked == 15
+
+
+def test_it_validates_in_chunks_as_in_one_list() -> None:
+    data = "Appointment name,Start time,End time,contact_ids\n" + "".join(
+        f"Visit {i},2026-05-{1 + i % 28:02d} 10:00,2026-05-{1 + i % 28:02d} "
+        f"{'09' if i % 7 == 0 else '11'}:00,{1000 + i}\n"
+        for i in range(2500)
+    )
+    table = read_table(data.encode(), "many.csv", max_rows=5000)
+    options = {
+        "mapping": propose_mapping(table.headers, PROPERTIES, LABELS),
+        "properties": PROPERTIES,
+        "timezone": PARIS,
+    }
+    whole = validate_table(table, **options)  # type: ignore[arg-type]
+    chunks = list(iter_validated_chunks(table, size=1000, **options))  # type: ignore[arg-type]
+    assert [len(chunk) for chunk in chunks] == [1000, 1000, 500]
+    assert [row for chunk in chunks for row in chunk] == whole
+    assert sum(not row.valid for row in whole) == 358
+    assert whole[7].errors[0].code == "end_before_start"
+    assert whole[8].properties == {
+        "hs_appointment_name": "Visit 8",
+        "hs_appointment_start": "2026-05-09T08:00:00Z",
+        "hs_appointment_end": "2026-05-09T09:00:00Z",
+    }
+    assert whole[8].associations == [{"to": {"id": "1008"}, "types": [CONTACT]}]

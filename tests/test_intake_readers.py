@@ -234,3 +234,29 @@ def test_it_counts_what_members_actually_inflate_to() -> None:
     with pytest.raises(IntakeError) as error:
         read_table(data, "title_row.xlsx", max_rows=10, max_inflated_bytes=inflated - 1)
     assert error.value.message.startswith("This workbook unpacks to more than 0 MB")
+
+
+def test_it_finds_unsaved_formulas_in_prefixed_sheet_xml() -> None:
+    sheet = (
+        b'<?xml version="1.0"?><x:worksheet xmlns:x="http://schemas.openxmlformats.org/'
+        b'spreadsheetml/2006/main"><x:sheetData>'
+        b'<x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>Appointment name</x:t></x:is></x:c>'
+        b'<x:c r="B1" t="inlineStr"><x:is><x:t>Party size</x:t></x:is></x:c></x:row>'
+        b'<x:row r="2"><x:c r="A2" t="inlineStr"><x:is><x:t>Visit</x:t></x:is></x:c>'
+        b'<x:c r="B2"><x:f>1+1</x:f></x:c></x:row>'
+        b'<x:row r="3"><x:c r="A3" t="inlineStr"><x:is><x:t>Saved</x:t></x:is></x:c>'
+        b'<x:c r="B3"><x:f>1+2</x:f><x:v>3</x:v></x:c></x:row>'
+        b"</x:sheetData></x:worksheet>"
+    )
+    found = scan_zip(_replace_sheet(sheet), 10_000_000).unsaved_formulas
+    assert found == {"xl/worksheets/sheet1.xml": {(1, 1)}}
+
+
+def _replace_sheet(sheet: bytes) -> bytes:
+    source = zipfile.ZipFile(CORPUS / "formulas_saved.xlsx")
+    output = io.BytesIO()
+    with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            content = sheet if item.filename == "xl/worksheets/sheet1.xml" else source.read(item)
+            target.writestr(item.filename, content)
+    return output.getvalue()

@@ -330,3 +330,26 @@ def test_it_keeps_every_raw_cell_including_ignored_and_repeated_columns() -> Non
         "C": "3",
         "Comments (D)": "2026-01-02 03:04:05",
     }
+
+
+def test_it_shows_booleans_and_numbers_apart_in_raw_text() -> None:
+    headers = ["Appointment name", "Party size", "Interpreter needed"]
+    validator = RowValidator(
+        headers=headers,
+        mapping=propose_mapping(headers, PROPERTIES, LABELS),
+        properties=PROPERTIES,
+        timezone=PARIS,
+    )
+    first = validator.validate(2, ["A", 1.0, True])
+    second = validator.validate(3, ["B", 1, False])
+    third = validator.validate(4, ["C", 0.0, 1.0])
+    assert [row.raw for row in (first, second, third)] == [
+        {"Appointment name": "A", "Party size": "1", "Interpreter needed": "TRUE"},
+        {"Appointment name": "B", "Party size": "1", "Interpreter needed": "FALSE"},
+        {"Appointment name": "C", "Party size": "0", "Interpreter needed": "1"},
+    ]
+    assert third.properties == {
+        "hs_appointment_name": "C",
+        "party_size": "0",
+        "interpreter_needed": "true",
+    }

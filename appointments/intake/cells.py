@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
 
 class FormulaWithoutValue:
@@ -52,6 +53,29 @@ def float_text(value: float) -> str:
     return format(Decimal(repr(value)), "f")
 
 
+def _datetime_text(value: datetime.datetime) -> str:
+    if value.second or value.microsecond:
+        return value.isoformat(" ", "seconds")
+    return value.isoformat(" ", "minutes")
+
+
+def _time_text(value: datetime.time) -> str:
+    return value.isoformat("seconds" if value.second else "minutes")
+
+
+_DISPLAY: dict[type, Callable[[Any], str]] = {
+    str: str,
+    float: float_text,
+    int: str,
+    bool: lambda value: "TRUE" if value else "FALSE",
+    datetime.datetime: _datetime_text,
+    datetime.date: datetime.date.isoformat,
+    datetime.time: _time_text,
+    type(None): lambda value: "",
+    FormulaWithoutValue: lambda value: "",
+}
+
+
 def display_text(value: object) -> str:
     """The cell as displayed text: what the user sees in the spreadsheet, for raw storage.
 
@@ -59,22 +83,7 @@ def display_text(value: object) -> str:
     datetimes as ``YYYY-MM-DD HH:MM`` (seconds only when not zero); booleans as ``TRUE``/``FALSE``
     as spreadsheets show them; empty cells and formulas without a saved value as ``""``.
     """
-    if type(value) is str:
-        return value
-    if value is None or isinstance(value, FormulaWithoutValue):
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        return float_text(value)
-    if isinstance(value, datetime.datetime):
-        pattern = "%Y-%m-%d %H:%M:%S" if value.second or value.microsecond else "%Y-%m-%d %H:%M"
-        return value.strftime(pattern)
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, datetime.time):
-        return value.strftime("%H:%M:%S" if value.second else "%H:%M")
-    return str(value)
+    return _DISPLAY.get(type(value), str)(value)
 
 
 def column_letter(index: int) -> str:

@@ -6,6 +6,7 @@ Rules follow REFERENCE.md 4.3 (all values are strings; numbers with a dot; bools
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from appointments.hubspot.schema import PropertyDefinition
 from .cells import FormulaWithoutValue, display_text, float_text
 from .dates import CellProblem, date_converter, datetime_converter
 
-Converter = Callable[[object], str]
+Converter = Callable[[object], str | None]
 
 MAX_STRING_LENGTH = 65_536  # HubSpot's limit for a string property value (REFERENCE.md 4.3)
 # Record IDs above this cannot come exactly from a float cell.
@@ -72,15 +73,18 @@ def parse_number(text: str, decimal_comma: bool | None) -> str:
 
 
 def number_converter(decimal_comma: bool | None) -> Converter:
-    def convert(cell: object) -> str:
+    def convert(cell: object) -> str | None:
         if type(cell) is str:
-            return parse_number(cell.strip(), decimal_comma)
+            text = cell.strip()
+            return parse_number(text, decimal_comma) if text else None
         if type(cell) is float:
             if math.isfinite(cell):
                 return float_text(cell)
             raise CellProblem("invalid_number")
         if type(cell) is int:
             return str(cell)
+        if cell is None:
+            return None
         if isinstance(cell, FormulaWithoutValue):
             raise CellProblem("formula_without_value")
         raise CellProblem("invalid_number")
@@ -88,12 +92,15 @@ def number_converter(decimal_comma: bool | None) -> Converter:
     return convert
 
 
-def convert_bool(cell: object) -> str:
+def convert_bool(cell: object) -> str | None:
     if isinstance(cell, bool):
         return "true" if cell else "false"
     if isinstance(cell, FormulaWithoutValue):
         raise CellProblem("formula_without_value")
-    value = _BOOLS.get(display_text(cell).strip().casefold())
+    text = display_text(cell).strip()
+    if not text:
+        return None
+    value = _BOOLS.get(text.casefold())
     if value is None:
         raise CellProblem("invalid_bool")
     return value
@@ -118,10 +125,12 @@ def enumeration_converter(prop: PropertyDefinition) -> Converter:
             raise CellProblem("invalid_option", choices=choices, part=text)
         return value
 
-    def convert(cell: object) -> str:
+    def convert(cell: object) -> str | None:
         if isinstance(cell, FormulaWithoutValue):
             raise CellProblem("formula_without_value")
         text = display_text(cell).strip()
+        if not text:
+            return None
         if not prop.multiple:
             return find(text)
         values: list[str] = []
@@ -130,61 +139,113 @@ def enumeration_converter(prop: PropertyDefinition) -> Converter:
                 value = find(part.strip())
                 if value not in values:
                     values.append(value)
-        return ";".join(values)
+        return ";".join(values) or None
 
     return convert
 
 
-def convert_string(cell: object) -> str:
-    if isinstance(cell, FormulaWithoutValue):
+def convert_string(cell: object) -> str | None:
+    if type(cell) is str:
+        text = cell.strip()
+    elif isinstance(cell, FormulaWithoutValue):
         raise CellProblem("formula_without_value")
-    text = cell.strip() if type(cell) is str else display_text(cell)
+    else:
+        text = display_text(cell)
     if len(text) > MAX_STRING_LENGTH:
         raise CellProblem("too_long", length=len(text))
-    return text
+    return text or None
 
 
-def convert_record_ids(cell: object) -> list[str]:
+def convert_record_ids(cell: object) -> list[str] | None:
     """Record IDs, digits only; ``51234.0`` is ``51234``; several separated by ``;``.
 
     A float cell too large to be exact, a fraction, a sign, a letter or zero raises
-    CellProblem ``invalid_record_id``.
+    CellProblem ``invalid_record_id``. None for a blank cell.
     """
-    if isinstance(cell, FormulaWithoutValue):
-        raise CellProblem("formula_without_value")
-    if isinstance(cell, bool):
-        raise CellProblem("invalid_record_id")
-    if isinstance(cell, float):
+    if type(cell) is str:
+        # The common case: one plain ID.
+        if cell.isdigit() and cell.isascii() and cell[0] != "0":
+            return [cell]
+        return _split_record_ids(cell)
+    if type(cell) is float:
         if not cell.is_integer() or not 0 < cell < _MAX_EXACT_FLOAT:
             raise CellProblem("invalid_record_id")
         return [str(int(cell))]
-    if isinstance(cell, int):
+    if type(cell) is int:
         if cell <= 0:
             raise CellProblem("invalid_record_id")
         return [str(cell)]
-    if not isinstance(cell, str):
-        raise CellProblem("invalid_record_id")
+    if cell is None:
+        return None
+    if isinstance(cell, FormulaWithoutValue):
+        raise CellProblem("formula_without_value")
+    raise CellProblem("invalid_record_id")
+
+
+def _split_record_ids(text: str) -> list[str] | None:
+    fast: list[str] = []
+    for part in text.split(";"):
+        part = part.strip()
+        if part.isdigit() and part.isascii() and part[0] != "0":
+            if part not in fast:
+                fast.append(part)
+        elif part:
+            break
+    else:
+        return fast or None
     ids: list[str] = []
-    for part in cell.split(";"):
+    for part in text.split(";"):
         part = part.strip()
         if not part:
             continue
-        if not _RECORD_ID.match(part):
+        if not (_RECORD_ID.match(part) and part.isascii()):
             raise CellProblem("invalid_record_id", part=part)
         value = str(int(part.split(".")[0]))
         if value == "0":
             raise CellProblem("invalid_record_id", part=part)
         if value not in ids:
             ids.append(value)
-    return ids
+    return ids or None
 
 
-def refuse_read_only(cell: object) -> str:
+def refuse_read_only(cell: object) -> str | None:
+    if type(cell) is str and not cell.strip():
+        return None
     raise CellProblem("read_only")
 
 
-def refuse_unknown(cell: object) -> str:
+def refuse_unknown(cell: object) -> str | None:
+    if type(cell) is str and not cell.strip():
+        return None
     raise CellProblem("unknown_property")
+
+
+_MISSING = object()
+# Enough for every distinct value of a long column; beyond it values are converted uncached.
+_CACHE_SIZE = 200_000
+
+
+def cached(convert: Converter) -> Converter:
+    """Memoise a converter on text and datetime cells, which repeat in real files (slots,
+    statuses, dates): one conversion per distinct value, and one shared result string.
+
+    Only ``str`` and ``datetime`` cells are keys: ``1 == 1.0 == True`` must not share a result.
+    Failures are not cached, so each bad cell raises its own CellProblem.
+    """
+    cache: dict[object, str | None] = {}
+
+    def convert_cached(cell: object) -> str | None:
+        kind = type(cell)
+        if kind is str or kind is datetime.datetime:
+            value = cache.get(cell, _MISSING)
+            if value is _MISSING:
+                value = convert(cell)
+                if len(cache) < _CACHE_SIZE:
+                    cache[cell] = value
+            return value  # type: ignore[return-value]
+        return convert(cell)
+
+    return convert_cached
 
 
 def property_converter(
@@ -195,24 +256,20 @@ def property_converter(
     date1904: bool,
     decimal_comma: bool | None,
 ) -> Converter:
-    """The converter for one property's column, from its HubSpot ``type`` (REFERENCE.md 4.2)."""
+    """The converter for one property's column, from its HubSpot ``type`` (REFERENCE.md 4.2).
+
+    It returns the string to send, None for a blank cell, or raises CellProblem.
+    """
     if not prop.writable:
         return refuse_read_only
     if prop.type == "datetime":
-        return datetime_converter(timezone, date_order, date1904)
+        return cached(datetime_converter(timezone, date_order, date1904))
     if prop.type == "date":
-        return date_converter(date_order, date1904)
+        return cached(date_converter(date_order, date1904))
     if prop.type == "number":
-        return number_converter(decimal_comma)
+        return cached(number_converter(decimal_comma))
     if prop.type == "bool":
-        return convert_bool
+        return cached(convert_bool)
     if prop.type == "enumeration":
-        return enumeration_converter(prop)
+        return cached(enumeration_converter(prop))
     return convert_string
-
-
-def is_empty(cell: object) -> bool:
-    """Blank: nothing to send (None, ``""`` or spaces). A formula without a value is not blank."""
-    if type(cell) is str:
-        return not cell or cell.isspace()
-    return cell is None

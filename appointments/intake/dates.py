@@ -65,11 +65,13 @@ def parse_text(text: str, order: str | None) -> datetime.datetime:
     Raises CellProblem ``ambiguous_date_order`` when ``order`` is None and both readings are
     valid dates, ValueError when the text is no date at all.
     """
-    try:
-        return datetime.datetime.fromisoformat(text)
-    except ValueError:
-        pass
-    match = DAY_MONTH.match(text)
+    # ISO text has its year first; trying day/month text first spares an exception per cell.
+    match = None if text[4:5] == "-" else DAY_MONTH.match(text)
+    if match is None:
+        try:
+            return datetime.datetime.fromisoformat(text)
+        except ValueError:
+            match = DAY_MONTH.match(text)
     if match:
         first, second, year = int(match[1]), int(match[2]), int(match[3])
         if order is None:
@@ -93,15 +95,16 @@ def from_serial(value: float, date1904: bool) -> datetime.datetime:
 
 
 def to_utc(naive: datetime.datetime, timezone: ZoneInfo) -> datetime.datetime:
-    """Read a wall-clock time in ``timezone``; UTC result.
+    """Read a wall-clock time in ``timezone``; the naive UTC datetime of that instant.
 
     Raises CellProblem ``nonexistent_time`` for a time skipped by a daylight-saving change and
     ``ambiguous_time`` for one that happens twice (with both offsets, for the message).
     """
-    first = naive.replace(tzinfo=timezone)
-    second = naive.replace(tzinfo=timezone, fold=1)
-    offset = first.utcoffset()
-    if offset != second.utcoffset():
+    offset = timezone.utcoffset(naive)
+    # zoneinfo gives a skipped or repeated wall time two offsets, one per fold (PEP 495).
+    if offset != timezone.utcoffset(naive.replace(fold=1)):
+        first = naive.replace(tzinfo=timezone)
+        second = naive.replace(tzinfo=timezone, fold=1)
         back = first.astimezone(UTC).astimezone(timezone).replace(tzinfo=None)
         if back != naive:
             raise CellProblem("nonexistent_time", zone=timezone.key)
@@ -111,28 +114,33 @@ def to_utc(naive: datetime.datetime, timezone: ZoneInfo) -> datetime.datetime:
             first_offset=first.strftime("%:z"),
             second_offset=second.strftime("%:z"),
         )
-    return first.astimezone(UTC)
+    # The same instant astimezone(UTC) gives, without building an aware value per cell.
+    return naive - offset  # type: ignore[operator]
 
 
 def datetime_converter(
     timezone: ZoneInfo, order: str | None, date1904: bool
-) -> Callable[[object], str]:
-    """A converter from one cell to ``YYYY-MM-DDTHH:MM:SSZ``; raises CellProblem.
+) -> Callable[[object], str | None]:
+    """A converter from one cell to ``YYYY-MM-DDTHH:MM:SSZ`` (None if blank); raises CellProblem.
 
     Accepts datetimes and dates (as midnight) from workbooks, Excel serial numbers (1900 or
     1904 system), and text: ISO-8601 with or without an offset, day/month forms per ``order``.
     A time without an offset is read in ``timezone``.
     """
 
-    def convert(cell: object) -> str:
-        if type(cell) is str:
+    def convert(cell: object) -> str | None:
+        if type(cell) is datetime.datetime:
+            value = cell
+        elif type(cell) is str:
             text = cell.strip()
+            if not text:
+                return None
             try:
                 value = parse_text(text, order)
             except ValueError:
                 raise CellProblem("invalid_datetime") from None
-        elif isinstance(cell, datetime.datetime):
-            value = cell
+        elif cell is None:
+            return None
         elif isinstance(cell, datetime.date):
             value = datetime.datetime(cell.year, cell.month, cell.day)
         elif isinstance(cell, (int, float)) and not isinstance(cell, bool):
@@ -144,25 +152,33 @@ def datetime_converter(
             raise CellProblem("formula_without_value")
         else:
             raise CellProblem("invalid_datetime")
-        value = to_utc(value, timezone) if value.tzinfo is None else value.astimezone(UTC)
-        return value.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+        if value.tzinfo is None:
+            value = to_utc(value, timezone)
+        else:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.isoformat(timespec="seconds") + "Z"
 
     return convert
 
 
-def date_converter(order: str | None, date1904: bool) -> Callable[[object], str]:
-    """A converter from one cell to ``YYYY-MM-DD``; raises CellProblem.
+def date_converter(order: str | None, date1904: bool) -> Callable[[object], str | None]:
+    """A converter from one cell to ``YYYY-MM-DD`` (None if blank); raises CellProblem.
 
     A value with a time of day other than midnight is refused rather than cut, since HubSpot
     stores dates without a time zone and cutting could shift the day.
     """
 
-    def convert(cell: object) -> str:
+    def convert(cell: object) -> str | None:
         if type(cell) is str:
+            text = cell.strip()
+            if not text:
+                return None
             try:
-                value = parse_text(cell.strip(), order)
+                value = parse_text(text, order)
             except ValueError:
                 raise CellProblem("invalid_date") from None
+        elif cell is None:
+            return None
         elif isinstance(cell, datetime.datetime):
             value = cell
         elif isinstance(cell, datetime.date):

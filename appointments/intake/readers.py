@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
+from .bulk import gc_paused
 from .cells import FORMULA_WITHOUT_VALUE, display_text
 from .errors import IntakeError
 from .textfile import decode, split_rows
@@ -48,6 +49,9 @@ class Table:
     header_candidates: list[int] = field(default_factory=list)
 
 
+_BLANKS = ("", None)
+
+
 def _is_empty(cell: object) -> bool:
     return cell is None or (type(cell) is str and not cell.strip())
 
@@ -82,8 +86,11 @@ def _build(
     max_rows: int,
 ) -> tuple[list[str], list[tuple[int, list[object]]], int, list[int]]:
     """Find the header, then collect non-empty data rows padded to the header's width."""
+    # The first cell decides for almost every row; only rows starting blank are looked at whole.
     rows_iter: Iterator[tuple[int, list[object]]] = (
-        (number, cells) for number, cells in numbered if any(not _is_empty(c) for c in cells)
+        (number, cells)
+        for number, cells in numbered
+        if cells and (cells[0] not in _BLANKS or any(not _is_empty(c) for c in cells))
     )
     sample: list[tuple[int, list[object]]] = []
     if header_row is not None:
@@ -125,17 +132,15 @@ def _build(
         data.append(item)
     width = len(headers)
     for _number, cells in data:
-        if len(cells) > width:
+        if (len(cells) > width and not _is_empty(cells[-1])) or len(cells) > width + 1:
             width = max(width, len(_trimmed(cells)))
     headers += [""] * (width - len(headers))
-    padded = []
-    for row_number, cells in data:
-        if len(cells) < width:
-            cells = cells + [""] * (width - len(cells))
-        elif len(cells) > width:
-            cells = cells[:width]
-        padded.append((row_number, cells))
-    return headers, padded, number, candidates
+    # Workbook rows all have the sheet's width already; CSV rows may be short or long.
+    for position, (row_number, cells) in enumerate(data):
+        if len(cells) != width:
+            fitted = cells + [""] * (width - len(cells)) if len(cells) < width else cells[:width]
+            data[position] = (row_number, fitted)
+    return headers, data, number, candidates
 
 
 def _chain(
@@ -164,6 +169,28 @@ def read_table(
     Raises IntakeError for an unknown format, an unreadable file, more than ``max_rows`` data
     rows, or a zip-based workbook inflating beyond ``max_inflated_bytes``.
     """
+    with gc_paused():
+        return _read_table(
+            data,
+            filename,
+            sheet=sheet,
+            encoding=encoding,
+            header_row=header_row,
+            max_rows=max_rows,
+            max_inflated_bytes=max_inflated_bytes,
+        )
+
+
+def _read_table(
+    data: bytes,
+    filename: str,
+    *,
+    sheet: str | None,
+    encoding: str | None,
+    header_row: int | None,
+    max_rows: int,
+    max_inflated_bytes: int,
+) -> Table:
     kind = posixpath.splitext(filename.lower())[1].lstrip(".")
     if kind in CSV_FORMATS:
         text, used_encoding = decode(data, encoding)

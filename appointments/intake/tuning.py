@@ -11,6 +11,9 @@ from .dates import order_votes
 from .mapping import ColumnTarget
 from .readers import Table
 
+# Enough telling values to decide a column; scanning stops there, so big files cost no more.
+_ENOUGH_VOTES = 500
+
 
 def _columns_of_type(
     mapping: list[ColumnTarget | None], properties: list[PropertyDefinition], types: set[str]
@@ -40,6 +43,8 @@ def column_date_orders(
             cell = cells[index]
             if type(cell) is str:
                 votes[order_votes(cell)] += 1
+                if votes["DMY"] + votes["MDY"] >= _ENOUGH_VOTES:
+                    break
         if votes["DMY"] or votes["MDY"]:
             orders[index] = "DMY" if votes["DMY"] >= votes["MDY"] else "MDY"
         elif votes["ambiguous"]:
@@ -60,7 +65,7 @@ def file_decimal_comma(
     for index in _columns_of_type(mapping, properties, {"number"}):
         for _number, cells in table.rows:
             cell = cells[index]
-            if type(cell) is not str:
+            if type(cell) is not str or cell.isdigit():
                 continue
             text = cell.strip().replace(" ", "")
             says_comma = (_DECIMAL_COMMA.match(text) and not _GROUPED_COMMA.match(text)) or (
@@ -71,6 +76,8 @@ def file_decimal_comma(
             )
             comma += bool(says_comma)
             dot += bool(says_dot)
+            if comma + dot >= _ENOUGH_VOTES:
+                return comma > dot
     if comma or dot:
         return comma > dot
     if table.delimiter == ";":

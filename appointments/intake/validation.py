@@ -7,21 +7,23 @@ batch-create body (REFERENCE.md 1.2, 3.1).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from appointments.hubspot.schema import PropertyDefinition
 
-from .cells import FormulaWithoutValue, column_letter, display_text
-from .converters import CellProblem, convert_record_ids, is_empty, property_converter
+from .bulk import gc_paused
+from .cells import column_letter, display_text
+from .converters import CellProblem, convert_record_ids, property_converter, refuse_unknown
 from .mapping import ColumnTarget
 from .messages import cell_message
 from .readers import Table
 from .tuning import column_date_orders, file_decimal_comma
 
 START, END = "hs_appointment_start", "hs_appointment_end"
+_SHOWN_CACHE_SIZE = 100_000
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class CellError:
     message: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ValidatedRow:
     """One row: what the user gave, what would be sent, and what is wrong.
 
@@ -108,7 +110,6 @@ class RowValidator:
         self._keys = raw_keys(headers)
         by_name = {prop.name: prop for prop in properties}
         self._columns: list[_Column] = []
-        mapped: set[str] = set()
         for index, (header, target) in enumerate(zip(headers, mapping, strict=True)):
             if target is None:
                 continue
@@ -124,7 +125,7 @@ class RowValidator:
                 continue
             prop = by_name.get(target.name)
             if prop is None:
-                self._columns.append(_Column(index, label, target.name, _unknown, None))
+                self._columns.append(_Column(index, label, target.name, refuse_unknown, None))
                 continue
             order = date_order or (column_date_orders or {}).get(index)
             converter = property_converter(
@@ -135,62 +136,175 @@ class RowValidator:
                 decimal_comma=decimal_comma,
             )
             self._columns.append(_Column(index, label, target.name, converter, None))
-            mapped.add(target.name)
         self._required = [
             (prop.name, prop.label) for prop in properties if prop.required and prop.writable
-        ]
-        self._unmapped_required = [
-            (name, label) for name, label in self._required if name not in mapped
         ]
         self._by_target: dict[str, _Column] = {}
         for column in self._columns:
             self._by_target.setdefault(column.target, column)
         self._column_of = {target: column.header for target, column in self._by_target.items()}
+        self._width = len(headers)
+        self._columns_by_index = {column.index: column for column in self._columns}
+        # (index, converter, target, association types or None), in column order.
+        self._plan = [
+            (
+                column.index,
+                column.convert,
+                column.target,
+                None if column.association is None else [column.association],
+            )
+            for column in self._columns
+        ]
+        self._shared_targets = len(self._by_target) < len(self._columns)
+        # Display text of typed workbook cells, which repeat (times, counts): computed once.
+        self._shown: dict[object, str] = {}
+
+    def _show(self, cell: object) -> str:
+        text = display_text(cell)
+        # True == 1 == 1.0 as dict keys, but shows as TRUE: caching neither booleans nor 0 and 1
+        # keeps a boolean's lookup from finding a number's text.
+        if (cell not in (0, 1) or type(cell) not in (bool, int, float)) and len(
+            self._shown
+        ) < _SHOWN_CACHE_SIZE:
+            self._shown[cell] = text
+        return text
 
     def validate(self, row_number: int, cells: list[object]) -> ValidatedRow:
         """Validate one row; ``cells`` in header order (short rows are padded with blanks)."""
-        if len(cells) < len(self._keys):
-            cells = list(cells) + [""] * (len(self._keys) - len(cells))
-        raw = dict(zip(self._keys, map(display_text, cells), strict=False))
+        if len(cells) < self._width:
+            cells = list(cells) + [""] * (self._width - len(cells))
+        # Per-cell work is kept lean: 100,000-row files are validated in one request.
+        shown = self._shown.get
+        raw = dict(
+            zip(
+                self._keys,
+                [cell if type(cell) is str else shown(cell) or self._show(cell) for cell in cells],
+                strict=False,
+            )
+        )
         properties: dict[str, str] = {}
         associations: list[dict[str, Any]] = []
         errors: list[CellError] = []
-        for column in self._columns:
-            cell = cells[column.index]
-            if is_empty(cell):
+        for index, convert, target, types in self._plan:
+            cell = cells[index]
+            if cell == "":
                 continue
             try:
-                if isinstance(cell, FormulaWithoutValue):
-                    raise CellProblem("formula_without_value")
-                value = column.convert(cell)
+                value = convert(cell)
             except CellProblem as problem:
-                errors.append(self._error(row_number, column, cell, problem))
+                errors.append(self._error(row_number, self._columns_by_index[index], cell, problem))
                 continue
-            if column.association is not None:
-                types = [column.association]
-                associations.extend({"to": {"id": id_}, "types": types} for id_ in value)
-            elif column.target in properties and properties[column.target] != value:
-                other = self._column_of[column.target]
+            if value is None:
+                continue
+            if types is not None:
+                for id_ in value:
+                    associations.append({"to": {"id": id_}, "types": types})
+            elif self._shared_targets and target in properties and properties[target] != value:
+                other = self._column_of[target]
+                conflict = CellProblem("conflicting_columns", other=other)
                 errors.append(
-                    self._error(
-                        row_number, column, cell, CellProblem("conflicting_columns", other=other)
-                    )
+                    self._error(row_number, self._columns_by_index[index], cell, conflict)
                 )
             else:
-                properties[column.target] = value
+                properties[target] = value
         for name, label in self._required:
             # A filled but invalid cell already has its error; "required" is for blanks only.
-            header = self._column_of.get(name)
-            if name not in properties and not any(e.column == header for e in errors):
-                errors.append(self._missing(row_number, name, label))
-        start, end = properties.get(START), properties.get(END)
+            if name not in properties:
+                header = self._column_of.get(name)
+                if not any(e.column == header for e in errors):
+                    errors.append(self._missing(row_number, name, label))
+        end = properties.get(END)
         # Both are UTC "YYYY-MM-DDTHH:MM:SSZ" strings, which sort as the instants they name.
-        if start and end and end < start:
+        if end is not None and (start := properties.get(START)) is not None and end < start:
             end_column, start_column = self._by_target[END], self._by_target[START]
-            shown = display_text(cells[start_column.index])
-            late = CellProblem("end_before_start", start=shown)
+            start_text = display_text(cells[start_column.index])
+            late = CellProblem("end_before_start", start=start_text)
             errors.append(self._error(row_number, end_column, cells[end_column.index], late))
         return ValidatedRow(row_number, raw, properties, associations, errors)
+
+    def validate_rows(self, rows: Sequence[tuple[int, list[object]]]) -> list[ValidatedRow]:
+        """Validate many ``(row number, cells)`` at once; the same result as ``validate`` on each.
+
+        Works column by column (one converter over a whole column), then assembles rows; any
+        row with a problem is handed to ``validate``, so errors have one source.
+        """
+        if self._shared_targets or not rows:
+            return [self.validate(number, cells) for number, cells in rows]
+        width = self._width
+        grid = [
+            cells if len(cells) >= width else [*cells, *[""] * (width - len(cells))]
+            for _number, cells in rows
+        ]
+        columns = list(zip(*grid, strict=False))
+        shown, show = self._shown.get, self._show
+        texts = [
+            [cell if type(cell) is str else shown(cell) or show(cell) for cell in column]
+            for column in columns[: len(self._keys)]
+        ]
+        problems: set[int] = set()
+        prop_targets: list[str] = []
+        prop_values: list[list[Any]] = []
+        assoc_types: list[list[dict[str, Any]]] = []
+        assoc_values: list[list[Any]] = []
+        for index, convert, target, types in self._plan:
+            values: list[Any] = []
+            append = values.append
+            for position, cell in enumerate(columns[index]):
+                if cell == "":
+                    append(None)
+                    continue
+                try:
+                    append(convert(cell))
+                except CellProblem:
+                    problems.add(position)
+                    append(None)
+            if types is None:
+                prop_targets.append(target)
+                prop_values.append(values)
+            else:
+                assoc_types.append(types)
+                assoc_values.append(values)
+        by_target = dict(zip(prop_targets, prop_values, strict=True))
+        for name, _label in self._required:
+            required = by_target.get(name)
+            if required is None:
+                problems.update(range(len(rows)))
+            else:
+                problems.update(i for i, value in enumerate(required) if value is None)
+        if START in by_target and END in by_target:
+            problems.update(
+                i
+                for i, (start, end) in enumerate(zip(by_target[START], by_target[END], strict=True))
+                if start is not None and end is not None and end < start
+            )
+        keys = self._keys
+        prop_rows = zip(*prop_values, strict=True) if prop_values else iter(lambda: (), None)
+        assoc_rows = zip(*assoc_values, strict=True) if assoc_values else iter(lambda: (), None)
+        result: list[ValidatedRow] = []
+        for position, (number, row_texts, props, assocs) in enumerate(
+            zip(
+                (n for n, _c in rows), zip(*texts, strict=True), prop_rows, assoc_rows, strict=False
+            )
+        ):
+            if position in problems:
+                result.append(self.validate(number, grid[position]))
+                continue
+            associations = [
+                {"to": {"id": id_}, "types": types}
+                for ids, types in zip(assocs, assoc_types, strict=True)
+                if ids
+                for id_ in ids
+            ]
+            result.append(
+                ValidatedRow(
+                    number,
+                    dict(zip(keys, row_texts, strict=True)),
+                    {t: v for t, v in zip(prop_targets, props, strict=True) if v is not None},
+                    associations,
+                    [],
+                )
+            )
+        return result
 
     def _error(
         self, row_number: int, column: _Column, cell: object, problem: CellProblem
@@ -211,8 +325,50 @@ class RowValidator:
         return CellError(column=header, value="", code="required", message=message)
 
 
-def _unknown(cell: object) -> str:
-    raise CellProblem("unknown_property")
+def table_validator(
+    table: Table,
+    *,
+    mapping: list[ColumnTarget | None],
+    properties: list[PropertyDefinition],
+    timezone: ZoneInfo,
+    date_order: str | None = None,
+) -> RowValidator:
+    """A RowValidator with the choices this file's data decides: day/month order per column
+    (unless ``date_order`` forces it), decimal comma, 1904 dates."""
+    return RowValidator(
+        headers=table.headers,
+        mapping=mapping,
+        properties=properties,
+        timezone=timezone,
+        date_order=date_order,
+        column_date_orders=column_date_orders(table, mapping, properties),
+        decimal_comma=file_decimal_comma(table, mapping, properties),
+        date1904=table.date1904,
+    )
+
+
+def iter_validated_chunks(
+    table: Table,
+    *,
+    mapping: list[ColumnTarget | None],
+    properties: list[PropertyDefinition],
+    timezone: ZoneInfo,
+    date_order: str | None = None,
+    size: int = 1000,
+) -> Iterator[list[ValidatedRow]]:
+    """Validate ``table`` in file order, ``size`` rows at a time (see validate_table).
+
+    For storing rows as they come (``bulk_create`` per chunk): a 100,000-row file then never
+    holds all its validated rows in memory at once.
+    """
+    validate = table_validator(
+        table, mapping=mapping, properties=properties, timezone=timezone, date_order=date_order
+    ).validate_rows
+    rows = table.rows
+    for start in range(0, len(rows), size):
+        with gc_paused():
+            chunk = validate(rows[start : start + size])
+        yield chunk
 
 
 def validate_table(
@@ -227,18 +383,12 @@ def validate_table(
 
     Unless ``date_order`` forces it, each date column's day/month order is decided from its
     unambiguous values (a column where every value reads both ways gets
-    ``ambiguous_date_order`` errors: ask the user, then pass ``date_order``). The number
-    convention comes from the file (semicolon CSVs and ``1,5``-style values use a decimal comma).
+    ``ambiguous_date_order`` errors: ask the user, then pass ``date_order``; ``column_date_orders``
+    tells which columns those are). The number convention comes from the file (semicolon CSVs
+    and ``1,5``-style values use a decimal comma).
     """
-    validator = RowValidator(
-        headers=table.headers,
-        mapping=mapping,
-        properties=properties,
-        timezone=timezone,
-        date_order=date_order,
-        column_date_orders=column_date_orders(table, mapping, properties),
-        decimal_comma=file_decimal_comma(table, mapping, properties),
-        date1904=table.date1904,
+    validator = table_validator(
+        table, mapping=mapping, properties=properties, timezone=timezone, date_order=date_order
     )
-    validate = validator.validate
-    return [validate(number, cells) for number, cells in table.rows]
+    with gc_paused():
+        return validator.validate_rows(table.rows)

@@ -27,6 +27,7 @@ _REF = re.compile(rb'\br="\$?([A-Z]{1,3})\$?(\d+)"')
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _SAVED_VALUE = re.compile(rb"<(?:\w+:)?v>[^<]")
 _STRING_RESULT = re.compile(rb'\bt="str"')
+_PREFIXED_ROOT = re.compile(rb"<\w+:worksheet\b")
 _DATE1904 = re.compile(rb'date1904="(?:1|true)"')
 _OFFICE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -56,30 +57,38 @@ def _scan_formulas(stream: IO[bytes], found: set[tuple[int, int]], limit: int) -
     """Inflate one worksheet member chunk by chunk; record formulas without a saved value."""
     size = 0
     pending = b""
+    # Most sheets are written unprefixed; some tools write <x:c>/<x:f> and need a second search.
+    formula_marks = [b"<f"]
     while chunk := stream.read(_CHUNK):
+        if not size and _PREFIXED_ROOT.search(chunk[:4096]):
+            formula_marks.append(b":f")
         size += len(chunk)
         if size > limit:
             return size
         buffer = pending + chunk
-        cut = buffer.rfind(b"</row>")
-        if cut < 0:
-            cut = buffer.rfind(b"</sheetData>")
+        # Cut after the last complete row ("</row>" or "</x:row>"); the rest waits for more.
+        cut = buffer.rfind(b"row>")
         if cut < 0:
             pending = buffer
             continue
         head, pending = buffer[:cut], buffer[cut:]
         # Fast path: most chunks of most sheets hold no formula at all.
-        if b"<f" not in head and b":f" not in head:
-            continue
-        for match in _CELL.finditer(head):
-            body = match.group(2)
-            if not body or not _FORMULA.search(body) or _SAVED_VALUE.search(body):
-                continue
-            attributes = match.group(1)
-            ref = _REF.search(attributes)
-            if ref and not _STRING_RESULT.search(attributes):
-                found.add((int(ref.group(2)) - 1, column_index(ref.group(1).decode())))
+        if any(mark in head for mark in formula_marks):
+            _record_unsaved(head, found)
+    if any(mark in pending for mark in formula_marks):
+        _record_unsaved(pending, found)
     return size
+
+
+def _record_unsaved(xml: bytes, found: set[tuple[int, int]]) -> None:
+    for match in _CELL.finditer(xml):
+        body = match.group(2)
+        if not body or not _FORMULA.search(body) or _SAVED_VALUE.search(body):
+            continue
+        attributes = match.group(1)
+        ref = _REF.search(attributes)
+        if ref and not _STRING_RESULT.search(attributes):
+            found.add((int(ref.group(2)) - 1, column_index(ref.group(1).decode())))
 
 
 def scan_zip(data: bytes, max_inflated_bytes: int) -> ZipScan:
