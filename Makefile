@@ -31,7 +31,7 @@ run: install messages
 	@mkdir -p var
 	@trap 'kill 0' EXIT INT TERM; \
 	$(PY) manage.py sandbox --host $(HOST) --port $(SANDBOX_PORT) > var/sandbox.log 2>&1 & \
-	$(PY) manage.py db_worker --no-reload > var/worker.log 2>&1 & \
+	$(PY) manage.py worker > var/worker.log 2>&1 & \
 	echo ""; \
 	echo "  hubportal is starting: open http://$(HOST):$(PORT)/  (sandbox: http://$(HOST):$(SANDBOX_PORT)/sandbox/)"; \
 	echo "  logs: var/sandbox.log, var/worker.log; stop with Ctrl+C"; \

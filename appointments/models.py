@@ -107,6 +107,10 @@ class Batch(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Which worker process ("host:pid") is sending, and when it last showed life: a batch whose
+    # worker died is handed to another one (appointments.submission.batch_recover_stalled).
+    worker = models.CharField(max_length=100, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -188,7 +192,11 @@ class BatchCall(models.Model):
     correlation_id = models.CharField(max_length=64, blank=True)
     error_message = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the call was first sent: reconciliation looks for records created since then.
     sent_at = models.DateTimeField(null=True, blank=True)
+    reconciled = models.PositiveIntegerField(
+        default=0, help_text="Rows found already created in HubSpot after an unknown outcome"
+    )
 
     class Meta:
         ordering = ["batch", "sequence"]

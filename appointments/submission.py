@@ -1,34 +1,45 @@
-"""The submission engine: sends a batch's calls to HubSpot's batch create, exactly once.
+"""The submission engine: sends a batch's calls to HubSpot's batch create, each row exactly once.
 
-Design, in short:
+Design:
 
-* ``batch_submit`` (services) splits the ready rows into ``BatchCall`` rows of at most 100.
-* The worker claims one call at a time with a conditional UPDATE (``PENDING`` -> ``SENDING``),
-  so two workers never send the same call, and marks its rows ``SENDING`` before the request
-  goes out. Every outcome is saved before the next call starts.
-* 429 and 423 mean HubSpot did not process the call: wait (``Retry-After``, or 10 s for
-  ``TEN_SECONDLY_ROLLING``, 2 s for 423) and send it again.
-* An answer with per-input errors (201/207) is mapped back to rows by ``objectWriteTraceId``;
-  successes without the echo are matched by elimination and property values.
-* No answer (time-out, dropped connection, 5xx) or a call found ``SENDING`` at start (a worker
-  died mid-call) is an unknown outcome: it is never resent blindly. Its rows are marked failed
-  with a message saying they may exist in HubSpot.
+* ``batch_submit`` (services) splits the ready rows into ``BatchCall`` rows of at most 100, each
+  row with a unique ``objectWriteTraceId`` that stays the same across retries.
+* One worker owns a batch at a time: it flips the batch ``QUEUED`` -> ``RUNNING`` with a
+  conditional UPDATE and stamps it with its ``host:pid`` and a heartbeat. It claims one call at
+  a time (``PENDING`` -> ``SENDING``, again a conditional UPDATE) and marks its rows ``SENDING``
+  before the request leaves. Every outcome is saved before the next call starts.
+* Calls are paced by a per-portal budget shared by every process (``hubspot.pacing``).
+* 429 ``TEN_SECONDLY_ROLLING``/``SECONDLY`` and 423 mean HubSpot did not process the call: wait
+  (``Retry-After``, or 10 s / 1 s / 2 s) and send it again. 429 ``DAILY`` pauses the batch.
+* An answer (201/207, or the 2026-09 form with errors in a 201) is mapped back to rows by
+  ``objectWriteTraceId``; successes without the echo are matched by the values sent.
+* No answer (time-out, dropped connection, 502/503/504) or a call found ``SENDING`` when a
+  worker takes over (the previous one died between send and save) is an *unknown outcome*. It
+  is never resent blindly: the engine first searches the portal for appointments created since
+  the call was first sent with the names of its rows, marks the rows it finds (same values, not
+  already claimed by another row of the batch) as created, and resends only the others, with a
+  bounded back-off. Rows still unconfirmed after the last attempt are marked
+  ``UNKNOWN_OUTCOME`` and never resent automatically.
+* A refused refresh token pauses the batch with a "reconnect" message; nothing is failed.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appointments.hubspot.client import BatchCreateResult, HubSpotClient
+from appointments.hubspot.client import BatchCreateResult, CreatedRecord, HubSpotClient
 from appointments.hubspot.errors import (
     HubSpotAuthError,
     HubSpotError,
@@ -37,40 +48,53 @@ from appointments.hubspot.errors import (
     HubSpotUnknownOutcome,
 )
 from appointments.models import Batch, BatchCall, BatchRow
-from appointments.services.portals import PortalNeedsReconnect, portal_access_token
+from appointments.services.portals import PortalNeedsReconnect, portal_client
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS_PER_CALL = 8
+# A worker that has not shown life for this long is presumed dead; its batch is taken over.
+WORKER_LEASE = timedelta(minutes=2)
+# Clock skew allowed between us and HubSpot when searching for records created by a call.
+RECONCILE_SKEW = timedelta(minutes=2)
+NAMES_PER_SEARCH = 50
+# How long a batch that hit HubSpot's daily limit waits before trying again by itself.
+DAILY_LIMIT_RETRY = timedelta(minutes=30)
 
 
-def _claim_next_call(batch: Batch) -> BatchCall | None:
-    for call in batch.calls.filter(state=BatchCall.State.PENDING).order_by("sequence")[:5]:
-        claimed = BatchCall.objects.filter(pk=call.pk, state=BatchCall.State.PENDING).update(
-            state=BatchCall.State.SENDING, attempts=F("attempts") + 1, sent_at=timezone.now()
-        )
-        if claimed:
-            call.refresh_from_db()
-            return call
-    return None
+class _Pause(Exception):
+    """Stop sending this batch for now; ``message`` tells the user why.
+
+    ``resume_after``: when the batch may resume by itself (None: a person must act).
+    """
+
+    def __init__(self, message: str, resume_after: timedelta | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.resume_after = resume_after
 
 
-def _inputs(rows: list[BatchRow]) -> list[dict[str, Any]]:
-    return [
-        {
-            "objectWriteTraceId": row.object_write_trace_id,
-            "properties": row.properties,
-            "associations": row.associations,
-        }
-        for row in rows
-    ]
+def this_worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _heartbeat(batch: Batch) -> None:
+    Batch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now())
+
+
+def _sleep(batch: Batch, seconds: float) -> None:
+    """Sleep in short steps, keeping the heartbeat fresh so nobody takes the batch over."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(left, 5.0))
+        _heartbeat(batch)
 
 
 def _same_value(sent: str, returned: str | None) -> bool:
     """True when HubSpot's stored ``returned`` is the value we ``sent``.
 
-    HubSpot echoes values in its own canonical form: datetimes as ISO-8601 with milliseconds,
-    numbers possibly reformatted; compare those by meaning, everything else as text.
+    HubSpot echoes values in its own canonical form (datetimes as ISO-8601 with milliseconds,
+    numbers possibly reformatted): compare those by meaning, everything else as text.
     """
     if sent == "" or sent == returned:
         return True
@@ -84,6 +108,21 @@ def _same_value(sent: str, returned: str | None) -> bool:
         return Decimal(sent) == Decimal(returned)
     except InvalidOperation:
         return False
+
+
+def _matches(row: BatchRow, record: CreatedRecord) -> bool:
+    return all(_same_value(v, record.properties.get(k)) for k, v in row.properties.items())
+
+
+def _inputs(rows: list[BatchRow]) -> list[dict[str, Any]]:
+    return [
+        {
+            "objectWriteTraceId": row.object_write_trace_id,
+            "properties": row.properties,
+            "associations": row.associations,
+        }
+        for row in rows
+    ]
 
 
 def _match_results(rows: list[BatchRow], result: BatchCreateResult) -> None:
@@ -104,16 +143,14 @@ def _match_results(rows: list[BatchRow], result: BatchCreateResult) -> None:
         else:
             row.state, row.hubspot_id = BatchRow.State.CREATED, record.id
     # HubSpot may not echo objectWriteTraceId on successes (REFERENCE.md 1.5): match the rest by
-    # the property values we sent, which HubSpot returns.
+    # the values we sent, which HubSpot returns.
     remaining = list(by_trace.values())
     for record in unmatched:
         for row in remaining:
-            if all(_same_value(v, record.properties.get(k)) for k, v in row.properties.items()):
+            if _matches(row, record):
                 row.state, row.hubspot_id = BatchRow.State.CREATED, record.id
                 remaining.remove(row)
                 break
-    if len(unmatched) == 1 and len(remaining) == 1 and remaining[0].state == BatchRow.State.SENDING:
-        remaining[0].state, remaining[0].hubspot_id = BatchRow.State.CREATED, unmatched[0].id
     for row in rows:
         if row.state == BatchRow.State.SENDING:
             row.state = BatchRow.State.FAILED
@@ -130,100 +167,246 @@ def _save_rows(rows: list[BatchRow]) -> None:
     )
 
 
-def _fail_rows(rows: list[BatchRow], category: str, message: str) -> None:
+def _reconcile(client: HubSpotClient, batch: Batch, call: BatchCall, rows: list[BatchRow]) -> int:
+    """Find rows of ``call`` that HubSpot created although we never saw the answer.
+
+    Searches appointments created since the call was first sent (less RECONCILE_SKEW) whose
+    ``hs_appointment_name`` is one of the rows', and matches them by the values sent. Marks and
+    saves found rows CREATED; returns how many. Raises HubSpotError when the search fails.
+    """
+    since = (call.sent_at or timezone.now()) - RECONCILE_SKEW
+    claimed = set(batch.rows.exclude(hubspot_id="").values_list("hubspot_id", flat=True))
+    names = sorted({row.properties.get("hs_appointment_name", "") for row in rows} - {""})
+    wanted = sorted({key for row in rows for key in row.properties})
+    candidates: list[CreatedRecord] = []
+    for start in range(0, len(names), NAMES_PER_SEARCH):
+        filters = [
+            {
+                "propertyName": "hs_createdate",
+                "operator": "GTE",
+                "value": str(int(since.timestamp() * 1000)),
+            },
+            {
+                "propertyName": "hs_appointment_name",
+                "operator": "IN",
+                "values": names[start : start + NAMES_PER_SEARCH],
+            },
+        ]
+        after: str | None = None
+        while True:
+            try:
+                page, after = client.search_appointments(
+                    filter_groups=[{"filters": filters}], properties=wanted, after=after
+                )
+            except HubSpotRateLimitError as exc:  # search's own per-second limit
+                _sleep(batch, exc.retry_after or 1.0)
+                continue
+            candidates.extend(r for r in page if r.id not in claimed)
+            if after is None:
+                break
+    found = []
     for row in rows:
-        row.state, row.error_category, row.error_message = BatchRow.State.FAILED, category, message
-    _save_rows(rows)
+        for record in candidates:
+            if _matches(row, record):
+                row.state, row.hubspot_id = BatchRow.State.CREATED, record.id
+                row.error_category = row.error_message = ""
+                candidates.remove(record)
+                found.append(row)
+                break
+    if found:
+        with transaction.atomic():
+            _save_rows(found)
+            BatchCall.objects.filter(pk=call.pk).update(reconciled=F("reconciled") + len(found))
+    logger.info("Call %s: %d of %d rows found already created", call.pk, len(found), len(rows))
+    return len(found)
 
 
-def _unknown_outcome(call: BatchCall, rows: list[BatchRow], detail: str) -> None:
-    message = _(
-        "HubSpot did not confirm this row (%(detail)s). It may have been created: check HubSpot "
-        "before sending it again."
-    ) % {"detail": detail}
+def _finish_call(call: BatchCall, rows: list[BatchRow], result: BatchCreateResult) -> None:
+    _match_results(rows, result)
     with transaction.atomic():
-        _fail_rows(rows, "UNKNOWN_OUTCOME", message)
-        call.state, call.error_message = BatchCall.State.FAILED, detail
-        call.save(update_fields=["state", "error_message"])
+        _save_rows(rows)
+        call.state = BatchCall.State.DONE
+        call.http_status = result.http_status
+        call.hubspot_status = result.status
+        call.requested_at = result.requested_at
+        call.started_at = result.started_at
+        call.completed_at = result.completed_at
+        call.correlation_id = result.correlation_id
+        call.error_message = ""
+        call.save()
 
 
-def _send_call(call: BatchCall, batch: Batch) -> bool:
-    """Send one claimed call until HubSpot answers for it. False when the batch must pause."""
+def _fail_call(call: BatchCall, rows: list[BatchRow], exc: HubSpotError, category: str) -> None:
+    for row in rows:
+        row.state, row.error_category, row.error_message = (
+            BatchRow.State.FAILED,
+            category,
+            exc.message,
+        )
+    with transaction.atomic():
+        _save_rows(rows)
+        call.state, call.http_status = BatchCall.State.FAILED, exc.status
+        call.error_message, call.correlation_id = exc.message, exc.correlation_id
+        call.save()
+
+
+def _send_call(call: BatchCall, batch: Batch, *, unknown: bool = False) -> None:
+    """Send one claimed call until its outcome is known (or bounded retries run out).
+
+    ``unknown``: an earlier attempt may have created records, so reconcile before sending.
+    Raises _Pause when the batch must stop (daily limit, revoked connection).
+    """
     rows = list(call.rows.filter(state__in=[BatchRow.State.READY, BatchRow.State.SENDING]))
     BatchRow.objects.filter(pk__in=[r.pk for r in rows]).update(state=BatchRow.State.SENDING)
     for row in rows:
         row.state = BatchRow.State.SENDING
-    if not rows:
-        BatchCall.objects.filter(pk=call.pk).update(state=BatchCall.State.DONE)
-        return True
+    last_error: HubSpotError | None = None
     for attempt in range(1, MAX_ATTEMPTS_PER_CALL + 1):
+        _heartbeat(batch)
         try:
-            token = portal_access_token(portal=batch.portal)
-        except PortalNeedsReconnect as exc:
-            _pause(
-                batch,
-                call,
-                rows,
-                _("HubSpot refused the connection: %(msg)s Reconnect the portal, then resume.")
-                % {"msg": exc},
-            )
-            return False
-        try:
-            with HubSpotClient(token) as client:
+            with portal_client(portal=batch.portal) as client:
+                if unknown:
+                    try:
+                        _reconcile(client, batch, call, rows)
+                    except HubSpotError as exc:
+                        # Still unknown: never send before knowing. Wait and look again.
+                        last_error = exc
+                        _sleep(batch, min(2.0**attempt, 30.0))
+                        continue
+                    rows = [r for r in rows if r.state == BatchRow.State.SENDING]
+                    unknown = False
+                if not rows:
+                    BatchCall.objects.filter(pk=call.pk).update(state=BatchCall.State.DONE)
+                    return
                 result = client.batch_create(_inputs(rows))
+        except PortalNeedsReconnect as exc:
+            raise _Pause(
+                _(
+                    "HubSpot refused the connection (%(reason)s). Reconnect the portal, then "
+                    "resume the batch."
+                )
+                % {"reason": exc}
+            ) from None
         except HubSpotRateLimitError as exc:
-            # 429: not processed; safe to send again after the wait HubSpot asks for.
-            wait = exc.retry_after or (1.0 if exc.policy_name == "SECONDLY" else 10.0)
-            logger.info("Rate limited (%s); waiting %.1fs", exc.policy_name, wait)
-            time.sleep(min(wait, 60.0))
-            continue
+            if exc.policy_name == "DAILY":
+                raise _Pause(
+                    _(
+                        "HubSpot's daily API limit for this portal is reached; the batch resumes "
+                        "by itself in %(minutes)s minutes, or press Send to try sooner."
+                    )
+                    % {"minutes": int(DAILY_LIMIT_RETRY.total_seconds() // 60)},
+                    resume_after=DAILY_LIMIT_RETRY,
+                ) from None
+            # Not processed: safe to send again after the wait HubSpot asks for.
+            _sleep(batch, exc.retry_after or (1.0 if exc.policy_name == "SECONDLY" else 10.0))
         except HubSpotTransientError as exc:
+            last_error = exc
             if exc.status == 423:  # Locked: not processed; wait at least 2 s (REFERENCE 1.4).
-                time.sleep(2.0 * attempt)
-                continue
-            _unknown_outcome(call, rows, str(exc))
-            return True
+                _sleep(batch, 2.0 * attempt)
+            else:  # 502/503/504: HubSpot may or may not have created the records.
+                unknown = True
+                _sleep(batch, min(2.0**attempt, 30.0))
         except HubSpotUnknownOutcome as exc:
-            _unknown_outcome(call, rows, str(exc))
-            return True
+            last_error, unknown = exc, True
+            _sleep(batch, min(2.0**attempt, 30.0))
         except HubSpotAuthError as exc:
-            if attempt == 1:
-                # The token may have been revoked and reissued elsewhere: force a refresh once.
-                batch.portal.access_token_expires_at = timezone.now()
-                batch.portal.save(update_fields=["access_token_expires_at"])
-                continue
-            _pause(batch, call, rows, exc.message)
-            return False
+            if attempt > 1:
+                raise _Pause(exc.message) from None
+            # The token may have been revoked and reissued elsewhere: force one refresh.
+            type(batch.portal).objects.filter(pk=batch.portal.pk).update(
+                access_token_expires_at=timezone.now()
+            )
         except HubSpotError as exc:
             # A whole-call refusal (4xx): nothing was created.
-            with transaction.atomic():
-                _fail_rows(rows, exc.category or f"HTTP_{exc.status}", exc.message)
-                call.state, call.http_status = BatchCall.State.FAILED, exc.status
-                call.error_message, call.correlation_id = exc.message, exc.correlation_id
-                call.save()
-            return True
-        _match_results(rows, result)
-        with transaction.atomic():
-            _save_rows(rows)
-            call.state = BatchCall.State.DONE
-            call.http_status = result.http_status
-            call.hubspot_status = result.status
-            call.requested_at = result.requested_at
-            call.started_at = result.started_at
-            call.completed_at = result.completed_at
-            call.correlation_id = result.correlation_id
-            call.save()
-        return True
-    _fail_rows(rows, "RATE_LIMIT", _("HubSpot kept refusing this call; retry the failed rows."))
-    BatchCall.objects.filter(pk=call.pk).update(state=BatchCall.State.FAILED)
-    return True
+            _fail_call(call, rows, exc, exc.category or f"HTTP_{exc.status}")
+            return
+        else:
+            _finish_call(call, rows, result)
+            return
+    error = last_error or HubSpotError(_("HubSpot kept refusing this call."))
+    if unknown:
+        try:
+            with portal_client(portal=batch.portal) as client:
+                _reconcile(client, batch, call, rows)
+        except (HubSpotError, PortalNeedsReconnect):
+            logger.warning("Final reconciliation of call %s failed", call.pk)
+        rows = [r for r in rows if r.state == BatchRow.State.SENDING]
+        error = HubSpotError(
+            _(
+                "HubSpot did not confirm this row (%(detail)s). It may have been created: check "
+                "HubSpot before sending it again."
+            )
+            % {"detail": error}
+        )
+        _fail_call(call, rows, error, "UNKNOWN_OUTCOME")
+    else:
+        _fail_call(call, rows, error, error.category or "RETRIES_EXHAUSTED")
 
 
-def _pause(batch: Batch, call: BatchCall, rows: list[BatchRow], message: str) -> None:
+def _claim_next_call(batch: Batch) -> BatchCall | None:
+    for call in batch.calls.filter(state=BatchCall.State.PENDING).order_by("sequence")[:5]:
+        claimed = BatchCall.objects.filter(pk=call.pk, state=BatchCall.State.PENDING).update(
+            state=BatchCall.State.SENDING,
+            attempts=F("attempts") + 1,
+            sent_at=Coalesce(F("sent_at"), timezone.now()),
+        )
+        if claimed:
+            call.refresh_from_db()
+            return call
+    return None
+
+
+def _pause(batch: Batch, message: str) -> None:
     with transaction.atomic():
-        BatchRow.objects.filter(pk__in=[r.pk for r in rows]).update(state=BatchRow.State.READY)
-        BatchCall.objects.filter(pk=call.pk).update(state=BatchCall.State.PENDING)
-        Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.PAUSED, status_message=message)
+        calls = BatchCall.objects.filter(batch=batch, state=BatchCall.State.SENDING)
+        # Rows of a paused call were not sent (or were reconciled): they wait for the resume.
+        BatchRow.objects.filter(call__in=calls, state=BatchRow.State.SENDING).update(
+            state=BatchRow.State.READY
+        )
+        calls.update(state=BatchCall.State.PENDING)
+        Batch.objects.filter(pk=batch.pk).update(
+            status=Batch.Status.PAUSED, status_message=message, worker=""
+        )
+
+
+def _schedule_resume(batch_id: str, delay: timedelta) -> None:
+    from appointments import tasks
+
+    if tasks.resume_batch.get_backend().supports_defer:
+        tasks.resume_batch.using(run_after=timezone.now() + delay).enqueue(batch_id)
+
+
+def batch_recover_stalled() -> list[str]:
+    """Hand batches whose worker died back to the queue; returns their ids.
+
+    A batch is stalled when it is RUNNING and its worker is a dead process on this host, or its
+    heartbeat is older than WORKER_LEASE. Its in-flight call stays SENDING, so the next worker
+    reconciles it before sending anything.
+    """
+    host = socket.gethostname()
+    stale_before = timezone.now() - WORKER_LEASE
+    recovered = []
+    for batch in Batch.objects.filter(status=Batch.Status.RUNNING):
+        worker_host, _sep, pid = batch.worker.partition(":")
+        dead_here = worker_host == host and pid.isdigit() and not _alive(int(pid))
+        stale = batch.heartbeat_at is None or batch.heartbeat_at < stale_before
+        if (dead_here or stale) and Batch.objects.filter(
+            pk=batch.pk, status=Batch.Status.RUNNING, worker=batch.worker
+        ).update(status=Batch.Status.QUEUED, worker=""):
+            recovered.append(str(batch.pk))
+    return recovered
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def batch_send(*, batch_id: str) -> None:
@@ -234,23 +417,28 @@ def batch_send(*, batch_id: str) -> None:
     # Flipping QUEUED -> RUNNING is the claim: a second task for the same batch finds nothing
     # to do, so it never mistakes the first one's in-flight call for a dead one.
     claimed = Batch.objects.filter(pk=batch_id, status=Batch.Status.QUEUED).update(
-        status=Batch.Status.RUNNING
+        status=Batch.Status.RUNNING, worker=this_worker(), heartbeat_at=timezone.now()
     )
     if not claimed:
         return
     batch = Batch.objects.select_related("portal").get(pk=batch_id)
-    # A call left SENDING means a worker died between send and save: its outcome is unknown.
-    for stale in batch.calls.filter(state=BatchCall.State.SENDING):
-        rows = list(stale.rows.filter(state__in=[BatchRow.State.READY, BatchRow.State.SENDING]))
-        _unknown_outcome(stale, rows, _("the worker stopped while this call was in flight"))
-    while Batch.objects.filter(pk=batch_id, status=Batch.Status.RUNNING).exists():
-        call = _claim_next_call(batch)
-        if call is None:
-            break
-        if not _send_call(call, batch):
-            return
-    else:
-        return  # canceled (or paused) meanwhile
-    Batch.objects.filter(pk=batch_id, status=Batch.Status.RUNNING).update(
-        status=Batch.Status.COMPLETED, finished_at=timezone.now()
+    mine = Q(pk=batch_id, status=Batch.Status.RUNNING, worker=this_worker())
+    try:
+        # A call left SENDING: the previous worker died between send and save.
+        for stale in batch.calls.filter(state=BatchCall.State.SENDING).order_by("sequence"):
+            _send_call(stale, batch, unknown=True)
+        while Batch.objects.filter(mine).exists():
+            call = _claim_next_call(batch)
+            if call is None:
+                break
+            _send_call(call, batch)
+        else:
+            return  # canceled meanwhile
+    except _Pause as pause:
+        _pause(batch, pause.message)
+        if pause.resume_after is not None:
+            _schedule_resume(str(batch.pk), pause.resume_after)
+        return
+    Batch.objects.filter(mine).update(
+        status=Batch.Status.COMPLETED, finished_at=timezone.now(), worker=""
     )

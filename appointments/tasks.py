@@ -9,3 +9,14 @@ def send_batch(batch_id: str) -> None:
     from appointments.submission import batch_send
 
     batch_send(batch_id=batch_id)
+
+
+@task()
+def resume_batch(batch_id: str) -> None:
+    """Resume a batch paused by HubSpot's daily limit (queues it again if still paused)."""
+    from appointments.models import Batch
+    from appointments.services.batches import batch_submit
+
+    batch = Batch.objects.filter(pk=batch_id, status=Batch.Status.PAUSED).first()
+    if batch is not None:
+        batch_submit(batch=batch)

@@ -182,6 +182,12 @@ HUBSPOT_REDIRECT_URI = env_str("HUBSPOT_REDIRECT_URI", "")
 HUBSPOT_TIMEOUT_SECONDS = float(env_str("HUBSPOT_TIMEOUT_SECONDS", "30"))
 # HubSpot's rolling 10-second budget per portal and app (REFERENCE.md section 7).
 HUBSPOT_RATE_LIMIT_PER_10S = env_int("HUBSPOT_RATE_LIMIT_PER_10S", 110)
+# Calls kept in reserve below that budget (our window starts at send, HubSpot's at arrival).
+HUBSPOT_RATE_LIMIT_MARGIN = env_int("HUBSPOT_RATE_LIMIT_MARGIN", 2)
+# Redis URL for the shared call budget (workers on several machines); empty: a SQLite file.
+HUBPORTAL_REDIS_URL = env_str("HUBPORTAL_REDIS_URL", "")
+# Where process-shared state files live (the call budget without Redis).
+HUBPORTAL_STATE_DIR = env_str("HUBPORTAL_STATE_DIR", str(BASE_DIR / "var"))
 # Fernet keys (comma-separated, newest first) for tokens at rest; derived from SECRET_KEY if empty.
 HUBPORTAL_TOKEN_KEYS = env_list("HUBPORTAL_TOKEN_KEYS", "")
 

@@ -16,6 +16,7 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from appointments.hubspot import pacing
 from appointments.hubspot.errors import (
     HubSpotError,
     HubSpotUnknownOutcome,
@@ -115,7 +116,10 @@ class HubSpotClient:
     ``HubSpotError`` subclass on failure (see ``errors.py``).
     """
 
-    def __init__(self, access_token: str, *, base_url: str | None = None) -> None:
+    def __init__(
+        self, access_token: str, *, hub_id: int | None = None, base_url: str | None = None
+    ) -> None:
+        self.hub_id = hub_id  # when set, calls are paced by the shared per-portal budget
         self.base_url = (base_url or settings.HUBSPOT_API_BASE_URL).rstrip("/")
         self.timeout = settings.HUBSPOT_TIMEOUT_SECONDS
         self.session = requests.Session()
@@ -141,7 +145,11 @@ class HubSpotClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def _request(
+        self, method: str, path: str, *, paced: bool = True, **kwargs: Any
+    ) -> requests.Response:
+        if paced and self.hub_id is not None:
+            pacing.acquire(self.hub_id)
         try:
             response = self.session.request(
                 method, f"{self.base_url}{path}", timeout=self.timeout, **kwargs
@@ -158,6 +166,13 @@ class HubSpotClient:
             except ValueError:
                 body = {}
             raise error_from_response(response.status_code, body, dict(response.headers))
+        if paced:
+            headers = response.headers
+            pacing.slow_down(
+                _int_header(headers, "X-HubSpot-RateLimit-Remaining"),
+                _int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds"),
+                _int_header(headers, "X-HubSpot-RateLimit-Max"),
+            )
         return response
 
     def _json(self, response: requests.Response) -> dict[str, Any]:
@@ -232,3 +247,62 @@ class HubSpotClient:
                 ),
             ),
         )
+
+    # spec/crm-objects-2026-03.json: POST /crm/objects/2026-03/{objectType}/search
+    def search_appointments(
+        self,
+        *,
+        filter_groups: list[dict[str, Any]],
+        properties: list[str],
+        after: str | None = None,
+        limit: int = 200,
+    ) -> tuple[list[CreatedRecord], str | None]:
+        """One page of appointments matching ``filter_groups`` (HubSpot's search syntax).
+
+        Returns the records (with the requested ``properties``) and the ``after`` cursor of the
+        next page, or None. Search has its own per-second limit (429 ``SECONDLY``) and is
+        exempt from the 10-second budget (REFERENCE.md section 7), so it is not paced here.
+        """
+        # PublicObjectSearchRequest requires after, limit and sorts (a list of property names).
+        body: dict[str, Any] = {
+            "filterGroups": filter_groups,
+            "properties": properties,
+            "limit": limit,
+            "sorts": ["hs_createdate"],
+            "after": after or "0",
+        }
+        data = self._json(
+            self._request(
+                "POST",
+                f"/crm/objects/2026-03/{APPOINTMENT_OBJECT_TYPE}/search",
+                paced=False,
+                json=body,
+            )
+        )
+        records = [
+            CreatedRecord(
+                id=str(item["id"]),
+                properties={
+                    k: str(v) for k, v in (item.get("properties") or {}).items() if v is not None
+                },
+                object_write_trace_id=None,
+            )
+            for item in data.get("results", [])
+        ]
+        next_after = ((data.get("paging") or {}).get("next") or {}).get("after")
+        return records, str(next_after) if next_after else None
+
+    # HubSpot's "Account information API", Retrieve account details (legacy v3; not in
+    # ../shared/hubspot/spec/): GET /account-info/v3/details, answering ``portalId``,
+    # ``uiDomain``, ``timeZone``... Works with OAuth and private-app (static) tokens.
+    def get_account_details(self) -> tuple[int, str]:
+        """``(hub_id, ui_domain)`` of the portal the access token belongs to.
+
+        Raises HubSpotError (HubSpotAuthError for a refused token) or, when the answer has no
+        integer ``portalId``, HubSpotError saying so.
+        """
+        data = self._json(self._request("GET", "/account-info/v3/details"))
+        portal_id = data.get("portalId")
+        if isinstance(portal_id, bool) or not isinstance(portal_id, int):
+            raise HubSpotError("HubSpot's account details did not include the portal ID.")
+        return portal_id, str(data.get("uiDomain") or "")

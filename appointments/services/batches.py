@@ -119,18 +119,19 @@ def batch_counts(*, batch: Batch) -> dict[str, int]:
 def batch_submit(*, batch: Batch) -> int:
     """Queue the batch's ready rows in calls of at most 100 and start the worker task.
 
-    Returns the number of rows queued. Invalid rows stay held back. Safe to call twice: rows
-    already given to a call are not queued again.
+    Also resumes a paused batch (its unsent calls go out again). Returns the number of rows
+    waiting to be sent. Invalid rows stay held back. Safe to call twice: a row given to a call
+    is never given to another, and only one worker sends a batch at a time.
     """
     with transaction.atomic():
         locked = Batch.objects.select_for_update().get(pk=batch.pk)
+        if locked.status in Batch.ACTIVE_STATUSES:
+            return 0
         ready = list(
             locked.rows.filter(state=BatchRow.State.READY, call__isnull=True)
             .order_by("row_number")
             .values_list("pk", flat=True)
         )
-        if not ready:
-            return 0
         next_sequence = (
             locked.calls.order_by("-sequence").values_list("sequence", flat=True).first() or 0
         ) + 1
@@ -140,6 +141,13 @@ def batch_submit(*, batch: Batch) -> int:
             BatchRow.objects.filter(pk__in=ready[offset : offset + MAX_BATCH_INPUTS]).update(
                 call=call
             )
+        waiting = BatchRow.objects.filter(
+            call__batch=locked,
+            call__state=BatchCall.State.PENDING,
+            state__in=[BatchRow.State.READY, BatchRow.State.SENDING],
+        ).count()
+        if not waiting:
+            return 0
         locked.status = Batch.Status.QUEUED
         locked.submitted_at = timezone.now()
         locked.finished_at = None
@@ -148,7 +156,21 @@ def batch_submit(*, batch: Batch) -> int:
         batch_id = str(locked.pk)
         transaction.on_commit(lambda: tasks.send_batch.enqueue(batch_id))
     batch.refresh_from_db()
-    return len(ready)
+    return waiting
+
+
+def batch_retry_failed(*, batch: Batch) -> int:
+    """Give rows HubSpot refused another chance: they become ready and are queued again.
+
+    Rows whose outcome is unknown (``UNKNOWN_OUTCOME``: HubSpot may have created them) are left
+    alone, so retrying never creates a record twice. Returns the number of rows queued.
+    """
+    if batch.status in Batch.ACTIVE_STATUSES:
+        return 0
+    batch.rows.filter(state=BatchRow.State.FAILED).exclude(error_category="UNKNOWN_OUTCOME").update(
+        state=BatchRow.State.READY, call=None, error_category="", error_message=""
+    )
+    return batch_submit(batch=batch)
 
 
 def batch_cancel(*, batch: Batch) -> None:

@@ -133,7 +133,7 @@ def portal_access_token(*, portal: Portal) -> str:
 
 def portal_client(*, portal: Portal) -> HubSpotClient:
     """A HubSpotClient for ``portal`` with a fresh access token."""
-    return HubSpotClient(portal_access_token(portal=portal))
+    return HubSpotClient(portal_access_token(portal=portal), hub_id=portal.hub_id)
 
 
 def portal_schema(*, portal: Portal) -> tuple[list[PropertyDefinition], list[AssociationLabel]]:

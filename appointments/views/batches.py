@@ -111,6 +111,18 @@ def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
 
 @require_POST
 @login_required
+def batch_retry(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
+    batch = get_object_or_404(batches_for(request.user), pk=batch_id)
+    queued = batch_services.batch_retry_failed(batch=batch)
+    if queued:
+        messages.success(request, _("Sending %(count)s rows to HubSpot again.") % {"count": queued})
+    else:
+        messages.info(request, _("There are no failed rows to send again."))
+    return redirect("appointments:batch-detail", batch_id=batch.pk)
+
+
+@require_POST
+@login_required
 def batch_cancel(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     batch = get_object_or_404(batches_for(request.user), pk=batch_id)
     batch_services.batch_cancel(batch=batch)

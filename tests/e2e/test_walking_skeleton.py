@@ -54,7 +54,7 @@ def worker(sandbox: Any, settings: Any) -> Iterator[subprocess.Popen[bytes]]:
     ARTIFACTS.mkdir(exist_ok=True)
     log = (ARTIFACTS / "e2e-worker.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--no-reload", "--interval", "0.2"],
+        [sys.executable, "manage.py", "worker", "--interval", "0.2"],
         cwd=ROOT,
         env=env,
         stdout=log,
