@@ -377,11 +377,13 @@ def _schedule_resume(batch_id: str, delay: timedelta) -> None:
 
 
 def batch_recover_stalled() -> list[str]:
-    """Hand batches whose worker died back to the queue; returns their ids.
+    """Hand batches whose worker died back to the queue; returns the ids of every queued batch.
 
     A batch is stalled when it is RUNNING and its worker is a dead process on this host, or its
     heartbeat is older than WORKER_LEASE. Its in-flight call stays SENDING, so the next worker
-    reconciles it before sending anything.
+    reconciles it before sending anything. Queued batches are returned too: their task may have
+    died with a worker before it started, and a second task for a batch is harmless (only one
+    can claim it).
     """
     host = socket.gethostname()
     stale_before = timezone.now() - WORKER_LEASE
@@ -394,7 +396,8 @@ def batch_recover_stalled() -> list[str]:
             pk=batch.pk, status=Batch.Status.RUNNING, worker=batch.worker
         ).update(status=Batch.Status.QUEUED, worker=""):
             recovered.append(str(batch.pk))
-    return recovered
+    queued = Batch.objects.filter(status=Batch.Status.QUEUED).values_list("pk", flat=True)
+    return sorted(set(recovered) | {str(pk) for pk in queued})
 
 
 def _alive(pid: int) -> bool:

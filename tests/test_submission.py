@@ -142,6 +142,7 @@ def test_it_reconciles_a_call_left_in_flight_by_a_dead_worker(
     from appointments.submission import batch_recover_stalled
 
     assert batch_recover_stalled() == []  # a live lease is respected
+    assert Batch.objects.get(pk=batch.pk).status == Batch.Status.RUNNING
     Batch.objects.filter(pk=batch.pk).update(
         heartbeat_at=timezone.now() - timezone.timedelta(hours=1)
     )

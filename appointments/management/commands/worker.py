@@ -22,7 +22,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         for batch_id in batch_recover_stalled():
             tasks.send_batch.enqueue(batch_id)
-            self.stdout.write(f"Recovered batch {batch_id}: its worker had stopped.")
+            self.stdout.write(f"Queued batch {batch_id} again (its worker may have stopped).")
         backend = settings.TASKS["default"]["BACKEND"]
         if backend.startswith("django_tasks_rq"):
             call_command("rqworker", "default", with_scheduler=True)

@@ -1,0 +1,107 @@
+"""Kill the worker at random points of a 2,000-row batch, restart it, and check exactly-once."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from django.db import connection
+
+from appointments.models import Batch, BatchRow, Portal
+from appointments.services.batches import batch_create_from_upload, batch_submit
+from sandbox.seed import DEMO_CONTACT_IDS
+
+ROOT = Path(__file__).resolve().parents[1]
+ROWS = 2000
+KILLS = 5
+
+
+def big_csv() -> bytes:
+    lines = ["Appointment name,Start time,contact_ids"]
+    start = datetime(2027, 1, 4, 8, 0)
+    for i in range(ROWS):
+        when = start + timedelta(minutes=20 * i)
+        lines.append(f"Crash-test visit {i + 1},{when:%Y-%m-%d %H:%M},{DEMO_CONTACT_IDS[i % 60]}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def start_worker(sandbox: Any, state_dir: Path, log: IO[bytes]) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "hubportal.settings",
+        "DATABASE_URL": database_url(),
+        "HUBSPOT_API_BASE_URL": sandbox.base_url,
+        "HUBSPOT_APP_BASE_URL": sandbox.base_url,
+        "HUBPORTAL_STATE_DIR": str(state_dir),
+    }
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "worker", "--interval", "0.1"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_until_done(batch: Batch, worker: subprocess.Popen[bytes]) -> None:
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            batch.refresh_from_db()
+            if batch.status == Batch.Status.COMPLETED:
+                return
+            time.sleep(0.5)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
+
+
+def test_it_creates_every_row_exactly_once_when_the_worker_is_killed_repeatedly(
+    user: Any, portal: Portal, hubspot: Any, settings: Any, tmp_path: Path
+) -> None:
+    batch = batch_create_from_upload(
+        user=user, portal=portal, data=big_csv(), filename="big.csv", timezone_name="UTC"
+    )
+    assert batch.rows.filter(state=BatchRow.State.READY).count() == ROWS
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    hubspot.set_latency(250)  # so that kills land while calls are in flight
+    batch_submit(batch=batch)
+    rng = random.Random()
+    log_path = tmp_path / "worker.log"
+    with log_path.open("ab") as log:
+        for _kill in range(KILLS):
+            worker = start_worker(hubspot, tmp_path, log)
+            time.sleep(rng.uniform(1.5, 4.0))
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=10)
+        batch.refresh_from_db()
+        # The kills must have hit a batch still at work, or the test proves nothing.
+        assert batch.status != Batch.Status.COMPLETED
+        assert batch.rows.filter(state=BatchRow.State.CREATED).exists()
+        worker = start_worker(hubspot, tmp_path, log)
+        wait_until_done(batch, worker)
+
+    assert batch.status == Batch.Status.COMPLETED, log_path.read_text()[-3000:]
+    names = Counter(r.properties["hs_appointment_name"] for r in hubspot.appointments())
+    assert len(names) == ROWS
+    assert max(names.values()) == 1, [n for n, c in names.items() if c > 1][:5]
+    records = {r.record_id: r.properties["hs_appointment_name"] for r in hubspot.appointments()}
+    states = Counter(batch.rows.values_list("state", flat=True))
+    assert states == {BatchRow.State.CREATED: ROWS}
+    for row in batch.rows.all():
+        assert records[row.hubspot_id] == row.properties["hs_appointment_name"]
