@@ -5,9 +5,11 @@ carriage return) are prefixed with a single quote (OWASP's CSV-injection advice)
 """
 
 import csv
+import io
 from collections.abc import Iterator
 from typing import Any
 
+import xlsxwriter
 from django.conf import settings
 
 from appointments.models import Batch, BatchRow
@@ -55,3 +57,20 @@ def results_csv(batch: Batch) -> Iterator[str]:
     yield "\ufeff"
     for cells in results_rows(batch):
         yield writer.writerow([neutralise(cell) for cell in cells])
+
+
+def results_xlsx(batch: Batch) -> bytes:
+    """The results as an XLSX workbook; every cell is written as text, never as a formula."""
+    buffer = io.BytesIO()
+    # constant_memory streams rows to disk, so 100,000 rows do not sit in memory.
+    workbook = xlsxwriter.Workbook(buffer, {"constant_memory": True, "in_memory": False})
+    sheet = workbook.add_worksheet("Results")
+    bold = workbook.add_format({"bold": True})
+    for row_index, cells in enumerate(results_rows(batch)):
+        for column, cell in enumerate(cells):
+            sheet.write_string(
+                row_index, column, neutralise(cell), bold if row_index == 0 else None
+            )
+    sheet.freeze_panes(1, 0)
+    workbook.close()
+    return buffer.getvalue()

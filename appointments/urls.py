@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from appointments.views import batches, portals
+from appointments.views import batches, history, portals
 
 app_name = "appointments"
 
@@ -21,4 +21,8 @@ urlpatterns = [
     path("batches/<uuid:batch_id>/retry/", batches.batch_retry, name="batch-retry"),
     path("batches/<uuid:batch_id>/cancel/", batches.batch_cancel, name="batch-cancel"),
     path("batches/<uuid:batch_id>/results.csv", batches.batch_export_csv, name="batch-export-csv"),
+    path(
+        "batches/<uuid:batch_id>/results.xlsx", batches.batch_export_xlsx, name="batch-export-xlsx"
+    ),
+    path("batches/", history.batch_history, name="batch-history"),
 ]

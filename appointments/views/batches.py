@@ -20,6 +20,7 @@ from appointments.hubspot.errors import HubSpotError
 from appointments.intake.readers import IntakeError
 from appointments.models import Batch, BatchRow, Portal, batches_for, portals_for
 from appointments.services import batches as batch_services
+from appointments.services import results
 from appointments.services import portals as portal_services
 from appointments.views.base import AuthenticatedRequest
 
@@ -71,15 +72,16 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
     if states:
         rows = rows.filter(state__in=states)
     page = Paginator(rows, 100).get_page(request.GET.get("page"))
-    counts = batch_services.batch_counts(batch=batch)
+    progress = results.batch_progress(batch=batch)
     return {
         "batch": batch,
-        "counts": counts,
-        "percent_done": round(100 * counts["done"] / counts["valid"]) if counts["valid"] else 0,
+        "counts": progress.counts,
+        "progress": progress,
+        "percent_done": progress.percent,
         "page": page,
         "row_filter": row_filter,
         "row_filters": list(ROW_FILTERS),
-        "calls": batch.calls.order_by("sequence"),
+        "calls": results.recent_calls(batch=batch),
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
     }
@@ -136,4 +138,16 @@ def batch_export_csv(request: AuthenticatedRequest, batch_id: str) -> StreamingH
     batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
     response = StreamingHttpResponse(exports.results_csv(batch), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="results-{batch.pk}.csv"'
+    return response
+
+
+@require_GET
+@login_required
+def batch_export_xlsx(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
+    batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    response = HttpResponse(
+        exports.results_xlsx(batch),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="results-{batch.pk}.xlsx"'
     return response

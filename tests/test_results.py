@@ -1,0 +1,123 @@
+"""Live results, downloads and the batch history."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from typing import Any
+
+import openpyxl
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from appointments.models import Batch, BatchCall, Portal
+from appointments.services.batches import batch_create_from_upload, batch_submit
+from appointments.services.results import RECENT_CALLS, batch_progress
+from sandbox.seed import DEMO_CONTACT_IDS
+
+
+def make_batch(user: Any, portal: Portal, names: list[str], filename: str = "a.csv") -> Batch:
+    lines = ["Appointment name,Start time,contact_ids"]
+    for i, name in enumerate(names):
+        lines.append(f'"{name}",2027-02-{1 + i % 28:02d} 10:{i % 60:02d},{DEMO_CONTACT_IDS[0]}')
+    return batch_create_from_upload(
+        user=user,
+        portal=portal,
+        data=("\n".join(lines) + "\n").encode(),
+        filename=filename,
+        timezone_name="Europe/Paris",
+    )
+
+
+def test_it_reports_progress_speed_and_calls(user: Any, portal: Portal) -> None:
+    batch = make_batch(user, portal, [f"Visit {i}" for i in range(1, 251)] + [""])
+    batch_submit(batch=batch)
+    batch.refresh_from_db()
+
+    progress = batch_progress(batch=batch)
+
+    assert progress.counts["created"] == 250 and progress.counts["invalid"] == 1
+    assert progress.to_send == 250 and progress.percent == 100
+    assert progress.rows_per_second is not None and progress.rows_per_second > 0
+    assert progress.seconds_left is None  # finished
+    assert progress.calls_total == 3 and progress.calls_by_status == {"COMPLETE": 3}
+
+
+def test_it_estimates_the_time_left_while_running(user: Any, portal: Portal) -> None:
+    batch = make_batch(user, portal, [f"Visit {i}" for i in range(1, 201)])
+    batch_submit(batch=batch)
+    # Pretend the second call is still waiting, one minute after the first was sent.
+    second = batch.calls.get(sequence=2)
+    second.rows.update(state="ready", hubspot_id="")
+    BatchCall.objects.filter(batch=batch).update(sent_at=timezone.now() - timedelta(seconds=60))
+    Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.RUNNING, finished_at=None)
+    batch.refresh_from_db()
+
+    progress = batch_progress(batch=batch)
+
+    assert progress.percent == 50
+    assert 1.5 <= progress.rows_per_second <= 1.8  # 100 rows in about 60 s
+    assert 55 <= progress.seconds_left <= 65
+
+
+def test_it_shows_only_the_latest_calls_however_many_there_are(
+    logged_client: Client, user: Any, portal: Portal
+) -> None:
+    batch = make_batch(user, portal, [f"Visit {i}" for i in range(1, 1201)])
+    batch_submit(batch=batch)
+
+    page = logged_client.get(
+        reverse("appointments:batch-detail", args=[batch.pk]), headers={"HX-Request": "true"}
+    )
+
+    assert page.text.count('class="hubspot-status"') == RECENT_CALLS
+    assert "12 calls in all" in page.text
+
+
+def test_it_downloads_excel_results_with_formulas_neutralised(
+    logged_client: Client, user: Any, portal: Portal
+) -> None:
+    batch = make_batch(user, portal, ["=1+2", "@SUM(A1)", "Plain visit"])
+    batch_submit(batch=batch)
+
+    response = logged_client.get(reverse("appointments:batch-export-xlsx", args=[batch.pk]))
+
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert rows[0][:2] == ["row", "Appointment name"]
+    assert [r[1] for r in rows[1:]] == ["'=1+2", "'@SUM(A1)", "Plain visit"]
+    assert all(r[-4] == "Created" for r in rows[1:])
+    assert all(cell.data_type == "s" for row in sheet.iter_rows() for cell in row if cell.value)
+
+
+def test_it_filters_the_history_by_person_state_and_date(
+    logged_client: Client, user: Any, other_user: Any, portal: Portal
+) -> None:
+    sent = make_batch(user, portal, ["One"], filename="sent.csv")
+    batch_submit(batch=sent)
+    draft = make_batch(user, portal, ["Two"], filename="draft.csv")
+    old = make_batch(user, portal, ["Three"], filename="old.csv")
+    Batch.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
+    make_batch(other_user, portal, ["Four"], filename="someone-else.csv")
+    url = reverse("appointments:batch-history")
+
+    everything = logged_client.get(url).text
+    completed = logged_client.get(url, {"status": "completed"}).text
+    recent = logged_client.get(
+        url, {"since": (timezone.now() - timedelta(days=7)).date().isoformat()}
+    ).text
+    fragment = logged_client.get(url, {"status": "draft"}, headers={"HX-Request": "true"}).text
+
+    assert all(name in everything for name in ("sent.csv", "draft.csv", "old.csv"))
+    assert "someone-else.csv" not in everything  # other people's batches stay private
+    assert "sent.csv" in completed and "draft.csv" not in completed
+    assert "old.csv" not in recent and "draft.csv" in recent
+    assert "<html" not in fragment and "draft.csv" in fragment and "sent.csv" not in fragment
+
+    # A superuser sees everyone's batches and can filter by who created them.
+    user.is_superuser = True
+    user.save()
+    by_other = logged_client.get(url, {"created_by": other_user.pk}).text
+    assert "someone-else.csv" in by_other and "sent.csv" not in by_other
