@@ -6,7 +6,7 @@ Rules follow REFERENCE.md 4.3 (all values are strings; numbers with a dot; bools
 
 from __future__ import annotations
 
-import datetime
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -220,32 +220,18 @@ def refuse_unknown(cell: object) -> str | None:
     raise CellProblem("unknown_property")
 
 
-_MISSING = object()
-# Enough for every distinct value of a long column; beyond it values are converted uncached.
-_CACHE_SIZE = 200_000
+# Enough for the distinct values of a long column; beyond it the least recent are dropped.
+_CACHE_SIZE = 131_072
 
 
 def cached(convert: Converter) -> Converter:
-    """Memoise a converter on text and datetime cells, which repeat in real files (slots,
-    statuses, dates): one conversion per distinct value, and one shared result string.
+    """Memoise a converter: values repeat in real files (slots, statuses, dates), so each
+    distinct value is converted once and shares one result string.
 
-    Only ``str`` and ``datetime`` cells are keys: ``1 == 1.0 == True`` must not share a result.
-    Failures are not cached, so each bad cell raises its own CellProblem.
+    ``typed=True`` keeps ``1``, ``1.0`` and ``True`` apart. Failures are not cached, so each
+    bad cell raises its own CellProblem. The cache lookup runs in C (functools).
     """
-    cache: dict[object, str | None] = {}
-
-    def convert_cached(cell: object) -> str | None:
-        kind = type(cell)
-        if kind is str or kind is datetime.datetime:
-            value = cache.get(cell, _MISSING)
-            if value is _MISSING:
-                value = convert(cell)
-                if len(cache) < _CACHE_SIZE:
-                    cache[cell] = value
-            return value  # type: ignore[return-value]
-        return convert(cell)
-
-    return convert_cached
+    return functools.lru_cache(maxsize=_CACHE_SIZE, typed=True)(convert)
 
 
 def property_converter(

@@ -7,6 +7,7 @@ batch-create body (REFERENCE.md 1.2, 3.1).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from appointments.hubspot.schema import PropertyDefinition
 
 from .bulk import gc_paused
 from .cells import column_letter, display_text
+from .columnar import Memo, validate_columns
 from .converters import CellProblem, convert_record_ids, property_converter, refuse_unknown
 from .mapping import ColumnTarget
 from .messages import cell_message
@@ -107,7 +109,7 @@ class RowValidator:
         if len(mapping) != len(headers):
             raise ValueError("mapping needs one entry per header")
         self.headers = headers
-        self._keys = raw_keys(headers)
+        self.raw_keys = raw_keys(headers)
         by_name = {prop.name: prop for prop in properties}
         self._columns: list[_Column] = []
         for index, (header, target) in enumerate(zip(headers, mapping, strict=True)):
@@ -136,7 +138,7 @@ class RowValidator:
                 decimal_comma=decimal_comma,
             )
             self._columns.append(_Column(index, label, target.name, converter, None))
-        self._required = [
+        self.required = [
             (prop.name, prop.label) for prop in properties if prop.required and prop.writable
         ]
         self._by_target: dict[str, _Column] = {}
@@ -146,7 +148,7 @@ class RowValidator:
         self._width = len(headers)
         self._columns_by_index = {column.index: column for column in self._columns}
         # (index, converter, target, association types or None), in column order.
-        self._plan = [
+        self.plan = [
             (
                 column.index,
                 column.convert,
@@ -156,36 +158,34 @@ class RowValidator:
             for column in self._columns
         ]
         self._shared_targets = len(self._by_target) < len(self._columns)
+        # For validate_rows: memos of the cacheable converters' plain functions, and of display
+        # text, per column index (see columnar).
+        self.memos = {
+            index: Memo(convert.__wrapped__)
+            for index, convert, _target, _types in self.plan
+            if hasattr(convert, "__wrapped__")
+        }
+        self.display_memos = [Memo(display_text) for _header in headers]
         # Display text of typed workbook cells, which repeat (times, counts): computed once.
-        self._shown: dict[object, str] = {}
-
-    def _show(self, cell: object) -> str:
-        text = display_text(cell)
-        # True == 1 == 1.0 as dict keys, but shows as TRUE: caching neither booleans nor 0 and 1
-        # keeps a boolean's lookup from finding a number's text.
-        if (cell not in (0, 1) or type(cell) not in (bool, int, float)) and len(
-            self._shown
-        ) < _SHOWN_CACHE_SIZE:
-            self._shown[cell] = text
-        return text
+        self._display = functools.lru_cache(maxsize=_SHOWN_CACHE_SIZE, typed=True)(display_text)
 
     def validate(self, row_number: int, cells: list[object]) -> ValidatedRow:
         """Validate one row; ``cells`` in header order (short rows are padded with blanks)."""
         if len(cells) < self._width:
             cells = list(cells) + [""] * (self._width - len(cells))
         # Per-cell work is kept lean: 100,000-row files are validated in one request.
-        shown = self._shown.get
+        display = self._display
         raw = dict(
             zip(
-                self._keys,
-                [cell if type(cell) is str else shown(cell) or self._show(cell) for cell in cells],
+                self.raw_keys,
+                [cell if type(cell) is str else display(cell) for cell in cells],
                 strict=False,
             )
         )
         properties: dict[str, str] = {}
         associations: list[dict[str, Any]] = []
         errors: list[CellError] = []
-        for index, convert, target, types in self._plan:
+        for index, convert, target, types in self.plan:
             cell = cells[index]
             if cell == "":
                 continue
@@ -207,7 +207,7 @@ class RowValidator:
                 )
             else:
                 properties[target] = value
-        for name, label in self._required:
+        for name, label in self.required:
             # A filled but invalid cell already has its error; "required" is for blanks only.
             if name not in properties:
                 header = self._column_of.get(name)
@@ -225,86 +225,12 @@ class RowValidator:
     def validate_rows(self, rows: Sequence[tuple[int, list[object]]]) -> list[ValidatedRow]:
         """Validate many ``(row number, cells)`` at once; the same result as ``validate`` on each.
 
-        Works column by column (one converter over a whole column), then assembles rows; any
-        row with a problem is handed to ``validate``, so errors have one source.
+        Works column by column (see ``columnar``); a row with any problem goes through
+        ``validate``, so errors have one source.
         """
         if self._shared_targets or not rows:
             return [self.validate(number, cells) for number, cells in rows]
-        width = self._width
-        grid = [
-            cells if len(cells) >= width else [*cells, *[""] * (width - len(cells))]
-            for _number, cells in rows
-        ]
-        columns = list(zip(*grid, strict=False))
-        shown, show = self._shown.get, self._show
-        texts = [
-            [cell if type(cell) is str else shown(cell) or show(cell) for cell in column]
-            for column in columns[: len(self._keys)]
-        ]
-        problems: set[int] = set()
-        prop_targets: list[str] = []
-        prop_values: list[list[Any]] = []
-        assoc_types: list[list[dict[str, Any]]] = []
-        assoc_values: list[list[Any]] = []
-        for index, convert, target, types in self._plan:
-            values: list[Any] = []
-            append = values.append
-            for position, cell in enumerate(columns[index]):
-                if cell == "":
-                    append(None)
-                    continue
-                try:
-                    append(convert(cell))
-                except CellProblem:
-                    problems.add(position)
-                    append(None)
-            if types is None:
-                prop_targets.append(target)
-                prop_values.append(values)
-            else:
-                assoc_types.append(types)
-                assoc_values.append(values)
-        by_target = dict(zip(prop_targets, prop_values, strict=True))
-        for name, _label in self._required:
-            required = by_target.get(name)
-            if required is None:
-                problems.update(range(len(rows)))
-            else:
-                problems.update(i for i, value in enumerate(required) if value is None)
-        if START in by_target and END in by_target:
-            problems.update(
-                i
-                for i, (start, end) in enumerate(zip(by_target[START], by_target[END], strict=True))
-                if start is not None and end is not None and end < start
-            )
-        keys = self._keys
-        prop_rows = zip(*prop_values, strict=True) if prop_values else iter(lambda: (), None)
-        assoc_rows = zip(*assoc_values, strict=True) if assoc_values else iter(lambda: (), None)
-        result: list[ValidatedRow] = []
-        for position, (number, row_texts, props, assocs) in enumerate(
-            zip(
-                (n for n, _c in rows), zip(*texts, strict=True), prop_rows, assoc_rows, strict=False
-            )
-        ):
-            if position in problems:
-                result.append(self.validate(number, grid[position]))
-                continue
-            associations = [
-                {"to": {"id": id_}, "types": types}
-                for ids, types in zip(assocs, assoc_types, strict=True)
-                if ids
-                for id_ in ids
-            ]
-            result.append(
-                ValidatedRow(
-                    number,
-                    dict(zip(keys, row_texts, strict=True)),
-                    {t: v for t, v in zip(prop_targets, props, strict=True) if v is not None},
-                    associations,
-                    [],
-                )
-            )
-        return result
+        return validate_columns(self, rows)
 
     def _error(
         self, row_number: int, column: _Column, cell: object, problem: CellProblem
