@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_tasks_db",
+    "django_rq",
     "appointments",
     "sandbox",
 ]
@@ -156,10 +157,23 @@ HUBPORTAL_MAX_ROWS = env_int("HUBPORTAL_MAX_ROWS", 100_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# Background tasks: django-tasks-db on the app's database by default (worker: manage.py
+# worker); HUBPORTAL_TASK_BACKEND=rq switches to RQ on Redis (django-tasks-rq) so workers can
+# run on several machines.
+HUBPORTAL_TASK_BACKEND = env_str("HUBPORTAL_TASK_BACKEND", "db")
+if HUBPORTAL_TASK_BACKEND not in {"db", "rq"}:
+    raise ImproperlyConfigured("HUBPORTAL_TASK_BACKEND must be db or rq.")
 TASKS = {
     "default": {
-        "BACKEND": env_str("HUBPORTAL_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "BACKEND": (
+            "django_tasks_rq.RQBackend"
+            if HUBPORTAL_TASK_BACKEND == "rq"
+            else "django_tasks_db.DatabaseBackend"
+        ),
     }
+}
+RQ_QUEUES = {
+    "default": {"URL": env_str("HUBPORTAL_RQ_REDIS_URL", "redis://127.0.0.1:6379/0")},
 }
 
 # HubSpot. The defaults point at the embedded sandbox (`python manage.py sandbox`); a real

@@ -12,19 +12,27 @@ from appointments.submission import batch_recover_stalled
 
 class Command(BaseCommand):
     help = (
-        "Recover batches whose worker died, then run the task worker of the configured backend "
-        "(db_worker for django-tasks-db, rqworker for RQ). Extra options go to that worker."
+        "Re-queue batches whose worker died, then run the task worker of the configured backend: "
+        "db_worker (django-tasks-db) or rqworker (RQ, HUBPORTAL_TASK_BACKEND=rq)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--interval", type=float, default=1.0, help="db_worker poll interval")
+        parser.add_argument("--burst", action="store_true", help="run what is queued, then exit")
 
     def handle(self, *args: Any, **options: Any) -> None:
         for batch_id in batch_recover_stalled():
             tasks.send_batch.enqueue(batch_id)
             self.stdout.write(f"Queued batch {batch_id} again (its worker may have stopped).")
-        backend = settings.TASKS["default"]["BACKEND"]
-        if backend.startswith("django_tasks_rq"):
-            call_command("rqworker", "default", with_scheduler=True)
+        if settings.HUBPORTAL_TASK_BACKEND == "rq":
+            call_command(
+                "rqworker",
+                "default",
+                job_class="django_tasks_rq.backend.Job",
+                burst=options["burst"],
+                with_scheduler=not options["burst"],
+            )
         else:
-            call_command("db_worker", reload=False, interval=options["interval"])
+            call_command(
+                "db_worker", reload=False, interval=options["interval"], batch=options["burst"]
+            )
