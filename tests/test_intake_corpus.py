@@ -222,7 +222,7 @@ def test_it_validates_whole_tables_exactly_as_row_by_row() -> None:
         one_by_one = [validator.validate(number, cells) for number, cells in table.rows]
         assert validator.validate_rows(table.rows) == one_by_one, name
         checked += 1
-    assert checked == 15
+    assert checked == 16
 
 
 def test_it_validates_in_chunks_as_in_one_list() -> None:
@@ -249,3 +249,26 @@ def test_it_validates_in_chunks_as_in_one_list() -> None:
         "hs_appointment_end": "2026-05-09T09:00:00Z",
     }
     assert whole[8].associations == [{"to": {"id": "1008"}, "types": [CONTACT]}]
+
+
+def test_it_reads_an_excel_97_workbook_past_its_hidden_sheet() -> None:
+    table = read_table((CORPUS / "excel97.xls").read_bytes(), "excel97.xls", max_rows=10)
+    assert (table.format, table.sheet_names, table.sheet) == ("xls", ["Codes", "Agenda"], "Agenda")
+    (row,) = intake("excel97.xls")
+    assert row.raw == {
+        "Appointment name": "Legacy export",
+        "Start time": "2026-02-03 09:15",
+        "Party size": "3",
+        "deal_ids": "88001",
+    }
+    assert row.properties == {
+        "hs_appointment_name": "Legacy export",
+        "hs_appointment_start": "2026-02-03T08:15:00Z",
+        "party_size": "3",
+    }
+    assert row.associations == [
+        {
+            "to": {"id": "88001"},
+            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 944}],
+        }
+    ]

@@ -219,6 +219,31 @@ def libreoffice_ods() -> None:
         zf.writestr("content.xml", ODS_CONTENT.replace("\n", ""), zipfile.ZIP_DEFLATED)
 
 
+def excel97_xls() -> None:
+    """An Excel 97-2003 workbook (BIFF8), as old booking tools still export.
+
+    Needs xlwt, which is not a project dependency: ``pip install --target /tmp/xlwt xlwt==1.3.0``
+    then ``PYTHONPATH=/tmp/xlwt``. Skipped without it; the committed file stays.
+    """
+    try:
+        import xlwt  # type: ignore[import-not-found]
+    except ImportError:
+        return
+    book = xlwt.Workbook()
+    hidden = book.add_sheet("Codes")
+    hidden.write(0, 0, "internal")
+    hidden.visibility = 1
+    sheet = book.add_sheet("Agenda")
+    stamp = xlwt.easyxf(num_format_str="DD/MM/YYYY HH:MM")
+    for column, header in enumerate(["Appointment name", "Start time", "Party size", "deal_ids"]):
+        sheet.write(0, column, header)
+    sheet.write(1, 0, "Legacy export")
+    sheet.write(1, 1, datetime.datetime(2026, 2, 3, 9, 15), stamp)
+    sheet.write(1, 2, 3)
+    sheet.write(1, 3, 88001.0)
+    book.save(str(HERE / "excel97.xls"))
+
+
 def main() -> None:
     for make in (
         bom_csv,
@@ -237,6 +262,7 @@ def main() -> None:
         formulas_unsaved_xlsx,
         bomb_xlsx,
         libreoffice_ods,
+        excel97_xls,
     ):
         make()
 
