@@ -234,7 +234,8 @@ def missing_scopes(ctx: ApiContext, scopes: tuple[str, ...]) -> JsonResponse:
 
 def drop_connection(request: HttpRequest) -> bool:
     """Close the client's TCP connection without a response; False when the server can't."""
-    sock = request.META.get("sandbox.socket")
+    # sandbox.server puts the socket in the environ; gunicorn's workers do the same.
+    sock = request.META.get("sandbox.socket") or request.META.get("gunicorn.socket")
     if not isinstance(sock, socket.socket):
         return False
     with contextlib.suppress(OSError):

@@ -24,6 +24,8 @@ from openapi_core.contrib.django import DjangoOpenAPIResponse
 from openapi_core.datatypes import RequestParameters
 from openapi_core.validation.request.validators import V30RequestValidator
 from openapi_core.validation.response.validators import V30ResponseValidator
+from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 if TYPE_CHECKING:
@@ -56,11 +58,71 @@ SPEC_FILES: list[tuple[str, str]] = [
 ]
 
 
-class _RequestValidator(V30RequestValidator):
+# Raw spec data by id() of the loaded spec's root, for the compiled schema validators.
+_RAW: dict[int, dict[str, Any]] = {}
+
+
+def _deref(node: Any, schemas: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            name = ref.rsplit("/", 1)[-1]
+            if name in seen:
+                raise RecursionError(f"recursive schema {name}")
+            return _deref(schemas[name], schemas, (*seen, name))
+        return {key: _deref(value, schemas, seen) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_deref(value, schemas, seen) for value in node]
+    return node
+
+
+_compiled: dict[tuple[int, tuple[str, ...]], OAS30Validator | None] = {}
+
+
+class _CompiledSchemas:
+    """Validate bodies with one cached, dereferenced validator per schema location.
+
+    openapi-core builds a validator and resolves every ``$ref`` on each call (about 35 ms per
+    100-input batch create); the same openapi-schema-validator on a dereferenced copy, kept
+    per location, takes a few ms. Recursive schemas fall back to openapi-core's own path.
+    """
+
+    spec: Any
+
+    def _validate_schema(self, schema: Any, value: Any) -> None:
+        key = (id(self.spec), tuple(schema.parts))
+        if key not in _compiled:
+            raw = _RAW.get(id(self.spec))
+            validator = None
+            if raw is not None:
+                with schema.resolve() as resolved:
+                    contents = resolved.contents
+                try:
+                    schemas = raw.get("components", {}).get("schemas", {})
+                    validator = OAS30Validator(
+                        _deref(contents, schemas), format_checker=oas30_format_checker
+                    )
+                except RecursionError:
+                    validator = None
+            _compiled[key] = validator
+        validator = _compiled[key]
+        if validator is None:
+            super()._validate_schema(schema, value)  # type: ignore[misc]
+            return
+        errors = tuple(validator.iter_errors(value))
+        if errors:
+            raise InvalidSchemaValue(value, str(validator.schema.get("type", "any")), errors)
+
+
+class _RequestValidator(_CompiledSchemas, V30RequestValidator):
     """Parameters and body only: the sandbox authenticates by itself."""
 
     def _get_security(self, parameters: Any, operation: Any) -> None:
         return None
+
+
+class _ResponseValidator(_CompiledSchemas, V30ResponseValidator):
+    """Response data and headers, with compiled schema validators."""
 
 
 class _HubSpotRequest:
@@ -120,7 +182,9 @@ def _spec(filename: str) -> OpenAPI:
         data = json.loads((SPEC_DIR / filename).read_text(encoding="utf-8"))
         _json_errors(data)
         _patch(data)
-        return OpenAPI.from_dict(data)
+        api = OpenAPI.from_dict(data)
+        _RAW[id(api.spec)] = data
+        return api
 
 
 def spec_for(path: str) -> OpenAPI | None:
@@ -174,7 +238,7 @@ def check_response(request: HttpRequest, response: HttpResponse, ctx: ApiContext
     spec = spec_for(request.path)
     if spec is None:
         return
-    validator = V30ResponseValidator(spec.spec)
+    validator = _ResponseValidator(spec.spec)
     errors = list(
         validator.iter_errors(_HubSpotRequest(request, b""), DjangoOpenAPIResponse(response))
     )

@@ -245,3 +245,28 @@ class DailyUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}: {self.calls} calls"
+
+
+class UniqueValue(models.Model):
+    """A value taken for a unique-value property (``hasUniqueValue``), indexed by its SHA-256.
+
+    A table rather than a query over the records' JSON, so the check stays one indexed lookup
+    however many appointments a benchmark has created.
+    """
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE)
+    object_type = models.CharField(max_length=20)
+    property = models.CharField(max_length=100)
+    value_hash = models.CharField(max_length=64)
+    record_id = models.CharField(max_length=30)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["portal", "object_type", "property", "value_hash"],
+                name="sandbox_unique_value",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_type}.{self.property} of {self.record_id}"

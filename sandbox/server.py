@@ -37,18 +37,23 @@ class SandboxRequestHandler(WSGIRequestHandler):
         """Log nothing: the journal records every call; keeps test and console output quiet."""
 
 
+def make_server(host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadedWSGIServer, str]:
+    """Bind a threaded sandbox server without serving yet; returns ``(server, base_url)``."""
+    server = ThreadedWSGIServer((host, port), SandboxRequestHandler, allow_reuse_address=True)
+    server.set_app(SandboxWSGIHandler())
+    return server, f"http://{host}:{server.server_address[1]}"
+
+
 def start_server(host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadedWSGIServer, str]:
     """Start a threaded server for the sandbox in a daemon thread.
 
     ``port=0`` picks a free port. Returns ``(server, base_url)``, e.g.
     ``http://127.0.0.1:54321`` (no trailing slash). Stop it with ``stop(server)``.
     """
-    server = ThreadedWSGIServer((host, port), SandboxRequestHandler, allow_reuse_address=True)
-    server.set_app(SandboxWSGIHandler())
+    server, base_url = make_server(host, port)
     thread = threading.Thread(target=server.serve_forever, name="hubspot-sandbox", daemon=True)
     thread.start()
-    bound_port = server.server_address[1]
-    return server, f"http://{host}:{bound_port}"
+    return server, base_url
 
 
 def stop(server: ThreadedWSGIServer) -> None:

@@ -7,11 +7,13 @@ until interrupted. Re-executes itself under ``sandbox.settings`` (own cookie nam
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import connections
 
 from sandbox.models import Portal
 
@@ -24,6 +26,12 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8765)
         parser.add_argument(
             "--rate-limit", type=int, metavar="CALLS_PER_10S", help="10-second limit per portal"
+        )
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            help="serve from N processes sharing the port (CPU-bound load, e.g. benchmarks)",
         )
         parser.add_argument("--daily-limit", type=int, metavar="CALLS_PER_DAY")
         parser.add_argument("--search-per-second", type=int, metavar="CALLS_PER_S")
@@ -53,7 +61,7 @@ class Command(BaseCommand):
             os.execve(sys.executable, [sys.executable, *sys.argv], env)  # noqa: S606
         from sandbox import clock, faults
         from sandbox.seed import DEMO_HUB_ID, DEMO_STATIC_TOKEN, seed_demo
-        from sandbox.server import start_server, stop
+        from sandbox.server import make_server, stop
 
         portal = seed_demo()
         limits = {
@@ -79,7 +87,11 @@ class Command(BaseCommand):
             row.echo_trace_id_on_success = True
         row.contract_checking = not options["no_contract"]
         row.save()
-        server, base_url = start_server(options["host"], options["port"])
+        # Stop (and stop the children) on SIGTERM as on Ctrl-C.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        server, base_url = make_server(options["host"], options["port"])
+        children = self._fork(server, options["processes"])
+        threading.Thread(target=server.serve_forever, daemon=True).start()
         self.stdout.write(f"HUBSPOT_SANDBOX_HUB_ID={DEMO_HUB_ID}")
         self.stdout.write(f"HUBSPOT_SANDBOX_TOKEN={DEMO_STATIC_TOKEN}")
         self.stdout.write(f"HUBSPOT_SANDBOX_URL={base_url}")
@@ -90,4 +102,25 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
+            for pid in children:
+                os.kill(pid, signal.SIGTERM)
             stop(server)
+
+    def _fork(self, server: Any, processes: int) -> list[int]:
+        """Fork ``processes - 1`` children serving the same listening socket; returns pids."""
+        # Each process needs its own database connections.
+        connections.close_all()
+        if processes > 1:
+            # Several processes wait on one socket: a blocking accept() in the one that lost
+            # the race would hang it (and its shutdown).
+            server.socket.setblocking(False)
+        children = []
+        for _ in range(processes - 1):
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    server.serve_forever()
+                finally:
+                    os._exit(0)
+            children.append(pid)
+        return children
