@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import socket
 import time
 import uuid
@@ -22,6 +23,8 @@ from django.views.decorators.csrf import csrf_exempt
 from sandbox import clock, contract, faults, ratelimit
 from sandbox.csrf import sandbox_csrf_protect
 from sandbox.models import JournalEntry, Portal, Switches, Token
+
+logger = logging.getLogger(__name__)
 
 AUTH_MESSAGE = (
     "Authentication credentials not found. This API supports OAuth 2.0 authentication and you "
@@ -124,7 +127,19 @@ def api_view(
                     message=f"{request.method} is not allowed here; use {', '.join(methods)}.",
                 )
             else:
-                response = _handle(view, request, ctx, scopes_any, auth, policy, kwargs)
+                try:
+                    response = _handle(view, request, ctx, scopes_any, auth, policy, kwargs)
+                except Exception as exc:
+                    # A sandbox bug still answers in HubSpot's shape and lands in the journal;
+                    # the test fixture fails the test on it.
+                    logger.exception("Sandbox error on %s %s", request.method, request.path)
+                    ctx.note = f"exception: {type(exc).__name__}: {exc}"[:200]
+                    response = error_response(
+                        500,
+                        correlation_id=ctx.correlation_id,
+                        category="INTERNAL_ERROR",
+                        message="An internal error occurred in the HubSpot sandbox.",
+                    )
             response["x-hubspot-correlation-id"] = ctx.correlation_id
             for name, value in ctx.headers.items():
                 response[name] = value

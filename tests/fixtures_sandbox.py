@@ -124,6 +124,10 @@ class Sandbox:
         """Journal entries where a request or response broke HubSpot's OpenAPI contract."""
         return list(JournalEntry.objects.filter(note__startswith="contract").order_by("id"))
 
+    def sandbox_errors(self) -> list[JournalEntry]:
+        """Journal entries where the sandbox itself raised (answered 500 INTERNAL_ERROR)."""
+        return list(JournalEntry.objects.filter(note__startswith="exception").order_by("id"))
+
 
 @pytest.fixture(scope="session")
 def sandbox_server(django_db_setup: Any) -> Iterator[str]:
@@ -135,15 +139,16 @@ def sandbox_server(django_db_setup: Any) -> Iterator[str]:
 
 @pytest.fixture
 def sandbox(transactional_db: Any, sandbox_server: str) -> Iterator[Sandbox]:
-    """The sandbox, seeded for this test. Fails the test if any response broke the contract."""
+    """The sandbox, seeded for this test.
+
+    Fails the test if a sandbox response broke HubSpot's contract or the sandbox raised.
+    """
     seed_demo()
     handle = Sandbox(base_url=sandbox_server)
     yield handle
     violations = [
         f"{e.method} {e.path} -> {e.status}: {e.note}"
-        for e in handle.contract_violations()
-        if e.note.startswith("contract: response")
+        for e in [*handle.contract_violations(), *handle.sandbox_errors()]
+        if not e.note.startswith("contract: request")
     ]
-    assert not violations, "The sandbox sent responses that break HubSpot's spec:\n" + "\n".join(
-        violations
-    )
+    assert not violations, "The sandbox broke HubSpot's spec or raised:\n" + "\n".join(violations)

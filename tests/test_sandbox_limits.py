@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import requests
 
+from sandbox.models import JournalEntry
 from tests.fixtures_sandbox import Sandbox
 
 CREATE = "/crm/objects/2026-03/0-421/batch/create"
@@ -148,3 +149,21 @@ def test_it_answers_405_for_a_wrong_method(sandbox: Sandbox) -> None:
     response = requests.get(sandbox.url(CREATE), headers=headers(sandbox), timeout=10)
     assert response.status_code == 405
     assert response.json()["category"] == "METHOD_NOT_ALLOWED"
+
+
+def test_it_answers_its_own_errors_in_hubspot_shape_and_journals_them(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sandbox import search as search_module
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(search_module, "run_search", broken)
+    response = search(sandbox)
+    assert response.status_code == 500
+    assert response.json()["category"] == "INTERNAL_ERROR"
+    [entry] = sandbox.sandbox_errors()
+    assert entry.note == "exception: RuntimeError: boom"
+    # This test caused the error on purpose: keep the fixture from failing it.
+    JournalEntry.objects.update(note="")
