@@ -260,3 +260,14 @@ def _replace_sheet(sheet: bytes) -> bytes:
             content = sheet if item.filename == "xl/worksheets/sheet1.xml" else source.read(item)
             target.writestr(item.filename, content)
     return output.getvalue()
+
+
+def test_it_relies_on_calamine_refusing_members_larger_than_declared() -> None:
+    # read_workbook lets calamine read while the inflation is counted; this pins why it is safe.
+    import python_calamine
+
+    data = _understate_sizes((CORPUS / "bomb.xlsx").read_bytes())
+    book = python_calamine.CalamineWorkbook.from_object(io.BytesIO(data))
+    with pytest.raises(python_calamine.CalamineError) as error:
+        book.get_sheet_by_index(0)
+    assert "larger than its declared uncompressed size" in str(error.value)

@@ -287,9 +287,10 @@ def iter_validated_chunks(
     For storing rows as they come (``bulk_create`` per chunk): a 100,000-row file then never
     holds all its validated rows in memory at once.
     """
-    validate = table_validator(
-        table, mapping=mapping, properties=properties, timezone=timezone, date_order=date_order
-    ).validate_rows
+    with gc_paused():
+        validate = table_validator(
+            table, mapping=mapping, properties=properties, timezone=timezone, date_order=date_order
+        ).validate_rows
     rows = table.rows
     for start in range(0, len(rows), size):
         with gc_paused():
@@ -313,8 +314,8 @@ def validate_table(
     tells which columns those are). The number convention comes from the file (semicolon CSVs
     and ``1,5``-style values use a decimal comma).
     """
-    validator = table_validator(
-        table, mapping=mapping, properties=properties, timezone=timezone, date_order=date_order
-    )
     with gc_paused():
+        validator = table_validator(
+            table, mapping=mapping, properties=properties, timezone=timezone, date_order=date_order
+        )
         return validator.validate_rows(table.rows)

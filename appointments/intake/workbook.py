@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import posixpath
 import re
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from typing import IO
@@ -91,30 +92,33 @@ def _record_unsaved(xml: bytes, found: set[tuple[int, int]]) -> None:
             found.add((int(ref.group(2)) - 1, column_index(ref.group(1).decode())))
 
 
-def scan_zip(data: bytes, max_inflated_bytes: int) -> ZipScan:
-    """Inflate every member of a zip-based workbook once, streaming, and refuse a bomb.
-
-    Declared sizes are checked first, then what the members actually inflate to, counted chunk
-    by chunk so a lying header cannot exhaust memory. Raises IntakeError for a bomb or a
-    corrupt file.
-    """
-    scan = ZipScan()
+def open_checked(data: bytes, max_inflated_bytes: int) -> zipfile.ZipFile:
+    """Open a zip-based workbook and refuse it if its members declare more than the limit."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-        members = archive.infolist()
-        declared = sum(member.file_size for member in members)
-        if declared > max_inflated_bytes:
-            raise _too_big(declared, max_inflated_bytes)
-        for member in members:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as error:
+        raise _unreadable() from error
+    declared = sum(member.file_size for member in archive.infolist())
+    if declared > max_inflated_bytes:
+        raise _too_big(declared, max_inflated_bytes)
+    return archive
+
+
+def inflate_all(archive: zipfile.ZipFile, max_inflated_bytes: int) -> ZipScan:
+    """Inflate every member once, streaming, counting what they actually inflate to (a lying
+    header cannot exhaust memory: chunks are counted and dropped), and note worksheet formulas
+    saved without a value. Raises IntakeError for a bomb or a corrupt member."""
+    scan = ZipScan()
+    try:
+        for member in archive.infolist():
             remaining = max_inflated_bytes - scan.inflated_bytes
             with archive.open(member) as stream:
-                if member.filename.startswith("xl/worksheets/") and member.filename.endswith(
-                    ".xml"
-                ):
+                name = member.filename
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
                     found: set[tuple[int, int]] = set()
                     scan.inflated_bytes += _scan_formulas(stream, found, remaining)
                     if found:
-                        scan.unsaved_formulas[member.filename] = found
+                        scan.unsaved_formulas[name] = found
                 else:
                     while chunk := stream.read(_CHUNK):
                         scan.inflated_bytes += len(chunk)
@@ -125,6 +129,11 @@ def scan_zip(data: bytes, max_inflated_bytes: int) -> ZipScan:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as error:
         raise _unreadable() from error
     return scan
+
+
+def scan_zip(data: bytes, max_inflated_bytes: int) -> ZipScan:
+    """Declared sizes, then actual inflation (see ``open_checked`` and ``inflate_all``)."""
+    return inflate_all(open_checked(data, max_inflated_bytes), max_inflated_bytes)
 
 
 def _too_big(size: int, limit: int) -> IntakeError:
@@ -180,8 +189,57 @@ def read_workbook(
 
     The first visible worksheet unless ``sheet`` names another. Raises IntakeError for a bomb,
     a corrupt or password-protected file, an unknown sheet, or a workbook without sheets.
+
+    Zip-based workbooks are refused on their declared sizes before calamine opens them; their
+    actual inflation is counted by a thread while calamine reads (zlib works outside the GIL),
+    and its verdict wins over calamine's result. That is safe because calamine's zip reader
+    stops a member that inflates past its declared size (``test_intake_readers`` pins it).
     """
-    scan = scan_zip(data, max_inflated_bytes) if kind in ZIP_FORMATS else ZipScan()
+    scanned: dict[str, ZipScan | IntakeError] = {}
+    scanner: threading.Thread | None = None
+    if kind in ZIP_FORMATS:
+        archive = open_checked(data, max_inflated_bytes)
+
+        def scan() -> None:
+            try:
+                scanned["scan"] = inflate_all(archive, max_inflated_bytes)
+            except IntakeError as error:
+                scanned["error"] = error
+
+        scanner = threading.Thread(target=scan, name="intake-zip-scan", daemon=True)
+        scanner.start()
+    outcome: tuple[list[str], str, list[list[object]]] | IntakeError
+    try:
+        outcome = _read_sheet(data, sheet, nrows)
+    except IntakeError as error:
+        outcome = error
+    finally:
+        if scanner is not None:
+            scanner.join()
+    bomb = scanned.get("error")
+    if isinstance(bomb, IntakeError):
+        raise bomb
+    if isinstance(outcome, IntakeError):
+        raise outcome
+    names, chosen, grid = outcome
+    unsaved: set[tuple[int, int]] = set()
+    result = scanned.get("scan")
+    if isinstance(result, ZipScan) and kind in {"xlsx", "xlsm"}:
+        path = sheet_paths(data).get(chosen)
+        if path:
+            unsaved = result.unsaved_formulas.get(path, set())
+    return SheetData(
+        sheet_names=names,
+        sheet=chosen,
+        grid=grid,
+        date1904=kind in {"xlsx", "xlsm"} and is_date1904(data),
+        unsaved_formulas=unsaved,
+    )
+
+
+def _read_sheet(
+    data: bytes, sheet: str | None, nrows: int
+) -> tuple[list[str], str, list[list[object]]]:
     try:
         book = python_calamine.CalamineWorkbook.from_object(io.BytesIO(data))
     except python_calamine.PasswordError as error:
@@ -212,15 +270,4 @@ def read_workbook(
             grid = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=nrows)
         except Exception as error:
             raise _unreadable() from error
-    unsaved: set[tuple[int, int]] = set()
-    if kind in {"xlsx", "xlsm"}:
-        path = sheet_paths(data).get(sheet)
-        if path:
-            unsaved = scan.unsaved_formulas.get(path, set())
-    return SheetData(
-        sheet_names=names,
-        sheet=sheet,
-        grid=grid,  # type: ignore[arg-type]
-        date1904=kind in {"xlsx", "xlsm"} and is_date1904(data),
-        unsaved_formulas=unsaved,
-    )
+    return names, sheet, grid  # type: ignore[return-value]
