@@ -271,3 +271,19 @@ def test_it_relies_on_calamine_refusing_members_larger_than_declared() -> None:
     with pytest.raises(python_calamine.CalamineError) as error:
         book.get_sheet_by_index(0)
     assert "larger than its declared uncompressed size" in str(error.value)
+
+
+def test_it_turns_a_calamine_panic_on_a_truncated_xls_into_a_message() -> None:
+    # Cut here, this file makes calamine's Rust code panic (a BaseException in Python).
+    data = (CORPUS / "excel97.xls").read_bytes()[:4171]
+    with pytest.raises(IntakeError) as error:
+        read_table(data, "excel97.xls", max_rows=10)
+    assert error.value.message == UNREADABLE
+
+
+def test_it_falls_back_to_detection_when_a_bom_lies() -> None:
+    data = b"\xef\xbb\xbfName;Notes\nCaf\xe9;\x80 5\n"
+    table = read_table(data, "x.csv", max_rows=10)
+    assert table.encoding == "cp1252"
+    assert table.headers == ["Name", "Notes"]
+    assert table.rows == [(2, ["Café", "€ 5"])]

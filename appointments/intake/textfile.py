@@ -37,10 +37,15 @@ def decode(data: bytes, encoding: str | None) -> tuple[str, str]:
                 _("The file cannot be read as %(encoding)s. Choose another encoding.")
                 % {"encoding": encoding}
             ) from None
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict"), "utf-8-sig"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), "utf-16"
+    # A BOM names the encoding; bytes that then fail to decode are left to detection below.
+    for bom, codec in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16")):
+        if data.startswith(bom) or (codec == "utf-16" and data.startswith(codecs.BOM_UTF16_BE)):
+            try:
+                return data.decode(codec), codec
+            except UnicodeDecodeError:
+                # Saved with a BOM, then edited in another encoding: the BOM is not data.
+                data = data[len(bom) :] if codec == "utf-8-sig" else data
+                break
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:

@@ -126,7 +126,9 @@ def inflate_all(archive: zipfile.ZipFile, max_inflated_bytes: int) -> ZipScan:
                             break
             if scan.inflated_bytes > max_inflated_bytes:
                 raise _too_big(scan.inflated_bytes, max_inflated_bytes)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as error:
+    except IntakeError:
+        raise
+    except Exception as error:  # zipfile raises zlib.error, BadZipFile, EOFError... when damaged
         raise _unreadable() from error
     return scan
 
@@ -238,6 +240,23 @@ def read_workbook(
 
 
 def _read_sheet(
+    data: bytes, sheet: str | None, nrows: int
+) -> tuple[list[str], str, list[list[object]]]:
+    try:
+        return _calamine_sheet(data, sheet, nrows)
+    except IntakeError:
+        raise
+    except Exception as error:  # calamine raises several error types for a damaged file
+        raise _unreadable() from error
+    except BaseException as error:
+        # A Rust panic inside calamine reaches Python as pyo3's PanicException, which derives
+        # from BaseException: a damaged file must still get a sentence, not a traceback.
+        if type(error).__name__ != "PanicException":
+            raise
+        raise _unreadable() from error
+
+
+def _calamine_sheet(
     data: bytes, sheet: str | None, nrows: int
 ) -> tuple[list[str], str, list[list[object]]]:
     try:
