@@ -104,6 +104,9 @@ class Batch(models.Model):
     properties_snapshot = models.JSONField(default=list)
     status = models.CharField(max_length=20, choices=Status, default=Status.DRAFT)
     status_message = models.TextField(blank=True)
+    # How the file was read, so a fixed row is re-validated as its file was: column index (as
+    # text) -> "DMY"/"MDY", decimal comma (bool or null), 1904 dates (bool).
+    reading = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -139,6 +142,7 @@ class BatchRow(models.Model):
         CREATED = "created", _("Created")
         FAILED = "failed", _("Failed")
         UNSENT = "unsent", _("Not sent")
+        EXCLUDED = "excluded", _("Excluded, never sent")
 
     batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="rows")
     row_number = models.PositiveIntegerField()
@@ -165,6 +169,15 @@ class BatchRow(models.Model):
 
     def __str__(self) -> str:
         return f"Row {self.row_number}"
+
+    @property
+    def is_editable(self) -> bool:
+        """True while no HubSpot call holds the row: it may be fixed, excluded or included."""
+        return self.call_id is None and self.state in (
+            self.State.INVALID,
+            self.State.READY,
+            self.State.EXCLUDED,
+        )
 
 
 class BatchCall(models.Model):
@@ -208,6 +221,62 @@ class BatchCall(models.Model):
         return f"Call {self.sequence}"
 
 
+class Upload(models.Model):
+    """An uploaded file kept from the upload until its column mapping is confirmed.
+
+    ``data`` holds the file's bytes (the upload form limits their size); ``batch`` is set once
+    the mapping is confirmed and the rows are stored.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="uploads")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="uploads"
+    )
+    filename = models.CharField(max_length=255)
+    data = models.BinaryField()
+    timezone = models.CharField(max_length=64, default="UTC")
+    # The portal's schema read once for this upload ({"properties": [...], "labels": [...]}),
+    # so the mapping screen and its confirmation agree and HubSpot is asked only once.
+    schema = models.JSONField(default=dict, blank=True)
+    batch = models.OneToOneField(
+        Batch, null=True, blank=True, on_delete=models.SET_NULL, related_name="upload"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class SavedMapping(models.Model):
+    """A column mapping saved by name for a portal, reused on later files with those headers.
+
+    ``columns`` is a list of ``{"header": str, "target": {kind, name, association_type_id,
+    association_category} | null}``; a null target means the column is ignored on purpose.
+    """
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="saved_mappings")
+    name = models.CharField(max_length=100)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    columns = models.JSONField(default=list)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["portal", "name"], name="unique_mapping_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 def portals_for(user: User | AnonymousUser) -> models.QuerySet[Portal]:
     """Portals ``user`` may use: the ones they connected (every portal for superusers)."""
     queryset = Portal.objects.exclude(status=Portal.Status.DISCONNECTED)
@@ -221,3 +290,10 @@ def batches_for(user: User | AnonymousUser) -> models.QuerySet[Batch]:
     if user.is_superuser:
         return Batch.objects.all()
     return Batch.objects.filter(created_by_id=user.pk)
+
+
+def uploads_for(user: User | AnonymousUser) -> models.QuerySet[Upload]:
+    """Uploads ``user`` may map: their own (every upload for superusers)."""
+    if user.is_superuser:
+        return Upload.objects.all()
+    return Upload.objects.filter(created_by_id=user.pk)
