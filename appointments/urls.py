@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from appointments.views import batches, history, portals
+from appointments.views import batches, grid, history, intake, portals, rows
 
 app_name = "appointments"
 
@@ -25,4 +25,18 @@ urlpatterns = [
         "batches/<uuid:batch_id>/results.xlsx", batches.batch_export_xlsx, name="batch-export-xlsx"
     ),
     path("batches/", history.batch_history, name="batch-history"),
+    path("uploads/<uuid:upload_id>/mapping/", intake.upload_mapping, name="upload-mapping"),
+    path(
+        "hubspot/portals/<int:hub_id>/template.xlsx",
+        intake.portal_template,
+        name="portal-template",
+    ),
+    path("batches/grid/", grid.grid_entry, name="grid-entry"),
+    path("batches/<uuid:batch_id>/rows/<int:row_number>/", rows.row_detail, name="row-detail"),
+    path("batches/<uuid:batch_id>/rows/<int:row_number>/edit/", rows.row_edit, name="row-edit"),
+    path(
+        "batches/<uuid:batch_id>/rows/<int:row_number>/exclude/",
+        rows.row_exclude,
+        name="row-exclude",
+    ),
 ]

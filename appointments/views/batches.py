@@ -10,18 +10,18 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from appointments import exports
-from appointments.forms import UploadForm
-from appointments.hubspot.errors import HubSpotError
-from appointments.intake.readers import IntakeError
+from appointments.forms_intake import IntakeUploadForm
 from appointments.models import Batch, BatchRow, Portal, batches_for, portals_for
 from appointments.services import batches as batch_services
+from appointments.services import intake as intake_services
 from appointments.services import results
-from appointments.services import portals as portal_services
 from appointments.views.base import AuthenticatedRequest
 
 logger = logging.getLogger(__name__)
@@ -36,31 +36,25 @@ ROW_FILTERS = {
 
 @login_required
 def batch_upload(request: AuthenticatedRequest) -> HttpResponse:
+    """Keep the uploaded file, then show its columns on the mapping screen."""
     portals = portals_for(request.user).filter(status=Portal.Status.ACTIVE)
     if request.method != "POST":
-        form = UploadForm(portals=portals, initial={"timezone": settings.TIME_ZONE})
+        form = IntakeUploadForm(portals=portals, initial={"timezone": settings.TIME_ZONE})
         return render(request, "appointments/upload.html", {"form": form})
-    form = UploadForm(request.POST, request.FILES, portals=portals)
+    form = IntakeUploadForm(request.POST, request.FILES, portals=portals)
     if form.is_valid():
-        upload = form.cleaned_data["file"]
-        try:
-            batch = batch_services.batch_create_from_upload(
-                user=request.user,
-                portal=form.cleaned_data["portal"],
-                data=upload.read(),
-                filename=upload.name,
-                timezone_name=form.cleaned_data["timezone"],
-            )
-        except IntakeError as exc:
-            form.add_error("file", exc.message)
-        except (HubSpotError, portal_services.PortalNeedsReconnect) as exc:
-            form.add_error(
-                None,
-                _("Could not read the portal's appointment properties from HubSpot: %(message)s")
-                % {"message": exc},
-            )
-        else:
-            return redirect("appointments:batch-detail", batch_id=batch.pk)
+        file = form.cleaned_data["file"]
+        upload = intake_services.upload_store(
+            user=request.user,
+            portal=form.cleaned_data["portal"],
+            data=file.read(),
+            filename=file.name,
+            timezone_name=form.cleaned_data["timezone"],
+        )
+        url = reverse("appointments:upload-mapping", args=[upload.pk])
+        if form.cleaned_data["sheet"]:
+            url += "?" + urlencode({"sheet": form.cleaned_data["sheet"]})
+        return redirect(url)
     # 200 with the form and its errors: htmx swaps it, a plain POST shows it.
     return render(request, "appointments/upload.html", {"form": form})
 

@@ -116,6 +116,7 @@ def test_it_connects_uploads_and_creates_appointments_in_calls_of_100(
         page.select_option("select[name=timezone]", "Europe/Paris")
         page.set_input_files("input[name=file]", str(WORKBOOK))
         page.get_by_role("button", name="Check the file").click()
+        page.get_by_role("button", name="Check every row").click()
 
         expect(page.locator("[data-count=total]")).to_have_text("250")
         expect(page.locator("[data-count=invalid]")).to_have_text("1")

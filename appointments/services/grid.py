@@ -1,0 +1,102 @@
+"""The form grid: inputs driven by the portal's property definitions, rows stored as a batch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+from django.utils.translation import gettext as _
+
+from appointments.hubspot.schema import ASSOCIATION_TARGETS, default_label
+from appointments.intake.mapping import ColumnTarget
+from appointments.models import Batch, Portal
+from appointments.services.intake import Schema, batch_create_from_rows
+
+# At most this many grid rows in one form: beyond it, a spreadsheet upload is the better tool.
+MAX_GRID_ROWS = 200
+
+
+@dataclass(frozen=True)
+class GridColumn:
+    """One grid column. ``key`` is the property's internal name or ``contact_ids``-style;
+    ``input`` the HTML input kind (``text``, ``textarea``, ``number``, ``date``,
+    ``datetime-local``, ``checkbox``, ``select``); ``options`` ``(value, label)`` pairs."""
+
+    key: str
+    label: str
+    input: str
+    target: ColumnTarget
+    options: tuple[tuple[str, str], ...] = ()
+    multiple: bool = False
+    required: bool = False
+
+
+_INPUTS = {"number": "number", "date": "date", "datetime": "datetime-local", "bool": "checkbox"}
+
+
+def grid_columns(*, schema: Schema) -> list[GridColumn]:
+    """Writable, visible properties (required first) then the three association columns
+    (the portal's default association type to contacts, companies and deals)."""
+    columns: list[GridColumn] = []
+    properties = sorted(
+        (p for p in schema.properties if p.writable and not p.hidden),
+        key=lambda p: (not p.required, p.name != "hs_appointment_start", p.label.casefold()),
+    )
+    for prop in properties:
+        kind = "select" if prop.type == "enumeration" else _INPUTS.get(prop.type, "text")
+        if kind == "text" and prop.field_type == "textarea":
+            kind = "textarea"
+        columns.append(
+            GridColumn(
+                key=prop.name,
+                label=prop.label,
+                input=kind,
+                target=ColumnTarget(kind="property", name=prop.name),
+                options=tuple((o.value, o.label) for o in prop.options if not o.hidden),
+                multiple=prop.multiple,
+                required=prop.required,
+            )
+        )
+    names = {"0-1": _("Contact IDs"), "0-2": _("Company IDs"), "0-3": _("Deal IDs")}
+    for key, (object_type, _name) in ASSOCIATION_TARGETS.items():
+        label = default_label(schema.labels, object_type)
+        columns.append(
+            GridColumn(
+                key=key,
+                label=names[object_type],
+                input="text",
+                target=ColumnTarget(
+                    kind="association",
+                    name=object_type,
+                    association_type_id=label.type_id,
+                    association_category=label.category,
+                ),
+            )
+        )
+    return columns
+
+
+def grid_create_batch(
+    *,
+    user: User,
+    portal: Portal,
+    timezone_name: str,
+    schema: Schema,
+    columns: list[GridColumn],
+    rows: list[tuple[int, list[str]]],
+) -> Batch:
+    """Validate grid rows (``(grid row number, one text per column)``) like spreadsheet rows and
+    store every one of them on a new draft batch (source GRID). Nothing is sent."""
+    return batch_create_from_rows(
+        user=user,
+        portal=portal,
+        source=Batch.Source.GRID,
+        filename="",
+        timezone_name=timezone_name,
+        headers=[column.label for column in columns],
+        mapping=[column.target for column in columns],
+        properties=schema.properties,
+        # Inputs give ISO dates and dot decimals: nothing to decide from the data.
+        reading={"decimal_comma": False},
+        rows=[(number, list(values)) for number, values in rows],
+    )

@@ -1,0 +1,102 @@
+"""Row actions on a stored batch: fix cells (re-validated at once), exclude, include.
+
+A fix is judged exactly as its file was: the batch's stored mapping, property snapshot, time
+zone and reading choices build the same ``RowValidator``. Rows given to a HubSpot call are never
+changed (conditional UPDATEs, so a worker that took the row wins).
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from appointments.hubspot.schema import PropertyDefinition
+from appointments.intake.cells import column_letter
+from appointments.intake.mapping import ColumnTarget
+from appointments.intake.validation import RowValidator, raw_keys
+from appointments.models import Batch, BatchRow
+from appointments.services.intake import batch_validator, target_from_json
+
+# Rows a person may still change: never given to a HubSpot call.
+EDITABLE_STATES = (BatchRow.State.INVALID, BatchRow.State.READY, BatchRow.State.EXCLUDED)
+
+
+def row_is_editable(row: BatchRow) -> bool:
+    """True while the row has not been given to a HubSpot call."""
+    return row.is_editable
+
+
+def _batch_snapshot(batch: Batch) -> tuple[list[ColumnTarget | None], RowValidator]:
+    mapping = [target_from_json(item) for item in batch.mapping]
+    properties = [PropertyDefinition.from_json(p) for p in batch.properties_snapshot]
+    validator = batch_validator(
+        headers=batch.headers,
+        mapping=mapping,
+        properties=properties,
+        timezone_name=batch.timezone,
+        reading=batch.reading or {},
+    )
+    return mapping, validator
+
+
+def row_editable_columns(*, batch: Batch) -> list[tuple[int, str, str]]:
+    """``(column index, raw key, header as errors name it)`` of the batch's mapped columns.
+
+    The raw key is how ``BatchRow.raw`` stores the cell; the header is the file's (its column
+    letter when empty), as ``CellError.column`` gives it.
+    """
+    keys = raw_keys(batch.headers)
+    return [
+        (index, keys[index], batch.headers[index] or column_letter(index))
+        for index, target in enumerate(batch.mapping)
+        if target is not None
+    ]
+
+
+def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
+    """Apply the user's fixes (column index -> text) and re-validate the row at once.
+
+    Uses the batch's stored mapping, property snapshot, time zone and reading choices, so a
+    fixed row is judged exactly as its file was. The row becomes READY when valid, INVALID
+    otherwise (an excluded row is included again). Returns False, changing nothing, when the
+    row was given to a HubSpot call meanwhile.
+    """
+    batch = row.batch
+    _mapping, validator = _batch_snapshot(batch)
+    keys = raw_keys(batch.headers)
+    cells: list[object] = [row.raw.get(key, "") for key in keys]
+    for index, text in values.items():
+        if 0 <= index < len(cells):
+            cells[index] = text.strip()
+    checked = validator.validate(row.row_number, cells)
+    state = BatchRow.State.READY if checked.valid else BatchRow.State.INVALID
+    errors = [
+        {"column": e.column, "value": e.value, "code": e.code, "message": e.message}
+        for e in checked.errors
+    ]
+    # Conditional: a worker that took the row meanwhile wins, and the fix is not applied.
+    updated = BatchRow.objects.filter(
+        pk=row.pk, call__isnull=True, state__in=EDITABLE_STATES
+    ).update(
+        raw=checked.raw,
+        properties=checked.properties,
+        associations=checked.associations,
+        errors=errors,
+        state=state,
+        updated_at=timezone.now(),
+    )
+    row.refresh_from_db()
+    return bool(updated)
+
+
+def row_set_excluded(*, row: BatchRow, excluded: bool) -> bool:
+    """Exclude a row (never sent) or include it again (READY if it has no errors, else
+    INVALID). Returns False, changing nothing, when the row was given to a HubSpot call."""
+    if excluded:
+        state = BatchRow.State.EXCLUDED
+    else:
+        state = BatchRow.State.INVALID if row.errors else BatchRow.State.READY
+    updated = BatchRow.objects.filter(
+        pk=row.pk, call__isnull=True, state__in=EDITABLE_STATES
+    ).update(state=state, updated_at=timezone.now())
+    row.refresh_from_db()
+    return bool(updated)
