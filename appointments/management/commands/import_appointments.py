@@ -1,0 +1,154 @@
+"""Run the intake on a file from a script: print what would be sent, or create and send it."""
+
+from __future__ import annotations
+
+import json
+import zoneinfo
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from appointments.hubspot.errors import HubSpotError
+from appointments.intake.errors import IntakeError
+from appointments.intake.mapping import ColumnTarget
+from appointments.intake.readers import Table
+from appointments.intake.validation import ValidatedRow
+from appointments.models import Batch, Portal, Upload
+from appointments.services import batches as batch_services
+from appointments.services import intake as intake_services
+from appointments.services.intake import Schema
+from appointments.services.portals import PortalNeedsReconnect
+
+
+def row_json(row: ValidatedRow, object_types: dict[tuple[str, int], str]) -> dict[str, Any]:
+    """One row of the output: ``row``, ``properties``, ``associations``, ``errors``."""
+    return {
+        "row": row.row_number,
+        "properties": row.properties,
+        "associations": [
+            {
+                "to_object_type": object_types.get(
+                    (kind["associationCategory"], kind["associationTypeId"]), ""
+                ),
+                "id": association["to"]["id"],
+                "association_type_id": kind["associationTypeId"],
+            }
+            for association in row.associations
+            for kind in association["types"]
+        ],
+        "errors": [
+            {"column": e.column, "value": e.value, "code": e.code, "message": e.message}
+            for e in row.errors
+        ],
+    }
+
+
+class Command(BaseCommand):
+    help = (
+        "Read, map and validate a CSV/XLSX/XLSM/XLS/ODS file for a connected portal, like the "
+        "upload page. With --dry-run print what would be sent; without, create the batch and "
+        "send its valid rows."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--portal", type=int, required=True, help="HubSpot hub ID")
+        parser.add_argument(
+            "--timezone", required=True, help="Time zone of times without an offset"
+        )
+        parser.add_argument("--sheet", help="Workbook sheet (default: the first visible one)")
+        parser.add_argument("--mapping", help="Name of a mapping saved for this portal")
+        parser.add_argument(
+            "--date-order",
+            choices=intake_services.DATE_ORDERS,
+            help="Day/month order for date columns whose values all read both ways",
+        )
+        parser.add_argument("--dry-run", action="store_true", help="Validate only; send nothing")
+        parser.add_argument("--format", choices=["json"], default="json")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        portal = Portal.objects.filter(
+            hub_id=options["portal"], status=Portal.Status.ACTIVE
+        ).first()
+        if portal is None:
+            raise CommandError(
+                f"No connected portal has hub ID {options['portal']}. Connect it first "
+                "(manage.py portal_add, or the dashboard)."
+            )
+        if options["timezone"] not in zoneinfo.available_timezones():
+            raise CommandError(
+                f"“{options['timezone']}” is not a time zone. Use an IANA name such as "
+                "Europe/Paris."
+            )
+        path: Path = options["file"]
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
+        saved = None
+        if options["mapping"]:
+            saved = portal.saved_mappings.filter(name=options["mapping"]).first()
+            if saved is None:
+                names = ", ".join(portal.saved_mappings.values_list("name", flat=True))
+                raise CommandError(
+                    f"Portal {portal.hub_id} has no mapping named “{options['mapping']}”. "
+                    f"Saved mappings: {names or 'none'}."
+                )
+        try:
+            schema = intake_services.schema_read(portal=portal)
+            upload = Upload(
+                portal=portal, filename=path.name, data=data, timezone=options["timezone"]
+            )
+            table = intake_services.upload_read(upload=upload, sheet=options["sheet"])
+        except IntakeError as exc:
+            raise CommandError(f"{path.name}: {exc.message}") from None
+        except (HubSpotError, PortalNeedsReconnect) as exc:
+            raise CommandError(
+                f"Could not read the portal's properties from HubSpot: {exc}"
+            ) from None
+        mapping = intake_services.mapping_propose(headers=table.headers, schema=schema, saved=saved)
+        orders = {
+            index: options["date_order"]
+            for index in intake_services.ambiguous_date_columns(table, mapping, schema.properties)
+            if options["date_order"]
+        }
+        rows = intake_services.table_validate(
+            table=table,
+            mapping=mapping,
+            properties=schema.properties,
+            timezone_name=options["timezone"],
+            date_orders=orders,
+        )
+        object_types = intake_services.association_object_types(mapping)
+        valid = sum(row.valid for row in rows)
+        output: dict[str, Any] = {
+            "rows": [row_json(row, object_types) for row in rows],
+            "summary": {"total": len(rows), "valid": valid, "invalid": len(rows) - valid},
+        }
+        if not options["dry_run"]:
+            output["batch"] = self._create_and_send(upload, table, mapping, schema, orders)
+        if saved is not None:
+            intake_services.mapping_mark_used(saved=saved)
+        self.stdout.write(json.dumps(output, ensure_ascii=False))
+
+    def _create_and_send(
+        self,
+        upload: Upload,
+        table: Table,
+        mapping: list[ColumnTarget | None],
+        schema: Schema,
+        orders: dict[int, str],
+    ) -> dict[str, Any]:
+        upload.created_by = upload.portal.connected_by
+        upload.save()
+        batch = intake_services.upload_confirm(
+            upload=upload,
+            table=table,
+            mapping=mapping,
+            properties=schema.properties,
+            date_orders=orders,
+        )
+        queued = batch_services.batch_submit(batch=batch)
+        batch.refresh_from_db()
+        return {"id": str(batch.pk), "queued": queued, "status": Batch.Status(batch.status).value}

@@ -1,0 +1,161 @@
+"""The intake commands for scripts: import_appointments (dry run and send), portal_add."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from appointments.models import Batch, BatchRow, Portal, SavedMapping
+from sandbox.seed import DEMO_COMPANY_IDS, DEMO_CONTACT_IDS
+from tests.intake_fixtures import CORPUS
+from tests.test_intake_ui import creates
+
+
+def run(*args: str) -> dict[str, Any]:
+    out = io.StringIO()
+    call_command("import_appointments", *args, stdout=out)
+    return json.loads(out.getvalue())
+
+
+def write_csv(tmp_path: Path, lines: list[str], name: str = "export.csv") -> str:
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+LINES = [
+    "Appointment name,Start time,Appointment status,contact_ids,Venue",
+    f"Intake visit,2026-12-03 14:00,Scheduled,{DEMO_CONTACT_IDS[0]};{DEMO_CONTACT_IDS[1]},",
+    "Follow-up,2026-12-04 25:00,Tentative,51234.5,",
+]
+
+
+def test_it_prints_what_would_be_sent_and_sends_nothing_on_a_dry_run(
+    portal: Portal, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path, LINES)
+
+    output = run(path, "--portal", str(portal.hub_id), "--timezone", "Europe/Paris", "--dry-run")
+
+    first, second = output["rows"]
+    assert first == {
+        "row": 2,
+        "properties": {
+            "hs_appointment_name": "Intake visit",
+            "hs_appointment_start": "2026-12-03T13:00:00Z",
+            "hs_appointment_status": "scheduled",
+        },
+        "associations": [
+            {"to_object_type": "0-1", "id": DEMO_CONTACT_IDS[0], "association_type_id": 906},
+            {"to_object_type": "0-1", "id": DEMO_CONTACT_IDS[1], "association_type_id": 906},
+        ],
+        "errors": [],
+    }
+    assert second["row"] == 3
+    assert [(e["column"], e["value"], e["code"]) for e in second["errors"]] == [
+        ("Start time", "2026-12-04 25:00", "invalid_datetime"),
+        ("Appointment status", "Tentative", "invalid_option"),
+        ("contact_ids", "51234.5", "invalid_record_id"),
+    ]
+    assert all(e["message"].startswith("Row 3") for e in second["errors"])
+    assert output["summary"] == {"total": 2, "valid": 1, "invalid": 1}
+    assert not Batch.objects.exists()
+    assert creates() == []
+
+
+def test_it_creates_the_batch_and_sends_the_valid_rows_without_dry_run(
+    portal: Portal, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path, LINES)
+
+    output = run(path, "--portal", str(portal.hub_id), "--timezone", "Europe/Paris")
+
+    batch = Batch.objects.get()
+    assert output["batch"]["id"] == str(batch.pk)
+    assert output["batch"]["queued"] == 1
+    assert batch.created_by == portal.connected_by
+    assert [len(body["inputs"]) for body in creates()] == [1]
+    assert creates()[0]["inputs"][0]["properties"]["hs_appointment_name"] == "Intake visit"
+    states = dict(batch.rows.values_list("row_number", "state"))
+    assert states == {2: BatchRow.State.CREATED, 3: BatchRow.State.INVALID}
+
+
+def test_it_uses_a_saved_mapping_by_name(portal: Portal, tmp_path: Path) -> None:
+    SavedMapping.objects.create(
+        portal=portal,
+        name="Venues",
+        columns=[
+            {
+                "header": "Venue",
+                "target": {
+                    "kind": "association",
+                    "name": "0-2",
+                    "association_type_id": 41,
+                    "association_category": "USER_DEFINED",
+                },
+            }
+        ],
+    )
+    lines = ["Appointment name,Venue", f"Tour,{DEMO_COMPANY_IDS[0]}"]
+
+    output = run(
+        write_csv(tmp_path, lines),
+        *("--portal", str(portal.hub_id), "--timezone", "UTC", "--mapping", "Venues"),
+        "--dry-run",
+    )
+
+    assert output["rows"][0]["associations"] == [
+        {"to_object_type": "0-2", "id": DEMO_COMPANY_IDS[0], "association_type_id": 41}
+    ]
+    assert SavedMapping.objects.get().last_used_at is not None
+
+
+def test_it_reads_a_workbook_sheet_and_a_forced_day_month_order(
+    portal: Portal, tmp_path: Path
+) -> None:
+    lines = ["Appointment name,Follow-up date", "Check-up,03/04/2026"]
+    path = write_csv(tmp_path, lines)
+    common = ("--portal", str(portal.hub_id), "--timezone", "UTC", "--dry-run")
+
+    ambiguous = run(path, *common)
+    forced = run(path, *common, "--date-order", "MDY")
+
+    assert [e["code"] for e in ambiguous["rows"][0]["errors"]] == ["ambiguous_date_order"]
+    assert forced["rows"][0]["properties"]["follow_up_date"] == "2026-03-04"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--portal", "1", "--timezone", "UTC"), "No connected portal has hub ID 1"),
+        (("--timezone", "Mars/Olympus"), "“Mars/Olympus” is not a time zone"),
+        (("--timezone", "UTC", "--mapping", "Nope"), "has no mapping named “Nope”"),
+    ],
+)
+def test_it_explains_bad_arguments_without_a_traceback(
+    portal: Portal, tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    path = write_csv(tmp_path, LINES)
+    defaults = ("--portal", str(portal.hub_id)) if "--portal" not in args else ()
+    with pytest.raises(CommandError, match=message):
+        call_command("import_appointments", path, *defaults, *args, "--dry-run")
+
+
+def test_it_explains_an_unreadable_file(portal: Portal, tmp_path: Path) -> None:
+    path = tmp_path / "bomb.xlsx"
+    path.write_bytes((CORPUS / "bomb.xlsx").read_bytes())
+    with pytest.raises(CommandError, match=r"^bomb.xlsx: "):
+        call_command(
+            "import_appointments",
+            str(path),
+            "--portal",
+            str(portal.hub_id),
+            "--timezone",
+            "UTC",
+            "--dry-run",
+        )
