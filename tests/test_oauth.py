@@ -72,6 +72,8 @@ def test_it_connects_a_portal_with_state_and_pkce_and_stores_tokens_encrypted(
     assert f"Connected HubSpot portal {hubspot.hub_id}" in response.text
     portal = Portal.objects.get(hub_id=hubspot.hub_id)
     assert portal.connected_by == user
+    assert portal.hub_domain == "riverside-care.example"
+    assert portal.connected_user == "ops.lead@riverside-care.example"
     assert portal.status == Portal.Status.ACTIVE
     assert "crm.objects.appointments.write" in portal.scopes
     assert portal.access_token and portal.refresh_token

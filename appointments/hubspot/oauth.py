@@ -153,14 +153,22 @@ def refresh(*, refresh_token: str) -> TokenSet:
     return _call_token_endpoint("refresh", refresh_token=refresh_token)
 
 
-def revoke(*, refresh_token: str) -> None:
-    """Revoke a refresh token (``POST /oauth/2026-03/token/revoke``); any 2xx is success."""
+@dataclass(frozen=True)
+class TokenInfo:
+    """Introspection of an access token: whether it is active, its portal and who granted it."""
+
+    active: bool
+    hub_id: int | None = None
+    hub_domain: str = ""
+    user: str = ""
+
+
+def _post_form(suffix: str, data: dict[str, str]) -> requests.Response:
     try:
         response = requests.post(
-            _token_url("/revoke"),
+            _token_url(suffix),
             data={
-                "token": refresh_token,
-                "token_type_hint": "refresh_token",
+                **data,
                 "client_id": settings.HUBSPOT_CLIENT_ID,
                 "client_secret": settings.HUBSPOT_CLIENT_SECRET,
             },
@@ -174,3 +182,30 @@ def revoke(*, refresh_token: str) -> None:
         except ValueError:
             body = {}
         raise error_from_response(response.status_code, body, dict(response.headers))
+    return response
+
+
+def introspect(*, access_token: str) -> TokenInfo:
+    """``POST /oauth/2026-03/token/introspect`` (REFERENCE.md 6.3): the token's portal and user.
+
+    An unknown token answers ``{"active": false}`` (UNCONFIRMED; see SANDBOX.md).
+    """
+    try:
+        data = _post_form(
+            "/introspect", {"token": access_token, "token_type_hint": "access_token"}
+        ).json()
+    except ValueError:
+        raise HubSpotError("HubSpot's introspection answer was not JSON.") from None
+    active = data.get("active", True) is not False
+    hub_id = data.get("hub_id")
+    return TokenInfo(
+        active=active,
+        hub_id=int(hub_id) if hub_id is not None else None,
+        hub_domain=str(data.get("hub_domain") or ""),
+        user=str(data.get("user") or ""),
+    )
+
+
+def revoke(*, refresh_token: str) -> None:
+    """Revoke a refresh token (``POST /oauth/2026-03/token/revoke``); any 2xx is success."""
+    _post_form("/revoke", {"token": refresh_token, "token_type_hint": "refresh_token"})

@@ -52,6 +52,14 @@ def portal_connect(*, user: User, code: str, redirect_uri: str, code_verifier: s
     portal.status = Portal.Status.ACTIVE
     portal.status_message = ""
     portal.scopes = list(tokens.scopes)
+    try:
+        info = oauth.introspect(access_token=tokens.access_token)
+    except HubSpotError as exc:
+        # Only the display name and e-mail are lost; the connection itself works.
+        logger.warning("Introspecting the new token of portal %s failed: %s", portal.hub_id, exc)
+    else:
+        portal.hub_domain = info.hub_domain[:255]
+        portal.connected_user = info.user[:255]
     portal.set_tokens(
         access_token=tokens.access_token,
         refresh_token=tokens.refresh_token,
