@@ -152,10 +152,13 @@ def datetime_converter(
             raise CellProblem("formula_without_value")
         else:
             raise CellProblem("invalid_datetime")
-        if value.tzinfo is None:
-            value = to_utc(value, timezone)
-        else:
-            value = value.astimezone(UTC).replace(tzinfo=None)
+        try:
+            if value.tzinfo is None:
+                value = to_utc(value, timezone)
+            else:
+                value = value.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # year 1 or 9999 pushed past the calendar by the offset
+            raise CellProblem("invalid_datetime") from None
         return value.isoformat(timespec="seconds") + "Z"
 
     return convert
