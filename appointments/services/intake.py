@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from appointments.hubspot.schema import AssociationLabel, PropertyDefinition
+from appointments.intake.bulk import gc_paused
 from appointments.intake.cells import display_text
 from appointments.intake.mapping import ColumnTarget, normalise, propose_mapping
 from appointments.intake.readers import Table, read_table
@@ -280,13 +281,13 @@ def batch_create_from_rows(
 ) -> Batch:
     """Validate ``rows`` (``(row number, cells in header order)``) and store every one of them,
     valid or not, on a new draft batch that keeps the snapshot needed to re-validate a fix."""
-    validate = batch_validator(
+    validator = batch_validator(
         headers=headers,
         mapping=mapping,
         properties=properties,
         timezone_name=timezone_name,
         reading=reading,
-    ).validate
+    )
     with transaction.atomic():
         batch = Batch.objects.create(
             portal=portal,
@@ -300,9 +301,8 @@ def batch_create_from_rows(
             reading=reading,
         )
         for start in range(0, len(rows), CHUNK_ROWS):
-            chunk: list[ValidatedRow] = [
-                validate(number, cells) for number, cells in rows[start : start + CHUNK_ROWS]
-            ]
+            with gc_paused():
+                chunk = validator.validate_rows(rows[start : start + CHUNK_ROWS])
             _store_rows(batch, chunk)
     return batch
 
@@ -343,14 +343,15 @@ def table_validate(
     date_orders: dict[int, str],
 ) -> list[ValidatedRow]:
     """Validate every row of ``table`` exactly as ``upload_confirm`` would, storing nothing."""
-    validate = batch_validator(
+    validator = batch_validator(
         headers=table.headers,
         mapping=mapping,
         properties=properties,
         timezone_name=timezone_name,
         reading=table_reading(table, mapping, properties, date_orders),
-    ).validate
-    return [validate(number, cells) for number, cells in table.rows]
+    )
+    with gc_paused():
+        return validator.validate_rows(table.rows)
 
 
 def association_object_types(mapping: list[ColumnTarget | None]) -> dict[tuple[str, int], str]:
