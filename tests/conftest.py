@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,9 @@ from django.test import Client
 from appointments.models import Portal
 
 pytest_plugins = ["tests.fixtures_sandbox"]
+
+# The SQLite test databases live here (hubportal/settings.py); SQLite does not create folders.
+(Path(__file__).resolve().parents[1] / ".pytest-db").mkdir(exist_ok=True)
 
 
 @pytest.fixture
