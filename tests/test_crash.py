@@ -13,11 +13,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from django.db import connection
-
 from appointments.models import Batch, BatchRow, Portal
 from appointments.services.batches import batch_create_from_upload, batch_submit
 from sandbox.seed import DEMO_CONTACT_IDS
+from tests.helpers import database_url
 
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = 2000
@@ -31,13 +30,6 @@ def big_csv() -> bytes:
         when = start + timedelta(minutes=20 * i)
         lines.append(f"Crash-test visit {i + 1},{when:%Y-%m-%d %H:%M},{DEMO_CONTACT_IDS[i % 60]}")
     return ("\n".join(lines) + "\n").encode()
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 def start_worker(sandbox: Any, state_dir: Path, log: IO[bytes]) -> subprocess.Popen[bytes]:

@@ -97,7 +97,7 @@ def test_it_filters_the_history_by_person_state_and_date(
 ) -> None:
     sent = make_batch(user, portal, ["One"], filename="sent.csv")
     batch_submit(batch=sent)
-    draft = make_batch(user, portal, ["Two"], filename="draft.csv")
+    make_batch(user, portal, ["Two"], filename="draft.csv")
     old = make_batch(user, portal, ["Three"], filename="old.csv")
     Batch.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
     make_batch(other_user, portal, ["Four"], filename="someone-else.csv")

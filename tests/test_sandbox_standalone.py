@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from django.conf import settings
 from hubspot import HubSpot
 from hubspot.crm.objects import (
     AssociationSpec,
@@ -26,6 +25,7 @@ from hubspot.crm.objects import (
 from sandbox.models import CrmRecord
 from sandbox.seed import DEMO_CONTACT_IDS, DEMO_HUB_ID, DEMO_STATIC_TOKEN
 from tests.fixtures_sandbox import Sandbox
+from tests.helpers import database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,7 +80,7 @@ def standalone(sandbox: Sandbox) -> Iterator[tuple[str, list[str]]]:
     port = free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}",
+        "DATABASE_URL": database_url(),
         "DJANGO_SETTINGS_MODULE": "hubportal.settings",
     }
     process = subprocess.Popen(

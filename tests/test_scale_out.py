@@ -10,21 +10,14 @@ from typing import Any
 
 import pytest
 import redis
-from django.db import connection
 
 from appointments.models import Batch, BatchRow, Portal
 from appointments.services.batches import batch_create_from_upload, batch_submit
 from sandbox.seed import DEMO_CONTACT_IDS
+from tests.helpers import database_url
 
 ROOT = Path(__file__).resolve().parents[1]
 REDIS_URL = "redis://127.0.0.1:6379/15"  # a database of its own, emptied by these tests
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 @pytest.fixture

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
 from playwright.sync_api import Page, expect, sync_playwright
 
 from sandbox.models import JournalEntry
 from sandbox.seed import register_redirect_uri
+from tests.helpers import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKBOOK = ROOT / "tests" / "data" / "appointments-250.xlsx"
@@ -34,20 +34,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
 @pytest.fixture
 def worker(sandbox: Any, settings: Any) -> Iterator[subprocess.Popen[bytes]]:
     """A real task worker process on the test database, talking to the sandbox."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "hubportal.settings",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "HUBSPOT_API_BASE_URL": sandbox.base_url,
         "HUBSPOT_APP_BASE_URL": sandbox.base_url,
     }
