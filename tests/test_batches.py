@@ -161,6 +161,19 @@ def test_it_refuses_an_upload_over_the_size_limit(
     assert not Batch.objects.exists()
 
 
+def test_it_refuses_a_huge_upload_before_reading_it(
+    logged_client: Client, portal: Portal, settings: Any
+) -> None:
+    from appointments.models import Upload
+
+    settings.HUBPORTAL_MAX_UPLOAD_BYTES = 200
+    big = SimpleUploadedFile("big.csv", b"Appointment name\n" + b"Visit\n" * 20_000, "text/csv")
+    response = upload(logged_client, portal, big)
+    assert response.status_code == 200
+    assert "This upload is 117.2\xa0KB; the limit is 200\xa0bytes" in response.text
+    assert not Upload.objects.exists()
+
+
 def test_it_hides_other_peoples_batches(
     logged_client: Client, portal: Portal, other_user: Any, client: Client
 ) -> None:

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -41,6 +42,18 @@ def batch_upload(request: AuthenticatedRequest) -> HttpResponse:
     if request.method != "POST":
         form = IntakeUploadForm(portals=portals, initial={"timezone": settings.TIME_ZONE})
         return render(request, "appointments/upload.html", {"form": form})
+    if _too_large(request):
+        # Refused before the body is read: a huge upload never reaches the disk.
+        form = IntakeUploadForm(portals=portals, initial={"timezone": settings.TIME_ZONE})
+        form.add_error(
+            None,
+            _("This upload is %(size)s; the limit is %(limit)s. Split the file into smaller ones.")
+            % {
+                "size": filesizeformat(int(request.META["CONTENT_LENGTH"])),
+                "limit": filesizeformat(settings.HUBPORTAL_MAX_UPLOAD_BYTES),
+            },
+        )
+        return render(request, "appointments/upload.html", {"form": form})
     form = IntakeUploadForm(request.POST, request.FILES, portals=portals)
     if form.is_valid():
         file = form.cleaned_data["file"]
@@ -57,6 +70,15 @@ def batch_upload(request: AuthenticatedRequest) -> HttpResponse:
         return redirect(url)
     # 200 with the form and its errors: htmx swaps it, a plain POST shows it.
     return render(request, "appointments/upload.html", {"form": form})
+
+
+def _too_large(request: AuthenticatedRequest) -> bool:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    # The form fields and multipart framing add a little to the file itself.
+    return length > settings.HUBPORTAL_MAX_UPLOAD_BYTES + 64 * 1024
 
 
 def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, object]:
