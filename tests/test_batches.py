@@ -170,7 +170,7 @@ def test_it_refuses_a_huge_upload_before_reading_it(
     big = SimpleUploadedFile("big.csv", b"Appointment name\n" + b"Visit\n" * 20_000, "text/csv")
     response = upload(logged_client, portal, big)
     assert response.status_code == 200
-    assert "This upload is 117.2\xa0KB; the limit is 200\xa0bytes" in response.text
+    assert "This upload is 117.5\xa0KB; the limit is 200\xa0bytes." in response.text
     assert not Upload.objects.exists()
 
 

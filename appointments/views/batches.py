@@ -44,15 +44,15 @@ def batch_upload(request: AuthenticatedRequest) -> HttpResponse:
         return render(request, "appointments/upload.html", {"form": form})
     if _too_large(request):
         # Refused before the body is read: a huge upload never reaches the disk.
-        form = IntakeUploadForm(portals=portals, initial={"timezone": settings.TIME_ZONE})
-        form.add_error(
-            None,
+        messages.error(
+            request,
             _("This upload is %(size)s; the limit is %(limit)s. Split the file into smaller ones.")
             % {
                 "size": filesizeformat(int(request.META["CONTENT_LENGTH"])),
                 "limit": filesizeformat(settings.HUBPORTAL_MAX_UPLOAD_BYTES),
             },
         )
+        form = IntakeUploadForm(portals=portals, initial={"timezone": settings.TIME_ZONE})
         return render(request, "appointments/upload.html", {"form": form})
     form = IntakeUploadForm(request.POST, request.FILES, portals=portals)
     if form.is_valid():
