@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from appointments.models import Batch, Portal
 from sandbox.seed import DEMO_CONTACT_IDS
+from tests.test_intake_ui import form_values
 
 BASE_DIR = Path(django_settings.BASE_DIR)
 FRENCH_PO = BASE_DIR / "locale" / "fr" / "LC_MESSAGES" / "django.po"
@@ -103,6 +104,20 @@ def test_it_switches_the_dashboard_and_a_batch_preview_to_french_and_back(
             "csrfmiddlewaretoken": csrf_token(dashboard),
         },
     )
+    assert response.status_code == 302
+    mapping = response["Location"]
+    screen = client.get(mapping).text
+    assert '<html lang="fr">' in screen
+    for text in (
+        f"Colonnes de «{NB}rdv.csv{NB}»",
+        f"3 lignes de données pour le portail HubSpot {portal.hub_id}, heures lues dans le "
+        "fuseau Europe/Paris.",
+        '<optgroup label="Propriétés du rendez-vous">',
+        "Vérifier toutes les lignes",
+    ):
+        assert text in screen
+
+    response = client.post(mapping, form_values(screen, "mapping-form"))
     batch = Batch.objects.get()
     detail = reverse("appointments:batch-detail", args=[batch.pk])
     assert response.status_code == 302 and response["Location"] == detail
@@ -114,6 +129,7 @@ def test_it_switches_the_dashboard_and_a_batch_preview_to_french_and_back(
         '<span id="batch-status">Vérifié, non envoyé</span>',
         "Envoyer 2 lignes valides à HubSpot",
         "Télécharger les résultats (CSV)",
+        ">Corriger</a>",
         "invalides, retenues",
         '<td class="state">Prête</td>',
         '<td class="state">Invalide, retenue</td>',
