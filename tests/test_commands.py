@@ -115,9 +115,22 @@ def test_it_uses_a_saved_mapping_by_name(portal: Portal, tmp_path: Path) -> None
     assert SavedMapping.objects.get().last_used_at is not None
 
 
-def test_it_reads_a_workbook_sheet_and_a_forced_day_month_order(
-    portal: Portal, tmp_path: Path
-) -> None:
+def test_it_reads_the_sheet_asked_for(portal: Portal) -> None:
+    path = str(CORPUS / "hidden_first_sheet.xlsx")
+    common = ("--portal", str(portal.hub_id), "--timezone", "UTC", "--dry-run")
+
+    first_visible = run(path, *common)
+    archive = run(path, *common, "--sheet", "Archive")
+
+    assert first_visible["rows"][0]["properties"]["hs_appointment_name"] == "Vaccination"
+    # "Status" is no label of the demo portal's "Appointment status": that column is ignored.
+    assert archive["rows"][0]["properties"] == {
+        "hs_appointment_name": "Old visit",
+        "hs_appointment_start": "2025-01-01T08:30:00Z",
+    }
+
+
+def test_it_reads_a_forced_day_month_order(portal: Portal, tmp_path: Path) -> None:
     lines = ["Appointment name,Follow-up date", "Check-up,03/04/2026"]
     path = write_csv(tmp_path, lines)
     common = ("--portal", str(portal.hub_id), "--timezone", "UTC", "--dry-run")
