@@ -132,6 +132,12 @@ class Sandbox:
 @pytest.fixture(scope="session")
 def sandbox_server(django_db_setup: Any) -> Iterator[str]:
     """The sandbox served over HTTP for the whole session; yields its base URL."""
+    from sandbox import contract
+
+    # Without HubSpot's spec files the sandbox would skip contract checking silently.
+    assert contract.SPEC_DIR.is_dir(), (
+        f"HubSpot's OpenAPI files are missing at {contract.SPEC_DIR}: set HUBSPOT_SPEC_DIR"
+    )
     server, base_url = start_server()
     yield base_url
     stop(server)
