@@ -344,6 +344,11 @@ def _send_call(call: BatchCall, batch: Batch, *, unknown: bool = False) -> None:
 
 
 def _claim_next_call(batch: Batch) -> BatchCall | None:
+    """Claim the next pending call (PENDING -> SENDING); None when there is none left.
+
+    ``sent_at`` keeps the time of the first send, so a call that went out before (and was put
+    back by a pause) is reconciled before it is sent again.
+    """
     for call in batch.calls.filter(state=BatchCall.State.PENDING).order_by("sequence")[:5]:
         claimed = BatchCall.objects.filter(pk=call.pk, state=BatchCall.State.PENDING).update(
             state=BatchCall.State.SENDING,
@@ -434,7 +439,8 @@ def batch_send(*, batch_id: str) -> None:
             call = _claim_next_call(batch)
             if call is None:
                 break
-            _send_call(call, batch)
+            # Sent before and put back by a pause: HubSpot may have created some of its rows.
+            _send_call(call, batch, unknown=call.attempts > 1)
         else:
             return  # canceled meanwhile
     except _Pause as pause:

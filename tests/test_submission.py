@@ -254,3 +254,27 @@ def test_it_retries_failed_rows_but_never_unknown_ones(
     retried = json.loads(hubspot.journal("/batch/create", method="POST")[-1].request_body)
     assert [i["properties"]["hs_appointment_name"] for i in retried["inputs"]] == ["Visit 2"]
     assert batch.rows.get(row_number=4).error_category == "UNKNOWN_OUTCOME"
+
+
+def test_it_reconciles_a_call_that_went_out_before_a_pause(
+    logged_client: Client, portal: Portal, hubspot: Any, settings: Any
+) -> None:
+    from appointments.hubspot.client import HubSpotClient
+    from appointments.submission import _inputs
+
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    batch = submit(logged_client, make_batch(logged_client, portal, 120))
+    first = batch.calls.get(sequence=1)
+    # The call went out once (HubSpot created its records, the answer was lost), then the batch
+    # paused, putting the call back as PENDING; now it is resumed.
+    with HubSpotClient(hubspot.token) as client:
+        client.batch_create(_inputs(list(first.rows.all())))
+    BatchCall.objects.filter(pk=first.pk).update(attempts=1, sent_at=timezone.now())
+
+    batch_send(batch_id=str(batch.pk))
+
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.COMPLETED
+    assert [n for _s, n in create_calls(hubspot)] == [100, 20]
+    assert batch.calls.get(sequence=1).reconciled == 100
+    assert_exactly_once(batch, hubspot)
