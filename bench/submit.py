@@ -55,7 +55,7 @@ CEILING_CALLS = 120
 PHASE_TIMEOUT_S = 120.0
 STARTUP_TIMEOUT_S = 60.0
 # Both processes run as in production: DEBUG off (Django's debug cursor records and formats
-# every query, a large share of the engine's time), with a throw-away secret key.
+# every query; a few per cent of the engine's time), with a throw-away secret key.
 PRODUCTION_LIKE = {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}
 DUMMY_TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
 STATUSES = ["Scheduled", "Completed", "Canceled", "No show"]
