@@ -28,12 +28,13 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
-from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -47,8 +48,9 @@ from appointments.hubspot.errors import (
     HubSpotTransientError,
     HubSpotUnknownOutcome,
 )
+from appointments.matching import ValueIndex, match_results
 from appointments.models import Batch, BatchCall, BatchRow
-from appointments.services.portals import PortalNeedsReconnect, portal_client
+from appointments.services.portals import PortalNeedsReconnect, portal_access_token
 
 logger = logging.getLogger(__name__)
 
@@ -90,30 +92,6 @@ def _sleep(batch: Batch, seconds: float) -> None:
         _heartbeat(batch)
 
 
-def _same_value(sent: str, returned: str | None) -> bool:
-    """True when HubSpot's stored ``returned`` is the value we ``sent``.
-
-    HubSpot echoes values in its own canonical form (datetimes as ISO-8601 with milliseconds,
-    numbers possibly reformatted): compare those by meaning, everything else as text.
-    """
-    if sent == "" or sent == returned:
-        return True
-    if returned is None:
-        return False
-    try:
-        return datetime.fromisoformat(sent) == datetime.fromisoformat(returned)
-    except ValueError:
-        pass
-    try:
-        return Decimal(sent) == Decimal(returned)
-    except InvalidOperation:
-        return False
-
-
-def _matches(row: BatchRow, record: CreatedRecord) -> bool:
-    return all(_same_value(v, record.properties.get(k)) for k, v in row.properties.items())
-
-
 def _inputs(rows: list[BatchRow]) -> list[dict[str, Any]]:
     return [
         {
@@ -125,46 +103,35 @@ def _inputs(rows: list[BatchRow]) -> list[dict[str, Any]]:
     ]
 
 
-def _match_results(rows: list[BatchRow], result: BatchCreateResult) -> None:
-    """Set each row's state from ``result``: failures by trace id, successes by echo or values."""
-    by_trace = {row.object_write_trace_id: row for row in rows}
-    for error in result.errors:
-        for trace_id in error.trace_ids:
-            row = by_trace.pop(trace_id, None)
-            if row is not None:
-                row.state = BatchRow.State.FAILED
-                row.error_category = error.category
-                row.error_message = error.message
-    unmatched = []
-    for record in result.results:
-        row = by_trace.pop(record.object_write_trace_id or "", None)
-        if row is None:
-            unmatched.append(record)
-        else:
-            row.state, row.hubspot_id = BatchRow.State.CREATED, record.id
-    # HubSpot may not echo objectWriteTraceId on successes (REFERENCE.md 1.5): match the rest by
-    # the values we sent, which HubSpot returns.
-    remaining = list(by_trace.values())
-    for record in unmatched:
-        for row in remaining:
-            if _matches(row, record):
-                row.state, row.hubspot_id = BatchRow.State.CREATED, record.id
-                remaining.remove(row)
-                break
-    for row in rows:
-        if row.state == BatchRow.State.SENDING:
-            row.state = BatchRow.State.FAILED
-            row.error_category = "UNMATCHED"
-            row.error_message = _(
-                "HubSpot's answer did not say what happened to this row; check HubSpot before "
-                "sending it again."
-            )
+_SAVED_FIELDS = ("state", "hubspot_id", "error_category", "error_message", "updated_at")
+
+
+def _concrete(name: str) -> models.Field[Any, Any]:
+    field = BatchRow._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return field
 
 
 def _save_rows(rows: list[BatchRow]) -> None:
-    BatchRow.objects.bulk_update(
-        rows, ["state", "hubspot_id", "error_category", "error_message", "updated_at"]
-    )
+    """Save the outcome fields of ``rows`` in one ``executemany``.
+
+    Django's ``bulk_update`` builds a CASE/WHEN statement in Python that costs about 45 ms per
+    100 rows, most of the engine's time; this parameterised UPDATE costs under 1 ms.
+    """
+    if not rows:
+        return
+    meta = BatchRow._meta
+    quote = connection.ops.quote_name
+    columns = [_concrete(name).column for name in _SAVED_FIELDS]
+    assignments = ", ".join(f"{quote(str(column))} = %s" for column in columns)
+    table, key = quote(meta.db_table), quote(str(meta.pk.column) if meta.pk else "id")
+    sql = f"UPDATE {table} SET {assignments} WHERE {key} = %s"  # noqa: S608 - names from _meta
+    now = _concrete("updated_at").get_db_prep_value(timezone.now(), connection)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            sql,
+            [(r.state, r.hubspot_id, r.error_category, r.error_message, now, r.pk) for r in rows],
+        )
 
 
 def _reconcile(client: HubSpotClient, batch: Batch, call: BatchCall, rows: list[BatchRow]) -> int:
@@ -205,14 +172,13 @@ def _reconcile(client: HubSpotClient, batch: Batch, call: BatchCall, rows: list[
             if after is None:
                 break
     found = []
-    for row in rows:
-        for record in candidates:
-            if _matches(row, record):
-                row.state, row.hubspot_id = BatchRow.State.CREATED, record.id
-                row.error_category = row.error_message = ""
-                candidates.remove(record)
-                found.append(row)
-                break
+    index = ValueIndex(rows)
+    for record in candidates:
+        row = index.take(record)
+        if row is not None:
+            row.state, row.hubspot_id = BatchRow.State.CREATED, record.id
+            row.error_category = row.error_message = ""
+            found.append(row)
     if found:
         with transaction.atomic():
             _save_rows(found)
@@ -222,7 +188,7 @@ def _reconcile(client: HubSpotClient, batch: Batch, call: BatchCall, rows: list[
 
 
 def _finish_call(call: BatchCall, rows: list[BatchRow], result: BatchCreateResult) -> None:
-    _match_results(rows, result)
+    match_results(rows, result)
     with transaction.atomic():
         _save_rows(rows)
         call.state = BatchCall.State.DONE
@@ -250,12 +216,40 @@ def _fail_call(call: BatchCall, rows: list[BatchRow], exc: HubSpotError, categor
         call.save()
 
 
-def _send_call(call: BatchCall, batch: Batch, *, unknown: bool = False) -> None:
+class _Lane:
+    """One sender of a batch: its own Portal row, DB connection and HTTP session.
+
+    The session (and its kept-alive connection) is reused for every call and renewed only
+    when the access token changes.
+    """
+
+    def __init__(self, batch_id: str) -> None:
+        self.batch = Batch.objects.select_related("portal").get(pk=batch_id)
+        self._token = ""
+        self._client: HubSpotClient | None = None
+
+    def client(self) -> HubSpotClient:
+        """A client with a fresh token; raises PortalNeedsReconnect."""
+        token = portal_access_token(portal=self.batch.portal)
+        if self._client is None or token != self._token:
+            self.close()
+            self._client = HubSpotClient(token, hub_id=self.batch.portal.hub_id)
+            self._token = token
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
     """Send one claimed call until its outcome is known (or bounded retries run out).
 
     ``unknown``: an earlier attempt may have created records, so reconcile before sending.
     Raises _Pause when the batch must stop (daily limit, revoked connection).
     """
+    batch = lane.batch
     rows = list(call.rows.filter(state__in=[BatchRow.State.READY, BatchRow.State.SENDING]))
     BatchRow.objects.filter(pk__in=[r.pk for r in rows]).update(state=BatchRow.State.SENDING)
     for row in rows:
@@ -264,21 +258,21 @@ def _send_call(call: BatchCall, batch: Batch, *, unknown: bool = False) -> None:
     for attempt in range(1, MAX_ATTEMPTS_PER_CALL + 1):
         _heartbeat(batch)
         try:
-            with portal_client(portal=batch.portal) as client:
-                if unknown:
-                    try:
-                        _reconcile(client, batch, call, rows)
-                    except HubSpotError as exc:
-                        # Still unknown: never send before knowing. Wait and look again.
-                        last_error = exc
-                        _sleep(batch, min(2.0**attempt, 30.0))
-                        continue
-                    rows = [r for r in rows if r.state == BatchRow.State.SENDING]
-                    unknown = False
-                if not rows:
-                    BatchCall.objects.filter(pk=call.pk).update(state=BatchCall.State.DONE)
-                    return
-                result = client.batch_create(_inputs(rows))
+            client = lane.client()
+            if unknown:
+                try:
+                    _reconcile(client, batch, call, rows)
+                except HubSpotError as exc:
+                    # Still unknown: never send before knowing. Wait and look again.
+                    last_error = exc
+                    _sleep(batch, min(2.0**attempt, 30.0))
+                    continue
+                rows = [r for r in rows if r.state == BatchRow.State.SENDING]
+                unknown = False
+            if not rows:
+                BatchCall.objects.filter(pk=call.pk).update(state=BatchCall.State.DONE)
+                return
+            result = client.batch_create(_inputs(rows))
         except PortalNeedsReconnect as exc:
             raise _Pause(
                 _(
@@ -326,8 +320,7 @@ def _send_call(call: BatchCall, batch: Batch, *, unknown: bool = False) -> None:
     error = last_error or HubSpotError(_("HubSpot kept refusing this call."))
     if unknown:
         try:
-            with portal_client(portal=batch.portal) as client:
-                _reconcile(client, batch, call, rows)
+            _reconcile(lane.client(), batch, call, rows)
         except (HubSpotError, PortalNeedsReconnect):
             logger.warning("Final reconciliation of call %s failed", call.pk)
         rows = [r for r in rows if r.state == BatchRow.State.SENDING]
@@ -417,8 +410,61 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _run_lanes(batch_id: str, mine: Q) -> _Pause | None:
+    """Send the batch's pending calls with ``HUBPORTAL_CALLS_IN_FLIGHT`` lanes at once.
+
+    Each lane claims one call at a time (the claim is a conditional UPDATE, so lanes never
+    share a call) and saves its outcome before claiming the next; all lanes draw on the same
+    per-portal call budget. A pause in one lane stops the others after their current call.
+    Returns the first pause, if any; re-raises the first unexpected error.
+    """
+    stop = threading.Event()
+    pauses: list[_Pause] = []
+    errors: list[BaseException] = []
+
+    def run(own_thread: bool, leftovers: bool = False) -> None:
+        lane = _Lane(batch_id)
+        try:
+            if leftovers:
+                # A call left SENDING: the previous worker died between send and save.
+                for stale in lane.batch.calls.filter(state=BatchCall.State.SENDING):
+                    _send_call(stale, lane, unknown=True)
+                return
+            while not stop.is_set() and Batch.objects.filter(mine).exists():
+                call = _claim_next_call(lane.batch)
+                if call is None:
+                    return
+                # Sent before and put back by a pause: HubSpot may have created some rows.
+                _send_call(call, lane, unknown=call.attempts > 1)
+        except _Pause as pause:
+            pauses.append(pause)
+            stop.set()
+        except BaseException as exc:
+            errors.append(exc)
+            stop.set()
+        finally:
+            lane.close()
+            if own_thread:
+                connection.close()
+
+    run(own_thread=False, leftovers=True)
+    if not stop.is_set():
+        threads = [
+            threading.Thread(target=run, args=(True,), name=f"hubportal-lane-{n}")
+            for n in range(1, max(settings.HUBPORTAL_CALLS_IN_FLIGHT, 1))
+        ]
+        for thread in threads:
+            thread.start()
+        run(own_thread=False)
+        for thread in threads:
+            thread.join()
+    if errors:
+        raise errors[0]
+    return pauses[0] if pauses else None
+
+
 def batch_send(*, batch_id: str) -> None:
-    """Send every pending call of the batch, one at a time, saving each outcome.
+    """Send every pending call of the batch, saving each outcome before the next goes out.
 
     Called by the worker task. Returns when the batch is done, canceled or paused.
     """
@@ -429,21 +475,10 @@ def batch_send(*, batch_id: str) -> None:
     )
     if not claimed:
         return
-    batch = Batch.objects.select_related("portal").get(pk=batch_id)
+    batch = Batch.objects.get(pk=batch_id)
     mine = Q(pk=batch_id, status=Batch.Status.RUNNING, worker=this_worker())
-    try:
-        # A call left SENDING: the previous worker died between send and save.
-        for stale in batch.calls.filter(state=BatchCall.State.SENDING).order_by("sequence"):
-            _send_call(stale, batch, unknown=True)
-        while Batch.objects.filter(mine).exists():
-            call = _claim_next_call(batch)
-            if call is None:
-                break
-            # Sent before and put back by a pause: HubSpot may have created some of its rows.
-            _send_call(call, batch, unknown=call.attempts > 1)
-        else:
-            return  # canceled meanwhile
-    except _Pause as pause:
+    pause = _run_lanes(batch_id, mine)
+    if pause is not None:
         _pause(batch, pause.message)
         if pause.resume_after is not None:
             _schedule_resume(str(batch.pk), pause.resume_after)

@@ -196,6 +196,9 @@ HUBSPOT_REDIRECT_URI = env_str("HUBSPOT_REDIRECT_URI", "")
 HUBSPOT_TIMEOUT_SECONDS = float(env_str("HUBSPOT_TIMEOUT_SECONDS", "30"))
 # HubSpot's rolling 10-second budget per portal and app (REFERENCE.md section 7).
 HUBSPOT_RATE_LIMIT_PER_10S = env_int("HUBSPOT_RATE_LIMIT_PER_10S", 110)
+# Batch-create calls one batch keeps in flight at once (each on its own DB connection and HTTP
+# session); HubSpot answers in hundreds of milliseconds, so one at a time wastes the budget.
+HUBPORTAL_CALLS_IN_FLIGHT = env_int("HUBPORTAL_CALLS_IN_FLIGHT", 3)
 # Calls kept in reserve below that budget (our window starts at send, HubSpot's at arrival).
 HUBSPOT_RATE_LIMIT_MARGIN = env_int("HUBSPOT_RATE_LIMIT_MARGIN", 2)
 # Redis URL for the shared call budget (workers on several machines); empty: a SQLite file.

@@ -34,11 +34,14 @@ def logged_client(client: Client, user: User) -> Client:
 
 
 @pytest.fixture
-def hubspot(sandbox: Any, settings: Any) -> Any:
+def hubspot(sandbox: Any, settings: Any, tmp_path: Path) -> Any:
     """Point the app at the in-process sandbox (API and authorize page) and run tasks inline."""
     settings.HUBSPOT_API_BASE_URL = sandbox.base_url
     settings.HUBSPOT_APP_BASE_URL = sandbox.base_url
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    # One call at a time keeps the journal's order fixed; tests of concurrency raise it.
+    settings.HUBPORTAL_CALLS_IN_FLIGHT = 1
+    settings.HUBPORTAL_STATE_DIR = str(tmp_path)
     return sandbox
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -278,3 +279,24 @@ def test_it_reconciles_a_call_that_went_out_before_a_pause(
     assert [n for _s, n in create_calls(hubspot)] == [100, 20]
     assert batch.calls.get(sequence=1).reconciled == 100
     assert_exactly_once(batch, hubspot)
+
+
+def test_it_keeps_several_calls_in_flight_and_sends_each_row_once(
+    logged_client: Client, portal: Portal, hubspot: Any, settings: Any
+) -> None:
+    settings.HUBPORTAL_CALLS_IN_FLIGHT = 3
+    batch = make_batch(logged_client, portal, 300)
+    hubspot.set_latency(300)
+
+    batch = submit(logged_client, batch)
+
+    assert batch.status == Batch.Status.COMPLETED
+    assert sorted(n for _s, n in create_calls(hubspot)) == [100] * 3
+    assert set(batch.calls.values_list("state", flat=True)) == {BatchCall.State.DONE}
+    assert_exactly_once(batch, hubspot)
+    # The calls overlapped: some call arrived before the previous one was answered.
+    spans = sorted(
+        (e.received_at.timestamp(), e.received_at.timestamp() + e.duration_ms / 1000)
+        for e in hubspot.journal("/batch/create", method="POST")
+    )
+    assert any(start < previous_end for (_s, previous_end), (start, _e) in pairwise(spans))

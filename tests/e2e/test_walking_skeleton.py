@@ -133,7 +133,7 @@ def test_it_connects_uploads_and_creates_appointments_in_calls_of_100(
         json.loads(entry.request_body)
         for entry in JournalEntry.objects.filter(path__endswith="/batch/create").order_by("id")
     ]
-    assert [len(body["inputs"]) for body in creates] == [100, 100, 49]
+    assert sorted(len(body["inputs"]) for body in creates) == [49, 100, 100]
     names = [i["properties"]["hs_appointment_name"] for body in creates for i in body["inputs"]]
     assert len(names) == len(set(names)) == 249
     assert not any(name.endswith("#120") for name in names)
