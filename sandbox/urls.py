@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from sandbox import views_crm, views_oauth, views_objects, views_pages
+from sandbox import views_account, views_crm, views_oauth, views_objects, views_pages
 
 _objects = [
     ("<str:object_type>/batch/create", views_objects.create_batch),
@@ -15,6 +15,7 @@ urlpatterns = [
     path("oauth/authorize", views_oauth.authorize, name="authorize"),
     path("sandbox/", views_pages.settings_page, name="settings"),
     path("sandbox/journal/", views_pages.journal_page, name="journal"),
+    path("account-info/v3/details", views_account.account_details),
 ]
 for version in ("2026-03", "v3"):
     urlpatterns += [
