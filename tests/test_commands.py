@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
-from appointments.models import Batch, BatchRow, Portal, SavedMapping
+from appointments.models import Batch, BatchRow, Portal, SavedMapping, Upload
 from sandbox.seed import DEMO_COMPANY_IDS, DEMO_CONTACT_IDS
 from tests.intake_fixtures import CORPUS
 from tests.test_intake_ui import creates
@@ -172,3 +175,76 @@ def test_it_explains_an_unreadable_file(portal: Portal, tmp_path: Path) -> None:
             "UTC",
             "--dry-run",
         )
+
+
+# --- portal_add ---------------------------------------------------------------------------------
+
+
+def test_it_connects_the_demo_portal_with_the_static_token(hubspot: Any, user: User) -> None:
+    out = io.StringIO()
+
+    call_command("portal_add", "--access-token", hubspot.token, "--user", user.username, stdout=out)
+
+    portal = Portal.objects.get()
+    assert portal.hub_id == hubspot.hub_id
+    assert portal.hub_domain == "app.hubspot.com"
+    assert portal.auth_kind == Portal.AuthKind.PRIVATE_APP
+    assert portal.status == Portal.Status.ACTIVE
+    assert portal.connected_by == user
+    assert portal.access_token == hubspot.token
+    assert portal.access_token_expires_at is None
+    assert portal.refresh_token_encrypted == ""
+    assert out.getvalue() == (
+        f"Connected HubSpot portal {hubspot.hub_id} (app.hubspot.com) with a private-app "
+        f"token, for user {user.username}.\n"
+    )
+    (entry,) = hubspot.journal("/account-info/v3/details")
+    assert (entry.method, entry.status) == ("GET", 200)
+
+
+def test_it_explains_a_refused_token_without_a_traceback(hubspot: Any, user: User) -> None:
+    with pytest.raises(CommandError, match=r"^HubSpot refused the token: Authentication"):
+        call_command("portal_add", "--access-token", "CNwrong", "--user", user.username)
+
+    assert not Portal.objects.exists()
+    assert [e.status for e in hubspot.journal("/account-info/v3/details")] == [401]
+
+
+# --- prune_uploads ------------------------------------------------------------------------------
+
+
+def prune(*args: str) -> str:
+    out = io.StringIO()
+    call_command("prune_uploads", *args, stdout=out)
+    return out.getvalue()
+
+
+def make_upload(portal: Portal, name: str, *, age_days: float, batch: Batch | None = None) -> None:
+    upload = Upload.objects.create(
+        portal=portal, created_by=portal.connected_by, filename=name, data=b"a,b\n1,2\n"
+    )
+    # created_at is auto_now_add: age it afterwards.
+    Upload.objects.filter(pk=upload.pk).update(
+        created_at=timezone.now() - timedelta(days=age_days), batch=batch
+    )
+
+
+def test_it_prunes_only_unconfirmed_uploads_older_than_two_days(portal: Portal) -> None:
+    batch = Batch.objects.create(portal=portal, created_by=portal.connected_by)
+    make_upload(portal, "abandoned.csv", age_days=3)
+    make_upload(portal, "yesterday.csv", age_days=1)
+    make_upload(portal, "confirmed.csv", age_days=30, batch=batch)
+
+    output = prune()
+
+    assert output == "Deleted 1 unconfirmed upload older than 2 days.\n"
+    names = set(Upload.objects.values_list("filename", flat=True))
+    assert names == {"yesterday.csv", "confirmed.csv"}
+    assert prune("--older-than-days", "0") == "Deleted 1 unconfirmed upload older than 0 days.\n"
+    assert list(Upload.objects.values_list("filename", flat=True)) == ["confirmed.csv"]
+    assert Batch.objects.filter(pk=batch.pk).exists()
+
+
+def test_it_refuses_a_negative_age(portal: Portal) -> None:
+    with pytest.raises(CommandError, match=r"--older-than-days must be 0 or more, not -1\."):
+        call_command("prune_uploads", "--older-than-days", "-1")
