@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from html.parser import HTMLParser
 from typing import Any
 
@@ -569,3 +570,69 @@ def test_it_refuses_an_empty_grid(logged_client: Client, portal: Portal) -> None
     assert response.status_code == 200
     assert "Every row is empty. Fill in at least one appointment." in response.text
     assert not Batch.objects.exists()
+
+
+def test_it_asks_hubspot_for_the_schema_once_per_grid_session(
+    logged_client: Client, portal: Portal, hubspot: Any
+) -> None:
+    url = reverse("appointments:grid-entry")
+    rows = [{"hs_appointment_name": "First"}, {"hs_appointment_name": "Second"}]
+    htmx = {"HX-Request": "true"}
+
+    logged_client.get(grid_url(portal))
+    shown = len(hubspot.journal())
+    added = logged_client.post(url, grid_post(portal, "add", rows), headers=htmx)
+    removed = logged_client.post(url, grid_post(portal, "remove:1", rows), headers=htmx)
+    created = logged_client.post(url, grid_post(portal, "create", rows), headers=htmx)
+
+    # Properties and the three label lists, read when the grid was shown, and nothing since.
+    assert shown == 4
+    assert len(hubspot.journal("/crm/properties/2026-03/0-421")) == 1
+    assert len(hubspot.journal()) == shown
+    assert 'name="r2-hs_appointment_name" value=""' in added.text
+    assert 'name="r1-hs_appointment_name"' not in removed.text
+    assert created["HX-Redirect"] == reverse(
+        "appointments:batch-detail", args=[Batch.objects.get().pk]
+    )
+    # Showing the grid again reads the portal's schema afresh.
+    logged_client.get(grid_url(portal))
+    assert len(hubspot.journal("/crm/properties/2026-03/0-421")) == 2
+
+
+def test_it_offers_user_defined_association_labels_in_the_grid(
+    logged_client: Client, portal: Portal
+) -> None:
+    page = logged_client.get(grid_url(portal)).text
+    rows = [
+        {
+            "hs_appointment_name": "Site visit",
+            "contact_ids-37": DEMO_CONTACT_IDS[2],
+            "company_ids-41": DEMO_COMPANY_IDS[1],
+        }
+    ]
+
+    logged_client.post(reverse("appointments:grid-entry"), grid_post(portal, "create", rows))
+
+    headers = re.findall(r"<th>((?:Contact|Company|Deal) IDs[^<*]*)</th>", page)
+    assert headers == [
+        "Contact IDs",
+        "Contact IDs (Attendee)",
+        "Contact IDs (Interpreter)",
+        "Company IDs",
+        "Company IDs (Venue)",
+        "Deal IDs",
+        "Deal IDs (Related deal)",
+    ]
+    assert 'name="r0-contact_ids-39"' in page and 'name="r0-deal_ids-43"' in page
+    (row,) = Batch.objects.get().rows.all()
+    assert row.state == BatchRow.State.READY
+    assert row.associations == [
+        {
+            "to": {"id": DEMO_CONTACT_IDS[2]},
+            "types": [{"associationCategory": "USER_DEFINED", "associationTypeId": 37}],
+        },
+        {
+            "to": {"id": DEMO_COMPANY_IDS[1]},
+            "types": [{"associationCategory": "USER_DEFINED", "associationTypeId": 41}],
+        },
+    ]

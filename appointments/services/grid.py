@@ -2,18 +2,51 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.utils.translation import gettext as _
 
-from appointments.hubspot.schema import ASSOCIATION_TARGETS, default_label
+from appointments.hubspot.schema import (
+    ASSOCIATION_TARGETS,
+    AssociationLabel,
+    PropertyDefinition,
+    default_label,
+)
 from appointments.intake.mapping import ColumnTarget
 from appointments.models import Batch, Portal
-from appointments.services.intake import Schema, batch_create_from_rows
+from appointments.services.intake import Schema, batch_create_from_rows, schema_read
 
 # At most this many grid rows in one form: beyond it, a spreadsheet upload is the better tool.
 MAX_GRID_ROWS = 200
+SESSION_KEY = "grid-schema-{portal}"
+
+
+def grid_schema(
+    *, portal: Portal, store: MutableMapping[str, Any], refresh: bool = False
+) -> Schema:
+    """The portal's schema for one grid session, kept in ``store`` (the user's Django session,
+    under ``grid-schema-<portal pk>``) so adding, removing and checking rows ask HubSpot nothing.
+
+    Read from HubSpot (4 calls: properties and three label lists, see
+    ``services.portals.portal_schema``) when ``refresh`` is true (the grid is shown afresh) or
+    ``store`` has no copy. Raises HubSpotError or PortalNeedsReconnect on a read.
+    """
+    key = SESSION_KEY.format(portal=portal.pk)
+    kept = store.get(key)
+    if kept and not refresh:
+        return Schema(
+            properties=[PropertyDefinition.from_json(p) for p in kept["properties"]],
+            labels=[AssociationLabel.from_json(label) for label in kept["labels"]],
+        )
+    schema = schema_read(portal=portal)
+    store[key] = {
+        "properties": [p.to_json() for p in schema.properties],
+        "labels": [label.to_json() for label in schema.labels],
+    }
+    return schema
 
 
 @dataclass(frozen=True)
@@ -35,8 +68,10 @@ _INPUTS = {"number": "number", "date": "date", "datetime": "datetime-local", "bo
 
 
 def grid_columns(*, schema: Schema) -> list[GridColumn]:
-    """Writable, visible properties (required first) then the three association columns
-    (the portal's default association type to contacts, companies and deals)."""
+    """Writable, visible properties (required first), then for contacts, companies and deals
+    a column for the portal's default association type (key ``contact_ids``...) followed by one
+    per labelled type, user-defined ones included (key ``contact_ids-<typeId>``, label
+    ``Contact IDs (<label>)``)."""
     columns: list[GridColumn] = []
     properties = sorted(
         (p for p in schema.properties if p.writable and not p.hidden),
@@ -59,20 +94,28 @@ def grid_columns(*, schema: Schema) -> list[GridColumn]:
         )
     names = {"0-1": _("Contact IDs"), "0-2": _("Company IDs"), "0-3": _("Deal IDs")}
     for key, (object_type, _name) in ASSOCIATION_TARGETS.items():
-        label = default_label(schema.labels, object_type)
-        columns.append(
-            GridColumn(
-                key=key,
-                label=names[object_type],
-                input="text",
-                target=ColumnTarget(
-                    kind="association",
-                    name=object_type,
-                    association_type_id=label.type_id,
-                    association_category=label.category,
-                ),
+        default = default_label(schema.labels, object_type)
+        labelled = [
+            label
+            for label in schema.labels
+            if label.to_object_type == object_type and not label.is_default
+        ]
+        for label in [default, *labelled]:
+            columns.append(
+                GridColumn(
+                    key=key if label is default else f"{key}-{label.type_id}",
+                    label=names[object_type]
+                    if label is default
+                    else f"{names[object_type]} ({label.label or label.type_id})",
+                    input="text",
+                    target=ColumnTarget(
+                        kind="association",
+                        name=object_type,
+                        association_type_id=label.type_id,
+                        association_category=label.category,
+                    ),
+                )
             )
-        )
     return columns
 
 

@@ -15,8 +15,13 @@ from django_htmx.http import HttpResponseClientRedirect
 from appointments.forms_intake import GridSetupForm
 from appointments.hubspot.errors import HubSpotError
 from appointments.models import Portal, portals_for
-from appointments.services import intake as intake_services
-from appointments.services.grid import MAX_GRID_ROWS, GridColumn, grid_columns, grid_create_batch
+from appointments.services.grid import (
+    MAX_GRID_ROWS,
+    GridColumn,
+    grid_columns,
+    grid_create_batch,
+    grid_schema,
+)
 from appointments.services.portals import PortalNeedsReconnect
 from appointments.views.base import AuthenticatedRequest
 from appointments.views.intake import schema_problem
@@ -70,7 +75,8 @@ def grid_entry(request: AuthenticatedRequest) -> HttpResponse:
         return render(request, GRID_TEMPLATE, context)
     portal, timezone_name = setup.cleaned_data["portal"], setup.cleaned_data["timezone"]
     try:
-        schema = intake_services.schema_read(portal=portal)
+        # Read afresh when the grid is shown; adding, removing and checking rows reuse it.
+        schema = grid_schema(portal=portal, store=request.session, refresh=request.method != "POST")
     except (HubSpotError, PortalNeedsReconnect) as exc:
         context["problem"] = schema_problem(exc)
         return render(request, template, context)
