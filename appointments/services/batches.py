@@ -7,7 +7,6 @@ Keyword-only, typed functions named ``batch_<action>``; spreadsheets only throug
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,9 +21,10 @@ from appointments import tasks
 from appointments.hubspot.client import MAX_BATCH_INPUTS
 from appointments.intake.mapping import ColumnTarget, propose_mapping
 from appointments.intake.readers import read_table
-from appointments.intake.validation import ValidatedRow, validate_table
+from appointments.intake.validation import iter_validated_chunks
 from appointments.models import Batch, BatchCall, BatchRow, Portal
 from appointments.services.portals import portal_schema
+from appointments.services.storage import batch_rows_store_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -41,33 +41,6 @@ def _mapping_to_json(mapping: list[ColumnTarget | None]) -> list[dict[str, Any] 
         }
         for target in mapping
     ]
-
-
-def _new_trace_id(batch: Batch, row_number: int) -> str:
-    # Unique per row and stable across retries: HubSpot labels failures with it (REFERENCE 1.5).
-    return f"hp-{batch.pk.hex[:12]}-{row_number}-{uuid.uuid4().hex[:8]}"
-
-
-def _store_rows(batch: Batch, validated: list[ValidatedRow]) -> None:
-    BatchRow.objects.bulk_create(
-        [
-            BatchRow(
-                batch=batch,
-                row_number=row.row_number,
-                raw=row.raw,
-                properties=row.properties,
-                associations=row.associations,
-                errors=[
-                    {"column": e.column, "value": e.value, "code": e.code, "message": e.message}
-                    for e in row.errors
-                ],
-                state=BatchRow.State.READY if row.valid else BatchRow.State.INVALID,
-                object_write_trace_id=_new_trace_id(batch, row.row_number),
-            )
-            for row in validated
-        ],
-        batch_size=1000,
-    )
 
 
 def batch_create_from_upload(
@@ -87,9 +60,6 @@ def batch_create_from_upload(
     properties, labels = portal_schema(portal=portal)
     table = read_table(data, filename, sheet=sheet, max_rows=settings.HUBPORTAL_MAX_ROWS)
     mapping = propose_mapping(table.headers, properties, labels)
-    validated = validate_table(
-        table, mapping=mapping, properties=properties, timezone=ZoneInfo(timezone_name)
-    )
     with transaction.atomic():
         batch = Batch.objects.create(
             portal=portal,
@@ -101,7 +71,11 @@ def batch_create_from_upload(
             mapping=_mapping_to_json(mapping),
             properties_snapshot=[p.to_json() for p in properties],
         )
-        _store_rows(batch, validated)
+        # Validated and stored a chunk at a time: memory stays bounded on 100,000 rows.
+        chunks = iter_validated_chunks(
+            table, mapping=mapping, properties=properties, timezone=ZoneInfo(timezone_name)
+        )
+        batch_rows_store_chunks(batch=batch, chunks=chunks)
     return batch
 
 

@@ -26,8 +26,9 @@ from appointments.intake.readers import Table, read_table
 from appointments.intake.tuning import column_date_orders, file_decimal_comma
 from appointments.intake.validation import RowValidator, ValidatedRow
 from appointments.models import Batch, Portal, SavedMapping, Upload
-from appointments.services.batches import _mapping_to_json, _store_rows
+from appointments.services.batches import _mapping_to_json
 from appointments.services.portals import portal_schema
+from appointments.services.storage import batch_rows_store
 
 DATE_ORDERS = ("DMY", "MDY")
 # Rows validated and stored per step: a 100,000-row file never holds every row in memory twice.
@@ -303,7 +304,7 @@ def batch_create_from_rows(
         for start in range(0, len(rows), CHUNK_ROWS):
             with gc_paused():
                 chunk = validator.validate_rows(rows[start : start + CHUNK_ROWS])
-            _store_rows(batch, chunk)
+            batch_rows_store(batch=batch, rows=chunk)
     return batch
 
 
