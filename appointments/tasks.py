@@ -1,5 +1,7 @@
 """Background tasks (Django's Tasks framework): each takes ids and calls one service."""
 
+from typing import Any
+
 from django.tasks import task
 
 
@@ -20,3 +22,11 @@ def resume_batch(batch_id: str) -> None:
     batch = Batch.objects.filter(pk=batch_id, status=Batch.Status.PAUSED).first()
     if batch is not None:
         batch_submit(batch=batch)
+
+
+@task()
+def confirm_upload(upload_id: str, choices: dict[str, Any]) -> None:
+    """Check and store every row of a large confirmed upload (see ``services.confirm``)."""
+    from appointments.services.confirm import upload_confirm_queued
+
+    upload_confirm_queued(upload_id=upload_id, choices=choices)

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 
 from appointments.intake.mapping import propose_mapping
 from appointments.intake.readers import read_table
 from appointments.models import Batch, BatchRow, Portal, Upload
+from appointments.services import confirm as confirm_services
 from appointments.services import intake as intake_services
 from appointments.services.storage import batch_rows_store
+from tests import test_intake_ui as ui
 from tests.intake_fixtures import LABELS, PROPERTIES
 
 pytestmark = pytest.mark.django_db
@@ -159,3 +166,87 @@ def test_it_stores_nothing_for_no_rows(upload: Upload) -> None:
 
     assert batch_rows_store(batch=batch, rows=[]) == 0
     assert not batch.rows.exists()
+
+
+# --- large uploads: checked and stored by a task ----------------------------------------------
+
+
+def test_it_confirms_a_large_upload_in_a_task_and_opens_its_batch(
+    logged_client: Client, portal: Portal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The portal fixture runs tasks inline (ImmediateBackend): the batch exists on redirect.
+    monkeypatch.setattr(confirm_services, "CONFIRM_INLINE_MAX_ROWS", 1)
+    ui.upload(logged_client, portal, ui.csv_file(ui.two_rows()))
+
+    response = ui.confirm(logged_client)
+
+    assert response.status_code == 302
+    assert response["Location"] == ui.mapping_url()
+    batch = Batch.objects.get()
+    assert logged_client.get(ui.mapping_url())["Location"] == reverse(
+        "appointments:batch-detail", args=[batch.pk]
+    )
+    assert [row.state for row in batch.rows.order_by("row_number")] == ["ready", "invalid"]
+    assert Upload.objects.get().batch == batch
+
+
+def test_it_shows_the_rows_being_checked_until_the_worker_stored_them(
+    logged_client: Client, portal: Portal, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    monkeypatch.setattr(confirm_services, "CONFIRM_INLINE_MAX_ROWS", 1)
+    ui.upload(logged_client, portal, ui.csv_file(ui.two_rows()))
+    ui.confirm(logged_client)
+    assert not Batch.objects.exists()
+
+    page = logged_client.get(ui.mapping_url())
+    fragment = logged_client.get(ui.mapping_url(), headers={"HX-Request": "true"})
+
+    assert page.status_code == 200 and "<html" in page.text
+    assert "Checking 2 rows…" in page.text
+    assert "<html" not in fragment.text
+    assert 'hx-trigger="every 2s"' in fragment.text
+    call_command("worker", burst=True, stdout=io.StringIO())
+    batch = Batch.objects.get()
+    assert batch.rows.count() == 2
+    done = logged_client.get(ui.mapping_url(), headers={"HX-Request": "true"})
+    assert done["HX-Redirect"] == reverse("appointments:batch-detail", args=[batch.pk])
+
+
+def test_it_never_gives_an_upload_two_batches(
+    logged_client: Client, portal: Portal, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    monkeypatch.setattr(confirm_services, "CONFIRM_INLINE_MAX_ROWS", 1)
+    ui.upload(logged_client, portal, ui.csv_file(ui.two_rows()))
+    values = ui.form_values(logged_client.get(ui.mapping_url()).text, "mapping-form")
+    # Confirmed twice (a double click, a second tab) before the worker ran: two tasks queued.
+    logged_client.post(ui.mapping_url(), values)
+    logged_client.post(ui.mapping_url(), values)
+    assert DBTaskResult.objects.count() == 2
+
+    call_command("worker", burst=True, stdout=io.StringIO())
+
+    assert Batch.objects.count() == 1
+    assert Batch.objects.get().rows.count() == 2
+    assert Upload.objects.get().batch == Batch.objects.get()
+
+
+def test_it_says_so_when_checking_in_the_background_failed(
+    logged_client: Client, portal: Portal, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    monkeypatch.setattr(confirm_services, "CONFIRM_INLINE_MAX_ROWS", 1)
+    ui.upload(logged_client, portal, ui.csv_file(ui.two_rows()))
+    ui.confirm(logged_client)
+    # The kept file is damaged before the worker reads it again.
+    Upload.objects.update(data=b"\x00\x01 not a spreadsheet")
+
+    call_command("worker", burst=True, stdout=io.StringIO())
+    page = logged_client.get(ui.mapping_url())
+
+    assert not Batch.objects.exists()
+    assert "Checking the rows stopped on an unexpected error; nothing was stored." in page.text
+    assert 'hx-trigger="every 2s"' not in page.text
+    # The next visit shows the mapping screen again, to confirm once more.
+    assert 'id="mapping-form"' in logged_client.get(ui.mapping_url()).text

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
 
 from appointments.forms_intake import (
     ENCODING_CHOICES,
@@ -23,6 +26,7 @@ from appointments.intake.errors import IntakeError
 from appointments.intake.mapping import duplicate_headers
 from appointments.intake.readers import Table
 from appointments.models import Portal, SavedMapping, Upload, portals_for, uploads_for
+from appointments.services import confirm as confirm_services
 from appointments.services import intake as intake_services
 from appointments.services.intake_template import template_workbook
 from appointments.services.portals import PortalNeedsReconnect
@@ -31,6 +35,9 @@ from appointments.views.base import AuthenticatedRequest
 logger = logging.getLogger(__name__)
 
 MAPPING_TEMPLATE = "appointments/intake/mapping.html"
+CONFIRMING_TEMPLATE = "appointments/intake/confirming.html"
+# After this long, the waiting page says the task worker may be stopped.
+CONFIRM_SLOW_SECONDS = 120
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -65,12 +72,22 @@ def _reading_choices(
 @login_required
 @vary_on_headers("HX-Request")
 def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpResponse:
-    """Show each column with samples and a target select; on POST store the validated rows."""
+    """Show each column with samples and a target select; on POST store the validated rows.
+
+    Above ``services.confirm.CONFIRM_INLINE_MAX_ROWS`` rows a task checks and stores them, and
+    this page shows "Checking N rows…" (polling itself) until their batch exists.
+    """
     upload = get_object_or_404(
         uploads_for(request.user).select_related("portal", "created_by"), pk=upload_id
     )
+    confirming_key = f"confirming-{upload.pk}"
     if upload.batch_id:
-        return redirect("appointments:batch-detail", batch_id=upload.batch_id)
+        request.session.pop(confirming_key, None)
+        url = reverse("appointments:batch-detail", args=[upload.batch_id])
+        # The waiting page polls with htmx: it is sent on to the batch as a whole page.
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    if request.method == "GET" and confirming_key in request.session:
+        return _confirming(request, upload, confirming_key)
     template = MAPPING_TEMPLATE + ("#mapping-screen" if request.htmx else "")
     params = (request.POST if request.method == "POST" else request.GET).dict()
     saved = list(upload.portal.saved_mappings.all())
@@ -108,13 +125,6 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
     )
     if request.method == "POST" and form.is_valid():
         mapping = form.targets()
-        batch = intake_services.upload_confirm(
-            upload=upload,
-            table=table,
-            mapping=mapping,
-            properties=schema.properties,
-            date_orders=form.date_orders(),
-        )
         name = form.cleaned_data["save_as"].strip()
         if name:
             intake_services.mapping_save(
@@ -126,8 +136,47 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
             )
         elif applied is not None:
             intake_services.mapping_mark_used(saved=applied)
+        if confirm_services.upload_confirm_in_background(rows=len(table.rows)):
+            task_id = confirm_services.upload_confirm_later(
+                upload=upload,
+                sheet=sheet,
+                encoding=encoding,
+                header_row=header_row,
+                mapping=mapping,
+                date_orders=form.date_orders(),
+            )
+            request.session[confirming_key] = {
+                "rows": len(table.rows),
+                "since": time.time(),
+                "task": task_id,
+            }
+            return redirect("appointments:upload-mapping", upload_id=upload.pk)
+        batch = intake_services.upload_confirm(
+            upload=upload,
+            table=table,
+            mapping=mapping,
+            properties=schema.properties,
+            date_orders=form.date_orders(),
+        )
         return redirect("appointments:batch-detail", batch_id=batch.pk)
     context.update(_screen_context(upload, table, form, saved, applied, header_row))
+    return render(request, template, context)
+
+
+def _confirming(request: AuthenticatedRequest, upload: Upload, key: str) -> HttpResponse:
+    """The page shown while a task checks and stores a large upload's rows: it polls itself
+    (htmx) until the batch exists, or says the task failed and offers the mapping screen."""
+    pending = request.session[key]
+    context: dict[str, object] = {"upload": upload, "rows": pending["rows"]}
+    if confirm_services.upload_confirm_failed(task_id=pending.get("task")):
+        del request.session[key]
+        context["problem"] = _(
+            "Checking the rows stopped on an unexpected error; nothing was stored. Confirm the "
+            "columns again, and if it happens again, tell an administrator."
+        )
+    else:
+        context["slow"] = time.time() - pending["since"] > CONFIRM_SLOW_SECONDS
+    template = CONFIRMING_TEMPLATE + ("#confirming-status" if request.htmx else "")
     return render(request, template, context)
 
 
