@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -121,3 +122,46 @@ def test_it_filters_the_history_by_person_state_and_date(
     user.save()
     by_other = logged_client.get(url, {"created_by": other_user.pk}).text
     assert "someone-else.csv" in by_other and "sent.csv" not in by_other
+
+
+def exclude(client: Client, batch: Batch, row_number: int) -> None:
+    url = reverse("appointments:row-exclude", args=[batch.pk, row_number])
+    assert client.post(url, {"excluded": "1"}).status_code == 302
+
+
+def test_it_counts_excluded_rows_apart_from_valid_ones(
+    logged_client: Client, user: Any, portal: Portal
+) -> None:
+    batch = make_batch(user, portal, ["One", "Two", "Three", ""])  # rows 2-5; row 5 invalid
+    exclude(logged_client, batch, 3)
+
+    before = batch_progress(batch=batch)
+    batch_submit(batch=batch)
+    batch.refresh_from_db()
+    after = batch_progress(batch=batch)
+
+    assert (before.counts["total"], before.counts["valid"]) == (4, 2)
+    assert (before.counts["excluded"], before.counts["invalid"]) == (1, 1)
+    assert (before.to_send, before.percent) == (2, 0)
+    assert (after.counts["valid"], after.counts["created"], after.counts["excluded"]) == (2, 2, 1)
+    assert (after.to_send, after.percent) == (2, 100)
+
+
+def test_it_shows_the_excluded_count_and_filters_excluded_rows(
+    logged_client: Client, user: Any, portal: Portal
+) -> None:
+    batch = make_batch(user, portal, ["One", "Two", "Three"])
+    exclude(logged_client, batch, 3)
+    url = reverse("appointments:batch-detail", args=[batch.pk])
+
+    page = logged_client.get(url).text
+    excluded = logged_client.get(url, {"filter": "excluded"}).text
+    fragment = logged_client.get(url, {"filter": "excluded"}, headers={"HX-Request": "true"}).text
+
+    assert '<strong data-count="valid">2</strong>' in page
+    assert '<strong data-count="excluded">1</strong>excluded, never sent' in page
+    assert '<a href="?filter=excluded" class="">Excluded, never sent</a>' in page
+    assert '<a href="?filter=excluded" class="current">Excluded, never sent</a>' in excluded
+    assert [int(n) for n in re.findall(r'<tr id="row-(\d+)"', excluded)] == [3]
+    assert "<html" not in fragment
+    assert [int(n) for n in re.findall(r'<tr id="row-(\d+)"', fragment)] == [3]

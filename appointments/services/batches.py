@@ -79,13 +79,25 @@ def batch_create_from_upload(
     return batch
 
 
+# Rows that are or were sendable: excluded rows are never sent, invalid ones are held back.
+VALID_STATES = (
+    BatchRow.State.READY,
+    BatchRow.State.SENDING,
+    BatchRow.State.CREATED,
+    BatchRow.State.FAILED,
+    BatchRow.State.UNSENT,
+)
+
+
 def batch_counts(*, batch: Batch) -> dict[str, int]:
-    """Row counts by state plus ``total``, ``valid`` (everything not invalid) and ``done``."""
+    """Row counts by state (``invalid``, ``ready``, ..., ``excluded``) plus ``total`` (every
+    row), ``valid`` (rows that are or were sendable: ``VALID_STATES``, so neither invalid nor
+    excluded) and ``done`` (answered by HubSpot: created or failed)."""
     counts = {state: 0 for state in BatchRow.State.values}
     for row in batch.rows.values("state").annotate(n=Count("id")):
         counts[row["state"]] = row["n"]
     counts["total"] = sum(counts[state] for state in BatchRow.State.values)
-    counts["valid"] = counts["total"] - counts[BatchRow.State.INVALID]
+    counts["valid"] = sum(counts[state] for state in VALID_STATES)
     counts["done"] = counts[BatchRow.State.CREATED] + counts[BatchRow.State.FAILED]
     return counts
 

@@ -20,9 +20,10 @@ RECENT_CALLS = 10
 
 @dataclass(frozen=True)
 class BatchProgress:
-    """``counts`` by row state (plus total/valid/done); ``percent`` of the rows to send that
-    HubSpot has answered for; ``rows_per_second`` since the first call; ``seconds_left`` at
-    that pace (None when unknown)."""
+    """``counts`` by row state (plus total/valid/done, as ``batch_counts``); ``to_send`` the
+    valid rows that are or will be sent (``valid`` minus unsent: never the invalid or excluded
+    ones); ``percent`` of them HubSpot has answered for; ``rows_per_second`` since the first
+    call; ``seconds_left`` at that pace (None when unknown)."""
 
     counts: dict[str, int]
     to_send: int
@@ -36,9 +37,10 @@ class BatchProgress:
 def batch_progress(*, batch: Batch) -> BatchProgress:
     """The batch's progress, read in a fixed number of queries."""
     counts = batch_counts(batch=batch)
-    answered = counts[BatchRow.State.CREATED] + counts[BatchRow.State.FAILED]
+    answered = counts["done"]
     waiting = counts[BatchRow.State.READY] + counts[BatchRow.State.SENDING]
-    to_send = answered + waiting
+    # The same rows as ``valid`` (ready, sending, created, failed) less those left unsent.
+    to_send = counts["valid"] - counts[BatchRow.State.UNSENT]
     calls = batch.calls.aggregate(first=Min("sent_at"), last=Max("completed_at"), total=Count("id"))
     rate = None
     seconds_left = None

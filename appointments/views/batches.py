@@ -32,6 +32,7 @@ ROW_FILTERS = {
     "invalid": [BatchRow.State.INVALID],
     "failed": [BatchRow.State.FAILED, BatchRow.State.UNSENT],
     "created": [BatchRow.State.CREATED],
+    "excluded": [BatchRow.State.EXCLUDED],
 }
 
 
