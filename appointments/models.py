@@ -225,7 +225,8 @@ class Upload(models.Model):
     """An uploaded file kept from the upload until its column mapping is confirmed.
 
     ``data`` holds the file's bytes (the upload form limits their size); ``batch`` is set once
-    the mapping is confirmed and the rows are stored.
+    the mapping is confirmed and the rows are stored, and ``data`` is then emptied. Unconfirmed
+    uploads are deleted after a few days by ``manage.py prune_uploads``.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

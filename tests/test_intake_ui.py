@@ -172,6 +172,24 @@ def test_it_stores_every_row_with_the_confirmed_mapping(
     assert logged_client.get(mapping_url())["Location"] == response["Location"]
 
 
+def test_it_clears_the_kept_file_once_its_batch_is_created(
+    logged_client: Client, portal: Portal, user: Any
+) -> None:
+    upload(logged_client, portal, csv_file(two_rows(), name="visits.csv"))
+    assert len(bytes(Upload.objects.get().data)) > 100
+
+    confirm(logged_client)
+
+    kept = Upload.objects.get()
+    assert bytes(kept.data) == b""
+    assert (kept.filename, kept.timezone, kept.created_by) == ("visits.csv", "Europe/Paris", user)
+    assert kept.batch == Batch.objects.get()
+    assert kept.batch.rows.count() == 2
+    # The batch keeps every cell: the preview needs nothing from the file.
+    page = logged_client.get(reverse("appointments:batch-detail", args=[kept.batch.pk]))
+    assert page.status_code == 200 and "Follow-up" in page.text
+
+
 def test_it_renders_the_whole_page_or_only_the_mapping_screen(
     logged_client: Client, portal: Portal
 ) -> None:

@@ -318,7 +318,9 @@ def upload_confirm(
 ) -> Batch:
     """Validate every row of the upload's ``table`` with the confirmed ``mapping`` and
     ``date_orders`` (column index -> ``"DMY"``/``"MDY"`` for ambiguous columns); store them on
-    a new batch linked to the upload. Nothing is sent."""
+    a new batch linked to the upload; the file's bytes are then cleared (the rows hold every
+    value, and a confirmed upload is never read again), its name and schema kept. Nothing is
+    sent."""
     batch = batch_create_from_rows(
         user=upload.created_by,
         portal=upload.portal,
@@ -331,7 +333,7 @@ def upload_confirm(
         reading=table_reading(table, mapping, properties, date_orders),
         rows=table.rows,
     )
-    Upload.objects.filter(pk=upload.pk).update(batch=batch)
+    Upload.objects.filter(pk=upload.pk).update(batch=batch, data=b"")
     return batch
 
 
