@@ -80,8 +80,10 @@ BUDGET_SCRIPT = """
 import django, sys
 django.setup()
 from appointments.hubspot import pacing
+# Blocking with a short timeout, as the engine uses it: a non-blocking try can lose the file
+# lock to the limiter's own background leak thread and wrongly report "no budget".
 granted = sum(
-    pacing._limiter(4242).try_acquire("hub-4242", blocking=False) for _ in range(6)
+    pacing._limiter(4242).try_acquire("hub-4242", blocking=True, timeout=0.3) for _ in range(6)
 )
 print(granted)
 """
