@@ -7,6 +7,11 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SANDBOX_PORT ?= 8765
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/hubportal
+# The demo talks to the sandbox started by `make run`; set these (e.g. in the environment) to
+# point at HubSpot instead.
+HUBSPOT_API_BASE_URL ?= http://$(HOST):$(SANDBOX_PORT)
+HUBSPOT_APP_BASE_URL ?= http://$(HOST):$(SANDBOX_PORT)
+export HUBSPOT_API_BASE_URL HUBSPOT_APP_BASE_URL
 
 .PHONY: run test lint install messages clean
 
@@ -28,6 +33,8 @@ messages: install
 run: install messages
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py demo_user
+	@# HubSpot matches redirect URIs exactly: register this run's callback with the sandbox app.
+	$(PY) manage.py shell -v 0 -c "from sandbox.seed import seed_demo, register_redirect_uri; seed_demo(); register_redirect_uri('http://$(HOST):$(PORT)/hubspot/oauth/callback')"
 	@mkdir -p var
 	@trap 'kill 0' EXIT INT TERM; \
 	$(PY) manage.py sandbox --host $(HOST) --port $(SANDBOX_PORT) > var/sandbox.log 2>&1 & \
