@@ -165,3 +165,19 @@ def test_it_shows_the_excluded_count_and_filters_excluded_rows(
     assert [int(n) for n in re.findall(r'<tr id="row-(\d+)"', excluded)] == [3]
     assert "<html" not in fragment
     assert [int(n) for n in re.findall(r'<tr id="row-(\d+)"', fragment)] == [3]
+
+
+def test_it_shows_hubspots_call_times_in_the_batchs_time_zone(
+    logged_client: Client, user: Any, portal: Portal
+) -> None:
+    batch = make_batch(user, portal, ["Visit"])
+    batch_submit(batch=batch)
+    moment = timezone.datetime(2027, 1, 10, 10, 0, 5, tzinfo=timezone.UTC)
+    BatchCall.objects.filter(batch=batch).update(
+        requested_at=moment, started_at=moment, completed_at=moment
+    )
+
+    page = logged_client.get(reverse("appointments:batch-detail", args=[batch.pk])).text
+
+    assert "shown in Europe/Paris" in page
+    assert page.count("<td>11:00:05</td>") == 3  # UTC+1 in January
