@@ -20,9 +20,9 @@ from typing import Any, cast
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from sandbox import clock, contract, faults, ratelimit
+from sandbox import clock, contract, faults, journal, ratelimit
 from sandbox.csrf import sandbox_csrf_protect
-from sandbox.models import JournalEntry, Portal, Switches, Token
+from sandbox.models import Portal, Switches, Token
 
 logger = logging.getLogger(__name__)
 
@@ -143,19 +143,7 @@ def api_view(
             response["x-hubspot-correlation-id"] = ctx.correlation_id
             for name, value in ctx.headers.items():
                 response[name] = value
-            JournalEntry.objects.create(
-                portal=ctx.portal,
-                correlation_id=ctx.correlation_id,
-                method=request.method or "",
-                path=request.path,
-                query=request.META.get("QUERY_STRING", ""),
-                request_body=body.decode("utf-8", errors="replace"),
-                status=response.status_code,
-                response_body=response.content.decode("utf-8", errors="replace"),
-                duration_ms=(time.monotonic() - started) * 1000,
-                received_at=ctx.now_dt,
-                note=ctx.note,
-            )
+            journal.record(request, ctx, body, response, started)
             faults.after_response(request, ctx, response)
             return response
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import transaction
 from django.db.models import F
 
 from sandbox import catalog
 from sandbox.batch_checks import InputError, simple_error, validate_inputs, value_hash
 from sandbox.clock import iso
+from sandbox.db import insert_rows, write_transaction
 from sandbox.models import AssociationLabel, CrmRecord, Portal, PropertyDefinition, UniqueValue
 
 MAX_INPUTS = 100
@@ -72,16 +72,17 @@ def batch_create(
             portal=portal, from_object_type=catalog.APPOINTMENTS
         )
     }
-    with transaction.atomic():
+    with write_transaction():
         errors, cleaned = validate_inputs(portal, inputs, definitions, labels)
         if not traced and errors:
             first = min(errors)
             return Outcome(errors[first].http_status, error=errors[first])
         valid = [i for i in range(len(inputs)) if i not in errors]
         unique_names = [n for n, (d, _) in definitions.items() if d.get("hasUniqueValue")]
-        records = _create(portal, [cleaned[i] for i in valid], started, unique_names)
+        results = _create(
+            portal, [cleaned[i] for i in valid], started, unique_names, echo_trace_ids
+        )
     completed = datetime.fromtimestamp(max(now_ts, started.timestamp()), tz=UTC)
-    results = [record_json(r, echo_trace_id=echo_trace_ids) for r in records]
     random.shuffle(results)
     body: dict[str, Any] = {
         "status": "COMPLETE",
@@ -122,15 +123,21 @@ def record_json(record: CrmRecord, *, echo_trace_id: bool = False) -> dict[str, 
 
 
 def _create(
-    portal: Portal, cleaned: list[dict[str, Any]], when: Any, unique_names: list[str]
-) -> list[CrmRecord]:
+    portal: Portal,
+    cleaned: list[dict[str, Any]],
+    when: datetime,
+    unique_names: list[str],
+    echo_trace_ids: bool,
+) -> list[dict[str, Any]]:
+    """Store ``cleaned`` inputs as appointments; returns their SimplePublicObjects."""
     if not cleaned:
         return []
     count = len(cleaned)
     Portal.objects.filter(pk=portal.pk).update(next_record_id=F("next_record_id") + count)
     last = Portal.objects.values_list("next_record_id", flat=True).get(pk=portal.pk)
     stamp = iso(when)
-    records = []
+    rows = []
+    results = []
     for offset, data in enumerate(cleaned):
         record_id = str(last - count + offset)
         props = {
@@ -139,29 +146,43 @@ def _create(
             "hs_createdate": stamp,
             "hs_lastmodifieddate": stamp,
         }
-        records.append(
-            CrmRecord(
-                portal=portal,
-                object_type=catalog.APPOINTMENTS,
-                record_id=record_id,
-                properties=props,
-                associations=data["associations"],
-                object_write_trace_id=data["trace"],
-                created_at=when,
-                updated_at=when,
-            )
+        rows.append(
+            {
+                "record_id": record_id,
+                "properties": props,
+                "associations": data["associations"],
+                "object_write_trace_id": data["trace"],
+            }
         )
-    CrmRecord.objects.bulk_create(records)
+        # Like record_json; props is serialised by the insert below before anyone changes it.
+        result = {
+            "id": record_id,
+            "properties": props,
+            "createdAt": stamp,
+            "updatedAt": stamp,
+            "archived": False,
+        }
+        if echo_trace_ids and data["trace"]:
+            result["objectWriteTraceId"] = data["trace"]
+        results.append(result)
+    constants = {
+        "portal_id": portal.pk,
+        "object_type": catalog.APPOINTMENTS,
+        "created_at": when,
+        "updated_at": when,
+        "archived": False,
+    }
+    insert_rows(CrmRecord, constants, rows)
     UniqueValue.objects.bulk_create(
         UniqueValue(
             portal=portal,
             object_type=catalog.APPOINTMENTS,
             property=name,
-            value_hash=value_hash(record.properties[name]),
-            record_id=record.record_id,
+            value_hash=value_hash(row["properties"][name]),
+            record_id=row["record_id"],
         )
-        for record in records
+        for row in rows
         for name in unique_names
-        if name in record.properties
+        if name in row["properties"]
     )
-    return records
+    return results

@@ -44,12 +44,19 @@ class Portal(models.Model):
 class Switches(models.Model):
     """Sandbox-wide switches (a single row, pk=1): clock, token lifetime, UNCONFIRMED choices."""
 
+    class JournalMode(models.TextChoices):
+        FULL = "full", "Full: request and response bodies kept"
+        SUMMARY = "summary", "Summary: no bodies (benchmarks)"
+
     clock_offset_seconds = models.FloatField(default=0.0)
     token_lifetime_seconds = models.PositiveIntegerField(default=1800)
     auth_code_lifetime_seconds = models.PositiveIntegerField(default=600)
     echo_trace_id_on_success = models.BooleanField(default=False)
     rotate_refresh_tokens = models.BooleanField(default=False)
     contract_checking = models.BooleanField(default=True)
+    journal_mode = models.CharField(
+        max_length=10, choices=JournalMode.choices, default=JournalMode.FULL
+    )
 
     class Meta:
         verbose_name_plural = "switches"
@@ -191,7 +198,10 @@ class CrmRecord(models.Model):
 
 
 class JournalEntry(models.Model):
-    """One call the sandbox received: method, path, bodies, status and timing (issue 3 item 7)."""
+    """One call the sandbox received: method, path, bodies, status and timing (issue 3 item 7).
+
+    The bodies are empty when ``Switches.journal_mode`` is "summary"; their sizes are always kept.
+    """
 
     portal = models.ForeignKey(Portal, null=True, blank=True, on_delete=models.SET_NULL)
     correlation_id = models.CharField(max_length=40)
@@ -201,6 +211,8 @@ class JournalEntry(models.Model):
     request_body = models.TextField(blank=True, default="")
     status = models.IntegerField(null=True)
     response_body = models.TextField(blank=True, default="")
+    request_bytes = models.PositiveIntegerField(default=0)
+    response_bytes = models.PositiveIntegerField(default=0)
     duration_ms = models.FloatField(default=0.0)
     received_at = models.DateTimeField()
     note = models.CharField(max_length=200, blank=True, default="")

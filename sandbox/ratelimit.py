@@ -3,7 +3,9 @@
 Follows REFERENCE.md section 7: a rolling 10-second window per portal and app
 (``TEN_SECONDLY_ROLLING``), a daily budget (``DAILY``), and search's own per-second limit
 (``SECONDLY``, exempt from the 10-second one). No rate-limiting library offers a rolling window
-kept in an SQL database shared by processes, so the window is a table of call timestamps.
+kept in an SQL database shared by processes, so the window is a table of call timestamps:
+a call is counted with one conditional UPDATE (the day), one indexed COUNT and one INSERT (the
+window), in one transaction.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.http import HttpResponse
 
+from sandbox.db import write_transaction
 from sandbox.models import DailyUsage, RateCall
 
 if TYPE_CHECKING:
@@ -23,6 +26,8 @@ if TYPE_CHECKING:
 TEN_SECONDLY = "TEN_SECONDLY_ROLLING"
 SECONDLY = "SECONDLY"
 DAILY = "DAILY"
+# Calls between two deletions of the rows that have left the window.
+PRUNE_EVERY = 50
 _MESSAGES = {
     TEN_SECONDLY: "You have reached your ten_secondly_rolling limit.",
     SECONDLY: "You have reached your secondly limit.",
@@ -48,17 +53,31 @@ def check(ctx: ApiContext, policy: str) -> HttpResponse | None:
         )
     )
     day = datetime.fromtimestamp(ctx.now, tz=UTC).date()
-    with transaction.atomic():
-        usage, _ = DailyUsage.objects.get_or_create(portal=portal, client_id=ctx.client_id, day=day)
-        if usage.calls >= portal.daily_limit:
-            return _too_many(ctx, DAILY)
+    with write_transaction():
+        # One conditional UPDATE counts the call for the day; it also locks the day's row
+        # (PostgreSQL; SQLite locks the whole database), so concurrent calls count in turn.
+        today = DailyUsage.objects.filter(portal=portal, client_id=ctx.client_id, day=day)
+        if not today.filter(calls__lt=portal.daily_limit).update(calls=F("calls") + 1):
+            # The day's first call, or the daily budget is spent.
+            usage, _ = DailyUsage.objects.get_or_create(
+                portal=portal, client_id=ctx.client_id, day=day
+            )
+            if usage.calls >= portal.daily_limit:
+                return _too_many(ctx, DAILY)
+            today.update(calls=F("calls") + 1)
         calls = RateCall.objects.filter(portal=portal, client_id=ctx.client_id, policy=policy)
-        calls.filter(at__lt=ctx.now - window).delete()
-        used = calls.filter(at__lte=ctx.now).count()
+        used = calls.filter(at__gte=ctx.now - window, at__lte=ctx.now).count()
         if used >= limit:
+            # A refused call is not counted, not even for the day.
+            transaction.set_rollback(True)
             return _too_many(ctx, policy)
-        RateCall.objects.create(portal=portal, client_id=ctx.client_id, policy=policy, at=ctx.now)
-        DailyUsage.objects.filter(pk=usage.pk).update(calls=F("calls") + 1)
+        call = RateCall.objects.create(
+            portal=portal, client_id=ctx.client_id, policy=policy, at=ctx.now
+        )
+        # Calls older than the window no longer count (the count above bounds ``at``); they
+        # are deleted now and then rather than on every call, which saves a statement a call.
+        if call.pk % PRUNE_EVERY == 0:
+            calls.filter(at__lt=ctx.now - window).delete()
     if policy == TEN_SECONDLY:
         ctx.headers["X-HubSpot-RateLimit-Max"] = str(limit)
         ctx.headers["X-HubSpot-RateLimit-Remaining"] = str(max(limit - used - 1, 0))

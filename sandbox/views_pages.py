@@ -43,6 +43,7 @@ class SwitchesForm(forms.ModelForm):
             "echo_trace_id_on_success",
             "rotate_refresh_tokens",
             "contract_checking",
+            "journal_mode",
         ]
 
 

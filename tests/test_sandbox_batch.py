@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 import requests
 
+from sandbox.clock import iso
+from sandbox.db import insert_rows
+from sandbox.models import CrmRecord
 from sandbox.seed import DEMO_COMPANY_IDS, DEMO_CONTACT_IDS, DEMO_DEAL_IDS
 from tests.fixtures_sandbox import Sandbox
 
@@ -262,3 +267,47 @@ def test_it_journals_every_call(sandbox: Sandbox) -> None:
     assert '"hs_appointment_name": "Visit 1"' in entry.request_body
     assert entry.portal is not None and entry.portal.hub_id == sandbox.hub_id
     assert entry.duration_ms > 0
+
+
+def test_it_stores_each_record_as_it_answers_it(sandbox: Sandbox) -> None:
+    item = row(1, hs_appointment_start="2026-12-03T14:00:00Z")
+    item["associations"] = [association(DEMO_CONTACT_IDS[0], 906)]
+    [result] = post(sandbox, [item]).json()["results"]
+    [record] = sandbox.appointments()
+    assert record.record_id == result["id"]
+    assert record.properties == result["properties"]
+    assert iso(record.created_at) == result["createdAt"]
+    assert record.updated_at == record.created_at
+    assert record.archived is False
+    assert record.object_write_trace_id == "row-1"
+    assert record.associations == [
+        {
+            "toObjectTypeId": "0-1",
+            "toObjectId": DEMO_CONTACT_IDS[0],
+            "associationCategory": "HUBSPOT_DEFINED",
+            "associationTypeId": 906,
+        }
+    ]
+
+
+def test_it_creates_concurrent_batches_with_distinct_ids(sandbox: Sandbox) -> None:
+    def send(lane: int) -> list[tuple[int, list[str]]]:
+        answers = []
+        for call in range(3):
+            inputs = [row(1000 * lane + 100 * call + n) for n in range(20)]
+            response = post(sandbox, inputs)
+            answers.append((response.status_code, [r["id"] for r in response.json()["results"]]))
+        return answers
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        answers = [answer for lane in pool.map(send, range(3)) for answer in lane]
+    assert {status for status, _ in answers} == {201}
+    ids = [record_id for _, call_ids in answers for record_id in call_ids]
+    assert len(set(ids)) == 180
+    assert len(sandbox.appointments()) == 180
+    assert len(sandbox.journal(PATH, method="POST")) == 9
+
+
+def test_it_refuses_insert_rows_that_miss_a_field() -> None:
+    with pytest.raises(ValueError, match="need exactly the fields"):
+        insert_rows(CrmRecord, {"object_type": "0-421"}, [{"record_id": "1"}])

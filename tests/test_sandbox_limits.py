@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from sandbox.models import JournalEntry
+from sandbox.models import JournalEntry, RateCall
 from tests.fixtures_sandbox import Sandbox
 
 CREATE = "/crm/objects/2026-03/0-421/batch/create"
@@ -73,6 +73,30 @@ def test_it_enforces_a_daily_limit(sandbox: Sandbox) -> None:
     limited = properties(sandbox)
     assert limited.status_code == 429
     assert limited.json()["policyName"] == "DAILY"
+
+
+def test_it_counts_no_refused_call_for_the_day(sandbox: Sandbox) -> None:
+    sandbox.set_limits(per_10s=1, daily=2)
+    assert properties(sandbox).status_code == 200
+    assert properties(sandbox).json()["policyName"] == "TEN_SECONDLY_ROLLING"
+    sandbox.advance_clock(10.5)
+    assert properties(sandbox).status_code == 200
+    sandbox.advance_clock(10.5)
+    assert properties(sandbox).json()["policyName"] == "DAILY"
+
+
+def test_it_deletes_the_calls_that_left_the_window(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sandbox import ratelimit
+
+    monkeypatch.setattr(ratelimit, "PRUNE_EVERY", 1)
+    sandbox.set_limits(per_10s=2)
+    assert [properties(sandbox).status_code for _ in range(3)] == [200, 200, 429]
+    assert RateCall.objects.count() == 2
+    sandbox.advance_clock(10.5)
+    assert properties(sandbox).headers["X-HubSpot-RateLimit-Remaining"] == "1"
+    assert RateCall.objects.count() == 1
 
 
 def test_it_limits_search_per_second_apart_from_the_ten_second_window(sandbox: Sandbox) -> None:

@@ -22,7 +22,7 @@ from hubspot.crm.objects import (
     SimplePublicObjectBatchInputForCreate,
 )
 
-from sandbox.models import CrmRecord
+from sandbox.models import CrmRecord, JournalEntry
 from sandbox.seed import DEMO_CONTACT_IDS, DEMO_HUB_ID, DEMO_STATIC_TOKEN
 from tests.fixtures_sandbox import Sandbox
 from tests.helpers import database_url
@@ -84,7 +84,17 @@ def standalone(sandbox: Sandbox) -> Iterator[tuple[str, list[str]]]:
         "DJANGO_SETTINGS_MODULE": "hubportal.settings",
     }
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "sandbox", "--port", str(port), "--rate-limit", "50"],
+        [
+            sys.executable,
+            "manage.py",
+            "sandbox",
+            "--port",
+            str(port),
+            "--rate-limit",
+            "50",
+            "--journal",
+            "summary",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -143,6 +153,10 @@ def test_it_serves_the_official_hubspot_client_from_manage_py_sandbox(
     ]
     stored = CrmRecord.objects.filter(object_type="0-421", portal__hub_id=DEMO_HUB_ID)
     assert stored.count() == 3
+    # Started with --journal summary: sizes, no bodies.
+    [entry] = JournalEntry.objects.filter(path__endswith="/batch/create")
+    assert (entry.status, entry.request_body, entry.response_body) == (201, "", "")
+    assert entry.request_bytes > 0 and entry.response_bytes > 0
     headers = requests.get(
         f"{base_url}/crm/properties/2026-03/0-421",
         headers={"Authorization": f"Bearer {DEMO_STATIC_TOKEN}"},

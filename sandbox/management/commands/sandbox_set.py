@@ -11,7 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sandbox import clock, faults
-from sandbox.models import Portal
+from sandbox.models import Portal, Switches
 from sandbox.seed import DEMO_HUB_ID, seed_demo
 
 
@@ -44,6 +44,11 @@ class Command(BaseCommand):
         parser.add_argument("--echo-trace-ids", metavar="on|off")
         parser.add_argument("--rotate-refresh-tokens", metavar="on|off")
         parser.add_argument("--contract", metavar="on|off")
+        parser.add_argument(
+            "--journal",
+            choices=Switches.JournalMode.values,
+            help="full: keep request and response bodies; summary: no bodies (benchmarks)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         seed_demo()
@@ -82,11 +87,14 @@ class Command(BaseCommand):
         ]:
             if options[option] is not None:
                 setattr(row, field, _on_off(options[option]))
+        if options["journal"] is not None:
+            row.journal_mode = options["journal"]
         row.save()
         portal = Portal.objects.get(hub_id=hub_id)
         self.stdout.write(
             f"portal {hub_id}: fault={portal.fault or 'none'} remaining={portal.fault_remaining} "
             f"latency_ms={portal.latency_ms} rate_limit_per_10s={portal.rate_limit_per_10s} "
             f"appointments_enabled={portal.appointments_enabled}; clock offset "
-            f"{row.clock_offset_seconds}s, token lifetime {row.token_lifetime_seconds}s"
+            f"{row.clock_offset_seconds}s, token lifetime {row.token_lifetime_seconds}s, "
+            f"contract {'on' if row.contract_checking else 'off'}, journal {row.journal_mode}"
         )
