@@ -257,3 +257,18 @@ def test_it_cancels_a_batch_and_leaves_unsent_rows_marked(
     assert batch.status == Batch.Status.CANCELED
     assert batch.rows.filter(state=BatchRow.State.UNSENT).count() == 150
     assert batch_creates() == []
+
+
+def test_it_says_a_batch_is_already_being_sent_when_send_is_pressed_again(
+    logged_client: Client, portal: Portal
+) -> None:
+    upload(logged_client, portal, csv_upload(rows_csv(2)))
+    batch = Batch.objects.get()
+    Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.QUEUED)
+
+    response = logged_client.post(
+        reverse("appointments:batch-submit", args=[batch.pk]), follow=True
+    )
+
+    assert "This batch is already being sent." in response.text
+    assert batch_creates() == []

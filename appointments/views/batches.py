@@ -14,6 +14,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -119,13 +120,23 @@ def batch_detail(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
 @login_required
 def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     batch = get_object_or_404(batches_for(request.user), pk=batch_id)
-    if batch.status in (Batch.Status.DRAFT, Batch.Status.PAUSED, Batch.Status.COMPLETED):
+    if batch.is_active:
+        messages.info(request, _("This batch is already being sent."))
+    elif batch.status == Batch.Status.CANCELED:
+        messages.info(request, _("This batch was canceled; upload the file again to send it."))
+    else:
         queued = batch_services.batch_submit(batch=batch)
         if queued:
-            messages.success(request, _("Sending %(count)s rows to HubSpot.") % {"count": queued})
+            messages.success(request, _sending(queued))
         else:
             messages.info(request, _("There are no valid rows left to send."))
     return redirect("appointments:batch-detail", batch_id=batch.pk)
+
+
+def _sending(count: int) -> str:
+    return ngettext(
+        "Sending %(count)s row to HubSpot.", "Sending %(count)s rows to HubSpot.", count
+    ) % {"count": count}
 
 
 @require_POST
@@ -134,7 +145,15 @@ def batch_retry(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     batch = get_object_or_404(batches_for(request.user), pk=batch_id)
     queued = batch_services.batch_retry_failed(batch=batch)
     if queued:
-        messages.success(request, _("Sending %(count)s rows to HubSpot again.") % {"count": queued})
+        messages.success(
+            request,
+            ngettext(
+                "Sending %(count)s row to HubSpot again.",
+                "Sending %(count)s rows to HubSpot again.",
+                queued,
+            )
+            % {"count": queued},
+        )
     else:
         messages.info(request, _("There are no failed rows to send again."))
     return redirect("appointments:batch-detail", batch_id=batch.pk)

@@ -18,6 +18,9 @@ class Command(BaseCommand):
             raise CommandError("demo_user only runs with DJANGO_DEBUG=true.")
         user, _created = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
         user.is_staff = True
-        user.set_password(DEMO_PASSWORD)
+        # Setting the same password again would still change its hash and sign the demo user
+        # out of every browser at each `make run`.
+        if not user.check_password(DEMO_PASSWORD):
+            user.set_password(DEMO_PASSWORD)
         user.save()
         self.stdout.write(f"Demo login: username {DEMO_USERNAME!r}, password {DEMO_PASSWORD!r}")
