@@ -129,7 +129,8 @@ class ReadingForm(forms.Form):
         self.fields["sheet"].choices = [("", "—"), *sheets]  # type: ignore[attr-defined]
         self.fields["header_row"].choices = [  # type: ignore[attr-defined]
             ("", _("Found automatically")),
-            *((str(n), _("Row %(row)s") % {"row": n}) for n in header_rows),
+            ("0", _("None: every row is an appointment")),
+            *((str(n), _("Row %(row)s") % {"row": n}) for n in header_rows if n > 0),
         ]
         self.fields["mapping"].queryset = saved  # type: ignore[attr-defined]
 

@@ -139,6 +139,9 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("DJANGO_TIME_ZONE", "UTC")
+# Proposed on the upload form until a person has used another zone (dates without an offset
+# are read in it).
+HUBPORTAL_DEFAULT_TIMEZONE = env_str("HUBPORTAL_DEFAULT_TIMEZONE", "Europe/Paris")
 USE_I18N = True
 USE_TZ = True
 

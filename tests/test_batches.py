@@ -272,3 +272,15 @@ def test_it_says_a_batch_is_already_being_sent_when_send_is_pressed_again(
 
     assert "This batch is already being sent." in response.text
     assert batch_creates() == []
+
+
+def test_it_proposes_the_time_zone_the_person_used_last(
+    logged_client: Client, portal: Portal, settings: Any
+) -> None:
+    settings.HUBPORTAL_DEFAULT_TIMEZONE = "Europe/Berlin"
+    form_url = reverse("appointments:batch-upload")
+    assert '<option value="Europe/Berlin" selected>' in logged_client.get(form_url).text
+
+    upload(logged_client, portal, csv_upload(rows_csv(1)), tz="America/Montreal")
+
+    assert '<option value="America/Montreal" selected>' in logged_client.get(form_url).text

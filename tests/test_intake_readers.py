@@ -287,3 +287,13 @@ def test_it_falls_back_to_detection_when_a_bom_lies() -> None:
     assert table.encoding == "cp1252"
     assert table.headers == ["Name", "Notes"]
     assert table.rows == [(2, ["Café", "€ 5"])]
+
+
+def test_it_reads_every_row_as_data_when_told_there_is_no_header_row() -> None:
+    table = read_table(
+        b"Intake 1,2026-12-01\nIntake 2,2026-12-02,extra\n", "a.csv", header_row=0, max_rows=10
+    )
+    assert table.headers == ["A", "B", "C"]
+    assert [number for number, _cells in table.rows] == [1, 2]
+    assert table.rows[0][1] == ["Intake 1", "2026-12-01", ""]
+    assert table.header_row == 0

@@ -654,3 +654,44 @@ def test_it_offers_user_defined_association_labels_in_the_grid(
             "types": [{"associationCategory": "USER_DEFINED", "associationTypeId": 41}],
         },
     ]
+
+
+def test_it_reads_a_file_without_a_header_row_and_keeps_its_first_row(
+    logged_client: Client, portal: Portal
+) -> None:
+    lines = [
+        f"Intake 1,2026-12-01 08:00,{DEMO_CONTACT_IDS[0]}",
+        f"Intake 2,2026-12-01 09:00,{DEMO_CONTACT_IDS[1]}",
+    ]
+    upload(logged_client, portal, csv_file(lines, name="no-header.csv"))
+    url = mapping_url()
+
+    guessed = logged_client.get(url)
+    page = logged_client.get(url, {"header_row": "0"})
+
+    assert "1 data row for portal" in guessed.text  # row 1 taken for a header...
+    assert "2 data rows for portal" in page.text  # ...unless the user says there is none
+    assert "No header row: every row is an appointment" in page.text
+    data = form_values(page.text, "mapping-form")
+    data.update({"col_0": "p:hs_appointment_name", "col_1": "p:hs_appointment_start"})
+    logged_client.post(url, data)
+    batch = Batch.objects.get()
+    stored = dict(batch.rows.values_list("row_number", "properties"))
+    assert stored[1]["hs_appointment_name"] == "Intake 1"
+    assert stored[2]["hs_appointment_name"] == "Intake 2"
+    assert stored[1]["hs_appointment_start"] == "2026-12-01T07:00:00Z"
+
+
+def test_it_refuses_an_unreadable_or_empty_file_on_the_upload_form(
+    logged_client: Client, portal: Portal
+) -> None:
+    renamed_pdf = SimpleUploadedFile("visits.xlsx", b"%PDF-1.7\n" + b"\x00" * 200)
+    only_headers = csv_file(["Appointment name,Start time"], name="empty.csv")
+
+    first = upload(logged_client, portal, renamed_pdf)
+    second = upload(logged_client, portal, only_headers)
+
+    assert first.status_code == second.status_code == 200
+    assert "cannot be read" in first.text
+    assert "has a header row but no appointments under it" in second.text
+    assert not Upload.objects.exists()

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from .bulk import gc_paused
-from .cells import FORMULA_WITHOUT_VALUE, display_text
+from .cells import FORMULA_WITHOUT_VALUE, column_letter, display_text
 from .errors import IntakeError
 from .textfile import decode, split_rows
 from .workbook import (
@@ -93,7 +93,10 @@ def _build(
         if cells and (cells[0] not in _BLANKS or any(not _is_empty(c) for c in cells))
     )
     sample: list[tuple[int, list[object]]] = []
-    if header_row is not None:
+    no_header = header_row == 0  # "no header row": every row is data, columns named by letter
+    if no_header:
+        header_index = -1
+    elif header_row is not None:
         for number, cells in rows_iter:
             if number > header_row:
                 raise IntakeError(
@@ -116,9 +119,12 @@ def _build(
         if not sample:
             raise IntakeError(_("The file is empty: it has no header row and no data."))
         header_index = _find_header(sample)
-    number, header_cells = sample[header_index]
-    candidates = [n for n, _cells in sample]
-    headers = [display_text(cell).strip() for cell in _trimmed(header_cells)]
+    if no_header:
+        number, candidates, headers = 0, [], []
+    else:
+        number, header_cells = sample[header_index]
+        candidates = [n for n, _cells in sample]
+        headers = [display_text(cell).strip() for cell in _trimmed(header_cells)]
     data: list[tuple[int, list[object]]] = []
     for item in _chain(sample[header_index + 1 :], rows_iter):
         if len(data) == max_rows:
@@ -134,6 +140,10 @@ def _build(
     for _number, cells in data:
         if (len(cells) > width and not _is_empty(cells[-1])) or len(cells) > width + 1:
             width = max(width, len(_trimmed(cells)))
+    if no_header:
+        if not data:
+            raise IntakeError(_("The file is empty: it has no rows."))
+        headers = [column_letter(index) for index in range(width)]
     headers += [""] * (width - len(headers))
     # Workbook rows all have the sheet's width already; CSV rows may be short or long.
     for position, (row_number, cells) in enumerate(data):
@@ -165,7 +175,8 @@ def read_table(
     CSV: ``encoding`` (a Python codec name) forced or detected, delimiter detected. Workbooks
     (XLSX, XLSM, XLS, ODS, via python-calamine): ``sheet`` by name, else the first visible one;
     formula cells give their saved value, or FORMULA_WITHOUT_VALUE when none was saved (XLSX/XLSM).
-    ``header_row`` (1-based, as shown) forces the header; otherwise it is found below any title.
+    ``header_row`` (1-based, as shown) forces the header, 0 means the file has none (columns
+    are then named A, B, C...); otherwise the header is found below any title.
     Raises IntakeError for an unknown format, an unreadable file, more than ``max_rows`` data
     rows, or a zip-based workbook inflating beyond ``max_inflated_bytes``.
     """

@@ -17,12 +17,13 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from appointments.hubspot.schema import AssociationLabel, PropertyDefinition
 from appointments.intake.bulk import gc_paused
 from appointments.intake.cells import display_text
 from appointments.intake.mapping import ColumnTarget, normalise, propose_mapping
-from appointments.intake.readers import Table, read_table
+from appointments.intake.readers import IntakeError, Table, read_table
 from appointments.intake.tuning import column_date_orders, file_decimal_comma
 from appointments.intake.validation import RowValidator, ValidatedRow
 from appointments.models import Batch, Portal, SavedMapping, Upload
@@ -82,6 +83,23 @@ def target_from_json(data: dict[str, Any] | None) -> ColumnTarget | None:
     )
 
 
+def upload_problem(*, data: bytes, filename: str, sheet: str | None) -> str:
+    """Why ``data`` cannot become a batch ("" when it can): unreadable, or no data rows.
+
+    Reads the file once as the mapping screen will (header found automatically).
+    """
+    try:
+        table = read_table(data, filename, sheet=sheet, max_rows=settings.HUBPORTAL_MAX_ROWS)
+    except IntakeError as exc:
+        return exc.message
+    if not table.rows:
+        return _(
+            "“%(name)s” has a header row but no appointments under it. Check that you chose "
+            "the right file (or sheet)."
+        ) % {"name": filename}
+    return ""
+
+
 def upload_store(
     *, user: User, portal: Portal, data: bytes, filename: str, timezone_name: str
 ) -> Upload:
@@ -132,15 +150,14 @@ def upload_hidden_sheets(*, upload: Upload, table: Table) -> set[str]:
 
 
 def column_samples(table: Table, *, count: int = 3) -> list[list[str]]:
-    """Up to ``count`` non-empty displayed values per column, from the first data rows."""
+    """The displayed values of the first ``count`` data rows, per column.
+
+    Blank cells stay (as ""), so a column's samples line up with the other columns' by row.
+    """
     samples: list[list[str]] = [[] for _ in table.headers]
-    for _number, cells in table.rows[:200]:
+    for _number, cells in table.rows[:count]:
         for index, cell in enumerate(cells):
-            text = display_text(cell).strip()
-            if text and len(samples[index]) < count:
-                samples[index].append(text[:60])
-        if all(len(found) >= count for found in samples):
-            break
+            samples[index].append(display_text(cell).strip()[:60])
     return samples
 
 

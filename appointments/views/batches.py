@@ -24,7 +24,7 @@ from appointments.models import Batch, BatchRow, Portal, batches_for, portals_fo
 from appointments.services import batches as batch_services
 from appointments.services import intake as intake_services
 from appointments.services import results
-from appointments.views.base import AuthenticatedRequest
+from appointments.views.base import AuthenticatedRequest, default_timezone
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,9 @@ def batch_upload(request: AuthenticatedRequest) -> HttpResponse:
     """Keep the uploaded file, then show its columns on the mapping screen."""
     portals = portals_for(request.user).filter(status=Portal.Status.ACTIVE)
     if request.method != "POST":
-        form = IntakeUploadForm(portals=portals, initial={"timezone": settings.TIME_ZONE})
+        form = IntakeUploadForm(
+            portals=portals, initial={"timezone": default_timezone(request.user)}
+        )
         return render(request, "appointments/upload.html", {"form": form})
     if _too_large(request):
         # Refused before the body is read: a huge upload never reaches the disk.
@@ -54,15 +56,25 @@ def batch_upload(request: AuthenticatedRequest) -> HttpResponse:
                 "limit": filesizeformat(settings.HUBPORTAL_MAX_UPLOAD_BYTES),
             },
         )
-        form = IntakeUploadForm(portals=portals, initial={"timezone": settings.TIME_ZONE})
+        form = IntakeUploadForm(
+            portals=portals, initial={"timezone": default_timezone(request.user)}
+        )
         return render(request, "appointments/upload.html", {"form": form})
     form = IntakeUploadForm(request.POST, request.FILES, portals=portals)
     if form.is_valid():
         file = form.cleaned_data["file"]
+        data = file.read()
+        problem = intake_services.upload_problem(
+            data=data, filename=file.name, sheet=form.cleaned_data["sheet"] or None
+        )
+        if problem:
+            # Refused here, with the form, rather than on a mapping screen for a bad file.
+            form.add_error("file", problem)
+            return render(request, "appointments/upload.html", {"form": form})
         upload = intake_services.upload_store(
             user=request.user,
             portal=form.cleaned_data["portal"],
-            data=file.read(),
+            data=data,
             filename=file.name,
             timezone_name=form.cleaned_data["timezone"],
         )

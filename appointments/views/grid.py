@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -23,7 +22,7 @@ from appointments.services.grid import (
     grid_schema,
 )
 from appointments.services.portals import PortalNeedsReconnect
-from appointments.views.base import AuthenticatedRequest
+from appointments.views.base import AuthenticatedRequest, default_timezone
 from appointments.views.intake import schema_problem
 
 GRID_TEMPLATE = "appointments/intake/grid.html"
@@ -67,7 +66,7 @@ def grid_entry(request: AuthenticatedRequest) -> HttpResponse:
     setup = GridSetupForm(
         data if "portal" in data else None,
         portals=portals,
-        initial={"timezone": settings.TIME_ZONE},
+        initial={"timezone": default_timezone(request.user)},
     )
     template = GRID_TEMPLATE + ("#grid-form" if request.htmx else "")
     context: dict[str, object] = {"setup": setup}

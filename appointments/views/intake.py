@@ -57,7 +57,8 @@ def _reading_choices(
     sheet = params.get("sheet", "").strip()[:100] or None
     encoding = params.get("encoding", "")
     header = params.get("header_row", "")
-    header_row = int(header) if header.isdigit() and 0 < int(header) <= 10_000 else None
+    # 0 means "the file has no header row".
+    header_row = int(header) if header.isdigit() and 0 <= int(header) <= 10_000 else None
     chosen = params.get("mapping", "")
     applied = next((m for m in saved if str(m.pk) == chosen), None)
     return (
@@ -197,7 +198,7 @@ def _screen_context(
         initial={
             "sheet": table.sheet or "",
             # Found again for another sheet unless the user chose it.
-            "header_row": forced_header_row or "",
+            "header_row": "" if forced_header_row is None else forced_header_row,
             "encoding": table.encoding or "",
             "mapping": applied.pk if applied else None,
         },

@@ -18,7 +18,7 @@ from appointments.hubspot import oauth
 from appointments.hubspot.errors import HubSpotError
 from appointments.models import batches_for, portals_for
 from appointments.services import portals as portal_services
-from appointments.views.base import AuthenticatedRequest
+from appointments.views.base import AuthenticatedRequest, default_timezone
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
         "configured": oauth.is_configured(),
         "portals": portals,
         "batches": batches_for(request.user).select_related("portal")[:20],
-        "form": UploadForm(portals=portals, initial={"timezone": settings.TIME_ZONE}),
+        "form": UploadForm(portals=portals, initial={"timezone": default_timezone(request.user)}),
     }
     return render(request, "appointments/home.html", context)
 
