@@ -16,6 +16,11 @@ urlpatterns = [
     path("sandbox/", views_pages.settings_page, name="settings"),
     path("sandbox/journal/", views_pages.journal_page, name="journal"),
     path("account-info/v3/details", views_account.account_details),
+    path(
+        "contacts/<int:hub_id>/record/<str:object_type>/<str:record_id>",
+        views_pages.record_page,
+        name="record",
+    ),
 ]
 for version in ("2026-03", "v3"):
     urlpatterns += [

@@ -1,15 +1,15 @@
-"""The sandbox's own HTML pages: settings (limits, faults, clock) and the request journal."""
+"""The sandbox's own HTML pages: settings (limits, faults, clock), the journal, record pages."""
 
 from __future__ import annotations
 
 from django import forms
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.csrf import csrf_exempt
 
 from sandbox import clock
 from sandbox.csrf import sandbox_csrf_protect
-from sandbox.models import JournalEntry, Portal, Switches
+from sandbox.models import CrmRecord, JournalEntry, Portal, Switches
 from sandbox.seed import seed_demo
 
 
@@ -79,3 +79,20 @@ def journal_page(request: HttpRequest) -> HttpResponse:
     """``/sandbox/journal/``: the last 200 calls the sandbox received, newest first."""
     entries = JournalEntry.objects.select_related("portal").order_by("-id")[:200]
     return render(request, "sandbox/journal.html", {"entries": entries})
+
+
+def record_page(
+    request: HttpRequest, hub_id: int, object_type: str, record_id: str
+) -> HttpResponse:
+    """``/contacts/<hub_id>/record/<objectType>/<id>``: where HubSpot's app shows a record.
+
+    A plain page with the record's properties and associations, so the app's "open in
+    HubSpot" links lead somewhere in the demo; 404 for an unknown record.
+    """
+    record = get_object_or_404(
+        CrmRecord.objects.select_related("portal"),
+        portal__hub_id=hub_id,
+        object_type=object_type,
+        record_id=record_id,
+    )
+    return render(request, "sandbox/record.html", {"record": record})
