@@ -20,7 +20,7 @@ from appointments.hubspot import pacing
 from appointments.hubspot.errors import (
     HubSpotError,
     HubSpotUnknownOutcome,
-    error_from_response,
+    raise_for_response,
 )
 from appointments.hubspot.schema import (
     APPOINTMENT_OBJECT_TYPE,
@@ -160,12 +160,7 @@ class HubSpotClient:
             ) from None
         except requests.RequestException as exc:
             raise HubSpotError(f"Could not call HubSpot: {exc}") from None
-        if response.status_code >= 400:
-            try:
-                body = response.json()
-            except ValueError:
-                body = {}
-            raise error_from_response(response.status_code, body, dict(response.headers))
+        raise_for_response(response)
         if paced:
             headers = response.headers
             pacing.slow_down(

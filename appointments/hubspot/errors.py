@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
+
 
 class HubSpotError(Exception):
     """HubSpot refused or failed a call.
@@ -114,3 +116,17 @@ def error_from_response(status: int, body: Any, headers: dict[str, str]) -> HubS
     if status in {423, 477, 502, 503, 504, 521, 523, 524}:
         return HubSpotTransientError(message, **common)
     return HubSpotError(message, **common)
+
+
+def raise_for_response(response: requests.Response, *, below: int = 400) -> None:
+    """Raise the fitting HubSpotError when ``response``'s status is ``below`` or above.
+
+    The body is read as JSON when it is; HubSpot's gateway pages (HTML) give an empty body.
+    """
+    if response.status_code < below:
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    raise error_from_response(response.status_code, body, dict(response.headers))

@@ -18,7 +18,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from django.conf import settings
 
-from appointments.hubspot.errors import HubSpotError, HubSpotUnknownOutcome, error_from_response
+from appointments.hubspot.errors import HubSpotError, HubSpotUnknownOutcome, raise_for_response
 
 
 @dataclass(frozen=True)
@@ -96,12 +96,7 @@ def _call_token_endpoint(action: str, **kwargs: Any) -> TokenSet:
     def raise_for_error(response: requests.Response) -> requests.Response:
         # HubSpot's legacy OAuth errors carry only status/message, not RFC 6749's "error",
         # which authlib alone would not recognise (REFERENCE.md 6.5).
-        if response.status_code >= 400:
-            try:
-                body = response.json()
-            except ValueError:
-                body = {}
-            raise error_from_response(response.status_code, body, dict(response.headers))
+        raise_for_response(response)
         return response
 
     session.register_compliance_hook("access_token_response", raise_for_error)
@@ -176,12 +171,7 @@ def _post_form(suffix: str, data: dict[str, str]) -> requests.Response:
         )
     except requests.RequestException as exc:
         raise HubSpotUnknownOutcome(f"HubSpot did not answer: {type(exc).__name__}") from None
-    if response.status_code >= 300:
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        raise error_from_response(response.status_code, body, dict(response.headers))
+    raise_for_response(response, below=300)
     return response
 
 

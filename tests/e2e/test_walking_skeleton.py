@@ -1,7 +1,7 @@
 """The whole job in a real browser: sign in, connect through OAuth, upload, send, read results.
 
 Chromium (Debian's) is driven by Playwright; the app runs on pytest-django's live server, the
-HubSpot sandbox on its own port, and a real ``db_worker`` process sends the batch.
+HubSpot sandbox on its own port, and a real worker process (``manage.py worker``) sends the batch.
 """
 
 from __future__ import annotations
@@ -11,27 +11,20 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from sandbox.models import JournalEntry
 from sandbox.seed import register_redirect_uri
+from tests.e2e.conftest import ARTIFACTS, ROOT
 from tests.helpers import database_url
 
-ROOT = Path(__file__).resolve().parents[2]
 WORKBOOK = ROOT / "tests" / "data" / "appointments-250.xlsx"
-ARTIFACTS = ROOT / "test-results"
-CHROMIUM = "/usr/bin/chromium"
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-# Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-# between browser steps are still synchronous and safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture
@@ -57,30 +50,6 @@ def worker(sandbox: Any, settings: Any) -> Iterator[subprocess.Popen[bytes]]:
     process.terminate()
     process.wait(timeout=20)
     log.close()
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (see .ci/run)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        context = browser.new_context(locale="en-GB")
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        yield page
-        context.close()
-        browser.close()
 
 
 def test_it_connects_uploads_and_creates_appointments_in_calls_of_100(
