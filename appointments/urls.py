@@ -19,6 +19,11 @@ urlpatterns = [
     path("batches/<uuid:batch_id>/", batches.batch_detail, name="batch-detail"),
     path("batches/<uuid:batch_id>/submit/", batches.batch_submit, name="batch-submit"),
     path("batches/<uuid:batch_id>/retry/", batches.batch_retry, name="batch-retry"),
+    path(
+        "batches/<uuid:batch_id>/check-records/",
+        batches.batch_check_records,
+        name="batch-check-records",
+    ),
     path("batches/<uuid:batch_id>/cancel/", batches.batch_cancel, name="batch-cancel"),
     path("batches/<uuid:batch_id>/results.csv", batches.batch_export_csv, name="batch-export-csv"),
     path(

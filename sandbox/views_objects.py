@@ -109,11 +109,18 @@ def read_one(
     return JsonResponse(_select(record, names))
 
 
-@api_view(scopes_any=("crm.objects.appointments.read",), methods=("POST",))
+@api_view(scopes_any=tuple(catalog.SCOPE_READ.values()), methods=("POST",))
 def read_batch(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpResponse:
-    """``POST /crm/objects/2026-03/{objectType}/batch/read``: 200, or 207 listing missing ids."""
-    if catalog.object_type_id(object_type) != catalog.APPOINTMENTS:
+    """``POST /crm/objects/2026-03/{objectType}/batch/read``: 200, or 207 listing missing ids.
+
+    Appointments, contacts, companies and deals, each needing its own read scope.
+    """
+    type_id = catalog.object_type_id(object_type)
+    if type_id is None:
         return unknown_object_type(ctx, object_type)
+    assert ctx.token is not None
+    if catalog.SCOPE_READ[type_id] not in ctx.token.scopes:
+        return missing_scopes(ctx, (catalog.SCOPE_READ[type_id],))
     payload, failure = _json_body(request, ctx)
     if failure is not None:
         return failure
@@ -131,7 +138,7 @@ def read_batch(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpR
     records = {
         r.record_id: r
         for r in CrmRecord.objects.filter(
-            portal=ctx.portal, object_type=catalog.APPOINTMENTS, record_id__in=ids, archived=False
+            portal=ctx.portal, object_type=type_id, record_id__in=ids, archived=False
         )
     }
     body: dict[str, Any] = {

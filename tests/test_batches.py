@@ -284,3 +284,32 @@ def test_it_proposes_the_time_zone_the_person_used_last(
     upload(logged_client, portal, csv_upload(rows_csv(1)), tz="America/Montreal")
 
     assert '<option value="America/Montreal" selected>' in logged_client.get(form_url).text
+
+
+def test_it_holds_back_rows_naming_records_that_do_not_exist_before_sending(
+    logged_client: Client, portal: Portal
+) -> None:
+    lines = rows_csv(3)
+    lines[2] = lines[2].replace(DEMO_CONTACT_IDS[1], "99999999999")  # no such contact
+    upload(logged_client, portal, csv_upload(lines))
+    batch = Batch.objects.get()
+
+    response = logged_client.post(
+        reverse("appointments:batch-check-records", args=[batch.pk]), follow=True
+    )
+
+    assert "1 row names a record that does not exist; it is held back." in response.text
+    states = dict(batch.rows.values_list("row_number", "state"))
+    assert states == {2: "ready", 3: "invalid", 4: "ready"}
+    [error] = batch.rows.get(row_number=3).errors
+    assert error["column"] == "contact_ids" and error["value"] == "99999999999"
+    assert error["message"] == (
+        'Row 3, column "contact_ids": there is no record 99999999999 in HubSpot portal '
+        f"{portal.hub_id}. Correct the ID or remove it."
+    )
+    reads = JournalEntry.objects.filter(path__endswith="/batch/read")
+    assert sorted(e.path for e in reads) == [
+        "/crm/objects/2026-03/0-1/batch/read",
+        "/crm/objects/2026-03/0-2/batch/read",
+    ]
+    assert batch_creates() == []

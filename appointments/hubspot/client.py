@@ -301,3 +301,25 @@ class HubSpotClient:
         if isinstance(portal_id, bool) or not isinstance(portal_id, int):
             raise HubSpotError("HubSpot's account details did not include the portal ID.")
         return portal_id, str(data.get("uiDomain") or "")
+
+    # spec/crm-objects-2026-03.json: POST /crm/objects/2026-03/{objectType}/batch/read
+    def existing_ids(self, object_type: str, ids: list[str]) -> set[str]:
+        """Which of ``ids`` (at most 100) are records of ``object_type`` in the portal.
+
+        HubSpot answers 200, or 207 with the missing ids in ``errors[].context.ids``; the
+        records found are in ``results`` either way (REFERENCE.md 3.3 limits batch reads).
+        """
+        if not 0 < len(ids) <= MAX_BATCH_INPUTS:
+            raise ValueError(f"existing_ids takes 1 to {MAX_BATCH_INPUTS} ids")
+        data = self._json(
+            self._request(
+                "POST",
+                f"/crm/objects/2026-03/{object_type}/batch/read",
+                json={
+                    "inputs": [{"id": record_id} for record_id in ids],
+                    "properties": [],
+                    "propertiesWithHistory": [],
+                },
+            )
+        )
+        return {str(item["id"]) for item in data.get("results", [])}

@@ -20,10 +20,13 @@ from django.views.decorators.vary import vary_on_headers
 
 from appointments import exports
 from appointments.forms_intake import IntakeUploadForm
+from appointments.hubspot.errors import HubSpotError
 from appointments.models import Batch, BatchRow, Portal, batches_for, portals_for
 from appointments.services import batches as batch_services
 from appointments.services import intake as intake_services
+from appointments.services import records as record_services
 from appointments.services import results
+from appointments.services.portals import PortalNeedsReconnect
 from appointments.views.base import AuthenticatedRequest, default_timezone
 
 logger = logging.getLogger(__name__)
@@ -149,6 +152,33 @@ def _sending(count: int) -> str:
     return ngettext(
         "Sending %(count)s row to HubSpot.", "Sending %(count)s rows to HubSpot.", count
     ) % {"count": count}
+
+
+@require_POST
+@login_required
+def batch_check_records(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
+    batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    if batch.is_active:
+        messages.info(request, _("This batch is already being sent."))
+        return redirect("appointments:batch-detail", batch_id=batch.pk)
+    try:
+        held = record_services.batch_check_records(batch=batch)
+    except (HubSpotError, PortalNeedsReconnect) as exc:
+        messages.error(request, _("HubSpot could not be asked: %(reason)s") % {"reason": exc})
+    else:
+        if held:
+            messages.warning(
+                request,
+                ngettext(
+                    "%(count)s row names a record that does not exist; it is held back.",
+                    "%(count)s rows name records that do not exist; they are held back.",
+                    held,
+                )
+                % {"count": held},
+            )
+        else:
+            messages.success(request, _("Every record ID exists in HubSpot."))
+    return redirect("appointments:batch-detail", batch_id=batch.pk)
 
 
 @require_POST
