@@ -160,6 +160,8 @@ def test_it_answers_in_the_language_the_browser_asks_for(
 
     assert '<html lang="fr">' in french.text and "Tableau de bord" in french.text
     assert "Accept-Language" in french["Vary"]
+    # The browser-side error texts (static/appointments/app.js) come from the page too.
+    assert 'data-send-error="Le serveur est injoignable.' in french.text
     # A language the site does not ship falls back to English (LANGUAGE_CODE).
     for response in (german, plain):
         assert '<html lang="en">' in response.text and "Dashboard" in response.text

@@ -1,16 +1,20 @@
-// htmx 2 does not swap 4xx/5xx answers: show them instead of failing silently.
+// htmx 2 does not swap 4xx/5xx answers: show them instead of failing silently. The texts come
+// from the page (data-* attributes of #htmx-error), so they are translated like the rest.
+function showHtmxError(message) {
+  var box = document.getElementById("htmx-error");
+  if (!box) return;
+  box.textContent = message;
+  box.hidden = false;
+}
 document.addEventListener("htmx:responseError", function (event) {
   var box = document.getElementById("htmx-error");
   if (!box) return;
-  box.textContent = "The server answered " + event.detail.xhr.status +
-    ". Reload the page; if it happens again, tell your administrator.";
-  box.hidden = false;
+  showHtmxError(box.dataset.responseError.replace("{status}", event.detail.xhr.status));
 });
 document.addEventListener("htmx:sendError", function () {
   var box = document.getElementById("htmx-error");
   if (!box) return;
-  box.textContent = "The server could not be reached. Check your connection; the page will keep trying.";
-  box.hidden = false;
+  showHtmxError(box.dataset.sendError);
 });
 document.addEventListener("htmx:afterSwap", function () {
   var box = document.getElementById("htmx-error");
