@@ -43,7 +43,7 @@ def results_rows(batch: Batch) -> Iterator[list[str]]:
         error = " | ".join(e["message"] for e in row.errors) if row.errors else row.error_message
         yield [
             str(row.row_number),
-            *[str(row.raw.get(h, "")) for h in headers],
+            *[row.raw_text(index) for index in range(len(headers))],
             str(BatchRow.State(row.state).label),
             row.hubspot_id,
             record_url(batch.portal.hub_id, row.hubspot_id),

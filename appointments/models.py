@@ -8,6 +8,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -127,12 +129,27 @@ class Batch(models.Model):
         return self.status in self.ACTIVE_STATUSES
 
 
+class StoredJSONField(models.JSONField):
+    """A JSONField without SQLite's ``JSON_VALID`` check constraint.
+
+    Batch rows' JSON is written only by this field and by ``services.storage`` (orjson), which
+    never produce anything else; SQLite checking it again re-parses every document on insert,
+    about a quarter of the time of storing 100,000 rows (bench/intake.py). PostgreSQL's
+    ``jsonb`` has no such check either.
+    """
+
+    def db_check(self, connection: BaseDatabaseWrapper) -> None:
+        return None
+
+
 class BatchRow(models.Model):
     """One row the user gave, kept whatever happens to it.
 
-    ``row_number`` is the row as the spreadsheet numbers it; ``raw`` the cells as given (header
-    -> text); ``properties``/``associations`` the exact values for HubSpot's batch-create input;
-    ``errors`` the validation errors (list of {column, value, code, message}).
+    ``row_number`` is the row as the spreadsheet numbers it; ``raw`` every cell's displayed text,
+    in the order of ``batch.headers``; ``properties`` the exact strings for HubSpot's
+    batch-create input; ``associations`` one ``[record id, associationCategory,
+    associationTypeId]`` per record ID (``submission`` builds HubSpot's association objects from
+    them); ``errors`` the validation errors (list of {column, value, code, message}).
     """
 
     class State(models.TextChoices):
@@ -148,29 +165,48 @@ class BatchRow(models.Model):
     # start with it, and every extra index slows storing 100,000 rows.
     batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="rows", db_index=False)
     row_number = models.PositiveIntegerField()
-    raw = models.JSONField(default=dict)
-    properties = models.JSONField(default=dict)
-    associations = models.JSONField(default=list)
-    errors = models.JSONField(default=list)
+    raw = StoredJSONField(default=list)
+    properties = StoredJSONField(default=dict)
+    associations = StoredJSONField(default=list)
+    errors = StoredJSONField(default=list)
     state = models.CharField(max_length=10, choices=State)
-    object_write_trace_id = models.CharField(max_length=64, unique=True)
+    # Unique by construction (``services.storage.trace_ids``: batch, row number, random part);
+    # nothing looks a row up by it, and an index would cost a fifth of storing 100,000 rows.
+    object_write_trace_id = models.CharField(max_length=64)
+    # Indexed only where set (below): a stored row has no call yet.
     call = models.ForeignKey(
-        "BatchCall", null=True, blank=True, on_delete=models.SET_NULL, related_name="rows"
+        "BatchCall",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="rows",
+        db_index=False,
     )
-    hubspot_id = models.CharField(max_length=32, blank=True)
-    error_category = models.CharField(max_length=64, blank=True)
-    error_message = models.TextField(blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Database defaults too: storing a row sends only what intake decides (services.storage).
+    hubspot_id = models.CharField(max_length=32, blank=True, db_default="")
+    error_category = models.CharField(max_length=64, blank=True, db_default="")
+    error_message = models.TextField(blank=True, db_default="")
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
     class Meta:
         ordering = ["batch", "row_number"]
         constraints = [
             models.UniqueConstraint(fields=["batch", "row_number"], name="unique_row_per_batch"),
         ]
-        indexes = [models.Index(fields=["batch", "state"])]
+        indexes = [
+            models.Index(fields=["batch", "state"]),
+            models.Index(
+                fields=["call"], condition=models.Q(call__isnull=False), name="row_call_when_set"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Row {self.row_number}"
+
+    def raw_text(self, index: int) -> str:
+        """The displayed text of the row's cell in column ``index`` (0-based; ``""`` past the
+        row's end)."""
+        return self.raw[index] if 0 <= index < len(self.raw) else ""
 
     @property
     def is_editable(self) -> bool:

@@ -92,12 +92,25 @@ def _sleep(batch: Batch, seconds: float) -> None:
         _heartbeat(batch)
 
 
+def association_objects(associations: list[list[Any]]) -> list[dict[str, Any]]:
+    """HubSpot's ``PublicAssociationsForObject`` list (REFERENCE.md 1.2) for a row's stored
+    ``[record id, associationCategory, associationTypeId]`` items."""
+    return [
+        {
+            "to": {"id": record_id},
+            "types": [{"associationCategory": category, "associationTypeId": type_id}],
+        }
+        for record_id, category, type_id in associations
+    ]
+
+
 def _inputs(rows: list[BatchRow]) -> list[dict[str, Any]]:
+    """Batch-create inputs (``SimplePublicObjectBatchInputForCreate``, REFERENCE.md 1.2)."""
     return [
         {
             "objectWriteTraceId": row.object_write_trace_id,
             "properties": row.properties,
-            "associations": row.associations,
+            "associations": association_objects(row.associations),
         }
         for row in rows
     ]

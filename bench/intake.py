@@ -8,13 +8,18 @@ it; ``--database-url`` for another, e.g. PostgreSQL) that the child migrates bef
 - the bare read: python-calamine reading the XLSX into Python values (python-calamine cannot
   read CSV, so the CSV's ratio is also against the XLSX's bare read; the stdlib csv module's
   read of the CSV is printed beside it);
-- file -> validated rows: read_table + propose_mapping + iter_validated_chunks, nothing stored;
+- file -> validated rows: read_table + propose_mapping + iter_encoded_chunks (validated and
+  encoded for storage), nothing stored;
 - file -> stored rows: read_table + propose_mapping + ``upload_confirm`` (what confirming the
   mapping screen runs: validates chunk by chunk and stores every row on a new batch).
 
-Best of ``--repeat`` runs, interleaved so load from other processes hits all alike; peak memory
-is the child process's maximum resident set size (``getrusage`` ``ru_maxrss``, so Python,
-Django, calamine's buffers and the database driver included). The last line is
+Each of ``--repeat`` rounds times a bare read right before each measured path, and a ratio is
+taken within that pair: this machine's speed shifts by up to 40% from one second to the next
+(a plain Python loop runs in 0.29 s or 0.48 s), so two best-of times caught in different
+phases would compare a fast bare read with a slow intake, or the reverse. Ratios are the
+median of the rounds' pairs (their range is printed too); times are the best of the rounds.
+Peak memory is the child process's maximum resident set size (``getrusage`` ``ru_maxrss``, so
+Python, Django, calamine's buffers and the database driver included). The last line is
 ``xlsx_ratio=<x> csv_ratio=<x> peak_mb=<n> rows=<n>``: stored-rows time over the bare read.
 """
 
@@ -28,6 +33,7 @@ import json
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -132,7 +138,7 @@ def measure(kind: str, path: Path, database_url: str, repeat: int) -> dict[str, 
 
     from appointments.intake.mapping import propose_mapping
     from appointments.intake.readers import read_table
-    from appointments.intake.validation import iter_validated_chunks
+    from appointments.intake.validation import iter_encoded_chunks
     from appointments.models import BatchRow, Portal, Upload
     from appointments.services.intake import upload_confirm
     from tests.intake_fixtures import LABELS, PROPERTIES
@@ -144,34 +150,42 @@ def measure(kind: str, path: Path, database_url: str, repeat: int) -> dict[str, 
     xlsx = path.with_suffix(".xlsx").read_bytes()
     zone = ZoneInfo("Europe/Paris")
     times: dict[str, list[float]] = {"bare": [], "csv_bare": [], "validated": [], "stored": []}
+    ratios: dict[str, list[float]] = {"validated": [], "stored": []}
     rows = invalid = stored = 0
-    for _ in range(repeat):
+
+    def bare() -> float:
         began = time.perf_counter()
         book = python_calamine.CalamineWorkbook.from_object(io.BytesIO(xlsx))
         book.get_sheet_by_index(0).to_python()
-        times["bare"].append(time.perf_counter() - began)
-        del book
+        took = time.perf_counter() - began
+        times["bare"].append(took)
+        return took
+
+    for _ in range(repeat):
         if kind == "csv":
             began = time.perf_counter()
             for _row in csv.reader(io.StringIO(data.decode("utf-8"))):
                 pass
             times["csv_bare"].append(time.perf_counter() - began)
 
+        paired = bare()
         began = time.perf_counter()
         table = read_table(data, path.name, max_rows=200_000)
         mapping = propose_mapping(table.headers, PROPERTIES, LABELS)
         rows = invalid = 0
-        for chunk in iter_validated_chunks(
+        for chunk in iter_encoded_chunks(
             table, mapping=mapping, properties=PROPERTIES, timezone=zone
         ):
             rows += len(chunk)
-            invalid += sum(not row.valid for row in chunk)
+            invalid += chunk.valid.count(False)
         times["validated"].append(time.perf_counter() - began)
+        ratios["validated"].append(times["validated"][-1] / paired)
         del table
 
         upload = Upload.objects.create(
             portal=portal, created_by=user, filename=path.name, data=b"", timezone=zone.key
         )
+        paired = bare()
         began = time.perf_counter()
         table = read_table(data, path.name, max_rows=200_000)
         mapping = propose_mapping(table.headers, PROPERTIES, LABELS)
@@ -179,12 +193,16 @@ def measure(kind: str, path: Path, database_url: str, repeat: int) -> dict[str, 
             upload=upload, table=table, mapping=mapping, properties=PROPERTIES, date_orders={}
         )
         times["stored"].append(time.perf_counter() - began)
+        ratios["stored"].append(times["stored"][-1] / paired)
         del table
         stored = BatchRow.objects.filter(batch=batch).count()
         # Each run stores into the same table size; not timed.
         BatchRow.objects.filter(batch=batch).delete()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = {name: min(values) if values else 0.0 for name, values in times.items()}
+    for name, values in ratios.items():
+        result[f"{name}_ratio"] = statistics.median(values)
+        result[f"{name}_ratio_low"], result[f"{name}_ratio_high"] = min(values), max(values)
     return {**result, "peak_mb": peak, "rows": rows, "invalid": invalid, "stored_rows": stored}
 
 
@@ -202,7 +220,7 @@ def run_child(kind: str, path: Path, database_url: str, repeat: int) -> dict[str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--database-url", help="default: a temporary SQLite file per measured file")
     parser.add_argument("--measure", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -228,13 +246,14 @@ def main() -> None:
             f"{kind.upper():4}: calamine bare read of the XLSX {r['bare']:.2f} s"
             + (f" (stdlib csv read of the CSV {r['csv_bare']:.2f} s)" if kind == "csv" else "")
             + f"; file -> validated rows {r['validated']:.2f} s "
-            f"({r['validated'] / r['bare']:.2f}x); file -> stored rows {r['stored']:.2f} s "
-            f"({r['stored'] / r['bare']:.2f}x); peak RSS {r['peak_mb']:.0f} MB; "
+            f"({r['validated_ratio']:.2f}x); file -> stored rows {r['stored']:.2f} s "
+            f"({r['stored_ratio']:.2f}x, rounds {r['stored_ratio_low']:.2f}x to "
+            f"{r['stored_ratio_high']:.2f}x); peak RSS {r['peak_mb']:.0f} MB; "
             f"{int(r['stored_rows']):,} rows stored, {int(r['invalid'])} invalid"
         )
     x, c = results["xlsx"], results["csv"]
     print(
-        f"xlsx_ratio={x['stored'] / x['bare']:.2f} csv_ratio={c['stored'] / c['bare']:.2f} "
+        f"xlsx_ratio={x['stored_ratio']:.2f} csv_ratio={c['stored_ratio']:.2f} "
         f"peak_mb={max(x['peak_mb'], c['peak_mb']):.0f} rows={int(x['stored_rows'])}"
     )
 

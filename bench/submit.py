@@ -370,6 +370,7 @@ def phase_pacing(batch: Any, sandbox: Sandbox) -> tuple[float, int]:
 def phase_ceiling(batch: Any, sandbox: Sandbox) -> int:
     from appointments.hubspot.client import HubSpotClient
     from appointments.hubspot.errors import HubSpotError
+    from appointments.submission import association_objects
 
     say(
         f"\n(a') diagnostic: the app's HubSpotClient and pacing alone, {CEILING_CALLS} creates, "
@@ -392,7 +393,7 @@ def phase_ceiling(batch: Any, sandbox: Sandbox) -> int:
                         {
                             "objectWriteTraceId": f"ceil-{call}-{n}",
                             "properties": p,
-                            "associations": a,
+                            "associations": association_objects(a),
                         }
                         for n, (p, a) in enumerate(chunk)
                     ]
@@ -420,8 +421,9 @@ def phase_own(batch: Any, sandbox: Sandbox) -> float:
     return own
 
 
-def sdk_batch(chunk: list[tuple[dict[str, str], list[dict[str, Any]]]], first: int) -> Any:
-    """The official client's batch-create input for ``chunk`` of (properties, associations)."""
+def sdk_batch(chunk: list[tuple[dict[str, str], list[list[Any]]]], first: int) -> Any:
+    """The official client's batch-create input for ``chunk`` of (properties, associations as
+    stored: ``[record id, associationCategory, associationTypeId]``)."""
     from hubspot.crm.objects import (
         AssociationSpec,
         BatchInputSimplePublicObjectBatchInputForCreate,
@@ -436,16 +438,14 @@ def sdk_batch(chunk: list[tuple[dict[str, str], list[dict[str, Any]]]], first: i
                 properties=properties,
                 associations=[
                     PublicAssociationsForObject(
-                        to=PublicObjectId(id=link["to"]["id"]),
+                        to=PublicObjectId(id=record_id),
                         types=[
                             AssociationSpec(
-                                association_category=t["associationCategory"],
-                                association_type_id=t["associationTypeId"],
+                                association_category=category, association_type_id=type_id
                             )
-                            for t in link["types"]
                         ],
                     )
-                    for link in associations
+                    for record_id, category, type_id in associations
                 ],
                 object_write_trace_id=f"sdk-{first + n}",
             )

@@ -77,12 +77,7 @@ def test_it_checks_every_row_and_sends_nothing_before_confirmation(
     # Paris is UTC+1 in December: 14:00 local is 13:00 UTC.
     assert first.properties["hs_appointment_start"] == "2026-12-03T13:00:00Z"
     assert first.properties["hs_appointment_status"] == "scheduled"
-    assert first.associations == [
-        {
-            "to": {"id": DEMO_CONTACT_IDS[0]},
-            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 906}],
-        }
-    ]
+    assert first.associations == [[DEMO_CONTACT_IDS[0], "HUBSPOT_DEFINED", 906]]
     assert (second.row_number, second.state) == (3, BatchRow.State.INVALID)
     [error] = second.errors
     assert error["column"] == "Appointment status"

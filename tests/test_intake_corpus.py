@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
+import json
+
+from appointments.intake.encoding import encode_rows
 from appointments.intake.mapping import duplicate_headers, propose_mapping
-from appointments.intake.readers import read_table
-from appointments.intake.validation import iter_validated_chunks, table_validator, validate_table
+from appointments.intake.readers import Table, read_table
+from appointments.intake.validation import iter_encoded_chunks, table_validator, validate_table
 from tests.intake_fixtures import CORPUS, LABELS, PARIS, PROPERTIES, intake
 
-CONTACT = {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 906}
+CONTACT = ["HUBSPOT_DEFINED", 906]
 
 
 def test_it_reads_a_french_excel_csv() -> None:
@@ -53,7 +57,7 @@ def test_it_reads_a_bom_csv_with_associations() -> None:
         "hs_appointment_end": "2026-03-14T09:30:00Z",
         "hs_appointment_status": "scheduled",
     }
-    assert row.associations == [{"to": {"id": "51234"}, "types": [CONTACT]}]
+    assert row.associations == [["51234", *CONTACT]]
 
 
 def test_it_reads_quoted_line_breaks() -> None:
@@ -94,11 +98,7 @@ def test_it_decides_day_month_order_per_column() -> None:
 
 def test_it_reads_serial_dates_in_the_1900_system() -> None:
     (row,) = intake("serial_dates.xlsx")
-    assert row.raw == {
-        "Appointment name": "Serial",
-        "Start time": "46095.4375",
-        "Follow-up date": "46100",
-    }
+    assert row.raw == ["Serial", "46095.4375", "46100"]
     assert row.properties == {
         "hs_appointment_name": "Serial",
         "hs_appointment_start": "2026-03-14T09:30:00Z",
@@ -118,15 +118,9 @@ def test_it_reads_a_1904_workbook() -> None:
 def test_it_reads_record_ids_stored_as_floats() -> None:
     exact, inexact = intake("ids_as_floats.xlsx")
     assert exact.associations == [
-        {"to": {"id": "51234"}, "types": [CONTACT]},
-        {
-            "to": {"id": "51234"},
-            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 908}],
-        },
-        {
-            "to": {"id": "51235"},
-            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 908}],
-        },
+        ["51234", *CONTACT],
+        ["51234", "HUBSPOT_DEFINED", 908],
+        ["51235", "HUBSPOT_DEFINED", 908],
     ]
     # 9007199254740993 cannot be held by a float: the cell is refused, not rounded.
     assert [(e.column, e.code) for e in exact.errors] == [("deal_ids", "invalid_record_id")]
@@ -158,7 +152,7 @@ def test_it_reads_below_a_title_and_skips_blank_rows() -> None:
                 "hs_appointment_start": "2026-03-20T14:00:00Z",
                 "hs_appointment_status": "scheduled",
             },
-            [{"to": {"id": "901"}, "types": [CONTACT]}],
+            [["901", *CONTACT]],
         ),
         (
             7,
@@ -167,7 +161,7 @@ def test_it_reads_below_a_title_and_skips_blank_rows() -> None:
                 "hs_appointment_start": "2026-03-21T15:00:00Z",
                 "hs_appointment_status": "completed",
             },
-            [{"to": {"id": "902"}, "types": [CONTACT]}],
+            [["902", *CONTACT]],
         ),
     ]
 
@@ -194,7 +188,7 @@ def test_it_reports_duplicate_headers_and_uses_the_first_column() -> None:
         "hs_appointment_start": "2026-06-01T08:00:00Z",
         "visit_notes": "first note",
     }
-    assert row.raw["Visit notes (E)"] == "second note"
+    assert row.raw[4] == "second note"
 
 
 def test_it_reads_a_libreoffice_sheet() -> None:
@@ -221,11 +215,13 @@ def test_it_validates_whole_tables_exactly_as_row_by_row() -> None:
         )
         one_by_one = [validator.validate(number, cells) for number, cells in table.rows]
         assert validator.validate_rows(table.rows) == one_by_one, name
+        # The stored form, byte for byte.
+        assert validator.encode_rows(table.rows) == encode_rows(one_by_one), name
         checked += 1
     assert checked == 16
 
 
-def test_it_validates_in_chunks_as_in_one_list() -> None:
+def test_it_encodes_in_chunks_as_in_one_list() -> None:
     data = "Appointment name,Start time,End time,contact_ids\n" + "".join(
         f"Visit {i},2026-05-{1 + i % 28:02d} 10:00,2026-05-{1 + i % 28:02d} "
         f"{'09' if i % 7 == 0 else '11'}:00,{1000 + i}\n"
@@ -238,9 +234,14 @@ def test_it_validates_in_chunks_as_in_one_list() -> None:
         "timezone": PARIS,
     }
     whole = validate_table(table, **options)  # type: ignore[arg-type]
-    chunks = list(iter_validated_chunks(table, size=1000, **options))  # type: ignore[arg-type]
+    chunks = list(iter_encoded_chunks(table, size=1000, **options))  # type: ignore[arg-type]
     assert [len(chunk) for chunk in chunks] == [1000, 1000, 500]
-    assert [row for chunk in chunks for row in chunk] == whole
+    encoded = encode_rows(whole)
+    assert [text for chunk in chunks for text in chunk.raw] == encoded.raw
+    assert [text for chunk in chunks for text in chunk.properties] == encoded.properties
+    assert [text for chunk in chunks for text in chunk.associations] == encoded.associations
+    assert [text for chunk in chunks for text in chunk.errors] == encoded.errors
+    assert sum(chunk.valid.count(False) for chunk in chunks) == 358
     assert sum(not row.valid for row in whole) == 358
     assert whole[7].errors[0].code == "end_before_start"
     assert whole[8].properties == {
@@ -248,27 +249,58 @@ def test_it_validates_in_chunks_as_in_one_list() -> None:
         "hs_appointment_start": "2026-05-09T08:00:00Z",
         "hs_appointment_end": "2026-05-09T09:00:00Z",
     }
-    assert whole[8].associations == [{"to": {"id": "1008"}, "types": [CONTACT]}]
+    assert whole[8].associations == [["1008", *CONTACT]]
+    assert encoded.associations[8] == '[["1008","HUBSPOT_DEFINED",906]]'
 
 
 def test_it_reads_an_excel_97_workbook_past_its_hidden_sheet() -> None:
     table = read_table((CORPUS / "excel97.xls").read_bytes(), "excel97.xls", max_rows=10)
     assert (table.format, table.sheet_names, table.sheet) == ("xls", ["Codes", "Agenda"], "Agenda")
     (row,) = intake("excel97.xls")
-    assert row.raw == {
-        "Appointment name": "Legacy export",
-        "Start time": "2026-02-03 09:15",
-        "Party size": "3",
-        "deal_ids": "88001",
-    }
+    assert row.raw == ["Legacy export", "2026-02-03 09:15", "3", "88001"]
     assert row.properties == {
         "hs_appointment_name": "Legacy export",
         "hs_appointment_start": "2026-02-03T08:15:00Z",
         "party_size": "3",
     }
-    assert row.associations == [
-        {
-            "to": {"id": "88001"},
-            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 944}],
-        }
+    assert row.associations == [["88001", "HUBSPOT_DEFINED", 944]]
+
+
+def test_it_encodes_awkward_cells_exactly_as_row_by_row() -> None:
+    # Text that JSON must escape, a NUL, a lone surrogate (orjson refuses it), separators that
+    # look like JSON, typed workbook cells, and a bad row among good ones.
+    awkward = ['say "hi"', "back\\slash", "line\nbreak\ttab", "nul\x00", 'a","b', "lone \ud800"]
+    headers = ["Appointment name", "Visit notes", "Party size", "contact_ids", "Start time"]
+    rows: list[tuple[int, list[object]]] = [
+        (n + 2, [f"Visit {n}", note, float(n), f"{51234 + n};{61234 + n}", "2026-03-14 09:00"])
+        for n, note in enumerate(awkward)
+    ]
+    rows.append((9, ["Bad ids", "x", 1.5, "12a", "2026-03-14 09:00"]))
+    rows.append((10, ["Typed", True, 3, 7.0, datetime.datetime(2026, 3, 14, 9, 30)]))
+    table = Table(
+        headers=headers,
+        rows=rows,
+        sheet_names=[],
+        sheet=None,
+        encoding=None,
+        delimiter=None,
+        header_row=1,
+    )
+    validator = table_validator(
+        table,
+        mapping=propose_mapping(headers, PROPERTIES, LABELS),
+        properties=PROPERTIES,
+        timezone=PARIS,
+    )
+
+    encoded = validator.encode_rows(rows)
+
+    one_by_one = [validator.validate(number, cells) for number, cells in rows]
+    assert [json.loads(text) for text in encoded.raw] == [row.raw for row in one_by_one]
+    assert encoded == encode_rows(one_by_one)
+    assert json.loads(encoded.raw[5])[1] == "lone \ud800"
+    assert encoded.valid == [True] * 6 + [False, True]
+    assert json.loads(encoded.associations[1]) == [
+        ["51235", "HUBSPOT_DEFINED", 906],
+        ["61235", "HUBSPOT_DEFINED", 906],
     ]

@@ -202,18 +202,9 @@ def test_it_builds_associations_from_record_ids() -> None:
     result = check({"contact_ids": "51234.0; 51235;51234", "contact_ids (Attendee)": 77.0})
     assert result.errors == []
     assert result.associations == [
-        {
-            "to": {"id": "51234"},
-            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 906}],
-        },
-        {
-            "to": {"id": "51235"},
-            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 906}],
-        },
-        {
-            "to": {"id": "77"},
-            "types": [{"associationCategory": "USER_DEFINED", "associationTypeId": 37}],
-        },
+        ["51234", "HUBSPOT_DEFINED", 906],
+        ["51235", "HUBSPOT_DEFINED", 906],
+        ["77", "USER_DEFINED", 37],
     ]
     assert result.properties == {"hs_appointment_name": "Visit"}
 
@@ -259,12 +250,8 @@ def test_it_leaves_empty_cells_out() -> None:
     result = check({"Status": "", "Party size": None, "Start time": "  "})
     assert result.valid
     assert result.properties == {"hs_appointment_name": "Visit"}
-    assert result.raw == {
-        "Appointment name": "Visit",
-        "Status": "",
-        "Party size": "",
-        "Start time": "  ",
-    }
+    # Headers: Appointment name, Status, Party size, Start time.
+    assert result.raw == ["Visit", "", "", "  "]
 
 
 def test_it_refuses_read_only_and_unknown_properties_mapped_by_hand() -> None:
@@ -324,12 +311,7 @@ def test_it_keeps_every_raw_cell_including_ignored_and_repeated_columns() -> Non
         timezone=PARIS,
     )
     result = validator.validate(2, ["Visit", "a", 3.0, datetime.datetime(2026, 1, 2, 3, 4, 5)])
-    assert result.raw == {
-        "Appointment name": "Visit",
-        "Comments": "a",
-        "C": "3",
-        "Comments (D)": "2026-01-02 03:04:05",
-    }
+    assert result.raw == ["Visit", "a", "3", "2026-01-02 03:04:05"]
 
 
 def test_it_shows_booleans_and_numbers_apart_in_raw_text() -> None:
@@ -344,9 +326,9 @@ def test_it_shows_booleans_and_numbers_apart_in_raw_text() -> None:
     second = validator.validate(3, ["B", 1, False])
     third = validator.validate(4, ["C", 0.0, 1.0])
     assert [row.raw for row in (first, second, third)] == [
-        {"Appointment name": "A", "Party size": "1", "Interpreter needed": "TRUE"},
-        {"Appointment name": "B", "Party size": "1", "Interpreter needed": "FALSE"},
-        {"Appointment name": "C", "Party size": "0", "Interpreter needed": "1"},
+        ["A", "1", "TRUE"],
+        ["B", "1", "FALSE"],
+        ["C", "0", "1"],
     ]
     assert third.properties == {
         "hs_appointment_name": "C",

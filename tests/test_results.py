@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from datetime import timedelta
@@ -181,3 +182,29 @@ def test_it_shows_hubspots_call_times_in_the_batchs_time_zone(
 
     assert "shown in Europe/Paris" in page
     assert page.count("<td>11:00:05</td>") == 3  # UTC+1 in January
+
+
+def test_it_exports_the_cells_of_unnamed_and_repeated_columns(
+    logged_client: Client, user: Any, portal: Portal
+) -> None:
+    data = (
+        "Appointment name,Visit notes,,Visit notes,contact_ids\n"
+        f"Check-up,first,untitled,second,{DEMO_CONTACT_IDS[0]}\n"
+    ).encode()
+    batch = batch_create_from_upload(
+        user=user, portal=portal, data=data, filename="dup.csv", timezone_name="Europe/Paris"
+    )
+
+    response = logged_client.get(reverse("appointments:batch-export-csv", args=[batch.pk]))
+
+    text = b"".join(response.streaming_content).decode("utf-8-sig")  # type: ignore[attr-defined]
+    header, row = list(csv.reader(io.StringIO(text)))[:2]
+    assert header[:6] == [
+        "row",
+        "Appointment name",
+        "Visit notes",
+        "",
+        "Visit notes",
+        "contact_ids",
+    ]
+    assert row[:6] == ["2", "Check-up", "first", "untitled", "second", str(DEMO_CONTACT_IDS[0])]

@@ -101,7 +101,14 @@ def test_it_stores_every_row_exactly_as_validated(upload: Upload) -> None:
         "ready",
     ]
     first = rows[0]
-    assert first["raw"]["Appointment name"] == "Check-up Zoë"
+    assert first["raw"] == [
+        "Check-up Zoë",
+        "2026-04-02 08:15",
+        "2026-04-02 08:45",
+        "Scheduled",
+        "2",
+        "51234;51235",
+    ]
     assert first["properties"] == {
         "hs_appointment_name": "Check-up Zoë",
         "hs_appointment_start": "2026-04-02T06:15:00Z",
@@ -110,14 +117,11 @@ def test_it_stores_every_row_exactly_as_validated(upload: Upload) -> None:
         "party_size": "2",
     }
     assert first["associations"] == [
-        {
-            "to": {"id": id_},
-            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 906}],
-        }
-        for id_ in ("51234", "51235")
+        ["51234", "HUBSPOT_DEFINED", 906],
+        ["51235", "HUBSPOT_DEFINED", 906],
     ]
     assert first["errors"] == []
-    assert rows[3]["raw"]["Appointment name"] == "Unknown status 🙂"
+    assert rows[3]["raw"][0] == "Unknown status 🙂"
     assert [error["code"] for error in rows[4]["errors"]] == ["invalid_number", "invalid_record_id"]
     assert rows[4]["errors"][0]["column"] == "Party size"
     assert rows[4]["errors"][0]["value"] == "many"

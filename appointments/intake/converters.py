@@ -42,6 +42,8 @@ _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
 _GROUPED_COMMA = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _GROUPED_DOT = re.compile(r"^[+-]?\d{1,3}(?:\.\d{3})+(?:,\d+)?$")
 _RECORD_ID = re.compile(r"^\d+(?:\.0+)?$")
+# The common record-ID cells: one ID, or several separated by ";", in ASCII digits.
+_PLAIN_IDS = re.compile(r"[1-9][0-9]*(?:;[1-9][0-9]*)*")
 
 
 def _decimal_text(text: str) -> str:
@@ -163,9 +165,10 @@ def convert_record_ids(cell: object) -> list[str] | None:
     CellProblem ``invalid_record_id``. None for a blank cell.
     """
     if type(cell) is str:
-        # The common case: one plain ID.
-        if cell.isdigit() and cell.isascii() and cell[0] != "0":
-            return [cell]
+        if _PLAIN_IDS.fullmatch(cell):
+            ids = cell.split(";")
+            if len(ids) == 1 or len(set(ids)) == len(ids):
+                return ids
         return _split_record_ids(cell)
     if type(cell) is float:
         if not cell.is_integer() or not 0 < cell < _MAX_EXACT_FLOAT:

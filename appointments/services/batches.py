@@ -21,7 +21,7 @@ from appointments import tasks
 from appointments.hubspot.client import MAX_BATCH_INPUTS
 from appointments.intake.mapping import ColumnTarget, propose_mapping
 from appointments.intake.readers import read_table
-from appointments.intake.validation import iter_validated_chunks
+from appointments.intake.validation import iter_encoded_chunks
 from appointments.models import Batch, BatchCall, BatchRow, Portal
 from appointments.services.portals import portal_schema
 from appointments.services.storage import batch_rows_store_chunks
@@ -72,7 +72,7 @@ def batch_create_from_upload(
             properties_snapshot=[p.to_json() for p in properties],
         )
         # Validated and stored a chunk at a time: memory stays bounded on 100,000 rows.
-        chunks = iter_validated_chunks(
+        chunks = iter_encoded_chunks(
             table, mapping=mapping, properties=properties, timezone=ZoneInfo(timezone_name)
         )
         batch_rows_store_chunks(batch=batch, chunks=chunks)

@@ -29,7 +29,7 @@ from appointments.intake.validation import RowValidator, ValidatedRow
 from appointments.models import Batch, Portal, SavedMapping, Upload
 from appointments.services.batches import _mapping_to_json
 from appointments.services.portals import portal_schema
-from appointments.services.storage import batch_rows_store
+from appointments.services.storage import batch_rows_store_encoded
 
 DATE_ORDERS = ("DMY", "MDY")
 # Rows validated and stored per step: a 100,000-row file never holds every row in memory twice.
@@ -320,8 +320,8 @@ def batch_create_from_rows(
         )
         for start in range(0, len(rows), CHUNK_ROWS):
             with gc_paused():
-                chunk = validator.validate_rows(rows[start : start + CHUNK_ROWS])
-            batch_rows_store(batch=batch, rows=chunk)
+                chunk = validator.encode_rows(rows[start : start + CHUNK_ROWS])
+            batch_rows_store_encoded(batch=batch, rows=chunk)
     return batch
 
 

@@ -34,11 +34,9 @@ def batch_check_records(*, batch: Batch) -> int:
     rows = list(batch.rows.filter(state=BatchRow.State.READY, call__isnull=True))
     wanted: dict[str, set[str]] = defaultdict(set)
     for row in rows:
-        for link in row.associations:
-            for spec in link["types"]:
-                key = (spec["associationCategory"], spec["associationTypeId"])
-                if key in object_types:
-                    wanted[object_types[key]].add(link["to"]["id"])
+        for record_id, category, type_id in row.associations:
+            if (category, type_id) in object_types:
+                wanted[object_types[category, type_id]].add(record_id)
     existing: dict[str, set[str]] = {}
     with portal_client(portal=batch.portal) as client:
         for object_type, ids in wanted.items():
@@ -50,30 +48,28 @@ def batch_check_records(*, batch: Batch) -> int:
     held: list[BatchRow] = []
     for row in rows:
         errors = []
-        for link in row.associations:
-            for spec in link["types"]:
-                key = (spec["associationCategory"], spec["associationTypeId"])
-                target_type = object_types.get(key)
-                record_id = link["to"]["id"]
-                if target_type and record_id not in existing.get(target_type, set()):
-                    column = columns.get(key, target_type)
-                    errors.append(
-                        {
+        for record_id, category, type_id in row.associations:
+            key = (category, type_id)
+            target_type = object_types.get(key)
+            if target_type and record_id not in existing.get(target_type, set()):
+                column = columns.get(key, target_type)
+                errors.append(
+                    {
+                        "column": column,
+                        "value": record_id,
+                        "code": "record_not_found",
+                        "message": _(
+                            'Row %(row)s, column "%(column)s": there is no record %(id)s in '
+                            "HubSpot portal %(hub)s. Correct the ID or remove it."
+                        )
+                        % {
+                            "row": row.row_number,
                             "column": column,
-                            "value": record_id,
-                            "code": "record_not_found",
-                            "message": _(
-                                'Row %(row)s, column "%(column)s": there is no record %(id)s in '
-                                "HubSpot portal %(hub)s. Correct the ID or remove it."
-                            )
-                            % {
-                                "row": row.row_number,
-                                "column": column,
-                                "id": record_id,
-                                "hub": batch.portal.hub_id,
-                            },
-                        }
-                    )
+                            "id": record_id,
+                            "hub": batch.portal.hub_id,
+                        },
+                    }
+                )
         if errors:
             row.state, row.errors = BatchRow.State.INVALID, [*row.errors, *errors]
             held.append(row)

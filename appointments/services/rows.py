@@ -12,7 +12,7 @@ from django.utils import timezone
 from appointments.hubspot.schema import PropertyDefinition
 from appointments.intake.cells import column_letter
 from appointments.intake.mapping import ColumnTarget
-from appointments.intake.validation import RowValidator, raw_keys
+from appointments.intake.validation import RowValidator
 from appointments.models import Batch, BatchRow
 from appointments.services.intake import batch_validator, target_from_json
 
@@ -38,15 +38,11 @@ def _batch_snapshot(batch: Batch) -> tuple[list[ColumnTarget | None], RowValidat
     return mapping, validator
 
 
-def row_editable_columns(*, batch: Batch) -> list[tuple[int, str, str]]:
-    """``(column index, raw key, header as errors name it)`` of the batch's mapped columns.
-
-    The raw key is how ``BatchRow.raw`` stores the cell; the header is the file's (its column
-    letter when empty), as ``CellError.column`` gives it.
-    """
-    keys = raw_keys(batch.headers)
+def row_editable_columns(*, batch: Batch) -> list[tuple[int, str]]:
+    """``(column index, header as errors name it)`` of the batch's mapped columns: the file's
+    header, or its column letter when empty, as ``CellError.column`` gives it."""
     return [
-        (index, keys[index], batch.headers[index] or column_letter(index))
+        (index, batch.headers[index] or column_letter(index))
         for index, target in enumerate(batch.mapping)
         if target is not None
     ]
@@ -62,8 +58,7 @@ def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
     """
     batch = row.batch
     _mapping, validator = _batch_snapshot(batch)
-    keys = raw_keys(batch.headers)
-    cells: list[object] = [row.raw.get(key, "") for key in keys]
+    cells: list[object] = list(row.raw)
     for index, text in values.items():
         if 0 <= index < len(cells):
             cells[index] = text.strip()

@@ -1,30 +1,30 @@
 """Storing validated rows on a batch: the one definition of "store rows", for every intake.
 
-Uploads, the form grid and scripts all store through ``batch_rows_store``. Django's
-``bulk_create`` builds a model instance and prepares every field of every row in Python (about
-90% of confirming a 100,000-row upload: 28 s); here the statement is built once from
-``BatchRow._meta``, each row is a tuple of ready values with its JSON encoded by orjson, and the
-rows go in with ``executemany`` (SQLite) or ``COPY`` (PostgreSQL).
+Uploads, the form grid and scripts all store through ``batch_rows_store`` (rows validated one
+by one) or ``batch_rows_store_encoded`` (rows an upload validated and encoded column by column,
+``RowValidator.encode_rows``). Django's ``bulk_create`` builds a model instance and prepares
+every field of every row in Python (about 90% of confirming a 100,000-row upload: 28 s); here
+the statement is built once from ``BatchRow._meta``, each row is a tuple of its eight values
+(JSON already text), and the rows go in with ``executemany`` (SQLite) or ``COPY``
+(PostgreSQL); the other columns take their database defaults.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import secrets
 from collections.abc import Iterable, Sequence
-from typing import Any
+from itertools import repeat
 
-import orjson
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
-from django.db.models import Field
-from django.utils import timezone
 
 from appointments.intake.bulk import gc_paused
+from appointments.intake.encoding import EncodedRows, encode_rows
 from appointments.intake.validation import ValidatedRow
 from appointments.models import Batch, BatchRow
 
-# Fields each row gives; every other column gets its model default (or "now" for auto_now).
+# The columns storing a row sets; every other column is the id or has a database default
+# (``db_default``, or NULL), so rows go in with 8 values rather than 13.
 _ROW_FIELDS = (
     "batch",
     "row_number",
@@ -35,45 +35,27 @@ _ROW_FIELDS = (
     "state",
     "object_write_trace_id",
 )
-_EMPTY_LIST = "[]"
 
 
-def _json(value: object) -> str:
-    """JSON text for a JSON column: dicts, lists, CellError dataclasses (as objects)."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        # orjson refuses what the stdlib accepts with escapes (a lone surrogate in a cell).
-        return json.dumps(value, default=dataclasses.asdict)
+def _target() -> str:
+    """``<batch rows table> (<columns>)`` for an INSERT or a COPY of ``_ROW_FIELDS``; names
+    come from the model and are quoted by the database backend (values are always parameters).
 
-
-def _fixed_value(field: Field[Any, Any], now: object) -> object:
-    """The database value of a column no row sets: auto_now time, else the model default."""
-    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-        return field.get_db_prep_save(now, connection)
-    return field.get_db_prep_save(field.get_default(), connection)
-
-
-def _target_and_fixed(now: object) -> tuple[str, int, tuple[object, ...]]:
-    """``<batch rows table> (<columns>)`` for an INSERT or a COPY, the number of columns, and
-    the values of the columns no row sets.
-
-    The columns are ``_ROW_FIELDS`` then every other one but the id; names come from the model
-    and are quoted by the database backend (values are always parameters).
+    Raises ImproperlyConfigured if another column has no database default, so a new field
+    cannot silently break storing.
     """
     meta = BatchRow._meta
-    by_name = {field.name: field for field in meta.concrete_fields}
-    fixed = [
-        field
-        for field in meta.concrete_fields
-        if not field.primary_key and field.name not in _ROW_FIELDS
-    ]
-    fields = [*(by_name[name] for name in _ROW_FIELDS), *fixed]
+    for field in meta.concrete_fields:
+        defaulted = field.primary_key or field.null or field.has_db_default()
+        if field.name not in _ROW_FIELDS and not defaulted:
+            raise ImproperlyConfigured(
+                f"BatchRow.{field.name} needs a db_default (or null=True): storage does not set it"
+            )
     quote = connection.ops.quote_name
+    by_name = {field.name: field for field in meta.concrete_fields}
     # A concrete field always has a column (the stubs allow None for the others).
-    columns = ", ".join(quote(field.column) for field in fields)  # type: ignore[arg-type]
-    target = f"{quote(meta.db_table)} ({columns})"
-    return target, len(fields), tuple(_fixed_value(field, now) for field in fixed)
+    columns = ", ".join(quote(by_name[name].column) for name in _ROW_FIELDS)  # type: ignore[arg-type]
+    return f"{quote(meta.db_table)} ({columns})"
 
 
 def trace_ids(batch: Batch, row_numbers: Sequence[int]) -> list[str]:
@@ -84,10 +66,8 @@ def trace_ids(batch: Batch, row_numbers: Sequence[int]) -> list[str]:
     """
     prefix = f"hp-{batch.pk.hex[:12]}-"
     noise = secrets.token_hex(4 * len(row_numbers))
-    return [
-        f"{prefix}{number}-{noise[8 * index : 8 * index + 8]}"
-        for index, number in enumerate(row_numbers)
-    ]
+    pieces = [noise[start : start + 8] for start in range(0, len(noise), 8)]
+    return list(map(f"{prefix}{{}}-{{}}".format, row_numbers, pieces))
 
 
 def batch_rows_store(*, batch: Batch, rows: Sequence[ValidatedRow]) -> int:
@@ -98,28 +78,33 @@ def batch_rows_store(*, batch: Batch, rows: Sequence[ValidatedRow]) -> int:
     (see ``trace_ids``). Row numbers must be new to the batch (IntegrityError otherwise). Call
     it inside the caller's transaction, one chunk of rows at a time, so memory stays bounded.
     """
+    return batch_rows_store_encoded(batch=batch, rows=encode_rows(rows))
+
+
+def batch_rows_store_encoded(*, batch: Batch, rows: EncodedRows) -> int:
+    """``batch_rows_store`` for rows already encoded (``RowValidator.encode_rows``, the fast
+    path of uploads)."""
     if not rows:
         return 0
-    target, width, fixed = _target_and_fixed(timezone.now())
+    target = _target()
     batch_id = BatchRow._meta.get_field("batch").get_db_prep_save(batch.pk, connection)
     ready, invalid = BatchRow.State.READY.value, BatchRow.State.INVALID.value
-    traces = trace_ids(batch, [row.row_number for row in rows])
+    traces = trace_ids(batch, rows.row_numbers)
+    state = {True: ready, False: invalid}
     with gc_paused():
-        # In _ROW_FIELDS order; an empty list is common enough to skip its encoding.
-        params = [
-            (
-                batch_id,
-                row.row_number,
-                _json(row.raw),
-                _json(row.properties),
-                _json(row.associations) if row.associations else _EMPTY_LIST,
-                _json(row.errors) if row.errors else _EMPTY_LIST,
-                invalid if row.errors else ready,
-                trace,
-                *fixed,
+        # One tuple per row in _ROW_FIELDS order, zipped in C (the repeat is cut by the rest).
+        params = list(
+            zip(
+                repeat(batch_id),
+                rows.row_numbers,
+                rows.raw,
+                rows.properties,
+                rows.associations,
+                rows.errors,
+                map(state.__getitem__, rows.valid),
+                traces,
             )
-            for row, trace in zip(rows, traces, strict=True)
-        ]
+        )
         with transaction.atomic(), connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 # COPY takes the rows as one stream: half the time of executemany, whose
@@ -128,14 +113,14 @@ def batch_rows_store(*, batch: Batch, rows: Sequence[ValidatedRow]) -> int:
                     for values in params:
                         copy.write_row(values)
             else:
-                placeholders = ", ".join(["%s"] * width)
+                placeholders = ", ".join(["%s"] * len(_ROW_FIELDS))
                 # Only the model's table and column names, quoted by the backend, are in the text.
                 sql = f"INSERT INTO {target} VALUES ({placeholders})"  # noqa: S608
                 cursor.executemany(sql, params)
     return len(params)
 
 
-def batch_rows_store_chunks(*, batch: Batch, chunks: Iterable[Sequence[ValidatedRow]]) -> int:
-    """Store rows chunk by chunk as ``chunks`` yields them (see ``batch_rows_store``), so a
-    100,000-row file never holds all its validated rows at once. Returns how many were stored."""
-    return sum(batch_rows_store(batch=batch, rows=chunk) for chunk in chunks)
+def batch_rows_store_chunks(*, batch: Batch, chunks: Iterable[EncodedRows]) -> int:
+    """Store rows chunk by chunk as ``chunks`` yields them (see ``batch_rows_store_encoded``),
+    so a 100,000-row file never holds all its rows at once. Returns how many were stored."""
+    return sum(batch_rows_store_encoded(batch=batch, rows=chunk) for chunk in chunks)

@@ -32,13 +32,13 @@ def _row_context(row: BatchRow, values: dict[int, str] | None = None) -> dict[st
     batch: Batch = row.batch
     known = set()
     cells = []
-    for index, key, header in row_services.row_editable_columns(batch=batch):
+    for index, header in row_services.row_editable_columns(batch=batch):
         known.add(header)
         cells.append(
             {
                 "index": index,
                 "header": header,
-                "value": (values or {}).get(index, row.raw.get(key, "")),
+                "value": (values or {}).get(index, row.raw_text(index)),
                 "errors": [e["message"] for e in row.errors if e["column"] == header],
             }
         )
@@ -93,7 +93,7 @@ def row_edit(request: AuthenticatedRequest, batch_id: str, row_number: int) -> H
         return render(request, template, _row_context(row))
     values = {
         index: request.POST[f"c{index}"]
-        for index, _key, _header in row_services.row_editable_columns(batch=row.batch)
+        for index, _header in row_services.row_editable_columns(batch=row.batch)
         if f"c{index}" in request.POST
     }
     applied = row_services.row_revalidate(row=row, values=values)

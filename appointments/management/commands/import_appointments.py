@@ -28,14 +28,11 @@ def row_json(row: ValidatedRow, object_types: dict[tuple[str, int], str]) -> dic
         "properties": row.properties,
         "associations": [
             {
-                "to_object_type": object_types.get(
-                    (kind["associationCategory"], kind["associationTypeId"]), ""
-                ),
-                "id": association["to"]["id"],
-                "association_type_id": kind["associationTypeId"],
+                "to_object_type": object_types.get((category, type_id), ""),
+                "id": record_id,
+                "association_type_id": type_id,
             }
-            for association in row.associations
-            for kind in association["types"]
+            for record_id, category, type_id in row.associations
         ],
         "errors": [
             {"column": e.column, "value": e.value, "code": e.code, "message": e.message}
