@@ -115,6 +115,16 @@ def test_it_reads_a_1904_workbook() -> None:
     }
 
 
+def test_it_reads_bare_serial_numbers_of_a_1904_excel_97_workbook() -> None:
+    # The date-formatted start comes from calamine; the bare number needs the DATEMODE record.
+    (row,) = intake("dates_1904.xls")
+    assert row.properties == {
+        "hs_appointment_name": "Mac Excel 97",
+        "hs_appointment_start": "2026-03-14T09:30:00Z",
+        "hs_appointment_end": "2026-03-14T11:00:00Z",
+    }
+
+
 def test_it_reads_record_ids_stored_as_floats() -> None:
     exact, inexact = intake("ids_as_floats.xlsx")
     assert exact.associations == [
@@ -218,7 +228,7 @@ def test_it_validates_whole_tables_exactly_as_row_by_row() -> None:
         # The stored form, byte for byte.
         assert validator.encode_rows(table.rows) == encode_rows(one_by_one), name
         checked += 1
-    assert checked == 16
+    assert checked == 17
 
 
 def test_it_encodes_in_chunks_as_in_one_list() -> None:

@@ -12,6 +12,7 @@ from typing import IO
 from xml.etree import ElementTree
 
 import python_calamine
+import xlrd
 from django.utils.translation import gettext as _
 
 from .cells import column_index
@@ -167,8 +168,19 @@ def sheet_paths(data: bytes) -> dict[str, str]:
     return paths
 
 
-def is_date1904(data: bytes) -> bool:
-    """True when an XLSX workbook counts serial dates from 1904 (old Mac Excel)."""
+def is_date1904(data: bytes, kind: str = "xlsx") -> bool:
+    """True when a workbook counts serial dates from 1904 (old Mac Excel): XLSX/XLSM's
+    ``workbookPr date1904``, or XLS's DATEMODE record (xlrd reads the workbook globals only).
+    False for other kinds and for anything unreadable (calamine has read the file already)."""
+    if kind == "xls":
+        try:
+            quiet = io.StringIO()  # xlrd writes warnings to stdout otherwise
+            with xlrd.open_workbook(file_contents=data, on_demand=True, logfile=quiet) as book:
+                return bool(book.datemode == 1)
+        except Exception:  # xlrd raises several error types for files calamine accepts
+            return False
+    if kind not in {"xlsx", "xlsm"}:
+        return False
     try:
         return bool(_DATE1904.search(zipfile.ZipFile(io.BytesIO(data)).read("xl/workbook.xml")))
     except (KeyError, zipfile.BadZipFile):
@@ -234,7 +246,7 @@ def read_workbook(
         sheet_names=names,
         sheet=chosen,
         grid=grid,
-        date1904=kind in {"xlsx", "xlsm"} and is_date1904(data),
+        date1904=is_date1904(data, kind),
         unsaved_formulas=unsaved,
     )
 

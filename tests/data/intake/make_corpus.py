@@ -244,6 +244,26 @@ def excel97_xls() -> None:
     book.save(str(HERE / "excel97.xls"))
 
 
+def dates_1904_xls() -> None:
+    """An Excel 97-2003 workbook saved with the 1904 date system (old Mac Excel); needs xlwt,
+    as ``excel97_xls`` does."""
+    try:
+        import xlwt
+    except ImportError:
+        return
+    book = xlwt.Workbook()
+    book.dates_1904 = True
+    sheet = book.add_sheet("Agenda")
+    stamp = xlwt.easyxf(num_format_str="YYYY-MM-DD HH:MM")
+    for column, header in enumerate(["Appointment name", "Start time", "End time"]):
+        sheet.write(0, column, header)
+    sheet.write(1, 0, "Mac Excel 97")
+    sheet.write(1, 1, datetime.datetime(2026, 3, 14, 10, 30), stamp)
+    # A bare number: 44633.5 days after 1904-01-01 is 2026-03-14 12:00.
+    sheet.write(1, 2, 44633.5)
+    book.save(str(HERE / "dates_1904.xls"))
+
+
 def main() -> None:
     for make in (
         bom_csv,
@@ -263,6 +283,7 @@ def main() -> None:
         bomb_xlsx,
         libreoffice_ods,
         excel97_xls,
+        dates_1904_xls,
     ):
         make()
 
