@@ -314,3 +314,37 @@ def test_it_encodes_awkward_cells_exactly_as_row_by_row() -> None:
         ["51235", "HUBSPOT_DEFINED", 906],
         ["61235", "HUBSPOT_DEFINED", 906],
     ]
+
+
+def test_a_boolean_never_takes_a_number_remembered_from_an_earlier_chunk() -> None:
+    # Converters remember results across chunks, and True == 1 as a dict key.
+    headers = ["Appointment name", "Party size", "contact_ids"]
+    rows: list[tuple[int, list[object]]] = [
+        (2, ["A", 1, 1]),
+        (3, ["B", 0, 1.0]),
+        (4, ["C", True, True]),
+        (5, ["D", False, False]),
+    ]
+    table = Table(
+        headers=headers,
+        rows=rows,
+        sheet_names=[],
+        sheet=None,
+        encoding=None,
+        delimiter=None,
+        header_row=1,
+    )
+    options = {
+        "mapping": propose_mapping(headers, PROPERTIES, LABELS),
+        "properties": PROPERTIES,
+        "timezone": PARIS,
+    }
+
+    chunks = list(iter_encoded_chunks(table, size=2, **options))  # type: ignore[arg-type]
+
+    assert [chunk.valid for chunk in chunks] == [[True, True], [False, False]]
+    codes = [[e["code"] for e in json.loads(text)] for text in chunks[1].errors]
+    assert codes == [
+        ["invalid_number", "invalid_record_id"],
+        ["invalid_number", "invalid_record_id"],
+    ]

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 START, END = "hs_appointment_start", "hs_appointment_end"
 # A memo is emptied past this many entries, bounding memory on columns of distinct values.
 _MEMO_LIMIT = 65_536
-_NUMBERS = frozenset({bool, int, float})
 _VALUE = itemgetter(1)
 
 
@@ -51,8 +50,9 @@ class Memo(dict[object, Any]):
 
 
 def _memo_safe(kinds: set[type]) -> bool:
-    # True == 1 == 1.0 as dict keys: a memo must not mix booleans with numbers.
-    return not (bool in kinds and len(kinds & _NUMBERS) > 1)
+    # True == 1 == 1.0 as dict keys, and a memo outlives the chunk whose cell types were
+    # looked at: booleans never go through one, so a later TRUE cannot find an earlier 1.
+    return bool not in kinds
 
 
 def _convert(
