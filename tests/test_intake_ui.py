@@ -386,6 +386,29 @@ def test_it_fixes_an_invalid_cell_inline_and_the_row_becomes_ready(
     assert row.raw[batch.headers.index("Appointment status")] == "scheduled"
 
 
+def test_a_fix_keeps_the_cells_the_user_left_alone_exactly(
+    logged_client: Client, portal: Portal
+) -> None:
+    # A line break and a NUL cannot survive a one-line input: the form posts them mangled.
+    lines = two_rows()
+    lines[2] = (
+        f'Follow-up,2026-12-04 09:00,2026-12-04 09:30,Tentative,"line1\nline2\x00",'
+        f"{DEMO_CONTACT_IDS[1]}"
+    )
+    upload(logged_client, portal, csv_file(lines))
+    confirm(logged_client, {"col_4": "p:visit_notes"})
+    batch = Batch.objects.get()
+    url = reverse("appointments:row-edit", args=[batch.pk, 3])
+
+    posted = {"c0": "Follow-up", "c3": "scheduled", "c4": "line1line2\ufffd"}
+    logged_client.post(url, posted, headers={"HX-Request": "true"})
+
+    row = batch.rows.get(row_number=3)
+    assert row.state == BatchRow.State.READY
+    assert row.raw[4] == "line1\nline2\x00"
+    assert row.properties["visit_notes"] == "line1\nline2\x00"
+
+
 def test_it_offers_the_fix_as_a_page_without_javascript(
     logged_client: Client, portal: Portal
 ) -> None:

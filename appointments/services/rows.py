@@ -48,6 +48,12 @@ def row_editable_columns(*, batch: Batch) -> list[tuple[int, str]]:
     ]
 
 
+def as_form_shows(text: str) -> str:
+    """``text`` as a browser posts it back from a one-line text input: line breaks removed
+    (HTML's value sanitization for ``type=text``), NUL as U+FFFD (the HTML parser)."""
+    return text.replace("\r", "").replace("\n", "").replace("\x00", "\ufffd")
+
+
 def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
     """Apply the user's fixes (column index -> text) and re-validate the row at once.
 
@@ -60,7 +66,9 @@ def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
     _mapping, validator = _batch_snapshot(batch)
     cells: list[object] = list(row.raw)
     for index, text in values.items():
-        if 0 <= index < len(cells):
+        # The form posts every cell; one the user left alone keeps its stored text, which a
+        # one-line input cannot hold exactly (line breaks, NUL).
+        if 0 <= index < len(cells) and text != as_form_shows(row.raw_text(index)):
             cells[index] = text.strip()
     checked = validator.validate(row.row_number, cells)
     state = BatchRow.State.READY if checked.valid else BatchRow.State.INVALID
