@@ -276,6 +276,19 @@ def test_it_reads_an_excel_97_workbook_past_its_hidden_sheet() -> None:
     assert row.associations == [["88001", "HUBSPOT_DEFINED", 944]]
 
 
+def given_table(headers: list[str], rows: list[tuple[int, list[object]]]) -> Table:
+    """A Table as a reader would give it, with the header on row 1."""
+    return Table(
+        headers=headers,
+        rows=rows,
+        sheet_names=[],
+        sheet=None,
+        encoding=None,
+        delimiter=None,
+        header_row=1,
+    )
+
+
 def test_it_encodes_awkward_cells_exactly_as_row_by_row() -> None:
     # Text that JSON must escape, a NUL, a lone surrogate (orjson refuses it), separators that
     # look like JSON, typed workbook cells, and a bad row among good ones.
@@ -287,15 +300,7 @@ def test_it_encodes_awkward_cells_exactly_as_row_by_row() -> None:
     ]
     rows.append((9, ["Bad ids", "x", 1.5, "12a", "2026-03-14 09:00"]))
     rows.append((10, ["Typed", True, 3, 7.0, datetime.datetime(2026, 3, 14, 9, 30)]))
-    table = Table(
-        headers=headers,
-        rows=rows,
-        sheet_names=[],
-        sheet=None,
-        encoding=None,
-        delimiter=None,
-        header_row=1,
-    )
+    table = given_table(headers, rows)
     validator = table_validator(
         table,
         mapping=propose_mapping(headers, PROPERTIES, LABELS),
@@ -325,15 +330,7 @@ def test_a_boolean_never_takes_a_number_remembered_from_an_earlier_chunk() -> No
         (4, ["C", True, True]),
         (5, ["D", False, False]),
     ]
-    table = Table(
-        headers=headers,
-        rows=rows,
-        sheet_names=[],
-        sheet=None,
-        encoding=None,
-        delimiter=None,
-        header_row=1,
-    )
+    table = given_table(headers, rows)
     options = {
         "mapping": propose_mapping(headers, PROPERTIES, LABELS),
         "properties": PROPERTIES,
