@@ -192,7 +192,7 @@ def validate_columns(
     return result
 
 
-def _association_json(
+def association_json(
     convert: Callable[[object], list[str] | None], kind_json: str, cell: object
 ) -> str:
     """A cell's associations as JSON array items, comma-separated, without the outer brackets

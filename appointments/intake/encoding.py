@@ -12,7 +12,7 @@ import dataclasses
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -43,22 +43,35 @@ class EncodedRows:
 
     def append(self, row: ValidatedRow) -> None:
         """Add one ValidatedRow at the end."""
-        self.row_numbers.append(row.row_number)
-        self.raw.append("")
-        self.properties.append("")
-        self.associations.append("")
-        self.errors.append("")
-        self.valid.append(False)
-        self.put(len(self.row_numbers) - 1, row)
+        for column, value in zip(self._columns(), _encoded(row), strict=True):
+            column.append(value)
+
+    def _columns(self) -> tuple[list[Any], ...]:
+        return (
+            self.row_numbers,
+            self.raw,
+            self.properties,
+            self.associations,
+            self.errors,
+            self.valid,
+        )
 
     def put(self, position: int, row: ValidatedRow) -> None:
         """Set the row at ``position`` to ``row`` (its row number included)."""
-        self.row_numbers[position] = row.row_number
-        self.raw[position] = json_text(row.raw)
-        self.properties[position] = json_text(row.properties)
-        self.associations[position] = json_text(row.associations)
-        self.errors[position] = json_text(row.errors)
-        self.valid[position] = not row.errors
+        for column, value in zip(self._columns(), _encoded(row), strict=True):
+            column[position] = value
+
+
+def _encoded(row: ValidatedRow) -> tuple[object, ...]:
+    """One row's values in ``EncodedRows`` field order."""
+    return (
+        row.row_number,
+        json_text(row.raw),
+        json_text(row.properties),
+        json_text(row.associations),
+        json_text(row.errors),
+        not row.errors,
+    )
 
 
 def json_text(value: object) -> str:

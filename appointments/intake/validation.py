@@ -18,7 +18,7 @@ from appointments.hubspot.schema import PropertyDefinition
 
 from .bulk import gc_paused
 from .cells import column_letter, display_text
-from .columnar import Memo, _association_json, encode_columns, validate_columns
+from .columnar import Memo, association_json, encode_columns, validate_columns
 from .converters import CellProblem, convert_record_ids, property_converter, refuse_unknown
 from .encoding import EncodedRows, encode_rows, json_text
 from .mapping import ColumnTarget
@@ -162,7 +162,7 @@ class RowValidator:
         # repeat less than dates do, and their JSON is long: a smaller memo.
         self.association_json = {
             index: Memo(
-                functools.partial(_association_json, convert, json_text(list(kind))[1:-1]),
+                functools.partial(association_json, convert, json_text(list(kind))[1:-1]),
                 limit=8192,
             )
             for index, convert, _target, kind in self.plan
