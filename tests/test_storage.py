@@ -11,10 +11,12 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from appointments.intake.mapping import propose_mapping
 from appointments.intake.readers import read_table
+from appointments.intake.validation import CellError, ValidatedRow
 from appointments.models import Batch, BatchRow, Portal, Upload
 from appointments.services import confirm as confirm_services
 from appointments.services import intake as intake_services
@@ -153,6 +155,40 @@ def test_it_gives_each_row_its_own_trace_id_and_the_model_defaults(upload: Uploa
         assert row.error_category == ""
         assert row.error_message == ""
         assert row.updated_at is not None
+
+
+def test_it_puts_every_value_in_its_own_row_across_many_insert_statements(
+    upload: Upload,
+) -> None:
+    # More rows than one INSERT statement takes, and not a multiple of it: a value bound to
+    # the wrong row or a lost remainder would show.
+    batch = Batch.objects.create(portal=upload.portal, created_by=upload.created_by)
+    problem = CellError("Party size", "many", "invalid_number", "Row {n}: not a number")
+    rows = [
+        ValidatedRow(
+            number,
+            [f"Visit {number}", "many" if number % 7 == 0 else str(number)],
+            {"hs_appointment_name": f"Visit {number}"},
+            [[str(50_000 + number), "HUBSPOT_DEFINED", 906]],
+            [problem] if number % 7 == 0 else [],
+        )
+        for number in range(2, 615)
+    ]
+    before = timezone.now()
+
+    assert batch_rows_store(batch=batch, rows=rows) == 613
+
+    stored_rows = list(batch.rows.order_by("row_number"))
+    assert [row.row_number for row in stored_rows] == list(range(2, 615))
+    for row in stored_rows:
+        number = row.row_number
+        assert row.raw == [f"Visit {number}", "many" if number % 7 == 0 else str(number)]
+        assert row.properties == {"hs_appointment_name": f"Visit {number}"}
+        assert row.associations == [[str(50_000 + number), "HUBSPOT_DEFINED", 906]]
+        assert row.state == ("invalid" if number % 7 == 0 else "ready")
+        assert row.errors == ([dataclasses.asdict(problem)] if number % 7 == 0 else [])
+        assert row.object_write_trace_id.startswith(f"hp-{batch.pk.hex[:12]}-{number}-")
+        assert before <= row.updated_at <= timezone.now()
 
 
 def test_it_stores_the_same_rows_whatever_the_chunk_size(
