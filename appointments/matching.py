@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from django.utils.translation import gettext as _
 
 from appointments.hubspot.client import BatchCreateResult, CreatedRecord
+from appointments.intake.encoding import RowLayout
 from appointments.models import BatchRow
 
 
@@ -38,13 +39,15 @@ def value_key(value: str | None) -> str | None:
 class ValueIndex:
     """Rows still waiting for a record, findable by the values they were sent with."""
 
-    def __init__(self, rows: list[BatchRow]) -> None:
+    def __init__(self, rows: list[BatchRow], layout: RowLayout) -> None:
+        """``rows`` of one batch, whose ``layout`` this is."""
         # Rows sent with the same set of (non-empty) properties share one table.
         self._tables: dict[tuple[str, ...], dict[tuple[str | None, ...], list[BatchRow]]] = {}
         for row in rows:
-            names = tuple(sorted(k for k, v in row.properties.items() if v != ""))
+            properties = layout.unpack_properties(row.properties)
+            names = tuple(sorted(k for k, v in properties.items() if v != ""))
             table = self._tables.setdefault(names, defaultdict(list))
-            table[tuple(value_key(row.properties[k]) for k in names)].append(row)
+            table[tuple(value_key(properties[k]) for k in names)].append(row)
 
     def take(self, record: CreatedRecord) -> BatchRow | None:
         """The first waiting row whose values ``record`` holds; removed from the index."""
@@ -55,8 +58,9 @@ class ValueIndex:
         return None
 
 
-def match_results(rows: list[BatchRow], result: BatchCreateResult) -> None:
-    """Set each row's state from ``result``: failures by trace id, successes by echo or values.
+def match_results(rows: list[BatchRow], result: BatchCreateResult, layout: RowLayout) -> None:
+    """Set each row's state from ``result``: failures by trace id, successes by echo or values
+    (``rows`` of one batch, whose ``layout`` this is).
 
     A row the answer says nothing about becomes FAILED/UNMATCHED (never silently ready again).
     """
@@ -75,7 +79,7 @@ def match_results(rows: list[BatchRow], result: BatchCreateResult) -> None:
             unmatched.append(record)
         else:
             row.state, row.hubspot_id = BatchRow.State.CREATED, record.id
-    index = ValueIndex(list(by_trace.values()))
+    index = ValueIndex(list(by_trace.values()), layout)
     for record in unmatched:
         found = index.take(record)
         if found is not None:

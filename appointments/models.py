@@ -11,9 +11,11 @@ from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.functions import Now
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from appointments import crypto
+from appointments.intake.encoding import RowLayout
 
 
 class Portal(models.Model):
@@ -128,6 +130,12 @@ class Batch(models.Model):
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
 
+    @cached_property
+    def layout(self) -> RowLayout:
+        """Where this batch's rows keep their property values and record IDs (from
+        ``mapping``; see ``BatchRow``)."""
+        return RowLayout.of_json(self.mapping)
+
 
 class StoredJSONField(models.JSONField):
     """A JSONField without SQLite's ``JSON_VALID`` check constraint.
@@ -147,9 +155,12 @@ class BatchRow(models.Model):
 
     ``row_number`` is the row as the spreadsheet numbers it; ``raw`` every cell's displayed text,
     in the order of ``batch.headers``; ``properties`` the exact strings for HubSpot's
-    batch-create input; ``associations`` one ``[record id, associationCategory,
-    associationTypeId]`` per record ID (``submission`` builds HubSpot's association objects from
-    them); ``errors`` the validation errors (list of {column, value, code, message}).
+    batch-create input, one per name of ``batch.layout`` (null: not sent;
+    ``batch.layout.unpack_properties`` gives ``{name: value}``); ``associations`` one array of
+    record IDs per association type of ``batch.layout`` (``unpack_associations`` gives
+    ``[record id, associationCategory, associationTypeId]`` items, from which ``submission``
+    builds HubSpot's association objects); ``errors`` the validation errors (list of {column,
+    value, code, message}).
     """
 
     class State(models.TextChoices):
@@ -166,7 +177,7 @@ class BatchRow(models.Model):
     batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="rows", db_index=False)
     row_number = models.PositiveIntegerField()
     raw = StoredJSONField(default=list)
-    properties = StoredJSONField(default=dict)
+    properties = StoredJSONField(default=list)
     associations = StoredJSONField(default=list)
     errors = StoredJSONField(default=list)
     state = models.CharField(max_length=10, choices=State)
@@ -202,6 +213,12 @@ class BatchRow(models.Model):
 
     def __str__(self) -> str:
         return f"Row {self.row_number}"
+
+    @property
+    def appointment_name(self) -> str:
+        """The row's ``hs_appointment_name`` ("" if none). Reads ``self.batch``: fetch rows
+        through ``batch.rows`` so they share one batch (and its layout)."""
+        return self.batch.layout.unpack_properties(self.properties).get("hs_appointment_name", "")
 
     def raw_text(self, index: int) -> str:
         """The displayed text of the row's cell in column ``index`` (0-based; ``""`` past the

@@ -48,6 +48,7 @@ from appointments.hubspot.errors import (
     HubSpotTransientError,
     HubSpotUnknownOutcome,
 )
+from appointments.intake.encoding import RowLayout
 from appointments.matching import ValueIndex, match_results
 from appointments.models import Batch, BatchCall, BatchRow
 from appointments.services.portals import PortalNeedsReconnect, portal_access_token
@@ -104,13 +105,14 @@ def association_objects(associations: list[list[Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def _inputs(rows: list[BatchRow]) -> list[dict[str, Any]]:
-    """Batch-create inputs (``SimplePublicObjectBatchInputForCreate``, REFERENCE.md 1.2)."""
+def _inputs(layout: RowLayout, rows: list[BatchRow]) -> list[dict[str, Any]]:
+    """Batch-create inputs (``SimplePublicObjectBatchInputForCreate``, REFERENCE.md 1.2) for
+    ``rows`` of a batch whose ``layout`` this is."""
     return [
         {
             "objectWriteTraceId": row.object_write_trace_id,
-            "properties": row.properties,
-            "associations": association_objects(row.associations),
+            "properties": layout.unpack_properties(row.properties),
+            "associations": association_objects(layout.unpack_associations(row.associations)),
         }
         for row in rows
     ]
@@ -156,8 +158,9 @@ def _reconcile(client: HubSpotClient, batch: Batch, call: BatchCall, rows: list[
     """
     since = (call.sent_at or timezone.now()) - RECONCILE_SKEW
     claimed = set(batch.rows.exclude(hubspot_id="").values_list("hubspot_id", flat=True))
-    names = sorted({row.properties.get("hs_appointment_name", "") for row in rows} - {""})
-    wanted = sorted({key for row in rows for key in row.properties})
+    sent = [batch.layout.unpack_properties(row.properties) for row in rows]
+    names = sorted({properties.get("hs_appointment_name", "") for properties in sent} - {""})
+    wanted = sorted({key for properties in sent for key in properties})
     candidates: list[CreatedRecord] = []
     for start in range(0, len(names), NAMES_PER_SEARCH):
         filters = [
@@ -185,7 +188,7 @@ def _reconcile(client: HubSpotClient, batch: Batch, call: BatchCall, rows: list[
             if after is None:
                 break
     found = []
-    index = ValueIndex(rows)
+    index = ValueIndex(rows, batch.layout)
     for record in candidates:
         row = index.take(record)
         if row is not None:
@@ -200,8 +203,10 @@ def _reconcile(client: HubSpotClient, batch: Batch, call: BatchCall, rows: list[
     return len(found)
 
 
-def _finish_call(call: BatchCall, rows: list[BatchRow], result: BatchCreateResult) -> None:
-    match_results(rows, result)
+def _finish_call(
+    call: BatchCall, layout: RowLayout, rows: list[BatchRow], result: BatchCreateResult
+) -> None:
+    match_results(rows, result, layout)
     with transaction.atomic():
         _save_rows(rows)
         call.state = BatchCall.State.DONE
@@ -285,7 +290,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
             if not rows:
                 BatchCall.objects.filter(pk=call.pk).update(state=BatchCall.State.DONE)
                 return
-            result = client.batch_create(_inputs(rows))
+            result = client.batch_create(_inputs(batch.layout, rows))
         except PortalNeedsReconnect as exc:
             raise _Pause(
                 _(
@@ -328,7 +333,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
             _fail_call(call, rows, exc, exc.category or f"HTTP_{exc.status}")
             return
         else:
-            _finish_call(call, rows, result)
+            _finish_call(call, batch.layout, rows, result)
             return
     error = last_error or HubSpotError(_("HubSpot kept refusing this call."))
     if unknown:

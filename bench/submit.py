@@ -367,6 +367,16 @@ def phase_pacing(batch: Any, sandbox: Sandbox) -> tuple[float, int]:
     return efficiency, int(run["http_429"])
 
 
+def sent_values(batch: Any) -> list[tuple[dict[str, str], list[list[Any]]]]:
+    """Each row's (properties, ``[record id, associationCategory, associationTypeId]`` items)
+    as sent, in row order."""
+    layout = batch.layout
+    return [
+        (layout.unpack_properties(p), layout.unpack_associations(a))
+        for p, a in batch.rows.order_by("row_number").values_list("properties", "associations")
+    ]
+
+
 def phase_ceiling(batch: Any, sandbox: Sandbox) -> int:
     from appointments.hubspot.client import HubSpotClient
     from appointments.hubspot.errors import HubSpotError
@@ -376,7 +386,7 @@ def phase_ceiling(batch: Any, sandbox: Sandbox) -> int:
         f"\n(a') diagnostic: the app's HubSpotClient and pacing alone, {CEILING_CALLS} creates, "
         "contract checking off so that the sandbox answers faster than the limit"
     )
-    rows = list(batch.rows.order_by("row_number").values_list("properties", "associations"))
+    rows = sent_values(batch)
     say("  " + sandbox.run("sandbox_set", "--contract", "off"))
     sandbox.wait_for_empty_window()
     journal_from, started = sandbox.last_journal_id(), time.time()
@@ -422,8 +432,7 @@ def phase_own(batch: Any, sandbox: Sandbox) -> float:
 
 
 def sdk_batch(chunk: list[tuple[dict[str, str], list[list[Any]]]], first: int) -> Any:
-    """The official client's batch-create input for ``chunk`` of (properties, associations as
-    stored: ``[record id, associationCategory, associationTypeId]``)."""
+    """The official client's batch-create input for ``chunk`` of ``sent_values`` items."""
     from hubspot.crm.objects import (
         AssociationSpec,
         BatchInputSimplePublicObjectBatchInputForCreate,
@@ -459,7 +468,7 @@ def phase_sdk(batch: Any, sandbox: Sandbox) -> float:
     from hubspot.crm.objects import ApiException
 
     say("\n(c) the official hubspot-api-client, plain loop of batch creates of 100, no limit")
-    rows = list(batch.rows.order_by("row_number").values_list("properties", "associations"))
+    rows = sent_values(batch)
     client = HubSpot(access_token=sandbox.token, host=sandbox.base_url)
     journal_from = sandbox.last_journal_id()
     created = 0

@@ -1,14 +1,17 @@
-"""Property definitions and association labels mirroring the sandbox demo portal."""
+"""Property definitions and association labels mirroring the sandbox demo portal, and how
+stored rows read as sent."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from appointments.hubspot.schema import AssociationLabel, PropertyDefinition, PropertyOption
 from appointments.intake.mapping import propose_mapping
 from appointments.intake.readers import read_table
 from appointments.intake.validation import ValidatedRow, validate_table
+from appointments.models import BatchRow
 
 CORPUS = Path(__file__).parent / "data" / "intake"
 PARIS = ZoneInfo("Europe/Paris")
@@ -80,3 +83,13 @@ def intake(name: str, **options: object) -> list[ValidatedRow]:
         timezone=PARIS,
         **options,  # type: ignore[arg-type]
     )
+
+
+def sent_properties(row: BatchRow) -> dict[str, str]:
+    """A stored row's properties as sent to HubSpot, ``{name: value}`` (via its batch's layout)."""
+    return row.batch.layout.unpack_properties(row.properties)
+
+
+def sent_associations(row: BatchRow) -> list[list[Any]]:
+    """A stored row's ``[record id, associationCategory, associationTypeId]`` items."""
+    return row.batch.layout.unpack_associations(row.associations)

@@ -14,6 +14,7 @@ from django.urls import reverse
 from appointments.models import Batch, BatchCall, BatchRow, Portal
 from sandbox.models import CrmRecord, JournalEntry
 from sandbox.seed import DEMO_COMPANY_IDS, DEMO_CONTACT_IDS
+from tests.intake_fixtures import sent_associations, sent_properties
 from tests.test_intake_ui import confirm_proposed
 
 HEADER = "Appointment name,Start time,hs_appointment_end,Appointment status,contact_ids,company_ids"
@@ -75,9 +76,9 @@ def test_it_checks_every_row_and_sends_nothing_before_confirmation(
     first, second = batch.rows.order_by("row_number")
     assert (first.row_number, first.state) == (2, BatchRow.State.READY)
     # Paris is UTC+1 in December: 14:00 local is 13:00 UTC.
-    assert first.properties["hs_appointment_start"] == "2026-12-03T13:00:00Z"
-    assert first.properties["hs_appointment_status"] == "scheduled"
-    assert first.associations == [[DEMO_CONTACT_IDS[0], "HUBSPOT_DEFINED", 906]]
+    assert sent_properties(first)["hs_appointment_start"] == "2026-12-03T13:00:00Z"
+    assert sent_properties(first)["hs_appointment_status"] == "scheduled"
+    assert sent_associations(first) == [[DEMO_CONTACT_IDS[0], "HUBSPOT_DEFINED", 906]]
     assert (second.row_number, second.state) == (3, BatchRow.State.INVALID)
     [error] = second.errors
     assert error["column"] == "Appointment status"
@@ -111,7 +112,7 @@ def test_it_sends_valid_rows_in_calls_of_at_most_100_and_records_each_outcome(
         for r in CrmRecord.objects.filter(object_type="0-421")
     }
     for row in batch.rows.all():
-        assert records[row.hubspot_id] == row.properties["hs_appointment_name"]
+        assert records[row.hubspot_id] == row.appointment_name
     calls = list(batch.calls.order_by("sequence"))
     assert [(c.state, c.http_status, c.hubspot_status) for c in calls] == [
         (BatchCall.State.DONE, 201, "COMPLETE")

@@ -107,4 +107,4 @@ def test_it_creates_every_row_exactly_once_when_the_worker_is_killed_repeatedly(
     states = Counter(batch.rows.values_list("state", flat=True))
     assert states == {BatchRow.State.CREATED: ROWS}
     for row in batch.rows.all():
-        assert records[row.hubspot_id] == row.properties["hs_appointment_name"]
+        assert records[row.hubspot_id] == row.appointment_name

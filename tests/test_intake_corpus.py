@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 
-from appointments.intake.encoding import encode_rows
+from appointments.intake.encoding import RowLayout, encode_rows
 from appointments.intake.mapping import duplicate_headers, propose_mapping
 from appointments.intake.readers import Table, read_table
 from appointments.intake.validation import iter_encoded_chunks, table_validator, validate_table
@@ -226,7 +226,7 @@ def test_it_validates_whole_tables_exactly_as_row_by_row() -> None:
         one_by_one = [validator.validate(number, cells) for number, cells in table.rows]
         assert validator.validate_rows(table.rows) == one_by_one, name
         # The stored form, byte for byte.
-        assert validator.encode_rows(table.rows) == encode_rows(one_by_one), name
+        assert validator.encode_rows(table.rows) == encode_rows(one_by_one, validator.layout), name
         checked += 1
     assert checked == 17
 
@@ -246,7 +246,7 @@ def test_it_encodes_in_chunks_as_in_one_list() -> None:
     whole = validate_table(table, **options)  # type: ignore[arg-type]
     chunks = list(iter_encoded_chunks(table, size=1000, **options))  # type: ignore[arg-type]
     assert [len(chunk) for chunk in chunks] == [1000, 1000, 500]
-    encoded = encode_rows(whole)
+    encoded = encode_rows(whole, RowLayout.of(options["mapping"]))  # type: ignore[arg-type]
     assert [text for chunk in chunks for text in chunk.raw] == encoded.raw
     assert [text for chunk in chunks for text in chunk.properties] == encoded.properties
     assert [text for chunk in chunks for text in chunk.associations] == encoded.associations
@@ -260,7 +260,9 @@ def test_it_encodes_in_chunks_as_in_one_list() -> None:
         "hs_appointment_end": "2026-05-09T09:00:00Z",
     }
     assert whole[8].associations == [["1008", *CONTACT]]
-    assert encoded.associations[8] == '[["1008","HUBSPOT_DEFINED",906]]'
+    # Stored in the layout's order: property values, then one array of IDs per association type.
+    assert encoded.properties[8] == '["Visit 8","2026-05-09T08:00:00Z","2026-05-09T09:00:00Z"]'
+    assert encoded.associations[8] == '[["1008"]]'
 
 
 def test_it_reads_an_excel_97_workbook_past_its_hidden_sheet() -> None:
@@ -312,10 +314,11 @@ def test_it_encodes_awkward_cells_exactly_as_row_by_row() -> None:
 
     one_by_one = [validator.validate(number, cells) for number, cells in rows]
     assert [json.loads(text) for text in encoded.raw] == [row.raw for row in one_by_one]
-    assert encoded == encode_rows(one_by_one)
+    assert encoded == encode_rows(one_by_one, validator.layout)
     assert json.loads(encoded.raw[5])[1] == "lone \ud800"
     assert encoded.valid == [True] * 6 + [False, True]
-    assert json.loads(encoded.associations[1]) == [
+    assert json.loads(encoded.associations[1]) == [["51235", "61235"]]
+    assert validator.layout.unpack_associations(json.loads(encoded.associations[1])) == [
         ["51235", "HUBSPOT_DEFINED", 906],
         ["61235", "HUBSPOT_DEFINED", 906],
     ]

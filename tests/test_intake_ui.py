@@ -16,7 +16,7 @@ from django.urls import reverse
 from appointments.models import Batch, BatchRow, Portal, SavedMapping, Upload
 from sandbox.models import JournalEntry
 from sandbox.seed import DEMO_COMPANY_IDS, DEMO_CONTACT_IDS
-from tests.intake_fixtures import CORPUS
+from tests.intake_fixtures import CORPUS, sent_associations, sent_properties
 
 HEADER = "Appointment name,Start time,End time,Appointment status,Note,contact_ids"
 
@@ -150,14 +150,14 @@ def test_it_stores_every_row_with_the_confirmed_mapping(
     assert response["Location"] == reverse("appointments:batch-detail", args=[batch.pk])
     first, second = batch.rows.order_by("row_number")
     assert first.state == BatchRow.State.READY
-    assert first.properties == {
+    assert sent_properties(first) == {
         "hs_appointment_name": "Intake visit",
         "hs_appointment_start": "2026-12-03T13:00:00Z",
         "hs_appointment_end": "2026-12-03T13:45:00Z",
         "hs_appointment_status": "scheduled",
         "visit_notes": "Bring forms",
     }
-    assert first.associations == [[DEMO_CONTACT_IDS[0], "USER_DEFINED", 37]]
+    assert sent_associations(first) == [[DEMO_CONTACT_IDS[0], "USER_DEFINED", 37]]
     assert second.state == BatchRow.State.INVALID
     assert [e["value"] for e in second.errors] == ["Tentative"]
     assert Upload.objects.get().batch == batch
@@ -258,7 +258,7 @@ def test_it_asks_the_day_month_order_of_a_column_that_reads_both_ways(
     confirm(logged_client, {"order_1": "DMY"})
 
     rows = Batch.objects.get().rows.order_by("row_number")
-    assert [r.properties["follow_up_date"] for r in rows] == ["2026-04-03", "2026-06-05"]
+    assert [sent_properties(r)["follow_up_date"] for r in rows] == ["2026-04-03", "2026-06-05"]
     assert Batch.objects.get().reading["column_date_orders"] == {"1": "DMY"}
 
 
@@ -381,8 +381,8 @@ def test_it_fixes_an_invalid_cell_inline_and_the_row_becomes_ready(
     row = batch.rows.get(row_number=3)
     assert row.state == BatchRow.State.READY
     assert row.errors == []
-    assert row.properties["hs_appointment_status"] == "scheduled"
-    assert row.properties["hs_appointment_start"] == "2026-12-04T08:00:00Z"
+    assert sent_properties(row)["hs_appointment_status"] == "scheduled"
+    assert sent_properties(row)["hs_appointment_start"] == "2026-12-04T08:00:00Z"
     assert row.raw[batch.headers.index("Appointment status")] == "scheduled"
 
 
@@ -406,7 +406,7 @@ def test_a_fix_keeps_the_cells_the_user_left_alone_exactly(
     row = batch.rows.get(row_number=3)
     assert row.state == BatchRow.State.READY
     assert row.raw[4] == "line1\nline2"
-    assert row.properties["visit_notes"] == "line1\nline2"
+    assert sent_properties(row)["visit_notes"] == "line1\nline2"
 
 
 def test_it_offers_the_fix_as_a_page_without_javascript(
@@ -423,7 +423,7 @@ def test_it_offers_the_fix_as_a_page_without_javascript(
     assert wrong.status_code == 200 and "<html" in wrong.text
     assert done.status_code == 302
     assert done["Location"].startswith(reverse("appointments:batch-detail", args=[batch.pk]))
-    assert batch.rows.get(row_number=3).properties["hs_appointment_status"] == "completed"
+    assert sent_properties(batch.rows.get(row_number=3))["hs_appointment_status"] == "completed"
 
 
 def test_it_excludes_a_row_and_never_sends_it(logged_client: Client, portal: Portal) -> None:
@@ -473,7 +473,7 @@ def test_it_refuses_to_change_a_row_already_given_to_hubspot(
     response = logged_client.post(url, {"c0": "Renamed"})
 
     assert response.status_code == 302
-    assert batch.rows.get(row_number=2).properties["hs_appointment_name"] == "Intake visit"
+    assert sent_properties(batch.rows.get(row_number=2))["hs_appointment_name"] == "Intake visit"
     assert (
         logged_client.post(
             reverse("appointments:row-exclude", args=[batch.pk, 2]), {"excluded": "1"}
@@ -581,7 +581,7 @@ def test_it_creates_a_batch_from_the_grid_checked_like_an_upload(
     assert batch.source == Batch.Source.GRID
     first, third = batch.rows.order_by("row_number")
     assert (first.row_number, first.state, third.row_number) == (1, "ready", 3)
-    assert first.properties == {
+    assert sent_properties(first) == {
         "hs_appointment_name": "Home visit",
         "hs_appointment_start": "2026-07-01T08:30:00Z",  # Paris is UTC+2 in July
         "hs_appointment_status": "scheduled",
@@ -589,7 +589,7 @@ def test_it_creates_a_batch_from_the_grid_checked_like_an_upload(
         "party_size": "2",
         "visit_channels": "phone;video",
     }
-    assert [record_id for record_id, _category, _type_id in first.associations] == [
+    assert [record_id for record_id, _category, _type_id in sent_associations(first)] == [
         DEMO_CONTACT_IDS[0],
         DEMO_CONTACT_IDS[1],
         DEMO_COMPANY_IDS[0],
@@ -662,7 +662,7 @@ def test_it_offers_user_defined_association_labels_in_the_grid(
     assert 'name="r0-contact_ids-39"' in page and 'name="r0-deal_ids-43"' in page
     (row,) = Batch.objects.get().rows.all()
     assert row.state == BatchRow.State.READY
-    assert row.associations == [
+    assert sent_associations(row) == [
         [DEMO_CONTACT_IDS[2], "USER_DEFINED", 37],
         [DEMO_COMPANY_IDS[1], "USER_DEFINED", 41],
     ]
@@ -688,7 +688,7 @@ def test_it_reads_a_file_without_a_header_row_and_keeps_its_first_row(
     data.update({"col_0": "p:hs_appointment_name", "col_1": "p:hs_appointment_start"})
     logged_client.post(url, data)
     batch = Batch.objects.get()
-    stored = dict(batch.rows.values_list("row_number", "properties"))
+    stored = {row.row_number: sent_properties(row) for row in batch.rows.all()}
     assert stored[1]["hs_appointment_name"] == "Intake 1"
     assert stored[2]["hs_appointment_name"] == "Intake 2"
     assert stored[1]["hs_appointment_start"] == "2026-12-01T07:00:00Z"

@@ -1,15 +1,24 @@
-"""Rows stored before 0005 are rewritten in the compact shapes, and back when migrating down."""
+"""Rows stored in an older shape are rewritten in the current one, and back when migrating
+down; a row whose values its batch's mapping cannot place stops the migration unchanged."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from appointments.intake.encoding import RowLayout
+
 BEFORE = [("appointments", "0004_drop_redundant_row_indexes")]
 AFTER = [("appointments", "0006_compact_row_values")]
+
+
+BY_NAME = [("appointments", "0006_compact_row_values")]
+BY_LAYOUT = [("appointments", "0007_row_values_by_layout")]
 
 
 def migrate(targets: list[tuple[str, str]]) -> MigrationExecutor:
@@ -17,6 +26,14 @@ def migrate(targets: list[tuple[str, str]]) -> MigrationExecutor:
     executor.loader.build_graph()
     executor.migrate(targets)
     return MigrationExecutor(connection)
+
+
+@pytest.fixture(autouse=True)
+def back_to_latest() -> Iterator[None]:
+    # The database outlives this module's tests: leave it migrated as the others expect.
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 @pytest.mark.django_db(transaction=True)
@@ -28,6 +45,18 @@ def test_it_rewrites_stored_rows_in_the_compact_shapes_and_back() -> None:
         portal=portal,
         created_by=user,
         headers=["Appointment name", "Notes", "", "Notes", "contact_ids"],
+        mapping=[
+            {"kind": "property", "name": "hs_appointment_name"},
+            None,
+            None,
+            None,
+            {
+                "kind": "association",
+                "name": "0-1",
+                "association_type_id": 37,
+                "association_category": "USER_DEFINED",
+            },
+        ],
     )
     link = {
         "to": {"id": "51234"},
@@ -60,4 +89,81 @@ def test_it_rewrites_stored_rows_in_the_compact_shapes_and_back() -> None:
     row = back.get_model("appointments", "BatchRow").objects.get()
     assert row.raw == old_raw
     assert row.associations == [link]
-    migrate(AFTER)
+
+
+MAPPING = [
+    {"kind": "property", "name": "hs_appointment_name"},
+    {"kind": "association", "name": "0-1", "association_type_id": 906},
+    {"kind": "property", "name": "hs_appointment_start"},
+    None,
+    {
+        "kind": "association",
+        "name": "0-1",
+        "association_type_id": 37,
+        "association_category": "USER_DEFINED",
+    },
+    {"kind": "property", "name": "visit_notes"},
+]
+
+
+def by_name_row(apps: Any, properties: dict[str, str], associations: list[list[Any]]) -> Any:
+    user = apps.get_model("auth", "User").objects.create(username=f"u{uuid.uuid4().hex[:8]}")
+    portal = apps.get_model("appointments", "Portal").objects.create(
+        hub_id=uuid.uuid4().int % 10**9, connected_by=user
+    )
+    batch = apps.get_model("appointments", "Batch").objects.create(
+        portal=portal, created_by=user, headers=["a", "b", "c", "d", "e", "f"], mapping=MAPPING
+    )
+    return apps.get_model("appointments", "BatchRow").objects.create(
+        batch=batch,
+        row_number=2,
+        raw=["Visit", "51234;51235", "2026-04-02 08:15", "", "77", ""],
+        properties=properties,
+        associations=associations,
+        state="ready",
+        object_write_trace_id=f"hp-{uuid.uuid4().hex[:12]}-2-0",
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_stores_values_in_the_batch_layout_order_and_back() -> None:
+    old = migrate(BY_NAME).loader.project_state(BY_NAME).apps
+    properties = {"hs_appointment_start": "2026-04-02T06:15:00Z", "hs_appointment_name": "Visit"}
+    associations = [
+        ["51234", "HUBSPOT_DEFINED", 906],
+        ["77", "USER_DEFINED", 37],
+        ["51235", "HUBSPOT_DEFINED", 906],
+    ]
+    by_name_row(old, properties, associations)
+
+    new = migrate(BY_LAYOUT).loader.project_state(BY_LAYOUT).apps
+    row = new.get_model("appointments", "BatchRow").objects.get()
+    assert row.properties == ["Visit", "2026-04-02T06:15:00Z", None]
+    assert row.associations == [["51234", "51235"], ["77"]]
+    # The model's own reading of the stored row agrees with the migration's.
+    layout = RowLayout.of_json(MAPPING)
+    assert layout.unpack_properties(row.properties) == properties
+    assert layout.unpack_associations(row.associations) == [
+        ["51234", "HUBSPOT_DEFINED", 906],
+        ["51235", "HUBSPOT_DEFINED", 906],
+        ["77", "USER_DEFINED", 37],
+    ]
+
+    back = migrate(BY_NAME).loader.project_state(BY_NAME).apps
+    row = back.get_model("appointments", "BatchRow").objects.get()
+    assert row.properties == properties
+    assert sorted(row.associations) == sorted(associations)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_stops_rather_than_lose_a_value_the_layout_has_no_place_for() -> None:
+    old = migrate(BY_NAME).loader.project_state(BY_NAME).apps
+    row = by_name_row(old, {"hs_appointment_name": "Visit", "party_size": "3"}, [])
+
+    with pytest.raises(RuntimeError, match=r"Row 2 of batch .* properties \['party_size'\]"):
+        migrate(BY_LAYOUT)
+
+    migrate(BY_NAME)
+    kept = old.get_model("appointments", "BatchRow").objects.get(pk=row.pk)
+    assert kept.properties == {"hs_appointment_name": "Visit", "party_size": "3"}
+    kept.delete()  # so the database can go back to the latest migration

@@ -14,12 +14,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from appointments.intake.mapping import propose_mapping
+from appointments.intake.encoding import RowLayout
+from appointments.intake.mapping import ColumnTarget, propose_mapping
 from appointments.intake.readers import read_table
 from appointments.intake.validation import CellError, ValidatedRow
 from appointments.models import Batch, BatchRow, Portal, Upload
 from appointments.services import confirm as confirm_services
 from appointments.services import intake as intake_services
+from appointments.services.batches import _mapping_to_json
 from appointments.services.storage import batch_rows_store
 from tests import test_intake_ui as ui
 from tests.intake_fixtures import LABELS, PROPERTIES
@@ -47,11 +49,19 @@ def upload(user: User) -> Upload:
 
 
 def stored(batch: Batch) -> list[dict[str, Any]]:
-    return list(
-        batch.rows.order_by("row_number").values(
-            "row_number", "raw", "properties", "associations", "errors", "state"
-        )
+    """The batch's rows, property values and record IDs read back through its layout."""
+    rows = batch.rows.order_by("row_number").values(
+        "row_number", "raw", "properties", "associations", "errors", "state"
     )
+    layout = Batch.objects.get(pk=batch.pk).layout
+    return [
+        {
+            **row,
+            "properties": layout.unpack_properties(row["properties"]),
+            "associations": layout.unpack_associations(row["associations"]),
+        }
+        for row in rows
+    ]
 
 
 def expected(upload: Upload) -> list[dict[str, Any]]:
@@ -123,6 +133,23 @@ def test_it_stores_every_row_exactly_as_validated(upload: Upload) -> None:
         ["51235", "HUBSPOT_DEFINED", 906],
     ]
     assert first["errors"] == []
+    # As stored: one value per mapped property, one array of IDs per association type.
+    assert batch.layout.properties == (
+        "hs_appointment_name",
+        "hs_appointment_start",
+        "hs_appointment_end",
+        "hs_appointment_status",
+        "party_size",
+    )
+    assert batch.layout.associations == (("HUBSPOT_DEFINED", 906),)
+    assert batch.rows.values_list("properties", "associations").get(row_number=2) == (
+        ["Check-up Zoë", "2026-04-02T06:15:00Z", "2026-04-02T06:45:00Z", "scheduled", "2"],
+        [["51234", "51235"]],
+    )
+    assert batch.rows.values_list("properties", "associations").get(row_number=8) == (
+        ["Visite à domicile", "2026-04-06T12:00:00Z", "2026-04-06T13:00:00Z", "canceled", "4"],
+        [["51237"]],
+    )
     assert rows[3]["raw"][0] == "Unknown status 🙂"
     assert [error["code"] for error in rows[4]["errors"]] == ["invalid_number", "invalid_record_id"]
     assert rows[4]["errors"][0]["column"] == "Party size"
@@ -131,7 +158,9 @@ def test_it_stores_every_row_exactly_as_validated(upload: Upload) -> None:
 
 def test_it_gives_each_row_its_own_trace_id_and_the_model_defaults(upload: Upload) -> None:
     batch = confirm(upload)
-    other = Batch.objects.create(portal=upload.portal, created_by=upload.created_by)
+    other = Batch.objects.create(
+        portal=upload.portal, created_by=upload.created_by, mapping=batch.mapping
+    )
     table = read_table(CSV, upload.filename, max_rows=1000)
     mapping = propose_mapping(table.headers, PROPERTIES, LABELS)
     validator = intake_services.batch_validator(
@@ -162,7 +191,13 @@ def test_it_puts_every_value_in_its_own_row_across_many_insert_statements(
 ) -> None:
     # More rows than one INSERT statement takes, and not a multiple of it: a value bound to
     # the wrong row or a lost remainder would show.
-    batch = Batch.objects.create(portal=upload.portal, created_by=upload.created_by)
+    mapping = [
+        {"kind": "property", "name": "hs_appointment_name"},
+        {"kind": "association", "name": "0-1", "association_type_id": 906},
+    ]
+    batch = Batch.objects.create(
+        portal=upload.portal, created_by=upload.created_by, mapping=mapping
+    )
     problem = CellError("Party size", "many", "invalid_number", "Row {n}: not a number")
     rows = [
         ValidatedRow(
@@ -183,12 +218,49 @@ def test_it_puts_every_value_in_its_own_row_across_many_insert_statements(
     for row in stored_rows:
         number = row.row_number
         assert row.raw == [f"Visit {number}", "many" if number % 7 == 0 else str(number)]
-        assert row.properties == {"hs_appointment_name": f"Visit {number}"}
-        assert row.associations == [[str(50_000 + number), "HUBSPOT_DEFINED", 906]]
+        assert row.properties == [f"Visit {number}"]
+        assert row.associations == [[str(50_000 + number)]]
         assert row.state == ("invalid" if number % 7 == 0 else "ready")
         assert row.errors == ([dataclasses.asdict(problem)] if number % 7 == 0 else [])
         assert row.object_write_trace_id.startswith(f"hp-{batch.pk.hex[:12]}-{number}-")
         assert before <= row.updated_at <= timezone.now()
+
+
+def test_a_layout_places_every_value_of_its_mapping_and_refuses_others() -> None:
+    contact = ColumnTarget("association", "0-1", 906, "HUBSPOT_DEFINED")
+    attendee = ColumnTarget("association", "0-1", 37, "USER_DEFINED")
+    mapping = [
+        ColumnTarget("property", "hs_appointment_name"),
+        None,
+        contact,
+        ColumnTarget("property", "party_size"),
+        attendee,
+        ColumnTarget("property", "hs_appointment_name"),  # a second column, same property
+        ColumnTarget("association", "0-1", 906),  # the default category, named or not
+    ]
+    layout = RowLayout.of(mapping)
+    assert layout == RowLayout(
+        ("hs_appointment_name", "party_size"), (("HUBSPOT_DEFINED", 906), ("USER_DEFINED", 37))
+    )
+    # Batch.mapping's stored JSON gives the same layout.
+    assert RowLayout.of_json(_mapping_to_json(mapping)) == layout
+
+    items = [
+        ["7", "USER_DEFINED", 37],
+        ["5", "HUBSPOT_DEFINED", 906],
+        ["6", "HUBSPOT_DEFINED", 906],
+    ]
+    assert layout.pack_properties({"party_size": "3"}) == [None, "3"]
+    assert layout.pack_associations(items) == [["5", "6"], ["7"]]
+    assert layout.unpack_properties([None, "3"]) == {"party_size": "3"}
+    assert layout.unpack_associations([["5", "6"], ["7"]]) == [items[1], items[2], items[0]]
+
+    with pytest.raises(ValueError, match="visit_notes"):
+        layout.pack_properties({"party_size": "3", "visit_notes": "lost otherwise"})
+    with pytest.raises(ValueError, match="USER_DEFINED 41"):
+        layout.pack_associations([["8", "USER_DEFINED", 41]])
+    with pytest.raises(ValueError):
+        layout.unpack_properties(["only one value"])
 
 
 def test_it_stores_the_same_rows_whatever_the_chunk_size(

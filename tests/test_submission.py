@@ -49,7 +49,7 @@ def assert_exactly_once(batch: Batch, sandbox: Any) -> None:
     records = {r.record_id: r.properties["hs_appointment_name"] for r in sandbox.appointments()}
     for row in rows:
         assert row.state == BatchRow.State.CREATED
-        assert records[row.hubspot_id] == row.properties["hs_appointment_name"]
+        assert records[row.hubspot_id] == row.appointment_name
 
 
 def test_it_slows_down_when_hubspot_says_the_window_is_nearly_used(
@@ -132,7 +132,7 @@ def test_it_reconciles_a_call_left_in_flight_by_a_dead_worker(
 
     rows = list(first.rows.all())
     with HubSpotClient(hubspot.token) as client:
-        client.batch_create(_inputs(rows))
+        client.batch_create(_inputs(batch.layout, rows))
     BatchCall.objects.filter(pk=first.pk).update(
         state=BatchCall.State.SENDING, sent_at=timezone.now(), attempts=1
     )
@@ -269,7 +269,7 @@ def test_it_reconciles_a_call_that_went_out_before_a_pause(
     # The call went out once (HubSpot created its records, the answer was lost), then the batch
     # paused, putting the call back as PENDING; now it is resumed.
     with HubSpotClient(hubspot.token) as client:
-        client.batch_create(_inputs(list(first.rows.all())))
+        client.batch_create(_inputs(batch.layout, list(first.rows.all())))
     BatchCall.objects.filter(pk=first.pk).update(attempts=1, sent_at=timezone.now())
 
     batch_send(batch_id=str(batch.pk))

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -27,7 +26,6 @@ if TYPE_CHECKING:
 START, END = "hs_appointment_start", "hs_appointment_end"
 # A memo is emptied past this many entries, bounding memory on columns of distinct values.
 _MEMO_LIMIT = 65_536
-_VALUE = itemgetter(1)
 
 
 class Memo(dict[object, Any]):
@@ -192,17 +190,13 @@ def validate_columns(
     return result
 
 
-def association_json(
-    convert: Callable[[object], list[str] | None], kind_json: str, cell: object
-) -> str:
-    """A cell's associations as JSON array items, comma-separated, without the outer brackets
-    (``""`` for a blank cell): ``["123","HUBSPOT_DEFINED",906],...`` where ``kind_json`` is
-    ``"HUBSPOT_DEFINED",906``. Record IDs are ASCII digits, so need no escaping."""
+def association_json(convert: Callable[[object], list[str] | None], cell: object) -> str:
+    """A cell's record IDs as a JSON array of strings (``[]`` for a blank cell): the cell's
+    part of a stored row's ``associations``. Record IDs are ASCII digits, so need no escaping."""
     ids = convert(cell)
     if not ids:
-        return ""
-    between = '",' + kind_json + '],["'
-    return '["' + between.join(ids) + '",' + kind_json + "]"
+        return EMPTY_LIST
+    return '["' + '","'.join(ids) + '"]'
 
 
 def _dumps_all(values: Iterable[object]) -> list[str]:
@@ -225,7 +219,9 @@ def encode_columns(
     problem is validated alone and encoded as such.
     """
     step = _column_pass(validator, rows)
-    columns, kinds, problems = step.columns, step.kinds, step.problems
+    columns, kinds, problems, layout = step.columns, step.kinds, step.problems, validator.layout
+    # Without columns sharing a target (validate_rows' condition), the plan's association
+    # columns are the layout's pairs, in its order.
     association_columns = [
         _convert(
             validator.association_json[index].function,
@@ -233,28 +229,27 @@ def encode_columns(
             columns[index],
             kinds[index],
             problems,
-            failed="",
+            failed=EMPTY_LIST,
         )
         for index, _convert_ids, _target, kind in validator.plan
         if kind is not None
     ]
     texts = zip(*step.texts, strict=True) if step.texts else repeat((), len(rows))
     raws = _dumps_all(texts)
-    if step.by_target:
-        # A blank or failed cell is None, and left out; a HubSpot string is never empty.
-        pairs = map(zip, repeat(list(step.by_target)), zip(*step.by_target.values(), strict=True))
-        properties = _dumps_all(map(dict, map(filter, repeat(_VALUE), pairs)))  # type: ignore[arg-type]
+    if layout.properties:
+        # A blank or failed cell is None (null); failed cells' rows are validated again below.
+        values = zip(*(step.by_target[name] for name in layout.properties), strict=True)
+        properties = _dumps_all(values)
     else:
-        properties = ["{}"] * len(rows)
-    # Each row's associations from every association column, in order, as one array.
-    if not association_columns:
+        properties = [EMPTY_LIST] * len(rows)
+    if association_columns:
+        # Each row's array of record-ID arrays, one per association column.
+        row_format = "[" + ",".join(["{}"] * len(association_columns)) + "]"
+        associations = list(map(row_format.format, *association_columns))
+    else:
         associations = [EMPTY_LIST] * len(rows)
-    elif len(association_columns) == 1:
-        associations = list(map("[{}]".format, association_columns[0]))
-    else:
-        items = zip(*association_columns, strict=True)
-        associations = list(map("[{}]".format, map(",".join, map(filter, repeat(None), items))))
     result = EncodedRows(
+        layout,
         [number for number, _cells in rows],
         raws,
         properties,

@@ -20,7 +20,7 @@ from .bulk import gc_paused
 from .cells import column_letter, display_text
 from .columnar import Memo, association_json, encode_columns, validate_columns
 from .converters import CellProblem, convert_record_ids, property_converter, refuse_unknown
-from .encoding import EncodedRows, encode_rows, json_text
+from .encoding import EncodedRows, RowLayout, encode_rows
 from .mapping import ColumnTarget
 from .messages import cell_message
 from .readers import Table
@@ -97,6 +97,8 @@ class RowValidator:
         if len(mapping) != len(headers):
             raise ValueError("mapping needs one entry per header")
         self.headers = headers
+        # Where encode_rows puts property values and record IDs (one layout per batch).
+        self.layout = RowLayout.of(mapping)
         by_name = {prop.name: prop for prop in properties}
         self._columns: list[_Column] = []
         # Date and datetime columns read the same way share one converter, so one memo
@@ -161,10 +163,7 @@ class RowValidator:
         # For encode_rows: association JSON per record-ID cell, per column index. Record IDs
         # repeat less than dates do, and their JSON is long: a smaller memo.
         self.association_json = {
-            index: Memo(
-                functools.partial(association_json, convert, json_text(list(kind))[1:-1]),
-                limit=8192,
-            )
+            index: Memo(functools.partial(association_json, convert), limit=8192)
             for index, convert, _target, kind in self.plan
             if kind is not None
         }
@@ -232,7 +231,9 @@ class RowValidator:
         """Validate many rows straight to their stored form: the same as
         ``encoding.encode_rows(validate_rows(rows))``, faster (see ``columnar``)."""
         if self._shared_targets or not rows:
-            return encode_rows(self.validate(number, cells) for number, cells in rows)
+            return encode_rows(
+                (self.validate(number, cells) for number, cells in rows), self.layout
+            )
         return encode_columns(self, rows)
 
     def _error(

@@ -32,9 +32,10 @@ def batch_check_records(*, batch: Batch) -> int:
         if target is not None and target.kind == "association"
     }
     rows = list(batch.rows.filter(state=BatchRow.State.READY, call__isnull=True))
+    links = {row.pk: batch.layout.unpack_associations(row.associations) for row in rows}
     wanted: dict[str, set[str]] = defaultdict(set)
     for row in rows:
-        for record_id, category, type_id in row.associations:
+        for record_id, category, type_id in links[row.pk]:
             if (category, type_id) in object_types:
                 wanted[object_types[category, type_id]].add(record_id)
     existing: dict[str, set[str]] = {}
@@ -48,7 +49,7 @@ def batch_check_records(*, batch: Batch) -> int:
     held: list[BatchRow] = []
     for row in rows:
         errors = []
-        for record_id, category, type_id in row.associations:
+        for record_id, category, type_id in links[row.pk]:
             key = (category, type_id)
             target_type = object_types.get(key)
             if target_type and record_id not in existing.get(target_type, set()):

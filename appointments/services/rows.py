@@ -81,8 +81,8 @@ def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
         pk=row.pk, call__isnull=True, state__in=EDITABLE_STATES
     ).update(
         raw=checked.raw,
-        properties=checked.properties,
-        associations=checked.associations,
+        properties=batch.layout.pack_properties(checked.properties),
+        associations=batch.layout.pack_associations(checked.associations),
         errors=errors,
         state=state,
         updated_at=timezone.now(),

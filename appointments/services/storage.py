@@ -87,7 +87,7 @@ def batch_rows_store(*, batch: Batch, rows: Sequence[ValidatedRow]) -> int:
     (see ``trace_ids``). Row numbers must be new to the batch (IntegrityError otherwise). Call
     it inside the caller's transaction, one chunk of rows at a time, so memory stays bounded.
     """
-    return batch_rows_store_encoded(batch=batch, rows=encode_rows(rows))
+    return batch_rows_store_encoded(batch=batch, rows=encode_rows(rows, batch.layout))
 
 
 def batch_rows_store_encoded(*, batch: Batch, rows: EncodedRows) -> int:

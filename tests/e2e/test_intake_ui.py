@@ -16,6 +16,7 @@ from playwright.sync_api import Page, expect
 from appointments.models import Batch, BatchRow, Portal
 from sandbox.seed import DEMO_CONTACT_IDS
 from tests.e2e.conftest import ARTIFACTS
+from tests.intake_fixtures import sent_properties
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -69,7 +70,7 @@ def test_it_maps_columns_fixes_a_row_inline_and_enters_rows_in_the_grid(
         expect(page.locator("[data-count=invalid]")).to_have_text("0")
         expect(page.locator("tr[data-row='3'] .state")).to_have_text("Ready")
         batch = Batch.objects.get()
-        assert batch.rows.get(row_number=2).properties["visit_notes"] == "Bring forms"
+        assert sent_properties(batch.rows.get(row_number=2))["visit_notes"] == "Bring forms"
         assert batch.rows.get(row_number=3).state == BatchRow.State.READY
 
         page.goto(f"{live_server.url}/batches/grid/?portal={portal.pk}&timezone=Europe/Paris")
@@ -90,7 +91,7 @@ def test_it_maps_columns_fixes_a_row_inline_and_enters_rows_in_the_grid(
         raise
 
     grid = Batch.objects.get(source=Batch.Source.GRID)
-    rows = {r.row_number: r.properties for r in grid.rows.all()}
+    rows = {r.row_number: sent_properties(r) for r in grid.rows.all()}
     assert rows == {
         1: {"hs_appointment_name": "Home visit", "hs_appointment_start": "2026-07-01T08:30:00Z"},
         3: {"hs_appointment_name": "Phone check"},
