@@ -316,7 +316,15 @@ def test_it_encodes_awkward_cells_exactly_as_row_by_row() -> None:
     assert [json.loads(text) for text in encoded.raw] == [row.raw for row in one_by_one]
     assert encoded == encode_rows(one_by_one, validator.layout)
     assert json.loads(encoded.raw[5])[1] == "lone \ud800"
-    assert encoded.valid == [True] * 6 + [False, True]
+    # A NUL is never sent: its mapped cell is an error, and shown as U+FFFD.
+    assert encoded.valid == [True] * 3 + [False] + [True] * 2 + [False, True]
+    assert json.loads(encoded.raw[3])[1] == "nul\ufffd"
+    [error] = json.loads(encoded.errors[3])
+    assert (error["column"], error["value"], error["code"]) == (
+        "Visit notes",
+        "nul\ufffd",
+        "nul_character",
+    )
     assert json.loads(encoded.associations[1]) == [["51235", "61235"]]
     assert validator.layout.unpack_associations(json.loads(encoded.associations[1])) == [
         ["51235", "HUBSPOT_DEFINED", 906],

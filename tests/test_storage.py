@@ -263,6 +263,47 @@ def test_a_layout_places_every_value_of_its_mapping_and_refuses_others() -> None
         layout.unpack_properties(["only one value"])
 
 
+def test_a_nul_in_the_file_is_an_error_on_its_cell_and_every_row_is_stored(user: User) -> None:
+    # PostgreSQL's jsonb cannot hold NUL: storing it failed the whole upload there.
+    data = (
+        b"Appointment name,Start time,Party size,Comment\x00\n"
+        b"Visit one,2026-04-02 08:15,2,fine\n"
+        b"Visit\x00two,2026-04-02 09:15,3,fine\n"
+        b"Visit three,2026-04-02 10:15,4,ignored\x00column\n"
+    )
+    portal = Portal.objects.create(hub_id=421_002, connected_by=user)
+    nul_upload = Upload.objects.create(
+        portal=portal, created_by=user, filename="nul.csv", data=data, timezone="Europe/Paris"
+    )
+    table = read_table(data, "nul.csv", max_rows=10)
+    mapping = propose_mapping(table.headers, PROPERTIES, LABELS)
+    assert mapping[3] is None  # "Comment" maps to nothing
+
+    batch = intake_services.upload_confirm(
+        upload=nul_upload, table=table, mapping=mapping, properties=PROPERTIES, date_orders={}
+    )
+
+    rows = stored(batch)
+    assert batch.headers[3] == "Comment\ufffd"
+    assert [row["state"] for row in rows] == ["ready", "invalid", "ready"]
+    assert rows[1]["raw"][0] == "Visit\ufffdtwo"
+    assert rows[1]["properties"] == {
+        "hs_appointment_start": "2026-04-02T07:15:00Z",
+        "party_size": "3",
+    }
+    [error] = rows[1]["errors"]
+    assert error == {
+        "column": "Appointment name",
+        "value": "Visit\ufffdtwo",
+        "code": "nul_character",
+        "message": 'Row 3, column "Appointment name": "Visit\ufffdtwo" contains an invisible NUL '
+        "character (shown as \ufffd), which HubSpot cannot store. Delete it, or type the value "
+        "again.",
+    }
+    assert rows[2]["raw"][3] == "ignored\ufffdcolumn"
+    assert rows[2]["properties"]["hs_appointment_name"] == "Visit three"
+
+
 def test_it_stores_the_same_rows_whatever_the_chunk_size(
     upload: Upload, monkeypatch: pytest.MonkeyPatch
 ) -> None:

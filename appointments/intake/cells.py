@@ -86,6 +86,16 @@ def display_text(value: object) -> str:
     return _DISPLAY.get(type(value), str)(value)
 
 
+NUL = "\x00"
+
+
+def without_nul(text: str) -> str:
+    """``text`` with each NUL character as U+FFFD (``�``), as a browser shows it. A file's NUL
+    is never stored (PostgreSQL's jsonb cannot hold it) nor sent: a mapped cell holding one is
+    an error (``nul_character``), an ignored one is kept with the replacement."""
+    return text.replace(NUL, "\ufffd")
+
+
 def column_letter(index: int) -> str:
     """Spreadsheet column letters for a 0-based index: 0 -> ``A``, 25 -> ``Z``, 26 -> ``AA``."""
     letters = ""

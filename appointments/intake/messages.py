@@ -80,6 +80,11 @@ def _problem(code: str, params: dict[str, object]) -> str:
             )
             % params
         )
+    if code == "nul_character":
+        return _(
+            "contains an invisible NUL character (shown as �), which HubSpot cannot store. "
+            "Delete it, or type the value again."
+        )
     if code == "conflicting_columns":
         return (
             _("differs from column “%(other)s”, mapped to the same property. Keep one of them.")

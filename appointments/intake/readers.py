@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from .bulk import gc_paused
-from .cells import FORMULA_WITHOUT_VALUE, column_letter, display_text
+from .cells import FORMULA_WITHOUT_VALUE, column_letter, display_text, without_nul
 from .errors import IntakeError
 from .textfile import decode, split_rows
 from .workbook import (
@@ -124,7 +124,7 @@ def _build(
     else:
         number, header_cells = sample[header_index]
         candidates = [n for n, _cells in sample]
-        headers = [display_text(cell).strip() for cell in _trimmed(header_cells)]
+        headers = [without_nul(display_text(cell).strip()) for cell in _trimmed(header_cells)]
     data: list[tuple[int, list[object]]] = []
     for item in _chain(sample[header_index + 1 :], rows_iter):
         if len(data) == max_rows:

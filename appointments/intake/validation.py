@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from appointments.hubspot.schema import PropertyDefinition
 
 from .bulk import gc_paused
-from .cells import column_letter, display_text
+from .cells import NUL, column_letter, display_text, without_nul
 from .columnar import Memo, association_json, encode_columns, validate_columns
 from .converters import CellProblem, convert_record_ids, property_converter, refuse_unknown
 from .encoding import EncodedRows, RowLayout, encode_rows
@@ -177,12 +177,19 @@ class RowValidator:
         # Per-cell work is kept lean: 100,000-row files are validated in one request.
         display = self._display
         raw = [cell if type(cell) is str else display(cell) for cell in cells[: self._width]]
+        nul = NUL in "".join(raw)
+        if nul:
+            raw = list(map(without_nul, raw))
         properties: dict[str, str] = {}
         associations: list[list[Any]] = []
         errors: list[CellError] = []
         for index, convert, target, kind in self.plan:
             cell = cells[index]
             if cell == "":
+                continue
+            if nul and type(cell) is str and NUL in cell:
+                problem = CellProblem("nul_character")
+                errors.append(self._error(row_number, self._columns_by_index[index], cell, problem))
                 continue
             try:
                 value = convert(cell)
@@ -239,7 +246,7 @@ class RowValidator:
     def _error(
         self, row_number: int, column: _Column, cell: object, problem: CellProblem
     ) -> CellError:
-        value = display_text(cell)
+        value = without_nul(display_text(cell))
         params = {**problem.params, "name": column.target}
         message = cell_message(
             problem.code, row=row_number, column=column.header, value=value, params=params

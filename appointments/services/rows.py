@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from appointments.hubspot.schema import PropertyDefinition
-from appointments.intake.cells import column_letter
+from appointments.intake.cells import column_letter, without_nul
 from appointments.intake.mapping import ColumnTarget
 from appointments.intake.validation import RowValidator
 from appointments.models import Batch, BatchRow
@@ -51,7 +51,7 @@ def row_editable_columns(*, batch: Batch) -> list[tuple[int, str]]:
 def as_form_shows(text: str) -> str:
     """``text`` as a browser posts it back from a one-line text input: line breaks removed
     (HTML's value sanitization for ``type=text``), NUL as U+FFFD (the HTML parser)."""
-    return text.replace("\r", "").replace("\n", "").replace("\x00", "\ufffd")
+    return without_nul(text.replace("\r", "").replace("\n", ""))
 
 
 def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
