@@ -409,6 +409,50 @@ def test_a_fix_keeps_the_cells_the_user_left_alone_exactly(
     assert sent_properties(row)["visit_notes"] == "line1\nline2"
 
 
+def test_a_fix_keeps_a_date_the_workbook_gave_as_a_serial_number(
+    logged_client: Client, portal: Portal
+) -> None:
+    # A date cell formatted as a plain number: stored as the text "46359.4375", which alone
+    # is no date; fixing another cell of the row must not make it one.
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Appointment name", "Start time", "End time", "Appointment status"])
+    sheet.append(["Serial start", 46359.4375, 46359.46875, "Tentative"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    file = SimpleUploadedFile("serial.xlsx", buffer.getvalue())
+    upload(logged_client, portal, file)
+    confirm(logged_client)
+    batch = Batch.objects.get()
+    before = batch.rows.get(row_number=2)
+    # 46359.4375 is 2026-12-03 10:30 (days since 1899-12-30), in Paris UTC+1.
+    assert before.raw[1:3] == ["46359.4375", "46359.46875"]
+    assert sent_properties(before)["hs_appointment_start"] == "2026-12-03T09:30:00Z"
+    assert before.state == BatchRow.State.INVALID
+
+    url = reverse("appointments:row-edit", args=[batch.pk, 2])
+    posted = {"c0": "Serial start", "c1": "46359.4375", "c2": "46359.46875", "c3": "Scheduled"}
+    logged_client.post(url, posted, headers={"HX-Request": "true"})
+
+    row = batch.rows.get(row_number=2)
+    assert (row.state, row.errors) == (BatchRow.State.READY, [])
+    assert sent_properties(row) == {
+        "hs_appointment_name": "Serial start",
+        "hs_appointment_start": "2026-12-03T09:30:00Z",
+        "hs_appointment_end": "2026-12-03T10:15:00Z",
+        "hs_appointment_status": "scheduled",
+    }
+    assert row.raw == ["Serial start", "46359.4375", "46359.46875", "Scheduled"]
+
+    # Typing an end before that start is judged against the start as it was found.
+    posted["c2"] = "2026-12-03 08:00"
+    logged_client.post(url, posted, headers={"HX-Request": "true"})
+    [error] = batch.rows.get(row_number=2).errors
+    assert error["code"] == "end_before_start"
+    assert "2026-12-03 10:30+01:00" in error["message"]
+
+
 def test_it_offers_the_fix_as_a_page_without_javascript(
     logged_client: Client, portal: Portal
 ) -> None:

@@ -7,6 +7,9 @@ changed (conditional UPDATEs, so a worker that took the row wins).
 
 from __future__ import annotations
 
+import datetime
+import zoneinfo
+
 from django.utils import timezone
 
 from appointments.hubspot.schema import PropertyDefinition
@@ -54,6 +57,30 @@ def as_form_shows(text: str) -> str:
     return without_nul(text.replace("\r", "").replace("\n", ""))
 
 
+def _checked_dates(batch: Batch, row: BatchRow) -> dict[int, object]:
+    """Column index -> the date or datetime value the row's valid date cells were checked to.
+
+    A cell's stored text is all a fix sees of it, and a workbook's serial number (``46113.5``)
+    reads as text is no date: a cell the user leaves alone is judged again by the value it
+    was found to hold (aware, so the batch's time zone does not apply twice: a time in the
+    hour that repeats when clocks go back stays the one first chosen).
+    """
+    kinds = {prop["name"]: prop.get("type") for prop in batch.properties_snapshot}
+    sent = batch.layout.unpack_properties(row.properties)
+    checked: dict[int, object] = {}
+    for index, target in enumerate(batch.mapping):
+        if not target or target["kind"] != "property" or target["name"] not in sent:
+            continue
+        value = sent[target["name"]]
+        if kinds.get(target["name"]) == "datetime":
+            # Shown in the batch's zone, with its offset, should a message quote it.
+            moment = datetime.datetime.fromisoformat(value)
+            checked[index] = moment.astimezone(zoneinfo.ZoneInfo(batch.timezone))
+        elif kinds.get(target["name"]) == "date":
+            checked[index] = datetime.date.fromisoformat(value)
+    return checked
+
+
 def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
     """Apply the user's fixes (column index -> text) and re-validate the row at once.
 
@@ -64,13 +91,20 @@ def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
     """
     batch = row.batch
     _mapping, validator = _batch_snapshot(batch)
-    cells: list[object] = list(row.raw)
-    for index, text in values.items():
-        # The form posts every cell; one the user left alone keeps its stored text, which a
-        # one-line input cannot hold exactly (line breaks, NUL).
-        if 0 <= index < len(cells) and text != as_form_shows(row.raw_text(index)):
-            cells[index] = text.strip()
+    # The form posts every cell; one the user left alone keeps its stored text, which a
+    # one-line input cannot hold exactly (line breaks, NUL), and is judged by its checked date.
+    changed = {
+        index: text.strip()
+        for index, text in values.items()
+        if 0 <= index < len(row.raw) and text != as_form_shows(row.raw_text(index))
+    }
+    dates = _checked_dates(batch, row)
+    cells: list[object] = [
+        changed[index] if index in changed else dates.get(index, text)
+        for index, text in enumerate(row.raw)
+    ]
     checked = validator.validate(row.row_number, cells)
+    raw = [checked.raw[index] if index in changed else text for index, text in enumerate(row.raw)]
     state = BatchRow.State.READY if checked.valid else BatchRow.State.INVALID
     errors = [
         {"column": e.column, "value": e.value, "code": e.code, "message": e.message}
@@ -80,7 +114,7 @@ def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
     updated = BatchRow.objects.filter(
         pk=row.pk, call__isnull=True, state__in=EDITABLE_STATES
     ).update(
-        raw=checked.raw,
+        raw=raw,
         properties=batch.layout.pack_properties(checked.properties),
         associations=batch.layout.pack_associations(checked.associations),
         errors=errors,
