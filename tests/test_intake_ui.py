@@ -221,6 +221,38 @@ def test_it_reports_duplicate_headers_by_column_letter(
     ]
 
 
+def test_it_names_a_repeated_column_by_its_letter_in_errors_and_in_the_fix_form(
+    logged_client: Client, portal: Portal
+) -> None:
+    lines = [
+        "Appointment name,Start time,contact_ids,contact_ids",
+        f"Two lists,2026-12-03 14:00,12a,{DEMO_CONTACT_IDS[0]};x",
+    ]
+    upload(logged_client, portal, csv_file(lines))
+    values = form_values(logged_client.get(mapping_url()).text, "mapping-form")
+    assert values["col_2"] == values["col_3"] == "a:0-1:906"  # both lists go to contacts
+    confirm(logged_client)
+
+    batch = Batch.objects.get()
+    row = batch.rows.get(row_number=2)
+    assert [(e["column"], e["value"]) for e in row.errors] == [
+        ("contact_ids (C)", "12a"),
+        ("contact_ids (D)", f"{DEMO_CONTACT_IDS[0]};x"),
+    ]
+    assert row.errors[0]["message"].startswith('Row 2, column "contact_ids (C)": "12a"')
+
+    page = logged_client.get(reverse("appointments:row-edit", args=[batch.pk, 2])).text
+    # Each input shows its own column's message only.
+    shown = {
+        index: re.findall(r"<div>(.*?)</div>", block)
+        for index, block in re.findall(r'id="row-2-e(\d+)">(.*?</div>)</div>', page)
+    }
+    assert list(shown) == ["2", "3"]
+    assert [len(messages) for messages in shown.values()] == [1, 1]
+    assert "&quot;12a&quot;" in shown["2"][0]
+    assert f"&quot;{DEMO_CONTACT_IDS[0]};x&quot;" in shown["3"][0]
+
+
 def test_it_refuses_two_columns_for_one_property(logged_client: Client, portal: Portal) -> None:
     upload(logged_client, portal, csv_file(two_rows()))
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
@@ -94,6 +95,18 @@ def without_nul(text: str) -> str:
     is never stored (PostgreSQL's jsonb cannot hold it) nor sent: a mapped cell holding one is
     an error (``nul_character``), an ignored one is kept with the replacement."""
     return text.replace(NUL, "\ufffd")
+
+
+def column_labels(headers: Sequence[str]) -> list[str]:
+    """How messages name each column: its header; its letter when the header is empty; the
+    header and its letter when the header is repeated (``"contact_ids (J)"``)."""
+    counts = Counter(headers)
+    return [
+        (header if counts[header] == 1 else f"{header} ({column_letter(index)})")
+        if header
+        else column_letter(index)
+        for index, header in enumerate(headers)
+    ]
 
 
 def column_letter(index: int) -> str:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from appointments.hubspot.schema import PropertyDefinition
 
 from .bulk import gc_paused
-from .cells import NUL, column_letter, display_text, without_nul
+from .cells import NUL, column_labels, display_text, without_nul
 from .columnar import Memo, association_json, encode_columns, validate_columns
 from .converters import CellProblem, convert_record_ids, property_converter, refuse_unknown
 from .encoding import EncodedRows, RowLayout, encode_rows
@@ -104,10 +104,10 @@ class RowValidator:
         # Date and datetime columns read the same way share one converter, so one memo
         # (start and end times repeat each other's values).
         shared: dict[tuple[str, str | None], Callable[[object], Any]] = {}
-        for index, (header, target) in enumerate(zip(headers, mapping, strict=True)):
+        labels = column_labels(headers)
+        for index, (label, target) in enumerate(zip(labels, mapping, strict=True)):
             if target is None:
                 continue
-            label = header or column_letter(index)
             if target.kind == "association":
                 association = (
                     target.association_category or "HUBSPOT_DEFINED",

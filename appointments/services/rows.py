@@ -13,7 +13,7 @@ import zoneinfo
 from django.utils import timezone
 
 from appointments.hubspot.schema import PropertyDefinition
-from appointments.intake.cells import column_letter, without_nul
+from appointments.intake.cells import column_labels, without_nul
 from appointments.intake.mapping import ColumnTarget
 from appointments.intake.validation import RowValidator
 from appointments.models import Batch, BatchRow
@@ -42,13 +42,10 @@ def _batch_snapshot(batch: Batch) -> tuple[list[ColumnTarget | None], RowValidat
 
 
 def row_editable_columns(*, batch: Batch) -> list[tuple[int, str]]:
-    """``(column index, header as errors name it)`` of the batch's mapped columns: the file's
-    header, or its column letter when empty, as ``CellError.column`` gives it."""
-    return [
-        (index, batch.headers[index] or column_letter(index))
-        for index, target in enumerate(batch.mapping)
-        if target is not None
-    ]
+    """``(column index, column as errors name it)`` of the batch's mapped columns (see
+    ``cells.column_labels``, as ``CellError.column`` gives it)."""
+    labels = column_labels(batch.headers)
+    return [(index, labels[index]) for index, target in enumerate(batch.mapping) if target]
 
 
 def as_form_shows(text: str) -> str:
