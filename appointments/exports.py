@@ -1,7 +1,9 @@
 """Results downloads: every row the user gave, its original values, state, HubSpot ID and error.
 
 Cells a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or
-carriage return) are prefixed with a single quote (OWASP's CSV-injection advice).
+carriage return) are prefixed with a single quote (OWASP's CSV-injection advice). An Excel cell
+holds at most 32,767 characters: a longer text is cut in the XLSX with a note saying so (the
+CSV keeps it whole).
 """
 
 import csv
@@ -11,16 +13,30 @@ from typing import Any
 
 import xlsxwriter
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from appointments.models import Batch, BatchRow
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Excel's limit on the characters of one cell (xlsxwriter cuts longer strings silently).
+EXCEL_CELL_CHARACTERS = 32_767
 
 
 def neutralise(value: Any) -> str:
     """``value`` as text, made inert for spreadsheet programs."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def fit_excel_cell(text: str) -> str:
+    """``text``, or its start and a note of the cut when Excel could not hold it all."""
+    if len(text) <= EXCEL_CELL_CHARACTERS:
+        return text
+    note = _(
+        " […cut: %(length)s characters in all, more than an Excel cell holds. The CSV download "
+        "has the whole text.]"
+    ) % {"length": f"{len(text):,}"}
+    return text[: EXCEL_CELL_CHARACTERS - len(note)] + note
 
 
 def record_url(hub_id: int, record_id: str) -> str:
@@ -68,9 +84,8 @@ def results_xlsx(batch: Batch) -> bytes:
     bold = workbook.add_format({"bold": True})
     for row_index, cells in enumerate(results_rows(batch)):
         for column, cell in enumerate(cells):
-            sheet.write_string(
-                row_index, column, neutralise(cell), bold if row_index == 0 else None
-            )
+            text = fit_excel_cell(neutralise(cell))
+            sheet.write_string(row_index, column, text, bold if row_index == 0 else None)
     sheet.freeze_panes(1, 0)
     workbook.close()
     return buffer.getvalue()

@@ -94,6 +94,37 @@ def test_it_downloads_excel_results_with_formulas_neutralised(
     assert all(cell.data_type == "s" for row in sheet.iter_rows() for cell in row if cell.value)
 
 
+def test_it_says_so_where_an_excel_cell_cannot_hold_the_whole_text(
+    logged_client: Client, user: Any, portal: Portal
+) -> None:
+    long_note = "".join(f"{n:06d} " for n in range(6000))  # 42,000 characters
+    lines = ["Appointment name,Start time,Comment", f"Long,2027-02-01 10:00,{long_note}"]
+    batch = batch_create_from_upload(
+        user=user,
+        portal=portal,
+        data=("\n".join(lines) + "\n").encode(),
+        filename="long.csv",
+        timezone_name="Europe/Paris",
+    )
+
+    xlsx = logged_client.get(reverse("appointments:batch-export-xlsx", args=[batch.pk]))
+    text = b"".join(
+        logged_client.get(reverse("appointments:batch-export-csv", args=[batch.pk]))
+    ).decode("utf-8-sig")
+
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    cell = sheet.cell(row=2, column=4).value
+    assert sheet.cell(row=1, column=4).value == "Comment"
+    assert len(cell) == 32_767
+    assert cell.startswith(long_note[:30_000])
+    assert cell.endswith(
+        " […cut: 42,000 characters in all, more than an Excel cell holds. The CSV download has "
+        "the whole text.]"
+    )
+    [_header, row] = list(csv.reader(io.StringIO(text)))
+    assert row[3] == long_note
+
+
 def test_it_filters_the_history_by_person_state_and_date(
     logged_client: Client, user: Any, other_user: Any, portal: Portal
 ) -> None:
