@@ -1,9 +1,10 @@
 """Intake speed: file -> stored, validated rows for 100,000 appointments, beside a bare read.
 
 Usage: ``.venv/bin/python bench/intake.py [--rows N] [--repeat N] [--database-url URL]``.
-Generates a realistic XLSX and CSV in a temporary folder, then measures each in a fresh process
-(so its peak memory is that file's alone) on a temporary SQLite database (WAL, as the app runs
-it; ``--database-url`` for another, e.g. PostgreSQL) that the child migrates before measuring:
+Generates a realistic XLSX and CSV in a temporary folder, then measures each, one round per
+fresh process (so a peak is one intake's alone), on a temporary SQLite database (WAL, as the
+app runs it; ``--database-url`` for another, e.g. PostgreSQL) that the child migrates before
+measuring:
 
 - the bare read: python-calamine reading the XLSX into Python values (python-calamine cannot
   read CSV, so the CSV's ratio is also against the XLSX's bare read; the stdlib csv module's
@@ -18,9 +19,11 @@ taken within that pair: this machine's speed shifts by up to 40% from one second
 (a plain Python loop runs in 0.29 s or 0.48 s), so two best-of times caught in different
 phases would compare a fast bare read with a slow intake, or the reverse. Ratios are the
 median of the rounds' pairs (their range is printed too); times are the best of the rounds.
-Peak memory is the child process's maximum resident set size (``getrusage`` ``ru_maxrss``, so
-Python, Django, calamine's buffers and the database driver included), over every round; the
-heap is collected between rounds. The last line is
+Peak memory is a round's process's maximum resident set size (``getrusage`` ``ru_maxrss``, so
+Python, Django, calamine's buffers and the database driver included), the highest of the
+rounds. (A process that repeats intakes reads more: glibc's per-thread malloc arenas fragment,
++10 MB a round here while Python's own allocations stay flat under tracemalloc, levelling off
+near 245 MB with ``MALLOC_ARENA_MAX=1``.) The last line is
 ``xlsx_ratio=<x> csv_ratio=<x> peak_mb=<n> rows=<n>``: stored-rows time over the bare read.
 """
 
@@ -29,7 +32,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
-import gc
 import io
 import json
 import os
@@ -124,8 +126,9 @@ def write_files(folder: Path, count: int) -> tuple[Path, Path]:
     return xlsx, path
 
 
-def measure(kind: str, path: Path, database_url: str, repeat: int) -> dict[str, float]:
-    """Run in a fresh process (see the module docstring); times in seconds, peak RSS in MB."""
+def measure(kind: str, path: Path, database_url: str) -> dict[str, float]:
+    """One round, in a fresh process (see the module docstring): times in seconds, each
+    measured path beside the bare read taken just before it, and the peak RSS in MB."""
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hubportal.settings")
     sys.path.insert(0, str(ROOT))
@@ -151,75 +154,74 @@ def measure(kind: str, path: Path, database_url: str, repeat: int) -> dict[str, 
     data = path.read_bytes()
     xlsx = path.with_suffix(".xlsx").read_bytes()
     zone = ZoneInfo("Europe/Paris")
-    times: dict[str, list[float]] = {"bare": [], "csv_bare": [], "validated": [], "stored": []}
-    ratios: dict[str, list[float]] = {"validated": [], "stored": []}
-    rows = invalid = stored = 0
+    result: dict[str, float] = {}
 
     def bare() -> float:
         began = time.perf_counter()
         book = python_calamine.CalamineWorkbook.from_object(io.BytesIO(xlsx))
         book.get_sheet_by_index(0).to_python()
-        took = time.perf_counter() - began
-        times["bare"].append(took)
-        return took
+        return time.perf_counter() - began
 
-    for _ in range(repeat):
-        if kind == "csv":
-            began = time.perf_counter()
-            for _row in csv.reader(io.StringIO(data.decode("utf-8"))):
-                pass
-            times["csv_bare"].append(time.perf_counter() - began)
-
-        paired = bare()
+    if kind == "csv":
         began = time.perf_counter()
-        table = read_table(data, path.name, max_rows=200_000)
-        mapping = propose_mapping(table.headers, PROPERTIES, LABELS)
-        rows = invalid = 0
-        for chunk in iter_encoded_chunks(
-            table, mapping=mapping, properties=PROPERTIES, timezone=zone
-        ):
-            rows += len(chunk)
-            invalid += chunk.valid.count(False)
-        times["validated"].append(time.perf_counter() - began)
-        ratios["validated"].append(times["validated"][-1] / paired)
-        del table
+        for _row in csv.reader(io.StringIO(data.decode("utf-8"))):
+            pass
+        result["csv_bare"] = time.perf_counter() - began
 
-        upload = Upload.objects.create(
-            portal=portal, created_by=user, filename=path.name, data=b"", timezone=zone.key
-        )
-        paired = bare()
-        began = time.perf_counter()
-        table = read_table(data, path.name, max_rows=200_000)
-        mapping = propose_mapping(table.headers, PROPERTIES, LABELS)
-        batch = upload_confirm(
-            upload=upload, table=table, mapping=mapping, properties=PROPERTIES, date_orders={}
-        )
-        times["stored"].append(time.perf_counter() - began)
-        ratios["stored"].append(times["stored"][-1] / paired)
-        del table
-        stored = BatchRow.objects.filter(batch=batch).count()
-        # Each run stores into the same table size; not timed.
-        BatchRow.objects.filter(batch=batch).delete()
-        # Each round starts from a collected heap, as a worker's next task would after the
-        # collector ran: without it, rounds after the first read up to 30 MB more peak RSS on
-        # this machine although nothing is kept from round to round (no cycle is found).
-        gc.collect()
+    result["validated_bare"] = bare()
+    began = time.perf_counter()
+    table = read_table(data, path.name, max_rows=200_000)
+    mapping = propose_mapping(table.headers, PROPERTIES, LABELS)
+    rows = invalid = 0
+    for chunk in iter_encoded_chunks(table, mapping=mapping, properties=PROPERTIES, timezone=zone):
+        rows += len(chunk)
+        invalid += chunk.valid.count(False)
+    result["validated"] = time.perf_counter() - began
+    del table, chunk
+
+    upload = Upload.objects.create(
+        portal=portal, created_by=user, filename=path.name, data=b"", timezone=zone.key
+    )
+    result["stored_bare"] = bare()
+    began = time.perf_counter()
+    table = read_table(data, path.name, max_rows=200_000)
+    mapping = propose_mapping(table.headers, PROPERTIES, LABELS)
+    batch = upload_confirm(
+        upload=upload, table=table, mapping=mapping, properties=PROPERTIES, date_orders={}
+    )
+    result["stored"] = time.perf_counter() - began
+    del table
+    stored = BatchRow.objects.filter(batch=batch).count()
+    # The next round stores into a table of the same size; not timed.
+    BatchRow.objects.filter(batch=batch).delete()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result = {name: min(values) if values else 0.0 for name, values in times.items()}
-    for name, values in ratios.items():
-        result[f"{name}_ratio"] = statistics.median(values)
-        result[f"{name}_ratio_low"], result[f"{name}_ratio_high"] = min(values), max(values)
     return {**result, "peak_mb": peak, "rows": rows, "invalid": invalid, "stored_rows": stored}
 
 
-def run_child(kind: str, path: Path, database_url: str, repeat: int) -> dict[str, float]:
-    output = subprocess.run(
-        [sys.executable, __file__, "--measure", kind, str(path), database_url, str(repeat)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    result: dict[str, float] = json.loads(output.strip().splitlines()[-1])
+def run_rounds(kind: str, path: Path, database_url: str, repeat: int) -> dict[str, float]:
+    """``repeat`` rounds, each in its own process, summed up: best times, median ratio of the
+    pairs (and their range), highest peak."""
+    rounds = []
+    for _ in range(repeat):
+        output = subprocess.run(
+            [sys.executable, __file__, "--measure", kind, str(path), database_url],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        rounds.append(json.loads(output.strip().splitlines()[-1]))
+    result: dict[str, float] = {
+        "bare": min(min(r["validated_bare"], r["stored_bare"]) for r in rounds),
+        "csv_bare": min(r.get("csv_bare", 0.0) for r in rounds),
+        "peak_mb": max(r["peak_mb"] for r in rounds),
+    }
+    for name in ("validated", "stored"):
+        result[name] = min(r[name] for r in rounds)
+        pairs = [r[name] / r[f"{name}_bare"] for r in rounds]
+        result[f"{name}_ratio"] = statistics.median(pairs)
+        result[f"{name}_ratio_low"], result[f"{name}_ratio_high"] = min(pairs), max(pairs)
+    for name in ("rows", "invalid", "stored_rows"):
+        result[name] = rounds[-1][name]
     return result
 
 
@@ -228,11 +230,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--database-url", help="default: a temporary SQLite file per measured file")
-    parser.add_argument("--measure", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--measure", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        kind, path, database_url, repeat = args.measure
-        print(json.dumps(measure(kind, Path(path), database_url, int(repeat))))
+        kind, path, database_url = args.measure
+        print(json.dumps(measure(kind, Path(path), database_url)))
         return
     with tempfile.TemporaryDirectory() as folder:
         xlsx, csv_path = write_files(Path(folder), args.rows)
@@ -241,7 +243,7 @@ def main() -> None:
             f"XLSX {xlsx.stat().st_size / 1e6:.1f} MB, CSV {csv_path.stat().st_size / 1e6:.1f} MB"
         )
         results = {
-            kind: run_child(
+            kind: run_rounds(
                 kind, path, args.database_url or f"sqlite:///{folder}/{kind}.sqlite3", args.repeat
             )
             for kind, path in (("xlsx", xlsx), ("csv", csv_path))
