@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.db import IntegrityError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -224,6 +225,18 @@ def test_it_puts_every_value_in_its_own_row_across_many_insert_statements(
         assert row.errors == ([dataclasses.asdict(problem)] if number % 7 == 0 else [])
         assert row.object_write_trace_id.startswith(f"hp-{batch.pk.hex[:12]}-{number}-")
         assert before <= row.updated_at <= timezone.now()
+
+
+def test_a_row_number_stored_twice_is_refused_and_nothing_of_the_chunk_is_kept(
+    upload: Upload,
+) -> None:
+    batch = Batch.objects.create(portal=upload.portal, created_by=upload.created_by)
+    rows = [ValidatedRow(number, ["x"], {}, [], []) for number in (2, 3, 4, 3)]
+
+    with pytest.raises(IntegrityError):
+        batch_rows_store(batch=batch, rows=rows)
+
+    assert not batch.rows.exists()
 
 
 def test_a_layout_places_every_value_of_its_mapping_and_refuses_others() -> None:
