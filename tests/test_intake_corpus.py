@@ -152,6 +152,19 @@ def test_it_reports_formulas_saved_without_values() -> None:
     ]
 
 
+def test_it_refuses_an_ods_formula_saved_without_its_value() -> None:
+    # calamine reads such a cell as empty; it must not pass as a blank.
+    rows = intake("formulas_unsaved.ods")
+    assert [(row.row_number, row.properties) for row in rows] == [
+        (4, {"hs_appointment_name": "Group visit", "visit_notes": "plain"}),
+        (5, {"party_size": "4", "visit_notes": "plain"}),
+    ]
+    assert [[(e.column, e.code) for e in row.errors] for row in rows] == [
+        [("Party size", "formula_without_value")],
+        [("Appointment name", "formula_without_value")],
+    ]
+
+
 def test_it_reads_below_a_title_and_skips_blank_rows() -> None:
     rows = intake("title_row.xlsx")
     assert [(row.row_number, row.properties, row.associations) for row in rows] == [
@@ -228,7 +241,7 @@ def test_it_validates_whole_tables_exactly_as_row_by_row() -> None:
         # The stored form, byte for byte.
         assert validator.encode_rows(table.rows) == encode_rows(one_by_one, validator.layout), name
         checked += 1
-    assert checked == 17
+    assert checked == 18
 
 
 def test_it_encodes_in_chunks_as_in_one_list() -> None:

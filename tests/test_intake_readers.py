@@ -9,6 +9,7 @@ import zipfile
 
 import pytest
 
+from appointments.intake import workbook
 from appointments.intake.cells import FORMULA_WITHOUT_VALUE
 from appointments.intake.readers import IntakeError, read_table
 from appointments.intake.workbook import scan_zip
@@ -297,3 +298,32 @@ def test_it_reads_every_row_as_data_when_told_there_is_no_header_row() -> None:
     assert [number for number, _cells in table.rows] == [1, 2]
     assert table.rows[0][1] == ["Intake 1", "2026-12-01", ""]
     assert table.header_row == 0
+
+
+def test_it_finds_an_ods_formula_across_a_chunk_seam(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workbook, "_CHUNK", 8)
+    for offset in range(12):
+        content = b"x" * offset + b'<table:table-cell table:formula="of:=1"/>' + b"y" * 20
+        size, formulas = workbook._count_ods_content(io.BytesIO(content), limit=10_000)
+        assert (size, formulas) == (len(content), True), offset
+    assert workbook._count_ods_content(io.BytesIO(b"table:formul" + b"x" * 30), 10_000)[1] is False
+
+
+def test_it_places_ods_formulas_after_repeated_rows_and_columns() -> None:
+    content = (
+        b'<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+        b' xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"><office:body>'
+        b'<office:spreadsheet><table:table table:name="First">'
+        b'<table:table-row table:number-rows-repeated="3"><table:table-cell/></table:table-row>'
+        b'<table:table-row><table:table-cell table:number-columns-repeated="2"/>'
+        b"<table:covered-table-cell/>"
+        b'<table:table-cell table:formula="of:=1" table:number-columns-repeated="2"/>'
+        b'<table:table-cell table:formula="of:=2" office:value-type="float" office:value="2"/>'
+        b'</table:table-row></table:table><table:table table:name="Second"><table:table-row>'
+        b'<table:table-cell table:formula="of:=3"/></table:table-row></table:table>'
+        b"</office:spreadsheet></office:body></office:document-content>"
+    )
+
+    found = workbook._ods_unsaved_formulas(io.BytesIO(content))
+
+    assert found == {"First": {(3, 3), (3, 4)}, "Second": {(0, 0)}}

@@ -174,7 +174,8 @@ def read_table(
 
     CSV: ``encoding`` (a Python codec name) forced or detected, delimiter detected. Workbooks
     (XLSX, XLSM, XLS, ODS, via python-calamine): ``sheet`` by name, else the first visible one;
-    formula cells give their saved value, or FORMULA_WITHOUT_VALUE when none was saved (XLSX/XLSM).
+    formula cells give their saved value, or FORMULA_WITHOUT_VALUE when none was saved (XLSX, XLSM,
+    ODS; an .xls formula always carries its result).
     ``header_row`` (1-based, as shown) forces the header, 0 means the file has none (columns
     are then named A, B, C...); otherwise the header is found below any title.
     Raises IntakeError for an unknown format, an unreadable file, more than ``max_rows`` data

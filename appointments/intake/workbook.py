@@ -9,10 +9,11 @@ import threading
 import zipfile
 from dataclasses import dataclass, field
 from typing import IO
-from xml.etree import ElementTree
+from xml.etree.ElementTree import ParseError
 
 import python_calamine
 import xlrd
+from defusedxml import DefusedXmlException, ElementTree
 from django.utils.translation import gettext as _
 
 from .cells import column_index
@@ -23,6 +24,9 @@ WORKBOOK_FORMATS = frozenset({"xlsx", "xlsm", "xls", "ods"})
 # Real workbooks inflate 5 to 20 times; an upload capped at tens of MB stays far below this.
 DEFAULT_MAX_INFLATED_BYTES = 400 * 1024 * 1024
 _CHUNK = 1024 * 1024
+# A formula cell repeated over a whole sheet (ODS can say "1,048,576 times") is marked where
+# rows can be: the first this many repeats.
+_MAX_REPEAT = 1024
 
 _CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.DOTALL)
 _REF = re.compile(rb'\br="\$?([A-Z]{1,3})\$?(\d+)"')
@@ -33,6 +37,11 @@ _PREFIXED_ROOT = re.compile(rb"<\w+:worksheet\b")
 _DATE1904 = re.compile(rb'date1904="(?:1|true)"')
 _OFFICE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+# OpenDocument (ODF 1.2, part 1, sections 9.1 and 19.x): where a sheet's cells and formulas are.
+_ODS_CONTENT = "content.xml"
+_ODS_FORMULA_MARK = b"table:formula"
+_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 
 
 @dataclass
@@ -40,7 +49,8 @@ class ZipScan:
     """What the guard learnt while inflating every member once."""
 
     inflated_bytes: int = 0
-    # XML member path -> set of (0-based row, 0-based column) of formulas with no saved value.
+    # XML member path (XLSX) or "content.xml:<sheet name>" (ODS) -> set of (0-based row,
+    # 0-based column) of formulas with no saved value.
     unsaved_formulas: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
 
 
@@ -82,6 +92,52 @@ def _scan_formulas(stream: IO[bytes], found: set[tuple[int, int]], limit: int) -
     return size
 
 
+def _count_ods_content(stream: IO[bytes], limit: int) -> tuple[int, bool]:
+    """Inflate an ODS ``content.xml`` chunk by chunk: its size (stopping past ``limit``), and
+    whether it holds any formula."""
+    size, formulas, tail = 0, False, b""
+    while chunk := stream.read(_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            break
+        # The mark may straddle chunks: ``tail`` keeps the bytes before this chunk that could
+        # start it, without copying the chunk itself.
+        keep = len(_ODS_FORMULA_MARK) - 1
+        seam = tail + chunk[:keep]
+        formulas = formulas or _ODS_FORMULA_MARK in chunk or _ODS_FORMULA_MARK in seam
+        tail = chunk[-keep:] if len(chunk) >= keep else (tail + chunk)[-keep:]
+    return size, formulas
+
+
+def _ods_unsaved_formulas(stream: IO[bytes]) -> dict[str, set[tuple[int, int]]]:
+    """Sheet name -> (0-based row, 0-based column) of each formula cell saved without a value
+    (``table:formula`` and no ``office:value-type``), counting repeated rows and columns."""
+    found: dict[str, set[tuple[int, int]]] = {}
+    sheet, row, column, row_repeat = "", 0, 0, 1
+    cells = (f"{_TABLE}table-cell", f"{_TABLE}covered-table-cell")
+    for event, element in ElementTree.iterparse(stream, events=("start", "end")):
+        tag = element.tag
+        if event == "start":
+            if tag == f"{_TABLE}table":
+                sheet, row = element.get(f"{_TABLE}name", ""), 0
+            elif tag == f"{_TABLE}table-row":
+                column = 0
+                row_repeat = int(element.get(f"{_TABLE}number-rows-repeated", "1"))
+            elif tag in cells:
+                repeat = int(element.get(f"{_TABLE}number-columns-repeated", "1"))
+                if element.get(f"{_TABLE}formula") and not element.get(f"{_OFFICE}value-type"):
+                    found.setdefault(sheet, set()).update(
+                        (row + down, column + across)
+                        for down in range(min(row_repeat, _MAX_REPEAT))
+                        for across in range(min(repeat, _MAX_REPEAT))
+                    )
+                column += repeat
+        elif tag == f"{_TABLE}table-row":
+            row += row_repeat
+            element.clear()
+    return found
+
+
 def _record_unsaved(xml: bytes, found: set[tuple[int, int]]) -> None:
     for match in _CELL.finditer(xml):
         body = match.group(2)
@@ -110,6 +166,7 @@ def inflate_all(archive: zipfile.ZipFile, max_inflated_bytes: int) -> ZipScan:
     header cannot exhaust memory: chunks are counted and dropped), and note worksheet formulas
     saved without a value. Raises IntakeError for a bomb or a corrupt member."""
     scan = ZipScan()
+    ods_formulas = False
     try:
         for member in archive.infolist():
             remaining = max_inflated_bytes - scan.inflated_bytes
@@ -120,6 +177,10 @@ def inflate_all(archive: zipfile.ZipFile, max_inflated_bytes: int) -> ZipScan:
                     scan.inflated_bytes += _scan_formulas(stream, found, remaining)
                     if found:
                         scan.unsaved_formulas[name] = found
+                elif name == _ODS_CONTENT:
+                    size, formulas = _count_ods_content(stream, remaining)
+                    scan.inflated_bytes += size
+                    ods_formulas = formulas
                 else:
                     while chunk := stream.read(_CHUNK):
                         scan.inflated_bytes += len(chunk)
@@ -127,6 +188,11 @@ def inflate_all(archive: zipfile.ZipFile, max_inflated_bytes: int) -> ZipScan:
                             break
             if scan.inflated_bytes > max_inflated_bytes:
                 raise _too_big(scan.inflated_bytes, max_inflated_bytes)
+        if ods_formulas:
+            # Read again, now known to inflate within the limit: parsed only when it has formulas.
+            with archive.open(_ODS_CONTENT) as stream:
+                for sheet, cells in _ods_unsaved_formulas(stream).items():
+                    scan.unsaved_formulas[f"{_ODS_CONTENT}:{sheet}"] = cells
     except IntakeError:
         raise
     except Exception as error:  # zipfile raises zlib.error, BadZipFile, EOFError... when damaged
@@ -155,9 +221,9 @@ def sheet_paths(data: bytes) -> dict[str, str]:
         archive = zipfile.ZipFile(io.BytesIO(data))
         # Both parts are small and the whole archive passed the inflation guard already; expat
         # 2.4+ (bundled with Python 3.13) refuses entity-expansion attacks.
-        workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))  # noqa: S314
-        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))  # noqa: S314
-    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError):
+        workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, zipfile.BadZipFile, ParseError, DefusedXmlException):
         return {}
     targets = {rel.get("Id"): rel.get("Target", "") for rel in rels}
     paths = {}
@@ -242,6 +308,8 @@ def read_workbook(
         path = sheet_paths(data).get(chosen)
         if path:
             unsaved = result.unsaved_formulas.get(path, set())
+    elif isinstance(result, ZipScan) and kind == "ods":
+        unsaved = result.unsaved_formulas.get(f"{_ODS_CONTENT}:{chosen}", set())
     return SheetData(
         sheet_names=names,
         sheet=chosen,

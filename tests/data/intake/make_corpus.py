@@ -219,6 +219,41 @@ def libreoffice_ods() -> None:
         zf.writestr("content.xml", ODS_CONTENT.replace("\n", ""), zipfile.ZIP_DEFLATED)
 
 
+ODS_UNSAVED_FORMULAS = """<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+ xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+ xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">
+<office:body><office:spreadsheet><table:table table:name="Formulas">
+<table:table-row>
+<table:table-cell office:value-type="string"><text:p>Appointment name</text:p></table:table-cell>
+<table:table-cell office:value-type="string"><text:p>Party size</text:p></table:table-cell>
+<table:table-cell office:value-type="string"><text:p>Visit notes</text:p></table:table-cell>
+</table:table-row>
+<table:table-row table:number-rows-repeated="2"><table:table-cell/></table:table-row>
+<table:table-row>
+<table:table-cell office:value-type="string"><text:p>Group visit</text:p></table:table-cell>
+<table:table-cell table:formula="of:=2+3"><text:p>5</text:p></table:table-cell>
+<table:table-cell office:value-type="string"><text:p>plain</text:p></table:table-cell>
+</table:table-row>
+<table:table-row>
+<table:table-cell table:formula="of:=CONCATENATE(&quot;Vis&quot;;&quot;it&quot;)"/>
+<table:table-cell table:formula="of:=2+2" office:value-type="float" office:value="4">
+<text:p>4</text:p></table:table-cell>
+<table:table-cell office:value-type="string"><text:p>plain</text:p></table:table-cell>
+</table:table-row>
+</table:table></office:spreadsheet></office:body></office:document-content>
+"""
+
+
+def formulas_unsaved_ods() -> None:
+    # A generator that writes formulas without their results (no office:value-type), after
+    # two repeated empty rows: the saved values come from LibreOffice only.
+    with zipfile.ZipFile(HERE / "formulas_unsaved.ods", "w") as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        zf.writestr("META-INF/manifest.xml", ODS_MANIFEST, zipfile.ZIP_DEFLATED)
+        zf.writestr("content.xml", ODS_UNSAVED_FORMULAS.replace("\n", ""), zipfile.ZIP_DEFLATED)
+
+
 def excel97_xls() -> None:
     """An Excel 97-2003 workbook (BIFF8), as old booking tools still export.
 
@@ -282,6 +317,7 @@ def main() -> None:
         formulas_unsaved_xlsx,
         bomb_xlsx,
         libreoffice_ods,
+        formulas_unsaved_ods,
         excel97_xls,
         dates_1904_xls,
     ):
