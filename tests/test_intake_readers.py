@@ -180,11 +180,24 @@ def test_it_refuses_unknown_formats_and_corrupt_files() -> None:
 
 
 def test_it_refuses_a_binary_file_named_csv() -> None:
-    with pytest.raises(IntakeError) as error:
-        read_table(bytes(range(256)) * 8, "x.csv", max_rows=10)
-    assert error.value.message == (
-        "This file is not a readable CSV file. Accepted formats: CSV, XLSX, XLSM, XLS, ODS."
-    )
+    # Bytes of every value, and nothing but NULs (which UTF-8 would decode without a word).
+    for data in (bytes(range(256)) * 8, b"\x00" * 500):
+        with pytest.raises(IntakeError) as error:
+            read_table(data, "x.csv", max_rows=10)
+        assert error.value.message == (
+            "This file is not a readable CSV file. Accepted formats: CSV, XLSX, XLSM, XLS, ODS."
+        )
+
+
+def test_it_reads_utf16_without_a_byte_order_mark() -> None:
+    text = "Appointment name,Start time\nVisite à domicile,2026-01-02 10:00\n"
+    for codec in ("utf-16-le", "utf-16-be"):
+        table = read_table(text.encode(codec), "utf16.csv", max_rows=10)
+        assert (table.encoding, table.headers) == (
+            codec.replace("-", "_"),
+            ["Appointment name", "Start time"],
+        )
+        assert table.rows == [(2, ["Visite à domicile", "2026-01-02 10:00"])]
 
 
 BOMB_MESSAGE = (

@@ -47,14 +47,21 @@ def decode(data: bytes, encoding: str | None) -> tuple[str, str]:
                 data = data[len(bom) :] if codec == "utf-8-sig" else data
                 break
     try:
-        return data.decode("utf-8"), "utf-8"
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    else:
+        if not _binary(text):
+            return text, "utf-8"
+    if data.count(0) * 10 > len(data):
+        # UTF-16 without a BOM (a zero byte beside each ASCII letter), else no text at all.
+        best = from_bytes(data).best()
+        if best is None or _binary(str(best)):
+            raise _not_csv()
+        return str(best), best.encoding
     best = from_bytes(data, cp_isolation=_LEGACY_ENCODINGS).best()
     if best is None or "\x00" in str(best):
-        raise IntakeError(
-            _("This file is not a readable CSV file. Accepted formats: CSV, XLSX, XLSM, XLS, ODS.")
-        )
+        raise _not_csv()
     guessed = best.encoding
     # Latin-1 maps 0x80-0x9F to control characters; Windows-1252 puts the euro sign there.
     if guessed == "latin_1":
@@ -63,6 +70,17 @@ def decode(data: bytes, encoding: str | None) -> tuple[str, str]:
         except UnicodeDecodeError:
             pass
     return str(best), guessed
+
+
+def _binary(text: str) -> bool:
+    # More than a tenth NUL is no text file (a stray NUL in a cell is that cell's error).
+    return text.count("\x00") * 10 > len(text)
+
+
+def _not_csv() -> IntakeError:
+    return IntakeError(
+        _("This file is not a readable CSV file. Accepted formats: CSV, XLSX, XLSM, XLS, ODS.")
+    )
 
 
 def detect_delimiter(text: str) -> str:
