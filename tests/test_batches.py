@@ -270,6 +270,37 @@ def test_it_says_a_batch_is_already_being_sent_when_send_is_pressed_again(
     assert batch_creates() == []
 
 
+def test_a_fix_keeps_a_missing_record_held_back_until_its_id_is_changed(
+    logged_client: Client, portal: Portal
+) -> None:
+    lines = rows_csv(2)
+    lines[2] = lines[2].replace(DEMO_CONTACT_IDS[1], f"99999999999;{DEMO_CONTACT_IDS[1]}")
+    upload(logged_client, portal, csv_upload(lines))
+    batch = Batch.objects.get()
+    logged_client.post(reverse("appointments:batch-check-records", args=[batch.pk]))
+    url = reverse("appointments:row-edit", args=[batch.pk, 3])
+    posted = {
+        "c0": "Visit 2",
+        "c1": "2026-12-01 09:01",
+        "c2": "2026-12-01 10:00",
+        "c3": "Scheduled",
+        "c4": f"99999999999;{DEMO_CONTACT_IDS[1]}",
+        "c5": DEMO_COMPANY_IDS[0],
+    }
+
+    # Another cell fixed: HubSpot's answer about the untouched ID still holds.
+    logged_client.post(url, {**posted, "c0": "Visit two"})
+    row = batch.rows.get(row_number=3)
+    assert row.state == "invalid"
+    assert [(e["code"], e["value"]) for e in row.errors] == [("record_not_found", "99999999999")]
+    assert row.raw[0] == "Visit two"
+
+    # The ID cell changed: the row is judged afresh.
+    logged_client.post(url, {**posted, "c0": "Visit two", "c4": DEMO_CONTACT_IDS[1]})
+    row = batch.rows.get(row_number=3)
+    assert (row.state, row.errors) == ("ready", [])
+
+
 def test_it_proposes_the_time_zone_the_person_used_last(
     logged_client: Client, portal: Portal, settings: Any
 ) -> None:

@@ -485,6 +485,39 @@ def test_a_fix_keeps_a_date_the_workbook_gave_as_a_serial_number(
     assert "2026-12-03 10:30+01:00" in error["message"]
 
 
+def test_a_fix_never_lets_a_nul_through_as_its_replacement_character(
+    logged_client: Client, portal: Portal
+) -> None:
+    lines = two_rows()
+    lines[1] = lines[1].replace("Intake visit", "Intake\x00visit")
+    upload(logged_client, portal, csv_file(lines))
+    confirm(logged_client, {"col_4": "p:visit_notes"})
+    batch = Batch.objects.get()
+    url = reverse("appointments:row-edit", args=[batch.pk, 2])
+    assert 'value="Intake\ufffdvisit"' in logged_client.get(url).text
+    shown = {
+        "c0": "Intake\ufffdvisit",
+        "c1": "2026-12-03 14:00",
+        "c2": "2026-12-03 14:45",
+        "c3": "Scheduled",
+        "c4": "Bring forms",
+        "c5": DEMO_CONTACT_IDS[0],
+    }
+
+    # Saved as shown, or with another cell changed: the NUL is still there.
+    logged_client.post(url, shown)
+    logged_client.post(url, {**shown, "c4": "Other note"})
+    row = batch.rows.get(row_number=2)
+    assert row.state == BatchRow.State.INVALID
+    assert [(e["column"], e["code"]) for e in row.errors] == [("Appointment name", "nul_character")]
+    assert row.raw[4] == "Other note"
+
+    logged_client.post(url, {**shown, "c0": "Intake visit"})
+    row = batch.rows.get(row_number=2)
+    assert (row.state, row.errors) == (BatchRow.State.READY, [])
+    assert sent_properties(row)["hs_appointment_name"] == "Intake visit"
+
+
 def test_it_offers_the_fix_as_a_page_without_javascript(
     logged_client: Client, portal: Portal
 ) -> None:

@@ -12,9 +12,13 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from appointments.hubspot.client import MAX_BATCH_INPUTS
+from appointments.intake.cells import column_labels
 from appointments.models import Batch, BatchRow
 from appointments.services.intake import association_object_types, target_from_json
 from appointments.services.portals import portal_client
+
+# The error code of an association to a record the portal does not have.
+RECORD_NOT_FOUND = "record_not_found"
 
 
 def batch_check_records(*, batch: Batch) -> int:
@@ -26,9 +30,11 @@ def batch_check_records(*, batch: Batch) -> int:
     """
     mapping = [target_from_json(column) for column in batch.mapping]
     object_types = association_object_types(mapping)
+    # Columns named as validation names them (a repeated header with its letter).
+    labels = column_labels(batch.headers)
     columns = {
-        (target.association_category or "HUBSPOT_DEFINED", target.association_type_id): header
-        for target, header in zip(mapping, batch.headers, strict=False)
+        (target.association_category or "HUBSPOT_DEFINED", target.association_type_id): label
+        for target, label in zip(mapping, labels, strict=False)
         if target is not None and target.kind == "association"
     }
     rows = list(batch.rows.filter(state=BatchRow.State.READY, call__isnull=True))
@@ -58,7 +64,7 @@ def batch_check_records(*, batch: Batch) -> int:
                     {
                         "column": column,
                         "value": record_id,
-                        "code": "record_not_found",
+                        "code": RECORD_NOT_FOUND,
                         "message": _(
                             'Row %(row)s, column "%(column)s": there is no record %(id)s in '
                             "HubSpot portal %(hub)s. Correct the ID or remove it."

@@ -13,11 +13,12 @@ import zoneinfo
 from django.utils import timezone
 
 from appointments.hubspot.schema import PropertyDefinition
-from appointments.intake.cells import column_labels, without_nul
+from appointments.intake.cells import NUL, column_labels, without_nul
 from appointments.intake.mapping import ColumnTarget
 from appointments.intake.validation import RowValidator
 from appointments.models import Batch, BatchRow
 from appointments.services.intake import batch_validator, target_from_json
+from appointments.services.records import RECORD_NOT_FOUND
 
 # Rows a person may still change: never given to a HubSpot call.
 EDITABLE_STATES = (BatchRow.State.INVALID, BatchRow.State.READY, BatchRow.State.EXCLUDED)
@@ -54,17 +55,24 @@ def as_form_shows(text: str) -> str:
     return without_nul(text.replace("\r", "").replace("\n", ""))
 
 
-def _checked_dates(batch: Batch, row: BatchRow) -> dict[int, object]:
-    """Column index -> the date or datetime value the row's valid date cells were checked to.
+def _untouched_cells(batch: Batch, row: BatchRow) -> dict[int, object]:
+    """Column index -> what a cell the user leaves alone is judged as, where its stored text
+    alone would judge it otherwise.
 
-    A cell's stored text is all a fix sees of it, and a workbook's serial number (``46113.5``)
-    reads as text is no date: a cell the user leaves alone is judged again by the value it
-    was found to hold (aware, so the batch's time zone does not apply twice: a time in the
-    hour that repeats when clocks go back stays the one first chosen).
+    A workbook's serial number (``46113.5``) read as text is no date: a valid date cell goes
+    back in as the value it was found to hold (aware, so the batch's time zone does not apply
+    twice: a time in the hour that repeats when clocks go back stays the one first chosen).
+    A cell stored with U+FFFD for a NUL goes back in with its NUL, so it stays an error.
     """
     kinds = {prop["name"]: prop.get("type") for prop in batch.properties_snapshot}
     sent = batch.layout.unpack_properties(row.properties)
-    checked: dict[int, object] = {}
+    labels = column_labels(batch.headers)
+    with_nul = {error["column"] for error in row.errors if error["code"] == "nul_character"}
+    checked: dict[int, object] = {
+        index: row.raw_text(index).replace("\ufffd", NUL)
+        for index, label in enumerate(labels)
+        if label in with_nul
+    }
     for index, target in enumerate(batch.mapping):
         if not target or target["kind"] != "property" or target["name"] not in sent:
             continue
@@ -95,18 +103,30 @@ def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
         for index, text in values.items()
         if 0 <= index < len(row.raw) and text != as_form_shows(row.raw_text(index))
     }
-    dates = _checked_dates(batch, row)
+    kept = _untouched_cells(batch, row)
     cells: list[object] = [
-        changed[index] if index in changed else dates.get(index, text)
+        changed[index] if index in changed else kept.get(index, text)
         for index, text in enumerate(row.raw)
     ]
     checked = validator.validate(row.row_number, cells)
     raw = [checked.raw[index] if index in changed else text for index, text in enumerate(row.raw)]
-    state = BatchRow.State.READY if checked.valid else BatchRow.State.INVALID
     errors = [
         {"column": e.column, "value": e.value, "code": e.code, "message": e.message}
         for e in checked.errors
     ]
+    # HubSpot said these records do not exist (services.records); an ID left in a cell the
+    # user did not touch still does not.
+    labels = column_labels(batch.headers)
+    untouched = {labels[index] for index in range(len(row.raw)) if index not in changed}
+    ids = {record_id for record_id, _category, _type_id in checked.associations}
+    errors += [
+        error
+        for error in row.errors
+        if error["code"] == RECORD_NOT_FOUND
+        and error["column"] in untouched
+        and error["value"] in ids
+    ]
+    state = BatchRow.State.INVALID if errors else BatchRow.State.READY
     # Conditional: a worker that took the row meanwhile wins, and the fix is not applied.
     updated = BatchRow.objects.filter(
         pk=row.pk, call__isnull=True, state__in=EDITABLE_STATES
