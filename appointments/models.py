@@ -131,6 +131,14 @@ class Batch(models.Model):
         return self.status in self.ACTIVE_STATUSES
 
     @cached_property
+    def name_column(self) -> int | None:
+        """Index of the first column mapped to ``hs_appointment_name`` (None if none is)."""
+        for index, target in enumerate(self.mapping):
+            if target and target["kind"] == "property" and target["name"] == "hs_appointment_name":
+                return index
+        return None
+
+    @cached_property
     def layout(self) -> RowLayout:
         """Where this batch's rows keep their property values and record IDs (from
         ``mapping``; see ``BatchRow``)."""
@@ -216,9 +224,14 @@ class BatchRow(models.Model):
 
     @property
     def appointment_name(self) -> str:
-        """The row's ``hs_appointment_name`` ("" if none). Reads ``self.batch``: fetch rows
-        through ``batch.rows`` so they share one batch (and its layout)."""
-        return self.batch.layout.unpack_properties(self.properties).get("hs_appointment_name", "")
+        """The row's ``hs_appointment_name``, else (an invalid name) the text of the column
+        mapped to it, else "". Reads ``self.batch``: fetch rows through ``batch.rows`` so they
+        share one batch (and its layout)."""
+        batch = self.batch
+        name = batch.layout.unpack_properties(self.properties).get("hs_appointment_name")
+        if name is not None:
+            return name
+        return "" if batch.name_column is None else self.raw_text(batch.name_column)
 
     def raw_text(self, index: int) -> str:
         """The displayed text of the row's cell in column ``index`` (0-based; ``""`` past the

@@ -495,6 +495,9 @@ def test_a_fix_never_lets_a_nul_through_as_its_replacement_character(
     batch = Batch.objects.get()
     url = reverse("appointments:row-edit", args=[batch.pk, 2])
     assert 'value="Intake\ufffdvisit"' in logged_client.get(url).text
+    # The results table names the row by the text given, though it is not a valid name.
+    table = logged_client.get(reverse("appointments:batch-detail", args=[batch.pk])).text
+    assert "<td>Intake\ufffdvisit</td>" in table
     shown = {
         "c0": "Intake\ufffdvisit",
         "c1": "2026-12-03 14:00",

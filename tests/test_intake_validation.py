@@ -47,7 +47,7 @@ def test_it_sends_strings_trimmed_and_refuses_overlong_ones() -> None:
     too_long = error("Visit notes", "x" * 65_537)
     assert too_long.code == "too_long"
     assert too_long.message == (
-        f'Row 7, column "Visit notes": "{"x" * 79}…" is 65537 characters long; HubSpot accepts '
+        f'Row 7, column "Visit notes": "{"x" * 79}…" is 65,537 characters long; HubSpot accepts '
         "at most 65,536. Shorten it."
     )
     assert sent("Visit notes", "x" * 65_536) == "x" * 65_536

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 _VALUE_SHOWN = 80  # long texts are cut in messages; the full value stays in the row's raw data
@@ -63,9 +64,11 @@ def _problem(code: str, params: dict[str, object]) -> str:
             "is not a list of record IDs. Use each record's numeric HubSpot ID, separated by “;”."
         )
     if code == "too_long":
-        return (
-            _("is %(length)s characters long; HubSpot accepts at most 65,536. Shorten it.") % params
-        )
+        # Grouped as the language writes numbers: "70,000" in English, "70 000" in French.
+        length = number_format(str(params["length"]), force_grouping=True)
+        return _("is %(length)s characters long; HubSpot accepts at most 65,536. Shorten it.") % {
+            "length": length
+        }
     if code == "end_before_start":
         return _("is before the start (“%(start)s”). Put the end after the start.") % params
     if code == "read_only":
