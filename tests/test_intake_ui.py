@@ -464,6 +464,11 @@ def test_a_fix_keeps_a_date_the_workbook_gave_as_a_serial_number(
     assert before.state == BatchRow.State.INVALID
 
     url = reverse("appointments:row-edit", args=[batch.pk, 2])
+    # The form says which date and time each number was read as.
+    form = logged_client.get(url).text
+    assert "Read as 2026-12-03 10:30 (Europe/Paris)" in form
+    assert "Read as 2026-12-03 11:15 (Europe/Paris)" in form
+    assert form.count("Read as") == 2
     posted = {"c0": "Serial start", "c1": "46359.4375", "c2": "46359.46875", "c3": "Scheduled"}
     logged_client.post(url, posted, headers={"HX-Request": "true"})
 

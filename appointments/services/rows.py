@@ -13,7 +13,7 @@ import zoneinfo
 from django.utils import timezone
 
 from appointments.hubspot.schema import PropertyDefinition
-from appointments.intake.cells import NUL, column_labels, without_nul
+from appointments.intake.cells import NUL, column_labels, display_text, without_nul
 from appointments.intake.mapping import ColumnTarget
 from appointments.intake.validation import RowValidator
 from appointments.models import Batch, BatchRow
@@ -55,35 +55,59 @@ def as_form_shows(text: str) -> str:
     return without_nul(text.replace("\r", "").replace("\n", ""))
 
 
+def _checked_dates(batch: Batch, row: BatchRow) -> dict[int, datetime.date]:
+    """Column index -> the date, or aware datetime in the batch's zone, each valid date cell
+    of the row was found to hold (from the values stored for HubSpot)."""
+    kinds = {prop["name"]: prop.get("type") for prop in batch.properties_snapshot}
+    sent = batch.layout.unpack_properties(row.properties)
+    zone = zoneinfo.ZoneInfo(batch.timezone)
+    checked: dict[int, datetime.date] = {}
+    for index, target in enumerate(batch.mapping):
+        if not target or target["kind"] != "property" or target["name"] not in sent:
+            continue
+        value = sent[target["name"]]
+        if kinds.get(target["name"]) == "datetime":
+            checked[index] = datetime.datetime.fromisoformat(value).astimezone(zone)
+        elif kinds.get(target["name"]) == "date":
+            checked[index] = datetime.date.fromisoformat(value)
+    return checked
+
+
+def row_dates_read(*, row: BatchRow) -> dict[int, str]:
+    """Column index -> how a valid date cell was read, where its text shows it otherwise: a
+    workbook's serial number ``46113.5`` -> ``2026-04-01 12:00 (Europe/Paris)``, ``03/12/2026``
+    -> ``2026-12-03``."""
+    read: dict[int, str] = {}
+    for index, value in _checked_dates(row.batch, row).items():
+        if isinstance(value, datetime.datetime):
+            # Already in the batch's zone: its wall-clock time, and the zone's name.
+            text = display_text(value.replace(tzinfo=None))
+            if text != row.raw_text(index):
+                read[index] = f"{text} ({row.batch.timezone})"
+        elif (text := display_text(value)) != row.raw_text(index):
+            read[index] = text
+    return read
+
+
 def _untouched_cells(batch: Batch, row: BatchRow) -> dict[int, object]:
     """Column index -> what a cell the user leaves alone is judged as, where its stored text
     alone would judge it otherwise.
 
     A workbook's serial number (``46113.5``) read as text is no date: a valid date cell goes
     back in as the value it was found to hold (aware, so the batch's time zone does not apply
-    twice: a time in the hour that repeats when clocks go back stays the one first chosen).
-    A cell stored with U+FFFD for a NUL goes back in with its NUL, so it stays an error.
+    twice: a time in the hour that repeats when clocks go back stays the one first chosen; a
+    message quoting it shows its offset). A cell stored with U+FFFD for a NUL goes back in with
+    its NUL, so it stays an error.
     """
-    kinds = {prop["name"]: prop.get("type") for prop in batch.properties_snapshot}
-    sent = batch.layout.unpack_properties(row.properties)
     labels = column_labels(batch.headers)
     with_nul = {error["column"] for error in row.errors if error["code"] == "nul_character"}
-    checked: dict[int, object] = {
+    cells: dict[int, object] = {
         index: row.raw_text(index).replace("\ufffd", NUL)
         for index, label in enumerate(labels)
         if label in with_nul
     }
-    for index, target in enumerate(batch.mapping):
-        if not target or target["kind"] != "property" or target["name"] not in sent:
-            continue
-        value = sent[target["name"]]
-        if kinds.get(target["name"]) == "datetime":
-            # Shown in the batch's zone, with its offset, should a message quote it.
-            moment = datetime.datetime.fromisoformat(value)
-            checked[index] = moment.astimezone(zoneinfo.ZoneInfo(batch.timezone))
-        elif kinds.get(target["name"]) == "date":
-            checked[index] = datetime.date.fromisoformat(value)
-    return checked
+    cells.update(_checked_dates(batch, row))
+    return cells
 
 
 def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:

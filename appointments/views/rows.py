@@ -32,6 +32,7 @@ def _row_context(row: BatchRow, values: dict[int, str] | None = None) -> dict[st
     batch: Batch = row.batch
     known = set()
     cells = []
+    dates_read = row_services.row_dates_read(row=row)
     for index, header in row_services.row_editable_columns(batch=batch):
         known.add(header)
         cells.append(
@@ -40,6 +41,7 @@ def _row_context(row: BatchRow, values: dict[int, str] | None = None) -> dict[st
                 "header": header,
                 "value": (values or {}).get(index, row.raw_text(index)),
                 "errors": [e["message"] for e in row.errors if e["column"] == header],
+                "read_as": dates_read.get(index, ""),
             }
         )
     return {
