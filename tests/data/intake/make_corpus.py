@@ -182,11 +182,14 @@ def bomb_xlsx() -> None:
             member.write(b"</sheetData></worksheet>")
 
 
-ODS_CONTENT = """<?xml version="1.0" encoding="UTF-8"?>
+ODS_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
  xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"
  xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">
-<office:body><office:spreadsheet><table:table table:name="Rendez-vous">
+<office:body><office:spreadsheet>"""
+ODS_CONTENT = (
+    ODS_HEAD
+    + """<table:table table:name="Rendez-vous">
 <table:table-row>
 <table:table-cell office:value-type="string"><text:p>Nom du rendez-vous</text:p></table:table-cell>
 <table:table-cell office:value-type="string"><text:p>Heure de début</text:p></table:table-cell>
@@ -200,6 +203,7 @@ ODS_CONTENT = """<?xml version="1.0" encoding="UTF-8"?>
 </table:table-row>
 </table:table></office:spreadsheet></office:body></office:document-content>
 """
+)
 ODS_MANIFEST = """<?xml version="1.0" encoding="UTF-8"?>
 <manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"
  manifest:version="1.2">
@@ -210,20 +214,22 @@ ODS_MANIFEST = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def libreoffice_ods() -> None:
-    # ODS as LibreOffice stores it, minus styles: the mimetype first and uncompressed.
-    with zipfile.ZipFile(HERE / "libreoffice.ods", "w") as zf:
+def write_ods(name: str, content: str) -> None:
+    with zipfile.ZipFile(HERE / name, "w") as zf:
         zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
         zf.writestr("META-INF/manifest.xml", ODS_MANIFEST, zipfile.ZIP_DEFLATED)
         # No whitespace between elements: LibreOffice writes none, and calamine refuses it.
-        zf.writestr("content.xml", ODS_CONTENT.replace("\n", ""), zipfile.ZIP_DEFLATED)
+        zf.writestr("content.xml", content.replace("\n", ""), zipfile.ZIP_DEFLATED)
 
 
-ODS_UNSAVED_FORMULAS = """<?xml version="1.0" encoding="UTF-8"?>
-<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
- xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"
- xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">
-<office:body><office:spreadsheet><table:table table:name="Formulas">
+def libreoffice_ods() -> None:
+    # ODS as LibreOffice stores it, minus styles: the mimetype first and uncompressed.
+    write_ods("libreoffice.ods", ODS_CONTENT)
+
+
+ODS_UNSAVED_FORMULAS = (
+    ODS_HEAD
+    + """<table:table table:name="Formulas">
 <table:table-row>
 <table:table-cell office:value-type="string"><text:p>Appointment name</text:p></table:table-cell>
 <table:table-cell office:value-type="string"><text:p>Party size</text:p></table:table-cell>
@@ -243,15 +249,13 @@ ODS_UNSAVED_FORMULAS = """<?xml version="1.0" encoding="UTF-8"?>
 </table:table-row>
 </table:table></office:spreadsheet></office:body></office:document-content>
 """
+)
 
 
 def formulas_unsaved_ods() -> None:
     # A generator that writes formulas without their results (no office:value-type), after
     # two repeated empty rows: the saved values come from LibreOffice only.
-    with zipfile.ZipFile(HERE / "formulas_unsaved.ods", "w") as zf:
-        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
-        zf.writestr("META-INF/manifest.xml", ODS_MANIFEST, zipfile.ZIP_DEFLATED)
-        zf.writestr("content.xml", ODS_UNSAVED_FORMULAS.replace("\n", ""), zipfile.ZIP_DEFLATED)
+    write_ods("formulas_unsaved.ods", ODS_UNSAVED_FORMULAS)
 
 
 def excel97_xls() -> None:
