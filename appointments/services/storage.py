@@ -85,8 +85,8 @@ def batch_rows_store(*, batch: Batch, rows: Sequence[ValidatedRow]) -> int:
     A valid row becomes ``READY``, an invalid one ``INVALID`` with its errors as
     ``[{"column", "value", "code", "message"}]``; each gets a fresh ``object_write_trace_id``
     (see ``trace_ids``). Row numbers must be new to the batch (``django.db.IntegrityError``
-    otherwise, nothing stored). Call
-    it inside the caller's transaction, one chunk of rows at a time, so memory stays bounded.
+    otherwise, nothing stored). Call it inside the caller's transaction, one chunk of rows at a
+    time, so memory stays bounded.
     """
     return batch_rows_store_encoded(batch=batch, rows=encode_rows(rows, batch.layout))
 
