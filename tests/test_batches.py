@@ -301,6 +301,34 @@ def test_a_fix_keeps_a_missing_record_held_back_until_its_id_is_changed(
     assert (row.state, row.errors) == ("ready", [])
 
 
+def test_the_record_check_names_the_repeated_column_that_holds_the_id(
+    logged_client: Client, portal: Portal
+) -> None:
+    lines = [
+        "Appointment name,Start time,contact_ids,contact_ids",
+        f"Visit,2026-12-01 09:00,99999999999,{DEMO_CONTACT_IDS[0]}",
+    ]
+    upload(logged_client, portal, csv_upload(lines))
+    batch = Batch.objects.get()
+    logged_client.post(reverse("appointments:batch-check-records", args=[batch.pk]))
+    [error] = batch.rows.get(row_number=2).errors
+    assert (error["column"], error["value"]) == ("contact_ids (C)", "99999999999")
+
+    # A real ID typed in the other column leaves the missing one where it was: still held back.
+    url = reverse("appointments:row-edit", args=[batch.pk, 2])
+    posted = {
+        "c0": "Visit",
+        "c1": "2026-12-01 09:00",
+        "c2": "99999999999",
+        "c3": DEMO_CONTACT_IDS[1],
+    }
+    logged_client.post(url, posted)
+    row = batch.rows.get(row_number=2)
+    assert [(e["code"], e["column"]) for e in row.errors] == [
+        ("record_not_found", "contact_ids (C)")
+    ]
+
+
 def test_it_proposes_the_time_zone_the_person_used_last(
     logged_client: Client, portal: Portal, settings: Any
 ) -> None:

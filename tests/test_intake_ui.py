@@ -520,10 +520,70 @@ def test_a_fix_never_lets_a_nul_through_as_its_replacement_character(
     assert [(e["column"], e["code"]) for e in row.errors] == [("Appointment name", "nul_character")]
     assert row.raw[4] == "Other note"
 
+    # Edited, but the stand-in for the NUL kept: still the NUL.
+    logged_client.post(url, {**shown, "c0": "Intake\ufffdvisit!"})
+    row = batch.rows.get(row_number=2)
+    assert [(e["code"], e["value"]) for e in row.errors] == [
+        ("nul_character", "Intake\ufffdvisit!")
+    ]
+
     logged_client.post(url, {**shown, "c0": "Intake visit"})
     row = batch.rows.get(row_number=2)
     assert (row.state, row.errors) == (BatchRow.State.READY, [])
     assert sent_properties(row)["hs_appointment_name"] == "Intake visit"
+
+
+def test_a_formula_saved_without_its_value_stays_an_error_until_a_value_is_typed(
+    logged_client: Client, portal: Portal
+) -> None:
+    data = (CORPUS / "formulas_unsaved.xlsx").read_bytes()
+    upload(logged_client, portal, SimpleUploadedFile("formulas.xlsx", data))
+    confirm(logged_client)
+    batch = Batch.objects.get()
+    url = reverse("appointments:row-edit", args=[batch.pk, 2])
+    posted = {"c0": "Group visit", "c1": "", "c2": "plain"}
+
+    logged_client.post(url, posted)  # saved as shown
+    logged_client.post(url, {**posted, "c2": "other"})  # another cell fixed
+    row = batch.rows.get(row_number=2)
+    assert [(e["column"], e["code"]) for e in row.errors] == [
+        ("Party size", "formula_without_value")
+    ]
+
+    logged_client.post(url, {**posted, "c1": "5"})
+    row = batch.rows.get(row_number=2)
+    assert (row.state, sent_properties(row)["party_size"]) == (BatchRow.State.READY, "5")
+
+
+def test_it_edits_multi_line_text_in_a_textarea_and_keeps_its_line_breaks(
+    logged_client: Client, portal: Portal
+) -> None:
+    lines = two_rows()
+    lines[2] = lines[2].replace(",,", ',"first\r\nsecond",')
+    upload(logged_client, portal, csv_file(lines))
+    confirm(logged_client, {"col_4": "p:visit_notes"})
+    batch = Batch.objects.get()
+    url = reverse("appointments:row-edit", args=[batch.pk, 3])
+    form = logged_client.get(url).text
+    assert re.search(r'<textarea id="row-3-c4" name="c4"[^>]*>\nfirst\r?\nsecond</textarea>', form)
+    posted = {
+        "c0": "Follow-up",
+        "c1": "2026-12-04 09:00",
+        "c2": "2026-12-04 09:30",
+        "c3": "Scheduled",
+        "c5": DEMO_CONTACT_IDS[1],
+    }
+
+    # A browser posts the textarea's line breaks as CRLF: left alone, the cell is as stored.
+    logged_client.post(url, {**posted, "c4": "first\r\nsecond"})
+    row = batch.rows.get(row_number=3)
+    assert row.state == BatchRow.State.READY
+    assert row.raw[4] == "first\r\nsecond"
+
+    logged_client.post(url, {**posted, "c4": "first\r\nsecond\r\nthird"})
+    row = batch.rows.get(row_number=3)
+    assert row.raw[4] == "first\nsecond\nthird"
+    assert sent_properties(row)["visit_notes"] == "first\nsecond\nthird"
 
 
 def test_it_offers_the_fix_as_a_page_without_javascript(

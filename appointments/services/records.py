@@ -13,12 +13,29 @@ from django.utils.translation import gettext as _
 
 from appointments.hubspot.client import MAX_BATCH_INPUTS
 from appointments.intake.cells import column_labels
+from appointments.intake.converters import convert_record_ids
+from appointments.intake.dates import CellProblem
 from appointments.models import Batch, BatchRow
 from appointments.services.intake import association_object_types, target_from_json
 from appointments.services.portals import portal_client
 
 # The error code of an association to a record the portal does not have.
 RECORD_NOT_FOUND = "record_not_found"
+
+
+def _column_holding(
+    row: BatchRow, record_id: str, indexes: list[int], labels: list[str]
+) -> str | None:
+    """The column (named as validation names it) whose cell gave ``record_id``: the first of
+    ``indexes`` whose text reads as IDs including it (None without ``indexes``)."""
+    for index in indexes:
+        try:
+            ids = convert_record_ids(row.raw_text(index)) or []
+        except CellProblem:
+            continue
+        if record_id in ids:
+            return labels[index]
+    return labels[indexes[0]] if indexes else None
 
 
 def batch_check_records(*, batch: Batch) -> int:
@@ -30,13 +47,16 @@ def batch_check_records(*, batch: Batch) -> int:
     """
     mapping = [target_from_json(column) for column in batch.mapping]
     object_types = association_object_types(mapping)
-    # Columns named as validation names them (a repeated header with its letter).
+    # Association type -> its columns (several when a header repeats), in file order.
+    columns: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for index, target in enumerate(mapping):
+        if target is not None and target.kind == "association":
+            kind = (
+                target.association_category or "HUBSPOT_DEFINED",
+                target.association_type_id or 0,
+            )
+            columns[kind].append(index)
     labels = column_labels(batch.headers)
-    columns = {
-        (target.association_category or "HUBSPOT_DEFINED", target.association_type_id): label
-        for target, label in zip(mapping, labels, strict=False)
-        if target is not None and target.kind == "association"
-    }
     rows = list(batch.rows.filter(state=BatchRow.State.READY, call__isnull=True))
     links = {row.pk: batch.layout.unpack_associations(row.associations) for row in rows}
     wanted: dict[str, set[str]] = defaultdict(set)
@@ -59,7 +79,7 @@ def batch_check_records(*, batch: Batch) -> int:
             key = (category, type_id)
             target_type = object_types.get(key)
             if target_type and record_id not in existing.get(target_type, set()):
-                column = columns.get(key, target_type)
+                column = _column_holding(row, record_id, columns[key], labels) or target_type
                 errors.append(
                     {
                         "column": column,

@@ -13,7 +13,13 @@ import zoneinfo
 from django.utils import timezone
 
 from appointments.hubspot.schema import PropertyDefinition
-from appointments.intake.cells import NUL, column_labels, display_text, without_nul
+from appointments.intake.cells import (
+    FORMULA_WITHOUT_VALUE,
+    NUL,
+    column_labels,
+    display_text,
+    without_nul,
+)
 from appointments.intake.mapping import ColumnTarget
 from appointments.intake.validation import RowValidator
 from appointments.models import Batch, BatchRow
@@ -49,10 +55,28 @@ def row_editable_columns(*, batch: Batch) -> list[tuple[int, str]]:
     return [(index, labels[index]) for index, target in enumerate(batch.mapping) if target]
 
 
+def is_multiline(text: str) -> bool:
+    """True for text the Fix form edits in a textarea (it holds line breaks)."""
+    return "\n" in text or "\r" in text
+
+
 def as_form_shows(text: str) -> str:
-    """``text`` as a browser posts it back from a one-line text input: line breaks removed
-    (HTML's value sanitization for ``type=text``), NUL as U+FFFD (the HTML parser)."""
-    return without_nul(text.replace("\r", "").replace("\n", ""))
+    """``text`` as a browser posts it back unchanged, line breaks as ``\\n``: a textarea for
+    multi-line text (line breaks kept, as CRLF), a one-line input otherwise; NUL as U+FFFD
+    (the HTML parser)."""
+    return without_nul(_unix_lines(text))
+
+
+def _unix_lines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _left_alone(posted: str, stored: str) -> bool:
+    """True when ``posted`` is ``stored`` as the Fix form showed it; a one-line input holding
+    multi-line text (a form from before textareas) posts it without its line breaks."""
+    posted = _unix_lines(posted)
+    shown = as_form_shows(stored)
+    return posted == shown or posted == shown.replace("\n", "")
 
 
 def _checked_dates(batch: Batch, row: BatchRow) -> dict[int, datetime.date]:
@@ -97,17 +121,23 @@ def _untouched_cells(batch: Batch, row: BatchRow) -> dict[int, object]:
     back in as the value it was found to hold (aware, so the batch's time zone does not apply
     twice: a time in the hour that repeats when clocks go back stays the one first chosen; a
     message quoting it shows its offset). A cell stored with U+FFFD for a NUL goes back in with
-    its NUL, so it stays an error.
+    its NUL, and a formula saved without its value (stored as "") as such: both stay errors.
     """
-    labels = column_labels(batch.headers)
-    with_nul = {error["column"] for error in row.errors if error["code"] == "nul_character"}
     cells: dict[int, object] = {
         index: row.raw_text(index).replace("\ufffd", NUL)
-        for index, label in enumerate(labels)
-        if label in with_nul
+        for index in _columns_with(batch, row, "nul_character")
     }
+    cells.update(
+        dict.fromkeys(_columns_with(batch, row, "formula_without_value"), FORMULA_WITHOUT_VALUE)
+    )
     cells.update(_checked_dates(batch, row))
     return cells
+
+
+def _columns_with(batch: Batch, row: BatchRow, code: str) -> set[int]:
+    """Indexes of the columns the row's stored errors of ``code`` name."""
+    named = {error["column"] for error in row.errors if error["code"] == code}
+    return {index for index, label in enumerate(column_labels(batch.headers)) if label in named}
 
 
 def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
@@ -120,13 +150,16 @@ def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
     """
     batch = row.batch
     _mapping, validator = _batch_snapshot(batch)
-    # The form posts every cell; one the user left alone keeps its stored text, which a
-    # one-line input cannot hold exactly (line breaks, NUL), and is judged by its checked date.
+    # The form posts every cell; one the user left alone keeps its stored text, which a form
+    # cannot hold exactly (CRLF, NUL), and is judged as _untouched_cells says.
     changed = {
-        index: text.strip()
+        index: _unix_lines(text).strip()
         for index, text in values.items()
-        if 0 <= index < len(row.raw) and text != as_form_shows(row.raw_text(index))
+        if 0 <= index < len(row.raw) and not _left_alone(text, row.raw_text(index))
     }
+    # A U+FFFD still in a cell that held a NUL stands for that NUL: it stays an error.
+    for index in _columns_with(batch, row, "nul_character") & set(changed):
+        changed[index] = changed[index].replace("\ufffd", NUL)
     kept = _untouched_cells(batch, row)
     cells: list[object] = [
         changed[index] if index in changed else kept.get(index, text)

@@ -35,11 +35,13 @@ def _row_context(row: BatchRow, values: dict[int, str] | None = None) -> dict[st
     dates_read = row_services.row_dates_read(row=row)
     for index, header in row_services.row_editable_columns(batch=batch):
         known.add(header)
+        value = (values or {}).get(index, row.raw_text(index))
         cells.append(
             {
                 "index": index,
                 "header": header,
-                "value": (values or {}).get(index, row.raw_text(index)),
+                "value": value,
+                "multiline": row_services.is_multiline(value),
                 "errors": [e["message"] for e in row.errors if e["column"] == header],
                 "read_as": dates_read.get(index, ""),
             }
