@@ -13,6 +13,7 @@ from typing import Any
 
 import xlsxwriter
 from django.conf import settings
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from appointments.models import Batch, BatchRow
@@ -28,15 +29,24 @@ def neutralise(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
+def _excel_length(text: str) -> int:
+    # Excel counts UTF-16 code units: an emoji is two.
+    return len(text.encode("utf-16-le")) // 2
+
+
 def fit_excel_cell(text: str) -> str:
-    """``text``, or its start and a note of the cut when Excel could not hold it all."""
-    if len(text) <= EXCEL_CELL_CHARACTERS:
+    """``text``, or its start and a note of the cut when Excel could not hold it all (its limit
+    counts UTF-16 code units; the note counts characters)."""
+    if len(text) * 2 <= EXCEL_CELL_CHARACTERS or _excel_length(text) <= EXCEL_CELL_CHARACTERS:
         return text
     note = _(
         " […cut: %(length)s characters in all, more than an Excel cell holds. The CSV download "
         "has the whole text.]"
-    ) % {"length": f"{len(text):,}"}
-    return text[: EXCEL_CELL_CHARACTERS - len(note)] + note
+    ) % {"length": number_format(str(len(text)), force_grouping=True)}
+    room = EXCEL_CELL_CHARACTERS - _excel_length(note)
+    # Cut on a code-unit boundary; a half emoji at the end is dropped.
+    head = text.encode("utf-16-le")[: room * 2].decode("utf-16-le", errors="ignore")
+    return head + note
 
 
 def record_url(hub_id: int, record_id: str) -> str:

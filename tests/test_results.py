@@ -125,6 +125,34 @@ def test_it_says_so_where_an_excel_cell_cannot_hold_the_whole_text(
     assert row[3] == long_note
 
 
+def test_it_counts_an_excel_cell_as_excel_does_and_says_so_in_french(
+    logged_client: Client, user: Any, portal: Portal
+) -> None:
+    # 20,000 emoji are 40,000 UTF-16 code units: over Excel's 32,767.
+    lines = ["Appointment name,Start time,Comment", "Smiles,2027-02-01 10:00," + "😀" * 20_000]
+    batch = batch_create_from_upload(
+        user=user,
+        portal=portal,
+        data=("\n".join(lines) + "\n").encode(),
+        filename="emoji.csv",
+        timezone_name="Europe/Paris",
+    )
+
+    xlsx = logged_client.get(
+        reverse("appointments:batch-export-xlsx", args=[batch.pk]), HTTP_ACCEPT_LANGUAGE="fr"
+    )
+
+    cell = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active.cell(row=2, column=4).value
+    note = (
+        " […coupé : 20\xa0000 caractères en tout, plus qu\u2019une cellule Excel n\u2019en "
+        "contient. "
+        "Le téléchargement CSV a le texte entier.]"
+    )
+    assert cell.endswith(note)
+    assert set(cell[: -len(note)]) == {"😀"}
+    assert len(cell.encode("utf-16-le")) // 2 <= 32_767
+
+
 def test_it_filters_the_history_by_person_state_and_date(
     logged_client: Client, user: Any, other_user: Any, portal: Portal
 ) -> None:
