@@ -23,6 +23,8 @@ ENCODING_CHOICES = [
     ("latin_1", "Latin-1 (ISO-8859-1)"),
     ("iso8859_15", "Latin-9 (ISO-8859-15)"),
     ("utf-16", "UTF-16"),
+    ("utf_16_le", "UTF-16 LE"),
+    ("utf_16_be", "UTF-16 BE"),
 ]
 OBJECT_NAMES = {
     "0-1": gettext_lazy("Contacts"),

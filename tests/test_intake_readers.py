@@ -189,6 +189,12 @@ def test_it_refuses_a_binary_file_named_csv() -> None:
         )
 
 
+def test_it_reads_a_csv_padded_with_nul_bytes() -> None:
+    data = b"Appointment name,Party size\r\nP1,2\r\n" + b"\x00" * 40
+    table = read_table(data, "padded.csv", max_rows=10)
+    assert (table.headers, table.rows) == (["Appointment name", "Party size"], [(2, ["P1", "2"])])
+
+
 def test_it_reads_utf16_without_a_byte_order_mark() -> None:
     text = "Appointment name,Start time\nVisite à domicile,2026-01-02 10:00\n"
     for codec in ("utf-16-le", "utf-16-be"):

@@ -253,6 +253,20 @@ def test_it_names_a_repeated_column_by_its_letter_in_errors_and_in_the_fix_form(
     assert f"&quot;{DEMO_CONTACT_IDS[0]};x&quot;" in shown["3"][0]
 
 
+def test_the_mapping_screen_shows_a_nul_and_names_utf16_plainly(
+    logged_client: Client, portal: Portal
+) -> None:
+    text = "Appointment name,Visit notes\r\nVisit,bad\x00note\r\n"
+    upload(logged_client, portal, SimpleUploadedFile("u16.csv", text.encode("utf-16-le")))
+
+    page = logged_client.get(mapping_url()).text
+
+    assert "\x00" not in page
+    assert "bad\ufffdnote" in page
+    assert "Read as UTF-16 LE." in page
+    assert '<option value="utf_16_le" selected>UTF-16 LE</option>' in page
+
+
 def test_it_refuses_two_columns_for_one_property(logged_client: Client, portal: Portal) -> None:
     upload(logged_client, portal, csv_file(two_rows()))
 

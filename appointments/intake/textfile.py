@@ -47,7 +47,9 @@ def decode(data: bytes, encoding: str | None) -> tuple[str, str]:
                 data = data[len(bom) :] if codec == "utf-8-sig" else data
                 break
     try:
+        # Some exporters pad a file with NULs: padding, not data (unless that is all there is).
         text = data.decode("utf-8")
+        text = text.rstrip("\x00") or text
     except UnicodeDecodeError:
         pass
     else:

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from appointments.hubspot.schema import AssociationLabel, PropertyDefinition
 from appointments.intake.bulk import gc_paused
-from appointments.intake.cells import display_text
+from appointments.intake.cells import display_text, without_nul
 from appointments.intake.mapping import ColumnTarget, normalise, propose_mapping
 from appointments.intake.readers import IntakeError, Table, read_table
 from appointments.intake.tuning import column_date_orders, file_decimal_comma
@@ -157,7 +157,7 @@ def column_samples(table: Table, *, count: int = 3) -> list[list[str]]:
     samples: list[list[str]] = [[] for _ in table.headers]
     for _number, cells in table.rows[:count]:
         for index, cell in enumerate(cells):
-            samples[index].append(display_text(cell).strip()[:60])
+            samples[index].append(without_nul(display_text(cell).strip()[:60]))
     return samples
 
 
