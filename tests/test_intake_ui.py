@@ -600,6 +600,24 @@ def test_it_edits_multi_line_text_in_a_textarea_and_keeps_its_line_breaks(
     assert sent_properties(row)["visit_notes"] == "first\nsecond\nthird"
 
 
+def test_the_fix_form_says_which_of_a_repeated_hour_a_time_was_read_as(
+    logged_client: Client, portal: Portal
+) -> None:
+    # 02:30 happens twice in Paris on 2026-10-25; the offsets say which.
+    lines = [
+        "Appointment name,Start time,End time,Appointment status",
+        "Night shift,2026-10-25T02:30:00+01:00,2026-10-25T02:30:00+02:00,Scheduled",
+    ]
+    upload(logged_client, portal, csv_file(lines))
+    confirm(logged_client)
+    batch = Batch.objects.get()
+
+    form = logged_client.get(reverse("appointments:row-edit", args=[batch.pk, 2])).text
+
+    assert "Read as 2026-10-25 02:30 UTC+01:00 (Europe/Paris)" in form
+    assert "Read as 2026-10-25 02:30 UTC+02:00 (Europe/Paris)" in form
+
+
 def test_it_offers_the_fix_as_a_page_without_javascript(
     logged_client: Client, portal: Portal
 ) -> None:

@@ -104,8 +104,13 @@ def row_dates_read(*, row: BatchRow) -> dict[int, str]:
     read: dict[int, str] = {}
     for index, value in _checked_dates(row.batch, row).items():
         if isinstance(value, datetime.datetime):
-            # Already in the batch's zone: its wall-clock time, and the zone's name.
-            text = display_text(value.replace(tzinfo=None))
+            # Already in the batch's zone: its wall-clock time and the zone's name, with the
+            # offset where the clocks show that time twice (the night they go back).
+            wall = value.replace(tzinfo=None)
+            text = display_text(wall)
+            twice = {wall.replace(tzinfo=value.tzinfo, fold=f).utcoffset() for f in (0, 1)}
+            if len(twice) > 1:
+                text += value.strftime(" UTC%:z")
             if text != row.raw_text(index):
                 read[index] = f"{text} ({row.batch.timezone})"
         elif (text := display_text(value)) != row.raw_text(index):
