@@ -328,6 +328,14 @@ def test_the_record_check_names_the_repeated_column_that_holds_the_id(
         ("record_not_found", "contact_ids (C)")
     ]
 
+    # Moved to the other column, or retyped with spaces around it: HubSpot's answer stands.
+    logged_client.post(url, {**posted, "c2": DEMO_CONTACT_IDS[1], "c3": " 99999999999 "})
+    row = batch.rows.get(row_number=2)
+    assert [(e["code"], e["column"]) for e in row.errors] == [
+        ("record_not_found", "contact_ids (D)")
+    ]
+    assert row.errors[0]["message"].startswith('Row 2, column "contact_ids (D)": there is no')
+
 
 def test_it_proposes_the_time_zone_the_person_used_last(
     logged_client: Client, portal: Portal, settings: Any

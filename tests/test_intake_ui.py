@@ -248,6 +248,9 @@ def test_it_names_a_repeated_column_by_its_letter_in_errors_and_in_the_fix_form(
         for index, block in re.findall(r'id="row-2-e(\d+)">(.*?</div>)</div>', page)
     }
     assert list(shown) == ["2", "3"]
+    # The first cell to fix takes the focus when the form is swapped in.
+    assert page.count(" autofocus") == 1
+    assert re.search(r'name="c2" value="12a" autofocus', page)
     assert [len(messages) for messages in shown.values()] == [1, 1]
     assert "&quot;12a&quot;" in shown["2"][0]
     assert f"&quot;{DEMO_CONTACT_IDS[0]};x&quot;" in shown["3"][0]
@@ -446,13 +449,19 @@ def test_a_fix_keeps_the_cells_the_user_left_alone_exactly(
     batch = Batch.objects.get()
     url = reverse("appointments:row-edit", args=[batch.pk, 3])
 
-    posted = {"c0": "Follow-up", "c3": "scheduled", "c4": "line1line2"}
+    # The textarea posts the line break back as CRLF.
+    posted = {"c0": "Follow-up", "c3": "scheduled", "c4": "line1\r\nline2"}
     logged_client.post(url, posted, headers={"HX-Request": "true"})
 
     row = batch.rows.get(row_number=3)
     assert row.state == BatchRow.State.READY
     assert row.raw[4] == "line1\nline2"
     assert sent_properties(row)["visit_notes"] == "line1\nline2"
+
+    # Joining the lines is an edit like any other.
+    logged_client.post(url, {**posted, "c4": "line1line2"}, headers={"HX-Request": "true"})
+    row = batch.rows.get(row_number=3)
+    assert row.raw[4] == sent_properties(row)["visit_notes"] == "line1line2"
 
 
 def test_a_fix_keeps_a_date_the_workbook_gave_as_a_serial_number(
@@ -495,6 +504,12 @@ def test_a_fix_keeps_a_date_the_workbook_gave_as_a_serial_number(
         "hs_appointment_status": "scheduled",
     }
     assert row.raw == ["Serial start", "46359.4375", "46359.46875", "Scheduled"]
+
+    # A number typed in place of a serial number is read the same way (46360 = the next day).
+    logged_client.post(url, {**posted, "c2": "46360.46875"}, headers={"HX-Request": "true"})
+    row = batch.rows.get(row_number=2)
+    assert sent_properties(row)["hs_appointment_end"] == "2026-12-04T10:15:00Z"
+    assert row.raw[2] == "46360.46875"
 
     # Typing an end before that start is judged against the start as it was found.
     posted["c2"] = "2026-12-03 08:00"

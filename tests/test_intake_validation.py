@@ -298,7 +298,8 @@ def test_it_flags_an_end_before_its_start() -> None:
 def test_it_reports_a_formula_without_a_saved_value() -> None:
     assert error("Party size", FORMULA_WITHOUT_VALUE).message == (
         'Row 7, column "Party size": the formula in this cell was saved without its result. '
-        "Open the file in your spreadsheet program, let it calculate, save it and upload it again."
+        "Type the value with “Fix”, or open the file in your spreadsheet program, let it "
+        "calculate, save it and upload it again."
     )
 
 

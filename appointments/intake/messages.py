@@ -117,8 +117,8 @@ def cell_message(
     if code == "formula_without_value":
         return _(
             'Row %(row)s, column "%(column)s": the formula in this cell was saved without its '
-            "result. Open the file in your spreadsheet program, let it calculate, save it and "
-            "upload it again."
+            "result. Type the value with “Fix”, or open the file in your spreadsheet program, "
+            "let it calculate, save it and upload it again."
         ) % {"row": row, "column": column}
     return _('Row %(row)s, column "%(column)s": "%(value)s" %(problem)s') % {
         "row": row,

@@ -7,6 +7,7 @@ like every other call, so a 10,000-row file with 300 distinct contacts costs 3 c
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -23,19 +24,47 @@ from appointments.services.portals import portal_client
 RECORD_NOT_FOUND = "record_not_found"
 
 
-def _column_holding(
-    row: BatchRow, record_id: str, indexes: list[int], labels: list[str]
-) -> str | None:
-    """The column (named as validation names it) whose cell gave ``record_id``: the first of
-    ``indexes`` whose text reads as IDs including it (None without ``indexes``)."""
+def association_columns(batch: Batch) -> dict[tuple[str, int], list[int]]:
+    """Association type ``(associationCategory, associationTypeId)`` -> indexes of the columns
+    mapped to it (several when a header repeats), in file order."""
+    columns: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for index, target in enumerate(batch.mapping):
+        if target and target["kind"] == "association":
+            kind = (
+                target.get("association_category") or "HUBSPOT_DEFINED",
+                target.get("association_type_id") or 0,
+            )
+            columns[kind].append(index)
+    return columns
+
+
+def column_holding(texts: Sequence[str], record_id: str, indexes: list[int]) -> int | None:
+    """The first of ``indexes`` whose text in ``texts`` reads as record IDs including
+    ``record_id`` (None if none does)."""
     for index in indexes:
         try:
-            ids = convert_record_ids(row.raw_text(index)) or []
+            ids = convert_record_ids(texts[index] if index < len(texts) else "") or []
         except CellProblem:
             continue
         if record_id in ids:
-            return labels[index]
-    return labels[indexes[0]] if indexes else None
+            return index
+    return None
+
+
+def record_not_found(
+    *, batch: Batch, row_number: int, column: str, record_id: str
+) -> dict[str, str]:
+    """The stored error of an association to ``record_id``, which the portal does not have."""
+    return {
+        "column": column,
+        "value": record_id,
+        "code": RECORD_NOT_FOUND,
+        "message": _(
+            'Row %(row)s, column "%(column)s": there is no record %(id)s in '
+            "HubSpot portal %(hub)s. Correct the ID or remove it."
+        )
+        % {"row": row_number, "column": column, "id": record_id, "hub": batch.portal.hub_id},
+    }
 
 
 def batch_check_records(*, batch: Batch) -> int:
@@ -47,15 +76,7 @@ def batch_check_records(*, batch: Batch) -> int:
     """
     mapping = [target_from_json(column) for column in batch.mapping]
     object_types = association_object_types(mapping)
-    # Association type -> its columns (several when a header repeats), in file order.
-    columns: dict[tuple[str, int], list[int]] = defaultdict(list)
-    for index, target in enumerate(mapping):
-        if target is not None and target.kind == "association":
-            kind = (
-                target.association_category or "HUBSPOT_DEFINED",
-                target.association_type_id or 0,
-            )
-            columns[kind].append(index)
+    columns = association_columns(batch)
     labels = column_labels(batch.headers)
     rows = list(batch.rows.filter(state=BatchRow.State.READY, call__isnull=True))
     links = {row.pk: batch.layout.unpack_associations(row.associations) for row in rows}
@@ -79,23 +100,12 @@ def batch_check_records(*, batch: Batch) -> int:
             key = (category, type_id)
             target_type = object_types.get(key)
             if target_type and record_id not in existing.get(target_type, set()):
-                column = _column_holding(row, record_id, columns[key], labels) or target_type
+                index = column_holding(row.raw, record_id, columns[key])
+                column = target_type if index is None else labels[index]
                 errors.append(
-                    {
-                        "column": column,
-                        "value": record_id,
-                        "code": RECORD_NOT_FOUND,
-                        "message": _(
-                            'Row %(row)s, column "%(column)s": there is no record %(id)s in '
-                            "HubSpot portal %(hub)s. Correct the ID or remove it."
-                        )
-                        % {
-                            "row": row.row_number,
-                            "column": column,
-                            "id": record_id,
-                            "hub": batch.portal.hub_id,
-                        },
-                    }
+                    record_not_found(
+                        batch=batch, row_number=row.row_number, column=column, record_id=record_id
+                    )
                 )
         if errors:
             row.state, row.errors = BatchRow.State.INVALID, [*row.errors, *errors]

@@ -8,6 +8,7 @@ changed (conditional UPDATEs, so a worker that took the row wins).
 from __future__ import annotations
 
 import datetime
+import re
 import zoneinfo
 
 from django.utils import timezone
@@ -24,8 +25,15 @@ from appointments.intake.mapping import ColumnTarget
 from appointments.intake.validation import RowValidator
 from appointments.models import Batch, BatchRow
 from appointments.services.intake import batch_validator, target_from_json
-from appointments.services.records import RECORD_NOT_FOUND
+from appointments.services.records import (
+    RECORD_NOT_FOUND,
+    association_columns,
+    column_holding,
+    record_not_found,
+)
 
+# A workbook's serial date number as displayed (``46113.5``).
+_SERIAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 # Rows a person may still change: never given to a HubSpot call.
 EDITABLE_STATES = (BatchRow.State.INVALID, BatchRow.State.READY, BatchRow.State.EXCLUDED)
 
@@ -72,11 +80,8 @@ def _unix_lines(text: str) -> str:
 
 
 def _left_alone(posted: str, stored: str) -> bool:
-    """True when ``posted`` is ``stored`` as the Fix form showed it; a one-line input holding
-    multi-line text (a form from before textareas) posts it without its line breaks."""
-    posted = _unix_lines(posted)
-    shown = as_form_shows(stored)
-    return posted == shown or posted == shown.replace("\n", "")
+    """True when ``posted`` is ``stored`` as the Fix form showed it."""
+    return _unix_lines(posted) == as_form_shows(stored)
 
 
 def _checked_dates(batch: Batch, row: BatchRow) -> dict[int, datetime.date]:
@@ -145,6 +150,31 @@ def _columns_with(batch: Batch, row: BatchRow, code: str) -> set[int]:
     return {index for index, label in enumerate(column_labels(batch.headers)) if label in named}
 
 
+def _records_still_missing(batch: Batch, row: BatchRow, raw: list[str]) -> list[dict[str, str]]:
+    """The row's record_not_found errors (services.records) whose ID is still in a column of
+    the same association type in ``raw``, the row's new texts, named by that column: HubSpot
+    said the record does not exist, wherever the ID now sits."""
+    labels = column_labels(batch.headers)
+    by_type = association_columns(batch)
+    type_of = {index: kind for kind, indexes in by_type.items() for index in indexes}
+    kept = []
+    for error in row.errors:
+        if error["code"] != RECORD_NOT_FOUND or error["column"] not in labels:
+            continue
+        kind = type_of.get(labels.index(error["column"]))
+        index = None if kind is None else column_holding(raw, error["value"], by_type[kind])
+        if index is not None:
+            kept.append(
+                record_not_found(
+                    batch=batch,
+                    row_number=row.row_number,
+                    column=labels[index],
+                    record_id=error["value"],
+                )
+            )
+    return kept
+
+
 def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
     """Apply the user's fixes (column index -> text) and re-validate the row at once.
 
@@ -157,14 +187,19 @@ def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
     _mapping, validator = _batch_snapshot(batch)
     # The form posts every cell; one the user left alone keeps its stored text, which a form
     # cannot hold exactly (CRLF, NUL), and is judged as _untouched_cells says.
-    changed = {
+    changed: dict[int, object] = {
         index: _unix_lines(text).strip()
         for index, text in values.items()
         if 0 <= index < len(row.raw) and not _left_alone(text, row.raw_text(index))
     }
     # A U+FFFD still in a cell that held a NUL stands for that NUL: it stays an error.
     for index in _columns_with(batch, row, "nul_character") & set(changed):
-        changed[index] = changed[index].replace("\ufffd", NUL)
+        changed[index] = str(changed[index]).replace("\ufffd", NUL)
+    # A date cell the workbook gave as a serial number takes a typed number the same way.
+    for index in set(_checked_dates(batch, row)) & set(changed):
+        typed = str(changed[index])
+        if _SERIAL.fullmatch(row.raw_text(index)) and _SERIAL.fullmatch(typed):
+            changed[index] = float(typed)
     kept = _untouched_cells(batch, row)
     cells: list[object] = [
         changed[index] if index in changed else kept.get(index, text)
@@ -176,18 +211,7 @@ def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
         {"column": e.column, "value": e.value, "code": e.code, "message": e.message}
         for e in checked.errors
     ]
-    # HubSpot said these records do not exist (services.records); an ID left in a cell the
-    # user did not touch still does not.
-    labels = column_labels(batch.headers)
-    untouched = {labels[index] for index in range(len(row.raw)) if index not in changed}
-    ids = {record_id for record_id, _category, _type_id in checked.associations}
-    errors += [
-        error
-        for error in row.errors
-        if error["code"] == RECORD_NOT_FOUND
-        and error["column"] in untouched
-        and error["value"] in ids
-    ]
+    errors += _records_still_missing(batch, row, raw)
     state = BatchRow.State.INVALID if errors else BatchRow.State.READY
     # Conditional: a worker that took the row meanwhile wins, and the fix is not applied.
     updated = BatchRow.objects.filter(

@@ -46,6 +46,10 @@ def _row_context(row: BatchRow, values: dict[int, str] | None = None) -> dict[st
                 "read_as": dates_read.get(index, ""),
             }
         )
+    # Focus goes to the first cell to fix once htmx swaps the form in (its autofocus).
+    to_fix = [cell for cell in cells if cell["errors"]] or cells
+    for cell in cells:
+        cell["autofocus"] = bool(to_fix) and cell is to_fix[0]
     return {
         "row": row,
         "batch": batch,
