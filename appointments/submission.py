@@ -149,15 +149,25 @@ def _save_rows(rows: list[BatchRow]) -> None:
         )
 
 
+def _held_record_ids(batch: Batch, record_ids: list[str]) -> set[str]:
+    """Those of ``record_ids`` some row of the batch's portal already holds."""
+    held: set[str] = set()
+    rows = BatchRow.objects.filter(batch__portal_id=batch.portal_id)
+    for start in range(0, len(record_ids), 500):
+        chunk = record_ids[start : start + 500]
+        held.update(rows.filter(hubspot_id__in=chunk).values_list("hubspot_id", flat=True))
+    return held
+
+
 def _reconcile(client: HubSpotClient, batch: Batch, call: BatchCall, rows: list[BatchRow]) -> int:
     """Find rows of ``call`` that HubSpot created although we never saw the answer.
 
     Searches appointments created since the call was first sent (less RECONCILE_SKEW) whose
-    ``hs_appointment_name`` is one of the rows', and matches them by the values sent. Marks and
-    saves found rows CREATED; returns how many. Raises HubSpotError when the search fails.
+    ``hs_appointment_name`` is one of the rows', leaves out those another row of the portal
+    already holds, and matches the rest by the values sent. Marks and saves found rows CREATED;
+    returns how many. Raises HubSpotError when the search fails.
     """
     since = (call.sent_at or timezone.now()) - RECONCILE_SKEW
-    claimed = set(batch.rows.exclude(hubspot_id="").values_list("hubspot_id", flat=True))
     sent = [batch.layout.unpack_properties(row.properties) for row in rows]
     names = sorted({properties.get("hs_appointment_name", "") for properties in sent} - {""})
     wanted = sorted({key for properties in sent for key in properties})
@@ -184,9 +194,13 @@ def _reconcile(client: HubSpotClient, batch: Batch, call: BatchCall, rows: list[
             except HubSpotRateLimitError as exc:  # search's own per-second limit
                 _sleep(batch, exc.retry_after or 1.0)
                 continue
-            candidates.extend(r for r in page if r.id not in claimed)
+            candidates.extend(page)
             if after is None:
                 break
+    # A record another row of the portal holds (this batch's, or an earlier batch's with the
+    # same names and values, e.g. the same file sent twice) is never this row's.
+    held = _held_record_ids(batch, [record.id for record in candidates])
+    candidates = [record for record in candidates if record.id not in held]
     found = []
     index = ValueIndex(rows, batch.layout)
     for record in candidates:

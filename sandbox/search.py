@@ -1,13 +1,15 @@
 """CRM search over sandbox appointments (crm-objects-2026-03.json, ``PublicObjectSearchRequest``).
 
 Supports the filter operators a client needs to check its results afterwards (EQ, NEQ, IN,
-NOT_IN, HAS_PROPERTY, NOT_HAS_PROPERTY, GT/GTE/LT/LTE on strings or numbers), filter groups
+NOT_IN, HAS_PROPERTY, NOT_HAS_PROPERTY, GT/GTE/LT/LTE on strings, numbers or dates and
+datetimes given as epoch milliseconds or ISO-8601), filter groups
 ORed together (at most 6), ``limit`` (at most 200) and ``after`` paging. Matching happens in
 Python over the portal's appointments: the sandbox holds thousands, not millions.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sandbox import catalog
@@ -20,6 +22,20 @@ def _number(value: str) -> float | str:
         return float(value)
     except ValueError:
         return value
+
+
+def _instant_ms(value: str) -> int | None:
+    """A date or datetime as Unix milliseconds: HubSpot's search takes epoch milliseconds for
+    them, and stores ISO-8601 text (a date alone is midnight UTC); None for anything else."""
+    if value.isdigit():
+        return int(value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
 
 
 def _matches(props: dict[str, str], flt: dict[str, Any]) -> bool:
@@ -41,8 +57,13 @@ def _matches(props: dict[str, str], flt: dict[str, Any]) -> bool:
         return have is None or have.lower() not in {v.lower() for v in values}
     if have is None or value is None:
         return False
-    left, right = _number(have), _number(str(value))
-    if type(left) is not type(right):
+    left: float | str = _number(have)
+    right: float | str = _number(str(value))
+    # A stored datetime against epoch milliseconds (or another ISO text): compared as instants.
+    since, until = _instant_ms(have), _instant_ms(str(value))
+    if isinstance(left, str) and since is not None and until is not None:
+        left, right = since, until
+    elif type(left) is not type(right):
         left, right = str(left), str(right)
     comparisons = {
         "GT": lambda: left > right,  # type: ignore[operator]

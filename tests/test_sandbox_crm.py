@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -152,3 +153,29 @@ def test_it_searches_appointments_with_filters_and_paging(sandbox: Sandbox) -> N
     refs = [r["properties"]["external_booking_ref"] for r in first["results"] + second["results"]]
     assert sorted(refs) == ["BK-1", "BK-3", "BK-4"]
     assert "paging" not in second
+
+
+def test_it_compares_datetimes_with_epoch_milliseconds_in_a_search(sandbox: Sandbox) -> None:
+    # The app asks "hs_createdate GTE <milliseconds>"; the records hold ISO-8601 text.
+    sandbox.advance_clock(-3600)  # back, so the access token stays valid
+    create(sandbox, 2)
+    sandbox.advance_clock(3600)
+    late = {"properties": {"hs_appointment_name": "Late visit"}, "associations": []}
+    post(sandbox, "/crm/objects/2026-03/0-421/batch/create", {"inputs": [late]})
+    path = "/crm/objects/2026-03/0-421/search"
+    everything = {"filterGroups": [], "properties": [], "sorts": [], "limit": 10, "after": "0"}
+    response = post(sandbox, path, everything)
+    assert response.status_code == 200, response.text
+    records = response.json()["results"]
+    stamps = sorted(r["createdAt"] for r in records)
+    later = datetime.fromisoformat(stamps[-1])
+    since = str(int((later - timedelta(minutes=30)).timestamp() * 1000))
+
+    def found(operator: str, value: str) -> int:
+        flt = {"propertyName": "hs_createdate", "operator": operator, "value": value}
+        request = {**everything, "filterGroups": [{"filters": [flt]}]}
+        return int(post(sandbox, path, request).json()["total"])
+
+    assert (found("GTE", since), found("LT", since)) == (1, 2)
+    # ISO-8601 text works too; one batch's records share their creation instant.
+    assert (found("GT", stamps[0]), found("GTE", stamps[0])) == (1, 3)

@@ -102,6 +102,29 @@ def test_it_reconciles_after_a_5xx_and_sends_only_what_is_missing(
     assert_exactly_once(batch, hubspot)
 
 
+def test_a_lost_answer_never_takes_the_records_of_the_same_file_sent_before(
+    logged_client: Client, portal: Portal, hubspot: Any
+) -> None:
+    # The same rows twice: the first batch's records match the second's names and values, and
+    # were created within the reconciliation window.
+    first = submit(logged_client, make_batch(logged_client, portal, 150))
+    upload(logged_client, portal, csv_upload(rows_csv(150)))
+    second = Batch.objects.latest("created_at")
+    hubspot.set_fault("503", times=1, path_contains="batch/create")
+
+    second = submit(logged_client, second)
+
+    assert (first.status, second.status) == (Batch.Status.COMPLETED, Batch.Status.COMPLETED)
+    first_ids = set(first.rows.values_list("hubspot_id", flat=True))
+    second_ids = set(second.rows.values_list("hubspot_id", flat=True))
+    assert len(first_ids) == len(second_ids) == 150 and "" not in second_ids
+    assert not first_ids & second_ids
+    assert second.calls.get(sequence=1).reconciled == 0
+    # The refused call was sent again: 150 records for each batch, none twice.
+    assert len(hubspot.appointments()) == 300
+    assert set(created_names(hubspot).values()) == {2}
+
+
 def test_it_does_not_resend_records_created_before_a_timeout(
     logged_client: Client, portal: Portal, hubspot: Any, settings: Any
 ) -> None:
