@@ -133,6 +133,9 @@ def test_it_sends_datetimes_in_utc() -> None:
     assert sent("Start time", "2026-07-14T10:00:00Z") == "2026-07-14T10:00:00Z"
     assert sent("Start time", "14/07/2026 10h30") == "2026-07-14T08:30:00Z"
     assert sent("Start time", "07/14/2026 2:30 PM") == "2026-07-14T12:30:00Z"
+    # A one-digit hour after an ISO date, as spreadsheets often write it.
+    assert sent("Start time", "2026-11-01 8:15") == "2026-11-01T07:15:00Z"
+    assert sent("Start time", "2026-7-4 9:05") == "2026-07-04T07:05:00Z"
     assert sent("Start time", datetime.datetime(2026, 7, 14, 10, 0)) == "2026-07-14T08:00:00Z"
     assert sent("Start time", datetime.date(2026, 7, 14)) == "2026-07-13T22:00:00Z"
     assert sent("Start time", "2026-07-14 10:00", timezone=ZoneInfo("America/New_York")) == (
@@ -160,6 +163,8 @@ def test_it_refuses_what_is_not_a_datetime() -> None:
     assert error("Start time", "tomorrow").code == "invalid_datetime"
     assert error("Start time", datetime.time(10, 0)).code == "invalid_datetime"
     assert error("Start time", "13/14/2026 25:00").code == "invalid_datetime"
+    assert error("Start time", "2026-11-01 8:15+01:00").code == "invalid_datetime"
+    assert error("Start time", "2026-13-01 8:15").code == "invalid_datetime"
 
 
 def test_it_refuses_local_times_skipped_or_repeated_by_daylight_saving() -> None:

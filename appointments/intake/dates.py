@@ -21,7 +21,7 @@ _SERIAL_RANGE = (61, 2958466)
 
 _TIME = r"(?:[ T]+(\d{1,2})[:hH](\d{2})(?::(\d{2}))?\s*([aApP][mM])?)?"
 DAY_MONTH = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})" + _TIME + r"$")
-YEAR_FIRST = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})" + _TIME + r"$")
+YEAR_FIRST = re.compile(r"^(\d{4})[/.\-](\d{1,2})[/.\-](\d{1,2})" + _TIME + r"$")
 
 
 class CellProblem(Exception):
