@@ -23,6 +23,11 @@ def make_batch(user: Any, portal: Portal, names: list[str], filename: str = "a.c
     lines = ["Appointment name,Start time,contact_ids"]
     for i, name in enumerate(names):
         lines.append(f'"{name}",2027-02-{1 + i % 28:02d} 10:{i % 60:02d},{DEMO_CONTACT_IDS[0]}')
+    return batch_from_lines(user, portal, lines, filename)
+
+
+def batch_from_lines(user: Any, portal: Portal, lines: list[str], filename: str) -> Batch:
+    """A checked, unsent batch of the CSV ``lines`` (header first), Paris time."""
     return batch_create_from_upload(
         user=user,
         portal=portal,
@@ -99,13 +104,7 @@ def test_it_says_so_where_an_excel_cell_cannot_hold_the_whole_text(
 ) -> None:
     long_note = "".join(f"{n:06d} " for n in range(6000))  # 42,000 characters
     lines = ["Appointment name,Start time,Comment", f"Long,2027-02-01 10:00,{long_note}"]
-    batch = batch_create_from_upload(
-        user=user,
-        portal=portal,
-        data=("\n".join(lines) + "\n").encode(),
-        filename="long.csv",
-        timezone_name="Europe/Paris",
-    )
+    batch = batch_from_lines(user, portal, lines, "long.csv")
 
     xlsx = logged_client.get(reverse("appointments:batch-export-xlsx", args=[batch.pk]))
     text = b"".join(
@@ -130,13 +129,7 @@ def test_it_counts_an_excel_cell_as_excel_does_and_says_so_in_french(
 ) -> None:
     # 20,000 emoji are 40,000 UTF-16 code units: over Excel's 32,767.
     lines = ["Appointment name,Start time,Comment", "Smiles,2027-02-01 10:00," + "😀" * 20_000]
-    batch = batch_create_from_upload(
-        user=user,
-        portal=portal,
-        data=("\n".join(lines) + "\n").encode(),
-        filename="emoji.csv",
-        timezone_name="Europe/Paris",
-    )
+    batch = batch_from_lines(user, portal, lines, "emoji.csv")
 
     xlsx = logged_client.get(
         reverse("appointments:batch-export-xlsx", args=[batch.pk]), HTTP_ACCEPT_LANGUAGE="fr"

@@ -23,7 +23,12 @@ if TYPE_CHECKING:
     from .validation import ValidatedRow
 
 EMPTY_LIST = "[]"
-DEFAULT_CATEGORY = "HUBSPOT_DEFINED"
+
+
+def association_type(category: str | None, type_id: int | None) -> tuple[str, int]:
+    """A mapped association column's ``(associationCategory, associationTypeId)``, as rows store
+    and send it: the category defaults to ``HUBSPOT_DEFINED``."""
+    return (category or "HUBSPOT_DEFINED", type_id or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +80,7 @@ class RowLayout:
         associations: dict[tuple[str, int], None] = {}
         for kind, name, category, type_id in targets:
             if kind == "association":
-                associations[category or DEFAULT_CATEGORY, type_id or 0] = None
+                associations[association_type(category, type_id)] = None
             else:
                 properties[name] = None
         return cls(tuple(properties), tuple(associations))

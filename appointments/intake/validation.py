@@ -20,7 +20,7 @@ from .bulk import gc_paused
 from .cells import NUL, column_labels, display_text, without_nul
 from .columnar import Memo, association_json, encode_columns, validate_columns
 from .converters import CellProblem, convert_record_ids, property_converter, refuse_unknown
-from .encoding import EncodedRows, RowLayout, encode_rows
+from .encoding import EncodedRows, RowLayout, association_type, encode_rows
 from .mapping import ColumnTarget
 from .messages import cell_message
 from .readers import Table
@@ -109,9 +109,8 @@ class RowValidator:
             if target is None:
                 continue
             if target.kind == "association":
-                association = (
-                    target.association_category or "HUBSPOT_DEFINED",
-                    target.association_type_id or 0,
+                association = association_type(
+                    target.association_category, target.association_type_id
                 )
                 self._columns.append(
                     _Column(index, label, target.name, convert_record_ids, association)

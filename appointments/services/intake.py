@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from appointments.hubspot.schema import AssociationLabel, PropertyDefinition
 from appointments.intake.bulk import gc_paused
 from appointments.intake.cells import display_text, without_nul
+from appointments.intake.encoding import association_type
 from appointments.intake.mapping import ColumnTarget, normalise, propose_mapping
 from appointments.intake.readers import IntakeError, Table, read_table
 from appointments.intake.tuning import column_date_orders, file_decimal_comma
@@ -378,7 +379,7 @@ def association_object_types(mapping: list[ColumnTarget | None]) -> dict[tuple[s
     """``(associationCategory, associationTypeId)`` -> target object type, from the mapping's
     association columns (a batch-create association names its type, not the object type)."""
     return {
-        (target.association_category or "HUBSPOT_DEFINED", target.association_type_id): target.name
+        association_type(target.association_category, target.association_type_id): target.name
         for target in mapping
         if target is not None
         and target.kind == "association"

@@ -16,6 +16,7 @@ from appointments.hubspot.client import MAX_BATCH_INPUTS
 from appointments.intake.cells import column_labels
 from appointments.intake.converters import convert_record_ids
 from appointments.intake.dates import CellProblem
+from appointments.intake.encoding import association_type
 from appointments.models import Batch, BatchRow
 from appointments.services.intake import association_object_types, target_from_json
 from appointments.services.portals import portal_client
@@ -30,9 +31,8 @@ def association_columns(batch: Batch) -> dict[tuple[str, int], list[int]]:
     columns: dict[tuple[str, int], list[int]] = defaultdict(list)
     for index, target in enumerate(batch.mapping):
         if target and target["kind"] == "association":
-            kind = (
-                target.get("association_category") or "HUBSPOT_DEFINED",
-                target.get("association_type_id") or 0,
+            kind = association_type(
+                target.get("association_category"), target.get("association_type_id")
             )
             columns[kind].append(index)
     return columns

@@ -123,15 +123,18 @@ def row_dates_read(*, row: BatchRow) -> dict[int, str]:
     return read
 
 
-def _untouched_cells(batch: Batch, row: BatchRow) -> dict[int, object]:
+def _untouched_cells(
+    batch: Batch, row: BatchRow, dates: dict[int, datetime.date]
+) -> dict[int, object]:
     """Column index -> what a cell the user leaves alone is judged as, where its stored text
     alone would judge it otherwise.
 
     A workbook's serial number (``46113.5``) read as text is no date: a valid date cell goes
-    back in as the value it was found to hold (aware, so the batch's time zone does not apply
-    twice: a time in the hour that repeats when clocks go back stays the one first chosen; a
-    message quoting it shows its offset). A cell stored with U+FFFD for a NUL goes back in with
-    its NUL, and a formula saved without its value (stored as "") as such: both stay errors.
+    back in as the value it was found to hold (``dates``, from ``_checked_dates``; aware, so
+    the batch's time zone does not apply twice: a time in the hour that repeats when clocks go
+    back stays the one first chosen; a message quoting it shows its offset). A cell stored with
+    U+FFFD for a NUL goes back in with its NUL, and a formula saved without its value (stored
+    as "") as such: both stay errors.
     """
     cells: dict[int, object] = {
         index: row.raw_text(index).replace("\ufffd", NUL)
@@ -140,7 +143,7 @@ def _untouched_cells(batch: Batch, row: BatchRow) -> dict[int, object]:
     cells.update(
         dict.fromkeys(_columns_with(batch, row, "formula_without_value"), FORMULA_WITHOUT_VALUE)
     )
-    cells.update(_checked_dates(batch, row))
+    cells.update(dates)
     return cells
 
 
@@ -196,11 +199,12 @@ def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
     for index in _columns_with(batch, row, "nul_character") & set(changed):
         changed[index] = str(changed[index]).replace("\ufffd", NUL)
     # A date cell the workbook gave as a serial number takes a typed number the same way.
-    for index in set(_checked_dates(batch, row)) & set(changed):
+    dates = _checked_dates(batch, row)
+    for index in set(dates) & set(changed):
         typed = str(changed[index])
         if _SERIAL.fullmatch(row.raw_text(index)) and _SERIAL.fullmatch(typed):
             changed[index] = float(typed)
-    kept = _untouched_cells(batch, row)
+    kept = _untouched_cells(batch, row, dates)
     cells: list[object] = [
         changed[index] if index in changed else kept.get(index, text)
         for index, text in enumerate(row.raw)
