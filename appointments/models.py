@@ -115,7 +115,7 @@ class Batch(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # Which worker process ("host:pid") is sending, and when it last showed life: a batch whose
-    # worker died is handed to another one (appointments.submission.batch_recover_stalled).
+    # worker died is handed to another one (appointments.services.sending.batch_recover_stalled).
     worker = models.CharField(max_length=100, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 

@@ -1,21 +1,46 @@
-"""URLs of the appointments app (namespace ``appointments``)."""
+"""URLs of the appointments app (namespace ``appointments``), one section per noun.
+
+Each section's views are in ``views/<noun>.py``, its actions in ``services/<noun>.py`` and its
+pages in ``templates/appointments/<noun>/`` (the README's architecture table).
+"""
+
+from typing import Any
 
 from django.urls import path
+from django.views.generic.base import RedirectView
 
-from appointments.views import batches, grid, history, intake, portals, rows
+from appointments.views import batches, grid, history, portals, rows, uploads
 
 app_name = "appointments"
 
+
+def _moved(pattern_name: str) -> Any:
+    """A permanent redirect to ``pattern_name``, keeping the query string."""
+    return RedirectView.as_view(pattern_name=pattern_name, query_string=True, permanent=True)
+
+
 urlpatterns = [
+    # portals (the dashboard is the portals page: what is connected, what was sent)
     path("", portals.home, name="home"),
     path("hubspot/connect/", portals.portal_connect, name="portal-connect"),
+    # Registered with HubSpot as the app's redirect URI: it never moves.
     path("hubspot/oauth/callback", portals.oauth_callback, name="oauth-callback"),
     path(
         "hubspot/portals/<int:hub_id>/disconnect/",
         portals.portal_disconnect,
         name="portal-disconnect",
     ),
-    path("batches/upload/", batches.batch_upload, name="batch-upload"),
+    path(
+        "hubspot/portals/<int:hub_id>/template.xlsx",
+        portals.portal_template,
+        name="portal-template",
+    ),
+    # uploads
+    path("uploads/new/", uploads.upload_create, name="upload-create"),
+    path("uploads/<uuid:upload_id>/mapping/", uploads.upload_mapping, name="upload-mapping"),
+    # grid
+    path("grid/", grid.grid_entry, name="grid-entry"),
+    # batches
     path("batches/<uuid:batch_id>/", batches.batch_detail, name="batch-detail"),
     path("batches/<uuid:batch_id>/submit/", batches.batch_submit, name="batch-submit"),
     path("batches/<uuid:batch_id>/retry/", batches.batch_retry, name="batch-retry"),
@@ -29,19 +54,27 @@ urlpatterns = [
     path(
         "batches/<uuid:batch_id>/results.xlsx", batches.batch_export_xlsx, name="batch-export-xlsx"
     ),
-    path("batches/", history.batch_history, name="batch-history"),
-    path("uploads/<uuid:upload_id>/mapping/", intake.upload_mapping, name="upload-mapping"),
-    path(
-        "hubspot/portals/<int:hub_id>/template.xlsx",
-        intake.portal_template,
-        name="portal-template",
-    ),
-    path("batches/grid/", grid.grid_entry, name="grid-entry"),
+    # rows
     path("batches/<uuid:batch_id>/rows/<int:row_number>/", rows.row_detail, name="row-detail"),
     path("batches/<uuid:batch_id>/rows/<int:row_number>/edit/", rows.row_edit, name="row-edit"),
     path(
         "batches/<uuid:batch_id>/rows/<int:row_number>/exclude/",
         rows.row_exclude,
         name="row-exclude",
+    ),
+    # history
+    path("history/", history.batch_history, name="batch-history"),
+    # Bookmarks of the addresses these pages had before they were filed by section.
+    path(
+        "batches/upload/",
+        RedirectView.as_view(pattern_name="appointments:upload-create", query_string=True),
+    ),
+    path(
+        "batches/grid/",
+        RedirectView.as_view(pattern_name="appointments:grid-entry", query_string=True),
+    ),
+    path(
+        "batches/",
+        RedirectView.as_view(pattern_name="appointments:batch-history", query_string=True),
     ),
 ]

@@ -11,7 +11,7 @@ measuring:
   read of the CSV is printed beside it);
 - file -> validated rows: read_table + propose_mapping + iter_encoded_chunks (validated and
   encoded for storage), nothing stored;
-- file -> stored rows: read_table + propose_mapping + ``upload_confirm`` (what confirming the
+- file -> stored rows: read_table + propose_mapping + ``upload_table_confirm`` (what confirming the
   mapping screen runs: validates chunk by chunk and stores every row on a new batch).
 
 Each of ``--repeat`` rounds times a bare read right before each measured path, and a ratio is
@@ -145,7 +145,7 @@ def measure(kind: str, path: Path, database_url: str) -> dict[str, float]:
     from appointments.intake.readers import read_table
     from appointments.intake.validation import iter_encoded_chunks
     from appointments.models import BatchRow, Portal, Upload
-    from appointments.services.intake import upload_confirm
+    from appointments.services.uploads import upload_table_confirm
     from tests.intake_fixtures import LABELS, PROPERTIES
 
     call_command("migrate", verbosity=0)
@@ -186,7 +186,7 @@ def measure(kind: str, path: Path, database_url: str) -> dict[str, float]:
     began = time.perf_counter()
     table = read_table(data, path.name, max_rows=200_000)
     mapping = propose_mapping(table.headers, PROPERTIES, LABELS)
-    batch = upload_confirm(
+    batch = upload_table_confirm(
         upload=upload, table=table, mapping=mapping, properties=PROPERTIES, date_orders={}
     )
     result["stored"] = time.perf_counter() - began

@@ -6,8 +6,9 @@ process with the app's own SQLite file, all under a temporary folder (DEBUG off 
 
 (a) pacing: sandbox and app at HubSpot's 110 calls per rolling 10 s, contract checking on. A
     batch of N appointments (name, start, end, status, contacts) is created with
-    ``batch_create_from_upload``, queued with ``batch_submit`` (task backend Django's
-    DummyBackend, so nothing else sends it) and sent by ``submission.batch_send`` run in this
+    ``tests.helpers.batch_from_upload`` (the upload path), queued with ``batch_submit`` (task
+    backend Django's DummyBackend, so nothing else sends it) and sent by ``sending.batch_send``
+    run in this
     process (the worker task's body, in a thread so it can be bounded). Timing starts at
     batch_send, once the sandbox's window holds none of the schema reads of batch creation.
     Pacing efficiency: the share of HubSpot's budget used over the whole 10-second windows since
@@ -243,7 +244,7 @@ def send_bounded(batch_id: str, sandbox: Sandbox, journal_from: int) -> tuple[fl
 
     from appointments.models import Batch, BatchRow
     from appointments.services.batches import batch_cancel
-    from appointments.submission import batch_send
+    from appointments.services.sending import batch_send
 
     failure: list[BaseException] = []
     cpu = [0.0]
@@ -289,12 +290,12 @@ def send_bounded(batch_id: str, sandbox: Sandbox, journal_from: int) -> tuple[fl
 
 def create_batch(user: Any, portal: Any, rows: int, label: str) -> Any:
     from appointments.models import BatchRow
-    from appointments.services.batches import batch_create_from_upload
     from sandbox.seed import DEMO_CONTACT_IDS
+    from tests.helpers import batch_from_upload
 
     data = appointments_csv(rows, DEMO_CONTACT_IDS, label)
     began = time.perf_counter()
-    batch = batch_create_from_upload(
+    batch = batch_from_upload(
         user=user, portal=portal, data=data, filename=f"{label}.csv", timezone_name="Europe/Paris"
     )
     ready = batch.rows.filter(state=BatchRow.State.READY).count()
@@ -380,7 +381,7 @@ def sent_values(batch: Any) -> list[tuple[dict[str, str], list[list[Any]]]]:
 def phase_ceiling(batch: Any, sandbox: Sandbox) -> int:
     from appointments.hubspot.client import HubSpotClient
     from appointments.hubspot.errors import HubSpotError
-    from appointments.submission import association_objects
+    from appointments.services.sending import association_objects
 
     say(
         f"\n(a') diagnostic: the app's HubSpotClient and pacing alone, {CEILING_CALLS} creates, "

@@ -1,6 +1,11 @@
-"""Small helpers shared by tests that start other processes."""
+"""Small helpers shared by tests (and benches): database URLs for subprocesses, batches made
+through the product's own upload path."""
 
+from django.contrib.auth.models import User
 from django.db import connection
+
+from appointments.models import Batch, Portal
+from appointments.services import uploads as upload_services
 
 
 def database_url() -> str:
@@ -9,3 +14,31 @@ def database_url() -> str:
     if db["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{db['NAME']}"
     return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def batch_from_upload(
+    *,
+    user: User,
+    portal: Portal,
+    data: bytes,
+    filename: str,
+    timezone_name: str = "UTC",
+    sheet: str | None = None,
+) -> Batch:
+    """A batch made from a file the way a person makes it who accepts the mapping screen's
+    proposal: the upload is kept, its screen read, and its rows confirmed (as the
+    confirmation task and ``import_appointments`` confirm them, at any size)."""
+    upload = upload_services.upload_store(
+        user=user, portal=portal, data=data, filename=filename, timezone_name=timezone_name
+    )
+    screen = upload_services.upload_mapping_screen(
+        upload=upload, choices=upload_services.ReadingChoices(sheet=sheet)
+    )
+    assert screen.table is not None and screen.schema is not None, screen.problem
+    return upload_services.upload_table_confirm(
+        upload=upload,
+        table=screen.table,
+        mapping=screen.targets,
+        properties=screen.schema.properties,
+        date_orders={},
+    )

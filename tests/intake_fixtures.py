@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 from appointments.hubspot.schema import AssociationLabel, PropertyDefinition, PropertyOption
 from appointments.intake.mapping import propose_mapping
 from appointments.intake.readers import read_table
-from appointments.intake.validation import ValidatedRow, validate_table
+from appointments.intake.rows import ValidatedRow
+from appointments.intake.validation import validate_table
 from appointments.models import BatchRow
 
 CORPUS = Path(__file__).parent / "data" / "intake"

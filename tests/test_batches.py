@@ -26,7 +26,7 @@ def csv_upload(lines: list[str], name: str = "appointments.csv") -> SimpleUpload
 
 def upload(client: Client, portal: Portal, file: SimpleUploadedFile, tz: str = "Europe/Paris"):
     response = client.post(
-        reverse("appointments:batch-upload"),
+        reverse("appointments:upload-create"),
         {"portal": portal.pk, "timezone": tz, "file": file},
     )
     if response.status_code != 302:
@@ -341,7 +341,7 @@ def test_it_proposes_the_time_zone_the_person_used_last(
     logged_client: Client, portal: Portal, settings: Any
 ) -> None:
     settings.HUBPORTAL_DEFAULT_TIMEZONE = "Europe/Berlin"
-    form_url = reverse("appointments:batch-upload")
+    form_url = reverse("appointments:upload-create")
     assert '<option value="Europe/Berlin" selected>' in logged_client.get(form_url).text
 
     upload(logged_client, portal, csv_upload(rows_csv(1)), tz="America/Montreal")

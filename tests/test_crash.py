@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from appointments.models import Batch, BatchCall, BatchRow, Portal
-from appointments.services.batches import batch_create_from_upload, batch_submit
+from appointments.services.batches import batch_submit
 from sandbox.seed import DEMO_CONTACT_IDS
-from tests.helpers import database_url
+from tests.helpers import batch_from_upload, database_url
 
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = 2000
@@ -75,7 +75,7 @@ def wait_until_done(batch: Batch, worker: subprocess.Popen[bytes]) -> None:
 def test_it_creates_every_row_exactly_once_when_the_worker_is_killed_repeatedly(
     user: Any, portal: Portal, hubspot: Any, settings: Any, tmp_path: Path
 ) -> None:
-    batch = batch_create_from_upload(
+    batch = batch_from_upload(
         user=user, portal=portal, data=big_csv(), filename="big.csv", timezone_name="UTC"
     )
     assert batch.rows.filter(state=BatchRow.State.READY).count() == ROWS

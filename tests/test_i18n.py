@@ -96,7 +96,7 @@ def test_it_switches_the_dashboard_and_a_batch_preview_to_french_and_back(
         f"Relance,2026-12-05 09:00,2026-12-05 09:30,Scheduled,{DEMO_CONTACT_IDS[0]}\n"
     )
     response = client.post(
-        reverse("appointments:batch-upload"),
+        reverse("appointments:upload-create"),
         {
             "portal": portal.pk,
             "timezone": "Europe/Paris",

@@ -68,7 +68,7 @@ def csv_file(lines: list[str], name: str = "appointments.csv", encoding: str = "
 
 def upload(client: Client, portal: Portal, file: SimpleUploadedFile, **extra: str):
     return client.post(
-        reverse("appointments:batch-upload"),
+        reverse("appointments:upload-create"),
         {"portal": portal.pk, "timezone": "Europe/Paris", "file": file, **extra},
     )
 

@@ -156,7 +156,7 @@ def test_it_refreshes_the_access_token_before_it_expires(
     assert parse_qs(refresh.request_body)["grant_type"] == ["refresh_token"]
     assert parse_qs(refresh.request_body)["refresh_token"] == [old_refresh]
     # And the new token works on the CRM API.
-    assert services.portal_schema(portal=portal)[0]
+    assert services.portal_schema(portal=portal).properties
 
 
 def test_it_disconnects_and_revokes_the_refresh_token(logged_client: Client, hubspot: Any) -> None:

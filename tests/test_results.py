@@ -14,9 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Batch, BatchCall, Portal
-from appointments.services.batches import batch_create_from_upload, batch_submit
-from appointments.services.results import RECENT_CALLS, batch_progress
+from appointments.services.batches import RECENT_CALLS, batch_progress, batch_submit
 from sandbox.seed import DEMO_CONTACT_IDS
+from tests.helpers import batch_from_upload
 
 
 def make_batch(user: Any, portal: Portal, names: list[str], filename: str = "a.csv") -> Batch:
@@ -28,7 +28,7 @@ def make_batch(user: Any, portal: Portal, names: list[str], filename: str = "a.c
 
 def batch_from_lines(user: Any, portal: Portal, lines: list[str], filename: str) -> Batch:
     """A checked, unsent batch of the CSV ``lines`` (header first), Paris time."""
-    return batch_create_from_upload(
+    return batch_from_upload(
         user=user,
         portal=portal,
         data=("\n".join(lines) + "\n").encode(),
@@ -243,7 +243,7 @@ def test_it_exports_the_cells_of_unnamed_and_repeated_columns(
         "Appointment name,Visit notes,,Visit notes,contact_ids\n"
         f"Check-up,first,untitled,second,{DEMO_CONTACT_IDS[0]}\n"
     ).encode()
-    batch = batch_create_from_upload(
+    batch = batch_from_upload(
         user=user, portal=portal, data=data, filename="dup.csv", timezone_name="Europe/Paris"
     )
 

@@ -12,9 +12,9 @@ import pytest
 import redis
 
 from appointments.models import Batch, BatchRow, Portal
-from appointments.services.batches import batch_create_from_upload, batch_submit
+from appointments.services.batches import batch_submit
 from sandbox.seed import DEMO_CONTACT_IDS
-from tests.helpers import database_url
+from tests.helpers import batch_from_upload, database_url
 
 ROOT = Path(__file__).resolve().parents[1]
 REDIS_URL = "redis://127.0.0.1:6379/15"  # a database of its own, emptied by these tests
@@ -45,7 +45,7 @@ def test_it_sends_a_batch_through_rq_workers_on_redis(
 ) -> None:
     lines = ["Appointment name,Start time,contact_ids"]
     lines += [f"RQ visit {i},2027-03-01 09:{i % 60:02d},{DEMO_CONTACT_IDS[0]}" for i in range(250)]
-    batch = batch_create_from_upload(
+    batch = batch_from_upload(
         user=user,
         portal=portal,
         data="\n".join(lines).encode(),

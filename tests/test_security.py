@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from appointments import crypto
-from appointments.exports import neutralise
+from appointments.services.exports import neutralise
 from hubportal.settings import env_bool, env_int
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import User
@@ -16,13 +17,13 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from appointments.intake.encoding import RowLayout
-from appointments.intake.mapping import ColumnTarget, propose_mapping
+from appointments.intake.mapping import ColumnTarget, mapping_to_json, propose_mapping
 from appointments.intake.readers import read_table
-from appointments.intake.validation import CellError, ValidatedRow
+from appointments.intake.rows import CellError, ValidatedRow
+from appointments.intake.validation import snapshot_validator, validate_table
 from appointments.models import Batch, BatchRow, Portal, Upload
-from appointments.services import confirm as confirm_services
-from appointments.services import intake as intake_services
-from appointments.services.batches import _mapping_to_json
+from appointments.services import batches as batch_services
+from appointments.services import uploads as upload_services
 from appointments.services.storage import batch_rows_store
 from tests import test_intake_ui as ui
 from tests.intake_fixtures import LABELS, PROPERTIES
@@ -67,11 +68,11 @@ def stored(batch: Batch) -> list[dict[str, Any]]:
 
 def expected(upload: Upload) -> list[dict[str, Any]]:
     table = read_table(CSV, upload.filename, max_rows=1000)
-    rows = intake_services.table_validate(
-        table=table,
+    rows = validate_table(
+        table,
         mapping=propose_mapping(table.headers, PROPERTIES, LABELS),
         properties=PROPERTIES,
-        timezone_name=upload.timezone,
+        timezone=ZoneInfo(upload.timezone),
         date_orders={},
     )
     return [
@@ -89,7 +90,7 @@ def expected(upload: Upload) -> list[dict[str, Any]]:
 
 def confirm(upload: Upload) -> Batch:
     table = read_table(CSV, upload.filename, max_rows=1000)
-    return intake_services.upload_confirm(
+    return upload_services.upload_table_confirm(
         upload=upload,
         table=table,
         mapping=propose_mapping(table.headers, PROPERTIES, LABELS),
@@ -164,11 +165,11 @@ def test_it_gives_each_row_its_own_trace_id_and_the_model_defaults(upload: Uploa
     )
     table = read_table(CSV, upload.filename, max_rows=1000)
     mapping = propose_mapping(table.headers, PROPERTIES, LABELS)
-    validator = intake_services.batch_validator(
+    validator = snapshot_validator(
         headers=table.headers,
         mapping=mapping,
         properties=PROPERTIES,
-        timezone_name="Europe/Paris",
+        timezone=ZoneInfo("Europe/Paris"),
         reading={},
     )
     assert batch_rows_store(batch=other, rows=validator.validate_rows(table.rows)) == 6
@@ -256,7 +257,7 @@ def test_a_layout_places_every_value_of_its_mapping_and_refuses_others() -> None
         ("hs_appointment_name", "party_size"), (("HUBSPOT_DEFINED", 906), ("USER_DEFINED", 37))
     )
     # Batch.mapping's stored JSON gives the same layout.
-    assert RowLayout.of_json(_mapping_to_json(mapping)) == layout
+    assert RowLayout.of_json(mapping_to_json(mapping)) == layout
 
     items = [
         ["7", "USER_DEFINED", 37],
@@ -292,7 +293,7 @@ def test_a_nul_in_the_file_is_an_error_on_its_cell_and_every_row_is_stored(user:
     mapping = propose_mapping(table.headers, PROPERTIES, LABELS)
     assert mapping[3] is None  # "Comment" maps to nothing
 
-    batch = intake_services.upload_confirm(
+    batch = upload_services.upload_table_confirm(
         upload=nul_upload, table=table, mapping=mapping, properties=PROPERTIES, date_orders={}
     )
 
@@ -320,7 +321,7 @@ def test_a_nul_in_the_file_is_an_error_on_its_cell_and_every_row_is_stored(user:
 def test_it_stores_the_same_rows_whatever_the_chunk_size(
     upload: Upload, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(intake_services, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(batch_services, "CHUNK_ROWS", 2)
 
     batch = confirm(upload)
 
@@ -341,7 +342,7 @@ def test_it_confirms_a_large_upload_in_a_task_and_opens_its_batch(
     logged_client: Client, portal: Portal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The portal fixture runs tasks inline (ImmediateBackend): the batch exists on redirect.
-    monkeypatch.setattr(confirm_services, "CONFIRM_INLINE_MAX_ROWS", 1)
+    monkeypatch.setattr(upload_services, "CONFIRM_INLINE_MAX_ROWS", 1)
     ui.upload(logged_client, portal, ui.csv_file(ui.two_rows()))
 
     response = ui.confirm(logged_client)
@@ -360,7 +361,7 @@ def test_it_shows_the_rows_being_checked_until_the_worker_stored_them(
     logged_client: Client, portal: Portal, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    monkeypatch.setattr(confirm_services, "CONFIRM_INLINE_MAX_ROWS", 1)
+    monkeypatch.setattr(upload_services, "CONFIRM_INLINE_MAX_ROWS", 1)
     ui.upload(logged_client, portal, ui.csv_file(ui.two_rows()))
     ui.confirm(logged_client)
     assert not Batch.objects.exists()
@@ -383,7 +384,7 @@ def test_it_never_gives_an_upload_two_batches(
     logged_client: Client, portal: Portal, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    monkeypatch.setattr(confirm_services, "CONFIRM_INLINE_MAX_ROWS", 1)
+    monkeypatch.setattr(upload_services, "CONFIRM_INLINE_MAX_ROWS", 1)
     ui.upload(logged_client, portal, ui.csv_file(ui.two_rows()))
     values = ui.form_values(logged_client.get(ui.mapping_url()).text, "mapping-form")
     # Confirmed twice (a double click, a second tab) before the worker ran: two tasks queued.
@@ -402,7 +403,7 @@ def test_it_says_so_when_checking_in_the_background_failed(
     logged_client: Client, portal: Portal, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    monkeypatch.setattr(confirm_services, "CONFIRM_INLINE_MAX_ROWS", 1)
+    monkeypatch.setattr(upload_services, "CONFIRM_INLINE_MAX_ROWS", 1)
     ui.upload(logged_client, portal, ui.csv_file(ui.two_rows()))
     ui.confirm(logged_client)
     # The kept file is damaged before the worker reads it again.

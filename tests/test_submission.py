@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Batch, BatchCall, BatchRow, Portal
-from appointments.submission import batch_send
+from appointments.services.sending import batch_send
 from tests.test_batches import csv_upload, rows_csv, upload
 
 
@@ -151,7 +151,7 @@ def test_it_reconciles_a_call_left_in_flight_by_a_dead_worker(
     # What a worker killed between send and save leaves behind: HubSpot created the records,
     # the call and its rows still say SENDING, and the batch names a process that is gone.
     from appointments.hubspot.client import HubSpotClient
-    from appointments.submission import _inputs
+    from appointments.services.sending import _inputs
 
     rows = list(first.rows.all())
     with HubSpotClient(hubspot.token) as client:
@@ -163,7 +163,7 @@ def test_it_reconciles_a_call_left_in_flight_by_a_dead_worker(
     Batch.objects.filter(pk=batch.pk).update(
         status=Batch.Status.RUNNING, worker="ghost-host:1", heartbeat_at=timezone.now()
     )
-    from appointments.submission import batch_recover_stalled
+    from appointments.services.sending import batch_recover_stalled
 
     assert batch_recover_stalled() == []  # a live lease is respected
     assert Batch.objects.get(pk=batch.pk).status == Batch.Status.RUNNING
@@ -284,7 +284,7 @@ def test_it_reconciles_a_call_that_went_out_before_a_pause(
     logged_client: Client, portal: Portal, hubspot: Any, settings: Any
 ) -> None:
     from appointments.hubspot.client import HubSpotClient
-    from appointments.submission import _inputs
+    from appointments.services.sending import _inputs
 
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
     batch = submit(logged_client, make_batch(logged_client, portal, 120))

@@ -174,3 +174,26 @@ def default_label(labels: list[AssociationLabel], to_object_type: str) -> Associ
         category="HUBSPOT_DEFINED",
         type_id=DEFAULT_ASSOCIATION_TYPE_IDS[to_object_type],
     )
+
+
+@dataclass(frozen=True)
+class Schema:
+    """A portal's appointment properties and association types, as read from HubSpot."""
+
+    properties: list[PropertyDefinition]
+    labels: list[AssociationLabel]
+
+    def to_json(self) -> dict[str, list[dict[str, Any]]]:
+        """``{"properties": [...], "labels": [...]}``, as kept on an upload or a session."""
+        return {
+            "properties": [p.to_json() for p in self.properties],
+            "labels": [label.to_json() for label in self.labels],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Schema:
+        """The inverse of ``to_json``."""
+        return cls(
+            properties=[PropertyDefinition.from_json(p) for p in data["properties"]],
+            labels=[AssociationLabel.from_json(label) for label in data["labels"]],
+        )

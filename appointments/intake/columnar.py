@@ -12,20 +12,34 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import orjson
 
 from .cells import NUL, display_text
 from .dates import CellProblem
-from .encoding import EMPTY_LIST, EncodedRows, json_text
-
-if TYPE_CHECKING:
-    from .validation import RowValidator, ValidatedRow
+from .encoding import EMPTY_LIST, EncodedRows, RowLayout, json_text
+from .rows import ValidatedRow
 
 START, END = "hs_appointment_start", "hs_appointment_end"
 # A memo is emptied past this many entries, bounding memory on columns of distinct values.
 _MEMO_LIMIT = 65_536
+
+
+class RowValidator(Protocol):
+    """What the column pass needs of ``validation.RowValidator`` (declared here so that this
+    module, which validation imports, never imports validation)."""
+
+    headers: list[str]
+    layout: RowLayout
+    required: list[tuple[str, str]]
+    # (column index, converter, target property, (category, type id) or None), column order.
+    plan: list[tuple[int, Callable[[object], Any], str, tuple[str, int] | None]]
+    memos: dict[int, Memo]
+    display_memos: dict[frozenset[type], Memo]
+    association_json: dict[int, Memo]
+
+    def validate(self, row_number: int, cells: list[object]) -> ValidatedRow: ...
 
 
 class Memo(dict[object, Any]):
@@ -147,7 +161,6 @@ def validate_columns(
     validator: RowValidator, rows: Sequence[tuple[int, list[object]]]
 ) -> list[ValidatedRow]:
     """Validate ``rows`` with ``validator``'s plan, column by column (see the module)."""
-    from .validation import ValidatedRow
 
     step = _column_pass(validator, rows)
     columns, kinds, problems, by_target = step.columns, step.kinds, step.problems, step.by_target

@@ -14,13 +14,12 @@ import dataclasses
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
-if TYPE_CHECKING:
-    from .mapping import ColumnTarget
-    from .validation import ValidatedRow
+from .mapping import ColumnTarget
+from .rows import ValidatedRow
 
 EMPTY_LIST = "[]"
 
@@ -29,6 +28,18 @@ def association_type(category: str | None, type_id: int | None) -> tuple[str, in
     """A mapped association column's ``(associationCategory, associationTypeId)``, as rows store
     and send it: the category defaults to ``HUBSPOT_DEFINED``."""
     return (category or "HUBSPOT_DEFINED", type_id or 0)
+
+
+def association_object_types(mapping: Sequence[ColumnTarget | None]) -> dict[tuple[str, int], str]:
+    """``(associationCategory, associationTypeId)`` -> target object type, from the mapping's
+    association columns (a batch-create association names its type, not the object type)."""
+    return {
+        association_type(target.association_category, target.association_type_id): target.name
+        for target in mapping
+        if target is not None
+        and target.kind == "association"
+        and target.association_type_id is not None
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from appointments.hubspot.schema import (
     ASSOCIATION_TARGETS,
@@ -55,6 +55,34 @@ class ColumnTarget:
     name: str
     association_type_id: int | None = None
     association_category: str | None = None
+
+
+def mapping_to_json(mapping: list[ColumnTarget | None]) -> list[dict[str, Any] | None]:
+    """The mapping as stored on a batch, an upload's task and a saved mapping: one
+    ``{"kind", "name", "association_type_id", "association_category"}`` or None per column."""
+    return [
+        None
+        if target is None
+        else {
+            "kind": target.kind,
+            "name": target.name,
+            "association_type_id": target.association_type_id,
+            "association_category": target.association_category,
+        }
+        for target in mapping
+    ]
+
+
+def target_from_json(data: dict[str, Any] | None) -> ColumnTarget | None:
+    """The inverse of ``mapping_to_json`` for one column."""
+    if not data:
+        return None
+    return ColumnTarget(
+        kind=data["kind"],
+        name=data["name"],
+        association_type_id=data.get("association_type_id"),
+        association_category=data.get("association_category"),
+    )
 
 
 def normalise(text: str) -> str:

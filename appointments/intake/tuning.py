@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from appointments.hubspot.schema import PropertyDefinition
 
@@ -11,6 +12,8 @@ from .dates import order_votes
 from .mapping import ColumnTarget
 from .readers import Table
 
+# The day/month orders a person can choose for a column whose dates read both ways.
+DATE_ORDERS = ("DMY", "MDY")
 # Enough telling values to decide a column; scanning stops there, so big files cost no more.
 _ENOUGH_VOTES = 500
 
@@ -83,3 +86,31 @@ def file_decimal_comma(
     if table.delimiter == ";":
         return True
     return None
+
+
+def ambiguous_date_columns(
+    table: Table, mapping: list[ColumnTarget | None], properties: list[PropertyDefinition]
+) -> list[int]:
+    """Indexes of the mapped date columns where every value reads both as D/M and M/D."""
+    orders = column_date_orders(table, mapping, properties)
+    return sorted(index for index, order in orders.items() if order == "ambiguous")
+
+
+def table_reading(
+    table: Table,
+    mapping: list[ColumnTarget | None],
+    properties: list[PropertyDefinition],
+    chosen_orders: dict[int, str],
+) -> dict[str, Any]:
+    """The reading choices stored on a batch: ``{"column_date_orders": {"<index>": "DMY" or
+    "MDY"}, "decimal_comma": bool or None, "date1904": bool}``, each column's day/month order
+    being the data's, or the person's (``chosen_orders``) where the data is ambiguous."""
+    orders = {
+        str(index): chosen_orders.get(index, order)
+        for index, order in column_date_orders(table, mapping, properties).items()
+    }
+    return {
+        "column_date_orders": {k: v for k, v in orders.items() if v in DATE_ORDERS},
+        "decimal_comma": file_decimal_comma(table, mapping, properties),
+        "date1904": table.date1904,
+    }

@@ -24,43 +24,11 @@ from .encoding import EncodedRows, RowLayout, association_type, encode_rows
 from .mapping import ColumnTarget
 from .messages import cell_message
 from .readers import Table
-from .tuning import column_date_orders, file_decimal_comma
+from .rows import CellError, ValidatedRow
+from .tuning import column_date_orders, file_decimal_comma, table_reading
 
 START, END = "hs_appointment_start", "hs_appointment_end"
 _SHOWN_CACHE_SIZE = 100_000
-
-
-@dataclass(frozen=True)
-class CellError:
-    """One bad cell. ``column`` is the header as in the file (the property label for a missing
-    required property or the form grid); ``value`` the cell as displayed; ``code`` a machine
-    code; ``message`` a sentence naming row, column, value and what to do."""
-
-    column: str
-    value: str
-    code: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class ValidatedRow:
-    """One row: what the user gave, what would be sent, and what is wrong.
-
-    ``raw``: every cell's displayed text, in the file's column order (one per header).
-    ``properties``: internal name -> HubSpot string; empty cells are left out.
-    ``associations``: one ``[record id, associationCategory, associationTypeId]`` per record ID,
-    in column order, e.g. ``[["123", "HUBSPOT_DEFINED", 906]]``.
-    """
-
-    row_number: int
-    raw: list[str]
-    properties: dict[str, str]
-    associations: list[list[Any]]
-    errors: list[CellError]
-
-    @property
-    def valid(self) -> bool:
-        return not self.errors
 
 
 @dataclass(frozen=True)
@@ -261,6 +229,29 @@ class RowValidator:
         return CellError(column=header, value="", code="required", message=message)
 
 
+def snapshot_validator(
+    *,
+    headers: list[str],
+    mapping: list[ColumnTarget | None],
+    properties: list[PropertyDefinition],
+    timezone: ZoneInfo,
+    reading: dict[str, Any],
+) -> RowValidator:
+    """The RowValidator of a batch's snapshot, ``reading`` as ``tuning.table_reading`` gives
+    it: a fixed row is judged exactly as its file was."""
+    return RowValidator(
+        headers=headers,
+        mapping=mapping,
+        properties=properties,
+        timezone=timezone,
+        column_date_orders={
+            int(index): order for index, order in (reading.get("column_date_orders") or {}).items()
+        },
+        decimal_comma=reading.get("decimal_comma"),
+        date1904=bool(reading.get("date1904")),
+    )
+
+
 def table_validator(
     table: Table,
     *,
@@ -268,9 +259,19 @@ def table_validator(
     properties: list[PropertyDefinition],
     timezone: ZoneInfo,
     date_order: str | None = None,
+    date_orders: dict[int, str] | None = None,
 ) -> RowValidator:
     """A RowValidator with the choices this file's data decides: day/month order per column
-    (unless ``date_order`` forces it), decimal comma, 1904 dates."""
+    (``date_orders``, column index -> ``"DMY"``/``"MDY"``, for the columns a person decided;
+    ``date_order`` forces every column), decimal comma, 1904 dates."""
+    if date_order is None:
+        return snapshot_validator(
+            headers=table.headers,
+            mapping=mapping,
+            properties=properties,
+            timezone=timezone,
+            reading=table_reading(table, mapping, properties, date_orders or {}),
+        )
     return RowValidator(
         headers=table.headers,
         mapping=mapping,
@@ -316,6 +317,7 @@ def validate_table(
     properties: list[PropertyDefinition],
     timezone: ZoneInfo,
     date_order: str | None = None,
+    date_orders: dict[int, str] | None = None,
 ) -> list[ValidatedRow]:
     """Validate every data row of ``table``, in file order.
 
@@ -323,10 +325,17 @@ def validate_table(
     unambiguous values (a column where every value reads both ways gets
     ``ambiguous_date_order`` errors: ask the user, then pass ``date_order``; ``column_date_orders``
     tells which columns those are). The number convention comes from the file (semicolon CSVs
-    and ``1,5``-style values use a decimal comma).
+    and ``1,5``-style values use a decimal comma). ``date_orders`` gives the person's order
+    for such columns, as the mapping screen asks for it. The same as storing the file would
+    give, without storing anything.
     """
     with gc_paused():
         validator = table_validator(
-            table, mapping=mapping, properties=properties, timezone=timezone, date_order=date_order
+            table,
+            mapping=mapping,
+            properties=properties,
+            timezone=timezone,
+            date_order=date_order,
+            date_orders=date_orders,
         )
         return validator.validate_rows(table.rows)

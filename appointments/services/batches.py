@@ -1,83 +1,42 @@
-"""Batch actions: create from an upload, count, submit, cancel.
+"""Batch actions: create (the one way rows become a batch), progress, submit, retry, cancel, and
+the check that the records a batch associates with exist.
 
-Keyword-only, typed functions named ``batch_<action>``; spreadsheets only through
-``appointments.intake``; the sending itself is ``appointments.submission``.
+Keyword-only, typed functions named ``batch_<action>``. Spreadsheets are read and validated by
+``appointments.intake`` (pure); rows are stored by ``services.storage``; the sending itself is
+``services.sending``.
 """
 
 from __future__ import annotations
 
-import logging
+from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Max, Min, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appointments import tasks
 from appointments.hubspot.client import MAX_BATCH_INPUTS
-from appointments.intake.mapping import ColumnTarget, propose_mapping
-from appointments.intake.readers import read_table
-from appointments.intake.validation import iter_encoded_chunks
+from appointments.hubspot.schema import PropertyDefinition
+from appointments.intake.bulk import gc_paused
+from appointments.intake.cells import column_labels
+from appointments.intake.encoding import association_object_types
+from appointments.intake.mapping import ColumnTarget, mapping_to_json, target_from_json
+from appointments.intake.records import association_columns, column_holding, record_not_found
+from appointments.intake.validation import snapshot_validator
 from appointments.models import Batch, BatchCall, BatchRow, Portal
-from appointments.services.portals import portal_schema
-from appointments.services.storage import batch_rows_store_chunks
+from appointments.services.portals import portal_client
+from appointments.services.sending import batch_queue
+from appointments.services.storage import batch_rows_store_encoded
 
-logger = logging.getLogger(__name__)
-
-
-def _mapping_to_json(mapping: list[ColumnTarget | None]) -> list[dict[str, Any] | None]:
-    return [
-        None
-        if target is None
-        else {
-            "kind": target.kind,
-            "name": target.name,
-            "association_type_id": target.association_type_id,
-            "association_category": target.association_category,
-        }
-        for target in mapping
-    ]
-
-
-def batch_create_from_upload(
-    *,
-    user: User,
-    portal: Portal,
-    data: bytes,
-    filename: str,
-    timezone_name: str,
-    sheet: str | None = None,
-) -> Batch:
-    """Read, map and validate a spreadsheet; store every row (valid or not) on a new batch.
-
-    Raises ``appointments.intake.readers.IntakeError`` for a file that cannot be read, and
-    HubSpotError / PortalNeedsReconnect when the portal's schema cannot be fetched.
-    """
-    properties, labels = portal_schema(portal=portal)
-    table = read_table(data, filename, sheet=sheet, max_rows=settings.HUBPORTAL_MAX_ROWS)
-    mapping = propose_mapping(table.headers, properties, labels)
-    with transaction.atomic():
-        batch = Batch.objects.create(
-            portal=portal,
-            created_by=user,
-            source=Batch.Source.UPLOAD,
-            filename=filename[:255],
-            timezone=timezone_name,
-            headers=table.headers,
-            mapping=_mapping_to_json(mapping),
-            properties_snapshot=[p.to_json() for p in properties],
-        )
-        # Validated and stored a chunk at a time: memory stays bounded on 100,000 rows.
-        chunks = iter_encoded_chunks(
-            table, mapping=mapping, properties=properties, timezone=ZoneInfo(timezone_name)
-        )
-        batch_rows_store_chunks(batch=batch, chunks=chunks)
-    return batch
-
+# Rows validated and stored per step: a 100,000-row file never holds every row in memory twice.
+CHUNK_ROWS = 2000
+# The latest calls the results page lists.
+RECENT_CALLS = 10
 
 # Rows that are or were sendable: excluded rows are never sent, invalid ones are held back.
 VALID_STATES = (
@@ -87,6 +46,61 @@ VALID_STATES = (
     BatchRow.State.FAILED,
     BatchRow.State.UNSENT,
 )
+
+
+def batch_create(
+    *,
+    user: User,
+    portal: Portal,
+    source: str,
+    filename: str,
+    timezone_name: str,
+    headers: list[str],
+    mapping: list[ColumnTarget | None],
+    properties: list[PropertyDefinition],
+    reading: dict[str, Any],
+    rows: list[tuple[int, list[object]]],
+) -> Batch:
+    """Validate ``rows`` (``(row number, cells in header order)``) and store every one of them,
+    valid or not, on a new draft batch that keeps the snapshot needed to re-validate a fix.
+
+    The one way rows become a batch: the upload confirmation (``services.uploads``), the form
+    grid (``services.grid``) and ``import_appointments`` all call it. ``reading`` is
+    ``intake.tuning.table_reading``'s (day/month orders, decimal comma, 1904 dates);
+    ``timezone_name`` an IANA zone for times without an offset. Nothing is sent.
+    """
+    validator = snapshot_validator(
+        headers=headers,
+        mapping=mapping,
+        properties=properties,
+        timezone=ZoneInfo(timezone_name),
+        reading=reading,
+    )
+    with transaction.atomic():
+        batch = Batch.objects.create(
+            portal=portal,
+            created_by=user,
+            source=source,
+            filename=filename[:255],
+            timezone=timezone_name,
+            headers=headers,
+            mapping=mapping_to_json(mapping),
+            properties_snapshot=[p.to_json() for p in properties],
+            reading=reading,
+        )
+        for start in range(0, len(rows), CHUNK_ROWS):
+            with gc_paused():
+                chunk = validator.encode_rows(rows[start : start + CHUNK_ROWS])
+            batch_rows_store_encoded(batch=batch, rows=chunk)
+    return batch
+
+
+def batch_default_timezone(*, user: User) -> str:
+    """The IANA time zone to propose for a new batch: the one this person used last, else
+    ``HUBPORTAL_DEFAULT_TIMEZONE``. Proposing UTC to an office in Paris would shift every time
+    by an hour or two."""
+    last = Batch.objects.filter(created_by=user).order_by("-created_at").first()
+    return last.timezone if last else settings.HUBPORTAL_DEFAULT_TIMEZONE
 
 
 def batch_counts(*, batch: Batch) -> dict[str, int]:
@@ -102,47 +116,64 @@ def batch_counts(*, batch: Batch) -> dict[str, int]:
     return counts
 
 
-def batch_submit(*, batch: Batch) -> int:
-    """Queue the batch's ready rows in calls of at most 100 and start the worker task.
+@dataclass(frozen=True)
+class BatchProgress:
+    """``counts`` by row state (plus total/valid/done, as ``batch_counts``); ``to_send`` the
+    valid rows that are or will be sent (``valid`` minus unsent: never the invalid or excluded
+    ones); ``percent`` of them HubSpot has answered for; ``rows_per_second`` since the first
+    call; ``seconds_left`` at that pace (None when unknown)."""
 
-    Also resumes a paused batch (its unsent calls go out again). Returns the number of rows
-    waiting to be sent. Invalid rows stay held back. Safe to call twice: a row given to a call
-    is never given to another, and only one worker sends a batch at a time.
-    """
-    with transaction.atomic():
-        locked = Batch.objects.select_for_update().get(pk=batch.pk)
-        if locked.status in Batch.ACTIVE_STATUSES:
-            return 0
-        ready = list(
-            locked.rows.filter(state=BatchRow.State.READY, call__isnull=True)
-            .order_by("row_number")
-            .values_list("pk", flat=True)
-        )
-        next_sequence = (
-            locked.calls.order_by("-sequence").values_list("sequence", flat=True).first() or 0
-        ) + 1
-        for offset in range(0, len(ready), MAX_BATCH_INPUTS):
-            call = BatchCall.objects.create(batch=locked, sequence=next_sequence)
-            next_sequence += 1
-            BatchRow.objects.filter(pk__in=ready[offset : offset + MAX_BATCH_INPUTS]).update(
-                call=call
-            )
-        waiting = BatchRow.objects.filter(
-            call__batch=locked,
-            call__state=BatchCall.State.PENDING,
-            state__in=[BatchRow.State.READY, BatchRow.State.SENDING],
-        ).count()
-        if not waiting:
-            return 0
-        locked.status = Batch.Status.QUEUED
-        locked.submitted_at = timezone.now()
-        locked.finished_at = None
-        locked.status_message = ""
-        locked.save()
-        batch_id = str(locked.pk)
-        transaction.on_commit(lambda: tasks.send_batch.enqueue(batch_id))
-    batch.refresh_from_db()
-    return waiting
+    counts: dict[str, int]
+    to_send: int
+    percent: int
+    rows_per_second: float | None
+    seconds_left: int | None
+    calls_total: int
+    calls_by_status: dict[str, int]
+
+
+def batch_progress(*, batch: Batch) -> BatchProgress:
+    """The batch's progress, read in a fixed number of queries: counts from one GROUP BY over
+    the ``(batch, state)`` index, the calls from one aggregate."""
+    counts = batch_counts(batch=batch)
+    answered = counts["done"]
+    waiting = counts[BatchRow.State.READY] + counts[BatchRow.State.SENDING]
+    # The same rows as ``valid`` (ready, sending, created, failed) less those left unsent.
+    to_send = counts["valid"] - counts[BatchRow.State.UNSENT]
+    calls = batch.calls.aggregate(first=Min("sent_at"), last=Max("completed_at"), total=Count("id"))
+    rate = None
+    seconds_left = None
+    if calls["first"] and answered:
+        end = batch.finished_at or timezone.now()
+        elapsed = max((end - calls["first"]).total_seconds(), 0.001)
+        rate = answered / elapsed
+        if waiting and batch.is_active:
+            seconds_left = round(waiting / rate)
+    by_status = {
+        row["hubspot_status"] or "—": row["n"]
+        for row in batch.calls.values("hubspot_status").annotate(n=Count("id"))
+    }
+    return BatchProgress(
+        counts=counts,
+        to_send=to_send,
+        percent=round(100 * answered / to_send) if to_send else 0,
+        rows_per_second=round(rate, 1) if rate is not None else None,
+        seconds_left=seconds_left,
+        calls_total=calls["total"],
+        calls_by_status=by_status,
+    )
+
+
+def batch_recent_calls(*, batch: Batch) -> QuerySet[BatchCall]:
+    """The latest ``RECENT_CALLS`` calls (newest first) with their row counts."""
+    return batch.calls.annotate(row_count=Count("rows")).order_by("-sequence")[:RECENT_CALLS]
+
+
+def batch_submit(*, batch: Batch) -> int:
+    """Send the batch: its ready rows are queued in calls of at most 100 for the worker
+    (``services.sending.batch_queue``); a paused batch resumes. Returns the number of rows
+    waiting to be sent (0 when there is nothing to send or the batch is already being sent)."""
+    return batch_queue(batch=batch)
 
 
 def batch_retry_failed(*, batch: Batch) -> int:
@@ -156,7 +187,7 @@ def batch_retry_failed(*, batch: Batch) -> int:
     batch.rows.filter(state=BatchRow.State.FAILED).exclude(error_category="UNKNOWN_OUTCOME").update(
         state=BatchRow.State.READY, call=None, error_category="", error_message=""
     )
-    return batch_submit(batch=batch)
+    return batch_queue(batch=batch)
 
 
 def batch_cancel(*, batch: Batch) -> None:
@@ -173,3 +204,56 @@ def batch_cancel(*, batch: Batch) -> None:
         )
         pending.delete()
     batch.refresh_from_db()
+
+
+def batch_check_records(*, batch: Batch) -> int:
+    """Hold back ready rows whose association ids are not records of the portal.
+
+    One batch read of up to 100 ids per call and object type (contacts, companies, deals),
+    paced like every other call, so a 10,000-row file with 300 distinct contacts costs 3 calls
+    (https://developers.hubspot.com/docs/api-reference/crm-objects-v3/batch/post-crm-v3-objects-objectType-batch-read).
+    Each such row becomes INVALID with an error naming its row, column and id. Returns the
+    number of rows held back. Raises HubSpotError / PortalNeedsReconnect when HubSpot cannot be
+    asked (nothing is changed then).
+    """
+    object_types = association_object_types([target_from_json(c) for c in batch.mapping])
+    columns = association_columns(batch.mapping)
+    labels = column_labels(batch.headers)
+    rows = list(batch.rows.filter(state=BatchRow.State.READY, call__isnull=True))
+    links = {row.pk: batch.layout.unpack_associations(row.associations) for row in rows}
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        for record_id, category, type_id in links[row.pk]:
+            if (category, type_id) in object_types:
+                wanted[object_types[category, type_id]].add(record_id)
+    existing: dict[str, set[str]] = {}
+    with portal_client(portal=batch.portal) as client:
+        for object_type, ids in wanted.items():
+            ordered = sorted(ids)
+            existing[object_type] = set()
+            for start in range(0, len(ordered), MAX_BATCH_INPUTS):
+                chunk = ordered[start : start + MAX_BATCH_INPUTS]
+                existing[object_type] |= client.existing_ids(object_type, chunk)
+    held: list[BatchRow] = []
+    for row in rows:
+        errors = []
+        for record_id, category, type_id in links[row.pk]:
+            key = (category, type_id)
+            target_type = object_types.get(key)
+            if target_type and record_id not in existing.get(target_type, set()):
+                index = column_holding(row.raw, record_id, columns[key])
+                column = target_type if index is None else labels[index]
+                errors.append(
+                    record_not_found(
+                        hub_id=batch.portal.hub_id,
+                        row_number=row.row_number,
+                        column=column,
+                        record_id=record_id,
+                    )
+                )
+        if errors:
+            row.state, row.errors = BatchRow.State.INVALID, [*row.errors, *errors]
+            held.append(row)
+    with transaction.atomic():
+        BatchRow.objects.bulk_update(held, ["state", "errors"], batch_size=500)
+    return len(held)

@@ -9,15 +9,11 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.utils.translation import gettext as _
 
-from appointments.hubspot.schema import (
-    ASSOCIATION_TARGETS,
-    AssociationLabel,
-    PropertyDefinition,
-    default_label,
-)
+from appointments.hubspot.schema import ASSOCIATION_TARGETS, Schema, default_label
 from appointments.intake.mapping import ColumnTarget
 from appointments.models import Batch, Portal
-from appointments.services.intake import Schema, batch_create_from_rows, schema_read
+from appointments.services.batches import batch_create
+from appointments.services.portals import portal_schema
 
 # At most this many grid rows in one form: beyond it, a spreadsheet upload is the better tool.
 MAX_GRID_ROWS = 200
@@ -37,15 +33,9 @@ def grid_schema(
     key = SESSION_KEY.format(portal=portal.pk)
     kept = store.get(key)
     if kept and not refresh:
-        return Schema(
-            properties=[PropertyDefinition.from_json(p) for p in kept["properties"]],
-            labels=[AssociationLabel.from_json(label) for label in kept["labels"]],
-        )
-    schema = schema_read(portal=portal)
-    store[key] = {
-        "properties": [p.to_json() for p in schema.properties],
-        "labels": [label.to_json() for label in schema.labels],
-    }
+        return Schema.from_json(kept)
+    schema = portal_schema(portal=portal)
+    store[key] = schema.to_json()
     return schema
 
 
@@ -130,7 +120,7 @@ def grid_create_batch(
 ) -> Batch:
     """Validate grid rows (``(grid row number, one text per column)``) like spreadsheet rows and
     store every one of them on a new draft batch (source GRID). Nothing is sent."""
-    return batch_create_from_rows(
+    return batch_create(
         user=user,
         portal=portal,
         source=Batch.Source.GRID,

@@ -18,12 +18,9 @@ from django.utils.translation import gettext as _
 from appointments.hubspot import oauth
 from appointments.hubspot.client import HubSpotClient
 from appointments.hubspot.errors import HubSpotAuthError, HubSpotError
-from appointments.hubspot.schema import (
-    ASSOCIATION_TARGETS,
-    AssociationLabel,
-    PropertyDefinition,
-)
+from appointments.hubspot.schema import ASSOCIATION_TARGETS, AssociationLabel, Schema
 from appointments.models import Portal
+from appointments.services.exports import template_workbook
 
 logger = logging.getLogger(__name__)
 
@@ -144,11 +141,21 @@ def portal_client(*, portal: Portal) -> HubSpotClient:
     return HubSpotClient(portal_access_token(portal=portal), hub_id=portal.hub_id)
 
 
-def portal_schema(*, portal: Portal) -> tuple[list[PropertyDefinition], list[AssociationLabel]]:
-    """The portal's appointment properties and association labels (contacts, companies, deals)."""
+def portal_schema(*, portal: Portal) -> Schema:
+    """The portal's appointment properties and association labels (contacts, companies, deals).
+
+    Four calls: the properties, then the labels to contacts, companies and deals. Raises
+    HubSpotError, or PortalNeedsReconnect when the portal's token was revoked.
+    """
     with portal_client(portal=portal) as client:
         properties = client.get_appointment_properties()
         labels: list[AssociationLabel] = []
         for to_object_type, _name in ASSOCIATION_TARGETS.values():
             labels.extend(client.get_association_labels(to_object_type))
-    return properties, labels
+    return Schema(properties=properties, labels=labels)
+
+
+def portal_template(*, portal: Portal) -> bytes:
+    """The portal's XLSX template (``services.exports.template_workbook``), from its schema
+    read afresh. Raises HubSpotError, or PortalNeedsReconnect."""
+    return template_workbook(schema=portal_schema(portal=portal))

@@ -21,16 +21,15 @@ from appointments.intake.cells import (
     display_text,
     without_nul,
 )
-from appointments.intake.mapping import ColumnTarget
-from appointments.intake.validation import RowValidator
-from appointments.models import Batch, BatchRow
-from appointments.services.intake import batch_validator, target_from_json
-from appointments.services.records import (
+from appointments.intake.mapping import ColumnTarget, target_from_json
+from appointments.intake.records import (
     RECORD_NOT_FOUND,
     association_columns,
     column_holding,
     record_not_found,
 )
+from appointments.intake.validation import RowValidator, snapshot_validator
+from appointments.models import Batch, BatchRow
 
 # A workbook's serial date number as displayed (``46113.5``).
 _SERIAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
@@ -46,11 +45,11 @@ def row_is_editable(row: BatchRow) -> bool:
 def _batch_snapshot(batch: Batch) -> tuple[list[ColumnTarget | None], RowValidator]:
     mapping = [target_from_json(item) for item in batch.mapping]
     properties = [PropertyDefinition.from_json(p) for p in batch.properties_snapshot]
-    validator = batch_validator(
+    validator = snapshot_validator(
         headers=batch.headers,
         mapping=mapping,
         properties=properties,
-        timezone_name=batch.timezone,
+        timezone=zoneinfo.ZoneInfo(batch.timezone),
         reading=batch.reading or {},
     )
     return mapping, validator
@@ -154,11 +153,11 @@ def _columns_with(batch: Batch, row: BatchRow, code: str) -> set[int]:
 
 
 def _records_still_missing(batch: Batch, row: BatchRow, raw: list[str]) -> list[dict[str, str]]:
-    """The row's record_not_found errors (services.records) whose ID is still in a column of
+    """The row's record_not_found errors (intake.records) whose ID is still in a column of
     the same association type in ``raw``, the row's new texts, named by that column: HubSpot
     said the record does not exist, wherever the ID now sits."""
     labels = column_labels(batch.headers)
-    by_type = association_columns(batch)
+    by_type = association_columns(batch.mapping)
     type_of = {index: kind for kind, indexes in by_type.items() for index in indexes}
     kept = []
     for error in row.errors:
@@ -169,7 +168,7 @@ def _records_still_missing(batch: Batch, row: BatchRow, raw: list[str]) -> list[
         if index is not None:
             kept.append(
                 record_not_found(
-                    batch=batch,
+                    hub_id=batch.portal.hub_id,
                     row_number=row.row_number,
                     column=labels[index],
                     record_id=error["value"],

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from appointments.intake.bulk import gc_paused
 from appointments.intake.encoding import EncodedRows, encode_rows
-from appointments.intake.validation import ValidatedRow
+from appointments.intake.rows import ValidatedRow
 from appointments.models import Batch, BatchRow
 
 # The columns storing a row sets; every other column is the id or has a database default

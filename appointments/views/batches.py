@@ -1,4 +1,4 @@
-"""Batch views: upload, the preview and live results, submit, cancel, download."""
+"""Batch views: the preview and live results, submit, retry, check records, cancel, download."""
 
 from __future__ import annotations
 
@@ -10,24 +10,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import filesizeformat
-from django.urls import reverse
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from appointments import exports
-from appointments.forms_intake import IntakeUploadForm
 from appointments.hubspot.errors import HubSpotError
-from appointments.models import Batch, BatchRow, Portal, batches_for, portals_for
+from appointments.models import Batch, BatchRow, batches_for
 from appointments.services import batches as batch_services
-from appointments.services import intake as intake_services
-from appointments.services import records as record_services
-from appointments.services import results
+from appointments.services import exports
 from appointments.services.portals import PortalNeedsReconnect
-from appointments.views.base import AuthenticatedRequest, default_timezone
+from appointments.views.base import AuthenticatedRequest
 
 logger = logging.getLogger(__name__)
 
@@ -40,64 +33,6 @@ ROW_FILTERS = {
 }
 
 
-@login_required
-def batch_upload(request: AuthenticatedRequest) -> HttpResponse:
-    """Keep the uploaded file, then show its columns on the mapping screen."""
-    portals = portals_for(request.user).filter(status=Portal.Status.ACTIVE)
-    if request.method != "POST":
-        form = IntakeUploadForm(
-            portals=portals, initial={"timezone": default_timezone(request.user)}
-        )
-        return render(request, "appointments/upload.html", {"form": form})
-    if _too_large(request):
-        # Refused before the body is read: a huge upload never reaches the disk.
-        messages.error(
-            request,
-            _("This upload is %(size)s; the limit is %(limit)s. Split the file into smaller ones.")
-            % {
-                "size": filesizeformat(int(request.META["CONTENT_LENGTH"])),
-                "limit": filesizeformat(settings.HUBPORTAL_MAX_UPLOAD_BYTES),
-            },
-        )
-        form = IntakeUploadForm(
-            portals=portals, initial={"timezone": default_timezone(request.user)}
-        )
-        return render(request, "appointments/upload.html", {"form": form})
-    form = IntakeUploadForm(request.POST, request.FILES, portals=portals)
-    if form.is_valid():
-        file = form.cleaned_data["file"]
-        data = file.read()
-        problem = intake_services.upload_problem(
-            data=data, filename=file.name, sheet=form.cleaned_data["sheet"] or None
-        )
-        if problem:
-            # Refused here, with the form, rather than on a mapping screen for a bad file.
-            form.add_error("file", problem)
-            return render(request, "appointments/upload.html", {"form": form})
-        upload = intake_services.upload_store(
-            user=request.user,
-            portal=form.cleaned_data["portal"],
-            data=data,
-            filename=file.name,
-            timezone_name=form.cleaned_data["timezone"],
-        )
-        url = reverse("appointments:upload-mapping", args=[upload.pk])
-        if form.cleaned_data["sheet"]:
-            url += "?" + urlencode({"sheet": form.cleaned_data["sheet"]})
-        return redirect(url)
-    # 200 with the form and its errors: htmx swaps it, a plain POST shows it.
-    return render(request, "appointments/upload.html", {"form": form})
-
-
-def _too_large(request: AuthenticatedRequest) -> bool:
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return False
-    # The form fields and multipart framing add a little to the file itself.
-    return length > settings.HUBPORTAL_MAX_UPLOAD_BYTES + 64 * 1024
-
-
 def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, object]:
     row_filter = request.GET.get("filter", "all")
     states = ROW_FILTERS.get(row_filter)
@@ -105,7 +40,7 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
     if states:
         rows = rows.filter(state__in=states)
     page = Paginator(rows, 100).get_page(request.GET.get("page"))
-    progress = results.batch_progress(batch=batch)
+    progress = batch_services.batch_progress(batch=batch)
     return {
         "batch": batch,
         "counts": progress.counts,
@@ -114,7 +49,7 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
         "page": page,
         "row_filter": row_filter,
         "row_filters": list(ROW_FILTERS),
-        "calls": results.recent_calls(batch=batch),
+        "calls": batch_services.batch_recent_calls(batch=batch),
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
     }
@@ -125,7 +60,7 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
 @vary_on_headers("HX-Request")
 def batch_detail(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
-    template = "appointments/batch_detail.html"
+    template = "appointments/batches/detail.html"
     if request.htmx:
         template += "#live-results"
     return render(request, template, _batch_context(request, batch))
@@ -162,7 +97,7 @@ def batch_check_records(request: AuthenticatedRequest, batch_id: str) -> HttpRes
         messages.info(request, _("This batch is already being sent."))
         return redirect("appointments:batch-detail", batch_id=batch.pk)
     try:
-        held = record_services.batch_check_records(batch=batch)
+        held = batch_services.batch_check_records(batch=batch)
     except (HubSpotError, PortalNeedsReconnect) as exc:
         messages.error(request, _("HubSpot could not be asked: %(reason)s") % {"reason": exc})
     else:

@@ -11,9 +11,10 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from appointments.forms_intake import GridSetupForm
+from appointments.forms.grid import GridSetupForm
 from appointments.hubspot.errors import HubSpotError
 from appointments.models import Portal, portals_for
+from appointments.services.batches import batch_default_timezone
 from appointments.services.grid import (
     MAX_GRID_ROWS,
     GridColumn,
@@ -22,10 +23,10 @@ from appointments.services.grid import (
     grid_schema,
 )
 from appointments.services.portals import PortalNeedsReconnect
-from appointments.views.base import AuthenticatedRequest, default_timezone
-from appointments.views.intake import schema_problem
+from appointments.services.uploads import schema_problem
+from appointments.views.base import AuthenticatedRequest
 
-GRID_TEMPLATE = "appointments/intake/grid.html"
+GRID_TEMPLATE = "appointments/grid/entry.html"
 START_ROWS = 3
 
 
@@ -66,7 +67,7 @@ def grid_entry(request: AuthenticatedRequest) -> HttpResponse:
     setup = GridSetupForm(
         data if "portal" in data else None,
         portals=portals,
-        initial={"timezone": default_timezone(request.user)},
+        initial={"timezone": batch_default_timezone(user=request.user)},
     )
     template = GRID_TEMPLATE + ("#grid-form" if request.htmx else "")
     context: dict[str, object] = {"setup": setup}

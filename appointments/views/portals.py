@@ -1,4 +1,5 @@
-"""Portal views: the dashboard, connecting through OAuth, the callback, disconnecting."""
+"""Portal views: the dashboard, connecting through OAuth, the callback, disconnecting, and the
+portal's XLSX template."""
 
 from __future__ import annotations
 
@@ -13,16 +14,20 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from appointments.forms import UploadForm
+from appointments.forms.uploads import UploadForm
 from appointments.hubspot import oauth
 from appointments.hubspot.errors import HubSpotError
-from appointments.models import batches_for, portals_for
+from appointments.models import Portal, batches_for, portals_for
 from appointments.services import portals as portal_services
-from appointments.views.base import AuthenticatedRequest, default_timezone
+from appointments.services.batches import batch_default_timezone
+from appointments.services.portals import PortalNeedsReconnect
+from appointments.services.uploads import schema_problem
+from appointments.views.base import AuthenticatedRequest
 
 logger = logging.getLogger(__name__)
 
 OAUTH_SESSION_KEY = "hubspot_oauth"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _redirect_uri(request: AuthenticatedRequest) -> str:
@@ -39,9 +44,11 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
         "configured": oauth.is_configured(),
         "portals": portals,
         "batches": batches_for(request.user).select_related("portal")[:20],
-        "form": UploadForm(portals=portals, initial={"timezone": default_timezone(request.user)}),
+        "form": UploadForm(
+            portals=portals, initial={"timezone": batch_default_timezone(user=request.user)}
+        ),
     }
-    return render(request, "appointments/home.html", context)
+    return render(request, "appointments/portals/home.html", context)
 
 
 @require_POST
@@ -113,3 +120,21 @@ def portal_disconnect(request: AuthenticatedRequest, hub_id: int) -> HttpRespons
     portal_services.portal_disconnect(portal=portal)
     messages.success(request, _("Disconnected HubSpot portal %(hub_id)s.") % {"hub_id": hub_id})
     return redirect("appointments:home")
+
+
+@require_GET
+@login_required
+def portal_template(request: AuthenticatedRequest, hub_id: int) -> HttpResponse:
+    """An XLSX whose headers are the portal's writable properties, with drop-downs."""
+    portal = get_object_or_404(
+        portals_for(request.user).filter(status=Portal.Status.ACTIVE), hub_id=hub_id
+    )
+    try:
+        workbook = portal_services.portal_template(portal=portal)
+    except (HubSpotError, PortalNeedsReconnect) as exc:
+        return render(
+            request, "appointments/uploads/mapping.html", {"problem": schema_problem(exc)}
+        )
+    response = HttpResponse(workbook, content_type=XLSX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="appointments-{hub_id}.xlsx"'
+    return response

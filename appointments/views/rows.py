@@ -16,8 +16,8 @@ from appointments.models import Batch, BatchRow, batches_for
 from appointments.services import rows as row_services
 from appointments.views.base import AuthenticatedRequest
 
-ROWS_TEMPLATE = "appointments/_rows.html"
-EDIT_PAGE = "appointments/intake/row_edit.html"
+ROWS_TEMPLATE = "appointments/rows/_rows.html"
+EDIT_PAGE = "appointments/rows/edit.html"
 # Tells the rows table's listener (in _rows.html) to reload the counts and buttons.
 ROWS_CHANGED = "rows-changed"
 

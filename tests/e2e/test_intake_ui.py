@@ -39,7 +39,7 @@ def test_it_maps_columns_fixes_a_row_inline_and_enters_rows_in_the_grid(
         encoding="utf-8",
     )
     try:
-        page.goto(f"{live_server.url}/batches/upload/")
+        page.goto(f"{live_server.url}/uploads/new/")
         page.fill("input[name=username]", user.username)
         page.fill("input[name=password]", "correct-horse-42")
         page.click("button[type=submit]")
@@ -73,7 +73,7 @@ def test_it_maps_columns_fixes_a_row_inline_and_enters_rows_in_the_grid(
         assert sent_properties(batch.rows.get(row_number=2))["visit_notes"] == "Bring forms"
         assert batch.rows.get(row_number=3).state == BatchRow.State.READY
 
-        page.goto(f"{live_server.url}/batches/grid/?portal={portal.pk}&timezone=Europe/Paris")
+        page.goto(f"{live_server.url}/grid/?portal={portal.pk}&timezone=Europe/Paris")
         page.fill("input[name='r0-hs_appointment_name']", "Home visit")
         page.fill("input[name='r0-hs_appointment_start']", "2026-07-01T10:30")
         page.get_by_role("button", name="Remove").nth(2).click()

@@ -10,15 +10,19 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from appointments.hubspot.errors import HubSpotError
+from appointments.hubspot.schema import Schema
+from appointments.intake.encoding import association_object_types
 from appointments.intake.errors import IntakeError
 from appointments.intake.mapping import ColumnTarget
 from appointments.intake.readers import Table
-from appointments.intake.validation import ValidatedRow
+from appointments.intake.rows import ValidatedRow
+from appointments.intake.tuning import DATE_ORDERS, ambiguous_date_columns
+from appointments.intake.validation import validate_table
 from appointments.models import Batch, Portal, Upload
 from appointments.services import batches as batch_services
-from appointments.services import intake as intake_services
-from appointments.services.intake import Schema
-from appointments.services.portals import PortalNeedsReconnect
+from appointments.services import mappings as mapping_services
+from appointments.services import uploads as upload_services
+from appointments.services.portals import PortalNeedsReconnect, portal_schema
 
 
 def row_json(row: ValidatedRow, object_types: dict[tuple[str, int], str]) -> dict[str, Any]:
@@ -58,7 +62,7 @@ class Command(BaseCommand):
         parser.add_argument("--mapping", help="Name of a mapping saved for this portal")
         parser.add_argument(
             "--date-order",
-            choices=intake_services.DATE_ORDERS,
+            choices=DATE_ORDERS,
             help="Day/month order for date columns whose values all read both ways",
         )
         parser.add_argument("--dry-run", action="store_true", help="Validate only; send nothing")
@@ -93,31 +97,33 @@ class Command(BaseCommand):
                     f"Saved mappings: {names or 'none'}."
                 )
         try:
-            schema = intake_services.schema_read(portal=portal)
+            schema = portal_schema(portal=portal)
             upload = Upload(
                 portal=portal, filename=path.name, data=data, timezone=options["timezone"]
             )
-            table = intake_services.upload_read(upload=upload, sheet=options["sheet"])
+            table = upload_services.upload_read(upload=upload, sheet=options["sheet"])
         except IntakeError as exc:
             raise CommandError(f"{path.name}: {exc.message}") from None
         except (HubSpotError, PortalNeedsReconnect) as exc:
             raise CommandError(
                 f"Could not read the portal's properties from HubSpot: {exc}"
             ) from None
-        mapping = intake_services.mapping_propose(headers=table.headers, schema=schema, saved=saved)
+        mapping = mapping_services.mapping_propose(
+            headers=table.headers, schema=schema, saved=saved
+        )
         orders = {
             index: options["date_order"]
-            for index in intake_services.ambiguous_date_columns(table, mapping, schema.properties)
+            for index in ambiguous_date_columns(table, mapping, schema.properties)
             if options["date_order"]
         }
-        rows = intake_services.table_validate(
-            table=table,
+        rows = validate_table(
+            table,
             mapping=mapping,
             properties=schema.properties,
-            timezone_name=options["timezone"],
+            timezone=zoneinfo.ZoneInfo(options["timezone"]),
             date_orders=orders,
         )
-        object_types = intake_services.association_object_types(mapping)
+        object_types = association_object_types(mapping)
         valid = sum(row.valid for row in rows)
         output: dict[str, Any] = {
             "rows": [row_json(row, object_types) for row in rows],
@@ -126,7 +132,7 @@ class Command(BaseCommand):
         if not options["dry_run"]:
             output["batch"] = self._create_and_send(upload, table, mapping, schema, orders)
         if saved is not None:
-            intake_services.mapping_mark_used(saved=saved)
+            mapping_services.mapping_mark_used(saved=saved)
         self.stdout.write(json.dumps(output, ensure_ascii=False))
 
     def _create_and_send(
@@ -139,7 +145,7 @@ class Command(BaseCommand):
     ) -> dict[str, Any]:
         upload.created_by = upload.portal.connected_by
         upload.save()
-        batch = intake_services.upload_confirm(
+        batch = upload_services.upload_table_confirm(
             upload=upload,
             table=table,
             mapping=mapping,

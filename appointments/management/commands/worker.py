@@ -6,8 +6,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from appointments import tasks
-from appointments.submission import batch_recover_stalled
+from appointments.services.sending import batch_recover_stalled, send_batch
 
 
 class Command(BaseCommand):
@@ -22,7 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         for batch_id in batch_recover_stalled():
-            tasks.send_batch.enqueue(batch_id)
+            send_batch.enqueue(batch_id)
             self.stdout.write(f"Queued batch {batch_id} again (its worker may have stopped).")
         if settings.HUBPORTAL_TASK_BACKEND == "rq":
             call_command(

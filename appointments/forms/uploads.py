@@ -1,19 +1,23 @@
-"""Forms of the intake screens: upload, reading choices, column mapping, form grid setup."""
+"""Forms of the upload screens: the upload itself, how the file is read, the column mapping."""
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.db.models import QuerySet
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from appointments.forms import UploadForm, timezone_choices
+from appointments.forms.fields import PortalTimezoneForm
 from appointments.hubspot.schema import ASSOCIATION_TARGETS, AssociationLabel, PropertyDefinition
 from appointments.intake.cells import column_letter
 from appointments.intake.mapping import ColumnTarget
-from appointments.models import Portal, SavedMapping
+from appointments.models import SavedMapping
+from appointments.services.uploads import ReadingChoices
 
 # Codecs offered for CSV files (Python names); the detected one is preselected.
 ENCODING_CHOICES = [
@@ -38,14 +42,64 @@ DATE_ORDER_CHOICES = [
 ]
 
 
-class IntakeUploadForm(UploadForm):
-    """The upload form plus an optional sheet name (the first visible sheet otherwise)."""
+ACCEPTED_EXTENSIONS = (".csv", ".xlsx", ".xlsm", ".xls", ".ods")
 
+
+class UploadForm(PortalTimezoneForm):
+    """The file, its portal, the time zone of its dates and, for workbooks, the sheet."""
+
+    timezone = forms.ChoiceField(
+        label=gettext_lazy("Time zone of the dates in the file"),
+        help_text=gettext_lazy("Dates and times without an offset are read in this time zone."),
+    )
+    file = forms.FileField(
+        label=gettext_lazy("Spreadsheet"),
+        help_text=gettext_lazy("CSV, XLSX, XLSM, XLS or ODS, with one appointment per row."),
+    )
     sheet = forms.CharField(
         label=gettext_lazy("Sheet (optional)"),
         required=False,
         max_length=100,
         help_text=gettext_lazy("For workbooks: the sheet to read. The first visible one if empty."),
+    )
+
+    def clean_file(self) -> object:
+        upload = self.cleaned_data["file"]
+        name = PurePath(upload.name or "").name
+        if not name.lower().endswith(ACCEPTED_EXTENSIONS):
+            raise forms.ValidationError(
+                gettext_lazy(
+                    "“%(name)s” is not a spreadsheet this tool reads. Upload a CSV, XLSX, XLSM, "
+                    "XLS or ODS file."
+                ),
+                params={"name": name},
+            )
+        if upload.size > settings.HUBPORTAL_MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                gettext_lazy(
+                    "“%(name)s” is %(size)s; the limit is %(limit)s. Split it into smaller files."
+                ),
+                params={
+                    "name": name,
+                    "size": filesizeformat(upload.size),
+                    "limit": filesizeformat(settings.HUBPORTAL_MAX_UPLOAD_BYTES),
+                },
+            )
+        return upload
+
+
+def reading_choices(params: dict[str, str]) -> ReadingChoices:
+    """Sheet, encoding, header row and saved mapping asked for in ``params`` (the mapping
+    screen's query or POST); unknown or malformed values are dropped (the file is then read
+    with what it detects)."""
+    encoding = params.get("encoding", "")
+    header = params.get("header_row", "")
+    return ReadingChoices(
+        sheet=params.get("sheet", "").strip()[:100] or None,
+        encoding=encoding if encoding in dict(ENCODING_CHOICES) else None,
+        # 0 means "the file has no header row".
+        header_row=int(header) if header.isdigit() and 0 <= int(header) <= 10_000 else None,
+        mapping=params.get("mapping"),
     )
 
 
@@ -243,19 +297,3 @@ def posted_targets(
     """The targets a mapping POST asks for, read before the form is built (to know which date
     columns need a day/month order)."""
     return [parse_choice(str(data.get(f"col_{i}", "")), labels) for i in range(len(headers))]
-
-
-class GridSetupForm(forms.Form):
-    """The portal and time zone of a form-grid entry."""
-
-    portal = forms.ModelChoiceField(
-        queryset=Portal.objects.none(), label=gettext_lazy("HubSpot portal")
-    )
-    timezone = forms.ChoiceField(label=gettext_lazy("Time zone of the dates and times"))
-
-    def __init__(self, *args: Any, portals: QuerySet[Portal], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["portal"].queryset = portals  # type: ignore[attr-defined]
-        self.fields["timezone"].choices = timezone_choices()  # type: ignore[attr-defined]
-        if portals.count() == 1:
-            self.fields["portal"].initial = portals.first()

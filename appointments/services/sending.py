@@ -2,8 +2,9 @@
 
 Design:
 
-* ``batch_submit`` (services) splits the ready rows into ``BatchCall`` rows of at most 100, each
-  row with a unique ``objectWriteTraceId`` that stays the same across retries.
+* ``batch_queue`` (behind ``services.batches.batch_submit``) splits the ready rows into
+  ``BatchCall`` rows of at most 100, each row with a unique ``objectWriteTraceId`` that stays
+  the same across retries.
 * One worker owns a batch at a time: it flips the batch ``QUEUED`` -> ``RUNNING`` with a
   conditional UPDATE and stamps it with its ``host:pid`` and a heartbeat. It claims one call at
   a time (``PENDING`` -> ``SENDING``, again a conditional UPDATE) and marks its rows ``SENDING``
@@ -21,6 +22,9 @@ Design:
   bounded back-off. Rows still unconfirmed after the last attempt are marked
   ``UNKNOWN_OUTCOME`` and never resent automatically.
 * A refused refresh token pauses the batch with a "reconnect" message; nothing is failed.
+
+The background tasks (Django's Tasks framework) that run it are defined here, beside the code
+that enqueues them: ``send_batch`` and ``resume_batch`` take a batch id and call one function.
 """
 
 from __future__ import annotations
@@ -37,10 +41,16 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
+from django.tasks import task
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appointments.hubspot.client import BatchCreateResult, CreatedRecord, HubSpotClient
+from appointments.hubspot.client import (
+    MAX_BATCH_INPUTS,
+    BatchCreateResult,
+    CreatedRecord,
+    HubSpotClient,
+)
 from appointments.hubspot.errors import (
     HubSpotAuthError,
     HubSpotError,
@@ -49,8 +59,8 @@ from appointments.hubspot.errors import (
     HubSpotUnknownOutcome,
 )
 from appointments.intake.encoding import RowLayout
-from appointments.matching import ValueIndex, match_results
 from appointments.models import Batch, BatchCall, BatchRow
+from appointments.services.matching import ValueIndex, match_results
 from appointments.services.portals import PortalNeedsReconnect, portal_access_token
 
 logger = logging.getLogger(__name__)
@@ -400,10 +410,8 @@ def _pause(batch: Batch, message: str) -> None:
 
 
 def _schedule_resume(batch_id: str, delay: timedelta) -> None:
-    from appointments import tasks
-
-    if tasks.resume_batch.get_backend().supports_defer:
-        tasks.resume_batch.using(run_after=timezone.now() + delay).enqueue(batch_id)
+    if resume_batch.get_backend().supports_defer:
+        resume_batch.using(run_after=timezone.now() + delay).enqueue(batch_id)
 
 
 def batch_recover_stalled() -> list[str]:
@@ -518,3 +526,60 @@ def batch_send(*, batch_id: str) -> None:
     Batch.objects.filter(mine).update(
         status=Batch.Status.COMPLETED, finished_at=timezone.now(), worker=""
     )
+
+
+def batch_queue(*, batch: Batch) -> int:
+    """Queue the batch's ready rows in calls of at most 100 and start the worker task.
+
+    Also resumes a paused batch (its unsent calls go out again). Returns the number of rows
+    waiting to be sent. Invalid rows stay held back. Safe to call twice: a row given to a call
+    is never given to another, and only one worker sends a batch at a time.
+    """
+    with transaction.atomic():
+        locked = Batch.objects.select_for_update().get(pk=batch.pk)
+        if locked.status in Batch.ACTIVE_STATUSES:
+            return 0
+        ready = list(
+            locked.rows.filter(state=BatchRow.State.READY, call__isnull=True)
+            .order_by("row_number")
+            .values_list("pk", flat=True)
+        )
+        next_sequence = (
+            locked.calls.order_by("-sequence").values_list("sequence", flat=True).first() or 0
+        ) + 1
+        for offset in range(0, len(ready), MAX_BATCH_INPUTS):
+            call = BatchCall.objects.create(batch=locked, sequence=next_sequence)
+            next_sequence += 1
+            BatchRow.objects.filter(pk__in=ready[offset : offset + MAX_BATCH_INPUTS]).update(
+                call=call
+            )
+        waiting = BatchRow.objects.filter(
+            call__batch=locked,
+            call__state=BatchCall.State.PENDING,
+            state__in=[BatchRow.State.READY, BatchRow.State.SENDING],
+        ).count()
+        if not waiting:
+            return 0
+        locked.status = Batch.Status.QUEUED
+        locked.submitted_at = timezone.now()
+        locked.finished_at = None
+        locked.status_message = ""
+        locked.save()
+        batch_id = str(locked.pk)
+        transaction.on_commit(lambda: send_batch.enqueue(batch_id))
+    batch.refresh_from_db()
+    return waiting
+
+
+@task()
+def send_batch(batch_id: str) -> None:
+    """Send a queued batch to HubSpot (``batch_send``)."""
+    batch_send(batch_id=batch_id)
+
+
+@task()
+def resume_batch(batch_id: str) -> None:
+    """Resume a batch paused by HubSpot's daily limit (queues it again if still paused)."""
+    batch = Batch.objects.filter(pk=batch_id, status=Batch.Status.PAUSED).first()
+    if batch is not None:
+        batch_queue(batch=batch)

@@ -1,0 +1,1 @@
+"""Forms, one module per URL section (uploads, grid, history); shared fields in ``fields``."""

@@ -1,0 +1,65 @@
+"""Association record IDs a portal does not have: where they sit in a row and how it is said.
+
+Pure: the existence check itself asks HubSpot (``services.batches.batch_check_records``); a fix
+of a row keeps the error while the ID is still in it (``services.rows``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from .converters import convert_record_ids
+from .dates import CellProblem
+from .encoding import association_type
+
+# The error code of an association to a record the portal does not have.
+RECORD_NOT_FOUND = "record_not_found"
+
+
+def association_columns(
+    mapping: Sequence[dict[str, Any] | None],
+) -> dict[tuple[str, int], list[int]]:
+    """Association type ``(associationCategory, associationTypeId)`` -> indexes of the columns
+    of a stored ``mapping`` (``mapping.mapping_to_json``) mapped to it (several when a header
+    repeats), in file order."""
+    columns: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for index, target in enumerate(mapping):
+        if target and target["kind"] == "association":
+            kind = association_type(
+                target.get("association_category"), target.get("association_type_id")
+            )
+            columns[kind].append(index)
+    return columns
+
+
+def column_holding(texts: Sequence[str], record_id: str, indexes: list[int]) -> int | None:
+    """The first of ``indexes`` whose text in ``texts`` reads as record IDs including
+    ``record_id`` (None if none does)."""
+    for index in indexes:
+        try:
+            ids = convert_record_ids(texts[index] if index < len(texts) else "") or []
+        except CellProblem:
+            continue
+        if record_id in ids:
+            return index
+    return None
+
+
+def record_not_found(
+    *, hub_id: int, row_number: int, column: str, record_id: str
+) -> dict[str, str]:
+    """The stored error of an association to ``record_id``, which portal ``hub_id`` lacks."""
+    return {
+        "column": column,
+        "value": record_id,
+        "code": RECORD_NOT_FOUND,
+        "message": _(
+            'Row %(row)s, column "%(column)s": there is no record %(id)s in '
+            "HubSpot portal %(hub)s. Correct the ID or remove it."
+        )
+        % {"row": row_number, "column": column, "id": record_id, "hub": hub_id},
+    }

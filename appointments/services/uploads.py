@@ -1,0 +1,374 @@
+"""Upload actions: keep a file, show its columns on the mapping screen, confirm it as a batch.
+
+Keyword-only, typed functions named ``upload_<action>``. Reading and validating are
+``appointments.intake`` (pure); the batch is made by ``services.batches.batch_create``.
+Confirming 100,000 rows takes 3 to 6 s (bench/intake.py: SQLite, PostgreSQL), too long for one
+web request on a small server: above ``CONFIRM_INLINE_MAX_ROWS`` the task ``confirm_upload``
+(defined here, beside the code that enqueues it) checks and stores them.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import python_calamine
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.tasks import task
+from django.tasks.base import TaskResultStatus
+from django.tasks.exceptions import TaskResultDoesNotExist
+from django.utils.translation import gettext as _
+
+from appointments.hubspot.errors import HubSpotError
+from appointments.hubspot.schema import AssociationLabel, PropertyDefinition, Schema
+from appointments.intake.cells import display_text, without_nul
+from appointments.intake.errors import IntakeError
+from appointments.intake.mapping import ColumnTarget, mapping_to_json, target_from_json
+from appointments.intake.readers import Table, read_table
+from appointments.intake.tuning import ambiguous_date_columns, table_reading
+from appointments.models import Batch, Portal, SavedMapping, Upload
+from appointments.services.batches import batch_create
+from appointments.services.mappings import (
+    mapping_last_used,
+    mapping_mark_used,
+    mapping_propose,
+    mapping_save,
+)
+from appointments.services.portals import PortalNeedsReconnect, portal_schema
+
+# About 0.4 s of checking and storing: more rows than this are confirmed by a task.
+CONFIRM_INLINE_MAX_ROWS = 10_000
+# First values shown per column on the mapping screen, and their length.
+SAMPLE_ROWS = 3
+SAMPLE_LENGTH = 60
+
+
+def schema_problem(exc: Exception) -> str:
+    """The sentence shown when the portal's properties cannot be read from HubSpot."""
+    return _(
+        "Could not read the portal's appointment properties from HubSpot: %(message)s "
+        "Try again in a minute, or reconnect the portal from the dashboard."
+    ) % {"message": exc}
+
+
+def upload_problem(*, data: bytes, filename: str, sheet: str | None) -> str:
+    """Why ``data`` cannot become a batch ("" when it can): unreadable, or no data rows.
+
+    Reads the file once as the mapping screen will (header found automatically).
+    """
+    try:
+        table = read_table(data, filename, sheet=sheet, max_rows=settings.HUBPORTAL_MAX_ROWS)
+    except IntakeError as exc:
+        return exc.message
+    if not table.rows:
+        return _(
+            "“%(name)s” has a header row but no appointments under it. Check that you chose "
+            "the right file (or sheet)."
+        ) % {"name": filename}
+    return ""
+
+
+def upload_store(
+    *, user: User, portal: Portal, data: bytes, filename: str, timezone_name: str
+) -> Upload:
+    """Keep an uploaded file (its bytes) until its mapping is confirmed."""
+    return Upload.objects.create(
+        portal=portal,
+        created_by=user,
+        filename=filename[:255],
+        data=data,
+        timezone=timezone_name,
+    )
+
+
+def upload_schema(*, upload: Upload) -> Schema:
+    """The portal's schema for this upload: read from HubSpot the first time, then kept on the
+    upload. Raises HubSpotError or PortalNeedsReconnect on the first read."""
+    if upload.schema:
+        return Schema.from_json(upload.schema)
+    schema = portal_schema(portal=upload.portal)
+    upload.schema = schema.to_json()
+    if upload.pk and not upload._state.adding:
+        Upload.objects.filter(pk=upload.pk).update(schema=upload.schema)
+    return schema
+
+
+def upload_read(
+    *,
+    upload: Upload,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    header_row: int | None = None,
+) -> Table:
+    """Read the kept file with the user's reading choices (None: detected).
+
+    Raises ``appointments.intake.errors.IntakeError`` with a sentence the user can act on.
+    """
+    return read_table(
+        bytes(upload.data),
+        upload.filename,
+        sheet=sheet or None,
+        encoding=encoding or None,
+        header_row=header_row,
+        max_rows=settings.HUBPORTAL_MAX_ROWS,
+    )
+
+
+def _hidden_sheets(upload: Upload, table: Table) -> set[str]:
+    """Names of the workbook's hidden sheets (empty for CSV); only called once the file was
+    read, so it is known to be a sound workbook."""
+    if not table.sheet_names:
+        return set()
+    with python_calamine.CalamineWorkbook.from_object(io.BytesIO(bytes(upload.data))) as book:
+        return {
+            m.name
+            for m in book.sheets_metadata
+            if m.visible != python_calamine.SheetVisibleEnum.Visible
+        }
+
+
+def _column_samples(table: Table) -> list[list[str]]:
+    """The displayed values of the first data rows, per column; blank cells stay (as ""), so a
+    column's samples line up with the other columns' by row."""
+    samples: list[list[str]] = [[] for _ in table.headers]
+    for _number, cells in table.rows[:SAMPLE_ROWS]:
+        for index, cell in enumerate(cells):
+            samples[index].append(without_nul(display_text(cell).strip()[:SAMPLE_LENGTH]))
+    return samples
+
+
+@dataclass(frozen=True)
+class ReadingChoices:
+    """How the person asked the file to be read: ``sheet``, ``encoding`` (a Python codec
+    name), ``header_row`` (1-based; 0 for none) or None to detect; ``mapping`` the saved
+    mapping's id to apply, "" for none chosen, None when the person did not say."""
+
+    sheet: str | None = None
+    encoding: str | None = None
+    header_row: int | None = None
+    mapping: str | None = None
+
+
+@dataclass
+class MappingScreen:
+    """What the mapping screen shows: a ``problem`` sentence (the file or HubSpot could not be
+    read; then ``retry`` says whether reading again with detected choices may help), or the
+    ``table``, ``schema``, proposed ``targets`` (one per column), the ``ambiguous`` date
+    columns, the portal's ``saved`` mappings and the one ``applied``, the first values of each
+    column (``samples``) and the workbook's ``hidden_sheets``."""
+
+    choices: ReadingChoices
+    problem: str = ""
+    retry: bool = False
+    table: Table | None = None
+    schema: Schema | None = None
+    targets: list[ColumnTarget | None] = field(default_factory=list)
+    ambiguous: list[int] = field(default_factory=list)
+    saved: list[SavedMapping] = field(default_factory=list)
+    applied: SavedMapping | None = None
+    samples: list[list[str]] = field(default_factory=list)
+    hidden_sheets: set[str] = field(default_factory=set)
+
+
+def upload_mapping_screen(
+    *,
+    upload: Upload,
+    choices: ReadingChoices,
+    posted_targets: Callable[[list[str], list[AssociationLabel]], list[ColumnTarget | None]]
+    | None = None,
+) -> MappingScreen:
+    """Read the kept file with ``choices`` and the portal's schema; propose a target per
+    column (the applied saved mapping's, else the last used one's, else matched by header),
+    or take ``posted_targets(headers, labels)``'s (the targets a mapping POST asks for).
+
+    Never raises for a bad file or an unreachable HubSpot: the screen's ``problem`` says it.
+    """
+    saved = list(upload.portal.saved_mappings.all())
+    applied = next((m for m in saved if str(m.pk) == choices.mapping), None)
+    if applied is None and choices.mapping is None:
+        applied = mapping_last_used(portal=upload.portal)
+    screen = MappingScreen(choices=choices, saved=saved, applied=applied)
+    try:
+        schema = upload_schema(upload=upload)
+    except (HubSpotError, PortalNeedsReconnect) as exc:
+        screen.problem = schema_problem(exc)
+        return screen
+    try:
+        table = upload_read(
+            upload=upload,
+            sheet=choices.sheet,
+            encoding=choices.encoding,
+            header_row=choices.header_row,
+        )
+    except IntakeError as exc:
+        screen.problem, screen.retry = exc.message, True
+        return screen
+    if posted_targets is not None:
+        targets = posted_targets(table.headers, schema.labels)
+    else:
+        targets = mapping_propose(headers=table.headers, schema=schema, saved=applied)
+    screen.table, screen.schema, screen.targets = table, schema, targets
+    screen.ambiguous = ambiguous_date_columns(table, targets, schema.properties)
+    screen.samples = _column_samples(table)
+    screen.hidden_sheets = _hidden_sheets(upload, table)
+    return screen
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What confirming did: the new ``batch``, or (a large file) the ``task_id`` of the task
+    checking its ``rows`` (None when the backend gives no id until the transaction commits)."""
+
+    batch: Batch | None
+    rows: int
+    task_id: str | None = None
+
+
+def upload_confirm(
+    *,
+    upload: Upload,
+    user: User,
+    screen: MappingScreen,
+    mapping: list[ColumnTarget | None],
+    date_orders: dict[int, str],
+    save_as: str = "",
+) -> Confirmation:
+    """Confirm the mapping screen: save the mapping as ``save_as`` (or mark the applied saved
+    mapping used), then store every row, valid or not, on a new batch linked to the upload;
+    above ``CONFIRM_INLINE_MAX_ROWS`` rows a task does that (``upload_confirm_queued``).
+
+    ``date_orders``: column index -> ``"DMY"``/``"MDY"`` for the ambiguous date columns.
+    Nothing is sent to HubSpot.
+    """
+    assert screen.table is not None and screen.schema is not None
+    table = screen.table
+    if save_as.strip():
+        mapping_save(
+            portal=upload.portal, user=user, name=save_as, headers=table.headers, mapping=mapping
+        )
+    elif screen.applied is not None:
+        mapping_mark_used(saved=screen.applied)
+    if len(table.rows) > CONFIRM_INLINE_MAX_ROWS:
+        task_id = _confirm_later(
+            upload=upload, choices=screen.choices, mapping=mapping, date_orders=date_orders
+        )
+        return Confirmation(batch=None, rows=len(table.rows), task_id=task_id)
+    batch = upload_table_confirm(
+        upload=upload,
+        table=table,
+        mapping=mapping,
+        properties=screen.schema.properties,
+        date_orders=date_orders,
+    )
+    return Confirmation(batch=batch, rows=len(table.rows))
+
+
+def upload_table_confirm(
+    *,
+    upload: Upload,
+    table: Table,
+    mapping: list[ColumnTarget | None],
+    properties: list[PropertyDefinition],
+    date_orders: dict[int, str],
+) -> Batch:
+    """Validate every row of the upload's ``table`` with the confirmed ``mapping`` and
+    ``date_orders``; store them on a new batch (``batch_create``) linked to the upload; the
+    file's bytes are then cleared (the rows hold every value, and a confirmed upload is never
+    read again), its name and schema kept. Nothing is sent."""
+    batch = batch_create(
+        user=upload.created_by,
+        portal=upload.portal,
+        source=Batch.Source.UPLOAD,
+        filename=upload.filename,
+        timezone_name=upload.timezone,
+        headers=table.headers,
+        mapping=mapping,
+        properties=properties,
+        reading=table_reading(table, mapping, properties, date_orders),
+        rows=table.rows,
+    )
+    Upload.objects.filter(pk=upload.pk).update(batch=batch, data=b"")
+    return batch
+
+
+def _confirm_later(
+    *,
+    upload: Upload,
+    choices: ReadingChoices,
+    mapping: list[ColumnTarget | None],
+    date_orders: dict[int, str],
+) -> str | None:
+    """Queue ``confirm_upload`` of ``upload`` read with the same ``choices`` as the mapping
+    screen. Enqueued once the current transaction commits (at once outside one). Returns the
+    task result's id when it is already enqueued, else None."""
+    payload = {
+        "sheet": choices.sheet,
+        "encoding": choices.encoding,
+        "header_row": choices.header_row,
+        "mapping": mapping_to_json(mapping),
+        "date_orders": {str(index): order for index, order in date_orders.items()},
+    }
+    enqueued: list[str] = []
+    upload_id = str(upload.pk)
+    transaction.on_commit(lambda: enqueued.append(confirm_upload.enqueue(upload_id, payload).id))
+    return enqueued[0] if enqueued else None
+
+
+def upload_confirm_queued(*, upload_id: str, choices: dict[str, Any]) -> Batch | None:
+    """Run by ``confirm_upload``: read the kept file with ``choices`` (as ``_confirm_later``
+    stores them) and store its rows on a new batch; return it.
+
+    Returns None, doing nothing, when the upload is gone or already has its batch (a task run
+    twice, or a second confirmation), so an upload never gets two batches. The schema was kept
+    on the upload by its mapping screen, so no HubSpot call happens inside the transaction.
+    Raises IntakeError if the file can no longer be read with those choices.
+    """
+    upload = Upload.objects.filter(pk=upload_id).first()
+    if upload is None or upload.batch_id:
+        return None
+    schema = upload_schema(upload=upload)
+    with transaction.atomic():
+        # Locks the upload on PostgreSQL; SQLite's IMMEDIATE transactions already serialise.
+        upload = (
+            Upload.objects.select_for_update()
+            .select_related("portal", "created_by")
+            .filter(pk=upload_id)
+            .first()
+        )
+        if upload is None or upload.batch_id:
+            return None
+        table = upload_read(
+            upload=upload,
+            sheet=choices.get("sheet"),
+            encoding=choices.get("encoding"),
+            header_row=choices.get("header_row"),
+        )
+        return upload_table_confirm(
+            upload=upload,
+            table=table,
+            mapping=[target_from_json(target) for target in choices["mapping"]],
+            properties=schema.properties,
+            date_orders={int(index): order for index, order in choices["date_orders"].items()},
+        )
+
+
+def upload_confirm_failed(*, task_id: str | None) -> bool:
+    """Whether the queued confirmation ``task_id`` ended in an error (False while it waits or
+    runs, and when the task backend cannot tell: the immediate one, or an unknown id)."""
+    if task_id is None:
+        return False
+    try:
+        result = confirm_upload.get_result(task_id)
+    except (TaskResultDoesNotExist, NotImplementedError):
+        return False
+    return result.status == TaskResultStatus.FAILED
+
+
+@task()
+def confirm_upload(upload_id: str, choices: dict[str, Any]) -> None:
+    """Check and store every row of a large confirmed upload (``upload_confirm_queued``)."""
+    upload_confirm_queued(upload_id=upload_id, choices=choices)

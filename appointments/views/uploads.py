@@ -1,0 +1,218 @@
+"""Upload views: send a file, then map its columns on the mapping screen until it is a batch."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
+
+from appointments.forms.uploads import (
+    ENCODING_CHOICES,
+    MappingForm,
+    ReadingForm,
+    UploadForm,
+    posted_targets,
+    reading_choices,
+)
+from appointments.intake.cells import column_letter
+from appointments.intake.mapping import duplicate_headers
+from appointments.models import Portal, Upload, portals_for, uploads_for
+from appointments.services import uploads as upload_services
+from appointments.services.batches import batch_default_timezone
+from appointments.views.base import AuthenticatedRequest
+
+logger = logging.getLogger(__name__)
+
+NEW_TEMPLATE = "appointments/uploads/new.html"
+MAPPING_TEMPLATE = "appointments/uploads/mapping.html"
+CONFIRMING_TEMPLATE = "appointments/uploads/confirming.html"
+# After this long, the waiting page says the task worker may be stopped.
+CONFIRM_SLOW_SECONDS = 120
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def upload_create(request: AuthenticatedRequest) -> HttpResponse:
+    """Keep the uploaded file, then show its columns on the mapping screen."""
+    portals = portals_for(request.user).filter(status=Portal.Status.ACTIVE)
+    initial = {"timezone": batch_default_timezone(user=request.user)}
+    if request.method != "POST":
+        form = UploadForm(portals=portals, initial=initial)
+        return render(request, NEW_TEMPLATE, {"form": form})
+    if _too_large(request):
+        # Refused before the body is read: a huge upload never reaches the disk.
+        messages.error(
+            request,
+            _("This upload is %(size)s; the limit is %(limit)s. Split the file into smaller ones.")
+            % {
+                "size": filesizeformat(int(request.META["CONTENT_LENGTH"])),
+                "limit": filesizeformat(settings.HUBPORTAL_MAX_UPLOAD_BYTES),
+            },
+        )
+        return render(request, NEW_TEMPLATE, {"form": UploadForm(portals=portals, initial=initial)})
+    form = UploadForm(request.POST, request.FILES, portals=portals)
+    if form.is_valid():
+        file = form.cleaned_data["file"]
+        data = file.read()
+        sheet = form.cleaned_data["sheet"] or None
+        problem = upload_services.upload_problem(data=data, filename=file.name, sheet=sheet)
+        if not problem:
+            upload = upload_services.upload_store(
+                user=request.user,
+                portal=form.cleaned_data["portal"],
+                data=data,
+                filename=file.name,
+                timezone_name=form.cleaned_data["timezone"],
+            )
+            url = reverse("appointments:upload-mapping", args=[upload.pk])
+            return redirect(url + ("?" + urlencode({"sheet": sheet}) if sheet else ""))
+        # Refused here, with the form, rather than on a mapping screen for a bad file.
+        form.add_error("file", problem)
+    # 200 with the form and its errors: htmx swaps it, a plain POST shows it.
+    return render(request, NEW_TEMPLATE, {"form": form})
+
+
+def _too_large(request: AuthenticatedRequest) -> bool:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    # The form fields and multipart framing add a little to the file itself.
+    return length > settings.HUBPORTAL_MAX_UPLOAD_BYTES + 64 * 1024
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@vary_on_headers("HX-Request")
+def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpResponse:
+    """Show each column with samples and a target select; on POST store the validated rows.
+
+    Above ``services.uploads.CONFIRM_INLINE_MAX_ROWS`` rows a task checks and stores them, and
+    this page shows "Checking N rows…" (polling itself) until their batch exists.
+    """
+    upload = get_object_or_404(
+        uploads_for(request.user).select_related("portal", "created_by"), pk=upload_id
+    )
+    confirming_key = f"confirming-{upload.pk}"
+    if upload.batch_id:
+        request.session.pop(confirming_key, None)
+        url = reverse("appointments:batch-detail", args=[upload.batch_id])
+        # The waiting page polls with htmx: it is sent on to the batch as a whole page.
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    if request.method == "GET" and confirming_key in request.session:
+        return _confirming(request, upload, confirming_key)
+    template = MAPPING_TEMPLATE + ("#mapping-screen" if request.htmx else "")
+    posted = request.POST if request.method == "POST" else None
+    screen = upload_services.upload_mapping_screen(
+        upload=upload,
+        choices=reading_choices((posted or request.GET).dict()),
+        posted_targets=(lambda h, labels: posted_targets(posted, h, labels)) if posted else None,
+    )
+    if screen.problem:
+        context = {"upload": upload, "problem": screen.problem}
+        return render(request, template, {**context, "retry_url": screen.retry and request.path})
+    assert screen.table is not None and screen.schema is not None
+    form = MappingForm(
+        posted,
+        headers=screen.table.headers,
+        properties=screen.schema.properties,
+        labels=screen.schema.labels,
+        initial_targets=screen.targets,
+        ambiguous=screen.ambiguous,
+    )
+    if posted is not None and form.is_valid():
+        done = upload_services.upload_confirm(
+            upload=upload,
+            user=request.user,
+            screen=screen,
+            mapping=form.targets(),
+            date_orders=form.date_orders(),
+            save_as=form.cleaned_data["save_as"],
+        )
+        if done.batch is not None:
+            return redirect("appointments:batch-detail", batch_id=done.batch.pk)
+        request.session[confirming_key] = {
+            "rows": done.rows,
+            "since": time.time(),
+            "task": done.task_id,
+        }
+        return redirect("appointments:upload-mapping", upload_id=upload.pk)
+    return render(request, template, _screen_context(upload, screen, form))
+
+
+def _confirming(request: AuthenticatedRequest, upload: Upload, key: str) -> HttpResponse:
+    """The page shown while a task checks and stores a large upload's rows: it polls itself
+    (htmx) until the batch exists, or says the task failed and offers the mapping screen."""
+    pending = request.session[key]
+    context: dict[str, object] = {"upload": upload, "rows": pending["rows"]}
+    if upload_services.upload_confirm_failed(task_id=pending.get("task")):
+        del request.session[key]
+        context["problem"] = _(
+            "Checking the rows stopped on an unexpected error; nothing was stored. Confirm the "
+            "columns again, and if it happens again, tell an administrator."
+        )
+    else:
+        context["slow"] = time.time() - pending["since"] > CONFIRM_SLOW_SECONDS
+    template = CONFIRMING_TEMPLATE + ("#confirming-status" if request.htmx else "")
+    return render(request, template, context)
+
+
+def _screen_context(
+    upload: Upload, screen: upload_services.MappingScreen, form: MappingForm
+) -> dict[str, object]:
+    table = screen.table
+    assert table is not None
+    sheets = [
+        (name, _("%(sheet)s (hidden)") % {"sheet": name} if name in screen.hidden_sheets else name)
+        for name in table.sheet_names
+    ]
+    forced_header_row = screen.choices.header_row
+    reading = ReadingForm(
+        initial={
+            "sheet": table.sheet or "",
+            # Found again for another sheet unless the user chose it.
+            "header_row": "" if forced_header_row is None else forced_header_row,
+            "encoding": table.encoding or "",
+            "mapping": screen.applied.pk if screen.applied else None,
+        },
+        sheets=sheets,
+        header_rows=sorted({*table.header_candidates, table.header_row}),
+        saved=upload.portal.saved_mappings.all(),
+    )
+    duplicates = duplicate_headers(table.headers)
+    repeated = {letter for _header, letters in duplicates for letter in letters}
+    columns = [
+        {
+            "letter": column_letter(index),
+            "header": header,
+            "samples": screen.samples[index],
+            "field": form.column_field(index),
+            "order_field": form.order_field(index),
+            "repeated": column_letter(index) in repeated,
+        }
+        for index, header in enumerate(table.headers)
+    ]
+    return {
+        "upload": upload,
+        "table": table,
+        "form": form,
+        "reading_form": reading,
+        "columns": columns,
+        "duplicates": duplicates,
+        "row_count": len(table.rows),
+        "saved_mappings": screen.saved,
+        "applied": screen.applied,
+        "encoding_label": dict(ENCODING_CHOICES).get(table.encoding or "", table.encoding),
+    }
