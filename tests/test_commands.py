@@ -16,7 +16,7 @@ from django.utils import timezone
 from appointments.models import Batch, BatchRow, Portal, SavedMapping, Upload
 from sandbox.seed import DEMO_COMPANY_IDS, DEMO_CONTACT_IDS
 from tests.intake_fixtures import CORPUS
-from tests.test_intake_ui import creates
+from tests.web import creates
 
 
 def run(*args: str) -> dict[str, Any]:

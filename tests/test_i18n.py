@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from appointments.models import Batch, Portal
 from sandbox.seed import DEMO_CONTACT_IDS
-from tests.test_intake_ui import form_values
+from tests.web import form_values
 
 BASE_DIR = Path(django_settings.BASE_DIR)
 FRENCH_PO = BASE_DIR / "locale" / "fr" / "LC_MESSAGES" / "django.po"

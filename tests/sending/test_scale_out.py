@@ -16,7 +16,7 @@ from appointments.services.batches import batch_submit
 from sandbox.seed import DEMO_CONTACT_IDS
 from tests.helpers import batch_from_upload, database_url
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/15"  # a database of its own, emptied by these tests
 
 

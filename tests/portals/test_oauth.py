@@ -16,40 +16,7 @@ from appointments.models import Portal
 from appointments.services import portals as services
 from sandbox.models import JournalEntry
 from sandbox.seed import register_redirect_uri
-
-CALLBACK = "http://testserver/hubspot/oauth/callback"
-
-
-def start(client: Client) -> str:
-    """Press "Connect HubSpot"; return the authorize URL the app redirects to."""
-    response = client.post(reverse("appointments:portal-connect"))
-    assert response.status_code == 302
-    return response["Location"]
-
-
-def consent(authorize_url: str, *, decision: str, hub_id: int) -> str:
-    """Answer the sandbox's consent screen like a browser; return where it redirects."""
-    browser = requests.Session()
-    page = browser.get(authorize_url, timeout=10)
-    assert page.status_code == 200, page.text
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-    assert token, "the consent form has no CSRF token"
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
-    fields.update({"decision": decision, "hub_id": str(hub_id)})
-    answer = browser.post(
-        authorize_url.split("?")[0],
-        data=fields,
-        headers={"Referer": authorize_url},
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert answer.status_code == 302, answer.text
-    return answer.headers["Location"]
-
-
-def follow(client: Client, callback_url: str):
-    parts = urlsplit(callback_url)
-    return client.get(parts.path + "?" + parts.query, follow=True)
+from tests.web import CALLBACK, consent, follow, start
 
 
 def test_it_connects_a_portal_with_state_and_pkce_and_stores_tokens_encrypted(

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from appointments.models import Portal
 from appointments.services.portals import portal_access_token
-from tests.test_oauth import CALLBACK, consent, follow, start
+from tests.web import CALLBACK, consent, follow, start
 
 
 def connect(client: Client, hubspot: Any) -> Portal:

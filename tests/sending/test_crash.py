@@ -18,7 +18,7 @@ from appointments.services.batches import batch_submit
 from sandbox.seed import DEMO_CONTACT_IDS
 from tests.helpers import batch_from_upload, database_url
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ROWS = 2000
 KILLS = 5
 

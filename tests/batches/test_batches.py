@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -15,56 +14,19 @@ from appointments.models import Batch, BatchCall, BatchRow, Portal
 from sandbox.models import CrmRecord, JournalEntry
 from sandbox.seed import DEMO_COMPANY_IDS, DEMO_CONTACT_IDS
 from tests.intake_fixtures import sent_associations, sent_properties
-from tests.test_intake_ui import confirm_proposed
-
-HEADER = "Appointment name,Start time,hs_appointment_end,Appointment status,contact_ids,company_ids"
-
-
-def csv_upload(lines: list[str], name: str = "appointments.csv") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, ("\n".join(lines) + "\n").encode(), content_type="text/csv")
-
-
-def upload(client: Client, portal: Portal, file: SimpleUploadedFile, tz: str = "Europe/Paris"):
-    response = client.post(
-        reverse("appointments:upload-create"),
-        {"portal": portal.pk, "timezone": tz, "file": file},
-    )
-    if response.status_code != 302:
-        return response
-    # The mapping screen comes between the upload and the batch (tests/test_intake_ui.py).
-    return confirm_proposed(client, response["Location"])
-
-
-def rows_csv(count: int, start_day: int = 1) -> list[str]:
-    lines = [HEADER]
-    for i in range(count):
-        day = start_day + i // 10
-        contact = DEMO_CONTACT_IDS[i % len(DEMO_CONTACT_IDS)]
-        lines.append(
-            f"Visit {i + 1},2026-12-{day:02d} 09:{i % 60:02d},2026-12-{day:02d} 10:00,"
-            f"Scheduled,{contact},{DEMO_COMPANY_IDS[0]}"
-        )
-    return lines
-
-
-def batch_creates() -> list[dict[str, Any]]:
-    return [
-        json.loads(entry.request_body)
-        for entry in JournalEntry.objects.filter(
-            method="POST", path__endswith="/batch/create"
-        ).order_by("id")
-    ]
+from tests.web import BATCH_HEADER, csv_upload, rows_csv, upload_and_confirm
+from tests.web import creates as batch_creates
 
 
 def test_it_checks_every_row_and_sends_nothing_before_confirmation(
     logged_client: Client, portal: Portal
 ) -> None:
-    response = upload(
+    response = upload_and_confirm(
         logged_client,
         portal,
         csv_upload(
             [
-                HEADER,
+                BATCH_HEADER,
                 f"Intake visit,2026-12-03 14:00,2026-12-03 14:45,Scheduled,{DEMO_CONTACT_IDS[0]},",
                 f"Follow-up,2026-12-04 09:00,2026-12-04 09:30,Tentative,{DEMO_CONTACT_IDS[1]},",
             ]
@@ -94,7 +56,7 @@ def test_it_checks_every_row_and_sends_nothing_before_confirmation(
 def test_it_sends_valid_rows_in_calls_of_at_most_100_and_records_each_outcome(
     logged_client: Client, portal: Portal
 ) -> None:
-    upload(logged_client, portal, csv_upload(rows_csv(205)))
+    upload_and_confirm(logged_client, portal, csv_upload(rows_csv(205)))
     batch = Batch.objects.get()
 
     response = logged_client.post(reverse("appointments:batch-submit", args=[batch.pk]))
@@ -125,7 +87,7 @@ def test_it_reports_hubspots_per_row_errors_and_creates_the_rest(
 ) -> None:
     lines = rows_csv(3)
     lines[2] = lines[2].replace(DEMO_CONTACT_IDS[1], "99999999999")  # no such contact
-    upload(logged_client, portal, csv_upload(lines))
+    upload_and_confirm(logged_client, portal, csv_upload(lines))
     batch = Batch.objects.get()
 
     logged_client.post(reverse("appointments:batch-submit", args=[batch.pk]))
@@ -141,7 +103,7 @@ def test_it_reports_hubspots_per_row_errors_and_creates_the_rest(
 
 def test_it_refuses_a_file_that_is_not_a_spreadsheet(logged_client: Client, portal: Portal) -> None:
     file = SimpleUploadedFile("notes.pdf", b"%PDF-1.4", content_type="application/pdf")
-    response = upload(logged_client, portal, file)
+    response = upload_and_confirm(logged_client, portal, file)
     assert response.status_code == 200
     assert "“notes.pdf” is not a spreadsheet this tool reads" in response.text
     assert not Batch.objects.exists()
@@ -151,7 +113,7 @@ def test_it_refuses_an_upload_over_the_size_limit(
     logged_client: Client, portal: Portal, settings: Any
 ) -> None:
     settings.HUBPORTAL_MAX_UPLOAD_BYTES = 200
-    response = upload(logged_client, portal, csv_upload(rows_csv(10)))
+    response = upload_and_confirm(logged_client, portal, csv_upload(rows_csv(10)))
     assert response.status_code == 200
     assert "the limit is 200" in response.text
     assert not Batch.objects.exists()
@@ -164,7 +126,7 @@ def test_it_refuses_a_huge_upload_before_reading_it(
 
     settings.HUBPORTAL_MAX_UPLOAD_BYTES = 200
     big = SimpleUploadedFile("big.csv", b"Appointment name\n" + b"Visit\n" * 20_000, "text/csv")
-    response = upload(logged_client, portal, big)
+    response = upload_and_confirm(logged_client, portal, big)
     assert response.status_code == 200
     assert "This upload is 117.5\xa0KB; the limit is 200\xa0bytes." in response.text
     assert not Upload.objects.exists()
@@ -173,7 +135,7 @@ def test_it_refuses_a_huge_upload_before_reading_it(
 def test_it_hides_other_peoples_batches(
     logged_client: Client, portal: Portal, other_user: Any, client: Client
 ) -> None:
-    upload(logged_client, portal, csv_upload(rows_csv(2)))
+    upload_and_confirm(logged_client, portal, csv_upload(rows_csv(2)))
     batch = Batch.objects.get()
     intruder = Client()
     intruder.force_login(other_user)
@@ -192,7 +154,7 @@ def test_it_asks_anonymous_visitors_to_sign_in(client: Client) -> None:
 def test_it_renders_the_whole_page_or_only_the_live_fragment(
     logged_client: Client, portal: Portal
 ) -> None:
-    upload(logged_client, portal, csv_upload(rows_csv(2)))
+    upload_and_confirm(logged_client, portal, csv_upload(rows_csv(2)))
     batch = Batch.objects.get()
     url = reverse("appointments:batch-detail", args=[batch.pk])
 
@@ -208,7 +170,7 @@ def test_it_renders_the_whole_page_or_only_the_live_fragment(
 def test_it_polls_while_the_batch_runs_and_stops_when_it_ends(
     logged_client: Client, portal: Portal
 ) -> None:
-    upload(logged_client, portal, csv_upload(rows_csv(2)))
+    upload_and_confirm(logged_client, portal, csv_upload(rows_csv(2)))
     batch = Batch.objects.get()
     url = reverse("appointments:batch-detail", args=[batch.pk])
     Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.RUNNING)
@@ -224,7 +186,7 @@ def test_it_downloads_results_with_formulas_neutralised(
     lines = rows_csv(2)
     lines[1] = lines[1].replace("Visit 1", '=HYPERLINK(""http://evil"")', 1)
     lines[1] = '"' + lines[1].split(",", 1)[0] + '",' + lines[1].split(",", 1)[1]
-    upload(logged_client, portal, csv_upload(lines))
+    upload_and_confirm(logged_client, portal, csv_upload(lines))
     batch = Batch.objects.get()
     logged_client.post(reverse("appointments:batch-submit", args=[batch.pk]))
 
@@ -243,7 +205,7 @@ def test_it_cancels_a_batch_and_leaves_unsent_rows_marked(
     logged_client: Client, portal: Portal, settings: Any
 ) -> None:
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
-    upload(logged_client, portal, csv_upload(rows_csv(150)))
+    upload_and_confirm(logged_client, portal, csv_upload(rows_csv(150)))
     batch = Batch.objects.get()
     logged_client.post(reverse("appointments:batch-submit", args=[batch.pk]))
 
@@ -258,7 +220,7 @@ def test_it_cancels_a_batch_and_leaves_unsent_rows_marked(
 def test_it_says_a_batch_is_already_being_sent_when_send_is_pressed_again(
     logged_client: Client, portal: Portal
 ) -> None:
-    upload(logged_client, portal, csv_upload(rows_csv(2)))
+    upload_and_confirm(logged_client, portal, csv_upload(rows_csv(2)))
     batch = Batch.objects.get()
     Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.QUEUED)
 
@@ -275,7 +237,7 @@ def test_a_fix_keeps_a_missing_record_held_back_until_its_id_is_changed(
 ) -> None:
     lines = rows_csv(2)
     lines[2] = lines[2].replace(DEMO_CONTACT_IDS[1], f"99999999999;{DEMO_CONTACT_IDS[1]}")
-    upload(logged_client, portal, csv_upload(lines))
+    upload_and_confirm(logged_client, portal, csv_upload(lines))
     batch = Batch.objects.get()
     logged_client.post(reverse("appointments:batch-check-records", args=[batch.pk]))
     url = reverse("appointments:row-edit", args=[batch.pk, 3])
@@ -308,7 +270,7 @@ def test_the_record_check_names_the_repeated_column_that_holds_the_id(
         "Appointment name,Start time,contact_ids,contact_ids",
         f"Visit,2026-12-01 09:00,99999999999,{DEMO_CONTACT_IDS[0]}",
     ]
-    upload(logged_client, portal, csv_upload(lines))
+    upload_and_confirm(logged_client, portal, csv_upload(lines))
     batch = Batch.objects.get()
     logged_client.post(reverse("appointments:batch-check-records", args=[batch.pk]))
     [error] = batch.rows.get(row_number=2).errors
@@ -344,7 +306,7 @@ def test_it_proposes_the_time_zone_the_person_used_last(
     form_url = reverse("appointments:upload-create")
     assert '<option value="Europe/Berlin" selected>' in logged_client.get(form_url).text
 
-    upload(logged_client, portal, csv_upload(rows_csv(1)), tz="America/Montreal")
+    upload_and_confirm(logged_client, portal, csv_upload(rows_csv(1)), tz="America/Montreal")
 
     assert '<option value="America/Montreal" selected>' in logged_client.get(form_url).text
 
@@ -354,7 +316,7 @@ def test_it_holds_back_rows_naming_records_that_do_not_exist_before_sending(
 ) -> None:
     lines = rows_csv(3)
     lines[2] = lines[2].replace(DEMO_CONTACT_IDS[1], "99999999999")  # no such contact
-    upload(logged_client, portal, csv_upload(lines))
+    upload_and_confirm(logged_client, portal, csv_upload(lines))
     batch = Batch.objects.get()
 
     response = logged_client.post(

@@ -25,7 +25,7 @@ from appointments.models import Batch, BatchRow, Portal, Upload
 from appointments.services import batches as batch_services
 from appointments.services import uploads as upload_services
 from appointments.services.storage import batch_rows_store
-from tests import test_intake_ui as ui
+from tests import web as ui
 from tests.intake_fixtures import LABELS, PROPERTIES
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from appointments.models import Batch, BatchCall, BatchRow, Portal
 from appointments.services.sending import batch_send
-from tests.test_batches import csv_upload, rows_csv, upload
+from tests.web import CALLBACK, consent, csv_upload, follow, rows_csv, start
+from tests.web import upload_and_confirm as upload
 
 
 def make_batch(client: Client, portal: Portal, count: int) -> Batch:
@@ -183,8 +184,6 @@ def test_it_reconciles_a_call_left_in_flight_by_a_dead_worker(
 def test_it_refreshes_an_access_token_that_expired_mid_batch(
     logged_client: Client, hubspot: Any, user: Any
 ) -> None:
-    from tests.test_oauth import CALLBACK, consent, follow, start
-
     hubspot.register_redirect_uri(CALLBACK)
     follow(logged_client, consent(start(logged_client), decision="approve", hub_id=hubspot.hub_id))
     portal = Portal.objects.get()
@@ -202,8 +201,6 @@ def test_it_refreshes_an_access_token_that_expired_mid_batch(
 def test_it_pauses_for_a_revoked_connection_and_resumes_after_reconnecting(
     logged_client: Client, hubspot: Any, user: Any
 ) -> None:
-    from tests.test_oauth import CALLBACK, consent, follow, start
-
     hubspot.register_redirect_uri(CALLBACK)
     follow(logged_client, consent(start(logged_client), decision="approve", hub_id=hubspot.hub_id))
     portal = Portal.objects.get()
