@@ -166,7 +166,7 @@ class BatchRow(models.Model):
     batch-create input, one per name of ``batch.layout`` (null: not sent;
     ``batch.layout.unpack_properties`` gives ``{name: value}``); ``associations`` one array of
     record IDs per association type of ``batch.layout`` (``unpack_associations`` gives
-    ``[record id, associationCategory, associationTypeId]`` items, from which ``submission``
+    ``[record id, associationCategory, associationTypeId]`` items, from which ``services.sending``
     builds HubSpot's association objects); ``errors`` the validation errors (list of {column,
     value, code, message}).
     """

@@ -2,7 +2,8 @@
 
 Reads (properties, labels) are retried by urllib3's ``Retry`` on 429/5xx, honouring
 ``Retry-After``. Batch create is never retried here: its outcome after a time-out is unknown
-and a blind resend could create records twice (NOTES.md); the caller decides.
+and a blind resend could create records twice (SANDBOX.md, "Unknown outcomes"); the caller
+decides.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from appointments.hubspot.schema import (
     PropertyDefinition,
 )
 
-MAX_BATCH_INPUTS = 100  # REFERENCE.md 1.1 and [S10]
+# At most 100 inputs per batch call: https://developers.hubspot.com/docs/api-reference/crm-appointments-v3/batch/post-crm-v3-objects-0-421-batch-create
+MAX_BATCH_INPUTS = 100
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -60,7 +62,7 @@ class InputError:
 
 @dataclass(frozen=True)
 class RateLimit:
-    """``X-HubSpot-RateLimit-*`` headers when present (REFERENCE.md section 7)."""
+    """``X-HubSpot-RateLimit-*`` headers when present (https://developers.hubspot.com/docs/api/usage-details)."""
 
     max: int | None = None
     remaining: int | None = None
@@ -181,17 +183,17 @@ class HubSpotClient:
             raise HubSpotError("HubSpot's answer was not a JSON object.")
         return data
 
-    # spec/crm-properties-2026-03.json: GET /crm/properties/2026-03/{objectType}
+    # GET /crm/properties/2026-03/{objectType}: https://developers.hubspot.com/docs/api/crm/properties
     def get_appointment_properties(self) -> list[PropertyDefinition]:
-        """All non-archived appointment properties of the portal (REFERENCE.md 4)."""
+        """All non-archived appointment properties of the portal."""
         data = self._json(
             self._request("GET", f"/crm/properties/2026-03/{APPOINTMENT_OBJECT_TYPE}")
         )
         return [PropertyDefinition.from_api(item) for item in data.get("results", [])]
 
-    # spec/crm-associations-schema-2026-03.json: GET .../{fromObjectType}/{toObjectType}/labels
+    # GET /crm/associations/2026-03/{fromObjectType}/{toObjectType}/labels: https://developers.hubspot.com/docs/api-reference/latest/crm/associations/associations-schema/guide
     def get_association_labels(self, to_object_type: str) -> list[AssociationLabel]:
-        """Association types from appointments to ``to_object_type`` (REFERENCE.md 3.2)."""
+        """Association types from appointments to ``to_object_type``."""
         data = self._json(
             self._request(
                 "GET",
@@ -200,9 +202,10 @@ class HubSpotClient:
         )
         return [AssociationLabel.from_api(to_object_type, item) for item in data["results"]]
 
-    # spec/crm-objects-2026-03.json: POST /crm/objects/2026-03/{objectType}/batch/create
+    # POST /crm/objects/2026-03/{objectType}/batch/create: https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide
+    # and, for 207 multi-status answers, https://developers.hubspot.com/docs/api-reference/error-handling
     def batch_create(self, inputs: list[dict[str, Any]]) -> BatchCreateResult:
-        """Create up to 100 appointments in one call (REFERENCE.md 1.2-1.5).
+        """Create up to 100 appointments in one call.
 
         ``inputs`` are ``SimplePublicObjectBatchInputForCreate`` dicts, each with a unique
         ``objectWriteTraceId`` so failures come back per input (207). Whole-call failures raise
@@ -243,7 +246,7 @@ class HubSpotClient:
             ),
         )
 
-    # spec/crm-objects-2026-03.json: POST /crm/objects/2026-03/{objectType}/search
+    # POST /crm/objects/2026-03/{objectType}/search: https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm
     def search_appointments(
         self,
         *,
@@ -256,7 +259,8 @@ class HubSpotClient:
 
         Returns the records (with the requested ``properties``) and the ``after`` cursor of the
         next page, or None. Search has its own per-second limit (429 ``SECONDLY``) and is
-        exempt from the 10-second budget (REFERENCE.md section 7), so it is not paced here.
+        exempt from the 10-second budget, so it is not paced here
+        (https://developers.hubspot.com/docs/api/usage-details).
         """
         # PublicObjectSearchRequest requires after, limit and sorts (a list of property names).
         body: dict[str, Any] = {
@@ -287,8 +291,8 @@ class HubSpotClient:
         next_after = ((data.get("paging") or {}).get("next") or {}).get("after")
         return records, str(next_after) if next_after else None
 
-    # HubSpot's "Account information API", Retrieve account details (legacy v3; not in
-    # ../shared/hubspot/spec/): GET /account-info/v3/details, answering ``portalId``,
+    # HubSpot's "Account information API", Retrieve account details (legacy v3):
+    # GET /account-info/v3/details, answering ``portalId``,
     # ``uiDomain``, ``timeZone``... Works with OAuth and private-app (static) tokens.
     def get_account_details(self) -> tuple[int, str]:
         """``(hub_id, ui_domain)`` of the portal the access token belongs to.
@@ -302,12 +306,12 @@ class HubSpotClient:
             raise HubSpotError("HubSpot's account details did not include the portal ID.")
         return portal_id, str(data.get("uiDomain") or "")
 
-    # spec/crm-objects-2026-03.json: POST /crm/objects/2026-03/{objectType}/batch/read
+    # POST /crm/objects/2026-03/{objectType}/batch/read: https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide
     def existing_ids(self, object_type: str, ids: list[str]) -> set[str]:
         """Which of ``ids`` (at most 100) are records of ``object_type`` in the portal.
 
         HubSpot answers 200, or 207 with the missing ids in ``errors[].context.ids``; the
-        records found are in ``results`` either way (REFERENCE.md 3.3 limits batch reads).
+        records found are in ``results`` either way.
         """
         if not 0 < len(ids) <= MAX_BATCH_INPUTS:
             raise ValueError(f"existing_ids takes 1 to {MAX_BATCH_INPUTS} ids")

@@ -1,8 +1,11 @@
 """One small error hierarchy for everything HubSpot answers with other than success.
 
-Shapes follow ``../shared/hubspot/REFERENCE.md`` sections 1.4 (``Error``: status, message,
-correlationId, category, errors[], context), 6.5 (OAuth: status/message plus error/
-error_description) and 7 (429 with policyName).
+Shapes follow HubSpot's error handling guide (``Error``: status, message, correlationId,
+category, errors[], context; every field optional), its OAuth token errors (status/message
+plus error/error_description) and its usage guidelines (429 with policyName):
+https://developers.hubspot.com/docs/api-reference/error-handling,
+https://developers.hubspot.com/docs/api-reference/latest/authentication/manage-oauth-tokens,
+https://developers.hubspot.com/docs/api/usage-details.
 """
 
 from __future__ import annotations
@@ -75,7 +78,7 @@ class HubSpotTransientError(HubSpotError):
 class HubSpotUnknownOutcome(HubSpotError):
     """The request may have reached HubSpot but no answer came (time-out, dropped connection).
 
-    For a create, records may exist: reconcile before sending again (REFERENCE.md, NOTES.md).
+    For a create, records may exist: reconcile before sending again.
     """
 
     retryable = True

@@ -1,6 +1,6 @@
 """HubSpot's OAuth 2.0 authorization-code flow, through authlib's requests client.
 
-Follows ``../shared/hubspot/REFERENCE.md`` section 6 and ``spec/auth-oauth-2026-03.json``:
+Follows https://developers.hubspot.com/docs/api-reference/latest/authentication/manage-oauth-tokens:
 the authorize page lives on the app host (``settings.HUBSPOT_APP_BASE_URL``), the token,
 introspect and revoke endpoints on the API host under ``/oauth/2026-03/``, every parameter in a
 form body (``client_secret_post``), never in the query string. PKCE (S256) is sent too: the
@@ -75,7 +75,7 @@ def is_configured() -> bool:
 
 
 def authorization_request(redirect_uri: str) -> AuthorizationRequest:
-    """Build the authorize URL (REFERENCE.md 6.1) with a fresh ``state`` and PKCE verifier."""
+    """Build the authorize URL with a fresh ``state`` and PKCE verifier."""
     state = generate_token(32)
     code_verifier = generate_token(64)
     extra: dict[str, str] = {}
@@ -95,7 +95,7 @@ def _call_token_endpoint(action: str, **kwargs: Any) -> TokenSet:
 
     def raise_for_error(response: requests.Response) -> requests.Response:
         # HubSpot's legacy OAuth errors carry only status/message, not RFC 6749's "error",
-        # which authlib alone would not recognise (REFERENCE.md 6.5).
+        # which authlib alone would not recognise.
         raise_for_response(response)
         return response
 
@@ -142,7 +142,7 @@ def exchange_code(*, code: str, redirect_uri: str, code_verifier: str) -> TokenS
 def refresh(*, refresh_token: str) -> TokenSet:
     """Get a new access token (``grant_type=refresh_token``).
 
-    HubSpot may rotate the refresh token: store the returned one every time (REFERENCE.md 6.2).
+    HubSpot may rotate the refresh token: store the returned one every time.
     Raises HubSpotAuthError for ``BAD_REFRESH_TOKEN`` (revoked connection).
     """
     return _call_token_endpoint("refresh", refresh_token=refresh_token)
@@ -176,7 +176,7 @@ def _post_form(suffix: str, data: dict[str, str]) -> requests.Response:
 
 
 def introspect(*, access_token: str) -> TokenInfo:
-    """``POST /oauth/2026-03/token/introspect`` (REFERENCE.md 6.3): the token's portal and user.
+    """``POST /oauth/2026-03/token/introspect``: the token's portal and user.
 
     An unknown token answers ``{"active": false}`` (UNCONFIRMED; see SANDBOX.md).
     """

@@ -1,6 +1,6 @@
 """Client-side pacing of HubSpot calls, shared by every worker process, through pyrate-limiter.
 
-HubSpot's limit is per portal and app, not per process (REFERENCE.md section 7;
+HubSpot's limit is per portal and app, not per process (https://developers.hubspot.com/docs/api/usage-details;
 hubspot-api-nodejs#416): one rolling 10-second budget (``HUBSPOT_RATE_LIMIT_PER_10S``, 110 by
 default) is kept in a bucket every process sees. The backend is Redis when
 ``HUBPORTAL_REDIS_URL`` is set (workers on several machines), otherwise a SQLite file with a file

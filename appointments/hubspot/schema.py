@@ -1,8 +1,9 @@
 """A portal's appointment schema: property definitions and association labels, as typed values.
 
-Parsed at the boundary from HubSpot's JSON (``../shared/hubspot/REFERENCE.md`` sections 3.2
-and 4.2; ``spec/crm-properties-2026-03.json`` ``Property``,
-``spec/crm-associations-schema-2026-03.json`` ``AssociationSpecWithLabel``). Pure: no HTTP.
+Parsed at the boundary from HubSpot's JSON: a ``Property`` of the properties API
+(https://developers.hubspot.com/docs/api/crm/properties) and an association label
+(https://developers.hubspot.com/docs/api-reference/latest/crm/associations/associations-schema/guide).
+Pure: no HTTP.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ ASSOCIATION_TARGETS: dict[str, tuple[str, str]] = {
 }
 
 # Appointment -> X default (HUBSPOT_DEFINED, unlabeled) type ids, used only when a portal's
-# labels endpoint lists none (REFERENCE.md section 3.1).
+# labels endpoint lists none (https://developers.hubspot.com/docs/api-reference/latest/crm/associations/associations-schema/guide).
 DEFAULT_ASSOCIATION_TYPE_IDS: dict[str, int] = {"0-1": 906, "0-2": 908, "0-3": 944}
 
-# Only hs_appointment_name is required on create (REFERENCE.md section 2, [S10]).
+# Only hs_appointment_name is required on create (https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide).
 REQUIRED_PROPERTIES = frozenset({"hs_appointment_name"})
 
 

@@ -1,7 +1,8 @@
 """Per-type cell converters built once per column: each turns a cell into HubSpot's string.
 
-Rules follow REFERENCE.md 4.3 (all values are strings; numbers with a dot; bools
-``true``/``false``; enumerations by option value, ``;`` between several).
+Rules follow HubSpot's property value formats (all values are strings; numbers with a dot;
+bools ``true``/``false``; enumerations by option value, ``;`` between several):
+https://developers.hubspot.com/docs/api/crm/properties and https://developers.hubspot.com/docs/api/faq.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from .dates import CellProblem, date_converter, datetime_converter
 
 Converter = Callable[[object], str | None]
 
-MAX_STRING_LENGTH = 65_536  # HubSpot's limit for a string property value (REFERENCE.md 4.3)
+# HubSpot's limit for a string property value (https://developers.hubspot.com/docs/api/crm/properties).
+MAX_STRING_LENGTH = 65_536
 # Record IDs above this cannot come exactly from a float cell.
 _MAX_EXACT_FLOAT = 2**53
 
@@ -245,7 +247,7 @@ def property_converter(
     date1904: bool,
     decimal_comma: bool | None,
 ) -> Converter:
-    """The converter for one property's column, from its HubSpot ``type`` (REFERENCE.md 4.2).
+    """The converter for one property's column, from its HubSpot ``type``.
 
     It returns the string to send, None for a blank cell, or raises CellProblem.
     """

@@ -1,7 +1,8 @@
 """Date and datetime cells to HubSpot's strings: day/month order, Excel serials, DST checks.
 
-HubSpot takes dates as ``YYYY-MM-DD`` and datetimes as UTC ISO-8601 (REFERENCE.md 4.3). Local
-times go through zoneinfo, whose ``fold`` tells a skipped or repeated hour apart.
+HubSpot takes dates as ``YYYY-MM-DD`` (midnight UTC) and datetimes as UTC ISO-8601
+(https://developers.hubspot.com/docs/api/faq, "How should I format timestamps"). Local times go
+through zoneinfo, whose ``fold`` tells a skipped or repeated hour apart.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from appointments.hubspot.schema import (
 from .cells import column_letter
 
 # French labels people use for HubSpot's own appointment properties; a portal's labels come
-# from its properties API in one language only (REFERENCE.md section 4.2).
+# from its properties API in one language only.
 FRENCH_LABELS: dict[str, tuple[str, ...]] = {
     "hs_appointment_name": ("Nom du rendez-vous", "Nom", "Titre", "Rendez-vous"),
     "hs_appointment_start": ("Heure de début", "Début", "Date de début", "Début du rendez-vous"),
@@ -48,7 +48,7 @@ class ColumnTarget:
 
     ``kind="property"``: ``name`` is the property's internal name. ``kind="association"``:
     ``name`` is the target object type (``0-1`` contacts, ``0-2`` companies, ``0-3`` deals) and
-    ``association_type_id``/``association_category`` the type to create (REFERENCE.md 3.1-3.2).
+    ``association_type_id``/``association_category`` the type to create.
     """
 
     kind: Literal["property", "association"]
@@ -135,8 +135,8 @@ def propose_mapping(
 
     Headers are compared with each writable property's internal name, label and known French
     labels, and with the association column names; case, accents and spacing are ignored. Read-
-    only and calculated properties are never proposed (HubSpot refuses them on create,
-    REFERENCE.md 4.3), and no property is proposed for two columns: the first column wins.
+    only and calculated properties are never proposed (HubSpot refuses them on create), and no
+    property is proposed for two columns: the first column wins.
     """
     by_key: dict[str, str] = {}
     for prop in properties:

@@ -1,9 +1,10 @@
 """Validate rows against the portal's property definitions: what would be sent, or why not.
 
 One definition of a valid appointment row, for uploads and the form grid alike. Values follow
-REFERENCE.md 4.3 (all strings); each association is ``[record id, associationCategory,
-associationTypeId]``, which ``submission`` turns into the batch-create body's
-``PublicAssociationsForObject`` (REFERENCE.md 1.2, 3.1).
+HubSpot's formats (all strings, see ``converters``); each association is ``[record id,
+associationCategory, associationTypeId]``, which ``services.sending`` turns into the
+batch-create body's ``PublicAssociationsForObject``
+(https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide).
 """
 
 from __future__ import annotations

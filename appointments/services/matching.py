@@ -1,9 +1,10 @@
 """Matching HubSpot's answers back to our rows, by ``objectWriteTraceId`` or by the values sent.
 
-HubSpot returns batch results in no particular order and may not echo ``objectWriteTraceId``
-on successes (REFERENCE.md 1.5; hubspot-api-nodejs#190). Failures carry the trace id; successes
-are matched by elimination and by the property values we sent, which HubSpot echoes in its own
-canonical form (datetimes as ISO-8601 with milliseconds, numbers possibly reformatted).
+HubSpot returns batch results in no particular order and may not echo ``objectWriteTraceId`` on
+successes (https://developers.hubspot.com/docs/api-reference/error-handling, "Multi-status errors";
+hubspot-api-nodejs#190). Failures carry the trace id; successes are matched by elimination and by
+the property values we sent, which HubSpot echoes in its own canonical form (datetimes as ISO-8601
+with milliseconds, numbers possibly reformatted).
 Matching is by dictionary look-up, so a 100-row answer costs about 100 look-ups.
 """
 

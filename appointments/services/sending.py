@@ -104,7 +104,7 @@ def _sleep(batch: Batch, seconds: float) -> None:
 
 
 def association_objects(associations: list[list[Any]]) -> list[dict[str, Any]]:
-    """HubSpot's ``PublicAssociationsForObject`` list (REFERENCE.md 1.2) for a row's stored
+    """HubSpot's ``PublicAssociationsForObject`` list for a row's stored
     ``[record id, associationCategory, associationTypeId]`` items."""
     return [
         {
@@ -116,7 +116,7 @@ def association_objects(associations: list[list[Any]]) -> list[dict[str, Any]]:
 
 
 def _inputs(layout: RowLayout, rows: list[BatchRow]) -> list[dict[str, Any]]:
-    """Batch-create inputs (``SimplePublicObjectBatchInputForCreate``, REFERENCE.md 1.2) for
+    """Batch-create inputs (``SimplePublicObjectBatchInputForCreate``) for
     ``rows`` of a batch whose ``layout`` this is."""
     return [
         {
@@ -337,7 +337,8 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
             _sleep(batch, exc.retry_after or (1.0 if exc.policy_name == "SECONDLY" else 10.0))
         except HubSpotTransientError as exc:
             last_error = exc
-            if exc.status == 423:  # Locked: not processed; wait at least 2 s (REFERENCE 1.4).
+            # 423 Locked: not processed; wait at least 2 s (HubSpot's error handling guide).
+            if exc.status == 423:
                 _sleep(batch, 2.0 * attempt)
             else:  # 502/503/504: HubSpot may or may not have created the records.
                 unknown = True

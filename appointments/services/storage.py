@@ -71,7 +71,8 @@ def trace_ids(batch: Batch, row_numbers: Sequence[int]) -> list[str]:
     """One ``objectWriteTraceId`` per row: ``hp-<batch>-<row number>-<8 random hex>``.
 
     Unique per row and stored with it, so stable across retries: HubSpot labels a failed input
-    with it (../shared/hubspot/REFERENCE.md, section 1.5). Fits BatchRow's 64 characters.
+    with it (https://developers.hubspot.com/docs/api-reference/error-handling, "Multi-status
+    errors"). Fits BatchRow's 64 characters.
     """
     prefix = f"hp-{batch.pk.hex[:12]}-"
     noise = secrets.token_hex(4 * len(row_numbers))
