@@ -86,6 +86,8 @@ class Batch(models.Model):
         GRID = "grid", _("Form grid")
 
     class Status(models.TextChoices):
+        # Rows are being checked and stored (in short transactions); nothing can be sent yet.
+        STORING = "storing", _("Checking rows")
         DRAFT = "draft", _("Checked, not sent")
         QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Sending")
@@ -118,6 +120,10 @@ class Batch(models.Model):
     # worker died is handed to another one (appointments.services.sending.batch_recover_stalled).
     worker = models.CharField(max_length=100, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # What the batch was made from ("upload:<id>", "grid:<form key>"): unique, so confirming
+    # the same upload or posting the same grid twice, at once or after a crash, finds the
+    # first batch instead of making a second one.
+    origin = models.CharField(max_length=100, null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -129,6 +135,11 @@ class Batch(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def is_changing(self) -> bool:
+        """True while the results page should poll: rows are being stored or sent."""
+        return self.is_active or self.status == self.Status.STORING
 
     @cached_property
     def name_column(self) -> int | None:

@@ -157,6 +157,9 @@ X_FRAME_OPTIONS = "DENY"
 # Uploads: files above this size are refused with a message before they are read.
 HUBPORTAL_MAX_UPLOAD_BYTES = env_int("HUBPORTAL_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 HUBPORTAL_MAX_ROWS = env_int("HUBPORTAL_MAX_ROWS", 100_000)
+# Seconds without a stored chunk after which a batch whose rows were being stored is taken to
+# have lost its process (killed mid-confirm) and is stored again by the next visit or worker.
+HUBPORTAL_STORING_LEASE = env_int("HUBPORTAL_STORING_LEASE", 60)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
-from django.db.models import Count, Max, Min, QuerySet
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,10 +28,10 @@ from appointments.intake.cells import column_labels
 from appointments.intake.encoding import association_object_types
 from appointments.intake.mapping import ColumnTarget, mapping_to_json, target_from_json
 from appointments.intake.records import association_columns, column_holding, record_not_found
-from appointments.intake.validation import snapshot_validator
-from appointments.models import Batch, BatchCall, BatchRow, Portal
+from appointments.intake.validation import RowValidator, snapshot_validator
+from appointments.models import Batch, BatchCall, BatchRow, Portal, Upload
 from appointments.services.portals import portal_client
-from appointments.services.sending import batch_queue
+from appointments.services.sending import batch_queue, this_worker
 from appointments.services.storage import batch_rows_store_encoded
 
 # Rows validated and stored per step: a 100,000-row file never holds every row in memory twice.
@@ -50,6 +51,7 @@ VALID_STATES = (
 
 def batch_create(
     *,
+    origin: str,
     user: User,
     portal: Portal,
     source: str,
@@ -60,6 +62,7 @@ def batch_create(
     properties: list[PropertyDefinition],
     reading: dict[str, Any],
     rows: list[tuple[int, list[object]]],
+    upload: Upload | None = None,
 ) -> Batch:
     """Validate ``rows`` (``(row number, cells in header order)``) and store every one of them,
     valid or not, on a new draft batch that keeps the snapshot needed to re-validate a fix.
@@ -68,7 +71,16 @@ def batch_create(
     grid (``services.grid``) and ``import_appointments`` all call it. ``reading`` is
     ``intake.tuning.table_reading``'s (day/month orders, decimal comma, 1904 dates);
     ``timezone_name`` an IANA zone for times without an offset. Nothing is sent.
+
+    Idempotent per ``origin`` (``"upload:<id>"``, ``"grid:<key>"``): the batch is claimed, and
+    ``upload`` linked to it, in one short transaction before any row is written; a second call
+    with the same origin, at the same time or later, returns the first batch and stores
+    nothing. Rows are then stored ``CHUNK_ROWS`` at a time, each chunk in its own short
+    transaction (a 100,000-row file never holds the write lock throughout), the batch
+    ``STORING`` until the last one; a batch whose storing stopped (a killed process) is taken
+    over by ``batch_resume_storing``.
     """
+    # Built first: a mapping that does not fit the headers fails here, before any claim.
     validator = snapshot_validator(
         headers=headers,
         mapping=mapping,
@@ -76,23 +88,112 @@ def batch_create(
         timezone=ZoneInfo(timezone_name),
         reading=reading,
     )
-    with transaction.atomic():
-        batch = Batch.objects.create(
-            portal=portal,
-            created_by=user,
-            source=source,
-            filename=filename[:255],
-            timezone=timezone_name,
-            headers=headers,
-            mapping=mapping_to_json(mapping),
-            properties_snapshot=[p.to_json() for p in properties],
-            reading=reading,
-        )
-        for start in range(0, len(rows), CHUNK_ROWS):
-            with gc_paused():
-                chunk = validator.encode_rows(rows[start : start + CHUNK_ROWS])
-            batch_rows_store_encoded(batch=batch, rows=chunk)
+    claimed = _batch_claim(
+        origin=origin,
+        upload=upload,
+        fields={
+            "portal": portal,
+            "created_by": user,
+            "source": source,
+            "filename": filename[:255],
+            "timezone": timezone_name,
+            "headers": headers,
+            "mapping": mapping_to_json(mapping),
+            "properties_snapshot": [p.to_json() for p in properties],
+            "reading": reading,
+        },
+    )
+    if claimed is not None:
+        _batch_store_rows(batch=claimed, validator=validator, rows=rows)
+        return Batch.objects.get(pk=claimed.pk)
+    existing = Batch.objects.filter(origin=origin).first()
+    if existing is None and upload is not None:
+        # An upload confirmed before batches had an origin.
+        existing = Batch.objects.filter(upload__pk=upload.pk).first()
+    if existing is None:
+        raise RuntimeError(f"batch {origin} was claimed but cannot be found")
+    return existing
+
+
+class _Taken(Exception):
+    """The upload already has a batch: roll the claim back."""
+
+
+def _batch_claim(*, origin: str, upload: Upload | None, fields: dict[str, Any]) -> Batch | None:
+    """Create the ``STORING`` batch of ``origin`` and link ``upload`` to it, in one short
+    transaction; None when another call got there first (the unique ``origin``, or the
+    upload's conditional link, refuses the second)."""
+    try:
+        with transaction.atomic():
+            batch = Batch.objects.create(
+                origin=origin,
+                status=Batch.Status.STORING,
+                worker=this_worker(),
+                heartbeat_at=timezone.now(),
+                **fields,
+            )
+            if upload is not None and not Upload.objects.filter(
+                pk=upload.pk, batch__isnull=True
+            ).update(batch=batch):
+                raise _Taken
+    except (IntegrityError, _Taken):
+        return None
     return batch
+
+
+def batch_storing_stalled(*, batch: Batch) -> bool:
+    """Whether ``batch`` is ``STORING`` with no sign of life for ``HUBPORTAL_STORING_LEASE``
+    seconds: whoever stored its rows stopped (a killed process)."""
+    stale = timezone.now() - timedelta(seconds=settings.HUBPORTAL_STORING_LEASE)
+    return batch.status == Batch.Status.STORING and (
+        batch.heartbeat_at is None or batch.heartbeat_at < stale
+    )
+
+
+def batch_resume_storing(*, batch: Batch, rows: list[tuple[int, list[object]]]) -> bool:
+    """Take over a batch whose storing stalled (``batch_storing_stalled``) and store ``rows``
+    (the same rows the first attempt had: the file read again with the batch's choices)
+    afresh, dropping what the first attempt stored. False, doing nothing, when the batch is
+    not stalled (done, or another process is storing it). Raises ValueError when the rows'
+    layout no longer fits the batch's headers, before taking anything over."""
+    stale = timezone.now() - timedelta(seconds=settings.HUBPORTAL_STORING_LEASE)
+    taken = Batch.objects.filter(pk=batch.pk, status=Batch.Status.STORING).filter(
+        Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stale)
+    )
+    validator = snapshot_validator(
+        headers=batch.headers,
+        mapping=[target_from_json(target) for target in batch.mapping],
+        properties=[PropertyDefinition.from_json(p) for p in batch.properties_snapshot],
+        timezone=ZoneInfo(batch.timezone),
+        reading=batch.reading,
+    )
+    if not taken.update(worker=this_worker(), heartbeat_at=timezone.now()):
+        return False
+    _batch_store_rows(batch=batch, validator=validator, rows=rows)
+    return True
+
+
+def _batch_store_rows(
+    *, batch: Batch, validator: RowValidator, rows: list[tuple[int, list[object]]]
+) -> None:
+    """Store ``rows`` on the ``STORING`` batch this process holds, chunk by chunk, then make
+    it a draft and clear its upload's file. Stops, storing nothing more, if another process
+    took the batch over (its lease expired)."""
+    mine = Batch.objects.filter(pk=batch.pk, status=Batch.Status.STORING, worker=this_worker())
+    # A resumed batch starts again from nothing: rows are validated afresh anyway.
+    with transaction.atomic():
+        BatchRow.objects.filter(batch=batch).delete()
+    for start in range(0, len(rows), CHUNK_ROWS):
+        with gc_paused():
+            chunk = validator.encode_rows(rows[start : start + CHUNK_ROWS])
+        with transaction.atomic():
+            if not mine.update(heartbeat_at=timezone.now()):
+                return
+            batch_rows_store_encoded(batch=batch, rows=chunk)
+    with transaction.atomic():
+        if mine.update(status=Batch.Status.DRAFT, worker="", heartbeat_at=None):
+            # The rows hold every value: a confirmed upload is never read again.
+            Upload.objects.filter(batch=batch).update(data=b"")
 
 
 def batch_default_timezone(*, user: User) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,14 @@ from appointments.services.portals import portal_schema
 # At most this many grid rows in one form: beyond it, a spreadsheet upload is the better tool.
 MAX_GRID_ROWS = 200
 SESSION_KEY = "grid-schema-{portal}"
+
+
+def grid_form_key(posted: str | None = None) -> str:
+    """The key a grid form carries from its first display to its creation: ``posted`` when it
+    is one (32 hex digits), else a new random one."""
+    if posted and len(posted) == 32 and all(c in "0123456789abcdef" for c in posted):
+        return posted
+    return uuid.uuid4().hex
 
 
 def grid_schema(
@@ -117,10 +126,15 @@ def grid_create_batch(
     schema: Schema,
     columns: list[GridColumn],
     rows: list[tuple[int, list[str]]],
+    form_key: str,
 ) -> Batch:
     """Validate grid rows (``(grid row number, one text per column)``) like spreadsheet rows and
-    store every one of them on a new draft batch (source GRID). Nothing is sent."""
+    store every one of them on a new draft batch (source GRID). Nothing is sent.
+
+    ``form_key`` is the grid form's own key (``grid_form_key``): the same form posted twice (a
+    double click, a resubmitted page) gives the first batch, never a second."""
     return batch_create(
+        origin=f"grid:{form_key}",
         user=user,
         portal=portal,
         source=Batch.Source.GRID,

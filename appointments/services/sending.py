@@ -538,7 +538,8 @@ def batch_queue(*, batch: Batch) -> int:
     """
     with transaction.atomic():
         locked = Batch.objects.select_for_update().get(pk=batch.pk)
-        if locked.status in Batch.ACTIVE_STATUSES:
+        # Rows still being stored are not all there yet: nothing goes out before the last.
+        if locked.status in (*Batch.ACTIVE_STATUSES, Batch.Status.STORING):
             return 0
         ready = list(
             locked.rows.filter(state=BatchRow.State.READY, call__isnull=True)

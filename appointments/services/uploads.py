@@ -31,7 +31,11 @@ from appointments.intake.mapping import ColumnTarget, mapping_to_json, target_fr
 from appointments.intake.readers import Table, read_table
 from appointments.intake.tuning import ambiguous_date_columns, table_reading
 from appointments.models import Batch, Portal, SavedMapping, Upload
-from appointments.services.batches import batch_create
+from appointments.services.batches import (
+    batch_create,
+    batch_resume_storing,
+    batch_storing_stalled,
+)
 from appointments.services.mappings import (
     mapping_last_used,
     mapping_mark_used,
@@ -276,10 +280,19 @@ def upload_table_confirm(
     date_orders: dict[int, str],
 ) -> Batch:
     """Validate every row of the upload's ``table`` with the confirmed ``mapping`` and
-    ``date_orders``; store them on a new batch (``batch_create``) linked to the upload; the
-    file's bytes are then cleared (the rows hold every value, and a confirmed upload is never
-    read again), its name and schema kept. Nothing is sent."""
-    batch = batch_create(
+    ``date_orders``; store them on the upload's batch (``batch_create``, origin
+    ``upload:<id>``: confirming twice, at once or after a crash, never makes a second batch);
+    the file's bytes are then cleared (the rows hold every value), its name and schema kept.
+    The batch keeps how the file was read (sheet, encoding, header row), so that a confirm
+    stopped midway can be stored again (``upload_resume``). Nothing is sent."""
+    reading = table_reading(table, mapping, properties, date_orders)
+    reading["file"] = {
+        "sheet": table.sheet,
+        "encoding": table.encoding,
+        "header_row": table.header_row,
+    }
+    return batch_create(
+        origin=f"upload:{upload.pk}",
         user=upload.created_by,
         portal=upload.portal,
         source=Batch.Source.UPLOAD,
@@ -288,11 +301,51 @@ def upload_table_confirm(
         headers=table.headers,
         mapping=mapping,
         properties=properties,
-        reading=table_reading(table, mapping, properties, date_orders),
+        reading=reading,
         rows=table.rows,
+        upload=upload,
     )
-    Upload.objects.filter(pk=upload.pk).update(batch=batch, data=b"")
-    return batch
+
+
+def upload_resume(*, batch: Batch) -> bool:
+    """Store again, in the background, the rows of an upload's batch whose storing stopped
+    (``batch_storing_stalled``: the process confirming it was killed). True when queued."""
+    if batch.source != Batch.Source.UPLOAD or not batch_storing_stalled(batch=batch):
+        return False
+    batch_id = str(batch.pk)
+    transaction.on_commit(lambda: resume_upload_batch.enqueue(batch_id))
+    return True
+
+
+@task()
+def resume_upload_batch(batch_id: str) -> None:
+    """Read a stalled batch's upload again as it was read, and store its rows afresh."""
+    batch = Batch.objects.filter(pk=batch_id).first()
+    upload = Upload.objects.filter(batch_id=batch_id).first()
+    if batch is None or upload is None or not batch_storing_stalled(batch=batch):
+        return
+    choices = batch.reading.get("file", {})
+    try:
+        table = upload_read(
+            upload=upload,
+            sheet=choices.get("sheet"),
+            encoding=choices.get("encoding"),
+            header_row=choices.get("header_row"),
+        )
+        if table.headers != batch.headers:
+            raise IntakeError(_("The file no longer has the columns it had when confirmed."))
+    except IntakeError as exc:
+        # Never a loop of failing attempts: the batch says why, and nothing of it is sent.
+        Batch.objects.filter(pk=batch.pk, status=Batch.Status.STORING).update(
+            status=Batch.Status.CANCELED,
+            status_message=_(
+                "Checking the rows stopped and could not start again: %(reason)s Upload the "
+                "file again."
+            )
+            % {"reason": exc.message},
+        )
+        return
+    batch_resume_storing(batch=batch, rows=table.rows)
 
 
 def _confirm_later(
@@ -324,36 +377,28 @@ def upload_confirm_queued(*, upload_id: str, choices: dict[str, Any]) -> Batch |
 
     Returns None, doing nothing, when the upload is gone or already has its batch (a task run
     twice, or a second confirmation), so an upload never gets two batches. The schema was kept
-    on the upload by its mapping screen, so no HubSpot call happens inside the transaction.
-    Raises IntakeError if the file can no longer be read with those choices.
+    on the upload by its mapping screen, so no HubSpot call is made. Raises IntakeError if
+    the file can no longer be read with those choices.
     """
-    upload = Upload.objects.filter(pk=upload_id).first()
+    upload = Upload.objects.select_related("portal", "created_by").filter(pk=upload_id).first()
     if upload is None or upload.batch_id:
         return None
     schema = upload_schema(upload=upload)
-    with transaction.atomic():
-        # Locks the upload on PostgreSQL; SQLite's IMMEDIATE transactions already serialise.
-        upload = (
-            Upload.objects.select_for_update()
-            .select_related("portal", "created_by")
-            .filter(pk=upload_id)
-            .first()
-        )
-        if upload is None or upload.batch_id:
-            return None
-        table = upload_read(
-            upload=upload,
-            sheet=choices.get("sheet"),
-            encoding=choices.get("encoding"),
-            header_row=choices.get("header_row"),
-        )
-        return upload_table_confirm(
-            upload=upload,
-            table=table,
-            mapping=[target_from_json(target) for target in choices["mapping"]],
-            properties=schema.properties,
-            date_orders={int(index): order for index, order in choices["date_orders"].items()},
-        )
+    table = upload_read(
+        upload=upload,
+        sheet=choices.get("sheet"),
+        encoding=choices.get("encoding"),
+        header_row=choices.get("header_row"),
+    )
+    # No transaction around this: batch_create claims the upload's batch in a short one
+    # (a second task, or a second confirm, then finds it) and stores rows chunk by chunk.
+    return upload_table_confirm(
+        upload=upload,
+        table=table,
+        mapping=[target_from_json(target) for target in choices["mapping"]],
+        properties=schema.properties,
+        date_orders={int(index): order for index, order in choices["date_orders"].items()},
+    )
 
 
 def upload_confirm_failed(*, task_id: str | None) -> bool:

@@ -19,6 +19,7 @@ from appointments.hubspot.errors import HubSpotError
 from appointments.models import Batch, BatchRow, batches_for
 from appointments.services import batches as batch_services
 from appointments.services import exports
+from appointments.services import uploads as upload_services
 from appointments.services.portals import PortalNeedsReconnect
 from appointments.views.base import AuthenticatedRequest
 
@@ -60,6 +61,8 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
 @vary_on_headers("HX-Request")
 def batch_detail(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    # Rows whose storing stopped (a killed process) are stored again in the background.
+    upload_services.upload_resume(batch=batch)
     template = "appointments/batches/detail.html"
     if request.htmx:
         template += "#live-results"

@@ -20,6 +20,7 @@ from appointments.services.grid import (
     GridColumn,
     grid_columns,
     grid_create_batch,
+    grid_form_key,
     grid_schema,
 )
 from appointments.services.portals import PortalNeedsReconnect
@@ -81,6 +82,7 @@ def grid_entry(request: AuthenticatedRequest) -> HttpResponse:
         context["problem"] = schema_problem(exc)
         return render(request, template, context)
     columns = grid_columns(schema=schema)
+    form_key = grid_form_key(data.get("form_key"))
     if request.method != "POST":
         rows = [[""] * len(columns) for _ in range(START_ROWS)]
     else:
@@ -96,6 +98,7 @@ def grid_entry(request: AuthenticatedRequest) -> HttpResponse:
                     schema=schema,
                     columns=columns,
                     rows=filled,
+                    form_key=form_key,
                 )
                 url = reverse("appointments:batch-detail", args=[batch.pk])
                 if request.htmx:
@@ -118,6 +121,7 @@ def grid_entry(request: AuthenticatedRequest) -> HttpResponse:
                 for index, row in enumerate(rows)
             ],
             "row_count": len(rows),
+            "form_key": form_key,
             "max_rows": MAX_GRID_ROWS,
         }
     )

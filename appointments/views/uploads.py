@@ -103,11 +103,13 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
     this page shows "Checking N rows…" (polling itself) until their batch exists.
     """
     upload = get_object_or_404(
-        uploads_for(request.user).select_related("portal", "created_by"), pk=upload_id
+        uploads_for(request.user).select_related("portal", "created_by", "batch"), pk=upload_id
     )
     confirming_key = f"confirming-{upload.pk}"
-    if upload.batch_id:
+    if upload.batch is not None:
         request.session.pop(confirming_key, None)
+        # A confirm stopped midway (a killed process) is stored again in the background.
+        upload_services.upload_resume(batch=upload.batch)
         url = reverse("appointments:batch-detail", args=[upload.batch_id])
         # The waiting page polls with htmx: it is sent on to the batch as a whole page.
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
