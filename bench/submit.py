@@ -56,8 +56,14 @@ CEILING_CALLS = 120
 PHASE_TIMEOUT_S = 120.0
 STARTUP_TIMEOUT_S = 60.0
 # Both processes run as in production: DEBUG off (Django's debug cursor records and formats
-# every query; a few per cent of the engine's time), with a throw-away secret key.
-PRODUCTION_LIKE = {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}
+# every query; a few per cent of the engine's time), with a throw-away secret key. The sandbox
+# app is installed all the same: this process seeds and reads it, and the sandbox's migrate and
+# sandbox_set run under the project's settings.
+PRODUCTION_LIKE = {
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+    "HUBPORTAL_SANDBOX": "true",
+}
 DUMMY_TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
 STATUSES = ["Scheduled", "Completed", "Canceled", "No show"]
 DOCTORS = ["Martin", "Müller", "Nguyen", "Smith", "Okafor", "Dubois"]

@@ -60,6 +60,10 @@ _DEMO_SECRET = "django-insecure-hubportal-demo-key-change-me-in-production"  # n
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", _DEMO_SECRET if DEBUG else None)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+# The HubSpot sandbox app (SANDBOX.md): for the demo, the tests and the benchmarks, never in
+# production, where its tables would land in the real database. Defaults to DEBUG;
+# `manage.py sandbox` installs it whatever this says (sandbox/settings.py).
+HUBPORTAL_SANDBOX = env_bool("HUBPORTAL_SANDBOX", DEBUG)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -72,7 +76,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "django_rq",
     "appointments",
-    "sandbox",
+    *(["sandbox"] if HUBPORTAL_SANDBOX else []),
 ]
 
 MIDDLEWARE = [
@@ -112,7 +116,8 @@ DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web process, the worker and the sandbox write at once: WAL, a busy timeout and
-    # BEGIN IMMEDIATE avoid "database is locked" (see ../shared/NOTES.md).
+    # BEGIN IMMEDIATE avoid "database is locked"
+    # (https://docs.djangoproject.com/en/stable/ref/databases/#database-is-locked-errors).
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
@@ -200,7 +205,8 @@ HUBSPOT_OPTIONAL_SCOPES = env_list(
 # Absolute redirect URI registered with the HubSpot app; empty means "build it from the request".
 HUBSPOT_REDIRECT_URI = env_str("HUBSPOT_REDIRECT_URI", "")
 HUBSPOT_TIMEOUT_SECONDS = float(env_str("HUBSPOT_TIMEOUT_SECONDS", "30"))
-# HubSpot's rolling 10-second budget per portal and app (REFERENCE.md section 7).
+# HubSpot's rolling 10-second budget per portal and app
+# (https://developers.hubspot.com/docs/api/usage-details; SANDBOX.md, "Rate limits").
 HUBSPOT_RATE_LIMIT_PER_10S = env_int("HUBSPOT_RATE_LIMIT_PER_10S", 110)
 # Batch-create calls one batch keeps in flight at once (each on its own DB connection and HTTP
 # session); HubSpot answers in hundreds of milliseconds, so one at a time wastes the budget.

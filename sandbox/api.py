@@ -1,28 +1,28 @@
 """The wrapper every sandbox API view runs in: auth, scopes, limits, faults, journal, contract.
 
-HubSpot sources: error body and ``x-hubspot-correlation-id`` (REFERENCE.md 1.4), 401/403 bodies
-(REFERENCE.md 6.5), rate limits (section 7), faults (1.4 "Other error codes").
+HubSpot sources: the error body and ``x-hubspot-correlation-id``
+(https://developers.hubspot.com/docs/api-reference/error-handling), 401/403
+(https://developers.hubspot.com/docs/api/usage-details, "Authentication and security"), rate
+limits and faults (SANDBOX.md, "Behaviours and their sources").
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
-import socket
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from sandbox import clock, contract, faults, journal, ratelimit
+from sandbox.context import ApiContext, error_response, missing_scopes
 from sandbox.csrf import sandbox_csrf_protect
-from sandbox.models import Portal, Switches, Token
+from sandbox.models import Token
 
 logger = logging.getLogger(__name__)
 
@@ -30,68 +30,6 @@ AUTH_MESSAGE = (
     "Authentication credentials not found. This API supports OAuth 2.0 authentication and you "
     "can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"
 )
-SCOPES_MESSAGE = (
-    "This app hasn't been granted all required scopes to make this call. Read more about "
-    "required scopes here: https://developers.hubspot.com/scopes."
-)
-
-
-@dataclass
-class ApiContext:
-    """What a view gets besides the request: who calls, the switches, the sandbox time."""
-
-    correlation_id: str
-    switches: Switches
-    now: float
-    portal: Portal | None = None
-    token: Token | None = None
-    client_id: str = ""
-    headers: dict[str, str] = field(default_factory=dict)
-    # Set by the fault switches: hold the response back after the view ran; journal note.
-    hang: bool = False
-    drop: bool = False
-    note: str = ""
-    # Why this response is not checked against the spec (the spec cannot describe it).
-    contract_exempt: str = ""
-
-    @property
-    def now_dt(self) -> datetime:
-        """Sandbox time as an aware UTC datetime."""
-        return datetime.fromtimestamp(self.now, tz=UTC)
-
-
-def error_response(
-    status: int,
-    *,
-    correlation_id: str,
-    category: str,
-    message: str,
-    context: dict[str, list[str]] | None = None,
-    errors: list[dict[str, Any]] | None = None,
-    links: dict[str, str] | None = None,
-    extra: dict[str, Any] | None = None,
-) -> JsonResponse:
-    """HubSpot's whole-request error body: ``{status:"error", message, correlationId, category}``.
-
-    ``extra`` adds or overrides keys (the OAuth errors put e.g. ``BAD_AUTH_CODE`` in ``status``
-    and RFC 6749 ``error``/``error_description`` beside it, REFERENCE.md 6.5).
-    """
-    body: dict[str, Any] = {
-        "status": "error",
-        "message": message,
-        "correlationId": correlation_id,
-        "category": category,
-    }
-    if context is not None:
-        body["context"] = context
-    if errors is not None:
-        body["errors"] = errors
-    if links is not None:
-        body["links"] = links
-    body.update(extra or {})
-    return JsonResponse(body, status=status)
-
-
 ViewFunc = Callable[..., HttpResponse]
 
 
@@ -102,6 +40,7 @@ def api_view(
     policy: str | None = ratelimit.TEN_SECONDLY,
     csrf: bool = False,
     methods: tuple[str, ...] = ("GET",),
+    described: bool = True,
 ) -> Callable[[ViewFunc], ViewFunc]:
     """Wrap a view ``view(request, ctx, **kwargs)`` with HubSpot's request handling.
 
@@ -109,7 +48,9 @@ def api_view(
     them). ``auth=False`` for the OAuth endpoints, which authenticate by form fields.
     ``policy``: the rate-limit policy counted (None: not counted). ``csrf=True`` for the HTML
     forms (consent page): Django's CSRF check under the sandbox's own cookie name.
-    ``methods``: the HTTP methods allowed (405 otherwise).
+    ``methods``: the HTTP methods allowed (405 otherwise). ``described=False`` for the one
+    view sandbox/openapi.yaml does not describe, HubSpot's consent page (a web page, not an API
+    operation); every other request and answer is checked against it (``sandbox.contract``).
     """
 
     def decorate(view: ViewFunc) -> ViewFunc:
@@ -128,7 +69,11 @@ def api_view(
                 )
             else:
                 try:
-                    response = _handle(view, request, ctx, scopes_any, auth, policy, kwargs)
+                    response = _handle(
+                        view, request, ctx, scopes_any, auth, policy, described, kwargs
+                    )
+                    if described and not ctx.drop:
+                        contract.check_response(request, response, ctx)
                 except Exception as exc:
                     # A sandbox bug still answers in HubSpot's shape and lands in the journal;
                     # the test fixture fails the test on it.
@@ -161,6 +106,7 @@ def _handle(
     scopes_any: tuple[str, ...],
     auth: bool,
     policy: str | None,
+    described: bool,
     kwargs: dict[str, Any],
 ) -> HttpResponse:
     if auth:
@@ -175,12 +121,11 @@ def _handle(
         failed = faults.before_view(request, ctx)
         if failed is not None:
             return failed
-    invalid = contract.check_request(request, ctx)
-    if invalid is not None:
-        return invalid
-    response = view(request, ctx, **kwargs)
-    contract.check_response(request, response, ctx)
-    return response
+    if described:
+        invalid = contract.check_request(request, ctx)
+        if invalid is not None:
+            return invalid
+    return view(request, ctx, **kwargs)
 
 
 def _authenticate(
@@ -216,31 +161,3 @@ def _authenticate(
     if scopes_any and not set(scopes_any) & set(token.scopes):
         return missing_scopes(ctx, scopes_any)
     return None
-
-
-def missing_scopes(ctx: ApiContext, scopes: tuple[str, ...]) -> JsonResponse:
-    """403 ``MISSING_SCOPES`` naming the scopes (any one of them) the call needs."""
-    return error_response(
-        403,
-        correlation_id=ctx.correlation_id,
-        category="MISSING_SCOPES",
-        message=SCOPES_MESSAGE,
-        errors=[
-            {
-                "message": "One or more of the following scopes are required.",
-                "context": {"requiredGranularScopes": list(scopes)},
-            }
-        ],
-        links={"scopes": "https://developers.hubspot.com/scopes"},
-    )
-
-
-def drop_connection(request: HttpRequest) -> bool:
-    """Close the client's TCP connection without a response; False when the server can't."""
-    # sandbox.server puts the socket in the environ; gunicorn's workers do the same.
-    sock = request.META.get("sandbox.socket") or request.META.get("gunicorn.socket")
-    if not isinstance(sock, socket.socket):
-        return False
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-    return True

@@ -1,6 +1,8 @@
 """Batch create of appointments, validated input by input the way HubSpot does.
 
-Follows REFERENCE.md 1.2-1.5: at most 100 inputs; all values strings; per-input validation;
+Follows https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide
+and https://developers.hubspot.com/docs/api-reference/error-handling (multi-status):
+at most 100 inputs; all values strings; per-input validation;
 with a unique ``objectWriteTraceId`` on every input, 201 or 207 with ``errors[]`` keyed by
 ``context.objectWriteTraceId``; without, one bad input fails the whole call naming only the
 first; results in no particular order. Queries are per batch, not per input (benchmarks push

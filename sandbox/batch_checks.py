@@ -1,7 +1,8 @@
 """Per-input checks of a batch create: properties, associations, unique values.
 
-Rules and error shapes from REFERENCE.md 1.3-1.5, 3.3 and 4.3; one query per object type and
-per unique property for the whole batch, never one per input.
+Rules and error shapes: SANDBOX.md (the batch create row and the UNCONFIRMED choices), after
+https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide. One
+query per object type and per unique property for the whole batch, never one per input.
 """
 
 from __future__ import annotations

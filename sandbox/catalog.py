@@ -1,7 +1,9 @@
 """The demo portal's schema: appointment properties, association labels and pipelines.
 
-Shapes follow HubSpot's ``Property`` schema (crm-properties-2026-03.json, REFERENCE.md 4.2), the
-``AssociationSpecWithLabel`` list (REFERENCE.md 3.1/3.2) and ``Pipeline`` (REFERENCE.md 5).
+Shapes follow sandbox/openapi.yaml: ``Property``
+(https://developers.hubspot.com/docs/api-reference/2026-03/crm/properties/get-properties),
+``AssociationLabel`` (https://developers.hubspot.com/docs/api-reference/crm-associations-v4/guide)
+and ``Pipeline`` (https://developers.hubspot.com/docs/api-reference/2026-03/crm/pipelines/get-pipelines).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ SCOPE_READ = {
     DEALS: "crm.objects.deals.read",
 }
 SCOPE_WRITE = {APPOINTMENTS: "crm.objects.appointments.write"}
+# Reading an object type's schema (properties, pipelines): either scope will do.
+SCHEMA_SCOPES = ("crm.schemas.appointments.read", "crm.objects.appointments.read")
 
 
 def object_type_id(name_or_id: str) -> str | None:
@@ -184,7 +188,8 @@ APPOINTMENT_PROPERTIES: list[tuple[dict[str, Any], bool]] = [
     ),
 ]
 
-# (to object type, category, typeId, label): defaults per REFERENCE.md 3.1; user-defined per portal.
+# (to object type, category, typeId, label): HubSpot-defined defaults (906, 908, 944 as HubSpot
+# numbers them from appointments), then the portal's user-defined labels.
 APPOINTMENT_LABELS: list[tuple[str, str, int, str | None]] = [
     (CONTACTS, "HUBSPOT_DEFINED", 906, None),
     (CONTACTS, "USER_DEFINED", 37, "Attendee"),

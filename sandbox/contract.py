@@ -1,26 +1,31 @@
-"""Contract checking: every request and response against HubSpot's own OpenAPI files.
+"""Contract checking: every request and response against the project's own OpenAPI description.
 
-Uses openapi-core with the spec files in ../shared/hubspot/spec/ (REFERENCE.md "Machine-readable
-specs"). A request that breaks the spec gets HubSpot's 400 error shape. A response that breaks it
-is sent anyway (that is what a buggy HubSpot would do) but is marked in the journal with a note
-starting "contract: response", which the test fixture turns into a failed test. Security is not
-checked here: the sandbox checks tokens and scopes itself (sandbox.api).
+The description is ``sandbox/openapi.yaml``, written from HubSpot's public documentation
+(SANDBOX.md, "Contract"); openapi-core checks the traffic against it, always, unless the
+``contract_checking`` switch is off (benchmarks). A request that breaks it gets HubSpot's 400
+error shape. A response that breaks it is sent anyway (that is what a buggy HubSpot would do)
+but is marked in the journal with a note starting "contract: response", which the test fixture
+turns into a failed test. Security is not checked here: the sandbox checks tokens and scopes
+itself (sandbox.api).
+
+``load`` and ``exchange_errors`` also serve the optional cross-check against HubSpot's own
+files (tests/sandbox/test_contract_crosscheck.py), which reads them; this module reads nothing
+outside the repository.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import logging
-import os
 import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from django.conf import settings
+import yaml
 from django.http import HttpRequest, HttpResponse
 from openapi_core import OpenAPI
-from openapi_core.contrib.django import DjangoOpenAPIResponse
 from openapi_core.datatypes import RequestParameters
 from openapi_core.validation.request.validators import V30RequestValidator
 from openapi_core.validation.response.validators import V30ResponseValidator
@@ -28,38 +33,17 @@ from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-if TYPE_CHECKING:
-    from sandbox.api import ApiContext
+from sandbox.context import ApiContext, error_response
 
 logger = logging.getLogger(__name__)
 
-SPEC_DIR = Path(
-    os.environ.get("HUBSPOT_SPEC_DIR")
-    or getattr(settings, "HUBSPOT_SPEC_DIR", "")
-    or Path(settings.BASE_DIR).parent / "shared" / "hubspot" / "spec"
-)
+SPEC_PATH = Path(__file__).resolve().with_name("openapi.yaml")
 HUBSPOT_HOST = "https://api.hubapi.com"
-
-# Path prefix -> spec file. The first match wins, so longer prefixes come first.
-SPEC_FILES: list[tuple[str, str]] = [
-    ("/oauth/2026-03/", "auth-oauth-2026-03.json"),
-    ("/oauth/v3/", "auth-oauth-v3.json"),
-    ("/crm/objects/2026-03/", "crm-objects-2026-03.json"),
-    ("/crm/v3/objects/", "crm-objects-v3.json"),
-    ("/crm/objects/v3/", "crm-appointments-v3.json"),
-    ("/crm/properties/2026-03/", "crm-properties-2026-03.json"),
-    ("/crm/v3/properties/", "crm-properties-v3.json"),
-    ("/crm/associations/2026-03/", "crm-associations-schema-2026-03.json"),
-    ("/crm/associations/v4/", "crm-associations-schema-v4.json"),
-    ("/crm/object-library/2026-03/", "crm-object-library-2026-03.json"),
-    ("/crm/v3/object-library/", "crm-object-library-v3.json"),
-    ("/crm/pipelines/2026-03/", "crm-pipelines-2026-03.json"),
-    ("/crm/v3/pipelines/", "crm-pipelines-v3.json"),
-]
-
 
 # Raw spec data by id() of the loaded spec's root, for the compiled schema validators.
 _RAW: dict[int, dict[str, Any]] = {}
+_compiled: dict[tuple[int, tuple[str, ...]], OAS30Validator | None] = {}
+_lock = threading.Lock()
 
 
 def _deref(node: Any, schemas: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
@@ -74,9 +58,6 @@ def _deref(node: Any, schemas: dict[str, Any], seen: tuple[str, ...] = ()) -> An
     if isinstance(node, list):
         return [_deref(value, schemas, seen) for value in node]
     return node
-
-
-_compiled: dict[tuple[int, tuple[str, ...]], OAS30Validator | None] = {}
 
 
 class _CompiledSchemas:
@@ -125,78 +106,57 @@ class _ResponseValidator(_CompiledSchemas, V30ResponseValidator):
     """Response data and headers, with compiled schema validators."""
 
 
-class _HubSpotRequest:
-    """openapi-core's request protocol for a Django request, as if sent to api.hubapi.com."""
+class _Request:
+    """openapi-core's request protocol for a call, as if sent to api.hubapi.com."""
 
-    def __init__(self, request: HttpRequest, body: bytes) -> None:
+    def __init__(
+        self,
+        *,
+        method: str,
+        path: str,
+        query: Iterable[tuple[str, str]],
+        body: bytes,
+        content_type: str,
+        headers: Iterable[tuple[str, str]] = (),
+    ) -> None:
         self.host_url = HUBSPOT_HOST
-        self.path = request.path
-        self.method = (request.method or "").lower()
+        self.path = path
+        self.method = method.lower()
         self.body = body
-        self.content_type = request.content_type or ""
+        self.content_type = content_type
         self.parameters = RequestParameters(
-            query=ImmutableMultiDict([(k, v) for k, vs in request.GET.lists() for v in vs]),
-            header=Headers(list(request.headers.items())),
-            cookie=ImmutableMultiDict(dict(request.COOKIES)),
+            query=ImmutableMultiDict(list(query)),
+            header=Headers(list(headers)),
+            cookie=ImmutableMultiDict(),
             path={},
         )
 
 
-_lock = threading.Lock()
+@dataclass
+class _Response:
+    """openapi-core's response protocol for an answer (status, body bytes, content type)."""
+
+    data: bytes
+    status_code: int
+    content_type: str
+    headers: Headers
 
 
-def _json_errors(node: Any) -> None:
-    # HubSpot's files declare the shared Error response as "*/*", which openapi-core cannot
-    # deserialise; HubSpot sends it as JSON, so check it as application/json.
-    if isinstance(node, dict):
-        content = node.get("content")
-        if isinstance(content, dict) and list(content) == ["*/*"]:
-            content["application/json"] = content.pop("*/*")
-        for value in node.values():
-            _json_errors(value)
-    elif isinstance(node, list):
-        for value in node:
-            _json_errors(value)
-
-
-# Known differences between HubSpot's files and HubSpot's answers, patched before checking:
-# schema name -> property -> patch. HubSpot sends "label": null for an unlabeled default
-# association type (REFERENCE.md 3.2), where the file says a plain string.
-SPEC_PATCHES: dict[str, dict[str, dict[str, Any]]] = {
-    "AssociationSpecWithLabel": {"label": {"nullable": True}},
-}
-
-
-def _patch(data: dict[str, Any]) -> None:
-    schemas = data.get("components", {}).get("schemas", {})
-    for schema_name, properties in SPEC_PATCHES.items():
-        for prop, patch in properties.items():
-            if prop in schemas.get(schema_name, {}).get("properties", {}):
-                schemas[schema_name]["properties"][prop].update(patch)
+def load(data: dict[str, Any]) -> OpenAPI:
+    """An openapi-core ``OpenAPI`` for a parsed OpenAPI 3.0 document, with compiled validators."""
+    api = OpenAPI.from_dict(data)
+    _RAW[id(api.spec)] = data
+    return api
 
 
 @functools.cache
-def _spec(filename: str) -> OpenAPI:
-    # Loading a file takes ~0.2 s; serialise the first load, then it is cached.
+def own_spec() -> OpenAPI:
+    """The project's own description (sandbox/openapi.yaml), loaded once per process."""
+    # Loading takes a fraction of a second; serialise the first load, then it is cached.
     with _lock:
-        data = json.loads((SPEC_DIR / filename).read_text(encoding="utf-8"))
-        _json_errors(data)
-        _patch(data)
-        api = OpenAPI.from_dict(data)
-        _RAW[id(api.spec)] = data
-        return api
-
-
-def spec_for(path: str) -> OpenAPI | None:
-    """The HubSpot spec covering ``path``, or None when none does (e.g. /oauth/authorize)."""
-    for prefix, filename in SPEC_FILES:
-        if path.startswith(prefix):
-            return _spec(filename)
-    return None
-
-
-def _enabled(ctx: ApiContext) -> bool:
-    return ctx.switches.contract_checking and SPEC_DIR.is_dir()
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data = yaml.load(SPEC_PATH.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
+        return load(data)
 
 
 def _describe(errors: list[Exception]) -> str:
@@ -211,19 +171,58 @@ def _describe(errors: list[Exception]) -> str:
     return " | ".join(parts)[:2000]
 
 
+def exchange_errors(
+    api: OpenAPI,
+    *,
+    method: str,
+    path: str,
+    query: Iterable[tuple[str, str]],
+    request_body: bytes,
+    request_content_type: str,
+    status: int,
+    response_body: bytes,
+    response_content_type: str,
+) -> tuple[str, str]:
+    """Check one call against ``api``; returns ``(request problems, response problems)``.
+
+    Each is "" when that half conforms. ``query`` is the query string's (name, value) pairs.
+    """
+    query = list(query)
+    request = _Request(
+        method=method,
+        path=path,
+        query=query,
+        body=request_body,
+        content_type=request_content_type,
+    )
+    response = _Response(response_body, status, response_content_type, Headers())
+    request_errors = list(_RequestValidator(api.spec).iter_errors(request))
+    response_errors = list(_ResponseValidator(api.spec).iter_errors(request, response))
+    return (
+        _describe(request_errors) if request_errors else "",
+        _describe(response_errors) if response_errors else "",
+    )
+
+
+def _live_request(request: HttpRequest, body: bytes) -> _Request:
+    return _Request(
+        method=request.method or "",
+        path=request.path,
+        query=[(k, v) for k, vs in request.GET.lists() for v in vs],
+        body=body,
+        content_type=request.content_type or "",
+        headers=request.headers.items(),
+    )
+
+
 def check_request(request: HttpRequest, ctx: ApiContext) -> HttpResponse | None:
-    """Return HubSpot's 400 ``VALIDATION_ERROR`` when ``request`` breaks the spec, else None."""
-    if not _enabled(ctx):
+    """Return HubSpot's 400 ``VALIDATION_ERROR`` when ``request`` breaks the contract, else None."""
+    if not ctx.switches.contract_checking:
         return None
-    spec = spec_for(request.path)
-    if spec is None:
-        return None
-    validator = _RequestValidator(spec.spec)
-    errors = list(validator.iter_errors(_HubSpotRequest(request, request.body)))
+    validator = _RequestValidator(own_spec().spec)
+    errors = list(validator.iter_errors(_live_request(request, request.body)))
     if not errors:
         return None
-    from sandbox.api import error_response
-
     message = "Invalid input: " + _describe(errors)
     ctx.note = "contract: request " + message[:180]
     return error_response(
@@ -232,21 +231,22 @@ def check_request(request: HttpRequest, ctx: ApiContext) -> HttpResponse | None:
 
 
 def check_response(request: HttpRequest, response: HttpResponse, ctx: ApiContext) -> None:
-    """Mark the journal entry (``ctx.note``) and log when ``response`` breaks the spec."""
-    if not _enabled(ctx) or ctx.contract_exempt:
+    """Mark the journal entry (``ctx.note``) and log when ``response`` breaks the contract."""
+    if not ctx.switches.contract_checking:
         return
-    spec = spec_for(request.path)
-    if spec is None:
-        return
-    validator = _ResponseValidator(spec.spec)
-    errors = list(
-        validator.iter_errors(_HubSpotRequest(request, b""), DjangoOpenAPIResponse(response))
+    validator = _ResponseValidator(own_spec().spec)
+    answer = _Response(
+        b"" if response.streaming else response.content,
+        response.status_code,
+        response.get("Content-Type", ""),
+        Headers(list(response.items())),
     )
+    errors = list(validator.iter_errors(_live_request(request, b""), answer))
     if errors:
         detail = _describe(errors)
         ctx.note = "contract: response " + detail[:180]
         logger.error(
-            "Sandbox response breaks HubSpot's spec: %s %s: %s",
+            "Sandbox response breaks its contract (sandbox/openapi.yaml): %s %s: %s",
             request.method,
             request.path,
             detail,

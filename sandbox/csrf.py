@@ -1,8 +1,8 @@
 """CSRF protection for the sandbox's HTML forms under its own cookie name.
 
-Browsers do not separate cookies by port (NOTES.md), so the app on :8000 and the sandbox on
-:8765 must not share ``csrftoken``. This works whatever settings module the process runs with,
-so the in-process test server behaves like ``manage.py sandbox``.
+Browsers do not separate cookies by port (RFC 6265 section 8.5), so the app on :8000 and the
+sandbox on :8765 must not share ``csrftoken``. This works whatever settings module the process
+runs with, so the in-process test server behaves like ``manage.py sandbox``.
 """
 
 from __future__ import annotations

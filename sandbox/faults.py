@@ -1,21 +1,19 @@
 """Faults on demand, per portal: latency, 423, 502/503/504, dropped connection, lost response.
 
-HubSpot source for the codes: REFERENCE.md 1.4 "Other error codes" (423 lasts 2 s; 502/504
-processing limits; 503) and NOTES.md ("a time-out can hide created records").
+HubSpot source for the codes: https://developers.hubspot.com/docs/api-reference/error-handling
+(423 Locked: retry after at least 2 seconds; 502/504 processing limits; 503). A time-out can
+hide created records: the lost-response fault makes that case testable (SANDBOX.md, Faults).
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 
+from sandbox.context import ApiContext, drop_connection, error_response
 from sandbox.models import Portal
-
-if TYPE_CHECKING:
-    from sandbox.api import ApiContext
 
 _STATUS_FAULTS = {
     Portal.Fault.LOCKED_423: (
@@ -69,8 +67,6 @@ def before_view(request: HttpRequest, ctx: ApiContext) -> HttpResponse | None:
     Returns the fault response (423/5xx, or a dropped connection), or None to run the view;
     the lost-response fault sets ``ctx.hang`` so ``after_response`` withholds the answer.
     """
-    from sandbox.api import error_response
-
     portal = ctx.portal
     assert portal is not None
     if portal.latency_ms:
@@ -102,8 +98,6 @@ def before_view(request: HttpRequest, ctx: ApiContext) -> HttpResponse | None:
 
 def after_response(request: HttpRequest, ctx: ApiContext, response: HttpResponse) -> None:
     """Drop the connection (drop fault), or hold it ``hang_seconds`` first (lost response)."""
-    from sandbox.api import drop_connection
-
     if ctx.drop:
         drop_connection(request)
         return

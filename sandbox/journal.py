@@ -1,6 +1,6 @@
 """The request journal: one ``JournalEntry`` row per API call the sandbox answers.
 
-Issue 3 item 7. In the default "full" mode each row keeps the request and response bodies as
+SANDBOX.md, "Journal". In the default "full" mode each row keeps the request and response bodies as
 received and sent (tests assert what was sent through them); "summary" keeps method, path,
 query, status, timing, sizes and note, no bodies (``Switches.journal_mode``, for benchmarks).
 """
@@ -8,15 +8,12 @@ query, status, timing, sizes and note, no bodies (``Switches.journal_mode``, for
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from django.http import HttpRequest, HttpResponse
 
+from sandbox.context import ApiContext
 from sandbox.db import insert_rows, write_lock
 from sandbox.models import JournalEntry, Switches
-
-if TYPE_CHECKING:
-    from sandbox.api import ApiContext
 
 
 def record(

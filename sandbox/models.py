@@ -8,7 +8,7 @@ from django.db import models
 class Portal(models.Model):
     """A HubSpot account ("portal", "hub") with its switches: limits, faults, enablement.
 
-    Fault fields follow issue 3 item 6; limits follow ../shared/hubspot/REFERENCE.md section 7.
+    Faults: SANDBOX.md, "Faults"; limits: https://developers.hubspot.com/docs/api/usage-details.
     """
 
     class Fault(models.TextChoices):
@@ -80,7 +80,7 @@ class OAuthApp(models.Model):
 
 
 class AuthorizationCode(models.Model):
-    """A single-use, short-lived code issued by the consent page (REFERENCE.md 6.2)."""
+    """A single-use, short-lived code issued by the consent page (https://developers.hubspot.com/docs/api-reference/auth-oauth-v3/guide)."""
 
     code = models.CharField(max_length=100, unique=True)
     app = models.ForeignKey(OAuthApp, on_delete=models.CASCADE)
@@ -140,7 +140,7 @@ class PropertyDefinition(models.Model):
 
 
 class AssociationLabel(models.Model):
-    """An association type from one object type to another (REFERENCE.md 3.1, 3.2)."""
+    """An association type from one object type to another (https://developers.hubspot.com/docs/api-reference/crm-associations-v4/guide)."""
 
     portal = models.ForeignKey(Portal, on_delete=models.CASCADE)
     from_object_type = models.CharField(max_length=20)
@@ -198,7 +198,7 @@ class CrmRecord(models.Model):
 
 
 class JournalEntry(models.Model):
-    """One call the sandbox received: method, path, bodies, status and timing (issue 3 item 7).
+    """One call the sandbox received: method, path, bodies, status, timing (SANDBOX.md, Journal).
 
     The bodies are empty when ``Switches.journal_mode`` is "summary"; their sizes are always kept.
     """

@@ -1,27 +1,24 @@
 """HubSpot's rate limits, emulated with database tables so every process counts the same calls.
 
-Follows REFERENCE.md section 7: a rolling 10-second window per portal and app
-(``TEN_SECONDLY_ROLLING``), a daily budget (``DAILY``), and search's own per-second limit
-(``SECONDLY``, exempt from the 10-second one). No rate-limiting library offers a rolling window
-kept in an SQL database shared by processes, so the window is a table of call timestamps:
-a call is counted with one conditional UPDATE (the day), one indexed COUNT and one INSERT (the
-window), in one transaction.
+Follows https://developers.hubspot.com/docs/api/usage-details: a rolling 10-second window per
+portal and app (``TEN_SECONDLY_ROLLING``), a daily budget (``DAILY``), and search's own
+per-second limit (``SECONDLY``, exempt from the 10-second one). No rate-limiting library offers
+a rolling window kept in an SQL database shared by processes, so the window is a table of call
+timestamps: a call is counted with one conditional UPDATE (the day), one indexed COUNT and one
+INSERT (the window), in one transaction.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpResponse
 
+from sandbox.context import ApiContext, error_response
 from sandbox.db import write_transaction
 from sandbox.models import DailyUsage, RateCall
-
-if TYPE_CHECKING:
-    from sandbox.api import ApiContext
 
 TEN_SECONDLY = "TEN_SECONDLY_ROLLING"
 SECONDLY = "SECONDLY"
@@ -40,7 +37,7 @@ def check(ctx: ApiContext, policy: str) -> HttpResponse | None:
 
     Calls refused with 429 are not counted. On success, ``ctx.headers`` gets
     ``X-HubSpot-RateLimit-Max``, ``-Remaining`` and ``-Interval-Milliseconds`` (not for search,
-    whose responses carry none, REFERENCE.md section 7).
+    whose responses carry none; SANDBOX.md, "Rate limits").
     """
     portal = ctx.portal
     assert portal is not None
@@ -86,8 +83,6 @@ def check(ctx: ApiContext, policy: str) -> HttpResponse | None:
 
 
 def _too_many(ctx: ApiContext, policy: str) -> HttpResponse:
-    from sandbox.api import error_response
-
     portal = ctx.portal
     assert portal is not None
     group = {TEN_SECONDLY: "ten-secondly", SECONDLY: "secondly", DAILY: "daily"}[policy]

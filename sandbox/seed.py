@@ -71,7 +71,7 @@ def seed_demo() -> Portal:
     """Create (if missing) the demo portal, its schema and records, the demo app and static token.
 
     Returns the demo ``Portal``. Also creates a second portal, ``DISABLED_HUB_ID``, whose
-    appointments object is not activated (REFERENCE.md section 2, "Activation").
+    appointments object is not activated (https://developers.hubspot.com/docs/api-reference/latest/crm/crm-data-model/guide).
     """
     with transaction.atomic():
         portal, _ = Portal.objects.get_or_create(

@@ -1,12 +1,17 @@
 """Settings for running the sandbox alone (``manage.py sandbox``): the project's, re-rooted.
 
-The sandbox gets its own session and CSRF cookie names: browsers do not separate cookies by
-port, so the app on 127.0.0.1:8000 and the sandbox on 127.0.0.1:8765 would overwrite each
-other's cookies and lose the OAuth ``state`` (NOTES.md).
+The sandbox app is installed whatever ``HUBPORTAL_SANDBOX`` says (even with
+``DJANGO_DEBUG=false``, as the benchmarks run it). It gets its own session and CSRF cookie
+names: browsers do not separate cookies by port (RFC 6265 section 8.5), so the app on
+127.0.0.1:8000 and the sandbox on 127.0.0.1:8765 would overwrite each other's cookies and lose
+the OAuth ``state``.
 """
 
 from hubportal.settings import *  # noqa: F403
-from hubportal.settings import DATABASES
+from hubportal.settings import DATABASES, INSTALLED_APPS
+
+if "sandbox" not in INSTALLED_APPS:
+    INSTALLED_APPS = [*INSTALLED_APPS, "sandbox"]
 
 ROOT_URLCONF = "sandbox.urls"
 WSGI_APPLICATION = "sandbox.wsgi.application"

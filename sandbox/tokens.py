@@ -1,15 +1,17 @@
-"""Issuing and describing sandbox OAuth tokens (REFERENCE.md 6.2, 6.3; auth-oauth-2026-03.json)."""
+"""Issuing and describing sandbox OAuth tokens.
+
+Follows https://developers.hubspot.com/docs/api-reference/auth-oauth-v3/guide (token and token
+metadata answers; sandbox/openapi.yaml ``AccessTokenResponse``, ``AccessTokenInfo``).
+"""
 
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from sandbox.context import ApiContext
 from sandbox.models import OAuthApp, Portal, Token
 from sandbox.seed import DEMO_USER_ID
-
-if TYPE_CHECKING:
-    from sandbox.api import ApiContext
 
 
 def issue_tokens(
@@ -25,7 +27,7 @@ def issue_tokens(
     Returns HubSpot's ``AccessTokenResponse``: access_token, refresh_token, expires_in (the
     settable lifetime, 1800 s by default), token_type "bearer", token_use "access_token",
     hub_id, user_id, scopes. With the ``rotate_refresh_tokens`` switch, a refresh revokes the
-    old refresh token and returns a new one (UNCONFIRMED in REFERENCE.md 6.2).
+    old refresh token and returns a new one (an UNCONFIRMED point: SANDBOX.md).
     """
     ctx.portal = portal
     lifetime = ctx.switches.token_lifetime_seconds

@@ -2,44 +2,53 @@
 
 from django.urls import path
 
-from sandbox import views_account, views_crm, views_oauth, views_objects, views_pages
+from sandbox.views import (
+    account,
+    associations,
+    oauth,
+    object_library,
+    objects,
+    pages,
+    pipelines,
+    properties,
+)
 
 _objects = [
-    ("<str:object_type>/batch/create", views_objects.create_batch),
-    ("<str:object_type>/batch/read", views_objects.read_batch),
-    ("<str:object_type>/search", views_objects.search),
-    ("<str:object_type>/<str:object_id>", views_objects.read_one),
+    ("<str:object_type>/batch/create", objects.create_batch),
+    ("<str:object_type>/batch/read", objects.read_batch),
+    ("<str:object_type>/search", objects.search),
+    ("<str:object_type>/<str:object_id>", objects.read_one),
 ]
 
 urlpatterns = [
-    path("oauth/authorize", views_oauth.authorize, name="authorize"),
-    path("sandbox/", views_pages.settings_page, name="settings"),
-    path("sandbox/journal/", views_pages.journal_page, name="journal"),
-    path("account-info/v3/details", views_account.account_details),
+    path("oauth/authorize", oauth.authorize, name="authorize"),
+    path("sandbox/", pages.settings_page, name="settings"),
+    path("sandbox/journal/", pages.journal_page, name="journal"),
+    path("account-info/v3/details", account.account_details),
     path(
         "contacts/<int:hub_id>/record/<str:object_type>/<str:record_id>",
-        views_pages.record_page,
+        pages.record_page,
         name="record",
     ),
 ]
 for version in ("2026-03", "v3"):
     urlpatterns += [
-        path(f"oauth/{version}/token", views_oauth.token),
-        path(f"oauth/{version}/token/introspect", views_oauth.introspect),
-        path(f"oauth/{version}/token/revoke", views_oauth.revoke),
+        path(f"oauth/{version}/token", oauth.token),
+        path(f"oauth/{version}/token/introspect", oauth.introspect),
+        path(f"oauth/{version}/token/revoke", oauth.revoke),
     ]
 for prefix in ("crm/objects/2026-03", "crm/v3/objects", "crm/objects/v3"):
     urlpatterns += [path(f"{prefix}/{route}", view) for route, view in _objects]
 for prefix in ("crm/properties/2026-03", "crm/v3/properties"):
-    urlpatterns.append(path(f"{prefix}/<str:object_type>", views_crm.properties))
+    urlpatterns.append(path(f"{prefix}/<str:object_type>", properties.properties))
 for prefix in ("crm/associations/2026-03", "crm/associations/v4", "crm/v4/associations"):
     urlpatterns.append(
-        path(f"{prefix}/<str:from_type>/<str:to_type>/labels", views_crm.association_labels)
+        path(f"{prefix}/<str:from_type>/<str:to_type>/labels", associations.association_labels)
     )
 for prefix in ("crm/object-library/2026-03", "crm/v3/object-library"):
     urlpatterns += [
-        path(f"{prefix}/enablement", views_crm.enablement_all),
-        path(f"{prefix}/enablement/<str:object_type>", views_crm.enablement),
+        path(f"{prefix}/enablement", object_library.enablement_all),
+        path(f"{prefix}/enablement/<str:object_type>", object_library.enablement),
     ]
 for prefix in ("crm/pipelines/2026-03", "crm/v3/pipelines"):
-    urlpatterns.append(path(f"{prefix}/<str:object_type>", views_crm.pipelines))
+    urlpatterns.append(path(f"{prefix}/<str:object_type>", pipelines.pipelines))

@@ -1,6 +1,7 @@
 """Check one property value the way HubSpot does, and normalise what it stores.
 
-Rules from REFERENCE.md 4.3: every value is a string; datetime is ISO-8601 or epoch ms; date is
+Rules from https://developers.hubspot.com/docs/api/faq (timestamps; checkbox values) and SANDBOX.md:
+every value is a string; datetime is ISO-8601 or epoch ms; date is
 YYYY-MM-DD or epoch ms at midnight UTC (else ``INVALID_DATE``); enumerations take option values,
 multi-select ``;``-separated; bool "true"/"false"; number digits with at most one decimal point
 (else ``INVALID_INTEGER``); strings up to 65,536 characters; "" clears the value.
@@ -22,7 +23,7 @@ PropertyError = dict[str, Any]
 
 
 def problem(name: str, code: str, message: str) -> PropertyError:
-    """One entry of HubSpot's "Property values were not valid" list (REFERENCE.md 1.3)."""
+    """One entry of HubSpot's "Property values were not valid" list (SANDBOX.md, batch create)."""
     return {"isValid": False, "message": message, "error": code, "name": name}
 
 
@@ -30,7 +31,7 @@ def check_value(definition: dict[str, Any], value: object) -> tuple[str, Propert
     """Validate ``value`` against a HubSpot ``Property`` definition.
 
     Returns ``(stored_value, None)`` or ``("", error)``. Datetimes are stored as ISO-8601 UTC
-    with milliseconds, dates as YYYY-MM-DD (HubSpot answers in ISO-8601, REFERENCE.md 4.3).
+    with milliseconds, dates as YYYY-MM-DD (HubSpot answers in ISO-8601: https://developers.hubspot.com/docs/api/faq).
     """
     name = definition["name"]
     if not isinstance(value, str):
@@ -105,7 +106,8 @@ def _check_option(definition: dict[str, Any], value: str) -> tuple[str, Property
     if definition["type"] == "bool" and not allowed:
         allowed = ["true", "false"]
     multi = definition.get("fieldType") == "checkbox" and definition["type"] == "enumeration"
-    # A leading ";" on a multi-select means "append to the existing values" (REFERENCE.md 4.3).
+    # A leading ";" on a multi-select means "append to the existing values" (SANDBOX.md, batch
+    # create).
     chosen = value.removeprefix(";").split(";") if multi else [value]
     for item in chosen:
         if item not in allowed:

@@ -15,7 +15,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connections
 
+from sandbox import clock, faults
 from sandbox.models import Portal, Switches
+from sandbox.seed import DEMO_HUB_ID, DEMO_STATIC_TOKEN, seed_demo
+from sandbox.server import make_server, stop
 
 
 class Command(BaseCommand):
@@ -65,10 +68,6 @@ class Command(BaseCommand):
         if os.environ.get("DJANGO_SETTINGS_MODULE") != "sandbox.settings":
             env = {**os.environ, "DJANGO_SETTINGS_MODULE": "sandbox.settings"}
             os.execve(sys.executable, [sys.executable, *sys.argv], env)  # noqa: S606
-        from sandbox import clock, contract, faults
-        from sandbox.seed import DEMO_HUB_ID, DEMO_STATIC_TOKEN, seed_demo
-        from sandbox.server import make_server, stop
-
         portal = seed_demo()
         limits = {
             "rate_limit_per_10s": options["rate_limit"],
@@ -103,11 +102,6 @@ class Command(BaseCommand):
         self.stdout.write(f"HUBSPOT_SANDBOX_TOKEN={DEMO_STATIC_TOKEN}")
         self.stdout.write(f"HUBSPOT_SANDBOX_URL={base_url}")
         self.stdout.write(f"HubSpot sandbox at {base_url} (settings: {base_url}/sandbox/)")
-        if row.contract_checking and not contract.SPEC_DIR.is_dir():
-            self.stderr.write(
-                f"Warning: HubSpot's OpenAPI files are not at {contract.SPEC_DIR}; requests and "
-                "responses are NOT checked against the contract. Set HUBSPOT_SPEC_DIR."
-            )
         self.stdout.flush()
         try:
             threading.Event().wait()

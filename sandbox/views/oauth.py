@@ -1,6 +1,6 @@
 """OAuth 2.0 of the sandbox: consent page, token, introspect and revoke.
 
-Follows REFERENCE.md section 6 and spec/auth-oauth-2026-03.json: form bodies; the
+Follows https://developers.hubspot.com/docs/api-reference/auth-oauth-v3/guide: form bodies; the
 ``AccessTokenResponse`` shape; errors with HubSpot's ``status`` (``BAD_AUTH_CODE``...) plus
 RFC 6749 ``error``/``error_description``; redirect-URI mismatch shows an error page and does not
 redirect (HubSpot/oauth-quickstart-python#3).
@@ -18,7 +18,8 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 
-from sandbox.api import ApiContext, api_view, error_response
+from sandbox.api import api_view
+from sandbox.context import ApiContext, error_response
 from sandbox.models import AuthorizationCode, OAuthApp, Portal, Token
 from sandbox.seed import DEMO_USER_EMAIL
 from sandbox.tokens import issue_tokens, token_info
@@ -35,7 +36,7 @@ _RFC_ERROR = {
 
 
 def oauth_error(ctx: ApiContext, status: str, message: str) -> JsonResponse:
-    """400 with HubSpot's OAuth error body (REFERENCE.md 6.5)."""
+    """400 with HubSpot's OAuth error body (SANDBOX.md, the token endpoint's row)."""
     return error_response(
         400,
         correlation_id=ctx.correlation_id,
@@ -45,7 +46,7 @@ def oauth_error(ctx: ApiContext, status: str, message: str) -> JsonResponse:
     )
 
 
-@api_view(auth=False, policy=None, csrf=True, methods=("GET", "POST"))
+@api_view(auth=False, policy=None, csrf=True, methods=("GET", "POST"), described=False)
 def authorize(request: HttpRequest, ctx: ApiContext) -> HttpResponse:
     """The consent screen (GET) and its answer (POST): pick a portal, Approve or Deny.
 
@@ -186,8 +187,7 @@ def introspect(request: HttpRequest, ctx: ApiContext) -> HttpResponse:
         .first()
     )
     if found is None:
-        # The spec's oneOf has no inactive shape; HubSpot's answer is UNCONFIRMED (SANDBOX.md).
-        ctx.contract_exempt = "introspect of an unknown token"
+        # RFC 7662 section 2.2; HubSpot's own answer is UNCONFIRMED (SANDBOX.md).
         return JsonResponse({"active": False})
     ctx.portal = found.portal
     return JsonResponse(token_info(ctx, found, user=DEMO_USER_EMAIL))
@@ -200,7 +200,6 @@ def revoke(request: HttpRequest, ctx: ApiContext) -> HttpResponse:
     if failure is not None or app is None:
         return failure or oauth_error(ctx, "BAD_CLIENT_ID", "missing client_id")
     Token.objects.filter(token=request.POST.get("token", ""), app=app).update(revoked=True)
-    ctx.contract_exempt = "the spec lists no success response for revoke"
     return HttpResponse(status=204)
 
 

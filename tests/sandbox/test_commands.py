@@ -1,9 +1,8 @@
-"""The sandbox's own pages, and ``manage.py sandbox`` serving the official HubSpot client."""
+"""``manage.py sandbox`` serving the official HubSpot client, and ``manage.py sandbox_set``."""
 
 from __future__ import annotations
 
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -27,45 +26,7 @@ from sandbox.seed import DEMO_CONTACT_IDS, DEMO_HUB_ID, DEMO_STATIC_TOKEN
 from tests.fixtures_sandbox import Sandbox
 from tests.helpers import database_url
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def csrf(page: str) -> str:
-    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-    assert match
-    return match.group(1)
-
-
-def test_it_switches_a_fault_from_the_settings_page(sandbox: Sandbox) -> None:
-    browser = requests.Session()
-    page = browser.get(sandbox.url("/sandbox/"), timeout=10)
-    assert page.status_code == 200
-    assert "Sandbox-wide switches" in page.text
-    prefix = str(sandbox.hub_id)
-    form = {
-        "csrfmiddlewaretoken": csrf(page.text),
-        "form": prefix,
-        f"{prefix}-appointments_enabled": "on",
-        f"{prefix}-rate_limit_per_10s": "110",
-        f"{prefix}-daily_limit": "1000",
-        f"{prefix}-search_per_second": "5",
-        f"{prefix}-latency_ms": "0",
-        f"{prefix}-fault": "503",
-        f"{prefix}-fault_remaining": "1",
-        f"{prefix}-fault_path_contains": "",
-        f"{prefix}-hang_seconds": "60",
-    }
-    saved = browser.post(sandbox.url("/sandbox/"), data=form, allow_redirects=False, timeout=10)
-    assert saved.status_code == 302
-    call = requests.get(
-        sandbox.url("/crm/properties/2026-03/0-421"),
-        headers={"Authorization": f"Bearer {sandbox.token}"},
-        timeout=10,
-    )
-    assert call.status_code == 503
-    journal = requests.get(sandbox.url("/sandbox/journal/"), timeout=10)
-    assert "/crm/properties/2026-03/0-421" in journal.text
-    assert "fault: 503" in journal.text
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:

@@ -1,4 +1,4 @@
-"""Batch create of appointments in the sandbox, as HubSpot does it (REFERENCE.md section 1)."""
+"""CRM objects in the sandbox: batch create (as HubSpot validates it), reads and search."""
 
 from __future__ import annotations
 

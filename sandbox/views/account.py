@@ -1,7 +1,8 @@
 """Account information endpoint of the sandbox: ``GET /account-info/v3/details``.
 
 HubSpot's "Account information API" (legacy v3, "Retrieve account details"): the portal a token
-belongs to. It has no OpenAPI file in ../shared/hubspot/spec/, so its answer is contract-exempt
+belongs to. Follows
+https://developers.hubspot.com/docs/api-reference/latest/account/account-information/get-account-details
 (SANDBOX.md, "Account details").
 """
 
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from sandbox.api import ApiContext, api_view
+from sandbox.api import api_view
+from sandbox.context import ApiContext
 
 # Fixed account settings of every sandbox portal (a Paris-based EU account).
 ACCOUNT_SETTINGS = {
@@ -31,5 +33,4 @@ def account_details(request: HttpRequest, ctx: ApiContext) -> HttpResponse:
     "dataHostingLocation"}`` for any valid token (no scope needed); 401 as every API call for
     an unknown or expired token (``sandbox.api``)."""
     assert ctx.portal is not None
-    ctx.contract_exempt = "no OpenAPI file for the account information API in spec/"
     return JsonResponse({"portalId": ctx.portal.hub_id, **ACCOUNT_SETTINGS})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import requests
 
 from tests.fixtures_sandbox import Sandbox
-from tests.test_sandbox_oauth import exchange, get_code
+from tests.sandbox.test_oauth import exchange, get_code
 
 PATH = "/account-info/v3/details"
 EXPECTED_SETTINGS = {

@@ -1,6 +1,8 @@
 """CRM object endpoints of the sandbox: batch create, batch read, search, single read.
 
-Paths from spec/crm-objects-2026-03.json and crm-objects-v3.json (REFERENCE.md 1, 8).
+Follows https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide
+(batch create and read, read one, on the 2026-03, ``/crm/v3/objects`` and ``/crm/objects/v3``
+paths) and https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from sandbox import catalog, ratelimit
-from sandbox.api import ApiContext, api_view, error_response, missing_scopes
+from sandbox import search as crm_search
+from sandbox.api import api_view
 from sandbox.batch import batch_create, record_json
 from sandbox.clock import iso
+from sandbox.context import ApiContext, error_response, missing_scopes, unknown_object_type
 from sandbox.models import CrmRecord
-from sandbox.views_crm import unknown_object_type
 
 
 def _json_body(request: HttpRequest, ctx: ApiContext) -> tuple[Any, JsonResponse | None]:
@@ -65,8 +68,8 @@ def create_batch(request: HttpRequest, ctx: ApiContext, object_type: str) -> Htt
 
 
 def _select(record: CrmRecord, names: list[str]) -> dict[str, Any]:
-    # Default properties and the requested ones; unset ones are left out (the spec's
-    # properties map has string values only, no nulls).
+    # Default properties and the requested ones; unset ones are left out (the properties map
+    # has string values only, no nulls: sandbox/openapi.yaml, SimplePublicObject).
     body = record_json(record)
     wanted = dict.fromkeys(["hs_object_id", "hs_createdate", "hs_lastmodifieddate", *names])
     body["properties"] = {n: record.properties[n] for n in wanted if n in record.properties}
@@ -87,7 +90,8 @@ def read_one(
     """``GET /crm/objects/2026-03/{objectType}/{objectId}``: a SimplePublicObjectWithAssociations.
 
     ``properties=a,b`` chooses properties (default: hs_object_id, hs_createdate,
-    hs_lastmodifieddate; REFERENCE.md 2). 404 ``OBJECT_NOT_FOUND`` for a missing record.
+    hs_lastmodifieddate, as the appointments guide shows). 404 ``OBJECT_NOT_FOUND`` for a
+    missing record.
     """
     type_id = catalog.object_type_id(object_type)
     if type_id is None:
@@ -171,17 +175,16 @@ def read_batch(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpR
 def search(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpResponse:
     """``POST /crm/objects/2026-03/{objectType}/search``: EQ/IN/HAS_PROPERTY filters, paging.
 
-    Has its own per-second limit (``SECONDLY``), exempt from the 10-second one (REFERENCE.md 7).
+    Has its own per-second limit (``SECONDLY``), exempt from the 10-second one
+    (https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm, "Limitations").
     """
-    from sandbox.search import run_search
-
     if catalog.object_type_id(object_type) != catalog.APPOINTMENTS:
         return unknown_object_type(ctx, object_type)
     payload, failure = _json_body(request, ctx)
     if failure is not None:
         return failure
     assert ctx.portal is not None
-    status, body = run_search(ctx.portal, payload if isinstance(payload, dict) else {})
+    status, body = crm_search.run_search(ctx.portal, payload if isinstance(payload, dict) else {})
     if status != 200:
         return error_response(
             status, correlation_id=ctx.correlation_id, category="VALIDATION_ERROR", **body

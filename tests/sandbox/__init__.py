@@ -1,0 +1,1 @@
+"""Tests of the HubSpot sandbox, by HubSpot API area (as sandbox/views/)."""
