@@ -162,6 +162,9 @@ X_FRAME_OPTIONS = "DENY"
 # Uploads: files above this size are refused with a message before they are read.
 HUBPORTAL_MAX_UPLOAD_BYTES = env_int("HUBPORTAL_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 HUBPORTAL_MAX_ROWS = env_int("HUBPORTAL_MAX_ROWS", 100_000)
+# Cells (rows x columns) one upload may hold, counted before a sheet is loaded: memory stays
+# bounded whatever a small, dense workbook inflates to.
+HUBPORTAL_MAX_CELLS = env_int("HUBPORTAL_MAX_CELLS", 2_000_000)
 # Seconds without a stored chunk after which a batch whose rows were being stored is taken to
 # have lost its process (killed mid-confirm) and is stored again by the next visit or worker.
 HUBPORTAL_STORING_LEASE = env_int("HUBPORTAL_STORING_LEASE", 60)

@@ -18,11 +18,15 @@ from .workbook import (
     WORKBOOK_FORMATS,
     accepted_formats_sentence,
     read_workbook,
+    too_many_cells,
 )
 
 __all__ = ["IntakeError", "Table", "read_table"]
 
 CSV_FORMATS = frozenset({"csv", "tsv", "txt"})
+# Cells (rows x columns) one upload may hold: 100,000 rows of 20 columns. The setting
+# HUBPORTAL_MAX_CELLS overrides it (services pass it in).
+DEFAULT_MAX_CELLS = 2_000_000
 # How far down a title block above the header may reach when the header is looked for.
 HEADER_SEARCH_ROWS = 20
 
@@ -84,8 +88,12 @@ def _build(
     *,
     header_row: int | None,
     max_rows: int,
+    max_cells: int,
 ) -> tuple[list[str], list[tuple[int, list[object]]], int, list[int]]:
-    """Find the header, then collect non-empty data rows padded to the header's width."""
+    """Find the header, then collect non-empty data rows padded to the header's width.
+
+    Stops with IntakeError past ``max_rows`` data rows, or once the rows so far times the
+    widest row so far pass ``max_cells`` (a CSV of a few MB can hold millions of cells)."""
     # The first cell decides for almost every row; only rows starting blank are looked at whole.
     rows_iter: Iterator[tuple[int, list[object]]] = (
         (number, cells)
@@ -126,7 +134,12 @@ def _build(
         candidates = [n for n, _cells in sample]
         headers = [without_nul(display_text(cell).strip()) for cell in _trimmed(header_cells)]
     data: list[tuple[int, list[object]]] = []
+    widest = max((len(cells) for _n, cells in sample), default=0)
     for item in _chain(sample[header_index + 1 :], rows_iter):
+        if len(item[1]) > widest:
+            widest = len(item[1])
+        if (len(data) + 1) * widest > max_cells:
+            raise too_many_cells(len(data) + 1, widest, max_cells, so_far=True)
         if len(data) == max_rows:
             raise IntakeError(
                 _(
@@ -168,6 +181,7 @@ def read_table(
     encoding: str | None = None,
     header_row: int | None = None,
     max_rows: int,
+    max_cells: int = DEFAULT_MAX_CELLS,
     max_inflated_bytes: int = DEFAULT_MAX_INFLATED_BYTES,
 ) -> Table:
     """Read ``data`` (the uploaded file's bytes) as a Table; the format comes from ``filename``.
@@ -179,7 +193,8 @@ def read_table(
     ``header_row`` (1-based, as shown) forces the header, 0 means the file has none (columns
     are then named A, B, C...); otherwise the header is found below any title.
     Raises IntakeError for an unknown format, an unreadable file, more than ``max_rows`` data
-    rows, or a zip-based workbook inflating beyond ``max_inflated_bytes``.
+    rows, more than ``max_cells`` cells (rows x columns, checked before a workbook sheet is
+    loaded), or a zip-based workbook inflating beyond ``max_inflated_bytes``.
     """
     with gc_paused():
         return _read_table(
@@ -189,6 +204,7 @@ def read_table(
             encoding=encoding,
             header_row=header_row,
             max_rows=max_rows,
+            max_cells=max_cells,
             max_inflated_bytes=max_inflated_bytes,
         )
 
@@ -201,6 +217,7 @@ def _read_table(
     encoding: str | None,
     header_row: int | None,
     max_rows: int,
+    max_cells: int,
     max_inflated_bytes: int,
 ) -> Table:
     kind = posixpath.splitext(filename.lower())[1].lstrip(".")
@@ -211,6 +228,7 @@ def _read_table(
             numbered,  # type: ignore[arg-type]
             header_row=header_row,
             max_rows=max_rows,
+            max_cells=max_cells,
         )
         return Table(
             headers=headers,
@@ -232,7 +250,12 @@ def _read_table(
     # sheet of a file that is far too long.
     nrows = max_rows + HEADER_SEARCH_ROWS + 2 + (header_row or 0)
     book = read_workbook(
-        data, kind, sheet=sheet, nrows=nrows, max_inflated_bytes=max_inflated_bytes
+        data,
+        kind,
+        sheet=sheet,
+        nrows=nrows,
+        max_inflated_bytes=max_inflated_bytes,
+        max_cells=max_cells,
     )
     grid = book.grid
     for row_index, column in book.unsaved_formulas:
@@ -242,6 +265,7 @@ def _read_table(
         ((index + 1, cells) for index, cells in enumerate(grid)),
         header_row=header_row,
         max_rows=max_rows,
+        max_cells=max_cells,
     )
     return Table(
         headers=headers,

@@ -7,6 +7,7 @@ import posixpath
 import re
 import threading
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO
 from xml.etree.ElementTree import ParseError
@@ -34,6 +35,9 @@ _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _SAVED_VALUE = re.compile(rb"<(?:\w+:)?v>[^<]")
 _STRING_RESULT = re.compile(rb'\bt="str"')
 _PREFIXED_ROOT = re.compile(rb"<\w+:worksheet\b")
+_DIMENSION = re.compile(
+    rb'<(?:\w+:)?dimension\s+ref="\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?"'
+)
 _DATE1904 = re.compile(rb'date1904="(?:1|true)"')
 _OFFICE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -205,6 +209,72 @@ def scan_zip(data: bytes, max_inflated_bytes: int) -> ZipScan:
     return inflate_all(open_checked(data, max_inflated_bytes), max_inflated_bytes)
 
 
+def too_many_cells(rows: int, columns: int, limit: int, *, so_far: bool = False) -> IntakeError:
+    """The sentence for a sheet of ``rows`` x ``columns`` cells over the ``limit``; ``so_far``
+    when reading stopped there (a CSV is refused as it is read: it has at least that many)."""
+    counts = {
+        "rows": f"{rows:,}",
+        "columns": f"{columns:,}",
+        "cells": f"{rows * columns:,}",
+        "limit": f"{limit:,}",
+    }
+    if so_far:
+        return IntakeError(
+            _(
+                "This file has more than %(cells)s cells (at least %(rows)s rows of %(columns)s "
+                "columns); one upload can take at most %(limit)s cells. Delete the columns you "
+                "do not need, or split the file into smaller ones."
+            )
+            % counts
+        )
+    return IntakeError(
+        _(
+            "This sheet has %(rows)s rows and %(columns)s columns (%(cells)s cells); one upload "
+            "can take at most %(limit)s cells. Delete the columns you do not need, or split the "
+            "file into smaller ones."
+        )
+        % counts
+    )
+
+
+def check_sheet_size(archive: zipfile.ZipFile, path: str, max_cells: int) -> None:
+    """Refuse a worksheet (XML member ``path``) with more than ``max_cells`` cells before any
+    of it is loaded: calamine builds the whole rectangle of a sheet in memory (an 0.8 MB file of
+    100,001 rows x 250 numbers took 1.9 GB), so the count is made on the inflating XML.
+
+    Cells are the larger of the sheet's declared ``<dimension>`` rectangle and the ``<c>``
+    elements actually written; rows the larger of the declared rows and the rows written. Raises
+    IntakeError naming both counts. A member that is missing is left to calamine.
+    """
+    try:
+        stream = archive.open(path)
+    except KeyError:
+        return
+    declared_rows = declared_columns = written_cells = written_rows = 0
+    with stream:
+        head = True
+        while chunk := stream.read(_CHUNK):
+            if head:
+                head = False
+                if match := _DIMENSION.search(chunk[:65536]):
+                    first_col, first_row, last_col, last_row = match.groups()
+                    if last_col and last_row:
+                        declared_rows = int(last_row) - int(first_row) + 1
+                        declared_columns = (
+                            column_index(last_col.decode()) - column_index(first_col.decode()) + 1
+                        )
+            # Counted in C; "<c " and "<c>" never straddle more than a few bytes, so a cell cut
+            # by a chunk boundary is at most one uncounted cell per MB.
+            written_cells += chunk.count(b"<c ") + chunk.count(b"<c>") + chunk.count(b":c ")
+            written_rows += chunk.count(b"row>")
+            if written_cells > max_cells:
+                break
+    rows = max(declared_rows, written_rows, 1)
+    cells = max(declared_rows * declared_columns, written_cells)
+    if cells > max_cells:
+        raise too_many_cells(rows, max(declared_columns, -(-cells // rows)), max_cells)
+
+
 def _too_big(size: int, limit: int) -> IntakeError:
     return IntakeError(
         _(
@@ -263,12 +333,19 @@ class SheetData:
 
 
 def read_workbook(
-    data: bytes, kind: str, *, sheet: str | None, nrows: int, max_inflated_bytes: int
+    data: bytes,
+    kind: str,
+    *,
+    sheet: str | None,
+    nrows: int,
+    max_inflated_bytes: int,
+    max_cells: int,
 ) -> SheetData:
     """Read one sheet as a grid anchored at A1 (row 0 is spreadsheet row 1).
 
     The first visible worksheet unless ``sheet`` names another. Raises IntakeError for a bomb,
-    a corrupt or password-protected file, an unknown sheet, or a workbook without sheets.
+    a corrupt or password-protected file, an unknown sheet, a workbook without sheets, or an
+    XLSX/XLSM sheet of more than ``max_cells`` cells (``check_sheet_size``, before it loads).
 
     Zip-based workbooks are refused on their declared sizes before calamine opens them; their
     actual inflation is counted by a thread while calamine reads (zlib works outside the GIL),
@@ -288,9 +365,16 @@ def read_workbook(
 
         scanner = threading.Thread(target=scan, name="intake-zip-scan", daemon=True)
         scanner.start()
+
+    def check_size(name: str) -> None:
+        if kind in {"xlsx", "xlsm"}:
+            path = sheet_paths(data).get(name)
+            if path:
+                check_sheet_size(zipfile.ZipFile(io.BytesIO(data)), path, max_cells)
+
     outcome: tuple[list[str], str, list[list[object]]] | IntakeError
     try:
-        outcome = _read_sheet(data, sheet, nrows)
+        outcome = _read_sheet(data, sheet, nrows, check_size)
     except IntakeError as error:
         outcome = error
     finally:
@@ -320,10 +404,10 @@ def read_workbook(
 
 
 def _read_sheet(
-    data: bytes, sheet: str | None, nrows: int
+    data: bytes, sheet: str | None, nrows: int, check_size: Callable[[str], None]
 ) -> tuple[list[str], str, list[list[object]]]:
     try:
-        return _calamine_sheet(data, sheet, nrows)
+        return _calamine_sheet(data, sheet, nrows, check_size)
     except IntakeError:
         raise
     except Exception as error:  # calamine raises several error types for a damaged file
@@ -337,7 +421,7 @@ def _read_sheet(
 
 
 def _calamine_sheet(
-    data: bytes, sheet: str | None, nrows: int
+    data: bytes, sheet: str | None, nrows: int, check_size: Callable[[str], None]
 ) -> tuple[list[str], str, list[list[object]]]:
     try:
         book = python_calamine.CalamineWorkbook.from_object(io.BytesIO(data))
@@ -365,6 +449,7 @@ def _calamine_sheet(
                 _("There is no sheet named “%(sheet)s”. Sheets in this workbook: %(names)s.")
                 % {"sheet": sheet, "names": ", ".join(names)}
             )
+        check_size(sheet)
         try:
             grid = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=nrows)
         except Exception as error:

@@ -65,7 +65,13 @@ def upload_problem(*, data: bytes, filename: str, sheet: str | None) -> str:
     Reads the file once as the mapping screen will (header found automatically).
     """
     try:
-        table = read_table(data, filename, sheet=sheet, max_rows=settings.HUBPORTAL_MAX_ROWS)
+        table = read_table(
+            data,
+            filename,
+            sheet=sheet,
+            max_rows=settings.HUBPORTAL_MAX_ROWS,
+            max_cells=settings.HUBPORTAL_MAX_CELLS,
+        )
     except IntakeError as exc:
         return exc.message
     if not table.rows:
@@ -119,6 +125,7 @@ def upload_read(
         encoding=encoding or None,
         header_row=header_row,
         max_rows=settings.HUBPORTAL_MAX_ROWS,
+        max_cells=settings.HUBPORTAL_MAX_CELLS,
     )
 
 
