@@ -6,7 +6,10 @@ Design:
   ``BatchCall`` rows of at most 100, each row with a unique ``objectWriteTraceId`` that stays
   the same across retries.
 * One worker owns a batch at a time: it flips the batch ``QUEUED`` -> ``RUNNING`` with a
-  conditional UPDATE and stamps it with its ``host:pid`` and a heartbeat. It claims one call at
+  conditional UPDATE and stamps it with its ``host:pid:nonce`` and a heartbeat, its lease,
+  renewed from a thread of its own every quarter of ``HUBPORTAL_WORKER_LEASE_SECONDS`` and
+  before every attempt. Every worker hands batches whose lease expired back to the queue
+  (``batch_recover_stalled``, run periodically by ``manage.py worker``). It claims one call at
   a time (``PENDING`` -> ``SENDING``, again a conditional UPDATE) and marks its rows ``SENDING``
   before the request leaves. Every outcome is saved before the next call starts.
 * Calls are paced by a per-portal budget shared by every process (``hubspot.pacing``).
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 import threading
 import time
@@ -38,7 +42,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.tasks import task
@@ -66,8 +70,6 @@ from appointments.services.portals import PortalNeedsReconnect, portal_access_to
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS_PER_CALL = 8
-# A worker that has not shown life for this long is presumed dead; its batch is taken over.
-WORKER_LEASE = timedelta(minutes=2)
 # Clock skew allowed between us and HubSpot when searching for records created by a call.
 RECONCILE_SKEW = timedelta(minutes=2)
 NAMES_PER_SEARCH = 50
@@ -87,12 +89,72 @@ class _Pause(Exception):
         self.resume_after = resume_after
 
 
+class _Lost(Exception):
+    """Another worker took the batch over (this one's lease expired): stop, save nothing more."""
+
+
+# (pid, name): computed again after a fork, so a child never passes for its parent.
+_identity: list[tuple[int, str]] = []
+
+
 def this_worker() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This process's name on the batch it sends: ``host:pid:nonce``.
+
+    The random nonce makes a restarted container with the same host name and PID a different
+    worker, so nothing ever mistakes a dead worker's batch for its own.
+    """
+    pid = os.getpid()
+    if not _identity or _identity[0][0] != pid:
+        _identity[:] = [(pid, f"{socket.gethostname()[:60]}:{pid}:{secrets.token_hex(4)}")]
+    return _identity[0][1]
+
+
+def worker_lease() -> timedelta:
+    """How long a batch's heartbeat may be silent before its worker is presumed dead."""
+    return timedelta(seconds=settings.HUBPORTAL_WORKER_LEASE_SECONDS)
+
+
+def _renew_lease(batch_id: str) -> bool:
+    """Renew this worker's lease on the batch; False when it no longer holds it."""
+    mine = Batch.objects.filter(pk=batch_id, status=Batch.Status.RUNNING, worker=this_worker())
+    return bool(mine.update(heartbeat_at=timezone.now()))
 
 
 def _heartbeat(batch: Batch) -> None:
-    Batch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now())
+    """Renew the lease between attempts; raises _Lost when another worker holds the batch."""
+    if not _renew_lease(str(batch.pk)):
+        raise _Lost
+
+
+class _LeaseKeeper:
+    """Renews the lease every quarter of ``HUBPORTAL_WORKER_LEASE_SECONDS`` from a thread of its
+    own, so a living worker never looks dead however long a call or a database write takes."""
+
+    def __init__(self, batch_id: str) -> None:
+        self._batch_id = batch_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="hubportal-lease", daemon=True)
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        interval = settings.HUBPORTAL_WORKER_LEASE_SECONDS / 4
+        try:
+            while not self._stop.wait(interval):
+                try:
+                    if not _renew_lease(self._batch_id):
+                        return  # taken over or finished: the lanes notice at their next attempt
+                except DatabaseError:
+                    # A busy or unreachable database: try again; the lease allows four misses.
+                    logger.warning("Could not renew the lease on batch %s", self._batch_id)
+        finally:
+            connection.close()
 
 
 def _sleep(batch: Batch, seconds: float) -> None:
@@ -399,15 +461,16 @@ def _claim_next_call(batch: Batch) -> BatchCall | None:
 
 def _pause(batch: Batch, message: str) -> None:
     with transaction.atomic():
+        if not Batch.objects.filter(
+            pk=batch.pk, status=Batch.Status.RUNNING, worker=this_worker()
+        ).update(status=Batch.Status.PAUSED, status_message=message, worker=""):
+            return  # taken over: its calls are the new owner's now
         calls = BatchCall.objects.filter(batch=batch, state=BatchCall.State.SENDING)
         # Rows of a paused call were not sent (or were reconciled): they wait for the resume.
         BatchRow.objects.filter(call__in=calls, state=BatchRow.State.SENDING).update(
             state=BatchRow.State.READY
         )
         calls.update(state=BatchCall.State.PENDING)
-        Batch.objects.filter(pk=batch.pk).update(
-            status=Batch.Status.PAUSED, status_message=message, worker=""
-        )
 
 
 def _schedule_resume(batch_id: str, delay: timedelta) -> None:
@@ -416,39 +479,31 @@ def _schedule_resume(batch_id: str, delay: timedelta) -> None:
 
 
 def batch_recover_stalled() -> list[str]:
-    """Hand batches whose worker died back to the queue; returns the ids of every queued batch.
+    """Hand batches whose worker's lease expired back to the queue; returns their ids.
 
-    A batch is stalled when it is RUNNING and its worker is a dead process on this host, or its
-    heartbeat is older than WORKER_LEASE. Its in-flight call stays SENDING, so the next worker
-    reconciles it before sending anything. Queued batches are returned too: their task may have
-    died with a worker before it started, and a second task for a batch is harmless (only one
-    can claim it).
+    A RUNNING batch whose heartbeat is older than ``HUBPORTAL_WORKER_LEASE_SECONDS`` lost its
+    worker (killed, frozen, cut off from the database): it becomes QUEUED again. Its in-flight
+    call stays SENDING, so the next worker reconciles it before sending anything. A QUEUED
+    batch whose heartbeat (stamped when it was queued) is as old may have lost its task with a
+    worker that died after taking it; it is returned too, at most once a lease. A second task
+    for a batch is harmless: only one can claim it. Never trusts a PID: a zombie, or a
+    restarted container with the same host name and PID, stops renewing the lease all the same.
+    Each hand-back is a conditional UPDATE, so workers scanning at once never both take one.
     """
-    host = socket.gethostname()
-    stale_before = timezone.now() - WORKER_LEASE
+    now = timezone.now()
+    stale = Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - worker_lease())
     recovered = []
-    for batch in Batch.objects.filter(status=Batch.Status.RUNNING):
-        worker_host, _sep, pid = batch.worker.partition(":")
-        dead_here = worker_host == host and pid.isdigit() and not _alive(int(pid))
-        stale = batch.heartbeat_at is None or batch.heartbeat_at < stale_before
-        if (dead_here or stale) and Batch.objects.filter(
-            pk=batch.pk, status=Batch.Status.RUNNING, worker=batch.worker
-        ).update(status=Batch.Status.QUEUED, worker=""):
-            recovered.append(str(batch.pk))
-    queued = Batch.objects.filter(status=Batch.Status.QUEUED).values_list("pk", flat=True)
-    return sorted(set(recovered) | {str(pk) for pk in queued})
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    candidates = Batch.objects.filter(stale, status__in=Batch.ACTIVE_STATUSES)
+    for pk, status, worker, heartbeat_at in candidates.values_list(
+        "pk", "status", "worker", "heartbeat_at"
+    ):
+        if Batch.objects.filter(
+            pk=pk, status=status, worker=worker, heartbeat_at=heartbeat_at
+        ).update(status=Batch.Status.QUEUED, worker="", heartbeat_at=now):
+            if status == Batch.Status.RUNNING:
+                logger.warning("Batch %s: worker %s stopped renewing its lease", pk, worker)
+            recovered.append(str(pk))
+    return sorted(recovered)
 
 
 def _run_lanes(batch_id: str, mine: Q) -> _Pause | None:
@@ -479,6 +534,8 @@ def _run_lanes(batch_id: str, mine: Q) -> _Pause | None:
                 _send_call(call, lane, unknown=call.attempts > 1)
         except _Pause as pause:
             pauses.append(pause)
+            stop.set()
+        except _Lost:
             stop.set()
         except BaseException as exc:
             errors.append(exc)
@@ -518,7 +575,8 @@ def batch_send(*, batch_id: str) -> None:
         return
     batch = Batch.objects.get(pk=batch_id)
     mine = Q(pk=batch_id, status=Batch.Status.RUNNING, worker=this_worker())
-    pause = _run_lanes(batch_id, mine)
+    with _LeaseKeeper(batch_id):
+        pause = _run_lanes(batch_id, mine)
     if pause is not None:
         _pause(batch, pause.message)
         if pause.resume_after is not None:
@@ -562,7 +620,7 @@ def batch_queue(*, batch: Batch) -> int:
         if not waiting:
             return 0
         locked.status = Batch.Status.QUEUED
-        locked.submitted_at = timezone.now()
+        locked.submitted_at = locked.heartbeat_at = timezone.now()
         locked.finished_at = None
         locked.status_message = ""
         locked.save()
