@@ -17,7 +17,10 @@ Design:
   (``Retry-After``, or 10 s / 1 s / 2 s) and send it again. 429 ``DAILY`` pauses the batch.
 * An answer (201/207, or the 2026-09 form with errors in a 201) is mapped back to rows by
   ``objectWriteTraceId``; successes without the echo are matched by the values sent.
-* No answer (time-out, dropped connection, 502/503/504) or a call found ``SENDING`` when a
+* No connection at all (refused, DNS failure, connect time-out, TLS handshake) means nothing
+  was sent: the call is sent again after the same bounded back-off, and when HubSpot stays out
+  of reach the batch pauses with its rows ready and resumes by itself later.
+* No answer (read time-out, dropped connection, 502/503/504) or a call found ``SENDING`` when a
   worker takes over (the previous one died between send and save) is an *unknown outcome*. It
   is never resent blindly: the engine first searches the portal for appointments created since
   the call was first sent with the names of its rows, marks the rows it finds (same values, not
@@ -58,6 +61,7 @@ from appointments.hubspot.client import (
 from appointments.hubspot.errors import (
     HubSpotAuthError,
     HubSpotError,
+    HubSpotNotSent,
     HubSpotRateLimitError,
     HubSpotTransientError,
     HubSpotUnknownOutcome,
@@ -75,6 +79,10 @@ RECONCILE_SKEW = timedelta(minutes=2)
 NAMES_PER_SEARCH = 50
 # How long a batch that hit HubSpot's daily limit waits before trying again by itself.
 DAILY_LIMIT_RETRY = timedelta(minutes=30)
+# The error category of rows that may have been created: never resent automatically.
+UNKNOWN_OUTCOME = "UNKNOWN_OUTCOME"
+# How long a batch that could not reach HubSpot at all waits before trying again by itself.
+UNREACHABLE_RETRY = timedelta(minutes=5)
 
 
 class _Pause(Exception):
@@ -231,13 +239,17 @@ def _held_record_ids(batch: Batch, record_ids: list[str]) -> set[str]:
     return held
 
 
-def _reconcile(client: HubSpotClient, batch: Batch, call: BatchCall, rows: list[BatchRow]) -> int:
+def call_reconcile(
+    client: HubSpotClient, batch: Batch, call: BatchCall, rows: list[BatchRow]
+) -> int:
     """Find rows of ``call`` that HubSpot created although we never saw the answer.
 
     Searches appointments created since the call was first sent (less RECONCILE_SKEW) whose
     ``hs_appointment_name`` is one of the rows', leaves out those another row of the portal
-    already holds, and matches the rest by the values sent. Marks and saves found rows CREATED;
-    returns how many. Raises HubSpotError when the search fails.
+    already holds, and matches the rest by the values sent (HubSpot's CRM search,
+    https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm). Marks and
+    saves found rows CREATED with their record id; returns how many. Raises HubSpotError when
+    the search fails.
     """
     since = (call.sent_at or timezone.now()) - RECONCILE_SKEW
     sent = [batch.layout.unpack_properties(row.properties) for row in rows]
@@ -264,7 +276,8 @@ def _reconcile(client: HubSpotClient, batch: Batch, call: BatchCall, rows: list[
                     filter_groups=[{"filters": filters}], properties=wanted, after=after
                 )
             except HubSpotRateLimitError as exc:  # search's own per-second limit
-                _sleep(batch, exc.retry_after or 1.0)
+                # A second or so: the caller's lease (if any) is kept by its own thread.
+                time.sleep(exc.retry_after or 1.0)
                 continue
             candidates.extend(page)
             if after is None:
@@ -365,11 +378,11 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
             client = lane.client()
             if unknown:
                 try:
-                    _reconcile(client, batch, call, rows)
+                    call_reconcile(client, batch, call, rows)
                 except HubSpotError as exc:
                     # Still unknown: never send before knowing. Wait and look again.
                     last_error = exc
-                    _sleep(batch, min(2.0**attempt, 30.0))
+                    _sleep(batch, _backoff(attempt))
                     continue
                 rows = [r for r in rows if r.state == BatchRow.State.SENDING]
                 unknown = False
@@ -404,10 +417,15 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
                 _sleep(batch, 2.0 * attempt)
             else:  # 502/503/504: HubSpot may or may not have created the records.
                 unknown = True
-                _sleep(batch, min(2.0**attempt, 30.0))
+                _sleep(batch, _backoff(attempt))
+        except HubSpotNotSent as exc:
+            # No connection was made: nothing was created by this attempt, send it again.
+            last_error = exc
+            logger.warning("Call %s not sent (%s); trying again", call.pk, exc)
+            _sleep(batch, _backoff(attempt))
         except HubSpotUnknownOutcome as exc:
             last_error, unknown = exc, True
-            _sleep(batch, min(2.0**attempt, 30.0))
+            _sleep(batch, _backoff(attempt))
         except HubSpotAuthError as exc:
             if attempt > 1:
                 raise _Pause(exc.message) from None
@@ -422,10 +440,22 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
         else:
             _finish_call(call, batch.layout, rows, result)
             return
+    if isinstance(last_error, HubSpotNotSent):
+        # HubSpot is out of reach (a wrong URL, a network outage): nothing is failed and no row
+        # is called "may have been created" for it. The pause puts the rows back to ready; a
+        # call that went out before stays marked (its attempts), so it is reconciled first.
+        raise _Pause(
+            _(
+                "HubSpot could not be reached (%(reason)s). The batch resumes by itself in "
+                "%(minutes)s minutes, or press Send to try sooner."
+            )
+            % {"reason": last_error, "minutes": int(UNREACHABLE_RETRY.total_seconds() // 60)},
+            resume_after=UNREACHABLE_RETRY,
+        )
     error = last_error or HubSpotError(_("HubSpot kept refusing this call."))
     if unknown:
         try:
-            _reconcile(lane.client(), batch, call, rows)
+            call_reconcile(lane.client(), batch, call, rows)
         except (HubSpotError, PortalNeedsReconnect):
             logger.warning("Final reconciliation of call %s failed", call.pk)
         rows = [r for r in rows if r.state == BatchRow.State.SENDING]
@@ -436,9 +466,15 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
             )
             % {"detail": error}
         )
-        _fail_call(call, rows, error, "UNKNOWN_OUTCOME")
+        _fail_call(call, rows, error, UNKNOWN_OUTCOME)
     else:
         _fail_call(call, rows, error, error.category or "RETRIES_EXHAUSTED")
+
+
+def _backoff(attempt: int) -> float:
+    """Seconds to wait after the ``attempt``-th try (1-based): 2, 4, 8, ... up to
+    ``HUBPORTAL_RETRY_WAIT_MAX_SECONDS``."""
+    return min(2.0**attempt, float(settings.HUBPORTAL_RETRY_WAIT_MAX_SECONDS))
 
 
 def _claim_next_call(batch: Batch) -> BatchCall | None:
