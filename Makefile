@@ -53,10 +53,10 @@ lint: install
 	$(PY) manage.py makemigrations --check --dry-run
 
 # Everything CI runs: linters, type checks, Django checks, the whole suite on SQLite
-# (browser tests included), then the suite again on PostgreSQL.
+# (browser and heavy tests included), then the suite again on PostgreSQL (without them).
 test: lint messages
 	$(PY) -m pytest
-	DATABASE_URL=$(POSTGRES_URL) $(PY) -m pytest -m "not e2e" -p no:cacheprovider
+	DATABASE_URL=$(POSTGRES_URL) $(PY) -m pytest -m "not e2e and not heavy" -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) .pytest-db var

@@ -49,6 +49,11 @@ urlpatterns = [
         batches.batch_check_records,
         name="batch-check-records",
     ),
+    path(
+        "batches/<uuid:batch_id>/check-hubspot/",
+        batches.batch_check_hubspot,
+        name="batch-check-hubspot",
+    ),
     path("batches/<uuid:batch_id>/cancel/", batches.batch_cancel, name="batch-cancel"),
     path("batches/<uuid:batch_id>/results.csv", batches.batch_export_csv, name="batch-export-csv"),
     path(

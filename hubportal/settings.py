@@ -214,6 +214,15 @@ HUBSPOT_RATE_LIMIT_PER_10S = env_int("HUBSPOT_RATE_LIMIT_PER_10S", 110)
 # Batch-create calls one batch keeps in flight at once (each on its own DB connection and HTTP
 # session); HubSpot answers in hundreds of milliseconds, so one at a time wastes the budget.
 HUBPORTAL_CALLS_IN_FLIGHT = env_int("HUBPORTAL_CALLS_IN_FLIGHT", 3)
+# A worker renews its lease on the batch it sends (Batch.heartbeat_at) every quarter of this,
+# from its own thread; every worker looks for expired leases as often and resumes those batches.
+# A killed worker's batch therefore resumes within about 1.25 x this plus the worker's poll.
+HUBPORTAL_WORKER_LEASE_SECONDS = env_int("HUBPORTAL_WORKER_LEASE_SECONDS", 20)
+if HUBPORTAL_WORKER_LEASE_SECONDS < 4:
+    raise ImproperlyConfigured("HUBPORTAL_WORKER_LEASE_SECONDS must be at least 4.")
+# Longest wait between two tries of a call HubSpot did not answer or could not be reached for
+# (the wait doubles from 2 s up to this; 8 tries a call).
+HUBPORTAL_RETRY_WAIT_MAX_SECONDS = env_int("HUBPORTAL_RETRY_WAIT_MAX_SECONDS", 30)
 # Calls kept in reserve below that budget (our window starts at send, HubSpot's at arrival).
 HUBSPOT_RATE_LIMIT_MARGIN = env_int("HUBSPOT_RATE_LIMIT_MARGIN", 2)
 # Redis URL for the shared call budget (workers on several machines); empty: a SQLite file.

@@ -3,11 +3,14 @@
 Reads (properties, labels) are retried by urllib3's ``Retry`` on 429/5xx, honouring
 ``Retry-After``. Batch create is never retried here: its outcome after a time-out is unknown
 and a blind resend could create records twice (SANDBOX.md, "Unknown outcomes"); the caller
-decides.
+decides. Failures without an answer are told apart: no connection at all (``HubSpotNotSent``:
+nothing was written) from a request that may have reached HubSpot (``HubSpotUnknownOutcome``).
 """
 
 from __future__ import annotations
 
+import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,11 +18,14 @@ from typing import Any
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError
 from urllib3.util.retry import Retry
+from urllib3.util.ssl_match_hostname import CertificateError
 
 from appointments.hubspot import pacing
 from appointments.hubspot.errors import (
     HubSpotError,
+    HubSpotNotSent,
     HubSpotUnknownOutcome,
     raise_for_response,
 )
@@ -86,6 +92,62 @@ class BatchCreateResult:
     completed_at: datetime | None
     correlation_id: str
     rate_limit: RateLimit = field(default_factory=RateLimit)
+
+
+# OpenSSL reasons that only a TLS handshake gives, before any byte of the request is written
+# (e.g. WRONG_VERSION_NUMBER: https:// to a port that speaks plain HTTP). Any other TLS error
+# may come after the request went out, so it stays an unknown outcome.
+_HANDSHAKE_REASONS = frozenset(
+    {
+        "WRONG_VERSION_NUMBER",
+        "UNSUPPORTED_PROTOCOL",
+        "NO_PROTOCOLS_AVAILABLE",
+        "TLSV1_ALERT_PROTOCOL_VERSION",
+        "SSLV3_ALERT_HANDSHAKE_FAILURE",
+    }
+)
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it wraps: requests puts urllib3's error (often a ``MaxRetryError``) in
+    ``args[0]``, which names its cause in ``reason``; the rest is ``__cause__``/``__context__``."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            current = reason
+        elif current.args and isinstance(current.args[0], BaseException):
+            current = current.args[0]
+        else:
+            current = current.__cause__ or current.__context__
+
+
+def never_sent(exc: requests.RequestException) -> bool:
+    """Whether ``exc`` says no connection was made, so the request was never written.
+
+    True for a connect time-out (``requests.ConnectTimeout``, urllib3's ``ConnectTimeoutError``),
+    a refused connection or a DNS failure (urllib3's ``NewConnectionError``, of which
+    ``NameResolutionError`` is one; both subclass ``ConnectTimeoutError``), a certificate or
+    host name that failed verification, and the handshake-only TLS errors above. False for a
+    read time-out or a connection dropped once established, whose request may have arrived.
+    """
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    for cause in _causes(exc):
+        if isinstance(cause, ConnectTimeoutError | ssl.SSLCertVerificationError | CertificateError):
+            return True
+        if isinstance(cause, ssl.SSLError) and cause.reason in _HANDSHAKE_REASONS:
+            return True
+    return False
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost error's message, e.g. ``[Errno 111] Connection refused``."""
+    *_, root = _causes(exc)
+    return str(root)
 
 
 def _int_header(headers: Any, name: str) -> int | None:
@@ -156,12 +218,18 @@ class HubSpotClient:
             response = self.session.request(
                 method, f"{self.base_url}{path}", timeout=self.timeout, **kwargs
             )
-        except (requests.Timeout, requests.ConnectionError) as exc:
+        except requests.RequestException as exc:
+            if never_sent(exc):
+                raise HubSpotNotSent(
+                    f"Could not connect to HubSpot at {self.base_url} ({type(exc).__name__}: "
+                    f"{_root_cause(exc)}).",
+                    category="NOT_CONNECTED",
+                ) from None
+            if not isinstance(exc, requests.Timeout | requests.ConnectionError):
+                raise HubSpotError(f"Could not call HubSpot: {exc}") from None
             raise HubSpotUnknownOutcome(
                 f"HubSpot did not answer ({type(exc).__name__}).", category="NO_RESPONSE"
             ) from None
-        except requests.RequestException as exc:
-            raise HubSpotError(f"Could not call HubSpot: {exc}") from None
         raise_for_response(response)
         if paced:
             headers = response.headers

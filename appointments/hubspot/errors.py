@@ -75,6 +75,14 @@ class HubSpotTransientError(HubSpotError):
     retryable = True
 
 
+class HubSpotNotSent(HubSpotError):
+    """No connection to HubSpot was made (refused, DNS failure, connect time-out, a TLS
+    handshake that failed): the request was never written, so nothing was created and sending
+    it again is safe."""
+
+    retryable = True
+
+
 class HubSpotUnknownOutcome(HubSpotError):
     """The request may have reached HubSpot but no answer came (time-out, dropped connection).
 

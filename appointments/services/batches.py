@@ -1,5 +1,6 @@
-"""Batch actions: create (the one way rows become a batch), progress, submit, retry, cancel, and
-the check that the records a batch associates with exist.
+"""Batch actions: create (the one way rows become a batch), progress, submit, retry, cancel, the
+check that the records a batch associates with exist, and checking HubSpot again for rows whose
+outcome is unknown.
 
 Keyword-only, typed functions named ``batch_<action>``. Spreadsheets are read and validated by
 ``appointments.intake`` (pure); rows are stored by ``services.storage``; the sending itself is
@@ -11,6 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import groupby
+from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,7 +34,12 @@ from appointments.intake.records import association_columns, column_holding, rec
 from appointments.intake.validation import RowValidator, snapshot_validator
 from appointments.models import Batch, BatchCall, BatchRow, Portal, Upload
 from appointments.services.portals import portal_client
-from appointments.services.sending import batch_queue, this_worker
+from appointments.services.sending import (
+    UNKNOWN_OUTCOME,
+    batch_queue,
+    call_reconcile,
+    this_worker,
+)
 from appointments.services.storage import batch_rows_store_encoded
 
 # Rows validated and stored per step: a 100,000-row file never holds every row in memory twice.
@@ -285,7 +293,7 @@ def batch_retry_failed(*, batch: Batch) -> int:
     """
     if batch.status in Batch.ACTIVE_STATUSES:
         return 0
-    batch.rows.filter(state=BatchRow.State.FAILED).exclude(error_category="UNKNOWN_OUTCOME").update(
+    batch.rows.filter(state=BatchRow.State.FAILED).exclude(error_category=UNKNOWN_OUTCOME).update(
         state=BatchRow.State.READY, call=None, error_category="", error_message=""
     )
     return batch_queue(batch=batch)
@@ -358,3 +366,61 @@ def batch_check_records(*, batch: Batch) -> int:
     with transaction.atomic():
         BatchRow.objects.bulk_update(held, ["state", "errors"], batch_size=500)
     return len(held)
+
+
+# A row "check HubSpot again" did not find: it was not created, and "Send the failed rows
+# again" sends it.
+NOT_SENT = "NOT_SENT"
+
+
+def batch_unknown_count(*, batch: Batch) -> int:
+    """How many rows may have been created (``UNKNOWN_OUTCOME``): HubSpot never answered for
+    them and the engine could not find them afterwards."""
+    return batch.rows.filter(state=BatchRow.State.FAILED, error_category=UNKNOWN_OUTCOME).count()
+
+
+@dataclass(frozen=True)
+class HubSpotCheck:
+    """What ``batch_check_hubspot`` settled: ``created`` rows found in HubSpot, ``not_sent``
+    rows HubSpot has no record of."""
+
+    created: int
+    not_sent: int
+
+
+def batch_check_hubspot(*, batch: Batch) -> HubSpotCheck:
+    """Settle the rows that may have been created (``UNKNOWN_OUTCOME``) by asking HubSpot.
+
+    For each call with such rows, searches the portal as the engine does after a lost answer
+    (``sending.call_reconcile``: appointments created since the call was first sent, by name,
+    matched by the values sent, never a record another row of the portal holds;
+    https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm). A row found
+    becomes CREATED with its record id; a row not found stays FAILED as ``NOT_SENT``, so "Send
+    the failed rows again" sends it: this action never sends anything. Returns the counts.
+    Raises HubSpotError / PortalNeedsReconnect when HubSpot cannot be asked; rows of calls
+    settled before that stay settled, the others stay unknown.
+    """
+    unknown = list(
+        batch.rows.filter(
+            state=BatchRow.State.FAILED, error_category=UNKNOWN_OUTCOME, call__isnull=False
+        ).order_by("call_id", "row_number")
+    )
+    calls = BatchCall.objects.in_bulk({row.call_id for row in unknown})
+    created = not_sent = 0
+    with portal_client(portal=batch.portal) as client:
+        for call_id, group in groupby(unknown, key=attrgetter("call_id")):
+            rows = list(group)
+            created += call_reconcile(client, batch, calls[call_id], rows)
+            missing = [row.pk for row in rows if row.state != BatchRow.State.CREATED]
+            # Conditional, so a check running at the same time never undoes a row found.
+            not_sent += BatchRow.objects.filter(
+                pk__in=missing, state=BatchRow.State.FAILED, error_category=UNKNOWN_OUTCOME
+            ).update(
+                error_category=NOT_SENT,
+                error_message=_(
+                    "HubSpot has no such appointment: this row was not created. Send the "
+                    "failed rows again to send it."
+                ),
+                updated_at=timezone.now(),
+            )
+    return HubSpotCheck(created=created, not_sent=not_sent)

@@ -6,7 +6,10 @@ Design:
   ``BatchCall`` rows of at most 100, each row with a unique ``objectWriteTraceId`` that stays
   the same across retries.
 * One worker owns a batch at a time: it flips the batch ``QUEUED`` -> ``RUNNING`` with a
-  conditional UPDATE and stamps it with its ``host:pid`` and a heartbeat. It claims one call at
+  conditional UPDATE and stamps it with its ``host:pid:nonce`` and a heartbeat, its lease,
+  renewed from a thread of its own every quarter of ``HUBPORTAL_WORKER_LEASE_SECONDS`` and
+  before every attempt. Every worker hands batches whose lease expired back to the queue
+  (``batch_recover_stalled``, run periodically by ``manage.py worker``). It claims one call at
   a time (``PENDING`` -> ``SENDING``, again a conditional UPDATE) and marks its rows ``SENDING``
   before the request leaves. Every outcome is saved before the next call starts.
 * Calls are paced by a per-portal budget shared by every process (``hubspot.pacing``).
@@ -14,7 +17,10 @@ Design:
   (``Retry-After``, or 10 s / 1 s / 2 s) and send it again. 429 ``DAILY`` pauses the batch.
 * An answer (201/207, or the 2026-09 form with errors in a 201) is mapped back to rows by
   ``objectWriteTraceId``; successes without the echo are matched by the values sent.
-* No answer (time-out, dropped connection, 502/503/504) or a call found ``SENDING`` when a
+* No connection at all (refused, DNS failure, connect time-out, TLS handshake) means nothing
+  was sent: the call is sent again after the same bounded back-off, and when HubSpot stays out
+  of reach the batch pauses with its rows ready and resumes by itself later.
+* No answer (read time-out, dropped connection, 502/503/504) or a call found ``SENDING`` when a
   worker takes over (the previous one died between send and save) is an *unknown outcome*. It
   is never resent blindly: the engine first searches the portal for appointments created since
   the call was first sent with the names of its rows, marks the rows it finds (same values, not
@@ -31,6 +37,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 import threading
 import time
@@ -38,7 +45,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.tasks import task
@@ -54,6 +61,7 @@ from appointments.hubspot.client import (
 from appointments.hubspot.errors import (
     HubSpotAuthError,
     HubSpotError,
+    HubSpotNotSent,
     HubSpotRateLimitError,
     HubSpotTransientError,
     HubSpotUnknownOutcome,
@@ -66,13 +74,15 @@ from appointments.services.portals import PortalNeedsReconnect, portal_access_to
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS_PER_CALL = 8
-# A worker that has not shown life for this long is presumed dead; its batch is taken over.
-WORKER_LEASE = timedelta(minutes=2)
 # Clock skew allowed between us and HubSpot when searching for records created by a call.
 RECONCILE_SKEW = timedelta(minutes=2)
 NAMES_PER_SEARCH = 50
 # How long a batch that hit HubSpot's daily limit waits before trying again by itself.
 DAILY_LIMIT_RETRY = timedelta(minutes=30)
+# The error category of rows that may have been created: never resent automatically.
+UNKNOWN_OUTCOME = "UNKNOWN_OUTCOME"
+# How long a batch that could not reach HubSpot at all waits before trying again by itself.
+UNREACHABLE_RETRY = timedelta(minutes=5)
 
 
 class _Pause(Exception):
@@ -87,12 +97,72 @@ class _Pause(Exception):
         self.resume_after = resume_after
 
 
+class _Lost(Exception):
+    """Another worker took the batch over (this one's lease expired): stop, save nothing more."""
+
+
+# (pid, name): computed again after a fork, so a child never passes for its parent.
+_identity: list[tuple[int, str]] = []
+
+
 def this_worker() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This process's name on the batch it sends: ``host:pid:nonce``.
+
+    The random nonce makes a restarted container with the same host name and PID a different
+    worker, so nothing ever mistakes a dead worker's batch for its own.
+    """
+    pid = os.getpid()
+    if not _identity or _identity[0][0] != pid:
+        _identity[:] = [(pid, f"{socket.gethostname()[:60]}:{pid}:{secrets.token_hex(4)}")]
+    return _identity[0][1]
+
+
+def worker_lease() -> timedelta:
+    """How long a batch's heartbeat may be silent before its worker is presumed dead."""
+    return timedelta(seconds=settings.HUBPORTAL_WORKER_LEASE_SECONDS)
+
+
+def _renew_lease(batch_id: str) -> bool:
+    """Renew this worker's lease on the batch; False when it no longer holds it."""
+    mine = Batch.objects.filter(pk=batch_id, status=Batch.Status.RUNNING, worker=this_worker())
+    return bool(mine.update(heartbeat_at=timezone.now()))
 
 
 def _heartbeat(batch: Batch) -> None:
-    Batch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now())
+    """Renew the lease between attempts; raises _Lost when another worker holds the batch."""
+    if not _renew_lease(str(batch.pk)):
+        raise _Lost
+
+
+class _LeaseKeeper:
+    """Renews the lease every quarter of ``HUBPORTAL_WORKER_LEASE_SECONDS`` from a thread of its
+    own, so a living worker never looks dead however long a call or a database write takes."""
+
+    def __init__(self, batch_id: str) -> None:
+        self._batch_id = batch_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="hubportal-lease", daemon=True)
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        interval = settings.HUBPORTAL_WORKER_LEASE_SECONDS / 4
+        try:
+            while not self._stop.wait(interval):
+                try:
+                    if not _renew_lease(self._batch_id):
+                        return  # taken over or finished: the lanes notice at their next attempt
+                except DatabaseError:
+                    # A busy or unreachable database: try again; the lease allows four misses.
+                    logger.warning("Could not renew the lease on batch %s", self._batch_id)
+        finally:
+            connection.close()
 
 
 def _sleep(batch: Batch, seconds: float) -> None:
@@ -169,13 +239,17 @@ def _held_record_ids(batch: Batch, record_ids: list[str]) -> set[str]:
     return held
 
 
-def _reconcile(client: HubSpotClient, batch: Batch, call: BatchCall, rows: list[BatchRow]) -> int:
+def call_reconcile(
+    client: HubSpotClient, batch: Batch, call: BatchCall, rows: list[BatchRow]
+) -> int:
     """Find rows of ``call`` that HubSpot created although we never saw the answer.
 
     Searches appointments created since the call was first sent (less RECONCILE_SKEW) whose
     ``hs_appointment_name`` is one of the rows', leaves out those another row of the portal
-    already holds, and matches the rest by the values sent. Marks and saves found rows CREATED;
-    returns how many. Raises HubSpotError when the search fails.
+    already holds, and matches the rest by the values sent (HubSpot's CRM search,
+    https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm). Marks and
+    saves found rows CREATED with their record id; returns how many. Raises HubSpotError when
+    the search fails.
     """
     since = (call.sent_at or timezone.now()) - RECONCILE_SKEW
     sent = [batch.layout.unpack_properties(row.properties) for row in rows]
@@ -202,7 +276,8 @@ def _reconcile(client: HubSpotClient, batch: Batch, call: BatchCall, rows: list[
                     filter_groups=[{"filters": filters}], properties=wanted, after=after
                 )
             except HubSpotRateLimitError as exc:  # search's own per-second limit
-                _sleep(batch, exc.retry_after or 1.0)
+                # A second or so: the caller's lease (if any) is kept by its own thread.
+                time.sleep(exc.retry_after or 1.0)
                 continue
             candidates.extend(page)
             if after is None:
@@ -303,11 +378,11 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
             client = lane.client()
             if unknown:
                 try:
-                    _reconcile(client, batch, call, rows)
+                    call_reconcile(client, batch, call, rows)
                 except HubSpotError as exc:
                     # Still unknown: never send before knowing. Wait and look again.
                     last_error = exc
-                    _sleep(batch, min(2.0**attempt, 30.0))
+                    _sleep(batch, _backoff(attempt))
                     continue
                 rows = [r for r in rows if r.state == BatchRow.State.SENDING]
                 unknown = False
@@ -342,10 +417,15 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
                 _sleep(batch, 2.0 * attempt)
             else:  # 502/503/504: HubSpot may or may not have created the records.
                 unknown = True
-                _sleep(batch, min(2.0**attempt, 30.0))
+                _sleep(batch, _backoff(attempt))
+        except HubSpotNotSent as exc:
+            # No connection was made: nothing was created by this attempt, send it again.
+            last_error = exc
+            logger.warning("Call %s not sent (%s); trying again", call.pk, exc)
+            _sleep(batch, _backoff(attempt))
         except HubSpotUnknownOutcome as exc:
             last_error, unknown = exc, True
-            _sleep(batch, min(2.0**attempt, 30.0))
+            _sleep(batch, _backoff(attempt))
         except HubSpotAuthError as exc:
             if attempt > 1:
                 raise _Pause(exc.message) from None
@@ -360,10 +440,22 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
         else:
             _finish_call(call, batch.layout, rows, result)
             return
+    if isinstance(last_error, HubSpotNotSent):
+        # HubSpot is out of reach (a wrong URL, a network outage): nothing is failed and no row
+        # is called "may have been created" for it. The pause puts the rows back to ready; a
+        # call that went out before stays marked (its attempts), so it is reconciled first.
+        raise _Pause(
+            _(
+                "HubSpot could not be reached (%(reason)s). The batch resumes by itself in "
+                "%(minutes)s minutes, or press Send to try sooner."
+            )
+            % {"reason": last_error, "minutes": int(UNREACHABLE_RETRY.total_seconds() // 60)},
+            resume_after=UNREACHABLE_RETRY,
+        )
     error = last_error or HubSpotError(_("HubSpot kept refusing this call."))
     if unknown:
         try:
-            _reconcile(lane.client(), batch, call, rows)
+            call_reconcile(lane.client(), batch, call, rows)
         except (HubSpotError, PortalNeedsReconnect):
             logger.warning("Final reconciliation of call %s failed", call.pk)
         rows = [r for r in rows if r.state == BatchRow.State.SENDING]
@@ -374,9 +466,15 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
             )
             % {"detail": error}
         )
-        _fail_call(call, rows, error, "UNKNOWN_OUTCOME")
+        _fail_call(call, rows, error, UNKNOWN_OUTCOME)
     else:
         _fail_call(call, rows, error, error.category or "RETRIES_EXHAUSTED")
+
+
+def _backoff(attempt: int) -> float:
+    """Seconds to wait after the ``attempt``-th try (1-based): 2, 4, 8, ... up to
+    ``HUBPORTAL_RETRY_WAIT_MAX_SECONDS``."""
+    return min(2.0**attempt, float(settings.HUBPORTAL_RETRY_WAIT_MAX_SECONDS))
 
 
 def _claim_next_call(batch: Batch) -> BatchCall | None:
@@ -399,15 +497,16 @@ def _claim_next_call(batch: Batch) -> BatchCall | None:
 
 def _pause(batch: Batch, message: str) -> None:
     with transaction.atomic():
+        if not Batch.objects.filter(
+            pk=batch.pk, status=Batch.Status.RUNNING, worker=this_worker()
+        ).update(status=Batch.Status.PAUSED, status_message=message, worker=""):
+            return  # taken over: its calls are the new owner's now
         calls = BatchCall.objects.filter(batch=batch, state=BatchCall.State.SENDING)
         # Rows of a paused call were not sent (or were reconciled): they wait for the resume.
         BatchRow.objects.filter(call__in=calls, state=BatchRow.State.SENDING).update(
             state=BatchRow.State.READY
         )
         calls.update(state=BatchCall.State.PENDING)
-        Batch.objects.filter(pk=batch.pk).update(
-            status=Batch.Status.PAUSED, status_message=message, worker=""
-        )
 
 
 def _schedule_resume(batch_id: str, delay: timedelta) -> None:
@@ -416,39 +515,31 @@ def _schedule_resume(batch_id: str, delay: timedelta) -> None:
 
 
 def batch_recover_stalled() -> list[str]:
-    """Hand batches whose worker died back to the queue; returns the ids of every queued batch.
+    """Hand batches whose worker's lease expired back to the queue; returns their ids.
 
-    A batch is stalled when it is RUNNING and its worker is a dead process on this host, or its
-    heartbeat is older than WORKER_LEASE. Its in-flight call stays SENDING, so the next worker
-    reconciles it before sending anything. Queued batches are returned too: their task may have
-    died with a worker before it started, and a second task for a batch is harmless (only one
-    can claim it).
+    A RUNNING batch whose heartbeat is older than ``HUBPORTAL_WORKER_LEASE_SECONDS`` lost its
+    worker (killed, frozen, cut off from the database): it becomes QUEUED again. Its in-flight
+    call stays SENDING, so the next worker reconciles it before sending anything. A QUEUED
+    batch whose heartbeat (stamped when it was queued) is as old may have lost its task with a
+    worker that died after taking it; it is returned too, at most once a lease. A second task
+    for a batch is harmless: only one can claim it. Never trusts a PID: a zombie, or a
+    restarted container with the same host name and PID, stops renewing the lease all the same.
+    Each hand-back is a conditional UPDATE, so workers scanning at once never both take one.
     """
-    host = socket.gethostname()
-    stale_before = timezone.now() - WORKER_LEASE
+    now = timezone.now()
+    stale = Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - worker_lease())
     recovered = []
-    for batch in Batch.objects.filter(status=Batch.Status.RUNNING):
-        worker_host, _sep, pid = batch.worker.partition(":")
-        dead_here = worker_host == host and pid.isdigit() and not _alive(int(pid))
-        stale = batch.heartbeat_at is None or batch.heartbeat_at < stale_before
-        if (dead_here or stale) and Batch.objects.filter(
-            pk=batch.pk, status=Batch.Status.RUNNING, worker=batch.worker
-        ).update(status=Batch.Status.QUEUED, worker=""):
-            recovered.append(str(batch.pk))
-    queued = Batch.objects.filter(status=Batch.Status.QUEUED).values_list("pk", flat=True)
-    return sorted(set(recovered) | {str(pk) for pk in queued})
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    candidates = Batch.objects.filter(stale, status__in=Batch.ACTIVE_STATUSES)
+    for pk, status, worker, heartbeat_at in candidates.values_list(
+        "pk", "status", "worker", "heartbeat_at"
+    ):
+        if Batch.objects.filter(
+            pk=pk, status=status, worker=worker, heartbeat_at=heartbeat_at
+        ).update(status=Batch.Status.QUEUED, worker="", heartbeat_at=now):
+            if status == Batch.Status.RUNNING:
+                logger.warning("Batch %s: worker %s stopped renewing its lease", pk, worker)
+            recovered.append(str(pk))
+    return sorted(recovered)
 
 
 def _run_lanes(batch_id: str, mine: Q) -> _Pause | None:
@@ -479,6 +570,8 @@ def _run_lanes(batch_id: str, mine: Q) -> _Pause | None:
                 _send_call(call, lane, unknown=call.attempts > 1)
         except _Pause as pause:
             pauses.append(pause)
+            stop.set()
+        except _Lost:
             stop.set()
         except BaseException as exc:
             errors.append(exc)
@@ -518,7 +611,8 @@ def batch_send(*, batch_id: str) -> None:
         return
     batch = Batch.objects.get(pk=batch_id)
     mine = Q(pk=batch_id, status=Batch.Status.RUNNING, worker=this_worker())
-    pause = _run_lanes(batch_id, mine)
+    with _LeaseKeeper(batch_id):
+        pause = _run_lanes(batch_id, mine)
     if pause is not None:
         _pause(batch, pause.message)
         if pause.resume_after is not None:
@@ -563,7 +657,7 @@ def batch_queue(*, batch: Batch) -> int:
         if not waiting:
             return 0
         locked.status = Batch.Status.QUEUED
-        locked.submitted_at = timezone.now()
+        locked.submitted_at = locked.heartbeat_at = timezone.now()
         locked.finished_at = None
         locked.status_message = ""
         locked.save()

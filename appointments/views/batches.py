@@ -1,4 +1,5 @@
-"""Batch views: the preview and live results, submit, retry, check records, cancel, download."""
+"""Batch views: the preview and live results, submit, retry, check records, check HubSpot again,
+cancel, download."""
 
 from __future__ import annotations
 
@@ -51,6 +52,10 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
         "row_filter": row_filter,
         "row_filters": list(ROW_FILTERS),
         "calls": batch_services.batch_recent_calls(batch=batch),
+        # Only a failed row can have an unknown outcome: no extra query while none failed.
+        "unknown_outcomes": (
+            batch_services.batch_unknown_count(batch=batch) if progress.counts["failed"] else 0
+        ),
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
     }
@@ -116,6 +121,43 @@ def batch_check_records(request: AuthenticatedRequest, batch_id: str) -> HttpRes
             )
         else:
             messages.success(request, _("Every record ID exists in HubSpot."))
+    return redirect("appointments:batch-detail", batch_id=batch.pk)
+
+
+@require_POST
+@login_required
+def batch_check_hubspot(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
+    batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    if batch.is_active:
+        messages.info(request, _("This batch is already being sent."))
+        return redirect("appointments:batch-detail", batch_id=batch.pk)
+    try:
+        checked = batch_services.batch_check_hubspot(batch=batch)
+    except (HubSpotError, PortalNeedsReconnect) as exc:
+        messages.error(request, _("HubSpot could not be asked: %(reason)s") % {"reason": exc})
+        return redirect("appointments:batch-detail", batch_id=batch.pk)
+    if checked.created:
+        messages.success(
+            request,
+            ngettext(
+                "%(count)s row was found in HubSpot: it is marked created.",
+                "%(count)s rows were found in HubSpot: they are marked created.",
+                checked.created,
+            )
+            % {"count": checked.created},
+        )
+    if checked.not_sent:
+        messages.warning(
+            request,
+            ngettext(
+                "%(count)s row is not in HubSpot: it was not created and can be sent again.",
+                "%(count)s rows are not in HubSpot: they were not created and can be sent again.",
+                checked.not_sent,
+            )
+            % {"count": checked.not_sent},
+        )
+    if not checked.created and not checked.not_sent:
+        messages.info(request, _("No row is waiting for HubSpot to be checked again."))
     return redirect("appointments:batch-detail", batch_id=batch.pk)
 
 

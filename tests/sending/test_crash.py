@@ -1,4 +1,5 @@
-"""Kill the worker at random points of a 2,000-row batch, restart it, and check exactly-once."""
+"""Kill workers mid-batch (one alone, restarted; one of two, the other taking over) and check
+exactly-once in the sandbox."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+import pytest
+
 from appointments.models import Batch, BatchCall, BatchRow, Portal
 from appointments.services.batches import batch_submit
 from sandbox.seed import DEMO_CONTACT_IDS
@@ -21,20 +24,28 @@ from tests.helpers import batch_from_upload, database_url
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = 2000
 KILLS = 5
+# The README's bound on resuming a killed worker's batch while another worker runs, with the
+# default HUBPORTAL_WORKER_LEASE_SECONDS.
+RESUME_BOUND_SECONDS = 30
+
+pytestmark = pytest.mark.heavy
 
 
-def big_csv() -> bytes:
+def big_csv(rows: int = ROWS) -> bytes:
     lines = ["Appointment name,Start time,contact_ids"]
     start = datetime(2027, 1, 4, 8, 0)
-    for i in range(ROWS):
+    for i in range(rows):
         when = start + timedelta(minutes=20 * i)
         lines.append(f"Crash-test visit {i + 1},{when:%Y-%m-%d %H:%M},{DEMO_CONTACT_IDS[i % 60]}")
     return ("\n".join(lines) + "\n").encode()
 
 
-def start_worker(sandbox: Any, state_dir: Path, log: IO[bytes]) -> subprocess.Popen[bytes]:
+def start_worker(
+    sandbox: Any, state_dir: Path, log: IO[bytes], **extra_env: str
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
+        **extra_env,
         "DJANGO_SETTINGS_MODULE": "hubportal.settings",
         "DATABASE_URL": database_url(),
         "HUBSPOT_API_BASE_URL": sandbox.base_url,
@@ -108,3 +119,51 @@ def test_it_creates_every_row_exactly_once_when_the_worker_is_killed_repeatedly(
     assert states == {BatchRow.State.CREATED: ROWS}
     for row in batch.rows.all():
         assert records[row.hubspot_id] == row.appointment_name
+
+
+def test_a_living_worker_resumes_the_batch_of_a_killed_one_within_the_bound(
+    user: Any, portal: Portal, hubspot: Any, settings: Any, tmp_path: Path
+) -> None:
+    rows = 600
+    batch = batch_from_upload(
+        user=user, portal=portal, data=big_csv(rows), filename="two.csv", timezone_name="UTC"
+    )
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    hubspot.set_latency(300)
+    log_path = tmp_path / "workers.log"
+    with log_path.open("ab") as log:
+        # One call at a time: the batch takes a few seconds, so the kill lands mid-batch.
+        workers = [
+            start_worker(hubspot, tmp_path, log, HUBPORTAL_CALLS_IN_FLIGHT="1") for _ in range(2)
+        ]
+        try:
+            batch_submit(batch=batch)
+            wait_for_a_call_in_flight(batch)
+            batch.refresh_from_db()
+            sender = int(batch.worker.split(":")[1])
+            (victim,) = [w for w in workers if w.pid == sender]
+            victim.send_signal(signal.SIGKILL)
+            victim.wait(timeout=10)
+            killed_at = time.monotonic()
+            batch.refresh_from_db()
+            assert batch.status == Batch.Status.RUNNING  # the kill hit a batch at work
+
+            while time.monotonic() - killed_at < RESUME_BOUND_SECONDS + 5:
+                batch.refresh_from_db()
+                if batch.status == Batch.Status.COMPLETED:
+                    break
+                time.sleep(0.2)
+            finished_in = time.monotonic() - killed_at
+        finally:
+            for worker in workers:
+                if worker.poll() is None:
+                    worker.terminate()
+                    worker.wait(timeout=20)
+
+    log_text = log_path.read_text()
+    assert batch.status == Batch.Status.COMPLETED, log_text[-3000:]
+    assert finished_in <= RESUME_BOUND_SECONDS, finished_in
+    names = Counter(r.properties["hs_appointment_name"] for r in hubspot.appointments())
+    assert len(names) == rows
+    assert max(names.values()) == 1, [n for n, c in names.items() if c > 1][:5]
+    assert Counter(batch.rows.values_list("state", flat=True)) == {BatchRow.State.CREATED: rows}

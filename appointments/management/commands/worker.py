@@ -1,18 +1,24 @@
-"""Start a task worker: first hand stalled batches (whose worker died) back to the queue."""
+"""Start a task worker that also watches for batches whose worker died, and resumes them."""
 
+import logging
+import threading
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import DatabaseError, connection
 
 from appointments.services.sending import batch_recover_stalled, send_batch
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
     help = (
-        "Re-queue batches whose worker died, then run the task worker of the configured backend: "
-        "db_worker (django-tasks-db) or rqworker (RQ, HUBPORTAL_TASK_BACKEND=rq)."
+        "Run the task worker of the configured backend (db_worker for django-tasks-db, rqworker "
+        "for RQ with HUBPORTAL_TASK_BACKEND=rq), re-queueing batches whose worker died: at start, "
+        "then every quarter of HUBPORTAL_WORKER_LEASE_SECONDS."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -20,9 +26,12 @@ class Command(BaseCommand):
         parser.add_argument("--burst", action="store_true", help="run what is queued, then exit")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        for batch_id in batch_recover_stalled():
-            send_batch.enqueue(batch_id)
-            self.stdout.write(f"Queued batch {batch_id} again (its worker may have stopped).")
+        self._recover()
+        if not options["burst"]:
+            # A thread beside the task loop, not a periodic task: every living worker looks,
+            # whatever the backend, and a watcher cannot die queued behind a long batch or be
+            # lost with a killed worker, as a self-re-enqueuing task could.
+            threading.Thread(target=self._watch, name="hubportal-watch", daemon=True).start()
         if settings.HUBPORTAL_TASK_BACKEND == "rq":
             call_command(
                 "rqworker",
@@ -35,3 +44,18 @@ class Command(BaseCommand):
             call_command(
                 "db_worker", reload=False, interval=options["interval"], batch=options["burst"]
             )
+
+    def _recover(self) -> None:
+        for batch_id in batch_recover_stalled():
+            send_batch.enqueue(batch_id)
+            self.stdout.write(f"Queued batch {batch_id} again (its worker may have stopped).")
+
+    def _watch(self) -> None:
+        stop = threading.Event()
+        while not stop.wait(settings.HUBPORTAL_WORKER_LEASE_SECONDS / 4):
+            try:
+                self._recover()
+            except DatabaseError:
+                logger.exception("Looking for stalled batches failed; trying again")
+            finally:
+                connection.close()
