@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterable
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Q
 from django.utils import timezone
@@ -222,18 +223,31 @@ def portal_access_token(*, portal: Portal) -> str:
     raise HubSpotError(_("Another process is still refreshing the HubSpot token; try again."))
 
 
-def portal_client(*, portal: Portal) -> HubSpotClient:
-    """A HubSpotClient for ``portal`` with a fresh access token."""
+def portal_client(*, portal: Portal, for_page: bool = False) -> HubSpotClient:
+    """A HubSpotClient for ``portal`` with a fresh access token.
+
+    ``for_page``: a person is waiting (a page view): one attempt per call, and every call of
+    the client together within ``HUBSPOT_PAGE_TIMEOUT_SECONDS``; otherwise (background work)
+    reads are retried and each call has ``HUBSPOT_TIMEOUT_SECONDS``.
+    """
+    if for_page:
+        return HubSpotClient(
+            portal_access_token(portal=portal),
+            hub_id=portal.hub_id,
+            retries=0,
+            deadline_seconds=settings.HUBSPOT_PAGE_TIMEOUT_SECONDS,
+        )
     return HubSpotClient(portal_access_token(portal=portal), hub_id=portal.hub_id)
 
 
-def portal_schema(*, portal: Portal) -> Schema:
+def portal_schema(*, portal: Portal, for_page: bool = False) -> Schema:
     """The portal's appointment properties and association labels (contacts, companies, deals).
 
-    Four calls: the properties, then the labels to contacts, companies and deals. Raises
-    HubSpotError, or PortalNeedsReconnect when the portal's token was revoked.
+    Four calls: the properties, then the labels to contacts, companies and deals; ``for_page``
+    as for ``portal_client``. Raises HubSpotError, or PortalNeedsReconnect when the portal's
+    token was revoked or cannot be decrypted.
     """
-    with portal_client(portal=portal) as client:
+    with portal_client(portal=portal, for_page=for_page) as client:
         properties = client.get_appointment_properties()
         labels: list[AssociationLabel] = []
         for to_object_type, _name in ASSOCIATION_TARGETS.values():
@@ -243,5 +257,5 @@ def portal_schema(*, portal: Portal) -> Schema:
 
 def portal_template(*, portal: Portal) -> bytes:
     """The portal's XLSX template (``services.exports.template_workbook``), from its schema
-    read afresh. Raises HubSpotError, or PortalNeedsReconnect."""
-    return template_workbook(schema=portal_schema(portal=portal))
+    read afresh within the page timeout. Raises HubSpotError, or PortalNeedsReconnect."""
+    return template_workbook(schema=portal_schema(portal=portal, for_page=True))
