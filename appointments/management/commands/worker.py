@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from appointments.hubspot.reachability import reachability_problem
 from appointments.services.sending import batch_recover_stalled, send_batch
 
 
@@ -20,6 +21,9 @@ class Command(BaseCommand):
         parser.add_argument("--burst", action="store_true", help="run what is queued, then exit")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Said once at start, without refusing to start: HubSpot may come back.
+        if problem := reachability_problem():
+            self.stderr.write(problem)
         for batch_id in batch_recover_stalled():
             send_batch.enqueue(batch_id)
             self.stdout.write(f"Queued batch {batch_id} again (its worker may have stopped).")
