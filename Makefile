@@ -8,7 +8,8 @@ PORT ?= 8000
 SANDBOX_PORT ?= 8765
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/hubportal
 # The demo talks to the sandbox started by `make run`; set these (e.g. in the environment) to
-# point at HubSpot instead.
+# point at HubSpot instead. With the default HOST and SANDBOX_PORT they equal the defaults of
+# hubportal/settings.py, so a worker started by hand (README) reaches the same sandbox.
 HUBSPOT_API_BASE_URL ?= http://$(HOST):$(SANDBOX_PORT)
 HUBSPOT_APP_BASE_URL ?= http://$(HOST):$(SANDBOX_PORT)
 export HUBSPOT_API_BASE_URL HUBSPOT_APP_BASE_URL
@@ -38,6 +39,7 @@ run: install messages
 	@mkdir -p var
 	@trap 'kill 0' EXIT INT TERM; \
 	$(PY) manage.py sandbox --host $(HOST) --port $(SANDBOX_PORT) > var/sandbox.log 2>&1 & \
+	for _ in $$(seq 100); do (: <>/dev/tcp/$(HOST)/$(SANDBOX_PORT)) 2>/dev/null && break; sleep 0.2; done; \
 	$(PY) manage.py worker > var/worker.log 2>&1 & \
 	echo ""; \
 	echo "  hubportal is starting: open http://$(HOST):$(PORT)/  (sandbox: http://$(HOST):$(SANDBOX_PORT)/sandbox/)"; \

@@ -47,6 +47,9 @@ class Portal(models.Model):
     access_token_encrypted = models.TextField(blank=True)
     refresh_token_encrypted = models.TextField(blank=True)
     access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    # Set with NEEDS_RECONNECT when the stored tokens could not be decrypted (the token keys
+    # changed): unlike a refused refresh token, restoring the previous key is enough to recover.
+    tokens_unreadable = models.BooleanField(default=False)
     # A short lease so that one process refreshes the token while the others wait for it.
     refresh_lease_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -208,6 +208,9 @@ HUBSPOT_OPTIONAL_SCOPES = env_list(
 # Absolute redirect URI registered with the HubSpot app; empty means "build it from the request".
 HUBSPOT_REDIRECT_URI = env_str("HUBSPOT_REDIRECT_URI", "")
 HUBSPOT_TIMEOUT_SECONDS = float(env_str("HUBSPOT_TIMEOUT_SECONDS", "30"))
+# What HubSpot calls may cost a page view in all (schema reads, the record check): one attempt
+# each, no retries, so a hanging HubSpot holds a person this long at most.
+HUBSPOT_PAGE_TIMEOUT_SECONDS = float(env_str("HUBSPOT_PAGE_TIMEOUT_SECONDS", "10"))
 # HubSpot's rolling 10-second budget per portal and app
 # (https://developers.hubspot.com/docs/api/usage-details; SANDBOX.md, "Rate limits").
 HUBSPOT_RATE_LIMIT_PER_10S = env_int("HUBSPOT_RATE_LIMIT_PER_10S", 110)

@@ -1,15 +1,19 @@
 """HubSpot CRM calls for appointments: one ``requests.Session``, a timeout on every call.
 
 Reads (properties, labels) are retried by urllib3's ``Retry`` on 429/5xx, honouring
-``Retry-After``. Batch create is never retried here: its outcome after a time-out is unknown
-and a blind resend could create records twice (SANDBOX.md, "Unknown outcomes"); the caller
-decides. Failures without an answer are told apart: no connection at all (``HubSpotNotSent``:
-nothing was written) from a request that may have reached HubSpot (``HubSpotUnknownOutcome``).
+``Retry-After``, for background work. A client made for a page view (``retries=0`` and the
+page timeout as ``deadline_seconds``) makes one attempt per call, all of them together bounded
+by that timeout, so a hanging HubSpot costs a person seconds, not minutes. Batch create is
+never retried here: its outcome after a time-out is unknown and a blind resend could create
+records twice (SANDBOX.md, "Unknown outcomes"); the caller decides. Failures without an answer
+are told apart: no connection at all (``HubSpotNotSent``: nothing was written) from a request
+that may have reached HubSpot (``HubSpotUnknownOutcome``).
 """
 
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +38,9 @@ from appointments.hubspot.schema import (
     AssociationLabel,
     PropertyDefinition,
 )
+
+# Attempts of an idempotent read after the first, for background work.
+READ_RETRIES = 3
 
 # At most 100 inputs per batch call: https://developers.hubspot.com/docs/api-reference/crm-appointments-v3/batch/post-crm-v3-objects-0-421-batch-create
 MAX_BATCH_INPUTS = 100
@@ -176,22 +183,33 @@ def _input_error(error: dict[str, Any]) -> InputError:
 class HubSpotClient:
     """CRM calls on one portal with one access token.
 
-    ``base_url`` defaults to ``settings.HUBSPOT_API_BASE_URL``. Every method raises a
-    ``HubSpotError`` subclass on failure (see ``errors.py``).
+    ``base_url`` defaults to ``settings.HUBSPOT_API_BASE_URL``. ``retries``: attempts of an
+    idempotent read after the first. ``deadline_seconds``: when set, every call of this
+    client must end within that many seconds of its creation (each call's timeout is what is
+    left, at most ``HUBSPOT_TIMEOUT_SECONDS``). Every method raises a ``HubSpotError``
+    subclass on failure (see ``errors.py``); a call past the deadline raises
+    ``HubSpotUnknownOutcome``.
     """
 
     def __init__(
-        self, access_token: str, *, hub_id: int | None = None, base_url: str | None = None
+        self,
+        access_token: str,
+        *,
+        hub_id: int | None = None,
+        base_url: str | None = None,
+        retries: int = READ_RETRIES,
+        deadline_seconds: float | None = None,
     ) -> None:
         self.hub_id = hub_id  # when set, calls are paced by the shared per-portal budget
         self.base_url = (base_url or settings.HUBSPOT_API_BASE_URL).rstrip("/")
         self.timeout = settings.HUBSPOT_TIMEOUT_SECONDS
+        self.deadline = None if deadline_seconds is None else time.monotonic() + deadline_seconds
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {access_token}"
         self.session.headers["Accept"] = "application/json"
         # Retry only idempotent reads; urllib3's default allowed_methods excludes POST.
         retry = Retry(
-            total=3,
+            total=retries,
             backoff_factor=0.5,
             status_forcelist=(429, 502, 503, 504),
             respect_retry_after_header=True,
@@ -214,9 +232,16 @@ class HubSpotClient:
     ) -> requests.Response:
         if paced and self.hub_id is not None:
             pacing.acquire(self.hub_id)
+        timeout = self.timeout
+        if self.deadline is not None:
+            timeout = min(timeout, self.deadline - time.monotonic())
+            if timeout <= 0:
+                raise HubSpotUnknownOutcome(
+                    "HubSpot did not answer in time.", category="NO_RESPONSE"
+                )
         try:
             response = self.session.request(
-                method, f"{self.base_url}{path}", timeout=self.timeout, **kwargs
+                method, f"{self.base_url}{path}", timeout=timeout, **kwargs
             )
         except requests.RequestException as exc:
             if never_sent(exc):

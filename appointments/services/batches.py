@@ -336,7 +336,8 @@ def batch_check_records(*, batch: Batch) -> int:
             if (category, type_id) in object_types:
                 wanted[object_types[category, type_id]].add(record_id)
     existing: dict[str, set[str]] = {}
-    with portal_client(portal=batch.portal) as client:
+    # A person waits for this answer: one attempt, within the page timeout.
+    with portal_client(portal=batch.portal, for_page=True) as client:
         for object_type, ids in wanted.items():
             ordered = sorted(ids)
             existing[object_type] = set()

@@ -37,13 +37,14 @@ def grid_schema(
 
     Read from HubSpot (4 calls: properties and three label lists, see
     ``services.portals.portal_schema``) when ``refresh`` is true (the grid is shown afresh) or
-    ``store`` has no copy. Raises HubSpotError or PortalNeedsReconnect on a read.
+    ``store`` has no copy, within the page timeout. Raises HubSpotError or PortalNeedsReconnect
+    on a read.
     """
     key = SESSION_KEY.format(portal=portal.pk)
     kept = store.get(key)
     if kept and not refresh:
         return Schema.from_json(kept)
-    schema = portal_schema(portal=portal)
+    schema = portal_schema(portal=portal, for_page=True)
     store[key] = schema.to_json()
     return schema
 

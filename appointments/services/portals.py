@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from appointments.crypto import TokenDecryptionError
 from appointments.hubspot import oauth
 from appointments.hubspot.client import HubSpotClient
 from appointments.hubspot.errors import HubSpotAuthError, HubSpotError
@@ -30,7 +33,75 @@ REFRESH_LEASE = timedelta(seconds=30)
 
 
 class PortalNeedsReconnect(Exception):
-    """The portal's refresh token was refused (revoked, uninstalled): a person must reconnect."""
+    """A person must act before the portal works again: its refresh token was refused (revoked,
+    uninstalled) or its stored tokens cannot be decrypted. The message says what to do."""
+
+
+def _unreadable_tokens_message() -> str:
+    return _(
+        "The stored HubSpot tokens of this portal cannot be decrypted: the token keys changed "
+        "(HUBPORTAL_TOKEN_KEYS, or DJANGO_SECRET_KEY when no key is set). Put the previous key "
+        "back in HUBPORTAL_TOKEN_KEYS, after the new one, and restart; or reconnect the portal."
+    )
+
+
+def _token(portal: Portal, *, refresh: bool = False) -> str:
+    """The portal's access token (or refresh token), decrypted.
+
+    The one place tokens are read: a token the configured keys cannot decrypt marks the portal
+    NEEDS_RECONNECT with the reason, so every page and task that needs it shows that sentence
+    instead of failing. Raises PortalNeedsReconnect.
+    """
+    try:
+        return portal.refresh_token if refresh else portal.access_token
+    except TokenDecryptionError:
+        message = _unreadable_tokens_message()
+        Portal.objects.filter(pk=portal.pk).update(
+            status=Portal.Status.NEEDS_RECONNECT,
+            status_message=message,
+            tokens_unreadable=True,
+            refresh_lease_until=None,
+        )
+        portal.status, portal.status_message = Portal.Status.NEEDS_RECONNECT, message
+        portal.tokens_unreadable = True
+        logger.warning("The stored tokens of portal %s cannot be decrypted", portal.hub_id)
+        raise PortalNeedsReconnect(message) from None
+
+
+def _tokens_readable_again(portal: Portal) -> bool:
+    """Whether ``portal`` was marked for unreadable tokens that the keys now decrypt (the
+    previous key was put back); if so, it is marked ACTIVE again."""
+    if not portal.tokens_unreadable:
+        return False
+    try:
+        portal.access_token  # noqa: B018 - decrypting is the check
+        portal.refresh_token  # noqa: B018
+    except TokenDecryptionError:
+        return False
+    Portal.objects.filter(pk=portal.pk, tokens_unreadable=True).update(
+        status=Portal.Status.ACTIVE, status_message="", tokens_unreadable=False
+    )
+    portal.status, portal.status_message = Portal.Status.ACTIVE, ""
+    portal.tokens_unreadable = False
+    logger.info("The stored tokens of portal %s can be decrypted again", portal.hub_id)
+    return True
+
+
+def portal_check_tokens(*, portals: Iterable[Portal]) -> None:
+    """Check, without calling HubSpot, that the configured keys decrypt each portal's stored
+    tokens: a portal whose tokens they cannot decrypt is marked NEEDS_RECONNECT with the
+    reason, one marked so whose previous key is back is ACTIVE again. A few microseconds per
+    portal, so the dashboard shows the truth right after a restart.
+    """
+    for portal in portals:
+        if portal.status == Portal.Status.NEEDS_RECONNECT:
+            _tokens_readable_again(portal)
+        elif portal.status == Portal.Status.ACTIVE:
+            try:
+                _token(portal)
+                _token(portal, refresh=True)
+            except PortalNeedsReconnect:
+                pass  # marked, with the reason, for the page to show
 
 
 def portal_connect(*, user: User, code: str, redirect_uri: str, code_verifier: str) -> Portal:
@@ -48,6 +119,7 @@ def portal_connect(*, user: User, code: str, redirect_uri: str, code_verifier: s
     portal.auth_kind = Portal.AuthKind.OAUTH
     portal.status = Portal.Status.ACTIVE
     portal.status_message = ""
+    portal.tokens_unreadable = False
     portal.scopes = list(tokens.scopes)
     try:
         info = oauth.introspect(access_token=tokens.access_token)
@@ -67,11 +139,22 @@ def portal_connect(*, user: User, code: str, redirect_uri: str, code_verifier: s
     return portal
 
 
-def portal_disconnect(*, portal: Portal) -> None:
-    """Revoke the refresh token at HubSpot (best effort) and forget the tokens."""
+def portal_disconnect(*, portal: Portal) -> str:
+    """Revoke the refresh token at HubSpot (best effort) and forget the tokens.
+
+    Returns "" or, when the stored refresh token could not be decrypted and so not revoked,
+    a sentence saying so (the tokens are forgotten all the same).
+    """
+    problem = ""
     if portal.auth_kind == Portal.AuthKind.OAUTH and portal.refresh_token_encrypted:
         try:
-            oauth.revoke(refresh_token=portal.refresh_token)
+            oauth.revoke(refresh_token=_token(portal, refresh=True))
+        except PortalNeedsReconnect:
+            problem = _(
+                "Its refresh token could not be revoked at HubSpot: it cannot be decrypted with "
+                "the configured keys. It is forgotten here; to cut HubSpot's side too, uninstall "
+                "the app from the portal's Connected apps in HubSpot."
+            )
         except HubSpotError as exc:
             # The tokens are forgotten here anyway; HubSpot drops unused ones on its own.
             logger.warning("Revoking the token of portal %s failed: %s", portal.hub_id, exc)
@@ -79,7 +162,10 @@ def portal_disconnect(*, portal: Portal) -> None:
     portal.refresh_token_encrypted = ""
     portal.access_token_expires_at = None
     portal.status = Portal.Status.DISCONNECTED
+    portal.status_message = ""
+    portal.tokens_unreadable = False
     portal.save()
+    return problem
 
 
 def portal_access_token(*, portal: Portal) -> str:
@@ -87,16 +173,17 @@ def portal_access_token(*, portal: Portal) -> str:
 
     One process refreshes at a time: it takes a short lease with a conditional UPDATE (no
     transaction is held across the HTTP call); the others wait and read the stored result.
-    Raises PortalNeedsReconnect when HubSpot refuses the refresh token.
+    Raises PortalNeedsReconnect when HubSpot refuses the refresh token or the stored tokens
+    cannot be decrypted (the portal is then NEEDS_RECONNECT, with the reason).
     """
     for _attempt in range(60):
         portal.refresh_from_db()
-        if portal.status == Portal.Status.NEEDS_RECONNECT:
+        if portal.status == Portal.Status.NEEDS_RECONNECT and not _tokens_readable_again(portal):
             raise PortalNeedsReconnect(portal.status_message)
         expires_at = portal.access_token_expires_at
         now = timezone.now()
         if expires_at is None or expires_at - TOKEN_REFRESH_MARGIN > now:
-            return portal.access_token
+            return _token(portal)
         took_lease = (
             Portal.objects.filter(pk=portal.pk)
             .filter(Q(refresh_lease_until__isnull=True) | Q(refresh_lease_until__lt=now))
@@ -106,7 +193,7 @@ def portal_access_token(*, portal: Portal) -> str:
             time.sleep(0.5)
             continue
         try:
-            tokens = oauth.refresh(refresh_token=portal.refresh_token)
+            tokens = oauth.refresh(refresh_token=_token(portal, refresh=True))
         except HubSpotAuthError as exc:
             Portal.objects.filter(pk=portal.pk).update(
                 status=Portal.Status.NEEDS_RECONNECT,
@@ -132,22 +219,35 @@ def portal_access_token(*, portal: Portal) -> str:
                 "updated_at",
             ]
         )
-        return portal.access_token
+        return tokens.access_token
     raise HubSpotError(_("Another process is still refreshing the HubSpot token; try again."))
 
 
-def portal_client(*, portal: Portal) -> HubSpotClient:
-    """A HubSpotClient for ``portal`` with a fresh access token."""
+def portal_client(*, portal: Portal, for_page: bool = False) -> HubSpotClient:
+    """A HubSpotClient for ``portal`` with a fresh access token.
+
+    ``for_page``: a person is waiting (a page view): one attempt per call, and every call of
+    the client together within ``HUBSPOT_PAGE_TIMEOUT_SECONDS``; otherwise (background work)
+    reads are retried and each call has ``HUBSPOT_TIMEOUT_SECONDS``.
+    """
+    if for_page:
+        return HubSpotClient(
+            portal_access_token(portal=portal),
+            hub_id=portal.hub_id,
+            retries=0,
+            deadline_seconds=settings.HUBSPOT_PAGE_TIMEOUT_SECONDS,
+        )
     return HubSpotClient(portal_access_token(portal=portal), hub_id=portal.hub_id)
 
 
-def portal_schema(*, portal: Portal) -> Schema:
+def portal_schema(*, portal: Portal, for_page: bool = False) -> Schema:
     """The portal's appointment properties and association labels (contacts, companies, deals).
 
-    Four calls: the properties, then the labels to contacts, companies and deals. Raises
-    HubSpotError, or PortalNeedsReconnect when the portal's token was revoked.
+    Four calls: the properties, then the labels to contacts, companies and deals; ``for_page``
+    as for ``portal_client``. Raises HubSpotError, or PortalNeedsReconnect when the portal's
+    token was revoked or cannot be decrypted.
     """
-    with portal_client(portal=portal) as client:
+    with portal_client(portal=portal, for_page=for_page) as client:
         properties = client.get_appointment_properties()
         labels: list[AssociationLabel] = []
         for to_object_type, _name in ASSOCIATION_TARGETS.values():
@@ -157,5 +257,5 @@ def portal_schema(*, portal: Portal) -> Schema:
 
 def portal_template(*, portal: Portal) -> bytes:
     """The portal's XLSX template (``services.exports.template_workbook``), from its schema
-    read afresh. Raises HubSpotError, or PortalNeedsReconnect."""
-    return template_workbook(schema=portal_schema(portal=portal))
+    read afresh within the page timeout. Raises HubSpotError, or PortalNeedsReconnect."""
+    return template_workbook(schema=portal_schema(portal=portal, for_page=True))

@@ -27,7 +27,8 @@ Design:
   already claimed by another row of the batch) as created, and resends only the others, with a
   bounded back-off. Rows still unconfirmed after the last attempt are marked
   ``UNKNOWN_OUTCOME`` and never resent automatically.
-* A refused refresh token pauses the batch with a "reconnect" message; nothing is failed.
+* A refused refresh token, or stored tokens the keys cannot decrypt, pauses the batch with a
+  "reconnect" message; nothing is failed.
 
 The background tasks (Django's Tasks framework) that run it are defined here, beside the code
 that enqueues them: ``send_batch`` and ``resume_batch`` take a batch id and call one function.
@@ -393,7 +394,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
         except PortalNeedsReconnect as exc:
             raise _Pause(
                 _(
-                    "HubSpot refused the connection (%(reason)s). Reconnect the portal, then "
+                    "The portal needs reconnecting (%(reason)s). Reconnect the portal, then "
                     "resume the batch."
                 )
                 % {"reason": exc}

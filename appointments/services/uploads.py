@@ -95,12 +95,13 @@ def upload_store(
     )
 
 
-def upload_schema(*, upload: Upload) -> Schema:
-    """The portal's schema for this upload: read from HubSpot the first time, then kept on the
-    upload. Raises HubSpotError or PortalNeedsReconnect on the first read."""
+def upload_schema(*, upload: Upload, for_page: bool = False) -> Schema:
+    """The portal's schema for this upload: read from HubSpot the first time (``for_page``: as
+    for ``services.portals.portal_client``), then kept on the upload. Raises HubSpotError or
+    PortalNeedsReconnect on the first read."""
     if upload.schema:
         return Schema.from_json(upload.schema)
-    schema = portal_schema(portal=upload.portal)
+    schema = portal_schema(portal=upload.portal, for_page=for_page)
     upload.schema = schema.to_json()
     if upload.pk and not upload._state.adding:
         Upload.objects.filter(pk=upload.pk).update(schema=upload.schema)
@@ -204,7 +205,7 @@ def upload_mapping_screen(
         applied = mapping_last_used(portal=upload.portal)
     screen = MappingScreen(choices=choices, saved=saved, applied=applied)
     try:
-        schema = upload_schema(upload=upload)
+        schema = upload_schema(upload=upload, for_page=True)
     except (HubSpotError, PortalNeedsReconnect) as exc:
         screen.problem = schema_problem(exc)
         return screen

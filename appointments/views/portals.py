@@ -40,6 +40,7 @@ def _redirect_uri(request: AuthenticatedRequest) -> str:
 @login_required
 def home(request: AuthenticatedRequest) -> HttpResponse:
     portals = portals_for(request.user)
+    portal_services.portal_check_tokens(portals=portals)
     context = {
         "configured": oauth.is_configured(),
         "portals": portals,
@@ -117,8 +118,10 @@ def oauth_callback(request: AuthenticatedRequest) -> HttpResponse:
 @login_required
 def portal_disconnect(request: AuthenticatedRequest, hub_id: int) -> HttpResponse:
     portal = get_object_or_404(portals_for(request.user), hub_id=hub_id)
-    portal_services.portal_disconnect(portal=portal)
+    problem = portal_services.portal_disconnect(portal=portal)
     messages.success(request, _("Disconnected HubSpot portal %(hub_id)s.") % {"hub_id": hub_id})
+    if problem:
+        messages.warning(request, problem)
     return redirect("appointments:home")
 
 
@@ -126,8 +129,9 @@ def portal_disconnect(request: AuthenticatedRequest, hub_id: int) -> HttpRespons
 @login_required
 def portal_template(request: AuthenticatedRequest, hub_id: int) -> HttpResponse:
     """An XLSX whose headers are the portal's writable properties, with drop-downs."""
+    # A portal needing reconnection gets the page saying why, not a 404.
     portal = get_object_or_404(
-        portals_for(request.user).filter(status=Portal.Status.ACTIVE), hub_id=hub_id
+        portals_for(request.user).exclude(status=Portal.Status.DISCONNECTED), hub_id=hub_id
     )
     try:
         workbook = portal_services.portal_template(portal=portal)

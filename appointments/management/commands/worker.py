@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, connection
 
+from appointments.hubspot.reachability import reachability_problem
 from appointments.services.sending import batch_recover_stalled, send_batch
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,9 @@ class Command(BaseCommand):
         parser.add_argument("--burst", action="store_true", help="run what is queued, then exit")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Said once at start, without refusing to start: HubSpot may come back.
+        if problem := reachability_problem():
+            self.stderr.write(problem)
         self._recover()
         if not options["burst"]:
             # A thread beside the task loop, not a periodic task: every living worker looks,
