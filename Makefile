@@ -37,7 +37,9 @@ run: install messages
 	@# HubSpot matches redirect URIs exactly: register this run's callback with the sandbox app.
 	$(PY) manage.py shell -v 0 -c "from sandbox.seed import seed_demo, register_redirect_uri; seed_demo(); register_redirect_uri('http://$(HOST):$(PORT)/hubspot/oauth/callback')"
 	@mkdir -p var
-	@trap 'kill 0' EXIT INT TERM; \
+	@# The trap clears itself first: kill 0 signals this shell too, and a trap that fires
+	@# again from inside itself recursed until the shell crashed ("Segmentation fault").
+	@trap 'trap - EXIT INT TERM; kill 0' EXIT INT TERM; \
 	$(PY) manage.py sandbox --host $(HOST) --port $(SANDBOX_PORT) > var/sandbox.log 2>&1 & \
 	for _ in $$(seq 100); do (: <>/dev/tcp/$(HOST)/$(SANDBOX_PORT)) 2>/dev/null && break; sleep 0.2; done; \
 	$(PY) manage.py worker > var/worker.log 2>&1 & \

@@ -70,16 +70,7 @@ urlpatterns = [
     # history
     path("history/", history.batch_history, name="batch-history"),
     # Bookmarks of the addresses these pages had before they were filed by section.
-    path(
-        "batches/upload/",
-        RedirectView.as_view(pattern_name="appointments:upload-create", query_string=True),
-    ),
-    path(
-        "batches/grid/",
-        RedirectView.as_view(pattern_name="appointments:grid-entry", query_string=True),
-    ),
-    path(
-        "batches/",
-        RedirectView.as_view(pattern_name="appointments:batch-history", query_string=True),
-    ),
+    path("batches/upload/", _moved("appointments:upload-create")),
+    path("batches/grid/", _moved("appointments:grid-entry")),
+    path("batches/", _moved("appointments:batch-history")),
 ]

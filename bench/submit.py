@@ -23,7 +23,8 @@ process with the app's own SQLite file, all under a temporary folder (DEBUG off 
 (c) the rows of (b) sent again by the official ``hubspot-api-client`` in a plain loop of
     batch creates of 100 against the same unlimited sandbox.
 
-The last line is ``pacing_efficiency=<x> http_429=<n> own_rows_per_s=<n> sdk_rows_per_s=<n>``.
+The last line is ``pacing_efficiency=<x> http_429=<n> own_rows_per_s=<n> sdk_rows_per_s=<n>
+poll_ms_100=<ms> poll_ms_100000=<ms>`` (one line).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import secrets
 import shutil
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -67,6 +69,9 @@ PRODUCTION_LIKE = {
 DUMMY_TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
 STATUSES = ["Scheduled", "Completed", "Canceled", "No show"]
 DOCTORS = ["Martin", "Müller", "Nguyen", "Smith", "Okafor", "Dubois"]
+
+# Requests timed per batch size in phase (d).
+POLLS = 15
 
 
 def say(message: str) -> None:
@@ -511,6 +516,35 @@ def phase_sdk(batch: Any, sandbox: Sandbox) -> float:
     return rate
 
 
+def phase_poll(user: Any, portal: Any) -> tuple[float, float]:
+    """(d) The live results partial a running batch polls every 2 s, for a 100-row and a
+    100,000-row batch: median milliseconds of ``POLLS`` requests each, through Django's test
+    client (the whole view: counts, the visible page of rows, the latest calls)."""
+    from django.test import Client
+    from django.urls import reverse
+
+    say("\n(d) the live results poll, for a small and a large batch (median of 15 requests)")
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    medians = []
+    for rows in (100, 100_000):
+        batch = create_batch(user, portal, rows, f"Poll{rows}")
+        url = reverse("appointments:batch-detail", args=[batch.pk])
+        client.get(url, headers={"HX-Request": "true"})  # warm: templates, connections
+        times = []
+        for _ in range(POLLS):
+            began = time.perf_counter()
+            response = client.get(url, headers={"HX-Request": "true"})
+            times.append((time.perf_counter() - began) * 1000)
+            assert response.status_code == 200, response.status_code
+        medians.append(statistics.median(times))
+        say(
+            f"  {rows:,} rows: median {medians[-1]:.1f} ms (min {min(times):.1f}, max "
+            f"{max(times):.1f})"
+        )
+    return medians[0], medians[1]
+
+
 def migrate_sandbox(sandbox: Sandbox, failed: list[Exception]) -> None:
     try:
         sandbox.run("migrate", "--no-input")
@@ -585,6 +619,7 @@ def main() -> None:
         ceiling_rows = phase_ceiling(pacing_batch, sandbox)
         own = phase_own(speed_batch, sandbox)
         sdk = phase_sdk(speed_batch, sandbox)
+        poll_small, poll_large = phase_poll(user, portal)
         stored, expected = sandbox.appointments(), 3 * args.rows + ceiling_rows
         say(
             f"\nthe sandbox holds {stored:,} appointments ({expected:,} expected); whole bench "
@@ -598,7 +633,7 @@ def main() -> None:
             shutil.rmtree(folder, ignore_errors=True)
     print(
         f"pacing_efficiency={efficiency:.3f} http_429={http_429} own_rows_per_s={own:.0f} "
-        f"sdk_rows_per_s={sdk:.0f}"
+        f"sdk_rows_per_s={sdk:.0f} poll_ms_100={poll_small:.1f} poll_ms_100000={poll_large:.1f}"
     )
 
 

@@ -192,8 +192,15 @@ RQ_QUEUES = {
 
 # HubSpot. The defaults point at the embedded sandbox (`python manage.py sandbox`); a real
 # app sets https://api.hubapi.com and https://app.hubspot.com and its own credentials.
-HUBSPOT_API_BASE_URL = env_str("HUBSPOT_API_BASE_URL", "http://127.0.0.1:8765").rstrip("/")
-HUBSPOT_APP_BASE_URL = env_str("HUBSPOT_APP_BASE_URL", "http://127.0.0.1:8765").rstrip("/")
+# The embedded sandbox where it is installed (the demo, tests), HubSpot itself otherwise: a
+# production deploy that sets no URL talks to HubSpot, never to a sandbox that is not there.
+_HUBSPOT_API, _HUBSPOT_APP = (
+    ("http://127.0.0.1:8765", "http://127.0.0.1:8765")
+    if HUBPORTAL_SANDBOX
+    else ("https://api.hubapi.com", "https://app.hubspot.com")
+)
+HUBSPOT_API_BASE_URL = env_str("HUBSPOT_API_BASE_URL", _HUBSPOT_API).rstrip("/")
+HUBSPOT_APP_BASE_URL = env_str("HUBSPOT_APP_BASE_URL", _HUBSPOT_APP).rstrip("/")
 HUBSPOT_CLIENT_ID = env_str("HUBSPOT_CLIENT_ID", "hubportal-demo-client" if DEBUG else "")
 HUBSPOT_CLIENT_SECRET = env_str("HUBSPOT_CLIENT_SECRET", "hubportal-demo-secret" if DEBUG else "")
 HUBSPOT_SCOPES = env_list(

@@ -167,3 +167,41 @@ def test_it_stops_rather_than_lose_a_value_the_layout_has_no_place_for() -> None
     kept = old.get_model("appointments", "BatchRow").objects.get(pk=row.pk)
     assert kept.properties == {"hs_appointment_name": "Visit", "party_size": "3"}
     kept.delete()  # so the database can go back to the latest migration
+
+
+BEFORE_COUNTS = [("appointments", "0009_portal_tokens_unreadable")]
+WITH_COUNTS = [("appointments", "0010_batch_counts")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_counts_the_rows_batches_already_had_and_keeps_counting() -> None:
+    old = migrate(BEFORE_COUNTS).loader.project_state(BEFORE_COUNTS).apps
+    user = old.get_model("auth", "User").objects.create(username="counted")
+    portal = old.get_model("appointments", "Portal").objects.create(hub_id=7, connected_by=user)
+    batch = old.get_model("appointments", "Batch").objects.create(portal=portal, created_by=user)
+    for number, state in enumerate(["ready", "ready", "invalid", "created"], start=2):
+        old.get_model("appointments", "BatchRow").objects.create(
+            batch=batch,
+            row_number=number,
+            raw=[],
+            state=state,
+            object_write_trace_id=f"hp-{uuid.uuid4().hex[:12]}-{number}-0",
+        )
+
+    new = migrate(WITH_COUNTS).loader.project_state(WITH_COUNTS).apps
+    counts = new.get_model("appointments", "BatchCounts").objects.get(batch_id=batch.pk)
+    assert (counts.n_ready, counts.n_invalid, counts.n_created) == (2, 1, 1)
+    rows = new.get_model("appointments", "BatchRow").objects.filter(batch_id=batch.pk)
+    rows.filter(state="ready").update(state="sending")
+    counts.refresh_from_db()
+    assert (counts.n_ready, counts.n_sending) == (0, 2)
+
+    migrate(BEFORE_COUNTS)
+    with connection.cursor() as cursor:
+        tables = connection.introspection.table_names(cursor)
+    assert "appointments_batchcounts" not in tables
+    # Rows change freely without the counts table: no trigger is left behind.
+    back = migrate(BEFORE_COUNTS).loader.project_state(BEFORE_COUNTS).apps
+    back.get_model("appointments", "BatchRow").objects.filter(batch_id=batch.pk).update(
+        state="failed"
+    )

@@ -19,8 +19,10 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.paginator import Page, Paginator
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,7 +34,7 @@ from appointments.intake.encoding import association_object_types
 from appointments.intake.mapping import ColumnTarget, mapping_to_json, target_from_json
 from appointments.intake.records import association_columns, column_holding, record_not_found
 from appointments.intake.validation import RowValidator, snapshot_validator
-from appointments.models import Batch, BatchCall, BatchRow, Portal, Upload
+from appointments.models import Batch, BatchCall, BatchCounts, BatchRow, Portal, Upload
 from appointments.services.portals import portal_client
 from appointments.services.sending import (
     UNKNOWN_OUTCOME,
@@ -44,8 +46,17 @@ from appointments.services.storage import batch_rows_store_encoded
 
 # Rows validated and stored per step: a 100,000-row file never holds every row in memory twice.
 CHUNK_ROWS = 2000
-# The latest calls the results page lists.
+# The latest calls the results page lists, and its rows per page.
 RECENT_CALLS = 10
+ROWS_PER_PAGE = 100
+# The results page's row filters: name -> the row states it shows (None: every row).
+ROW_FILTERS: dict[str, list[str] | None] = {
+    "all": None,
+    "invalid": [BatchRow.State.INVALID],
+    "failed": [BatchRow.State.FAILED, BatchRow.State.UNSENT],
+    "created": [BatchRow.State.CREATED],
+    "excluded": [BatchRow.State.EXCLUDED],
+}
 
 # Rows that are or were sendable: excluded rows are never sent, invalid ones are held back.
 VALID_STATES = (
@@ -215,10 +226,13 @@ def batch_default_timezone(*, user: User) -> str:
 def batch_counts(*, batch: Batch) -> dict[str, int]:
     """Row counts by state (``invalid``, ``ready``, ..., ``excluded``) plus ``total`` (every
     row), ``valid`` (rows that are or were sendable: ``VALID_STATES``, so neither invalid nor
-    excluded) and ``done`` (answered by HubSpot: created or failed)."""
-    counts = {state: 0 for state in BatchRow.State.values}
-    for row in batch.rows.values("state").annotate(n=Count("id")):
-        counts[row["state"]] = row["n"]
+    excluded) and ``done`` (answered by HubSpot: created or failed).
+
+    One row read (``BatchCounts``, kept by the database as rows change), whatever the batch's
+    size: the live results poll costs the same for 100 rows as for 100,000.
+    """
+    kept = BatchCounts.objects.filter(batch_id=batch.pk).first()
+    counts = kept.by_state() if kept else dict.fromkeys(BatchRow.State.values, 0)
     counts["total"] = sum(counts[state] for state in BatchRow.State.values)
     counts["valid"] = sum(counts[state] for state in VALID_STATES)
     counts["done"] = counts[BatchRow.State.CREATED] + counts[BatchRow.State.FAILED]
@@ -274,8 +288,44 @@ def batch_progress(*, batch: Batch) -> BatchProgress:
 
 
 def batch_recent_calls(*, batch: Batch) -> QuerySet[BatchCall]:
-    """The latest ``RECENT_CALLS`` calls (newest first) with their row counts."""
-    return batch.calls.annotate(row_count=Count("rows")).order_by("-sequence")[:RECENT_CALLS]
+    """The latest ``RECENT_CALLS`` calls (newest first) with their row counts (``row_count``),
+    each counted on its own through the row-call index: never a join over every row."""
+    rows = (
+        BatchRow.objects.filter(call=OuterRef("pk"))
+        .order_by()
+        .values("call")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    calls = batch.calls.annotate(row_count=Coalesce(Subquery(rows), Value(0)))
+    return calls.order_by("-sequence")[:RECENT_CALLS]
+
+
+class _CountedPaginator(Paginator):
+    """A Paginator told its count (from ``BatchCounts``), so a page never counts rows."""
+
+    def __init__(self, object_list: QuerySet[BatchRow], per_page: int, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known = count
+
+    @property
+    def count(self) -> int:
+        return self._known
+
+
+def batch_rows_page(
+    *, batch: Batch, row_filter: str, number: str | None, counts: dict[str, int]
+) -> Page:
+    """Page ``number`` (1-based text; out of range or bad: the nearest) of the batch's rows in
+    ``row_filter`` (a ``ROW_FILTERS`` key; unknown: all), ``ROWS_PER_PAGE`` rows in row order,
+    with their calls. ``counts`` is ``batch_counts``'s: the page knows its total without a
+    COUNT over the rows."""
+    states = ROW_FILTERS.get(row_filter)
+    rows = batch.rows.select_related("call").order_by("row_number")
+    if states:
+        rows = rows.filter(state__in=states)
+    total = sum(counts[state] for state in states) if states else counts["total"]
+    return _CountedPaginator(rows, ROWS_PER_PAGE, total).get_page(number)
 
 
 def batch_submit(*, batch: Batch) -> int:

@@ -8,7 +8,6 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -17,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from appointments.hubspot.errors import HubSpotError
-from appointments.models import Batch, BatchRow, batches_for
+from appointments.models import Batch, batches_for
 from appointments.services import batches as batch_services
 from appointments.services import exports
 from appointments.services import uploads as upload_services
@@ -26,23 +25,13 @@ from appointments.views.base import AuthenticatedRequest
 
 logger = logging.getLogger(__name__)
 
-ROW_FILTERS = {
-    "all": None,
-    "invalid": [BatchRow.State.INVALID],
-    "failed": [BatchRow.State.FAILED, BatchRow.State.UNSENT],
-    "created": [BatchRow.State.CREATED],
-    "excluded": [BatchRow.State.EXCLUDED],
-}
-
 
 def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, object]:
     row_filter = request.GET.get("filter", "all")
-    states = ROW_FILTERS.get(row_filter)
-    rows = batch.rows.select_related("call").order_by("row_number")
-    if states:
-        rows = rows.filter(state__in=states)
-    page = Paginator(rows, 100).get_page(request.GET.get("page"))
     progress = batch_services.batch_progress(batch=batch)
+    page = batch_services.batch_rows_page(
+        batch=batch, row_filter=row_filter, number=request.GET.get("page"), counts=progress.counts
+    )
     return {
         "batch": batch,
         "counts": progress.counts,
@@ -50,7 +39,7 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
         "percent_done": progress.percent,
         "page": page,
         "row_filter": row_filter,
-        "row_filters": list(ROW_FILTERS),
+        "row_filters": list(batch_services.ROW_FILTERS),
         "calls": batch_services.batch_recent_calls(batch=batch),
         # Only a failed row can have an unknown outcome: no extra query while none failed.
         "unknown_outcomes": (

@@ -136,9 +136,9 @@ def portal_template(request: AuthenticatedRequest, hub_id: int) -> HttpResponse:
     try:
         workbook = portal_services.portal_template(portal=portal)
     except (HubSpotError, PortalNeedsReconnect) as exc:
-        return render(
-            request, "appointments/uploads/mapping.html", {"problem": schema_problem(exc)}
-        )
+        # Said on the dashboard, where the download was asked for.
+        messages.error(request, schema_problem(exc))
+        return redirect("appointments:home")
     response = HttpResponse(workbook, content_type=XLSX_TYPE)
     response["Content-Disposition"] = f'attachment; filename="appointments-{hub_id}.xlsx"'
     return response

@@ -12,6 +12,7 @@ import sys
 import threading
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connections
 
@@ -68,6 +69,9 @@ class Command(BaseCommand):
         if os.environ.get("DJANGO_SETTINGS_MODULE") != "sandbox.settings":
             env = {**os.environ, "DJANGO_SETTINGS_MODULE": "sandbox.settings"}
             os.execve(sys.executable, [sys.executable, *sys.argv], env)  # noqa: S606
+        # Its own tables first: on a database the app's migrate never saw the sandbox in
+        # (DJANGO_DEBUG=false, or a fresh file) it would otherwise stop on "no such table".
+        call_command("migrate", "sandbox", interactive=False, verbosity=0)
         portal = seed_demo()
         limits = {
             "rate_limit_per_10s": options["rate_limit"],
