@@ -27,6 +27,9 @@ CSV_FORMATS = frozenset({"csv", "tsv", "txt"})
 # Cells (rows x columns) one upload may hold: 100,000 rows of 20 columns. The setting
 # HUBPORTAL_MAX_CELLS overrides it (services pass it in).
 DEFAULT_MAX_CELLS = 2_000_000
+# Columns one file may have: each is a field of the mapping form, and Django refuses a POST of
+# more than DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000) fields. No appointment needs more.
+MAX_COLUMNS = 500
 # How far down a title block above the header may reach when the header is looked for.
 HEADER_SEARCH_ROWS = 20
 
@@ -157,6 +160,14 @@ def _build(
         if not data:
             raise IntakeError(_("The file is empty: it has no rows."))
         headers = [column_letter(index) for index in range(width)]
+    if width > MAX_COLUMNS:
+        raise IntakeError(
+            _(
+                "This file has %(count)s columns; one upload can take at most %(limit)s. Delete "
+                "the columns you do not need and upload it again."
+            )
+            % {"count": f"{width:,}", "limit": f"{MAX_COLUMNS:,}"}
+        )
     headers += [""] * (width - len(headers))
     # Workbook rows all have the sheet's width already; CSV rows may be short or long.
     for position, (row_number, cells) in enumerate(data):

@@ -109,6 +109,24 @@ def detect_delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
+def _refuse_unclosed_quote(text: str, delimiter: str, last_row: int) -> None:
+    """Raise IntakeError naming ``last_row`` when ``text`` ends inside a quoted cell."""
+    try:
+        for _cells in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as error:
+        if "unexpected end of data" not in str(error):
+            return  # another strict-only complaint: the lenient reading stands
+        raise IntakeError(
+            _(
+                "Row %(row)s opens a quoted cell that is never closed, so it runs to the end of "
+                "the file and would swallow every row below it. Close the quote (or remove it) in "
+                "that row and upload the file again."
+            )
+            % {"row": last_row}
+        ) from None
+
+
 def split_rows(text: str, delimiter: str | None) -> tuple[Iterator[tuple[int, list[str]]], str]:
     """Split decoded CSV text into ``(row number, cells)``; returns the rows and the delimiter.
 
@@ -124,10 +142,16 @@ def split_rows(text: str, delimiter: str | None) -> tuple[Iterator[tuple[int, li
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         number = 0
+        last: list[str] = []
         try:
             for cells in reader:
                 number += 1
+                last = cells
                 yield number, cells
+            # A quote never closed makes the last record swallow every line below it, which
+            # the lenient reader accepts: a strict read tells, only when it may have happened.
+            if any("\n" in cell or "\r" in cell for cell in last):
+                _refuse_unclosed_quote(text, delimiter, number)
         except csv.Error:
             raise IntakeError(
                 _(

@@ -349,20 +349,23 @@ def batch_retry_failed(*, batch: Batch) -> int:
     return batch_queue(batch=batch)
 
 
-def batch_cancel(*, batch: Batch) -> None:
-    """Stop a batch: calls not yet sent stay unsent and their rows say so."""
+def batch_cancel(*, batch: Batch) -> bool:
+    """Stop a batch: calls not yet sent stay unsent and their rows say so. False, changing
+    nothing, when the batch was not being sent or paused (already ended, or a draft)."""
     with transaction.atomic():
-        Batch.objects.filter(
+        canceled = Batch.objects.filter(
             pk=batch.pk, status__in=(*Batch.ACTIVE_STATUSES, Batch.Status.PAUSED)
         ).update(status=Batch.Status.CANCELED, finished_at=timezone.now())
-        pending = BatchCall.objects.filter(batch=batch, state=BatchCall.State.PENDING)
-        BatchRow.objects.filter(call__in=pending, state=BatchRow.State.READY).update(
-            state=BatchRow.State.UNSENT,
-            error_message=_("Not sent: the batch was canceled."),
-            call=None,
-        )
-        pending.delete()
+        if canceled:
+            pending = BatchCall.objects.filter(batch=batch, state=BatchCall.State.PENDING)
+            BatchRow.objects.filter(call__in=pending, state=BatchRow.State.READY).update(
+                state=BatchRow.State.UNSENT,
+                error_message=_("Not sent: the batch was canceled."),
+                call=None,
+            )
+            pending.delete()
     batch.refresh_from_db()
+    return bool(canceled)
 
 
 def batch_check_records(*, batch: Batch) -> int:

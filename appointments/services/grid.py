@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import MutableMapping
 from dataclasses import dataclass
@@ -132,10 +134,12 @@ def grid_create_batch(
     """Validate grid rows (``(grid row number, one text per column)``) like spreadsheet rows and
     store every one of them on a new draft batch (source GRID). Nothing is sent.
 
-    ``form_key`` is the grid form's own key (``grid_form_key``): the same form posted twice (a
-    double click, a resubmitted page) gives the first batch, never a second."""
+    ``form_key`` is the grid form's own key (``grid_form_key``): the same form posted twice
+    with the same rows (a double click, a resubmitted page) gives the first batch, never a
+    second; posted again with other rows (back, edit, check again) it makes a new one."""
+    content = hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()[:32]
     return batch_create(
-        origin=f"grid:{form_key}",
+        origin=f"grid:{form_key}:{content}",
         user=user,
         portal=portal,
         source=Batch.Source.GRID,

@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -24,6 +24,11 @@ from appointments.services.portals import PortalNeedsReconnect
 from appointments.views.base import AuthenticatedRequest
 
 logger = logging.getLogger(__name__)
+
+STILL_STORING = gettext_lazy(
+    "The rows of this batch are still being checked and stored; this page shows them as they "
+    "come. Send it once every row is there."
+)
 
 
 def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, object]:
@@ -69,6 +74,8 @@ def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     batch = get_object_or_404(batches_for(request.user), pk=batch_id)
     if batch.is_active:
         messages.info(request, _("This batch is already being sent."))
+    elif batch.status == Batch.Status.STORING:
+        messages.info(request, STILL_STORING)
     elif batch.status == Batch.Status.CANCELED:
         messages.info(request, _("This batch was canceled; upload the file again to send it."))
     else:
@@ -90,6 +97,9 @@ def _sending(count: int) -> str:
 @login_required
 def batch_check_records(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    if batch.status == Batch.Status.STORING:
+        messages.info(request, STILL_STORING)
+        return redirect("appointments:batch-detail", batch_id=batch.pk)
     if batch.is_active:
         messages.info(request, _("This batch is already being sent."))
         return redirect("appointments:batch-detail", batch_id=batch.pk)
@@ -174,8 +184,10 @@ def batch_retry(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
 @login_required
 def batch_cancel(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     batch = get_object_or_404(batches_for(request.user), pk=batch_id)
-    batch_services.batch_cancel(batch=batch)
-    messages.info(request, _("Batch canceled. Rows not yet sent stay unsent."))
+    if batch_services.batch_cancel(batch=batch):
+        messages.info(request, _("Batch canceled. Rows not yet sent stay unsent."))
+    else:
+        messages.info(request, _("This batch had already ended; there was nothing to cancel."))
     return redirect("appointments:batch-detail", batch_id=batch.pk)
 
 

@@ -338,3 +338,18 @@ def test_it_holds_back_rows_naming_records_that_do_not_exist_before_sending(
         "/crm/objects/2026-03/0-2/batch/read",
     ]
     assert batch_creates() == []
+
+
+def test_it_says_there_was_nothing_to_cancel_on_a_batch_that_ended(
+    logged_client: Client, portal: Portal
+) -> None:
+    upload_and_confirm(logged_client, portal, csv_upload(rows_csv(3)))
+    batch = Batch.objects.get()
+    logged_client.post(reverse("appointments:batch-submit", args=[batch.pk]))
+
+    page = logged_client.post(reverse("appointments:batch-cancel", args=[batch.pk]), follow=True)
+
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.COMPLETED
+    assert "This batch had already ended; there was nothing to cancel." in page.text
+    assert "Batch canceled" not in page.text

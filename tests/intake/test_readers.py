@@ -346,3 +346,32 @@ def test_it_places_ods_formulas_after_repeated_rows_and_columns() -> None:
     found = workbook._ods_unsaved_formulas(io.BytesIO(content))
 
     assert found == {"First": {(3, 3), (3, 4)}, "Second": {(0, 0)}}
+
+
+def test_it_refuses_a_quote_never_closed_instead_of_swallowing_the_rows_below() -> None:
+    lines = ["Appointment name,Start time"]
+    lines += [f"Visit {n},2026-12-03 10:00" for n in range(1, 11)]
+    lines += ['"Visit 11 (the quote is never closed,2026-12-03 10:00']
+    lines += [f"Visit {n},2026-12-03 10:00" for n in range(12, 51)]
+    with pytest.raises(IntakeError) as refused:
+        read_table(("\n".join(lines) + "\n").encode(), "quotes.csv", max_rows=1000)
+    assert refused.value.message.startswith(
+        "Row 12 opens a quoted cell that is never closed, so it runs to the end of the file"
+    )
+
+
+def test_it_still_reads_a_closed_multi_line_cell_in_the_last_row() -> None:
+    text = 'Appointment name,Notes\nA,x\nB,"line1\nline2"\n'
+    table = read_table(text.encode(), "notes.csv", max_rows=10)
+    assert table.rows[-1] == (3, ["B", "line1\nline2"])
+
+
+def test_it_refuses_more_columns_than_the_mapping_form_can_post() -> None:
+    header = ",".join(f"Column {n}" for n in range(2000))
+    data = (header + "\n" + ",".join(["x"] * 2000) + "\n").encode()
+    with pytest.raises(IntakeError) as refused:
+        read_table(data, "wide.csv", max_rows=10)
+    assert refused.value.message == (
+        "This file has 2,000 columns; one upload can take at most 500. Delete the columns you do "
+        "not need and upload it again."
+    )

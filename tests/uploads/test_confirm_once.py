@@ -12,6 +12,7 @@ import requests
 from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from appointments.models import Batch, BatchRow, Portal, Upload
 from appointments.services import batches as batch_services
@@ -128,13 +129,21 @@ def test_a_batch_still_being_stored_cannot_be_sent(logged_client: Client, portal
         mapping_url(), form_values(logged_client.get(mapping_url()).text, "mapping-form")
     )
     batch = Batch.objects.get()
-    Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.STORING)
+    # Being stored by another process right now (its lease is fresh).
+    Batch.objects.filter(pk=batch.pk).update(
+        status=Batch.Status.STORING, worker="elsewhere:1:x", heartbeat_at=timezone.now()
+    )
 
-    logged_client.post(reverse("appointments:batch-submit", args=[batch.pk]))
+    page = logged_client.post(reverse("appointments:batch-submit", args=[batch.pk]), follow=True)
+    checked = logged_client.post(
+        reverse("appointments:batch-check-records", args=[batch.pk]), follow=True
+    )
 
     batch.refresh_from_db()
     assert batch.status == Batch.Status.STORING
     assert not batch.calls.exists()
+    for answer in (page, checked):
+        assert "The rows of this batch are still being checked and stored" in answer.text
 
 
 def test_the_same_grid_form_posted_twice_makes_one_batch(
@@ -153,3 +162,19 @@ def test_the_same_grid_form_posted_twice_makes_one_batch(
     assert first["Location"] == second["Location"] == target
     numbers = list(batch.rows.values_list("row_number", flat=True))
     assert 1 in numbers and len(numbers) == len(set(numbers))
+
+
+def test_the_same_grid_form_posted_again_with_other_rows_makes_a_new_batch(
+    logged_client: Client, portal: Portal
+) -> None:
+    url = reverse("appointments:grid-entry") + f"?portal={portal.pk}&timezone=Europe/Paris"
+    values = form_values(logged_client.get(url).text, "grid-form")
+    values.update({"r0-hs_appointment_name": "Intake", "action": "create"})
+    first = logged_client.post(reverse("appointments:grid-entry"), values)
+    # Back in the browser, the name changed, checked again with the same form.
+    values["r0-hs_appointment_name"] = "Intake (moved)"
+    second = logged_client.post(reverse("appointments:grid-entry"), values)
+
+    assert first["Location"] != second["Location"]
+    names = sorted(row.appointment_name for row in BatchRow.objects.filter(row_number=1))
+    assert names == ["Intake", "Intake (moved)"]
