@@ -353,6 +353,10 @@ class Upload(models.Model):
     # The portal's schema read once for this upload ({"properties": [...], "labels": [...]}),
     # so the mapping screen and its confirmation agree and HubSpot is asked only once.
     schema = models.JSONField(default=dict, blank=True)
+    # What the mapping screen shows of the file read with the last reading choices (headers,
+    # samples, counts, day/month verdicts; ``services.uploads.TablePreview``), so a page view
+    # does not parse the file again.
+    preview = models.JSONField(default=dict, blank=True)
     batch = models.OneToOneField(
         Batch, null=True, blank=True, on_delete=models.SET_NULL, related_name="upload"
     )

@@ -28,16 +28,22 @@ def batch_from_upload(
     """A batch made from a file the way a person makes it who accepts the mapping screen's
     proposal: the upload is kept, its screen read, and its rows confirmed (as the
     confirmation task and ``import_appointments`` confirm them, at any size)."""
-    upload = upload_services.upload_store(
-        user=user, portal=portal, data=data, filename=filename, timezone_name=timezone_name
+    upload, problem = upload_services.upload_create(
+        user=user,
+        portal=portal,
+        data=data,
+        filename=filename,
+        timezone_name=timezone_name,
+        sheet=sheet,
     )
+    assert upload is not None, problem
     screen = upload_services.upload_mapping_screen(
         upload=upload, choices=upload_services.ReadingChoices(sheet=sheet)
     )
-    assert screen.table is not None and screen.schema is not None, screen.problem
+    assert screen.preview is not None and screen.schema is not None, screen.problem
     return upload_services.upload_table_confirm(
         upload=upload,
-        table=screen.table,
+        table=upload_services.upload_read(upload=upload, sheet=sheet),
         mapping=screen.targets,
         properties=screen.schema.properties,
         date_orders={},

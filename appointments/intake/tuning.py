@@ -16,6 +16,8 @@ from .readers import Table
 DATE_ORDERS = ("DMY", "MDY")
 # Enough telling values to decide a column; scanning stops there, so big files cost no more.
 _ENOUGH_VOTES = 500
+# Text cells without a single day/month date after which a column is taken for not a date one.
+_NOT_DATES = 50
 
 
 def _columns_of_type(
@@ -88,12 +90,42 @@ def file_decimal_comma(
     return None
 
 
+def date_order_verdicts(table: Table) -> dict[int, str]:
+    """Column index -> ``"DMY"``, ``"MDY"`` or ``"ambiguous"`` for every column holding
+    day/month text, whatever it is mapped to: kept with an upload's preview, so the mapping
+    screen can ask the order of any column a person maps to a date without reading the file.
+
+    The same votes as ``column_date_orders``; a column whose first ``_NOT_DATES`` text cells
+    hold no day/month date at all is taken for another kind of column and left.
+    """
+    verdicts: dict[int, str] = {}
+    for index in range(len(table.headers)):
+        votes: Counter[str | None] = Counter()
+        for _number, cells in table.rows:
+            cell = cells[index]
+            if type(cell) is not str or not cell.strip():
+                continue
+            votes[order_votes(cell)] += 1
+            if votes["DMY"] + votes["MDY"] >= _ENOUGH_VOTES:
+                break
+            if votes[None] >= _NOT_DATES and len(votes) == 1:
+                break
+        if votes["DMY"] or votes["MDY"]:
+            verdicts[index] = "DMY" if votes["DMY"] >= votes["MDY"] else "MDY"
+        elif votes["ambiguous"]:
+            verdicts[index] = "ambiguous"
+    return verdicts
+
+
 def ambiguous_date_columns(
-    table: Table, mapping: list[ColumnTarget | None], properties: list[PropertyDefinition]
+    verdicts: dict[int, str],
+    mapping: list[ColumnTarget | None],
+    properties: list[PropertyDefinition],
 ) -> list[int]:
-    """Indexes of the mapped date columns where every value reads both as D/M and M/D."""
-    orders = column_date_orders(table, mapping, properties)
-    return sorted(index for index, order in orders.items() if order == "ambiguous")
+    """Indexes of the columns mapped to a date or datetime property where every value reads
+    both as D/M and M/D (``verdicts`` as ``date_order_verdicts`` gives them)."""
+    dated = _columns_of_type(mapping, properties, {"date", "datetime"})
+    return [index for index in dated if verdicts.get(index) == "ambiguous"]
 
 
 def table_reading(

@@ -9,6 +9,7 @@ web request on a small server: above ``CONFIRM_INLINE_MAX_ROWS`` the task ``conf
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from appointments.intake.cells import display_text, without_nul
 from appointments.intake.errors import IntakeError
 from appointments.intake.mapping import ColumnTarget, mapping_to_json, target_from_json
 from appointments.intake.readers import Table, read_table
-from appointments.intake.tuning import ambiguous_date_columns, table_reading
+from appointments.intake.tuning import ambiguous_date_columns, date_order_verdicts, table_reading
 from appointments.models import Batch, Portal, SavedMapping, Upload
 from appointments.services.batches import (
     batch_create,
@@ -59,40 +60,39 @@ def schema_problem(exc: Exception) -> str:
     ) % {"message": exc}
 
 
-def upload_problem(*, data: bytes, filename: str, sheet: str | None) -> str:
-    """Why ``data`` cannot become a batch ("" when it can): unreadable, or no data rows.
-
-    Reads the file once as the mapping screen will (header found automatically).
-    """
+def upload_create(
+    *,
+    user: User,
+    portal: Portal,
+    data: bytes,
+    filename: str,
+    timezone_name: str,
+    sheet: str | None = None,
+) -> tuple[Upload | None, str]:
+    """Read an uploaded file once, as the mapping screen will (header found automatically,
+    ``sheet`` or the first visible one), and keep it with what that screen shows
+    (``TablePreview``): ``(upload, "")``; or ``(None, why)`` when it cannot become a batch
+    (unreadable, too large, or no data rows), nothing kept."""
+    choices = ReadingChoices(sheet=sheet)
     try:
-        table = read_table(
-            data,
-            filename,
-            sheet=sheet,
-            max_rows=settings.HUBPORTAL_MAX_ROWS,
-            max_cells=settings.HUBPORTAL_MAX_CELLS,
-        )
+        table = _read(data, filename, choices)
     except IntakeError as exc:
-        return exc.message
+        return None, exc.message
     if not table.rows:
-        return _(
+        return None, _(
             "“%(name)s” has a header row but no appointments under it. Check that you chose "
             "the right file (or sheet)."
         ) % {"name": filename}
-    return ""
-
-
-def upload_store(
-    *, user: User, portal: Portal, data: bytes, filename: str, timezone_name: str
-) -> Upload:
-    """Keep an uploaded file (its bytes) until its mapping is confirmed."""
-    return Upload.objects.create(
+    preview = TablePreview.of(table, choices, hidden_sheets=_hidden_sheets(data, table))
+    upload = Upload.objects.create(
         portal=portal,
         created_by=user,
         filename=filename[:255],
         data=data,
         timezone=timezone_name,
+        preview=preview.to_json(),
     )
+    return upload, ""
 
 
 def upload_schema(*, upload: Upload, for_page: bool = False) -> Schema:
@@ -119,23 +119,28 @@ def upload_read(
 
     Raises ``appointments.intake.errors.IntakeError`` with a sentence the user can act on.
     """
+    choices = ReadingChoices(sheet=sheet or None, encoding=encoding or None, header_row=header_row)
+    return _read(bytes(upload.data), upload.filename, choices)
+
+
+def _read(data: bytes, filename: str, choices: ReadingChoices) -> Table:
     return read_table(
-        bytes(upload.data),
-        upload.filename,
-        sheet=sheet or None,
-        encoding=encoding or None,
-        header_row=header_row,
+        data,
+        filename,
+        sheet=choices.sheet,
+        encoding=choices.encoding,
+        header_row=choices.header_row,
         max_rows=settings.HUBPORTAL_MAX_ROWS,
         max_cells=settings.HUBPORTAL_MAX_CELLS,
     )
 
 
-def _hidden_sheets(upload: Upload, table: Table) -> set[str]:
+def _hidden_sheets(data: bytes, table: Table) -> set[str]:
     """Names of the workbook's hidden sheets (empty for CSV); only called once the file was
     read, so it is known to be a sound workbook."""
     if not table.sheet_names:
         return set()
-    with python_calamine.CalamineWorkbook.from_object(io.BytesIO(bytes(upload.data))) as book:
+    with python_calamine.CalamineWorkbook.from_object(io.BytesIO(data)) as book:
         return {
             m.name
             for m in book.sheets_metadata
@@ -165,25 +170,105 @@ class ReadingChoices:
     mapping: str | None = None
 
 
+@dataclass(frozen=True)
+class TablePreview:
+    """What the mapping screen shows of a file read with ``choices``: its ``headers``, the
+    ``sheet_names`` and ``sheet`` read (workbooks; ``hidden_sheets`` among them), the
+    ``encoding`` (CSV), the ``header_row`` and the other rows that could be it
+    (``header_candidates``), ``row_count`` data rows, the first values of each column
+    (``samples``) and each column's day/month ``date_verdicts`` (``tuning``). Kept on the
+    upload as JSON so that a page view never parses the file again."""
+
+    choices: ReadingChoices
+    headers: list[str]
+    sheet_names: list[str]
+    sheet: str | None
+    encoding: str | None
+    header_row: int
+    header_candidates: list[int]
+    row_count: int
+    samples: list[list[str]]
+    date_verdicts: dict[int, str]
+    hidden_sheets: list[str]
+
+    @classmethod
+    def of(cls, table: Table, choices: ReadingChoices, *, hidden_sheets: set[str]) -> TablePreview:
+        """The preview of ``table``, read with ``choices``."""
+        return cls(
+            choices=choices,
+            headers=table.headers,
+            sheet_names=table.sheet_names,
+            sheet=table.sheet,
+            encoding=table.encoding,
+            header_row=table.header_row,
+            header_candidates=table.header_candidates,
+            row_count=len(table.rows),
+            samples=_column_samples(table),
+            date_verdicts=date_order_verdicts(table),
+            hidden_sheets=sorted(hidden_sheets),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The preview as stored on ``Upload.preview``."""
+        data = dataclasses.asdict(self)
+        data["choices"] = [self.choices.sheet, self.choices.encoding, self.choices.header_row]
+        data["date_verdicts"] = {str(k): v for k, v in self.date_verdicts.items()}
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TablePreview:
+        """The inverse of ``to_json``."""
+        sheet, encoding, header_row = data["choices"]
+        return cls(
+            **{
+                **data,
+                "choices": ReadingChoices(sheet=sheet, encoding=encoding, header_row=header_row),
+                "date_verdicts": {int(k): v for k, v in data["date_verdicts"].items()},
+            }
+        )
+
+    def read_with(self, choices: ReadingChoices) -> bool:
+        """Whether reading with ``choices`` gives this preview again: each of sheet, encoding
+        and header row asked as this preview asked it, or as what it found (the mapping
+        screen posts back what was detected)."""
+        return (
+            choices.sheet in (self.choices.sheet, self.sheet)
+            and choices.encoding in (self.choices.encoding, self.encoding)
+            and choices.header_row in (self.choices.header_row, self.header_row)
+        )
+
+
+def upload_preview(*, upload: Upload, choices: ReadingChoices) -> TablePreview:
+    """The upload's preview read with ``choices``: the one kept on it when it was read so,
+    else the file is read (once) and the new preview kept. Raises IntakeError."""
+    if upload.preview:
+        kept = TablePreview.from_json(upload.preview)
+        if kept.read_with(choices):
+            return kept
+    data = bytes(upload.data)
+    table = _read(data, upload.filename, choices)
+    preview = TablePreview.of(table, choices, hidden_sheets=_hidden_sheets(data, table))
+    upload.preview = preview.to_json()
+    Upload.objects.filter(pk=upload.pk).update(preview=upload.preview)
+    return preview
+
+
 @dataclass
 class MappingScreen:
     """What the mapping screen shows: a ``problem`` sentence (the file or HubSpot could not be
     read; then ``retry`` says whether reading again with detected choices may help), or the
-    ``table``, ``schema``, proposed ``targets`` (one per column), the ``ambiguous`` date
-    columns, the portal's ``saved`` mappings and the one ``applied``, the first values of each
-    column (``samples``) and the workbook's ``hidden_sheets``."""
+    file's ``preview``, the ``schema``, proposed ``targets`` (one per column), the
+    ``ambiguous`` date columns, the portal's ``saved`` mappings and the one ``applied``."""
 
     choices: ReadingChoices
     problem: str = ""
     retry: bool = False
-    table: Table | None = None
+    preview: TablePreview | None = None
     schema: Schema | None = None
     targets: list[ColumnTarget | None] = field(default_factory=list)
     ambiguous: list[int] = field(default_factory=list)
     saved: list[SavedMapping] = field(default_factory=list)
     applied: SavedMapping | None = None
-    samples: list[list[str]] = field(default_factory=list)
-    hidden_sheets: set[str] = field(default_factory=set)
 
 
 def upload_mapping_screen(
@@ -210,23 +295,16 @@ def upload_mapping_screen(
         screen.problem = schema_problem(exc)
         return screen
     try:
-        table = upload_read(
-            upload=upload,
-            sheet=choices.sheet,
-            encoding=choices.encoding,
-            header_row=choices.header_row,
-        )
+        preview = upload_preview(upload=upload, choices=choices)
     except IntakeError as exc:
         screen.problem, screen.retry = exc.message, True
         return screen
     if posted_targets is not None:
-        targets = posted_targets(table.headers, schema.labels)
+        targets = posted_targets(preview.headers, schema.labels)
     else:
-        targets = mapping_propose(headers=table.headers, schema=schema, saved=applied)
-    screen.table, screen.schema, screen.targets = table, schema, targets
-    screen.ambiguous = ambiguous_date_columns(table, targets, schema.properties)
-    screen.samples = _column_samples(table)
-    screen.hidden_sheets = _hidden_sheets(upload, table)
+        targets = mapping_propose(headers=preview.headers, schema=schema, saved=applied)
+    screen.preview, screen.schema, screen.targets = preview, schema, targets
+    screen.ambiguous = ambiguous_date_columns(preview.date_verdicts, targets, schema.properties)
     return screen
 
 
@@ -256,19 +334,26 @@ def upload_confirm(
     ``date_orders``: column index -> ``"DMY"``/``"MDY"`` for the ambiguous date columns.
     Nothing is sent to HubSpot.
     """
-    assert screen.table is not None and screen.schema is not None
-    table = screen.table
+    assert screen.preview is not None and screen.schema is not None
+    preview = screen.preview
     if save_as.strip():
         mapping_save(
-            portal=upload.portal, user=user, name=save_as, headers=table.headers, mapping=mapping
+            portal=upload.portal, user=user, name=save_as, headers=preview.headers, mapping=mapping
         )
     elif screen.applied is not None:
         mapping_mark_used(saved=screen.applied)
-    if len(table.rows) > CONFIRM_INLINE_MAX_ROWS:
+    if preview.row_count > CONFIRM_INLINE_MAX_ROWS:
         task_id = _confirm_later(
             upload=upload, choices=screen.choices, mapping=mapping, date_orders=date_orders
         )
-        return Confirmation(batch=None, rows=len(table.rows), task_id=task_id)
+        return Confirmation(batch=None, rows=preview.row_count, task_id=task_id)
+    # The one full read of the confirmed file: its rows become the batch's.
+    table = upload_read(
+        upload=upload,
+        sheet=screen.choices.sheet,
+        encoding=screen.choices.encoding,
+        header_row=screen.choices.header_row,
+    )
     batch = upload_table_confirm(
         upload=upload,
         table=table,
@@ -276,7 +361,7 @@ def upload_confirm(
         properties=screen.schema.properties,
         date_orders=date_orders,
     )
-    return Confirmation(batch=batch, rows=len(table.rows))
+    return Confirmation(batch=batch, rows=preview.row_count)
 
 
 def upload_table_confirm(

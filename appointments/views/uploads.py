@@ -67,15 +67,15 @@ def upload_create(request: AuthenticatedRequest) -> HttpResponse:
         file = form.cleaned_data["file"]
         data = file.read()
         sheet = form.cleaned_data["sheet"] or None
-        problem = upload_services.upload_problem(data=data, filename=file.name, sheet=sheet)
-        if not problem:
-            upload = upload_services.upload_store(
-                user=request.user,
-                portal=form.cleaned_data["portal"],
-                data=data,
-                filename=file.name,
-                timezone_name=form.cleaned_data["timezone"],
-            )
+        upload, problem = upload_services.upload_create(
+            user=request.user,
+            portal=form.cleaned_data["portal"],
+            data=data,
+            filename=file.name,
+            timezone_name=form.cleaned_data["timezone"],
+            sheet=sheet,
+        )
+        if upload is not None:
             url = reverse("appointments:upload-mapping", args=[upload.pk])
             return redirect(url + ("?" + urlencode({"sheet": sheet}) if sheet else ""))
         # Refused here, with the form, rather than on a mapping screen for a bad file.
@@ -125,10 +125,10 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
     if screen.problem:
         context = {"upload": upload, "problem": screen.problem}
         return render(request, template, {**context, "retry_url": screen.retry and request.path})
-    assert screen.table is not None and screen.schema is not None
+    assert screen.preview is not None and screen.schema is not None
     form = MappingForm(
         posted,
-        headers=screen.table.headers,
+        headers=screen.preview.headers,
         properties=screen.schema.properties,
         labels=screen.schema.labels,
         initial_targets=screen.targets,
@@ -174,10 +174,10 @@ def _confirming(request: AuthenticatedRequest, upload: Upload, key: str) -> Http
 def _screen_context(
     upload: Upload, screen: upload_services.MappingScreen, form: MappingForm
 ) -> dict[str, object]:
-    table = screen.table
+    table = screen.preview
     assert table is not None
     sheets = [
-        (name, _("%(sheet)s (hidden)") % {"sheet": name} if name in screen.hidden_sheets else name)
+        (name, _("%(sheet)s (hidden)") % {"sheet": name} if name in table.hidden_sheets else name)
         for name in table.sheet_names
     ]
     forced_header_row = screen.choices.header_row
@@ -199,7 +199,7 @@ def _screen_context(
         {
             "letter": column_letter(index),
             "header": header,
-            "samples": screen.samples[index],
+            "samples": table.samples[index],
             "field": form.column_field(index),
             "order_field": form.order_field(index),
             "repeated": column_letter(index) in repeated,
@@ -213,7 +213,7 @@ def _screen_context(
         "reading_form": reading,
         "columns": columns,
         "duplicates": duplicates,
-        "row_count": len(table.rows),
+        "row_count": table.row_count,
         "saved_mappings": screen.saved,
         "applied": screen.applied,
         "encoding_label": dict(ENCODING_CHOICES).get(table.encoding or "", table.encoding),

@@ -326,3 +326,44 @@ def test_it_refuses_an_unreadable_or_empty_file_on_the_upload_form(
     assert "cannot be read" in first.text
     assert "has a header row but no appointments under it" in second.text
     assert not Upload.objects.exists()
+
+
+def test_it_reads_the_file_once_at_upload_and_once_to_confirm(
+    logged_client: Client, portal: Portal, monkeypatch: Any
+) -> None:
+    from appointments.services import uploads as upload_services
+
+    reads: list[str] = []
+    real = upload_services.read_table
+
+    def counted(data: bytes, filename: str, **options: Any) -> Any:
+        reads.append(filename)
+        return real(data, filename, **options)
+
+    monkeypatch.setattr(upload_services, "read_table", counted)
+    upload(logged_client, portal, csv_file(two_rows()))
+    assert len(reads) == 1
+    # Page views, the reading form's htmx refresh with what was detected, a refused POST:
+    # all from what the upload kept.
+    page = logged_client.get(mapping_url())
+    logged_client.get(mapping_url(), headers={"HX-Request": "true"})
+    values = form_values(page.text, "mapping-form")
+    logged_client.post(mapping_url(), {**values, "col_0": ""})  # no name column: refused
+    assert len(reads) == 1
+
+    logged_client.post(mapping_url(), values)  # confirmed: the rows are read once
+
+    assert len(reads) == 2
+    assert Batch.objects.get().rows.count() == 2
+    # Another reading choice reads the file again, once, and keeps that preview instead.
+    other = Upload.objects.create(
+        portal=portal,
+        created_by=Upload.objects.get().created_by,
+        filename="again.csv",
+        data=("\n".join(two_rows()) + "\n").encode(),
+        timezone="Europe/Paris",
+    )
+    url = reverse("appointments:upload-mapping", args=[other.pk]) + "?header_row=0"
+    logged_client.get(url)
+    logged_client.get(url)
+    assert len(reads) == 3

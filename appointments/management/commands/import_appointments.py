@@ -16,7 +16,7 @@ from appointments.intake.errors import IntakeError
 from appointments.intake.mapping import ColumnTarget
 from appointments.intake.readers import Table
 from appointments.intake.rows import ValidatedRow
-from appointments.intake.tuning import DATE_ORDERS, ambiguous_date_columns
+from appointments.intake.tuning import DATE_ORDERS, ambiguous_date_columns, date_order_verdicts
 from appointments.intake.validation import validate_table
 from appointments.models import Batch, Portal, Upload
 from appointments.services import batches as batch_services
@@ -113,7 +113,9 @@ class Command(BaseCommand):
         )
         orders = {
             index: options["date_order"]
-            for index in ambiguous_date_columns(table, mapping, schema.properties)
+            for index in ambiguous_date_columns(
+                date_order_verdicts(table), mapping, schema.properties
+            )
             if options["date_order"]
         }
         rows = validate_table(
