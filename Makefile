@@ -58,11 +58,18 @@ lint: install
 	$(PY) manage.py check --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run
 
+# The official Node SDK the SDK tour runs (tests/sdk/), from the lockfile; again whenever
+# package.json or package-lock.json changes. Needs Node 20 and npm.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
 # Everything CI runs: linters, type checks, Django checks, the whole suite on SQLite
-# (browser and heavy tests included), then the suite again on PostgreSQL (without them).
-test: lint messages
+# (browser and heavy tests, the SDK tours among them, included), then the suite again on
+# PostgreSQL (without them).
+test: lint messages node_modules/.installed
 	$(PY) -m pytest
 	DATABASE_URL=$(POSTGRES_URL) $(PY) -m pytest -m "not e2e and not heavy" -p no:cacheprovider
 
 clean:
-	rm -rf $(VENV) .pytest-db var
+	rm -rf $(VENV) .pytest-db var node_modules

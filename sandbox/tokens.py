@@ -67,12 +67,32 @@ def issue_tokens(
 
 
 def token_info(ctx: ApiContext, token: Token, *, user: str) -> dict[str, Any]:
-    """HubSpot's ``PublicAccessTokenInfoResponse`` or ``PublicRefreshTokenInfoResponse``."""
-    active = not token.revoked and (token.expires_at is None or token.expires_at > ctx.now)
+    """HubSpot's ``PublicAccessTokenInfoResponse`` or ``PublicRefreshTokenInfoResponse``.
+
+    The 2026-03 introspect answer: the v1 metadata (``token_info_v1``) plus ``active``, both
+    ``app_id`` and ``client_id``, and ``token_use``.
+    """
+    body = token_info_v1(ctx, token, user=user)
+    body.update(
+        active=not token.revoked and (token.expires_at is None or token.expires_at > ctx.now),
+        app_id=token.app.app_id,
+        client_id=token.app.client_id,
+        token_use="refresh_token" if token.kind == Token.Kind.REFRESH else "access_token",
+    )
+    return body
+
+
+def token_info_v1(ctx: ApiContext, token: Token, *, user: str) -> dict[str, Any]:
+    """The v1 token metadata: ``GET /oauth/v1/access-tokens/{token}`` or ``refresh-tokens``.
+
+    Access token: token, user, hub_domain, scopes, hub_id, app_id, expires_in (seconds left),
+    user_id, token_type "access", is_private_distribution, signed_access_token. Refresh token:
+    token, user, hub_domain, scopes, hub_id, client_id, user_id, token_type "refresh".
+    Follows https://developers.hubspot.com/docs/api-reference/legacy/authentication/oauth-tokens/v1/get-oauth-token-metadata
+    and https://developers.hubspot.com/docs/api-reference/legacy/authentication/oauth-tokens/v1/get-refresh-token-metadata
+    (no ``active``, no ``token_use``).
+    """
     body: dict[str, Any] = {
-        "active": active,
-        "app_id": token.app.app_id,
-        "client_id": token.app.client_id,
         "hub_domain": token.portal.domain,
         "hub_id": token.portal.hub_id,
         "scopes": token.scopes,
@@ -81,12 +101,12 @@ def token_info(ctx: ApiContext, token: Token, *, user: str) -> dict[str, Any]:
         "user_id": token.user_id,
     }
     if token.kind == Token.Kind.REFRESH:
-        body.update(token_type="refresh", token_use="refresh_token")  # noqa: S106
+        body.update(client_id=token.app.client_id, token_type="refresh")  # noqa: S106
         return body
     expires_at = token.expires_at if token.expires_at is not None else ctx.now + 10 * 365 * 86400
     body.update(
+        app_id=token.app.app_id,
         token_type="access",  # noqa: S106
-        token_use="access_token",  # noqa: S106
         expires_in=max(int(expires_at - ctx.now), 0),
         is_private_distribution=False,
         signed_access_token={

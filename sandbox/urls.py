@@ -31,6 +31,12 @@ urlpatterns = [
         name="record",
     ),
 ]
+# v1: deprecated, sunset 2027-02-16, but what both official SDKs' OAuth helpers call.
+urlpatterns += [
+    path("oauth/v1/token", oauth.token),
+    path("oauth/v1/access-tokens/<str:token>", oauth.access_token_v1),
+    path("oauth/v1/refresh-tokens/<str:token>", oauth.refresh_token_v1),
+]
 for version in ("2026-03", "v3"):
     urlpatterns += [
         path(f"oauth/{version}/token", oauth.token),

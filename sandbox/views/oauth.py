@@ -1,9 +1,10 @@
-"""OAuth 2.0 of the sandbox: consent page, token, introspect and revoke.
+"""OAuth 2.0 of the sandbox: consent page, token, introspect and revoke, and the v1 forms.
 
 Follows https://developers.hubspot.com/docs/api-reference/auth-oauth-v3/guide: form bodies; the
 ``AccessTokenResponse`` shape; errors with HubSpot's ``status`` (``BAD_AUTH_CODE``...) plus
 RFC 6749 ``error``/``error_description``; redirect-URI mismatch shows an error page and does not
-redirect (HubSpot/oauth-quickstart-python#3).
+redirect (HubSpot/oauth-quickstart-python#3). The v1 paths, which both official SDKs' OAuth
+helpers call, follow https://developers.hubspot.com/docs/api-reference/legacy/authentication/oauth-tokens/v1/guide.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sandbox.api import api_view
 from sandbox.context import ApiContext, error_response
 from sandbox.models import AuthorizationCode, OAuthApp, Portal, Token
 from sandbox.seed import DEMO_USER_EMAIL
-from sandbox.tokens import issue_tokens, token_info
+from sandbox.tokens import issue_tokens, token_info, token_info_v1
 
 _RFC_ERROR = {
     "BAD_AUTH_CODE": "invalid_grant",
@@ -125,7 +126,13 @@ def authorize(request: HttpRequest, ctx: ApiContext) -> HttpResponse:
 
 @api_view(auth=False, policy=None, methods=("POST",))
 def token(request: HttpRequest, ctx: ApiContext) -> HttpResponse:
-    """``POST /oauth/2026-03/token``: authorization_code and refresh_token grants (form body)."""
+    """``POST /oauth/2026-03/token`` (v3, v1): authorization_code and refresh_token grants.
+
+    Form body. v1 answers as 2026-03 does: the v1 guide documents the same fields and the same
+    errors (https://developers.hubspot.com/docs/api-reference/legacy/authentication/oauth-tokens/v1/guide;
+    the RFC 6749 pair beside ``status``/``message``:
+    https://developers.hubspot.com/changelog/new-oauth-v3-api-endpoints-and-standardized-error-responses).
+    """
     data = request.POST
     grant = data.get("grant_type", "")
     if grant not in {"authorization_code", "refresh_token"}:
@@ -201,6 +208,55 @@ def revoke(request: HttpRequest, ctx: ApiContext) -> HttpResponse:
         return failure or oauth_error(ctx, "BAD_CLIENT_ID", "missing client_id")
     Token.objects.filter(token=request.POST.get("token", ""), app=app).update(revoked=True)
     return HttpResponse(status=204)
+
+
+@api_view(auth=False, policy=None, methods=("GET",))
+def access_token_v1(request: HttpRequest, ctx: ApiContext, token: str) -> HttpResponse:
+    """``GET /oauth/v1/access-tokens/{token}``: the access token's v1 metadata; else 404."""
+    found = _live_token(ctx, token, Token.Kind.ACCESS)
+    if found is None:
+        return _token_not_found(ctx)
+    return JsonResponse(token_info_v1(ctx, found, user=DEMO_USER_EMAIL))
+
+
+@api_view(auth=False, policy=None, methods=("GET", "DELETE"))
+def refresh_token_v1(request: HttpRequest, ctx: ApiContext, token: str) -> HttpResponse:
+    """``GET /oauth/v1/refresh-tokens/{token}``: v1 metadata; ``DELETE``: revoke it, 204.
+
+    Deleting revokes only the refresh token: access tokens issued from it stay valid until
+    they expire (https://developers.hubspot.com/docs/api-reference/legacy/authentication/oauth-tokens/v1/delete-refresh-token).
+    Unknown or already revoked: 404 (UNCONFIRMED, SANDBOX.md).
+    """
+    found = _live_token(ctx, token, Token.Kind.REFRESH)
+    if found is None:
+        return _token_not_found(ctx)
+    if request.method == "DELETE":
+        Token.objects.filter(pk=found.pk).update(revoked=True)
+        return HttpResponse(status=204)
+    return JsonResponse(token_info_v1(ctx, found, user=DEMO_USER_EMAIL))
+
+
+def _live_token(ctx: ApiContext, value: str, kind: str) -> Token | None:
+    """The token if it exists, is of ``kind``, is not revoked and (access) has not expired."""
+    found = (
+        Token.objects.select_related("portal", "app")
+        .filter(token=value, kind=kind, revoked=False)
+        .first()
+    )
+    if found is None or (found.expires_at is not None and found.expires_at <= ctx.now):
+        return None
+    ctx.portal = found.portal
+    return found
+
+
+def _token_not_found(ctx: ApiContext) -> JsonResponse:
+    # HubSpot's answer for an unknown, expired or revoked token on the v1 paths is UNCONFIRMED.
+    return error_response(
+        404,
+        correlation_id=ctx.correlation_id,
+        category="OBJECT_NOT_FOUND",
+        message="The token is unknown, expired or revoked.",
+    )
 
 
 def _client(ctx: ApiContext, data: Any) -> tuple[OAuthApp | None, JsonResponse | None]:

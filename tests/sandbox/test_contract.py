@@ -71,7 +71,7 @@ def _api_routes() -> list[str]:
     for pattern in get_resolver("sandbox.urls").url_patterns:
         assert isinstance(pattern, URLPattern)
         route = "/" + str(pattern.pattern)
-        for name in ("object_type", "object_id", "from_type", "to_type"):
+        for name in ("object_type", "object_id", "from_type", "to_type", "token"):
             route = route.replace(f"<str:{name}>", "{" + name + "}")
         routes.append(route)
     return routes

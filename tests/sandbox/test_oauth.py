@@ -42,7 +42,9 @@ def get_code(sandbox: Sandbox, **extra: str) -> str:
     return parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
 
 
-def exchange(sandbox: Sandbox, **fields: str) -> requests.Response:
+def exchange(
+    sandbox: Sandbox, path: str = "/oauth/2026-03/token", **fields: str
+) -> requests.Response:
     data = {
         "grant_type": "authorization_code",
         "client_id": sandbox.client_id,
@@ -50,7 +52,7 @@ def exchange(sandbox: Sandbox, **fields: str) -> requests.Response:
         "redirect_uri": CALLBACK,
         **fields,
     }
-    return requests.post(sandbox.url("/oauth/2026-03/token"), data=data, timeout=10)
+    return requests.post(sandbox.url(path), data=data, timeout=10)
 
 
 def test_it_redirects_back_with_code_and_state_on_approval(sandbox: Sandbox) -> None:
@@ -174,7 +176,9 @@ def test_it_checks_the_pkce_verifier(sandbox: Sandbox) -> None:
     assert good.status_code == 200
 
 
-def refresh(sandbox: Sandbox, token: str, **fields: str) -> requests.Response:
+def refresh(
+    sandbox: Sandbox, token: str, path: str = "/oauth/2026-03/token", **fields: str
+) -> requests.Response:
     data = {
         "grant_type": "refresh_token",
         "client_id": sandbox.client_id,
@@ -182,7 +186,7 @@ def refresh(sandbox: Sandbox, token: str, **fields: str) -> requests.Response:
         "refresh_token": token,
         **fields,
     }
-    return requests.post(sandbox.url("/oauth/2026-03/token"), data=data, timeout=10)
+    return requests.post(sandbox.url(path), data=data, timeout=10)
 
 
 def test_it_refreshes_an_access_token(sandbox: Sandbox) -> None:
