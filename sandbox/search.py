@@ -9,7 +9,7 @@ Python over the portal's appointments: the sandbox holds thousands, not millions
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox import catalog
@@ -74,9 +74,15 @@ def _matches(props: dict[str, str], flt: dict[str, Any]) -> bool:
     return bool(comparisons.get(op, lambda: False)())
 
 
-def run_search(portal: Portal, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+def run_search(
+    portal: Portal, payload: dict[str, Any], *, now: datetime, lag_seconds: float = 0.0
+) -> tuple[int, dict[str, Any]]:
     """Run a search; returns ``(200, CollectionResponseWithTotalSimplePublicObject)`` or
-    ``(400, {"message": ...})``."""
+    ``(400, {"message": ...})``.
+
+    ``now`` is the sandbox time; a record created or updated less than ``lag_seconds`` before
+    it is not in the index yet, so search does not see it (reads by ID do).
+    """
     groups = payload.get("filterGroups") or []
     if len(groups) > 6:
         return 400, {"message": "Too many filter groups: at most 6."}
@@ -89,7 +95,10 @@ def run_search(portal: Portal, payload: dict[str, Any]) -> tuple[int, dict[str, 
         return 400, {"message": "after must be a paging cursor returned by a previous search."}
     names = [n for n in payload.get("properties") or [] if isinstance(n, str)]
     rows = CrmRecord.objects.filter(
-        portal=portal, object_type=catalog.APPOINTMENTS, archived=False
+        portal=portal,
+        object_type=catalog.APPOINTMENTS,
+        archived=False,
+        updated_at__lte=now - timedelta(seconds=lag_seconds),
     ).order_by("id")
     found = [
         r

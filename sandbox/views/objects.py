@@ -184,7 +184,12 @@ def search(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpRespo
     if failure is not None:
         return failure
     assert ctx.portal is not None
-    status, body = crm_search.run_search(ctx.portal, payload if isinstance(payload, dict) else {})
+    status, body = crm_search.run_search(
+        ctx.portal,
+        payload if isinstance(payload, dict) else {},
+        now=ctx.now_dt,
+        lag_seconds=ctx.switches.search_lag_seconds,
+    )
     if status != 200:
         return error_response(
             status, correlation_id=ctx.correlation_id, category="VALIDATION_ERROR", **body

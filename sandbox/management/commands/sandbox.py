@@ -12,7 +12,7 @@ import sys
 import threading
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
 from sandbox import clock, faults
@@ -58,6 +58,12 @@ class Command(BaseCommand):
             help="echo objectWriteTraceId on successful batch-create results",
         )
         parser.add_argument(
+            "--search-lag",
+            type=float,
+            metavar="SECONDS",
+            help="seconds before a created or updated record appears in search results",
+        )
+        parser.add_argument(
             "--journal",
             choices=Switches.JournalMode.values,
             default=Switches.JournalMode.FULL,
@@ -92,6 +98,10 @@ class Command(BaseCommand):
             row.echo_trace_id_on_success = True
         row.contract_checking = not options["no_contract"]
         row.journal_mode = options["journal"]
+        if options["search_lag"] is not None:
+            if options["search_lag"] < 0:
+                raise CommandError("--search-lag: use 0 or more seconds.")
+            row.search_lag_seconds = options["search_lag"]
         row.save()
         # Stop (and stop the children) on SIGTERM as on Ctrl-C.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
