@@ -65,6 +65,13 @@ class Switches(models.Model):
         validators=[MinValueValidator(0.0)],
         help_text="Seconds before a created or updated record appears in search results.",
     )
+    # HubSpot's rule for IN/NOT_IN on string properties: values must be lowercase, and a value
+    # with capitals matches nothing. Off (any case matches) until the app's engine sends
+    # lowercase values; SANDBOX.md.
+    search_in_lowercase = models.BooleanField(
+        default=False,
+        help_text="IN/NOT_IN on string properties match lowercase values only, as HubSpot's.",
+    )
 
     class Meta:
         verbose_name_plural = "switches"

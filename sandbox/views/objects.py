@@ -173,9 +173,10 @@ def read_batch(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpR
     scopes_any=("crm.objects.appointments.read",), policy=ratelimit.SECONDLY, methods=("POST",)
 )
 def search(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpResponse:
-    """``POST /crm/objects/2026-03/{objectType}/search``: EQ/IN/HAS_PROPERTY filters, paging.
+    """``POST /crm/objects/2026-03/{objectType}/search``: filters, query, sorts, paging.
 
-    Has its own per-second limit (``SECONDLY``), exempt from the 10-second one
+    Rules and limits in sandbox.search. Has its own per-second limit (``SECONDLY``), exempt
+    from the 10-second one
     (https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm, "Limitations").
     """
     if catalog.object_type_id(object_type) != catalog.APPOINTMENTS:
@@ -189,6 +190,7 @@ def search(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpRespo
         payload if isinstance(payload, dict) else {},
         now=ctx.now_dt,
         lag_seconds=ctx.switches.search_lag_seconds,
+        lowercase_in=ctx.switches.search_in_lowercase,
     )
     if status != 200:
         return error_response(

@@ -45,6 +45,7 @@ class SwitchesForm(forms.ModelForm):
             "contract_checking",
             "journal_mode",
             "search_lag_seconds",
+            "search_in_lowercase",
         ]
 
 

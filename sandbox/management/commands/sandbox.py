@@ -58,6 +58,11 @@ class Command(BaseCommand):
             help="echo objectWriteTraceId on successful batch-create results",
         )
         parser.add_argument(
+            "--search-in-lowercase",
+            action="store_true",
+            help="IN/NOT_IN on string properties match lowercase values only (HubSpot's rule)",
+        )
+        parser.add_argument(
             "--search-lag",
             type=float,
             metavar="SECONDS",
@@ -98,6 +103,8 @@ class Command(BaseCommand):
             row.echo_trace_id_on_success = True
         row.contract_checking = not options["no_contract"]
         row.journal_mode = options["journal"]
+        if options["search_in_lowercase"]:
+            row.search_in_lowercase = True
         if options["search_lag"] is not None:
             if options["search_lag"] < 0:
                 raise CommandError("--search-lag: use 0 or more seconds.")

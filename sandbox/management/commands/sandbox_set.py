@@ -45,6 +45,11 @@ class Command(BaseCommand):
         parser.add_argument("--rotate-refresh-tokens", metavar="on|off")
         parser.add_argument("--contract", metavar="on|off")
         parser.add_argument(
+            "--search-in-lowercase",
+            metavar="on|off",
+            help="IN/NOT_IN on string properties match lowercase values only (HubSpot's rule)",
+        )
+        parser.add_argument(
             "--search-lag",
             type=float,
             metavar="SECONDS",
@@ -90,6 +95,7 @@ class Command(BaseCommand):
             ("echo_trace_ids", "echo_trace_id_on_success"),
             ("rotate_refresh_tokens", "rotate_refresh_tokens"),
             ("contract", "contract_checking"),
+            ("search_in_lowercase", "search_in_lowercase"),
         ]:
             if options[option] is not None:
                 setattr(row, field, _on_off(options[option]))

@@ -16,4 +16,9 @@ class Migration(migrations.Migration):
             name='search_lag_seconds',
             field=models.FloatField(default=0.0, help_text='Seconds before a created or updated record appears in search results.', validators=[django.core.validators.MinValueValidator(0.0)]),
         ),
+        migrations.AddField(
+            model_name='switches',
+            name='search_in_lowercase',
+            field=models.BooleanField(default=False, help_text="IN/NOT_IN on string properties match lowercase values only, as HubSpot's."),
+        ),
     ]
