@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.validators import MinValueValidator
 from django.db import models
 
 
@@ -56,6 +57,20 @@ class Switches(models.Model):
     contract_checking = models.BooleanField(default=True)
     journal_mode = models.CharField(
         max_length=10, choices=JournalMode.choices, default=JournalMode.FULL
+    )
+    # HubSpot's search index lags writes ("may take a few moments", SANDBOX.md): a record
+    # created or updated is found by search only this many seconds (sandbox clock) later.
+    search_lag_seconds = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0.0)],
+        help_text="Seconds before a created or updated record appears in search results.",
+    )
+    # HubSpot's rule for IN/NOT_IN on string properties: values must be lowercase, and a value
+    # with capitals matches nothing. Off (any case matches) until the app's engine sends
+    # lowercase values; SANDBOX.md.
+    search_in_lowercase = models.BooleanField(
+        default=False,
+        help_text="IN/NOT_IN on string properties match lowercase values only, as HubSpot's.",
     )
 
     class Meta:

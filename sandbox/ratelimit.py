@@ -54,7 +54,10 @@ def check(ctx: ApiContext, policy: str) -> HttpResponse | None:
         # One conditional UPDATE counts the call for the day; it also locks the day's row
         # (PostgreSQL; SQLite locks the whole database), so concurrent calls count in turn.
         today = DailyUsage.objects.filter(portal=portal, client_id=ctx.client_id, day=day)
-        if not today.filter(calls__lt=portal.daily_limit).update(calls=F("calls") + 1):
+        counted = not _has_daily_limit(ctx) or today.filter(calls__lt=portal.daily_limit).update(
+            calls=F("calls") + 1
+        )
+        if not counted:
             # The day's first call, or the daily budget is spent.
             usage, _ = DailyUsage.objects.get_or_create(
                 portal=portal, client_id=ctx.client_id, day=day
@@ -80,6 +83,16 @@ def check(ctx: ApiContext, policy: str) -> HttpResponse | None:
         ctx.headers["X-HubSpot-RateLimit-Remaining"] = str(max(limit - used - 1, 0))
         ctx.headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = "10000"
     return None
+
+
+def _has_daily_limit(ctx: ApiContext) -> bool:
+    """Whether the caller has a daily budget: private apps do, OAuth apps do not.
+
+    HubSpot's usage guidelines give OAuth (public) apps a 10-second limit and no daily one
+    (https://developers.hubspot.com/docs/api/usage-details). The sandbox tells them apart by
+    the token: an OAuth access token expires, a private-app (static) token does not.
+    """
+    return ctx.token is None or ctx.token.expires_at is None
 
 
 def _too_many(ctx: ApiContext, policy: str) -> HttpResponse:

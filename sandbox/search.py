@@ -1,20 +1,61 @@
-"""CRM search over sandbox appointments (crm-objects-2026-03.json, ``PublicObjectSearchRequest``).
+"""CRM search over sandbox appointments, as HubSpot's search guide describes it.
 
-Supports the filter operators a client needs to check its results afterwards (EQ, NEQ, IN,
-NOT_IN, HAS_PROPERTY, NOT_HAS_PROPERTY, GT/GTE/LT/LTE on strings, numbers or dates and
-datetimes given as epoch milliseconds or ISO-8601), filter groups
-ORed together (at most 6), ``limit`` (at most 200) and ``after`` paging. Matching happens in
-Python over the portal's appointments: the sandbox holds thousands, not millions.
+https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm: filter groups
+ORed together, filters ANDed within a group; every operator of the guide (EQ, NEQ, LT, LTE, GT,
+GTE, BETWEEN, IN, NOT_IN, HAS_PROPERTY, NOT_HAS_PROPERTY, CONTAINS_TOKEN, NOT_CONTAINS_TOKEN);
+``query`` over the default searchable properties; one sorting rule, as a property name or a
+``{propertyName, direction}`` object; ``limit`` (at most 200) and ``after`` paging up to 10,000
+results; the index lag (``lag_seconds``). Limits on filter groups and filters follow
+https://developers.hubspot.com/changelog/breaking-change-expanded-filtering-capabilities-and-error-messaging-in-hubspots-search-api.
+Anything else is refused with a 400, never ignored. Matching happens in Python over the
+portal's appointments: the sandbox holds thousands, not millions. SANDBOX.md lists each rule
+and the choices made where HubSpot's documentation is silent.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
+from fnmatch import fnmatchcase
 from typing import Any
 
 from sandbox import catalog
 from sandbox.batch import record_json
-from sandbox.models import CrmRecord, Portal
+from sandbox.models import CrmRecord, Portal, PropertyDefinition
+
+MAX_FILTER_GROUPS = 5
+MAX_FILTERS_PER_GROUP = 10
+MAX_FILTERS = 25
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 10
+# "The search endpoints are limited to 10,000 total results for any given query."
+MAX_RESULTS = 10_000
+MAX_QUERY_LENGTH = 3000
+# Which appointment properties ``query`` searches: the guide lists them for contacts,
+# companies, deals and tickets only (UNCONFIRMED for appointments; SANDBOX.md).
+SEARCHABLE = ("hs_appointment_name",)
+OPERATORS = frozenset(
+    {
+        "EQ",
+        "NEQ",
+        "LT",
+        "LTE",
+        "GT",
+        "GTE",
+        "BETWEEN",
+        "IN",
+        "NOT_IN",
+        "HAS_PROPERTY",
+        "NOT_HAS_PROPERTY",
+        "CONTAINS_TOKEN",
+        "NOT_CONTAINS_TOKEN",
+    }
+)
+DEFAULT_PROPERTIES = ("hs_object_id", "hs_createdate", "hs_lastmodifieddate")
+
+
+class SearchError(ValueError):
+    """A search HubSpot refuses with 400 ``VALIDATION_ERROR``; the message is the answer's."""
 
 
 def _number(value: str) -> float | str:
@@ -38,73 +79,273 @@ def _instant_ms(value: str) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
-def _matches(props: dict[str, str], flt: dict[str, Any]) -> bool:
-    name, op = flt.get("propertyName", ""), flt.get("operator", "EQ")
+def _comparable(have: str, value: str) -> tuple[Any, Any]:
+    left: Any = _number(have)
+    right: Any = _number(value)
+    # A stored datetime against epoch milliseconds (or another ISO text): compared as instants.
+    since, until = _instant_ms(have), _instant_ms(value)
+    if isinstance(left, str) and since is not None and until is not None:
+        return since, until
+    if type(left) is not type(right):
+        return str(left), str(right)
+    return left, right
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in re.split(r"\s+", text.lower()) if t]
+
+
+def _contains_token(have: str, pattern: str) -> bool:
+    # "Contains a token"; "*" is a wildcard, e.g. "*@hubspot.com" (the guide's example).
+    wanted = pattern.lower()
+    return any(fnmatchcase(token, wanted) for token in [have.lower(), *_tokens(have)])
+
+
+def _matches(props: dict[str, str], flt: dict[str, Any], kind: str, lowercase_in: bool) -> bool:
+    name, op = flt["propertyName"], flt["operator"]
     have = props.get(name)
-    value = flt.get("value")
-    values = [str(v) for v in flt.get("values") or []]
     if op == "HAS_PROPERTY":
         return have is not None
     if op == "NOT_HAS_PROPERTY":
         return have is None
-    if op == "EQ":
-        return have is not None and have.lower() == str(value).lower()
-    if op == "NEQ":
-        return have is None or have.lower() != str(value).lower()
-    if op == "IN":
-        return have is not None and have.lower() in {v.lower() for v in values}
-    if op == "NOT_IN":
-        return have is None or have.lower() not in {v.lower() for v in values}
-    if have is None or value is None:
+    if op in ("IN", "NOT_IN"):
+        values = [str(v) for v in flt.get("values") or []]
+        if kind == "string" and lowercase_in:
+            # "When searching a string property with this operator, values must be lowercase":
+            # the index holds lowercase text, so a value with capitals matches nothing.
+            inside = have is not None and have.lower() in values
+        else:
+            inside = have is not None and have.lower() in {v.lower() for v in values}
+        return inside if op == "IN" else not inside
+    value = str(flt.get("value", ""))
+    if op in ("EQ", "NEQ"):
+        # Case-insensitive (UNCONFIRMED; SANDBOX.md).
+        same = have is not None and _equal(have, value)
+        return same if op == "EQ" else not same
+    if op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
+        contains = have is not None and _contains_token(have, value)
+        return contains if op == "CONTAINS_TOKEN" else not contains
+    if have is None:
         return False
-    left: float | str = _number(have)
-    right: float | str = _number(str(value))
-    # A stored datetime against epoch milliseconds (or another ISO text): compared as instants.
-    since, until = _instant_ms(have), _instant_ms(str(value))
-    if isinstance(left, str) and since is not None and until is not None:
-        left, right = since, until
-    elif type(left) is not type(right):
-        left, right = str(left), str(right)
-    comparisons = {
-        "GT": lambda: left > right,  # type: ignore[operator]
-        "GTE": lambda: left >= right,  # type: ignore[operator]
-        "LT": lambda: left < right,  # type: ignore[operator]
-        "LTE": lambda: left <= right,  # type: ignore[operator]
-    }
-    return bool(comparisons.get(op, lambda: False)())
+    if op == "BETWEEN":
+        # Inclusive at both ends (UNCONFIRMED; SANDBOX.md).
+        stored, low = _comparable(have, value)
+        stored_again, high = _comparable(have, str(flt["highValue"]))
+        return bool(low <= stored and stored_again <= high)
+    left, right = _comparable(have, value)
+    return bool(
+        {
+            "GT": lambda: left > right,
+            "GTE": lambda: left >= right,
+            "LT": lambda: left < right,
+            "LTE": lambda: left <= right,
+        }[op]()
+    )
 
 
-def run_search(portal: Portal, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """Run a search; returns ``(200, CollectionResponseWithTotalSimplePublicObject)`` or
-    ``(400, {"message": ...})``."""
-    groups = payload.get("filterGroups") or []
-    if len(groups) > 6:
-        return 400, {"message": "Too many filter groups: at most 6."}
-    limit = payload.get("limit") or 10
-    if not isinstance(limit, int) or not 0 < limit <= 200:
-        return 400, {"message": "limit must be between 1 and 200."}
+def _equal(have: str, value: str) -> bool:
+    left, right = _comparable(have, value)
+    if isinstance(left, str):
+        return left.lower() == str(right).lower()
+    return bool(left == right)
+
+
+def _check_filters(groups: Any, kinds: dict[str, str]) -> list[list[dict[str, Any]]]:
+    if not isinstance(groups, list):
+        raise SearchError("Invalid input JSON: filterGroups must be a list.")
+    if len(groups) > MAX_FILTER_GROUPS:
+        raise SearchError(
+            f"Too many filter groups ({len(groups)}). The maximum number of filter groups "
+            f"is {MAX_FILTER_GROUPS}."
+        )
+    checked = []
+    total = 0
+    for group in groups:
+        filters = group.get("filters") if isinstance(group, dict) else None
+        if not isinstance(filters, list):
+            raise SearchError("Invalid input JSON: each filter group needs a list of filters.")
+        if len(filters) > MAX_FILTERS_PER_GROUP:
+            raise SearchError(
+                f"Too many filters in a filter group ({len(filters)}). The maximum number of "
+                f"filters per filter group is {MAX_FILTERS_PER_GROUP}."
+            )
+        total += len(filters)
+        for flt in filters:
+            _check_filter(flt, kinds)
+        checked.append(filters)
+    if total > MAX_FILTERS:
+        raise SearchError(
+            f"Too many filters ({total}). The maximum number of filters across all filter "
+            f"groups is {MAX_FILTERS}."
+        )
+    return checked
+
+
+def _check_filter(flt: Any, kinds: dict[str, str]) -> None:
+    if not isinstance(flt, dict) or "propertyName" not in flt or "operator" not in flt:
+        raise SearchError(
+            "Invalid input JSON: Cannot build Filter, some of required attributes are not set "
+            "[propertyName, operator]"
+        )
+    op, name = flt["operator"], flt["propertyName"]
+    if op not in OPERATORS:
+        raise SearchError(
+            f"Invalid input JSON: Cannot deserialize value of type `FilterOperator` from String "
+            f'"{op}": not one of the values accepted: {", ".join(sorted(OPERATORS))}'
+        )
+    if op == "BETWEEN" and flt.get("highValue") is None:
+        raise SearchError(
+            "Invalid input JSON: Cannot construct instance of `Filter`, problem: operator "
+            "BETWEEN requires a highValue"
+        )
+    if op in ("IN", "NOT_IN") and not flt.get("values"):
+        raise SearchError(
+            f"Invalid input JSON: Cannot construct instance of `Filter`, problem: operator "
+            f"{op} requires values"
+        )
+    if op not in ("IN", "NOT_IN", "HAS_PROPERTY", "NOT_HAS_PROPERTY") and "value" not in flt:
+        raise SearchError(
+            f"Invalid input JSON: Cannot construct instance of `Filter`, problem: operator "
+            f"{op} requires a value"
+        )
+    if name not in kinds:
+        raise SearchError(f'Invalid input: there is no property "{name}" on 0-421.')
+
+
+def _sort_key(sorts: Any, kinds: dict[str, str]) -> tuple[str, bool] | None:
+    """``(property, descending)`` of the one sorting rule, or None for creation order."""
+    if sorts in (None, []):
+        return None
+    if not isinstance(sorts, list):
+        raise SearchError("Invalid input JSON: sorts must be a list.")
+    if len(sorts) > 1:
+        raise SearchError("Only one sorting rule can be applied to a search.")
+    [rule] = sorts
+    if isinstance(rule, str):
+        name, descending = rule.removeprefix("-"), rule.startswith("-")
+    elif isinstance(rule, dict) and isinstance(rule.get("propertyName"), str):
+        direction = rule.get("direction", "ASCENDING")
+        if direction not in ("ASCENDING", "DESCENDING"):
+            raise SearchError(f'Invalid input JSON: unknown sort direction "{direction}".')
+        name, descending = rule["propertyName"], direction == "DESCENDING"
+    else:
+        raise SearchError("Invalid input JSON: a sort is a property name or {propertyName}.")
+    if name not in kinds:
+        raise SearchError(f'Invalid input: there is no property "{name}" on 0-421.')
+    return name, descending
+
+
+def _sorted(records: list[CrmRecord], rule: tuple[str, bool] | None) -> list[CrmRecord]:
+    if rule is None:
+        return records
+    name, descending = rule
+    present = [r for r in records if r.properties.get(name) is not None]
+    absent = [r for r in records if r.properties.get(name) is None]
+
+    def key(record: CrmRecord) -> tuple[Any, ...]:
+        value = record.properties[name]
+        number, instant = _number(value), _instant_ms(value)
+        if isinstance(number, float):
+            return (0, number, "")
+        if instant is not None:
+            return (0, float(instant), "")
+        return (1, 0.0, value.lower())
+
+    # Records without the property come last either way (UNCONFIRMED; SANDBOX.md).
+    return sorted(present, key=key, reverse=descending) + absent
+
+
+def _in_groups(
+    record: CrmRecord,
+    groups: list[list[dict[str, Any]]],
+    kinds: dict[str, str],
+    lowercase_in: bool,
+) -> bool:
+    if not groups:
+        return True
+    props = record.properties
+    return any(
+        all(_matches(props, f, kinds[f["propertyName"]], lowercase_in) for f in g) for g in groups
+    )
+
+
+def _has_text(record: CrmRecord, needle: str) -> bool:
+    # "records that have a value containing the specified string", case-insensitively.
+    return not needle or any(needle in record.properties.get(p, "").lower() for p in SEARCHABLE)
+
+
+def _page_bounds(payload: dict[str, Any]) -> tuple[int, int]:
+    limit = payload.get("limit")
+    limit = DEFAULT_LIMIT if limit is None else limit
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= MAX_LIMIT:
+        raise SearchError(f"limit must be between 1 and {MAX_LIMIT}.")
     try:
         offset = int(payload.get("after") or 0)
-    except ValueError:
-        return 400, {"message": "after must be a paging cursor returned by a previous search."}
+    except (TypeError, ValueError):
+        raise SearchError("after must be a paging cursor returned by a previous search.") from None
+    if offset < 0:
+        raise SearchError("after must be a paging cursor returned by a previous search.")
+    if offset >= MAX_RESULTS:
+        raise SearchError(
+            f"The search endpoints are limited to {MAX_RESULTS} total results for any given "
+            f"query; after={offset} pages beyond them."
+        )
+    return limit, offset
+
+
+def run_search(
+    portal: Portal,
+    payload: dict[str, Any],
+    *,
+    now: datetime,
+    lag_seconds: float = 0.0,
+    lowercase_in: bool = True,
+) -> tuple[int, dict[str, Any]]:
+    """Run a search; returns ``(200, CollectionResponseWithTotalSimplePublicObject)`` or
+    ``(400, {"message": ...})``.
+
+    ``now`` is the sandbox time; a record created or updated less than ``lag_seconds`` before
+    it is not in the index yet, so search does not see it (reads by ID do). ``lowercase_in``:
+    IN/NOT_IN values on string properties match only when lowercase, as HubSpot documents
+    (False: any case; the ``search_in_lowercase`` switch).
+    """
+    kinds = {
+        d.name: str(d.definition.get("type", "string"))
+        for d in PropertyDefinition.objects.filter(portal=portal, object_type=catalog.APPOINTMENTS)
+    }
+    try:
+        groups = _check_filters(payload.get("filterGroups") or [], kinds)
+        rule = _sort_key(payload.get("sorts"), kinds)
+        limit, offset = _page_bounds(payload)
+        query = payload.get("query")
+        if query is not None and not isinstance(query, str):
+            raise SearchError("Invalid input JSON: query must be a string.")
+        if query is not None and len(query) > MAX_QUERY_LENGTH:
+            raise SearchError(
+                f"The query is {len(query)} characters long; the search query string takes up "
+                f"to {MAX_QUERY_LENGTH} characters."
+            )
+    except SearchError as exc:
+        return 400, {"message": str(exc)}
     names = [n for n in payload.get("properties") or [] if isinstance(n, str)]
     rows = CrmRecord.objects.filter(
-        portal=portal, object_type=catalog.APPOINTMENTS, archived=False
+        portal=portal,
+        object_type=catalog.APPOINTMENTS,
+        archived=False,
+        updated_at__lte=now - timedelta(seconds=lag_seconds),
     ).order_by("id")
-    found = [
-        r
-        for r in rows
-        if not groups
-        or any(all(_matches(r.properties, f) for f in g.get("filters") or []) for g in groups)
-    ]
-    page = found[offset : offset + limit]
+    needle = (query or "").strip().lower()
+    found = [r for r in rows if _in_groups(r, groups, kinds, lowercase_in) and _has_text(r, needle)]
+    found = _sorted(found, rule)
+    reachable = min(len(found), MAX_RESULTS)
+    page = found[offset : min(offset + limit, reachable)]
     results = []
     for record in page:
         body = record_json(record)
-        wanted = dict.fromkeys(["hs_object_id", "hs_createdate", "hs_lastmodifieddate", *names])
+        wanted = dict.fromkeys([*DEFAULT_PROPERTIES, *names])
         body["properties"] = {n: record.properties[n] for n in wanted if n in record.properties}
         results.append(body)
     response: dict[str, Any] = {"total": len(found), "results": results}
-    if offset + limit < len(found):
+    if offset + limit < reachable:
         response["paging"] = {"next": {"after": str(offset + limit)}}
     return 200, response

@@ -1,10 +1,11 @@
 """URLs of the sandbox, at the root, with HubSpot's own paths (2026-03 and the v3/v4 forms)."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from sandbox.views import (
     account,
     associations,
+    errors,
     oauth,
     object_library,
     objects,
@@ -58,3 +59,8 @@ for prefix in ("crm/object-library/2026-03", "crm/v3/object-library"):
     ]
 for prefix in ("crm/pipelines/2026-03", "crm/v3/pipelines"):
     urlpatterns.append(path(f"{prefix}/<str:object_type>", pipelines.pipelines))
+
+# Last: whatever matched nothing answers HubSpot's JSON 404, never Django's HTML page (which
+# DEBUG would show even with a handler404), so the catch-all is a route, not a handler.
+urlpatterns.append(re_path(r"^(?P<path>.*)$", errors.unknown_route))
+handler500 = errors.server_error

@@ -106,6 +106,11 @@ class Sandbox:
         """Move the sandbox clock forward (expires tokens and codes, empties rate windows)."""
         clock.advance(seconds)
 
+    def set_search_lag(self, seconds: float) -> None:
+        """Make search see a created or updated record only ``seconds`` (sandbox clock) later;
+        reads by ID stay immediate. 0 (the default) makes search immediate."""
+        self.set_switches(search_lag_seconds=seconds)
+
     def set_switches(self, **values: Any) -> None:
         """Set sandbox-wide switches, e.g. ``token_lifetime_seconds=60``,
         ``echo_trace_id_on_success=True``, ``rotate_refresh_tokens=True``."""

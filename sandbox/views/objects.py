@@ -18,7 +18,17 @@ from sandbox.api import api_view
 from sandbox.batch import batch_create, record_json
 from sandbox.clock import iso
 from sandbox.context import ApiContext, error_response, missing_scopes, unknown_object_type
-from sandbox.models import CrmRecord
+from sandbox.models import AssociationLabel, CrmRecord
+
+_SINGULAR = {
+    catalog.APPOINTMENTS: "appointment",
+    catalog.CONTACTS: "contact",
+    catalog.COMPANIES: "company",
+    catalog.DEALS: "deal",
+}
+_PLURAL = {type_id: f"{name}s" for type_id, name in _SINGULAR.items()} | {
+    catalog.COMPANIES: "companies"
+}
 
 
 def _json_body(request: HttpRequest, ctx: ApiContext) -> tuple[Any, JsonResponse | None]:
@@ -89,9 +99,10 @@ def read_one(
 ) -> HttpResponse:
     """``GET /crm/objects/2026-03/{objectType}/{objectId}``: a SimplePublicObjectWithAssociations.
 
-    ``properties=a,b`` chooses properties (default: hs_object_id, hs_createdate,
-    hs_lastmodifieddate, as the appointments guide shows). 404 ``OBJECT_NOT_FOUND`` for a
-    missing record.
+    ``properties`` chooses properties (default: hs_object_id, hs_createdate,
+    hs_lastmodifieddate, as the appointments guide shows) and ``associations`` adds the
+    record's associations to those object types; both repeated or comma-separated. 404
+    ``OBJECT_NOT_FOUND`` for a missing record.
     """
     type_id = catalog.object_type_id(object_type)
     if type_id is None:
@@ -109,8 +120,48 @@ def read_one(
             category="OBJECT_NOT_FOUND",
             message="resource not found",
         )
-    names = [n for n in request.GET.get("properties", "").split(",") if n]
-    return JsonResponse(_select(record, names))
+    body = _select(record, _query_list(request, "properties"))
+    associations = _associations(ctx, record, _query_list(request, "associations"))
+    if associations:
+        body["associations"] = associations
+    return JsonResponse(body)
+
+
+def _query_list(request: HttpRequest, name: str) -> list[str]:
+    """A list query parameter as HubSpot reads it: repeated (``explode``) and comma-separated
+    forms alike, e.g. ``properties=a&properties=b,c`` is ``[a, b, c]``."""
+    values = [part.strip() for value in request.GET.getlist(name) for part in value.split(",")]
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def _associations(ctx: ApiContext, record: CrmRecord, wanted: list[str]) -> dict[str, Any]:
+    """The record's associations to the ``wanted`` object types, in HubSpot's shape:
+    ``{"contacts": {"results": [{"id", "type"}]}}`` keyed by the plural name; unknown types
+    are ignored and types without associations left out (SANDBOX.md)."""
+    labels = {
+        label.type_id: label.label
+        for label in AssociationLabel.objects.filter(
+            portal=ctx.portal, from_object_type=record.object_type
+        )
+    }
+    found: dict[str, Any] = {}
+    for name in wanted:
+        to_type = catalog.object_type_id(name)
+        if to_type is None or to_type not in _SINGULAR:
+            continue
+        prefix = f"{_SINGULAR[record.object_type]}_to_{_SINGULAR[to_type]}"
+        results = []
+        for item in record.associations:
+            if item["toObjectTypeId"] != to_type:
+                continue
+            label = labels.get(item["associationTypeId"])
+            kind = prefix if label is None else f"{prefix}_{label.lower().replace(' ', '_')}"
+            entry = {"id": str(item["toObjectId"]), "type": kind}
+            if entry not in results:
+                results.append(entry)
+        if results:
+            found[_PLURAL[to_type]] = {"results": results}
+    return found
 
 
 @api_view(scopes_any=tuple(catalog.SCOPE_READ.values()), methods=("POST",))
@@ -173,9 +224,10 @@ def read_batch(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpR
     scopes_any=("crm.objects.appointments.read",), policy=ratelimit.SECONDLY, methods=("POST",)
 )
 def search(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpResponse:
-    """``POST /crm/objects/2026-03/{objectType}/search``: EQ/IN/HAS_PROPERTY filters, paging.
+    """``POST /crm/objects/2026-03/{objectType}/search``: filters, query, sorts, paging.
 
-    Has its own per-second limit (``SECONDLY``), exempt from the 10-second one
+    Rules and limits in sandbox.search. Has its own per-second limit (``SECONDLY``), exempt
+    from the 10-second one
     (https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm, "Limitations").
     """
     if catalog.object_type_id(object_type) != catalog.APPOINTMENTS:
@@ -184,7 +236,13 @@ def search(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpRespo
     if failure is not None:
         return failure
     assert ctx.portal is not None
-    status, body = crm_search.run_search(ctx.portal, payload if isinstance(payload, dict) else {})
+    status, body = crm_search.run_search(
+        ctx.portal,
+        payload if isinstance(payload, dict) else {},
+        now=ctx.now_dt,
+        lag_seconds=ctx.switches.search_lag_seconds,
+        lowercase_in=ctx.switches.search_in_lowercase,
+    )
     if status != 200:
         return error_response(
             status, correlation_id=ctx.correlation_id, category="VALIDATION_ERROR", **body

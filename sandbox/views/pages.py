@@ -44,6 +44,8 @@ class SwitchesForm(forms.ModelForm):
             "rotate_refresh_tokens",
             "contract_checking",
             "journal_mode",
+            "search_lag_seconds",
+            "search_in_lowercase",
         ]
 
 

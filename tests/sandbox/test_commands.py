@@ -21,7 +21,7 @@ from hubspot.crm.objects import (
     SimplePublicObjectBatchInputForCreate,
 )
 
-from sandbox.models import CrmRecord, JournalEntry
+from sandbox.models import CrmRecord, JournalEntry, Switches
 from sandbox.seed import DEMO_CONTACT_IDS, DEMO_HUB_ID, DEMO_STATIC_TOKEN
 from tests.fixtures_sandbox import Sandbox
 from tests.helpers import database_url
@@ -55,6 +55,8 @@ def standalone(sandbox: Sandbox) -> Iterator[tuple[str, list[str]]]:
             "50",
             "--journal",
             "summary",
+            "--search-lag",
+            "2.5",
         ],
         cwd=ROOT,
         env=env,
@@ -124,6 +126,7 @@ def test_it_serves_the_official_hubspot_client_from_manage_py_sandbox(
         timeout=10,
     ).headers
     assert headers["X-HubSpot-RateLimit-Max"] == "50"
+    assert Switches.objects.get().search_lag_seconds == 2.5
 
 
 def test_it_switches_faults_and_limits_from_the_command_line(sandbox: Sandbox) -> None:

@@ -77,8 +77,9 @@ def _api_routes() -> list[str]:
     return routes
 
 
-# The sandbox's own pages and HubSpot's consent page: web pages, not API operations.
-NOT_API = {"/oauth/authorize", "/sandbox/", "/sandbox/journal/"}
+# The sandbox's own pages and HubSpot's consent page: web pages, not API operations; and the
+# catch-all answering 404 for every path no operation has.
+NOT_API = {"/oauth/authorize", "/sandbox/", "/sandbox/journal/", "/^(?P<path>.*)$"}
 
 
 def test_it_describes_every_api_path_it_serves() -> None:

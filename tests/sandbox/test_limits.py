@@ -179,3 +179,18 @@ def test_it_answers_its_own_errors_in_hubspot_shape_and_journals_them(
     assert entry.note == "exception: RuntimeError: boom"
     # This test caused the error on purpose: keep the fixture from failing it.
     JournalEntry.objects.update(note="")
+
+
+def test_it_gives_oauth_apps_no_daily_limit(sandbox: Sandbox) -> None:
+    from tests.sandbox.test_oauth import exchange, get_code
+
+    access = exchange(sandbox, code=get_code(sandbox)).json()["access_token"]
+    sandbox.set_limits(daily=1)
+    oauth = {"Authorization": f"Bearer {access}"}
+    answers = [
+        requests.get(sandbox.url(PROPERTIES), headers=oauth, timeout=10).status_code
+        for _ in range(3)
+    ]
+    assert answers == [200, 200, 200]
+    assert properties(sandbox).status_code == 200
+    assert properties(sandbox).json()["policyName"] == "DAILY"

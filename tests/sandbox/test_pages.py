@@ -6,6 +6,7 @@ import re
 
 import requests
 
+from sandbox.models import Switches
 from tests.fixtures_sandbox import Sandbox
 
 
@@ -72,3 +73,22 @@ def test_it_switches_a_fault_from_the_settings_page(sandbox: Sandbox) -> None:
     journal = requests.get(sandbox.url("/sandbox/journal/"), timeout=10)
     assert "/crm/properties/2026-03/0-421" in journal.text
     assert "fault: 503" in journal.text
+
+
+def test_it_sets_the_search_lag_from_the_settings_page(sandbox: Sandbox) -> None:
+    browser = requests.Session()
+    page = browser.get(sandbox.url("/sandbox/"), timeout=10)
+    assert 'name="search_lag_seconds"' in page.text
+    form = {
+        "csrfmiddlewaretoken": csrf(page.text),
+        "form": "switches",
+        "clock_offset_seconds": "0",
+        "token_lifetime_seconds": "1800",
+        "auth_code_lifetime_seconds": "600",
+        "contract_checking": "on",
+        "journal_mode": "full",
+        "search_lag_seconds": "7.5",
+    }
+    saved = browser.post(sandbox.url("/sandbox/"), data=form, allow_redirects=False, timeout=10)
+    assert saved.status_code == 302
+    assert Switches.objects.get().search_lag_seconds == 7.5

@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
 from sandbox import clock, faults
@@ -59,6 +59,17 @@ class Command(BaseCommand):
             help="echo objectWriteTraceId on successful batch-create results",
         )
         parser.add_argument(
+            "--search-in-lowercase",
+            action="store_true",
+            help="IN/NOT_IN on string properties match lowercase values only (HubSpot's rule)",
+        )
+        parser.add_argument(
+            "--search-lag",
+            type=float,
+            metavar="SECONDS",
+            help="seconds before a created or updated record appears in search results",
+        )
+        parser.add_argument(
             "--journal",
             choices=Switches.JournalMode.values,
             default=Switches.JournalMode.FULL,
@@ -96,6 +107,12 @@ class Command(BaseCommand):
             row.echo_trace_id_on_success = True
         row.contract_checking = not options["no_contract"]
         row.journal_mode = options["journal"]
+        if options["search_in_lowercase"]:
+            row.search_in_lowercase = True
+        if options["search_lag"] is not None:
+            if options["search_lag"] < 0:
+                raise CommandError("--search-lag: use 0 or more seconds.")
+            row.search_lag_seconds = options["search_lag"]
         row.save()
         # Stop (and stop the children) on SIGTERM as on Ctrl-C.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

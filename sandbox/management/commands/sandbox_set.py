@@ -45,6 +45,17 @@ class Command(BaseCommand):
         parser.add_argument("--rotate-refresh-tokens", metavar="on|off")
         parser.add_argument("--contract", metavar="on|off")
         parser.add_argument(
+            "--search-in-lowercase",
+            metavar="on|off",
+            help="IN/NOT_IN on string properties match lowercase values only (HubSpot's rule)",
+        )
+        parser.add_argument(
+            "--search-lag",
+            type=float,
+            metavar="SECONDS",
+            help="seconds before a created or updated record appears in search results",
+        )
+        parser.add_argument(
             "--journal",
             choices=Switches.JournalMode.values,
             help="full: keep request and response bodies; summary: no bodies (benchmarks)",
@@ -84,11 +95,16 @@ class Command(BaseCommand):
             ("echo_trace_ids", "echo_trace_id_on_success"),
             ("rotate_refresh_tokens", "rotate_refresh_tokens"),
             ("contract", "contract_checking"),
+            ("search_in_lowercase", "search_in_lowercase"),
         ]:
             if options[option] is not None:
                 setattr(row, field, _on_off(options[option]))
         if options["journal"] is not None:
             row.journal_mode = options["journal"]
+        if options["search_lag"] is not None:
+            if options["search_lag"] < 0:
+                raise CommandError("--search-lag: use 0 or more seconds.")
+            row.search_lag_seconds = options["search_lag"]
         row.save()
         portal = Portal.objects.get(hub_id=hub_id)
         self.stdout.write(
@@ -96,5 +112,6 @@ class Command(BaseCommand):
             f"latency_ms={portal.latency_ms} rate_limit_per_10s={portal.rate_limit_per_10s} "
             f"appointments_enabled={portal.appointments_enabled}; clock offset "
             f"{row.clock_offset_seconds}s, token lifetime {row.token_lifetime_seconds}s, "
-            f"contract {'on' if row.contract_checking else 'off'}, journal {row.journal_mode}"
+            f"contract {'on' if row.contract_checking else 'off'}, journal {row.journal_mode}, "
+            f"search lag {row.search_lag_seconds}s"
         )
