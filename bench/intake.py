@@ -24,7 +24,10 @@ Python, Django, calamine's buffers and the database driver included), the highes
 rounds. (A process that repeats intakes reads more: glibc's per-thread malloc arenas fragment,
 +10 MB a round here while Python's own allocations stay flat under tracemalloc, levelling off
 near 245 MB with ``MALLOC_ARENA_MAX=1``.) The last line is
-``xlsx_ratio=<x> csv_ratio=<x> peak_mb=<n> rows=<n>``: stored-rows time over the bare read.
+``xlsx_ratio=<x> csv_ratio=<x> peak_mb=<n> rows=<n> dense_peak_mb=<n> dense10_peak_mb=<n>``:
+stored-rows time over the bare read, then the peak RSS of a process reading the dense
+workbook of an attack (100,001 rows x 250 numbers in 0.8 MB) once and ten times at once, each
+refused by the cells cap before the sheet is loaded (it took 1.9 GB before the cap).
 """
 
 from __future__ import annotations
@@ -225,13 +228,90 @@ def run_rounds(kind: str, path: Path, database_url: str, repeat: int) -> dict[st
     return result
 
 
+def dense_workbook(path: Path, rows: int = 100_001, columns: int = 250) -> Path:
+    """The workbook of an attack: ``rows`` x ``columns`` numbers (0.8 MB, 376 MB of XML)."""
+    sys.path.insert(0, str(ROOT))
+    from tests.intake.test_cells_cap import dense_workbook as write
+
+    return write(path, rows, columns)
+
+
+def measure_dense(path: Path, uploads: int) -> dict[str, float]:
+    """In this (fresh) process: ``uploads`` threads each reading ``path`` as an upload is read
+    (``read_table`` with the settings' caps), at once; the refusals seen and the peak RSS."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hubportal.settings")
+    sys.path.insert(0, str(ROOT))
+    import threading
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    from appointments.intake.readers import IntakeError, read_table
+
+    data = path.read_bytes()
+    refused: list[str] = []
+    go = threading.Barrier(uploads)
+
+    def one() -> None:
+        go.wait()
+        try:
+            read_table(
+                data,
+                path.name,
+                max_rows=settings.HUBPORTAL_MAX_ROWS,
+                max_cells=settings.HUBPORTAL_MAX_CELLS,
+            )
+        except IntakeError as exc:
+            refused.append(exc.message)
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=one) for _ in range(uploads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {
+        "refused": len(refused),
+        "seconds": time.perf_counter() - began,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def run_dense(folder: Path) -> tuple[float, float]:
+    """Peak RSS of one process reading the dense workbook once, and ten times at once."""
+    path = dense_workbook(folder / "dense.xlsx")
+    print(f"dense workbook: {path.stat().st_size / 1e6:.2f} MB, 100,001 rows x 250 numbers")
+    peaks = []
+    for uploads in (1, 10):
+        output = subprocess.run(
+            [sys.executable, __file__, "--measure-dense", str(path), str(uploads)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        result = json.loads(output.strip().splitlines()[-1])
+        print(
+            f"  {uploads} upload(s) at once: {result['refused']} refused (cells cap) in "
+            f"{result['seconds']:.2f} s, peak RSS {result['peak_mb']:.0f} MB"
+        )
+        peaks.append(result["peak_mb"])
+    return peaks[0], peaks[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--database-url", help="default: a temporary SQLite file per measured file")
     parser.add_argument("--measure", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--measure-dense", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.measure_dense:
+        path, uploads = args.measure_dense
+        print(json.dumps(measure_dense(Path(path), int(uploads))))
+        return
     if args.measure:
         kind, path, database_url = args.measure
         print(json.dumps(measure(kind, Path(path), database_url)))
@@ -248,6 +328,7 @@ def main() -> None:
             )
             for kind, path in (("xlsx", xlsx), ("csv", csv_path))
         }
+        dense_one, dense_ten = run_dense(Path(folder))
     print(f"database: {args.database_url or 'temporary SQLite file (WAL)'}")
     for kind, r in results.items():
         print(
@@ -262,7 +343,8 @@ def main() -> None:
     x, c = results["xlsx"], results["csv"]
     print(
         f"xlsx_ratio={x['stored_ratio']:.2f} csv_ratio={c['stored_ratio']:.2f} "
-        f"peak_mb={max(x['peak_mb'], c['peak_mb']):.0f} rows={int(x['stored_rows'])}"
+        f"peak_mb={max(x['peak_mb'], c['peak_mb']):.0f} rows={int(x['stored_rows'])} "
+        f"dense_peak_mb={dense_one:.0f} dense10_peak_mb={dense_ten:.0f}"
     )
 
 
