@@ -184,8 +184,10 @@ def portal_access_token(*, portal: Portal) -> str:
         now = timezone.now()
         if expires_at is None or expires_at - TOKEN_REFRESH_MARGIN > now:
             return _token(portal)
+        # Compare-and-set on the expiry seen: a process that read the portal just before
+        # another one stored fresh tokens (and freed the lease) must not refresh a second time.
         took_lease = (
-            Portal.objects.filter(pk=portal.pk)
+            Portal.objects.filter(pk=portal.pk, access_token_expires_at=expires_at)
             .filter(Q(refresh_lease_until__isnull=True) | Q(refresh_lease_until__lt=now))
             .update(refresh_lease_until=now + REFRESH_LEASE)
         )

@@ -72,3 +72,33 @@ def test_it_stores_a_rotated_refresh_token_and_uses_it_next_time(
     assert second_refresh != first_refresh
     sent = [body["refresh_token"][0] for body in refreshes(hubspot)]
     assert sent == [first_refresh, second_refresh]
+
+
+def test_it_never_refreshes_again_when_another_process_just_did(
+    logged_client: Client, hubspot: Any, monkeypatch: Any
+) -> None:
+    # This process reads an expiring token; between that read and its lease, another process
+    # refreshes and stores fresh tokens (freeing the lease): the token is taken, not refreshed.
+    portal = connect(logged_client, hubspot)
+    Portal.objects.filter(pk=portal.pk).update(access_token_expires_at=timezone.now())
+    fresh = Portal.objects.get(pk=portal.pk)
+    fresh.set_tokens(access_token="fresh-from-the-other", refresh_token=None, expires_in=1800)
+    loads: list[int] = []
+    original = Portal.refresh_from_db
+
+    def read_then_the_other_refreshes(self: Portal, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        if not loads:
+            loads.append(1)
+            Portal.objects.filter(pk=portal.pk).update(
+                access_token_encrypted=fresh.access_token_encrypted,
+                access_token_expires_at=fresh.access_token_expires_at,
+                refresh_lease_until=None,
+            )
+
+    monkeypatch.setattr(Portal, "refresh_from_db", read_then_the_other_refreshes)
+
+    token = portal_access_token(portal=Portal.objects.get(pk=portal.pk))
+
+    assert token == "fresh-from-the-other"
+    assert refreshes(hubspot) == []

@@ -25,7 +25,7 @@ def production(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "HUBPORTAL_", "DATABASE_URL"))
+        if not key.startswith(("DJANGO_", "HUBPORTAL_", "HUBSPOT_", "DATABASE_URL"))
     }
     return {
         **env,
