@@ -43,18 +43,29 @@ def column_date_orders(
     """
     orders: dict[int, str] = {}
     for index in _columns_of_type(mapping, properties, {"date", "datetime"}):
-        votes: Counter[str | None] = Counter()
-        for _number, cells in table.rows:
-            cell = cells[index]
-            if type(cell) is str:
-                votes[order_votes(cell)] += 1
-                if votes["DMY"] + votes["MDY"] >= _ENOUGH_VOTES:
-                    break
-        if votes["DMY"] or votes["MDY"]:
-            orders[index] = "DMY" if votes["DMY"] >= votes["MDY"] else "MDY"
-        elif votes["ambiguous"]:
-            orders[index] = "ambiguous"
+        if verdict := _date_order(table, index, give_up_after=None):
+            orders[index] = verdict
     return orders
+
+
+def _date_order(table: Table, index: int, *, give_up_after: int | None) -> str | None:
+    """The day/month verdict of column ``index`` (see ``column_date_orders``), or None. With
+    ``give_up_after``, a column whose first that many text cells hold no day/month date at all
+    is taken for another kind of column."""
+    votes: Counter[str | None] = Counter()
+    for _number, cells in table.rows:
+        cell = cells[index]
+        # Blanks never vote (they read neither way), nor count toward giving up.
+        if type(cell) is not str or not cell.strip():
+            continue
+        votes[order_votes(cell)] += 1
+        if votes["DMY"] + votes["MDY"] >= _ENOUGH_VOTES:
+            break
+        if give_up_after is not None and votes[None] >= give_up_after and len(votes) == 1:
+            break
+    if votes["DMY"] or votes["MDY"]:
+        return "DMY" if votes["DMY"] >= votes["MDY"] else "MDY"
+    return "ambiguous" if votes["ambiguous"] else None
 
 
 def file_decimal_comma(
@@ -100,20 +111,8 @@ def date_order_verdicts(table: Table) -> dict[int, str]:
     """
     verdicts: dict[int, str] = {}
     for index in range(len(table.headers)):
-        votes: Counter[str | None] = Counter()
-        for _number, cells in table.rows:
-            cell = cells[index]
-            if type(cell) is not str or not cell.strip():
-                continue
-            votes[order_votes(cell)] += 1
-            if votes["DMY"] + votes["MDY"] >= _ENOUGH_VOTES:
-                break
-            if votes[None] >= _NOT_DATES and len(votes) == 1:
-                break
-        if votes["DMY"] or votes["MDY"]:
-            verdicts[index] = "DMY" if votes["DMY"] >= votes["MDY"] else "MDY"
-        elif votes["ambiguous"]:
-            verdicts[index] = "ambiguous"
+        if verdict := _date_order(table, index, give_up_after=_NOT_DATES):
+            verdicts[index] = verdict
     return verdicts
 
 
