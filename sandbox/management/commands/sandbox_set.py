@@ -45,6 +45,22 @@ class Command(BaseCommand):
         parser.add_argument("--rotate-refresh-tokens", metavar="on|off")
         parser.add_argument("--contract", metavar="on|off")
         parser.add_argument(
+            "--unique-properties",
+            metavar="on|off",
+            help="UNCONFIRMED: whether 0-421 accepts new properties with hasUniqueValue",
+        )
+        parser.add_argument(
+            "--id-property-lag",
+            type=float,
+            metavar="SECONDS",
+            help="UNCONFIRMED: how long a new record stays unseen by reads by idProperty",
+        )
+        parser.add_argument(
+            "--duplicate-value",
+            choices=Switches.DuplicateValue.values,
+            help="UNCONFIRMED: how a batch create refuses a taken unique value",
+        )
+        parser.add_argument(
             "--journal",
             choices=Switches.JournalMode.values,
             help="full: keep request and response bodies; summary: no bodies (benchmarks)",
@@ -84,11 +100,16 @@ class Command(BaseCommand):
             ("echo_trace_ids", "echo_trace_id_on_success"),
             ("rotate_refresh_tokens", "rotate_refresh_tokens"),
             ("contract", "contract_checking"),
+            ("unique_properties", "unique_properties_allowed"),
         ]:
             if options[option] is not None:
                 setattr(row, field, _on_off(options[option]))
         if options["journal"] is not None:
             row.journal_mode = options["journal"]
+        if options["id_property_lag"] is not None:
+            row.id_property_lag_seconds = options["id_property_lag"]
+        if options["duplicate_value"] is not None:
+            row.duplicate_value = options["duplicate_value"]
         row.save()
         portal = Portal.objects.get(hub_id=hub_id)
         self.stdout.write(
@@ -96,5 +117,7 @@ class Command(BaseCommand):
             f"latency_ms={portal.latency_ms} rate_limit_per_10s={portal.rate_limit_per_10s} "
             f"appointments_enabled={portal.appointments_enabled}; clock offset "
             f"{row.clock_offset_seconds}s, token lifetime {row.token_lifetime_seconds}s, "
-            f"contract {'on' if row.contract_checking else 'off'}, journal {row.journal_mode}"
+            f"contract {'on' if row.contract_checking else 'off'}, journal {row.journal_mode}, "
+            f"unique properties {'on' if row.unique_properties_allowed else 'off'}, "
+            f"idProperty lag {row.id_property_lag_seconds}s, duplicate value {row.duplicate_value}"
         )
