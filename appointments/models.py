@@ -52,6 +52,10 @@ class Portal(models.Model):
     tokens_unreadable = models.BooleanField(default=False)
     # A short lease so that one process refreshes the token while the others wait for it.
     refresh_lease_until = models.DateTimeField(null=True, blank=True)
+    # The row key: a unique-value appointment property holding each input's objectWriteTraceId,
+    # so an unknown outcome is settled by a read by idProperty and a resend cannot duplicate.
+    # Empty: no row key (settled by search). services.portals.portal_set_row_key sets it.
+    row_key_property = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

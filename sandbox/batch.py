@@ -22,7 +22,14 @@ from sandbox import catalog
 from sandbox.batch_checks import InputError, simple_error, validate_inputs, value_hash
 from sandbox.clock import iso
 from sandbox.db import insert_rows, write_transaction
-from sandbox.models import AssociationLabel, CrmRecord, Portal, PropertyDefinition, UniqueValue
+from sandbox.models import (
+    AssociationLabel,
+    CrmRecord,
+    Portal,
+    PropertyDefinition,
+    Switches,
+    UniqueValue,
+)
 
 MAX_INPUTS = 100
 
@@ -37,11 +44,19 @@ class Outcome:
 
 
 def batch_create(
-    portal: Portal, payload: dict[str, Any], *, now_ts: float, echo_trace_ids: bool
+    portal: Portal,
+    payload: dict[str, Any],
+    *,
+    now_ts: float,
+    echo_trace_ids: bool,
+    duplicate_value: str = Switches.DuplicateValue.PER_INPUT,
 ) -> Outcome:
     """Validate and create ``payload["inputs"]`` as appointments of ``portal``.
 
     ``payload`` is the parsed JSON body (BatchInputSimplePublicObjectBatchInputForCreate).
+    ``duplicate_value`` (``Switches.DuplicateValue``, UNCONFIRMED in SANDBOX.md): how an input
+    whose unique value is taken fails when every input is traced: alone in a 207, with or
+    without its ``objectWriteTraceId``, or the whole call (409, nothing created).
     Returns an ``Outcome``: 201/207 with a BatchResponseSimplePublicObject(WithErrors) body, or
     a whole-call ``InputError`` (400, or 409 for a unique-value conflict).
     """
@@ -79,6 +94,9 @@ def batch_create(
         if not traced and errors:
             first = min(errors)
             return Outcome(errors[first].http_status, error=errors[first])
+        conflicts = [i for i, err in errors.items() if err.category == "CONFLICT"]
+        if conflicts and duplicate_value == Switches.DuplicateValue.WHOLE_CALL:
+            return Outcome(409, error=errors[min(conflicts)])
         valid = [i for i in range(len(inputs)) if i not in errors]
         unique_names = [n for n, (d, _) in definitions.items() if d.get("hasUniqueValue")]
         results = _create(
@@ -101,13 +119,19 @@ def batch_create(
             "status": "error",
             "category": err.category,
             "message": err.message,
-            "context": {**err.context, "objectWriteTraceId": [str(trace_ids[i])]},
+            "context": _error_context(err, str(trace_ids[i]), duplicate_value),
             "errors": err.errors,
             "links": {},
         }
         for i, err in sorted(errors.items())
     ]
     return Outcome(207, body)
+
+
+def _error_context(err: InputError, trace_id: str, duplicate_value: str) -> dict[str, list[str]]:
+    if err.category == "CONFLICT" and duplicate_value == Switches.DuplicateValue.PER_INPUT_UNTRACED:
+        return dict(err.context)
+    return {**err.context, "objectWriteTraceId": [trace_id]}
 
 
 def record_json(record: CrmRecord, *, echo_trace_id: bool = False) -> dict[str, Any]:

@@ -49,6 +49,13 @@ class Switches(models.Model):
         FULL = "full", "Full: request and response bodies kept"
         SUMMARY = "summary", "Summary: no bodies (benchmarks)"
 
+    class DuplicateValue(models.TextChoices):
+        """How a batch create answers an input whose unique value is taken."""
+
+        PER_INPUT = "per_input", "That input fails (207), its objectWriteTraceId in the error"
+        PER_INPUT_UNTRACED = "untraced", "That input fails (207), no objectWriteTraceId"
+        WHOLE_CALL = "whole_call", "The whole call fails (409), nothing created"
+
     clock_offset_seconds = models.FloatField(default=0.0)
     token_lifetime_seconds = models.PositiveIntegerField(default=1800)
     auth_code_lifetime_seconds = models.PositiveIntegerField(default=600)
@@ -71,6 +78,14 @@ class Switches(models.Model):
     search_in_lowercase = models.BooleanField(
         default=False,
         help_text="IN/NOT_IN on string properties match lowercase values only, as HubSpot's.",
+    )
+    # UNCONFIRMED points about unique-value properties (SANDBOX.md, last section).
+    # Whether 0-421 accepts a new property with hasUniqueValue: true.
+    unique_properties_allowed = models.BooleanField(default=True)
+    # How long a created record stays invisible to reads by idProperty (0: at once).
+    id_property_lag_seconds = models.FloatField(default=0.0)
+    duplicate_value = models.CharField(
+        max_length=20, choices=DuplicateValue.choices, default=DuplicateValue.PER_INPUT
     )
 
     class Meta:

@@ -40,6 +40,8 @@ DEMO_APP_SCOPES = [
     "crm.objects.appointments.read",
     "crm.objects.appointments.write",
     "crm.schemas.appointments.read",
+    # Lets the app create its row-key property (SANDBOX.md, properties).
+    "crm.schemas.appointments.write",
     "crm.objects.appointments.sensitive.read.v2",
     "crm.objects.appointments.sensitive.write.v2",
     "crm.objects.contacts.read",

@@ -117,6 +117,22 @@ class Sandbox:
         clock.switches()
         Switches.objects.filter(pk=1).update(**values)
 
+    def set_row_key_variant(
+        self,
+        *,
+        unique_properties_allowed: bool = True,
+        id_property_lag_seconds: float = 0.0,
+        duplicate_value: str = Switches.DuplicateValue.PER_INPUT,
+    ) -> None:
+        """Choose the answers to the UNCONFIRMED unique-value points (SANDBOX.md): whether 0-421
+        takes unique-value properties, how long reads by ``idProperty`` lag a create, and how a
+        taken unique value fails a batch create (``Switches.DuplicateValue``)."""
+        self.set_switches(
+            unique_properties_allowed=unique_properties_allowed,
+            id_property_lag_seconds=id_property_lag_seconds,
+            duplicate_value=duplicate_value,
+        )
+
     def disable_appointments(self, hub_id: int | None = None) -> None:
         """Deactivate the appointments object in a portal (object library enablement false)."""
         Portal.objects.filter(hub_id=hub_id or self.hub_id).update(appointments_enabled=False)

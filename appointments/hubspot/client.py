@@ -284,6 +284,22 @@ class HubSpotClient:
         )
         return [PropertyDefinition.from_api(item) for item in data.get("results", [])]
 
+    # POST /crm/properties/2026-03/{objectType}: https://developers.hubspot.com/docs/api/crm/properties
+    # ("Create a property", "Create unique identifier properties")
+    def create_appointment_property(self, definition: dict[str, Any]) -> PropertyDefinition:
+        """Create an appointment property from a ``PropertyCreate`` dict (``name``, ``label``,
+        ``type``, ``fieldType``, ``groupName``, optionally ``hasUniqueValue``).
+
+        Needs ``crm.schemas.appointments.write`` (else HubSpotScopeError); a name already taken
+        answers 409 (HubSpotError with that status).
+        """
+        data = self._json(
+            self._request(
+                "POST", f"/crm/properties/2026-03/{APPOINTMENT_OBJECT_TYPE}", json=definition
+            )
+        )
+        return PropertyDefinition.from_api(data)
+
     # GET /crm/associations/2026-03/{fromObjectType}/{toObjectType}/labels: https://developers.hubspot.com/docs/api-reference/latest/crm/associations/associations-schema/guide
     def get_association_labels(self, to_object_type: str) -> list[AssociationLabel]:
         """Association types from appointments to ``to_object_type``."""
@@ -420,3 +436,33 @@ class HubSpotClient:
             )
         )
         return {str(item["id"]) for item in data.get("results", [])}
+
+    # POST /crm/objects/2026-03/{objectType}/batch/read with idProperty: https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide
+    # ("idProperty": a custom unique value property; the ids are its values)
+    def appointments_by_unique_value(self, id_property: str, values: list[str]) -> dict[str, str]:
+        """``{value: record id}`` for those of ``values`` (at most 100) that appointments hold
+        in the unique-value property ``id_property``.
+
+        A read by ID, not a search: HubSpot answers 200, or 207 with the missing values in
+        ``errors[].context.ids``. Raises HubSpotError.
+        """
+        if not 0 < len(values) <= MAX_BATCH_INPUTS:
+            raise ValueError(f"appointments_by_unique_value takes 1 to {MAX_BATCH_INPUTS} values")
+        data = self._json(
+            self._request(
+                "POST",
+                f"/crm/objects/2026-03/{APPOINTMENT_OBJECT_TYPE}/batch/read",
+                json={
+                    "idProperty": id_property,
+                    "inputs": [{"id": value} for value in values],
+                    "properties": [id_property],
+                    "propertiesWithHistory": [],
+                },
+            )
+        )
+        found: dict[str, str] = {}
+        for item in data.get("results", []):
+            value = (item.get("properties") or {}).get(id_property)
+            if value in values:
+                found[str(value)] = str(item["id"])
+        return found

@@ -59,8 +59,11 @@ class ValueIndex:
         return None
 
 
-def match_results(rows: list[BatchRow], result: BatchCreateResult, layout: RowLayout) -> None:
-    """Set each row's state from ``result``: failures by trace id, successes by echo or values
+def match_results(
+    rows: list[BatchRow], result: BatchCreateResult, layout: RowLayout, *, row_key: str = ""
+) -> None:
+    """Set each row's state from ``result``: failures by trace id, successes by echo, by the
+    ``row_key`` property's value (the trace id, echoed with the properties sent) or by values
     (``rows`` of one batch, whose ``layout`` this is).
 
     A row the answer says nothing about becomes FAILED/UNMATCHED (never silently ready again).
@@ -75,7 +78,8 @@ def match_results(rows: list[BatchRow], result: BatchCreateResult, layout: RowLa
                 row.error_message = error.message
     unmatched = []
     for record in result.results:
-        row = by_trace.pop(record.object_write_trace_id or "", None)
+        trace_id = record.object_write_trace_id or record.properties.get(row_key, "")
+        row = by_trace.pop(trace_id, None)
         if row is None:
             unmatched.append(record)
         else:

@@ -20,12 +20,16 @@ from django.utils.translation import gettext as _
 from appointments.crypto import TokenDecryptionError
 from appointments.hubspot import oauth
 from appointments.hubspot.client import HubSpotClient
-from appointments.hubspot.errors import HubSpotAuthError, HubSpotError
+from appointments.hubspot.errors import HubSpotAuthError, HubSpotError, HubSpotScopeError
 from appointments.hubspot.schema import ASSOCIATION_TARGETS, AssociationLabel, Schema
 from appointments.models import Portal
 from appointments.services.exports import template_workbook
 
 logger = logging.getLogger(__name__)
+
+# The property the app offers to create as a portal's row key, and the scope that allows it.
+ROW_KEY_PROPERTY = "hubportal_row_key"
+SCHEMA_WRITE_SCOPE = "crm.schemas.appointments.write"
 
 # Refresh this long before HubSpot's expiry, so a call never starts with a dying token.
 TOKEN_REFRESH_MARGIN = timedelta(minutes=5)
@@ -261,3 +265,87 @@ def portal_template(*, portal: Portal) -> bytes:
     """The portal's XLSX template (``services.exports.template_workbook``), from its schema
     read afresh within the page timeout. Raises HubSpotError, or PortalNeedsReconnect."""
     return template_workbook(schema=portal_schema(portal=portal, for_page=True))
+
+
+class RowKeyUnavailable(Exception):
+    """The row key could not be set; the message says what an admin can do instead."""
+
+
+def _row_key_help() -> str:
+    return _(
+        "An admin of the HubSpot portal can create a single-line text appointment property "
+        "with “Require unique values for this property” turned on and choose it here; or "
+        "reconnect the portal with the scope crm.schemas.appointments.write (add it to "
+        "HUBSPOT_OPTIONAL_SCOPES) and press “Create the row key”."
+    )
+
+
+def portal_can_create_row_key(*, portal: Portal) -> bool:
+    """Whether the connection was granted the scope that creating a property needs."""
+    return SCHEMA_WRITE_SCOPE in (portal.scopes or [])
+
+
+def portal_set_row_key(*, portal: Portal, property_name: str = "") -> str:
+    """Make ``portal`` send with a row key; returns the property's name.
+
+    ``property_name`` empty: create ``hubportal_row_key`` (a string property with
+    ``hasUniqueValue: true``) through ``POST /crm/properties/2026-03/0-421``, or take it when
+    it already exists with unique values. Otherwise: choose that existing property, which must
+    be a unique-value string property. Follows "Create unique identifier properties"
+    (https://developers.hubspot.com/docs/api/crm/properties). Raises RowKeyUnavailable with
+    what an admin must do (no scope, HubSpot refusing unique values on appointments, a property
+    that is not a unique-value string), HubSpotError when HubSpot fails, PortalNeedsReconnect.
+    """
+    name = property_name.strip()
+    with portal_client(portal=portal, for_page=True) as client:
+        if not name:
+            if not portal_can_create_row_key(portal=portal):
+                raise RowKeyUnavailable(
+                    _("This connection may not create properties.") + " " + _row_key_help()
+                )
+            name = ROW_KEY_PROPERTY
+            try:
+                client.create_appointment_property(
+                    {
+                        "name": name,
+                        "label": "hubportal row key",
+                        "type": "string",
+                        "fieldType": "text",
+                        "groupName": "appointment_information",
+                        "description": "objectWriteTraceId of the hubportal row that created "
+                        "this appointment; unique, so a resend cannot create it twice.",
+                        "hasUniqueValue": True,
+                        "formField": False,
+                    }
+                )
+            except HubSpotScopeError:
+                raise RowKeyUnavailable(
+                    _("HubSpot refused: this connection may not create properties.")
+                    + " "
+                    + _row_key_help()
+                ) from None
+            except HubSpotError as exc:
+                if exc.status == 400:
+                    raise RowKeyUnavailable(
+                        _(
+                            "HubSpot refused a unique-value appointment property (%(message)s). "
+                            "This portal sends without a row key: unconfirmed rows are checked "
+                            "by search and never resent automatically."
+                        )
+                        % {"message": exc.message}
+                    ) from None
+                if exc.status != 409:  # 409: it exists already; checked below
+                    raise
+        properties = {p.name: p for p in client.get_appointment_properties()}
+    chosen = properties.get(name)
+    if chosen is None or not chosen.has_unique_value or chosen.type != "string":
+        raise RowKeyUnavailable(
+            _("“%(name)s” is not a unique-value text property of appointments in this portal.")
+            % {"name": name}
+            + " "
+            + _row_key_help()
+        )
+    Portal.objects.filter(pk=portal.pk).update(row_key_property=name)
+    portal.row_key_property = name
+    logger.info("Portal %s sends with the row key %s", portal.hub_id, name)
+    return name

@@ -27,6 +27,13 @@ Design:
   already claimed by another row of the batch) as created, and resends only the others, with a
   bounded back-off. Rows still unconfirmed after the last attempt are marked
   ``UNKNOWN_OUTCOME`` and never resent automatically.
+* With a row key (``Portal.row_key_property``, a unique-value appointment property) every
+  input also carries its ``objectWriteTraceId`` as that property's value. An unknown outcome is
+  then settled by a batch read by ``idProperty`` (a read by ID, immediate where search lags):
+  rows found are created, the others are sent again. A resend that would duplicate is refused
+  by HubSpot as a taken unique value (alone in a 207, or the whole call in a 409); those rows
+  are read back by the row key and attached to the record that exists. A row still unseen
+  (a read that lags) stays unknown and is looked for again: sending it again cannot duplicate.
 * A refused refresh token, or stored tokens the keys cannot decrypt, pauses the batch with a
   "reconnect" message; nothing is failed.
 
@@ -186,17 +193,24 @@ def association_objects(associations: list[list[Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def _inputs(layout: RowLayout, rows: list[BatchRow]) -> list[dict[str, Any]]:
+def _inputs(layout: RowLayout, rows: list[BatchRow], row_key: str = "") -> list[dict[str, Any]]:
     """Batch-create inputs (``SimplePublicObjectBatchInputForCreate``) for
-    ``rows`` of a batch whose ``layout`` this is."""
-    return [
-        {
-            "objectWriteTraceId": row.object_write_trace_id,
-            "properties": layout.unpack_properties(row.properties),
-            "associations": association_objects(layout.unpack_associations(row.associations)),
-        }
-        for row in rows
-    ]
+    ``rows`` of a batch whose ``layout`` this is; with a ``row_key`` property, each input's
+    ``objectWriteTraceId`` is also that property's value (not a column of the file: added here,
+    after validation, so no layout or check ever sees or drops it)."""
+    inputs = []
+    for row in rows:
+        properties = layout.unpack_properties(row.properties)
+        if row_key:
+            properties[row_key] = row.object_write_trace_id
+        inputs.append(
+            {
+                "objectWriteTraceId": row.object_write_trace_id,
+                "properties": properties,
+                "associations": association_objects(layout.unpack_associations(row.associations)),
+            }
+        )
+    return inputs
 
 
 _SAVED_FIELDS = ("state", "hubspot_id", "error_category", "error_message", "updated_at")
@@ -240,18 +254,46 @@ def _held_record_ids(batch: Batch, record_ids: list[str]) -> set[str]:
     return held
 
 
+def _found_by_row_key(client: HubSpotClient, row_key: str, rows: list[BatchRow]) -> dict[str, str]:
+    """``{objectWriteTraceId: record id}`` of the ``rows`` (at most 100) HubSpot holds, read by
+    ``idProperty`` = the row key. Raises HubSpotError."""
+    if not rows:
+        return {}
+    return client.appointments_by_unique_value(row_key, [r.object_write_trace_id for r in rows])
+
+
+def _mark_created(call: BatchCall, found: list[BatchRow]) -> None:
+    if found:
+        with transaction.atomic():
+            _save_rows(found)
+            BatchCall.objects.filter(pk=call.pk).update(reconciled=F("reconciled") + len(found))
+
+
 def call_reconcile(
     client: HubSpotClient, batch: Batch, call: BatchCall, rows: list[BatchRow]
 ) -> int:
     """Find rows of ``call`` that HubSpot created although we never saw the answer.
 
-    Searches appointments created since the call was first sent (less RECONCILE_SKEW) whose
+    With a row key (``batch.portal.row_key_property``): one batch read by ``idProperty`` of the
+    rows' ``objectWriteTraceId``s (https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide),
+    no search. Otherwise: searches appointments created since the call was first sent (less
+    RECONCILE_SKEW) whose
     ``hs_appointment_name`` is one of the rows', leaves out those another row of the portal
     already holds, and matches the rest by the values sent (HubSpot's CRM search,
     https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm). Marks and
     saves found rows CREATED with their record id; returns how many. Raises HubSpotError when
-    the search fails.
+    the search (or the read) fails.
     """
+    row_key = batch.portal.row_key_property
+    if row_key:
+        ids = _found_by_row_key(client, row_key, rows)
+        found = [row for row in rows if row.object_write_trace_id in ids]
+        for row in found:
+            row.state, row.hubspot_id = BatchRow.State.CREATED, ids[row.object_write_trace_id]
+            row.error_category = row.error_message = ""
+        _mark_created(call, found)
+        logger.info("Call %s: %d of %d rows found by row key", call.pk, len(found), len(rows))
+        return len(found)
     since = (call.sent_at or timezone.now()) - RECONCILE_SKEW
     sent = [batch.layout.unpack_properties(row.properties) for row in rows]
     names = sorted({properties.get("hs_appointment_name", "") for properties in sent} - {""})
@@ -290,23 +332,56 @@ def call_reconcile(
     found = []
     index = ValueIndex(rows, batch.layout)
     for record in candidates:
-        row = index.take(record)
-        if row is not None:
-            row.state, row.hubspot_id = BatchRow.State.CREATED, record.id
-            row.error_category = row.error_message = ""
-            found.append(row)
-    if found:
-        with transaction.atomic():
-            _save_rows(found)
-            BatchCall.objects.filter(pk=call.pk).update(reconciled=F("reconciled") + len(found))
+        taken = index.take(record)
+        if taken is not None:
+            taken.state, taken.hubspot_id = BatchRow.State.CREATED, record.id
+            taken.error_category = taken.error_message = ""
+            found.append(taken)
+    _mark_created(call, found)
     logger.info("Call %s: %d of %d rows found already created", call.pk, len(found), len(rows))
     return len(found)
 
 
-def _finish_call(
-    call: BatchCall, layout: RowLayout, rows: list[BatchRow], result: BatchCreateResult
-) -> None:
-    match_results(rows, result, layout)
+def _read_back(client: HubSpotClient, row_key: str, rows: list[BatchRow]) -> list[BatchRow]:
+    """After an answer, settle by the row key the rows it refused as a taken unique value
+    (``CONFLICT``) or said nothing about (``UNMATCHED``, e.g. a refusal without its trace id):
+    a row whose key HubSpot holds was created (by an earlier attempt) and gets that record.
+
+    Returns the rows still unknown, put back to SENDING: unseen although refused on the row
+    key itself (a read that lags the write), unseen after an answer that did not name them, or
+    all of them when the read fails. Sending them again is safe: HubSpot refuses a duplicate.
+    """
+    doubtful = [
+        r
+        for r in rows
+        if r.state == BatchRow.State.FAILED and r.error_category in ("CONFLICT", "UNMATCHED")
+    ]
+    try:
+        ids = _found_by_row_key(client, row_key, doubtful)
+    except HubSpotError as exc:
+        logger.warning("Reading back %d rows by row key failed: %s", len(doubtful), exc)
+        ids, unseen_unknown = {}, True
+    else:
+        unseen_unknown = False
+    waiting = []
+    for row in doubtful:
+        record_id = ids.get(row.object_write_trace_id)
+        if record_id is not None:
+            row.state, row.hubspot_id = BatchRow.State.CREATED, record_id
+            row.error_category = row.error_message = ""
+        elif unseen_unknown or row.error_category == "UNMATCHED" or row_key in row.error_message:
+            row.state = BatchRow.State.SENDING
+            waiting.append(row)
+    return waiting
+
+
+def _names_row_key(exc: HubSpotError, row_key: str) -> bool:
+    """Whether a whole-call refusal is a taken value of the row key (409 naming it)."""
+    return bool(row_key) and exc.status == 409 and row_key in f"{exc.message} {exc.body}"
+
+
+def _finish_call(call: BatchCall, rows: list[BatchRow], result: BatchCreateResult) -> None:
+    """Save the outcome of ``rows`` (already matched to ``result``) and mark the call done."""
     with transaction.atomic():
         _save_rows(rows)
         call.state = BatchCall.State.DONE
@@ -368,6 +443,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
     Raises _Pause when the batch must stop (daily limit, revoked connection).
     """
     batch = lane.batch
+    row_key = batch.portal.row_key_property
     rows = list(call.rows.filter(state__in=[BatchRow.State.READY, BatchRow.State.SENDING]))
     BatchRow.objects.filter(pk__in=[r.pk for r in rows]).update(state=BatchRow.State.SENDING)
     for row in rows:
@@ -390,7 +466,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
             if not rows:
                 BatchCall.objects.filter(pk=call.pk).update(state=BatchCall.State.DONE)
                 return
-            result = client.batch_create(_inputs(batch.layout, rows))
+            result = client.batch_create(_inputs(batch.layout, rows, row_key))
         except PortalNeedsReconnect as exc:
             raise _Pause(
                 _(
@@ -435,11 +511,26 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
                 access_token_expires_at=timezone.now()
             )
         except HubSpotError as exc:
+            if _names_row_key(exc, row_key):
+                # A resend refused whole for a row key HubSpot holds: nothing of this call was
+                # created; read the rows back by the row key, then send the rest.
+                last_error, unknown = exc, True
+                _sleep(batch, _backoff(attempt))
+                continue
             # A whole-call refusal (4xx): nothing was created.
             _fail_call(call, rows, exc, exc.category or f"HTTP_{exc.status}")
             return
         else:
-            _finish_call(call, batch.layout, rows, result)
+            match_results(rows, result, batch.layout, row_key=row_key)
+            waiting = _read_back(client, row_key, rows) if row_key else []
+            if waiting:
+                # Save what is settled; look for the rest again after the wait.
+                _save_rows([r for r in rows if r.state != BatchRow.State.SENDING])
+                rows, unknown = waiting, True
+                last_error = HubSpotError(_("HubSpot refused a resend as a duplicate row key."))
+                _sleep(batch, _backoff(attempt))
+                continue
+            _finish_call(call, rows, result)
             return
     if isinstance(last_error, HubSpotNotSent):
         # HubSpot is out of reach (a wrong URL, a network outage): nothing is failed and no row
@@ -460,6 +551,9 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
         except (HubSpotError, PortalNeedsReconnect):
             logger.warning("Final reconciliation of call %s failed", call.pk)
         rows = [r for r in rows if r.state == BatchRow.State.SENDING]
+        if not rows:  # the last look found every row
+            BatchCall.objects.filter(pk=call.pk).update(state=BatchCall.State.DONE)
+            return
         error = HubSpotError(
             _(
                 "HubSpot did not confirm this row (%(detail)s). It may have been created: check "

@@ -1,5 +1,5 @@
-"""Portal views: the dashboard, connecting through OAuth, the callback, disconnecting, and the
-portal's XLSX template."""
+"""Portal views: the dashboard, connecting through OAuth, the callback, disconnecting, the
+portal's row key and its XLSX template."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from appointments.hubspot.errors import HubSpotError
 from appointments.models import Portal, batches_for, portals_for
 from appointments.services import portals as portal_services
 from appointments.services.batches import batch_default_timezone
-from appointments.services.portals import PortalNeedsReconnect
+from appointments.services.portals import PortalNeedsReconnect, RowKeyUnavailable
 from appointments.services.uploads import schema_problem
 from appointments.views.base import AuthenticatedRequest
 
@@ -122,6 +122,33 @@ def portal_disconnect(request: AuthenticatedRequest, hub_id: int) -> HttpRespons
     messages.success(request, _("Disconnected HubSpot portal %(hub_id)s.") % {"hub_id": hub_id})
     if problem:
         messages.warning(request, problem)
+    return redirect("appointments:home")
+
+
+@require_POST
+@login_required
+def portal_row_key(request: AuthenticatedRequest, hub_id: int) -> HttpResponse:
+    """Create the portal's row-key property (button ``create``) or choose an existing
+    unique-value text property (field ``property``); says on the dashboard what happened."""
+    portal = get_object_or_404(
+        portals_for(request.user).filter(status=Portal.Status.ACTIVE), hub_id=hub_id
+    )
+    name = "" if request.POST.get("create") else request.POST.get("property", "").strip()
+    if not request.POST.get("create") and not name:
+        messages.warning(request, _("Type the name of a unique-value text property to choose it."))
+        return redirect("appointments:home")
+    try:
+        chosen = portal_services.portal_set_row_key(portal=portal, property_name=name)
+    except RowKeyUnavailable as exc:
+        messages.warning(request, str(exc))
+    except (HubSpotError, PortalNeedsReconnect) as exc:
+        messages.error(request, schema_problem(exc))
+    else:
+        messages.success(
+            request,
+            _("Portal %(hub_id)s now sends with the row key “%(name)s”.")
+            % {"hub_id": hub_id, "name": chosen},
+        )
     return redirect("appointments:home")
 
 

@@ -8,6 +8,7 @@ paths) and https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -16,9 +17,10 @@ from sandbox import catalog, ratelimit
 from sandbox import search as crm_search
 from sandbox.api import api_view
 from sandbox.batch import batch_create, record_json
+from sandbox.batch_checks import value_hash
 from sandbox.clock import iso
 from sandbox.context import ApiContext, error_response, missing_scopes, unknown_object_type
-from sandbox.models import AssociationLabel, CrmRecord
+from sandbox.models import AssociationLabel, CrmRecord, PropertyDefinition, UniqueValue
 
 _SINGULAR = {
     catalog.APPOINTMENTS: "appointment",
@@ -63,6 +65,7 @@ def create_batch(request: HttpRequest, ctx: ApiContext, object_type: str) -> Htt
         payload,
         now_ts=ctx.now,
         echo_trace_ids=ctx.switches.echo_trace_id_on_success,
+        duplicate_value=ctx.switches.duplicate_value,
     )
     if outcome.error is not None:
         err = outcome.error
@@ -86,6 +89,44 @@ def _select(record: CrmRecord, names: list[str]) -> dict[str, Any]:
     return body
 
 
+def _by_unique_value(
+    ctx: ApiContext, type_id: str, id_property: str, values: list[str]
+) -> dict[str, CrmRecord] | JsonResponse:
+    """The records whose unique property ``id_property`` holds one of ``values``, by value.
+
+    A 400 ``VALIDATION_ERROR`` when ``id_property`` is not a unique-value property of the type
+    (HubSpot reads by ``idProperty`` only through "a custom unique value property":
+    https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide).
+    A record created less than ``Switches.id_property_lag_seconds`` ago is not seen yet
+    (UNCONFIRMED whether such reads lag: SANDBOX.md, last section).
+    """
+    definition = PropertyDefinition.objects.filter(
+        portal=ctx.portal, object_type=type_id, name=id_property
+    ).first()
+    if definition is None or not definition.definition.get("hasUniqueValue"):
+        return error_response(
+            400,
+            correlation_id=ctx.correlation_id,
+            category="VALIDATION_ERROR",
+            message=f"Unable to read by non-unique {type_id} property {id_property}",
+        )
+    by_hash = {value_hash(value): value for value in values}
+    found = dict(
+        UniqueValue.objects.filter(
+            portal=ctx.portal, object_type=type_id, property=id_property, value_hash__in=by_hash
+        ).values_list("record_id", "value_hash")
+    )
+    visible_before = ctx.now_dt - timedelta(seconds=ctx.switches.id_property_lag_seconds)
+    records = CrmRecord.objects.filter(
+        portal=ctx.portal,
+        object_type=type_id,
+        record_id__in=found,
+        archived=False,
+        created_at__lte=visible_before,
+    )
+    return {by_hash[found[record.record_id]]: record for record in records}
+
+
 @api_view(
     scopes_any=(
         "crm.objects.appointments.read",
@@ -101,7 +142,8 @@ def read_one(
 
     ``properties`` chooses properties (default: hs_object_id, hs_createdate,
     hs_lastmodifieddate, as the appointments guide shows) and ``associations`` adds the
-    record's associations to those object types; both repeated or comma-separated. 404
+    record's associations to those object types; both repeated or comma-separated.
+    ``idProperty=name``: ``objectId`` is that unique-value property's value. 404
     ``OBJECT_NOT_FOUND`` for a missing record.
     """
     type_id = catalog.object_type_id(object_type)
@@ -110,9 +152,16 @@ def read_one(
     assert ctx.token is not None
     if catalog.SCOPE_READ[type_id] not in ctx.token.scopes:
         return missing_scopes(ctx, (catalog.SCOPE_READ[type_id],))
-    record = CrmRecord.objects.filter(
-        portal=ctx.portal, object_type=type_id, record_id=object_id, archived=False
-    ).first()
+    id_property = request.GET.get("idProperty", "")
+    if id_property:
+        found = _by_unique_value(ctx, type_id, id_property, [object_id])
+        if isinstance(found, JsonResponse):
+            return found
+        record = found.get(object_id)
+    else:
+        record = CrmRecord.objects.filter(
+            portal=ctx.portal, object_type=type_id, record_id=object_id, archived=False
+        ).first()
     if record is None:
         return error_response(
             404,
@@ -168,7 +217,9 @@ def _associations(ctx: ApiContext, record: CrmRecord, wanted: list[str]) -> dict
 def read_batch(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpResponse:
     """``POST /crm/objects/2026-03/{objectType}/batch/read``: 200, or 207 listing missing ids.
 
-    Appointments, contacts, companies and deals, each needing its own read scope.
+    Appointments, contacts, companies and deals, each needing its own read scope. With
+    ``idProperty`` (a unique-value property), the input ``id``s are that property's values and
+    the missing ones are listed as given.
     """
     type_id = catalog.object_type_id(object_type)
     if type_id is None:
@@ -190,12 +241,19 @@ def read_batch(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpR
             message=f"Too many inputs: {len(ids)}. A batch takes at most 100 inputs.",
         )
     names = [n for n in payload.get("properties") or [] if isinstance(n, str)]
-    records = {
-        r.record_id: r
-        for r in CrmRecord.objects.filter(
-            portal=ctx.portal, object_type=type_id, record_id__in=ids, archived=False
-        )
-    }
+    id_property = payload.get("idProperty")
+    if isinstance(id_property, str) and id_property:
+        found = _by_unique_value(ctx, type_id, id_property, ids)
+        if isinstance(found, JsonResponse):
+            return found
+        records = found
+    else:
+        records = {
+            r.record_id: r
+            for r in CrmRecord.objects.filter(
+                portal=ctx.portal, object_type=type_id, record_id__in=ids, archived=False
+            )
+        }
     body: dict[str, Any] = {
         "status": "COMPLETE",
         "results": [_select(records[i], names) for i in dict.fromkeys(ids) if i in records],

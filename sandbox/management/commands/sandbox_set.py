@@ -56,6 +56,22 @@ class Command(BaseCommand):
             help="seconds before a created or updated record appears in search results",
         )
         parser.add_argument(
+            "--unique-properties",
+            metavar="on|off",
+            help="UNCONFIRMED: whether 0-421 accepts new properties with hasUniqueValue",
+        )
+        parser.add_argument(
+            "--id-property-lag",
+            type=float,
+            metavar="SECONDS",
+            help="UNCONFIRMED: how long a new record stays unseen by reads by idProperty",
+        )
+        parser.add_argument(
+            "--duplicate-value",
+            choices=Switches.DuplicateValue.values,
+            help="UNCONFIRMED: how a batch create refuses a taken unique value",
+        )
+        parser.add_argument(
             "--journal",
             choices=Switches.JournalMode.values,
             help="full: keep request and response bodies; summary: no bodies (benchmarks)",
@@ -96,6 +112,7 @@ class Command(BaseCommand):
             ("rotate_refresh_tokens", "rotate_refresh_tokens"),
             ("contract", "contract_checking"),
             ("search_in_lowercase", "search_in_lowercase"),
+            ("unique_properties", "unique_properties_allowed"),
         ]:
             if options[option] is not None:
                 setattr(row, field, _on_off(options[option]))
@@ -105,6 +122,10 @@ class Command(BaseCommand):
             if options["search_lag"] < 0:
                 raise CommandError("--search-lag: use 0 or more seconds.")
             row.search_lag_seconds = options["search_lag"]
+        if options["id_property_lag"] is not None:
+            row.id_property_lag_seconds = options["id_property_lag"]
+        if options["duplicate_value"] is not None:
+            row.duplicate_value = options["duplicate_value"]
         row.save()
         portal = Portal.objects.get(hub_id=hub_id)
         self.stdout.write(
@@ -113,5 +134,7 @@ class Command(BaseCommand):
             f"appointments_enabled={portal.appointments_enabled}; clock offset "
             f"{row.clock_offset_seconds}s, token lifetime {row.token_lifetime_seconds}s, "
             f"contract {'on' if row.contract_checking else 'off'}, journal {row.journal_mode}, "
-            f"search lag {row.search_lag_seconds}s"
+            f"search lag {row.search_lag_seconds}s, "
+            f"unique properties {'on' if row.unique_properties_allowed else 'off'}, "
+            f"idProperty lag {row.id_property_lag_seconds}s, duplicate value {row.duplicate_value}"
         )
