@@ -177,6 +177,32 @@ def _build(
     return headers, data, number, candidates
 
 
+def _refuse_swallowed_rows(
+    rows: list[tuple[int, list[object]]], headers: list[str], delimiter: str
+) -> None:
+    """Raise IntakeError for a quoted cell that swallowed whole rows: a quote opened in one row
+    and closed rows later makes one multi-line cell of them. Legit multi-line cells (notes)
+    rarely hold a line with as many delimiters as a row has; two such lines are taken for
+    rows read into a cell."""
+    width = len(headers)
+    if width < 2:
+        return
+    for number, cells in rows:
+        for cell in cells:
+            if type(cell) is not str or "\n" not in cell:
+                continue
+            lines = cell.splitlines()[1:]
+            if sum(line.count(delimiter) >= width - 1 for line in lines) >= 2:
+                raise IntakeError(
+                    _(
+                        "Row %(row)s holds a quoted cell of %(lines)s lines that looks like "
+                        "several rows read as one: a quote opened in that row is closed only "
+                        "rows later. Check the quotes from that row on and upload the file again."
+                    )
+                    % {"row": number, "lines": len(lines) + 1}
+                )
+
+
 def _chain(
     first: list[tuple[int, list[object]]], rest: Iterator[tuple[int, list[object]]]
 ) -> Iterator[tuple[int, list[object]]]:
@@ -241,6 +267,7 @@ def _read_table(
             max_rows=max_rows,
             max_cells=max_cells,
         )
+        _refuse_swallowed_rows(rows, headers, delimiter)
         return Table(
             headers=headers,
             rows=rows,

@@ -270,9 +270,12 @@ def check_sheet_size(archive: zipfile.ZipFile, path: str, max_cells: int) -> Non
             if written_cells > max_cells:
                 break
     rows = max(declared_rows, written_rows, 1)
-    cells = max(declared_rows * declared_columns, written_cells)
-    if cells > max_cells:
-        raise too_many_cells(rows, max(declared_columns, -(-cells // rows)), max_cells)
+    if declared_rows * declared_columns > max_cells:
+        raise too_many_cells(declared_rows, declared_columns, max_cells)
+    if written_cells > max_cells:
+        # Counting stopped at the cap: what was counted is a floor, and said as one.
+        columns = max(declared_columns, -(-written_cells // rows))
+        raise too_many_cells(rows, columns, max_cells, so_far=True)
 
 
 def _too_big(size: int, limit: int) -> IntakeError:

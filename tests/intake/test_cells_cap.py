@@ -139,3 +139,12 @@ def test_it_refuses_a_wide_csv_as_it_reads_it() -> None:
         "This file has more than 2,010,000 cells (at least 201 rows of 10,000 columns); one "
         "upload can take at most 2,000,000 cells."
     )
+
+
+def test_it_says_at_least_when_the_declared_size_lies(tmp_path: Path) -> None:
+    # Counting stops at the cap: the counts reached are a floor, said as one.
+    path = dense_workbook(tmp_path / "liar.xlsx", 20_001, 250, dimension="A1:B2")
+    with pytest.raises(IntakeError) as refused:
+        read_table(path.read_bytes(), "liar.xlsx", max_rows=100_000, max_cells=2_000_000)
+    assert refused.value.message.startswith("This file has more than ")
+    assert "one upload can take at most 2,000,000 cells" in refused.value.message

@@ -375,3 +375,23 @@ def test_it_refuses_more_columns_than_the_mapping_form_can_post() -> None:
         "This file has 2,000 columns; one upload can take at most 500. Delete the columns you do "
         "not need and upload it again."
     )
+
+
+def test_it_refuses_a_quote_closed_rows_later_instead_of_swallowing_them() -> None:
+    lines = ["Appointment name,Start time"]
+    lines += [f"Visit {n},2026-12-03 10:00" for n in range(1, 11)]
+    lines += ['"Visit 11,2026-12-03 10:00']
+    lines += [f"Visit {n},2026-12-03 10:00" for n in range(12, 30)]
+    lines += ['Visit 30",2026-12-03 10:00']
+    lines += [f"Visit {n},2026-12-03 10:00" for n in range(31, 51)]
+    with pytest.raises(IntakeError) as refused:
+        read_table(("\n".join(lines) + "\n").encode(), "quotes.csv", max_rows=1000)
+    assert refused.value.message.startswith(
+        "Row 12 holds a quoted cell of 20 lines that looks like several rows read as one"
+    )
+
+
+def test_it_keeps_a_multi_line_note_with_commas() -> None:
+    text = 'Appointment name,Notes,Start\nA,"Bring: forms, ID\nand the letter, signed",x\n'
+    table = read_table(text.encode(), "notes.csv", max_rows=10)
+    assert table.rows[0][1][1] == "Bring: forms, ID\nand the letter, signed"
