@@ -27,6 +27,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# A local emulator over plain HTTP, even when the project's settings declare HTTPS (the
+# benchmarks run it with DJANGO_DEBUG=false): no redirect to https, no HSTS, no Secure cookies.
+SECURE_SSL_REDIRECT = False
+SECURE_HSTS_SECONDS = 0
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+
 # The admin is installed (the project's apps) but sandbox.urls does not serve it.
 SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410"]
 
