@@ -419,3 +419,27 @@ def uploads_for(user: User | AnonymousUser) -> models.QuerySet[Upload]:
     if user.is_superuser:
         return Upload.objects.all()
     return Upload.objects.filter(created_by_id=user.pk)
+
+
+class SsoIdentity(models.Model):
+    """The person an OpenID provider knows as ``subject`` at ``issuer``: their account here.
+
+    Created at their first single sign-on; the pair, never the e-mail address (which can
+    change or be reused), finds them again (OpenID Connect Core 1.0, section 5.7).
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sso_identity"
+    )
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_login_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="sso_identity_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} @ {self.issuer}"
