@@ -295,6 +295,32 @@ HUBPORTAL_STATE_DIR = env_str("HUBPORTAL_STATE_DIR", str(BASE_DIR / "var"))
 # Fernet keys (comma-separated, newest first) for tokens at rest; derived from SECRET_KEY if empty.
 HUBPORTAL_TOKEN_KEYS = env_list("HUBPORTAL_TOKEN_KEYS", "")
 
+# E-mail to the person who sent a batch when it finishes or pauses: printed on the console in
+# the demo, SMTP in production.
+# https://docs.djangoproject.com/en/6.1/topics/email/
+_EMAIL_BACKEND = env_str(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+MAILERS: dict[str, dict[str, object]] = {"default": {"BACKEND": _EMAIL_BACKEND}}
+if _EMAIL_BACKEND.endswith(".smtp.EmailBackend"):
+    MAILERS["default"]["OPTIONS"] = {
+        "host": env_str("DJANGO_EMAIL_HOST", "localhost"),
+        "port": env_int("DJANGO_EMAIL_PORT", 25),
+        "username": env_str("DJANGO_EMAIL_HOST_USER", ""),
+        "password": env_str("DJANGO_EMAIL_HOST_PASSWORD", ""),
+        "use_tls": env_bool("DJANGO_EMAIL_USE_TLS", False),
+        "timeout": env_int("DJANGO_EMAIL_TIMEOUT", 10),
+    }
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "hubportal@localhost")
+# The site's address as people open it (https://ops.example.com), for links in e-mails.
+HUBPORTAL_SITE_URL = env_str("HUBPORTAL_SITE_URL", "http://127.0.0.1:8000" if DEBUG else "")
+# Retention: `manage.py purge_data` deletes batches (their rows, calls and exports) finished or
+# left untouched for this many days.
+HUBPORTAL_RETENTION_DAYS = env_int("HUBPORTAL_RETENTION_DAYS", 90)
+
 # Single sign-on through OpenID Connect (appointments/services/sso.py), on when a discovery URL
 # is set: https://openid.net/specs/openid-connect-discovery-1_0.html
 OIDC_DISCOVERY_URL = env_str("OIDC_DISCOVERY_URL", "")
@@ -368,7 +394,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("HUBPORTAL_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        # Its start-up banner, in every process and command; lockouts still log as warnings.
-        "axes.apps": {"level": "WARNING"},
+        # django-axes: its start-up banner and a line per sign-in are INFO; lockouts warn.
+        "axes": {"level": "WARNING"},
     },
 }

@@ -34,8 +34,9 @@ SECURE_HSTS_SECONDS = 0
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 
-# The admin is installed (the project's apps) but sandbox.urls does not serve it.
-SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410"]
+# The admin is installed (the project's apps) but sandbox.urls does not serve it; nobody signs
+# in to the sandbox, so django-axes's middleware has nothing to throttle.
+SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410", "axes.W002"]
 
 # Keep a thread's database connection for the life of its HTTP connection (the threaded server
 # closes it when the client hangs up): opening and closing a SQLite connection per call, with

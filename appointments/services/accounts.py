@@ -115,3 +115,8 @@ def user_sign_in_with_sso(*, request: HttpRequest) -> User | None:
     answer = oidc.exchange_code(request)
     claims = oidc.with_userinfo(answer, oidc.verify_id_token(answer))
     return user_sign_in_with_claims(issuer=str(claims["iss"]), claims=claims)
+
+
+def user_is_admin(user: User) -> bool:
+    """True for a superuser or a member of the ``admin`` role group."""
+    return user.is_superuser or user.groups.filter(name="admin").exists()
