@@ -111,6 +111,9 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
             ),
         )
         return redirect("login")
+    if not user.is_active:
+        messages.error(request, _("Your account is deactivated here: ask your administrator."))
+        return redirect("login")
     after = request.session.pop(SSO_NEXT_SESSION_KEY, "") or reverse(settings.LOGIN_REDIRECT_URL)
     auth_login(request, user, backend=SESSION_BACKEND)
     return redirect(after)

@@ -105,6 +105,16 @@ def test_a_person_in_no_mapped_group_is_not_signed_in_nor_created(
     assert client.get("/")["Location"].startswith("/accounts/login/")
 
 
+def test_a_deactivated_account_is_not_signed_in(client: Client, sso: OidcProvider) -> None:
+    sign_in(client, "bruno")
+    client.logout()
+    User.objects.filter(username="bruno").update(is_active=False)
+    response = sign_in(client, "bruno")
+    assert response["Location"] == "/accounts/login/"
+    assert any("deactivated" in text for text in messages_of(response))
+    assert client.get("/")["Location"].startswith("/accounts/login/")
+
+
 def test_a_forged_state_is_refused(client: Client, sso: OidcProvider) -> None:
     callback = sign_in_at_provider(start(client), "bruno", CALLBACK)
     forged = callback.replace("state=", "state=forged")
