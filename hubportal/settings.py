@@ -317,12 +317,12 @@ if _EMAIL_BACKEND.endswith(".smtp.EmailBackend"):
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "hubportal@localhost")
 # The site's address as people open it (https://ops.example.com), for links in e-mails.
 HUBPORTAL_SITE_URL = env_str("HUBPORTAL_SITE_URL", "http://127.0.0.1:8000" if DEBUG else "")
-# Retention: `manage.py purge_data` deletes batches (their rows, calls and exports) finished or
-# left untouched for this many days.
+# Retention: `manage.py purge_data` deletes batches (their rows and calls) and uploads last
+# active this many days ago.
 HUBPORTAL_RETENTION_DAYS = env_int("HUBPORTAL_RETENTION_DAYS", 90)
 
-# Single sign-on through OpenID Connect (appointments/services/sso.py), on when a discovery URL
-# is set: https://openid.net/specs/openid-connect-discovery-1_0.html
+# Single sign-on through OpenID Connect (appointments/oidc.py, services/accounts.py), on when a
+# discovery URL is set: https://openid.net/specs/openid-connect-discovery-1_0.html
 OIDC_DISCOVERY_URL = env_str("OIDC_DISCOVERY_URL", "")
 OIDC_CLIENT_ID = env_str("OIDC_CLIENT_ID", "")
 OIDC_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET", "")
@@ -333,6 +333,12 @@ OIDC_SCOPES = env_list("OIDC_SCOPES", "openid,email,profile")
 # (``group=role`` pairs; role: admin, operator or viewer; the highest one found wins).
 OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
 OIDC_GROUP_ROLES = env_list("OIDC_GROUP_ROLES", "")
+for _pair in OIDC_GROUP_ROLES:
+    # Refused at start, not at someone's first sign-in.
+    if _pair.partition("=")[2].strip() not in {"admin", "operator", "viewer"}:
+        raise ImproperlyConfigured(
+            f"OIDC_GROUP_ROLES: {_pair!r} is not group=role with role admin, operator or viewer."
+        )
 # The button's label on the sign-in page, e.g. the company's name for its login.
 OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "")
 # Password sign-in (the form); turn it off once everyone signs in through single sign-on.

@@ -115,3 +115,10 @@ def test_no_app_template_has_inline_script_or_style() -> None:
     assert not found, "inline script or style (move it to static/appointments/):\n" + "\n".join(
         found
     )
+
+
+def test_a_group_mapped_to_an_unknown_role_stops_the_start(tmp_path: Path) -> None:
+    env = production_env(tmp_path, OIDC_GROUP_ROLES="hub-ops=operator,hub-leads=boss")
+    done = manage(["check"], env)
+    assert done.returncode != 0
+    assert "OIDC_GROUP_ROLES: 'hub-leads=boss' is not group=role" in done.stderr
