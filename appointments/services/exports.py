@@ -17,12 +17,15 @@ from typing import Any
 
 import xlsxwriter
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from appointments.hubspot.schema import ASSOCIATION_TARGETS, PropertyDefinition, Schema
 from appointments.intake.cells import column_letter
 from appointments.models import Batch, BatchRow
+from appointments.services import access
+from appointments.services.access import Action
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Excel's limit on the characters of one cell (xlsxwriter cuts longer strings silently).
@@ -83,16 +86,26 @@ def results_rows(batch: Batch) -> Iterator[list[str]]:
         ]
 
 
-def results_csv(batch: Batch) -> Iterator[str]:
-    """The results as CSV lines (UTF-8 text with a BOM first so Excel reads accents right)."""
+def results_csv(*, user: User, batch: Batch) -> Iterator[str]:
+    """The results as CSV lines (UTF-8 text with a BOM first so Excel reads accents right).
+
+    Raises PermissionDenied (at once, not at the first line) unless ``user`` may see the batch.
+    """
+    access.require(user, Action.BATCH_VIEW, batch)
+    return _csv_lines(batch)
+
+
+def _csv_lines(batch: Batch) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield "\ufeff"
     for cells in results_rows(batch):
         yield writer.writerow([neutralise(cell) for cell in cells])
 
 
-def results_xlsx(batch: Batch) -> bytes:
-    """The results as an XLSX workbook; every cell is written as text, never as a formula."""
+def results_xlsx(*, user: User, batch: Batch) -> bytes:
+    """The results as an XLSX workbook; every cell is written as text, never as a formula.
+    Raises PermissionDenied unless ``user`` may see the batch."""
+    access.require(user, Action.BATCH_VIEW, batch)
     buffer = io.BytesIO()
     # constant_memory streams rows to disk, so 100,000 rows do not sit in memory.
     workbook = xlsxwriter.Workbook(buffer, {"constant_memory": True, "in_memory": False})

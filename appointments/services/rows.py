@@ -11,6 +11,7 @@ import datetime
 import re
 import zoneinfo
 
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from appointments.hubspot.schema import PropertyDefinition
@@ -30,6 +31,8 @@ from appointments.intake.records import (
 )
 from appointments.intake.validation import RowValidator, snapshot_validator
 from appointments.models import Batch, BatchRow
+from appointments.services import access
+from appointments.services.access import Action
 
 # A workbook's serial date number as displayed (``46113.5``).
 _SERIAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
@@ -177,15 +180,17 @@ def _records_still_missing(batch: Batch, row: BatchRow, raw: list[str]) -> list[
     return kept
 
 
-def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
+def row_revalidate(*, user: User, row: BatchRow, values: dict[int, str]) -> bool:
     """Apply the user's fixes (column index -> text) and re-validate the row at once.
 
     Uses the batch's stored mapping, property snapshot, time zone and reading choices, so a
     fixed row is judged exactly as its file was. The row becomes READY when valid, INVALID
     otherwise (an excluded row is included again). Returns False, changing nothing, when the
-    row was given to a HubSpot call meanwhile.
+    row was given to a HubSpot call meanwhile. Raises PermissionDenied unless ``user`` may act
+    on the row's batch.
     """
     batch = row.batch
+    access.require(user, Action.BATCH_ACT, batch)
     _mapping, validator = _batch_snapshot(batch)
     # The form posts every cell; one the user left alone keeps its stored text, which a form
     # cannot hold exactly (CRLF, NUL), and is judged as _untouched_cells says.
@@ -231,9 +236,11 @@ def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
     return bool(updated)
 
 
-def row_set_excluded(*, row: BatchRow, excluded: bool) -> bool:
+def row_set_excluded(*, user: User, row: BatchRow, excluded: bool) -> bool:
     """Exclude a row (never sent) or include it again (READY if it has no errors, else
-    INVALID). Returns False, changing nothing, when the row was given to a HubSpot call."""
+    INVALID). Returns False, changing nothing, when the row was given to a HubSpot call.
+    Raises PermissionDenied unless ``user`` may act on the row's batch."""
+    access.require(user, Action.BATCH_ACT, row.batch)
     if excluded:
         state = BatchRow.State.EXCLUDED
     else:
