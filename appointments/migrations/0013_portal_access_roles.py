@@ -10,7 +10,20 @@ from django.db import migrations, models
 # Frozen here (services.access.ROLE_PERMISSIONS says the same): a migration never imports app
 # code that may change later.
 ROLE_PERMISSIONS = {
-    "admin": ("manage_portal", "send_batch", "see_every_batch", "act_on_every_batch", "view_batch"),
+    "admin": (
+        "manage_portal",
+        "send_batch",
+        "see_every_batch",
+        "act_on_every_batch",
+        "view_batch",
+        "view_portal",
+        "change_portal",
+        "view_portalaccess",
+        "add_portalaccess",
+        "change_portalaccess",
+        "delete_portalaccess",
+        "view_batchcall",
+    ),
     "operator": ("send_batch", "view_batch"),
     "viewer": ("view_batch",),
 }

@@ -34,7 +34,21 @@ VIEW_BATCH = "appointments.view_batch"
 
 # What each role's group holds (kept in step with the groups by migration 0013).
 ROLE_PERMISSIONS = {
-    ADMIN: (MANAGE_PORTAL, SEND_BATCH, SEE_EVERY_BATCH, ACT_ON_EVERY_BATCH, VIEW_BATCH),
+    ADMIN: (
+        MANAGE_PORTAL,
+        SEND_BATCH,
+        SEE_EVERY_BATCH,
+        ACT_ON_EVERY_BATCH,
+        VIEW_BATCH,
+        # The Django admin: portals and their grants, batches and calls read-only.
+        "appointments.view_portal",
+        "appointments.change_portal",
+        "appointments.view_portalaccess",
+        "appointments.add_portalaccess",
+        "appointments.change_portalaccess",
+        "appointments.delete_portalaccess",
+        "appointments.view_batchcall",
+    ),
     OPERATOR: (SEND_BATCH, VIEW_BATCH),
     VIEWER: (VIEW_BATCH,),
 }
@@ -84,7 +98,8 @@ def role_of(user: AnyUser) -> str | None:
 
 
 def role_set(user: User, role: str | None) -> None:
-    """Give ``user`` the one role ``role`` (None: none), replacing the role they had.
+    """Give ``user`` the one role ``role`` (None: none), replacing the role they had; an admin
+    is staff (the Django admin), the others are not.
 
     Called by ``manage.py user_access`` and by single sign-on at each login (the role from the
     groups claim). Groups that are not roles are kept. Raises UnknownRole.
@@ -98,6 +113,11 @@ def role_set(user: User, role: str | None) -> None:
         user.groups.remove(*Group.objects.filter(name__in=ROLES))
         if role is not None:
             user.groups.add(Group.objects.get(name=role))
+        # The Django admin (portal grants, read-only batches) is the admins'; a superuser
+        # keeps it whatever their role.
+        if not user.is_superuser and user.is_staff != (role == ADMIN):
+            user.is_staff = role == ADMIN
+            user.save(update_fields=["is_staff"])
     # Django caches a user's permissions on the object: drop them so this one sees the change.
     for cache in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
         user.__dict__.pop(cache, None)
