@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from appointments import crypto
 from appointments.intake.encoding import RowLayout
+from appointments.intake.messages import error_text
 
 
 class Portal(models.Model):
@@ -226,7 +227,7 @@ class BatchRow(models.Model):
     record IDs per association type of ``batch.layout`` (``unpack_associations`` gives
     ``[record id, associationCategory, associationTypeId]`` items, from which ``services.sending``
     builds HubSpot's association objects); ``errors`` the validation errors (list of {column,
-    value, code, message}).
+    value, code, message, params}; ``error_texts`` says them in the reader's language).
     """
 
     class State(models.TextChoices):
@@ -290,6 +291,20 @@ class BatchRow(models.Model):
         if name is not None:
             return name
         return "" if batch.name_column is None else self.raw_text(batch.name_column)
+
+    @property
+    def error_texts(self) -> list[str]:
+        """The row's errors as sentences in the active language (the reader's, not the
+        uploader's): ``intake.messages.error_text``."""
+        return [error_text(error, row=self.row_number) for error in self.errors]
+
+    def error_texts_for(self, column: str | None) -> list[str]:
+        """``error_texts`` of the errors of ``column`` (None: every error)."""
+        return [
+            error_text(error, row=self.row_number)
+            for error in self.errors
+            if column is None or error["column"] == column
+        ]
 
     def raw_text(self, index: int) -> str:
         """The displayed text of the row's cell in column ``index`` (0-based; ``""`` past the

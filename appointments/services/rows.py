@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import re
 import zoneinfo
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.utils import timezone
@@ -155,7 +156,7 @@ def _columns_with(batch: Batch, row: BatchRow, code: str) -> set[int]:
     return {index for index, label in enumerate(column_labels(batch.headers)) if label in named}
 
 
-def _records_still_missing(batch: Batch, row: BatchRow, raw: list[str]) -> list[dict[str, str]]:
+def _records_still_missing(batch: Batch, row: BatchRow, raw: list[str]) -> list[dict[str, Any]]:
     """The row's record_not_found errors (intake.records) whose ID is still in a column of
     the same association type in ``raw``, the row's new texts, named by that column: HubSpot
     said the record does not exist, wherever the ID now sits."""
@@ -215,8 +216,14 @@ def row_revalidate(*, user: User, row: BatchRow, values: dict[int, str]) -> bool
     ]
     checked = validator.validate(row.row_number, cells)
     raw = [checked.raw[index] if index in changed else text for index, text in enumerate(row.raw)]
-    errors = [
-        {"column": e.column, "value": e.value, "code": e.code, "message": e.message}
+    errors: list[dict[str, Any]] = [
+        {
+            "column": e.column,
+            "value": e.value,
+            "code": e.code,
+            "message": e.message,
+            "params": e.params,
+        }
         for e in checked.errors
     ]
     errors += _records_still_missing(batch, row, raw)

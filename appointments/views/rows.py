@@ -51,7 +51,7 @@ def _row_context(
                 "header": header,
                 "value": value,
                 "multiline": row_services.is_multiline(value),
-                "errors": [e["message"] for e in row.errors if e["column"] == header],
+                "errors": row.error_texts_for(header),
                 "read_as": dates_read.get(index, ""),
             }
         )
@@ -63,7 +63,11 @@ def _row_context(
         "row": row,
         "batch": batch,
         "cells": cells,
-        "other_errors": [e["message"] for e in row.errors if e["column"] not in known],
+        "other_errors": [
+            text
+            for error, text in zip(row.errors, row.error_texts, strict=True)
+            if error["column"] not in known
+        ],
         "editable": row_services.row_is_editable(row),
         "can_act": access.can(request.user, Action.BATCH_ACT, batch),
         "hub_id": batch.portal.hub_id,
