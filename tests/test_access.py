@@ -8,13 +8,18 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from appointments.models import Batch, BatchRow, Portal, Upload
-from appointments.services import access
+from appointments.models import Batch, BatchRow, Portal, PortalAccess, SavedMapping, Upload
+from appointments.services import access, exports
+from appointments.services import batches as batch_services
+from appointments.services import portals as portal_services
+from appointments.services import rows as row_services
 from appointments.services.access import ADMIN, OPERATOR, VIEWER, role_set
+from appointments.services.mappings import mapping_save
 
 ANONYMOUS, NO_ROLE = "anonymous", "no role"
 # The operator who made the batch and the upload, another operator on the same portal, an
@@ -209,3 +214,45 @@ def test_everyone_granted_sees_the_portals_batches_with_who_created_them(
     assert "Download results (CSV)" in detail
     assert reverse("appointments:batch-cancel", args=[world["batch"].pk]) not in detail
     assert reverse("appointments:row-exclude", args=[world["batch"].pk, 2]) not in detail
+
+
+def test_the_services_check_too_not_only_the_views(world: dict[str, Any]) -> None:
+    users, batch, portal = world["users"], world["batch"], world["portal"]
+    row = batch.rows.get()
+    refused = [
+        lambda: batch_services.batch_submit(user=users[COLLEAGUE], batch=batch),
+        lambda: batch_services.batch_cancel(user=users[VIEWER], batch=batch),
+        lambda: row_services.row_set_excluded(user=users[COLLEAGUE], row=row, excluded=True),
+        lambda: exports.results_csv(user=users[OUTSIDER], batch=batch),
+        lambda: portal_services.portal_disconnect(user=users[CREATOR], portal=portal),
+        lambda: mapping_save(
+            portal=portal, user=users[CREATOR], name="Shared", headers=["a"], mapping=[None]
+        ),
+        lambda: access.portal_grant(by=users[CREATOR], portal=portal, user=users[OUTSIDER]),
+    ]
+    for call in refused:
+        with pytest.raises(PermissionDenied):
+            call()
+    # Nothing changed.
+    batch.refresh_from_db()
+    row.refresh_from_db()
+    assert batch.status == Batch.Status.PAUSED and row.state == BatchRow.State.INVALID
+    assert not SavedMapping.objects.exists()
+    assert not PortalAccess.objects.filter(user=users[OUTSIDER]).exists()
+    # The creator may.
+    assert row_services.row_set_excluded(user=users[CREATOR], row=row, excluded=True)
+
+
+def test_a_role_is_one_of_three_and_replaces_the_previous_one(world: dict[str, Any]) -> None:
+    person = world["users"][VIEWER]
+    with pytest.raises(access.UnknownRole, match="“boss” is not a role"):
+        role_set(person, "boss")
+    role_set(person, OPERATOR)
+    assert access.role_of(person) == OPERATOR
+    assert list(person.groups.values_list("name", flat=True)) == [OPERATOR]
+    role_set(person, ADMIN)
+    person.refresh_from_db()
+    assert access.role_of(person) == ADMIN and person.is_staff
+    role_set(person, None)
+    person.refresh_from_db()
+    assert access.role_of(person) is None and not person.is_staff

@@ -21,7 +21,7 @@ class CellError:
     value: str
     code: str
     message: str
-    params: dict[str, object] = field(default_factory=dict)
+    params: dict[str, object] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,7 +60,7 @@ def roles_and_grants(apps, schema_editor):
     for portal_id, user_id in sorted(pairs):
         PortalAccess.objects.get_or_create(portal_id=portal_id, user_id=user_id)
     people = User.objects.filter(pk__in={user_id for _portal, user_id in pairs})
-    for person in people.exclude(groups__name__in=ROLE_PERMISSIONS):
+    for person in people.exclude(groups__name__in=ROLE_PERMISSIONS).exclude(is_superuser=True):
         person.groups.add(groups["operator"])
 
 
