@@ -210,8 +210,9 @@ def test_everyone_granted_sees_the_portals_batches_with_who_created_them(
         assert (f"<td>{users[CREATOR].username}</td>" in home) is sees, name
     client.force_login(users[VIEWER])
     detail = client.get(reverse("appointments:batch-detail", args=[world["batch"].pk])).text
-    # A viewer reads, and is offered no action.
+    # A viewer reads, sees who made the batch, and is offered no action.
     assert "Download results (CSV)" in detail
+    assert f"Created by {users[CREATOR].username}" in " ".join(detail.split())
     assert reverse("appointments:batch-cancel", args=[world["batch"].pk]) not in detail
     assert reverse("appointments:row-exclude", args=[world["batch"].pk, 2]) not in detail
 

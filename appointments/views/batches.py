@@ -68,7 +68,9 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
 @login_required
 @vary_on_headers("HX-Request")
 def batch_detail(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
-    batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    batch = get_object_or_404(
+        batches_for(request.user).select_related("portal", "created_by"), pk=batch_id
+    )
     # Rows whose storing stopped (a killed process) are stored again in the background.
     upload_services.upload_resume(batch=batch)
     template = "appointments/batches/detail.html"
