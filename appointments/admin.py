@@ -34,7 +34,12 @@ class PortalAccessInline(admin.TabularInline):
 class PortalAdmin(admin.ModelAdmin):
     list_display = ("hub_id", "hub_domain", "connected_by", "status", "auth_kind", "updated_at")
     exclude = ("access_token_encrypted", "refresh_token_encrypted")
-    readonly_fields = ("hub_id", "scopes", "access_token_expires_at", "connected_by")
+    # A portal changes through the app (connect, disconnect, row key); here only its grants.
+    readonly_fields = tuple(
+        field.name
+        for field in Portal._meta.fields
+        if field.name not in ("id", "access_token_encrypted", "refresh_token_encrypted")
+    )
     inlines = [PortalAccessInline]
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:

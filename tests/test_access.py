@@ -257,3 +257,31 @@ def test_a_role_is_one_of_three_and_replaces_the_previous_one(world: dict[str, A
     role_set(person, None)
     person.refresh_from_db()
     assert access.role_of(person) is None and not person.is_staff
+
+
+def test_an_admin_grants_a_portal_in_the_django_admin(
+    world: dict[str, Any], client: Client
+) -> None:
+    users, portal = world["users"], world["portal"]
+    client.force_login(users[ADMIN])
+    url = reverse("admin:appointments_portal_change", args=[portal.pk])
+    page = client.get(url).text
+    assert 'name="grants-TOTAL_FORMS"' in page and 'name="status"' not in page
+    grants = list(portal.grants.order_by("pk"))
+    form = {
+        "grants-TOTAL_FORMS": str(len(grants) + 1),
+        "grants-INITIAL_FORMS": str(len(grants)),
+        "grants-MIN_NUM_FORMS": "0",
+        "grants-MAX_NUM_FORMS": "1000",
+        **{f"grants-{i}-id": str(grant.pk) for i, grant in enumerate(grants)},
+        **{f"grants-{i}-portal": str(portal.pk) for i in range(len(grants) + 1)},
+        **{f"grants-{i}-user": str(grant.user_id) for i, grant in enumerate(grants)},
+        f"grants-{len(grants)}-user": str(users[OUTSIDER].pk),
+    }
+
+    response = client.post(url, form)
+
+    assert response.status_code == 302, response.text
+    grant = PortalAccess.objects.get(portal=portal, user=users[OUTSIDER])
+    assert grant.granted_by == users[ADMIN]
+    assert access.portals_for(users[OUTSIDER]).get() == portal
