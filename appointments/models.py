@@ -292,6 +292,25 @@ class BatchRow(models.Model):
             return name
         return "" if batch.name_column is None else self.raw_text(batch.name_column)
 
+    # Outcomes the app itself decides, by ``error_category``: said in the reader's language
+    # (``outcome_text``); any other category is HubSpot's, whose message is shown as it came.
+    OUTCOME_MESSAGES = {
+        "NOT_SENT": _(
+            "HubSpot has no such appointment: this row was not created. Send the "
+            "failed rows again to send it."
+        ),
+        "UNMATCHED": _(
+            "HubSpot's answer did not say what happened to this row; check HubSpot before "
+            "sending it again."
+        ),
+    }
+
+    @property
+    def outcome_text(self) -> str:
+        """``error_message`` in the reader's language when the app wrote it (see
+        ``OUTCOME_MESSAGES``), else as stored (HubSpot's own words)."""
+        return str(self.OUTCOME_MESSAGES.get(self.error_category) or self.error_message)
+
     @property
     def error_texts(self) -> list[str]:
         """The row's errors as sentences in the active language (the reader's, not the

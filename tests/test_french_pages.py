@@ -158,6 +158,19 @@ def test_a_row_error_is_said_in_the_readers_language_and_old_ones_stay_readable(
         errors=[{"column": "Start time", "value": "y", "code": "x", "message": "Old sentence."}],
     )
 
+    # An outcome the app wrote in English ("check HubSpot again" found nothing).
+    BatchRow.objects.create(
+        batch=batch,
+        row_number=10,
+        raw=["x", "y", "z"],
+        properties=row.properties,
+        associations=row.associations,
+        state=BatchRow.State.FAILED,
+        error_category="NOT_SENT",
+        error_message="HubSpot has no such appointment: this row was not created. Send the "
+        "failed rows again to send it.",
+    )
+
     page = visible_text(
         french_client(user).get(reverse("appointments:batch-detail", args=[batch.pk])).text
     )
@@ -168,6 +181,8 @@ def test_a_row_error_is_said_in_the_readers_language_and_old_ones_stay_readable(
     assert f"n{AP}est pas une date avec heure. Utilisez le format AAAA-MM-JJ HH:MM." in page
     assert "is not a date and time" not in page
     assert "Old sentence." in page
+    assert f"HubSpot n{AP}a pas ce rendez-vous" in page
+    assert "HubSpot has no such appointment" not in page
     assert lines[0][0] == "ligne" and lines[0][-1] == "erreur"
     assert lines[1][-1].startswith("Ligne 2, colonne")
     assert old.error_texts == ["Old sentence."]

@@ -488,10 +488,7 @@ def batch_check_hubspot(*, user: User, batch: Batch) -> HubSpotCheck:
                 pk__in=missing, state=BatchRow.State.FAILED, error_category=UNKNOWN_OUTCOME
             ).update(
                 error_category=NOT_SENT,
-                error_message=_(
-                    "HubSpot has no such appointment: this row was not created. Send the "
-                    "failed rows again to send it."
-                ),
+                error_message=str(BatchRow.OUTCOME_MESSAGES[NOT_SENT]),
                 updated_at=timezone.now(),
             )
     return HubSpotCheck(created=created, not_sent=not_sent)

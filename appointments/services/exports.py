@@ -85,7 +85,7 @@ def results_rows(batch: Batch) -> Iterator[list[str]]:
         pgettext("results column", "error"),
     ]
     for row in batch.rows.order_by("row_number").iterator(chunk_size=2000):
-        error = " | ".join(row.error_texts) if row.errors else row.error_message
+        error = " | ".join(row.error_texts) if row.errors else row.outcome_text
         yield [
             str(row.row_number),
             *[row.raw_text(index) for index in range(len(headers))],
