@@ -18,6 +18,7 @@ from django.utils import translation
 
 from appointments.models import Batch, BatchRow, Portal
 from appointments.services import exports
+from appointments.services import uploads as upload_services
 from sandbox.seed import DEMO_CONTACT_IDS
 from tests.helpers import batch_from_upload
 from tests.test_i18n import FRENCH_PO, NB, PLACEHOLDER, french_catalog  # noqa: F401
@@ -108,6 +109,14 @@ def test_every_page_reads_in_french_with_0_1_and_2(
 ) -> None:
     # Count 0: no valid row, one invalid (a batch has at least one row).
     batch = batch_of(user, portal, valid=count, invalid=max(count, 1), name="f.csv")
+    upload, problem = upload_services.upload_create(
+        user=user,
+        portal=portal,
+        data=b"Appointment name,Start time\nVisit,2027-02-01 10:00\n",
+        filename="next.csv",
+        timezone_name="UTC",
+    )
+    assert upload is not None, problem
     client = french_client(user)
     row = batch.rows.order_by("row_number").last()
     assert row is not None
@@ -118,6 +127,7 @@ def test_every_page_reads_in_french_with_0_1_and_2(
         "upload": reverse("appointments:upload-create"),
         "grid": reverse("appointments:grid-entry") + f"?portal={portal.pk}&timezone=UTC",
         "row": reverse("appointments:row-edit", args=[batch.pk, row.row_number]),
+        "mapping": reverse("appointments:upload-mapping", args=[upload.pk]),
     }
     english = english_sentences()
     texts = {}
