@@ -93,6 +93,10 @@ def _problem(code: str, params: dict[str, object]) -> str:
             _("differs from column “%(other)s”, mapped to the same property. Keep one of them.")
             % params
         )
+    if code == "invalid_time":
+        return _("is not a time of day. Use HH:MM, e.g. 09:00 or 9:00 AM.")
+    if code == "invalid_minutes":
+        return _("is not a number of minutes. Use a whole number of minutes, e.g. 45.")
     return _("is not valid.")
 
 
@@ -113,6 +117,11 @@ def cell_message(
         return _(
             'Row %(row)s: "%(column)s" is required, and no column gives it. Add or map a column '
             "for it."
+        ) % {"row": row, "column": column}
+    if code == "missing_time":
+        return _(
+            'Row %(row)s, column "%(column)s": the time of day of this row\'s date is missing. '
+            "Fill it in (HH:MM)."
         ) % {"row": row, "column": column}
     if code == "formula_without_value":
         return _(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,8 @@ CONFIRM_INLINE_MAX_ROWS = 10_000
 # First values shown per column on the mapping screen, and their length.
 SAMPLE_ROWS = 3
 SAMPLE_LENGTH = 60
+# A column with more distinct values than this is no list of words to map one by one.
+DISTINCT_VALUES = 50
 
 
 def schema_problem(exc: Exception) -> str:
@@ -148,6 +151,25 @@ def _hidden_sheets(data: bytes, table: Table) -> set[str]:
         }
 
 
+def _column_distinct(table: Table) -> list[list[tuple[str, int]]]:
+    """Per column, its distinct non-blank displayed values with their counts, most frequent
+    first, when it has at most ``DISTINCT_VALUES`` of them (else ``[]``): what the value
+    mapping of an enumeration shows, and what the header matcher reads values from."""
+    result: list[list[tuple[str, int]]] = []
+    for index in range(len(table.headers)):
+        counts: Counter[str] = Counter()
+        for _number, cells in table.rows:
+            cell = cells[index]
+            text = (cell if type(cell) is str else display_text(cell)).strip()
+            if text:
+                counts[without_nul(text[:SAMPLE_LENGTH])] += 1
+                if len(counts) > DISTINCT_VALUES:
+                    counts.clear()
+                    break
+        result.append(counts.most_common())
+    return result
+
+
 def _column_samples(table: Table) -> list[list[str]]:
     """The displayed values of the first data rows, per column; blank cells stay (as ""), so a
     column's samples line up with the other columns' by row."""
@@ -176,8 +198,9 @@ class TablePreview:
     ``sheet_names`` and ``sheet`` read (workbooks; ``hidden_sheets`` among them), the
     ``encoding`` (CSV), the ``header_row`` and the other rows that could be it
     (``header_candidates``), ``row_count`` data rows, the first values of each column
-    (``samples``) and each column's day/month ``date_verdicts`` (``tuning``). Kept on the
-    upload as JSON so that a page view never parses the file again."""
+    (``samples``), each column's day/month ``date_verdicts`` (``tuning``) and its
+    ``distinct`` values with counts (``_column_distinct``; ``[]`` in previews kept before it
+    existed). Kept on the upload as JSON so that a page view never parses the file again."""
 
     choices: ReadingChoices
     headers: list[str]
@@ -190,6 +213,7 @@ class TablePreview:
     samples: list[list[str]]
     date_verdicts: dict[int, str]
     hidden_sheets: list[str]
+    distinct: list[list[tuple[str, int]]] = field(default_factory=list)
 
     @classmethod
     def of(cls, table: Table, choices: ReadingChoices, *, hidden_sheets: set[str]) -> TablePreview:
@@ -206,6 +230,7 @@ class TablePreview:
             samples=_column_samples(table),
             date_verdicts=date_order_verdicts(table),
             hidden_sheets=sorted(hidden_sheets),
+            distinct=_column_distinct(table),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -224,8 +249,17 @@ class TablePreview:
                 **data,
                 "choices": ReadingChoices(sheet=sheet, encoding=encoding, header_row=header_row),
                 "date_verdicts": {int(k): v for k, v in data["date_verdicts"].items()},
+                "distinct": [
+                    [(str(text), int(n)) for text, n in column]
+                    for column in data.get("distinct") or []
+                ],
             }
         )
+
+    def column_values(self, index: int) -> list[str]:
+        """Some of column ``index``'s texts: its distinct values, else its samples."""
+        distinct = self.distinct[index] if index < len(self.distinct) else []
+        return [text for text, _n in distinct] or self.samples[index]
 
     def read_with(self, choices: ReadingChoices) -> bool:
         """Whether reading with ``choices`` gives this preview again: each of sheet, encoding

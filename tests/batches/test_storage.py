@@ -17,7 +17,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from appointments.intake.encoding import RowLayout
-from appointments.intake.mapping import ColumnTarget, mapping_to_json, propose_mapping
+from appointments.intake.headers import propose_mapping
+from appointments.intake.mapping import ColumnTarget, mapping_to_json
 from appointments.intake.readers import read_table
 from appointments.intake.rows import CellError, ValidatedRow
 from appointments.intake.validation import snapshot_validator, validate_table
