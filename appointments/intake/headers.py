@@ -25,7 +25,9 @@ from appointments.hubspot.schema import (
     default_label,
 )
 
+from .cells import display_text
 from .mapping import ColumnTarget, association_label_header, association_target, normalise
+from .readers import Table
 
 START, END = "hs_appointment_start", "hs_appointment_end"
 # Below this score a header is not proposed at all: a wrong guess costs more than none.
@@ -509,6 +511,18 @@ def propose_mapping(
     """``match_headers``' targets alone, one per column (None: ignored)."""
     proposals = match_headers(headers, properties, labels, values=values, learned=learned)
     return [proposal.target for proposal in proposals]
+
+
+def sample_values(table: Table, rows: int = 50) -> list[list[str]]:
+    """The displayed texts of each column's first ``rows`` non-blank cells: ``values`` for
+    ``match_headers`` when no preview of the file is kept (scripts)."""
+    columns: list[list[str]] = [[] for _h in table.headers]
+    for _number, cells in table.rows[: rows * 4]:
+        for index, cell in enumerate(cells[: len(columns)]):
+            text = display_text(cell).strip()
+            if text and len(columns[index]) < rows:
+                columns[index].append(text)
+    return columns
 
 
 def repeated_targets(headers: list[str], proposals: list[Proposal]) -> list[tuple[int, int]]:

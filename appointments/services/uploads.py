@@ -29,17 +29,21 @@ from appointments.hubspot.errors import HubSpotError
 from appointments.hubspot.schema import AssociationLabel, PropertyDefinition, Schema
 from appointments.intake.cells import display_text, without_nul
 from appointments.intake.errors import IntakeError
+from appointments.intake.headers import Proposal
 from appointments.intake.mapping import ColumnTarget, mapping_to_json, target_from_json
 from appointments.intake.readers import Table, read_table
 from appointments.intake.tuning import ambiguous_date_columns, date_order_verdicts, table_reading
 from appointments.models import Batch, Portal, SavedMapping, Upload
 from appointments.services.batches import (
+    batch_can_recheck,
     batch_create,
+    batch_recheck,
     batch_resume_storing,
     batch_storing_stalled,
 )
 from appointments.services.mappings import (
     mapping_last_used,
+    mapping_learn,
     mapping_mark_used,
     mapping_propose,
     mapping_save,
@@ -291,8 +295,11 @@ def upload_preview(*, upload: Upload, choices: ReadingChoices) -> TablePreview:
 class MappingScreen:
     """What the mapping screen shows: a ``problem`` sentence (the file or HubSpot could not be
     read; then ``retry`` says whether reading again with detected choices may help), or the
-    file's ``preview``, the ``schema``, proposed ``targets`` (one per column), the
-    ``ambiguous`` date columns, the portal's ``saved`` mappings and the one ``applied``."""
+    file's ``preview``, the ``schema``, proposed ``targets`` (one per column) with the
+    matcher's ``proposals`` (confidence and reason; empty once the person posted choices),
+    the ``ambiguous`` date columns, the portal's ``saved`` mappings and the one ``applied``.
+    ``batch``: the draft batch whose mapping is being changed (the rows are checked again in
+    place); None for a file not confirmed yet."""
 
     choices: ReadingChoices
     problem: str = ""
@@ -300,9 +307,11 @@ class MappingScreen:
     preview: TablePreview | None = None
     schema: Schema | None = None
     targets: list[ColumnTarget | None] = field(default_factory=list)
+    proposals: list[Proposal] = field(default_factory=list)
     ambiguous: list[int] = field(default_factory=list)
     saved: list[SavedMapping] = field(default_factory=list)
     applied: SavedMapping | None = None
+    batch: Batch | None = None
 
 
 def upload_mapping_screen(
@@ -311,35 +320,64 @@ def upload_mapping_screen(
     choices: ReadingChoices,
     posted_targets: Callable[[list[str], list[AssociationLabel]], list[ColumnTarget | None]]
     | None = None,
+    batch: Batch | None = None,
 ) -> MappingScreen:
     """Read the kept file with ``choices`` and the portal's schema; propose a target per
-    column (the applied saved mapping's, else the last used one's, else matched by header),
-    or take ``posted_targets(headers, labels)``'s (the targets a mapping POST asks for).
+    column (the applied saved mapping's, else the last used one's, else matched by header
+    and values, choices confirmed in this portal first), or take ``posted_targets(headers,
+    labels)``'s (the targets a mapping POST asks for). With ``batch`` (the upload's draft
+    batch, ``upload_can_remap``), the file's kept preview and the batch's own mapping and
+    schema are shown instead: the file itself is gone, so its reading cannot change.
 
     Never raises for a bad file or an unreachable HubSpot: the screen's ``problem`` says it.
     """
     saved = list(upload.portal.saved_mappings.all())
     applied = next((m for m in saved if str(m.pk) == choices.mapping), None)
-    if applied is None and choices.mapping is None:
+    if applied is None and choices.mapping is None and batch is None:
         applied = mapping_last_used(portal=upload.portal)
-    screen = MappingScreen(choices=choices, saved=saved, applied=applied)
+    screen = MappingScreen(choices=choices, saved=saved, applied=applied, batch=batch)
     try:
-        schema = upload_schema(upload=upload, for_page=True)
+        schema = (
+            Schema.from_json(upload.schema)
+            if batch is not None and upload.schema
+            else upload_schema(upload=upload, for_page=True)
+        )
     except (HubSpotError, PortalNeedsReconnect) as exc:
         screen.problem = schema_problem(exc)
         return screen
     try:
-        preview = upload_preview(upload=upload, choices=choices)
+        if batch is not None:
+            if not upload.preview:
+                raise IntakeError(_("The file's columns were not kept: upload it again."))
+            preview = TablePreview.from_json(upload.preview)
+        else:
+            preview = upload_preview(upload=upload, choices=choices)
     except IntakeError as exc:
-        screen.problem, screen.retry = exc.message, True
+        screen.problem, screen.retry = exc.message, batch is None
         return screen
     if posted_targets is not None:
         targets = posted_targets(preview.headers, schema.labels)
+    elif batch is not None and applied is None:
+        targets = [target_from_json(target) for target in batch.mapping]
     else:
-        targets = mapping_propose(headers=preview.headers, schema=schema, saved=applied)
+        screen.proposals = mapping_propose(
+            headers=preview.headers,
+            schema=schema,
+            saved=applied,
+            portal=upload.portal,
+            values=[preview.column_values(i) for i in range(len(preview.headers))],
+        )
+        targets = [proposal.target for proposal in screen.proposals]
     screen.preview, screen.schema, screen.targets = preview, schema, targets
     screen.ambiguous = ambiguous_date_columns(preview.date_verdicts, targets, schema.properties)
     return screen
+
+
+def upload_can_remap(*, upload: Upload) -> bool:
+    """Whether the upload's batch may go back to the mapping screen: a draft none of whose
+    rows was given to HubSpot (``batches.batch_can_recheck``), with the file's columns kept."""
+    batch = upload.batch
+    return batch is not None and bool(upload.preview) and batch_can_recheck(batch=batch)
 
 
 @dataclass(frozen=True)
@@ -366,7 +404,9 @@ def upload_confirm(
     above ``CONFIRM_INLINE_MAX_ROWS`` rows a task does that (``upload_confirm_queued``).
 
     ``date_orders``: column index -> ``"DMY"``/``"MDY"`` for the ambiguous date columns.
-    Nothing is sent to HubSpot.
+    Every column's target is remembered for its header in the portal (``mapping_learn``).
+    With ``screen.batch`` (back from a draft batch), that batch's rows are checked again with
+    the new mapping instead (``batches.batch_recheck``). Nothing is sent to HubSpot.
     """
     assert screen.preview is not None and screen.schema is not None
     preview = screen.preview
@@ -376,6 +416,16 @@ def upload_confirm(
         )
     elif screen.applied is not None:
         mapping_mark_used(saved=screen.applied)
+    mapping_learn(portal=upload.portal, user=user, headers=preview.headers, mapping=mapping)
+    if screen.batch is not None:
+        # Back from the batch: its rows are checked again in place, never a second batch.
+        batch = batch_recheck(
+            batch=screen.batch,
+            mapping=mapping,
+            properties=screen.schema.properties,
+            date_orders=date_orders,
+        )
+        return Confirmation(batch=batch, rows=preview.row_count)
     if preview.row_count > CONFIRM_INLINE_MAX_ROWS:
         task_id = _confirm_later(
             upload=upload, choices=screen.choices, mapping=mapping, date_orders=date_orders
