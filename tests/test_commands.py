@@ -126,10 +126,11 @@ def test_it_reads_the_sheet_asked_for(portal: Portal) -> None:
     archive = run(path, *common, "--sheet", "Archive")
 
     assert first_visible["rows"][0]["properties"]["hs_appointment_name"] == "Vaccination"
-    # "Status" is no label of the demo portal's "Appointment status": that column is ignored.
+    # "Status" is no label of the demo portal's "Appointment status", but a synonym of it.
     assert archive["rows"][0]["properties"] == {
         "hs_appointment_name": "Old visit",
         "hs_appointment_start": "2025-01-01T08:30:00Z",
+        "hs_appointment_status": "completed",
     }
 
 
