@@ -373,6 +373,15 @@ def upload_mapping_screen(
     return screen
 
 
+def upload_to_remap(*, batch: Batch) -> Upload | None:
+    """The upload whose mapping screen a batch's preview may go back to (``upload_can_remap``),
+    or None (a grid batch, a batch sent or being sent, an upload kept without its columns)."""
+    if batch.source != Batch.Source.UPLOAD or batch.status != Batch.Status.DRAFT:
+        return None
+    upload = Upload.objects.filter(batch=batch).select_related("batch").first()
+    return upload if upload is not None and upload_can_remap(upload=upload) else None
+
+
 def upload_can_remap(*, upload: Upload) -> bool:
     """Whether the upload's batch may go back to the mapping screen: a draft none of whose
     rows was given to HubSpot (``batches.batch_can_recheck``), with the file's columns kept."""

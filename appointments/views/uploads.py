@@ -24,13 +24,15 @@ from appointments.forms.uploads import (
     ReadingForm,
     UploadForm,
     posted_targets,
+    proposal_text,
     reading_choices,
 )
 from appointments.intake.cells import column_letter
+from appointments.intake.headers import Proposal
 from appointments.intake.mapping import duplicate_headers
 from appointments.models import Portal, Upload, portals_for, uploads_for
 from appointments.services import uploads as upload_services
-from appointments.services.batches import batch_default_timezone
+from appointments.services.batches import BatchNotEditable, batch_default_timezone
 from appointments.views.base import AuthenticatedRequest
 
 logger = logging.getLogger(__name__)
@@ -106,7 +108,14 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
         uploads_for(request.user).select_related("portal", "created_by", "batch"), pk=upload_id
     )
     confirming_key = f"confirming-{upload.pk}"
-    if upload.batch is not None:
+    params = request.POST if request.method == "POST" else request.GET
+    remap = None
+    if upload.batch is not None and params.get("change") == "1":
+        # Back from the batch's preview: its rows are checked again with the new mapping.
+        remap = upload.batch if upload_services.upload_can_remap(upload=upload) else None
+        if remap is None:
+            messages.info(request, _("This batch was sent: its columns can no longer change."))
+    if upload.batch is not None and remap is None:
         request.session.pop(confirming_key, None)
         # A confirm stopped midway (a killed process) is stored again in the background.
         upload_services.upload_resume(batch=upload.batch)
@@ -121,6 +130,7 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
         upload=upload,
         choices=reading_choices((posted or request.GET).dict()),
         posted_targets=(lambda h, labels: posted_targets(posted, h, labels)) if posted else None,
+        batch=remap,
     )
     if screen.problem:
         context = {"upload": upload, "problem": screen.problem}
@@ -133,16 +143,22 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
         labels=screen.schema.labels,
         initial_targets=screen.targets,
         ambiguous=screen.ambiguous,
+        distinct=screen.preview.distinct,
     )
-    if posted is not None and form.is_valid():
-        done = upload_services.upload_confirm(
-            upload=upload,
-            user=request.user,
-            screen=screen,
-            mapping=form.targets(),
-            date_orders=form.date_orders(),
-            save_as=form.cleaned_data["save_as"],
-        )
+    # "Update": show the choices the new targets need (times, values, a winner), confirm nothing.
+    if posted is not None and "refresh" not in posted and form.is_valid():
+        try:
+            done = upload_services.upload_confirm(
+                upload=upload,
+                user=request.user,
+                screen=screen,
+                mapping=form.targets(),
+                date_orders=form.date_orders(),
+                save_as=form.cleaned_data["save_as"],
+            )
+        except BatchNotEditable:
+            messages.error(request, _("This batch was sent meanwhile: its columns did not change."))
+            return redirect("appointments:batch-detail", batch_id=upload.batch_id)
         if done.batch is not None:
             return redirect("appointments:batch-detail", batch_id=done.batch.pk)
         request.session[confirming_key] = {
@@ -195,6 +211,7 @@ def _screen_context(
     )
     duplicates = duplicate_headers(table.headers)
     repeated = {letter for _header, letters in duplicates for letter in letters}
+    proposals: list[Proposal | None] = [*screen.proposals] or [None] * len(table.headers)
     columns = [
         {
             "letter": column_letter(index),
@@ -202,7 +219,11 @@ def _screen_context(
             "samples": table.samples[index],
             "field": form.column_field(index),
             "order_field": form.order_field(index),
+            "how": form.how_fields(index),
+            "values": form.value_fields(index),
+            "values_marker": form.values_marker(index),
             "repeated": column_letter(index) in repeated,
+            "proposal": proposal_text(proposals[index]),
         }
         for index, header in enumerate(table.headers)
     ]
@@ -216,5 +237,7 @@ def _screen_context(
         "row_count": table.row_count,
         "saved_mappings": screen.saved,
         "applied": screen.applied,
+        "remap": screen.batch,
+        "clash_fields": form.clash_fields(),
         "encoding_label": dict(ENCODING_CHOICES).get(table.encoding or "", table.encoding),
     }
