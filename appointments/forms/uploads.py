@@ -338,13 +338,17 @@ class MappingForm(forms.Form):
             (option.value, option.label) for option in prop.options if not option.hidden
         ]
         self.value_rows[index] = []
+        # Just mapped (a POST that never showed them): the values show with their proposals.
+        fresh = self.is_bound and f"values_{index}" not in self.data
+        if fresh and not getattr(self.data, "_mutable", True):
+            self.data = self.data.copy()  # type: ignore[attr-defined]
         for k, (text, count) in enumerate(rows):
+            initial = chosen.get(text, propose_option(prop, text) or "")
             self.fields[f"value_{index}_{k}"] = forms.ChoiceField(
-                label=text,
-                choices=options,
-                required=False,
-                initial=chosen.get(text, propose_option(prop, text) or ""),
+                label=text, choices=options, required=False, initial=initial
             )
+            if fresh:
+                self.data[f"value_{index}_{k}"] = initial  # type: ignore[index]
             self.value_rows[index].append((k, text, count))
         self.fields[f"values_{index}"] = forms.CharField(
             widget=forms.HiddenInput, required=False, initial="1"
