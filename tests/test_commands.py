@@ -249,3 +249,23 @@ def test_it_prunes_only_unconfirmed_uploads_older_than_two_days(portal: Portal) 
 def test_it_refuses_a_negative_age(portal: Portal) -> None:
     with pytest.raises(CommandError, match=r"--older-than-days must be 0 or more, not -1\."):
         call_command("prune_uploads", "--older-than-days", "-1")
+
+
+def test_it_refuses_two_columns_for_one_property_naming_both(
+    portal: Portal, tmp_path: Path
+) -> None:
+    # The start sits in the second of two start columns: never sent without it, silently.
+    path = write_csv(
+        tmp_path,
+        [
+            "Appointment name,hs_appointment_start,hs_appointment_start",
+            "Intake visit,,2026-12-03 14:00",
+        ],
+    )
+    message = (
+        r"^Columns “hs_appointment_start \(B\)” and “hs_appointment_start \(C\)” both name the "
+        r"property hs_appointment_start: only one column can give it\. Rename or remove one"
+    )
+    with pytest.raises(CommandError, match=message):
+        run(path, "--portal", str(portal.hub_id), "--timezone", "Europe/Paris", "--dry-run")
+    assert not Batch.objects.exists()

@@ -32,6 +32,8 @@ from .readers import Table
 START, END = "hs_appointment_start", "hs_appointment_end"
 # Below this score a header is not proposed at all: a wrong guess costs more than none.
 THRESHOLD = 80
+# The share of a column's values that tells what kind of values it holds.
+MOSTLY = 0.8
 # What each source of a proposal is worth when it is exact.
 LEARNED, EXACT, SYNONYM, FROM_VALUES = 100, 100, 95, 70
 
@@ -250,7 +252,7 @@ def similarity(a: str, b: str) -> float:
 
 
 def value_kind(values: Sequence[str]) -> str | None:
-    """What a column's non-blank values all are: ``"email"``, ``"datetime"``, ``"date"``,
+    """What (at least ``MOSTLY`` of) a column's non-blank values are: ``"email"``, ``"datetime"``, ``"date"``,
     ``"time"``, ``"ids"`` (record IDs), ``"text"`` (anything else), or None (no value)."""
     texts = [v.strip() for v in values if v and v.strip()]
     if not texts:
@@ -262,7 +264,8 @@ def value_kind(values: Sequence[str]) -> str | None:
         ("time", _TIME_ONLY),
         ("ids", _RECORD_IDS),
     ):
-        if all(pattern.match(text) for text in texts):
+        # Most, not all: a real column has a few typos, which its rows will then report.
+        if sum(1 for text in texts if pattern.match(text)) >= MOSTLY * len(texts):
             return kind
     return "text"
 

@@ -59,15 +59,19 @@ def option_lookup(prop: PropertyDefinition) -> set[str]:
 def unmatched_values(
     prop: PropertyDefinition, distinct: Sequence[tuple[str, int]]
 ) -> list[tuple[str, int]]:
-    """The ``(value, count)`` pairs of ``distinct`` that are no option of ``prop`` (for a
-    multi-select, a value any of whose ``;`` parts is none), in the order given."""
+    """The ``(value, count)`` pairs of ``distinct`` that are no option of ``prop``, in the
+    order given; for a multi-select, each ``;``-separated part that is none, with the number
+    of cells holding it, most frequent first."""
     known = option_lookup(prop)
-    result = []
+    if not prop.multiple:
+        return [(text, count) for text, count in distinct if _key(text) not in known]
+    # A multi-select cell lists several values: each is mapped on its own, counted by cell.
+    parts: dict[str, int] = {}
     for text, count in distinct:
-        parts = [p for p in text.split(";") if p.strip()] if prop.multiple else [text]
-        if any(_key(part) not in known for part in parts):
-            result.append((text, count))
-    return result
+        for part in {p.strip() for p in text.split(";") if p.strip()}:
+            if _key(part) not in known:
+                parts[part] = parts.get(part, 0) + count
+    return sorted(parts.items(), key=lambda item: -item[1])
 
 
 def propose_option(prop: PropertyDefinition, text: str) -> str | None:

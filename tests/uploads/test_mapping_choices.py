@@ -170,3 +170,23 @@ def test_a_sent_batch_cannot_go_back_to_its_columns(
     page = logged_client.get(response["Location"])
     assert 'id="change-columns"' not in page.text
     assert "its columns can no longer change" in page.text
+
+
+def test_a_bad_time_of_day_is_fixed_in_its_own_column(
+    logged_client: Client, portal: Portal
+) -> None:
+    lines = ["Appointment title,Date,Time", *(f"A,2026-12-1{n},1{n}:00" for n in range(4))]
+    upload(logged_client, portal, csv_file([*lines, "B,2026-12-10,9 o'clock"]))
+    confirm(logged_client)
+    batch = Batch.objects.get()
+    row = batch.rows.get(row_number=6)
+    assert [(e["column"], e["code"]) for e in row.errors] == [("Time", "invalid_time")]
+    url = reverse("appointments:row-edit", args=[batch.pk, 6])
+    htmx = {"HX-Request": "true"}
+    assert 'name="c2"' in logged_client.get(url, headers=htmx).text
+
+    logged_client.post(url, {"c0": "B", "c1": "2026-12-10", "c2": "9:15"}, headers=htmx)
+
+    row.refresh_from_db()
+    assert row.state == BatchRow.State.READY
+    assert sent_properties(row)["hs_appointment_start"] == "2026-12-10T08:15:00Z"
