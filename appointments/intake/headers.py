@@ -252,8 +252,9 @@ def similarity(a: str, b: str) -> float:
 
 
 def value_kind(values: Sequence[str]) -> str | None:
-    """What (at least ``MOSTLY`` of) a column's non-blank values are: ``"email"``, ``"datetime"``, ``"date"``,
-    ``"time"``, ``"ids"`` (record IDs), ``"text"`` (anything else), or None (no value)."""
+    """What at least ``MOSTLY`` of a column's non-blank values are: ``"email"``,
+    ``"datetime"``, ``"date"``, ``"time"``, ``"ids"`` (record IDs), ``"text"`` (anything
+    else), or None (no value)."""
     texts = [v.strip() for v in values if v and v.strip()]
     if not texts:
         return None
