@@ -476,10 +476,14 @@ class MappingForm(forms.Form):
         return {index: self.cleaned_data[f"order_{index}"] for index in self.ambiguous}
 
 
-def proposal_text(proposal: Proposal | None) -> dict[str, object] | None:
+def proposal_text(
+    proposal: Proposal | None, chosen: ColumnTarget | None
+) -> dict[str, object] | None:
     """How the mapping screen shows why a target was proposed: ``{"confidence": 0-100,
-    "why": sentence}``, or None when nothing was proposed (or the person chose)."""
-    if proposal is None or proposal.target is None:
+    "why": sentence}``, or None when nothing was proposed or another target is ``chosen``."""
+    if proposal is None or proposal.target is None or chosen is None:
+        return None
+    if choice_value(proposal.target) != choice_value(chosen):
         return None
     why = {
         "learned": _("chosen for this header before, in this portal"),

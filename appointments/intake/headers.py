@@ -226,6 +226,7 @@ _TIME_ONLY = re.compile(
 _DATE_ONLY = re.compile(r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$")
 _DATE_TIME = re.compile(r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})[ T]\d")
 _RECORD_IDS = re.compile(r"^\d{3,}(?:\s*;\s*\d{3,})*$")
+_NUMBER = re.compile(r"^-?\d+(?:[.,]\d+)?$")
 
 
 def words(text: str) -> str:
@@ -253,8 +254,8 @@ def similarity(a: str, b: str) -> float:
 
 def value_kind(values: Sequence[str]) -> str | None:
     """What at least ``MOSTLY`` of a column's non-blank values are: ``"email"``,
-    ``"datetime"``, ``"date"``, ``"time"``, ``"ids"`` (record IDs), ``"text"`` (anything
-    else), or None (no value)."""
+    ``"datetime"``, ``"date"``, ``"time"``, ``"ids"`` (record IDs), ``"number"``, ``"text"``
+    (anything else), or None (no value)."""
     texts = [v.strip() for v in values if v and v.strip()]
     if not texts:
         return None
@@ -264,6 +265,7 @@ def value_kind(values: Sequence[str]) -> str | None:
         ("date", _DATE_ONLY),
         ("time", _TIME_ONLY),
         ("ids", _RECORD_IDS),
+        ("number", _NUMBER),
     ):
         # Most, not all: a real column has a few typos, which its rows will then report.
         if sum(1 for text in texts if pattern.match(text)) >= MOSTLY * len(texts):
@@ -331,16 +333,23 @@ def _keys(properties: Sequence[PropertyDefinition], labels: list[AssociationLabe
 
 
 def _fits(
-    target: ColumnTarget, kind: str | None, by_name: Mapping[str, PropertyDefinition]
+    target: ColumnTarget,
+    kind: str | None,
+    by_name: Mapping[str, PropertyDefinition],
+    score: int,
 ) -> bool:
-    """Whether values of ``kind`` can go to ``target`` (unknown kinds fit anything)."""
+    """Whether values of ``kind`` can go to ``target`` matched with ``score``: values that
+    plainly say otherwise (e-mail addresses or times for a date; names for record IDs) veto a
+    header's guess, and any text vetoes a guess by mere similarity. Unknown kinds fit."""
     if kind is None:
         return True
     if target.kind == "association":
-        return kind in ("ids", "email")
+        return kind in ("ids", "email") or (kind == "text" and score >= EXACT)
     prop_type = by_name[target.name].type
     if prop_type in ("datetime", "date"):
-        return kind in ("datetime", "date", "ids")  # ids: a workbook's serial day numbers
+        if kind in ("datetime", "date", "ids", "number"):  # numbers: a workbook's serial days
+            return True
+        return kind == "text" and score >= SYNONYM
     if kind in ("email", "time"):
         return prop_type == "string"
     return True
@@ -429,7 +438,7 @@ def match_headers(
         if (
             best is not None
             and best[1] >= THRESHOLD
-            and _fits(best[0].target, kinds[index], by_name)
+            and _fits(best[0].target, kinds[index], by_name, best[1])
         ):
             found, score = best
             reason = "similar" if score < found.score_if_equal else found.reason
@@ -495,7 +504,7 @@ def _time_and_duration(
                 break
     if START in taken and END not in taken and END in by_name:
         for index, header in enumerate(headers):
-            if result[index].target is None and kinds[index] in (None, "ids", "text"):
+            if result[index].target is None and kinds[index] in (None, "ids", "number", "text"):
                 score = max(similarity(header, s) for s in DURATION_SYNONYMS)
                 if score >= THRESHOLD:
                     target = ColumnTarget(kind="property", name=END, minutes_after=START)

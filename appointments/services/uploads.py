@@ -295,8 +295,8 @@ def upload_preview(*, upload: Upload, choices: ReadingChoices) -> TablePreview:
 class MappingScreen:
     """What the mapping screen shows: a ``problem`` sentence (the file or HubSpot could not be
     read; then ``retry`` says whether reading again with detected choices may help), or the
-    file's ``preview``, the ``schema``, proposed ``targets`` (one per column) with the
-    matcher's ``proposals`` (confidence and reason; empty once the person posted choices),
+    file's ``preview``, the ``schema``, the ``targets`` (one per column: proposed, or posted)
+    and the matcher's ``proposals`` (confidence and reason; empty for a batch's own mapping),
     the ``ambiguous`` date columns, the portal's ``saved`` mappings and the one ``applied``.
     ``batch``: the draft batch whose mapping is being changed (the rows are checked again in
     place); None for a file not confirmed yet."""
@@ -355,11 +355,7 @@ def upload_mapping_screen(
     except IntakeError as exc:
         screen.problem, screen.retry = exc.message, batch is None
         return screen
-    if posted_targets is not None:
-        targets = posted_targets(preview.headers, schema.labels)
-    elif batch is not None and applied is None:
-        targets = [target_from_json(target) for target in batch.mapping]
-    else:
+    if batch is None or applied is not None:
         screen.proposals = mapping_propose(
             headers=preview.headers,
             schema=schema,
@@ -367,6 +363,11 @@ def upload_mapping_screen(
             portal=upload.portal,
             values=[preview.column_values(i) for i in range(len(preview.headers))],
         )
+    if posted_targets is not None:
+        targets = posted_targets(preview.headers, schema.labels)
+    elif batch is not None and applied is None:
+        targets = [target_from_json(target) for target in batch.mapping]
+    else:
         targets = [proposal.target for proposal in screen.proposals]
     screen.preview, screen.schema, screen.targets = preview, schema, targets
     screen.ambiguous = ambiguous_date_columns(preview.date_verdicts, targets, schema.properties)

@@ -223,7 +223,8 @@ def _screen_context(
             "values": form.value_fields(index),
             "values_marker": form.values_marker(index),
             "repeated": column_letter(index) in repeated,
-            "proposal": proposal_text(proposals[index]),
+            # Only while the column still goes where it was proposed to.
+            "proposal": proposal_text(proposals[index], screen.targets[index]),
         }
         for index, header in enumerate(table.headers)
     ]

@@ -60,6 +60,9 @@ def test_a_booking_export_is_mapped_once_then_its_columns_changed_from_the_batch
         expect(page.locator("select[name=value_5_1]")).to_have_value("scheduled")
         # E-mail addresses are no record IDs on this branch (issue 13 links contacts by them).
         page.locator("select[name=col_3]").select_option("")
+        # The screen redraws itself for the new choice (htmx): the column now says it is ignored.
+        expect(page.locator("tr[data-column=D] .ignored")).to_be_visible()
+        expect(page.locator("tr[data-column=D] .proposal")).to_have_count(0)
         page.get_by_role("button", name="Check every row").click()
 
         expect(page.locator("[data-count=total]")).to_have_text("3")

@@ -190,3 +190,21 @@ def test_a_bad_time_of_day_is_fixed_in_its_own_column(
     row.refresh_from_db()
     assert row.state == BatchRow.State.READY
     assert sent_properties(row)["hs_appointment_start"] == "2026-12-10T08:15:00Z"
+
+
+def test_changing_a_target_redraws_the_screen_with_its_choices_and_confirms_nothing(
+    logged_client: Client, portal: Portal
+) -> None:
+    lines = ["Title,Start,Etat RDV", "A,2026-12-10 09:00,Confirmed"]
+    upload(logged_client, portal, csv_file(lines))
+    values = form_values(logged_client.get(mapping_url()).text, "mapping-form")
+    changed = {**values, "col_2": "p:hs_appointment_status", "refresh": "1"}
+
+    partial = logged_client.post(mapping_url(), changed, headers={"HX-Request": "true"})
+    page = logged_client.post(mapping_url(), changed)
+
+    assert partial.status_code == 200 and "<html" not in partial.text
+    assert partial.text.lstrip().startswith('<div id="mapping-screen">')
+    assert 'data-values="C"' in partial.text and "<code>Confirmed</code>" in partial.text
+    assert "<html" in page.text and 'data-values="C"' in page.text
+    assert not Batch.objects.exists()
