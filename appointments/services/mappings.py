@@ -62,8 +62,13 @@ def mapping_propose(
     if saved is None:
         return proposal
     known: dict[str, ColumnTarget | None] = {}
+    positions = {normalise(header): index for index, header in reversed(list(enumerate(headers)))}
     for column in saved.columns:
-        known.setdefault(normalise(column["header"]), target_from_json(column["target"]))
+        target = target_from_json(column["target"])
+        time_at = positions.get(normalise(column.get("time_header") or ""))
+        if target is not None and time_at is not None:
+            target = dataclasses.replace(target, time_column=time_at)
+        known.setdefault(normalise(column["header"]), target)
     writable = {p.name for p in schema.properties if p.writable}
     type_ids = {(label.to_object_type, label.type_id) for label in schema.labels}
     result: list[Proposal] = []
@@ -120,12 +125,20 @@ def mapping_save(
     headers: list[str],
     mapping: list[ColumnTarget | None],
 ) -> SavedMapping:
-    """Save (or replace) the mapping ``name`` of ``portal`` and mark it the last used."""
-    columns = [
-        {"header": header, "target": target}
-        for header, target in zip(headers, mapping_to_json(mapping), strict=True)
-        if header.strip()
-    ]
+    """Save (or replace) the mapping ``name`` of ``portal`` and mark it the last used.
+
+    A date column's time-of-day column is kept by its header (``time_header``), not by its
+    position, so a file with the same headers in another order is read the same."""
+    columns: list[dict[str, object]] = []
+    for header, target in zip(headers, mapping, strict=True):
+        if not header.strip():
+            continue
+        column: dict[str, object] = {"header": header}
+        if target is not None and target.time_column is not None:
+            column["time_header"] = headers[target.time_column]
+            target = dataclasses.replace(target, time_column=None)
+        column["target"] = mapping_to_json([target])[0]
+        columns.append(column)
     saved, _created = SavedMapping.objects.update_or_create(
         portal=portal,
         name=name.strip()[:100],

@@ -208,3 +208,28 @@ def test_changing_a_target_redraws_the_screen_with_its_choices_and_confirms_noth
     assert 'data-values="C"' in partial.text and "<code>Confirmed</code>" in partial.text
     assert "<html" in page.text and 'data-values="C"' in page.text
     assert not Batch.objects.exists()
+
+
+def test_a_saved_mapping_finds_the_time_column_by_its_header_in_another_order(
+    logged_client: Client, portal: Portal
+) -> None:
+    upload(logged_client, portal, csv_file(BOOKING))
+    confirm(logged_client, {"col_3": "", "save_as": "Bookings"})
+    saved = SavedMapping.objects.get()
+    assert saved.columns[1]["time_header"] == "Time"
+    assert "time_column" not in saved.columns[1]["target"]
+    reordered = [
+        "Time,Status,Appointment title,Date",
+        "09:00,Confirmed,Check-up,2026-12-10",
+    ]
+    upload(logged_client, portal, csv_file(reordered, name="again.csv"))
+
+    values = form_values(logged_client.get(mapping_url()).text, "mapping-form")
+
+    assert values["mapping"] == str(saved.pk)
+    assert (values["col_0"], values["col_3"], values["how_3"]) == (
+        "",
+        "p:hs_appointment_start",
+        "time:0",
+    )
+    assert values["value_1_0"] == "scheduled"
