@@ -187,6 +187,17 @@ def _confirming(request: AuthenticatedRequest, upload: Upload, key: str) -> Http
     return render(request, template, context)
 
 
+def _associations_kept_both(screen: upload_services.MappingScreen) -> list[str]:
+    """Letters of the columns that feed the same association type, one string per type: an
+    association holds several records, so every column's record IDs are kept."""
+    columns: dict[tuple[str, int | None], list[str]] = {}
+    for index, target in enumerate(screen.targets):
+        if target is not None and target.kind == "association":
+            key = (target.name, target.association_type_id)
+            columns.setdefault(key, []).append(column_letter(index))
+    return [", ".join(letters) for letters in columns.values() if len(letters) > 1]
+
+
 def _screen_context(
     upload: Upload, screen: upload_services.MappingScreen, form: MappingForm
 ) -> dict[str, object]:
@@ -240,5 +251,6 @@ def _screen_context(
         "applied": screen.applied,
         "remap": screen.batch,
         "clash_fields": form.clash_fields(),
+        "kept_both": _associations_kept_both(screen),
         "encoding_label": dict(ENCODING_CHOICES).get(table.encoding or "", table.encoding),
     }

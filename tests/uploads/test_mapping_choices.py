@@ -10,7 +10,8 @@ from django.test import Client
 from django.urls import reverse
 
 from appointments.models import Batch, BatchRow, HeaderChoice, Portal, SavedMapping, Upload
-from tests.intake_fixtures import sent_properties
+from sandbox.seed import DEMO_CONTACT_IDS
+from tests.intake_fixtures import sent_associations, sent_properties
 from tests.web import confirm, csv_file, form_values, mapping_url, upload
 
 BOOKING = [
@@ -233,3 +234,19 @@ def test_a_saved_mapping_finds_the_time_column_by_its_header_in_another_order(
         "time:0",
     )
     assert values["value_1_0"] == "scheduled"
+
+
+def test_two_columns_for_one_association_keep_every_record_id(
+    logged_client: Client, portal: Portal
+) -> None:
+    lines = ["Title,contact_ids,Contacts", f"A,{DEMO_CONTACT_IDS[0]},{DEMO_CONTACT_IDS[1]}"]
+    upload(logged_client, portal, csv_file(lines))
+    page = logged_client.get(mapping_url())
+    assert "Columns B, C give the same association" in page.text
+
+    confirm(logged_client)
+    row = Batch.objects.get().rows.get()
+    assert sent_associations(row) == [
+        [DEMO_CONTACT_IDS[0], "HUBSPOT_DEFINED", 906],
+        [DEMO_CONTACT_IDS[1], "HUBSPOT_DEFINED", 906],
+    ]
