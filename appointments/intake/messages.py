@@ -118,6 +118,10 @@ def cell_message(
             'Row %(row)s: "%(column)s" is required, and no column gives it. Add or map a column '
             "for it."
         ) % {"row": row, "column": column}
+    if code == "time_without_date":
+        return _(
+            'Row %(row)s, column "%(column)s": the time “%(time)s” has no date. Fill in the date.'
+        ) % {"row": row, "column": column, "time": context.get("time", "")}
     if code == "missing_time":
         return _(
             'Row %(row)s, column "%(column)s": the time of day of this row\'s date is missing. '

@@ -247,9 +247,14 @@ class RowValidator:
         cells = list(cells)
         for index, time_index, fixed in self._joins:
             date_cell = cells[index]
-            if date_cell == "" or date_cell is None:
-                continue
             source = cells[time_index] if time_index is not None else fixed
+            if date_cell == "" or date_cell is None:
+                if time_index is not None and display_text(source).strip():
+                    # A time with no date would be dropped without a word.
+                    lonely = CellProblem("time_without_date", time=display_text(source))
+                    column = self._columns_by_index[index]
+                    errors.append(self._error(row_number, column, "", lonely))
+                continue
             at = (
                 _Column(time_index, self._labels[time_index], "", str, None)
                 if time_index is not None

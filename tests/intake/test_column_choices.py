@@ -87,6 +87,11 @@ def test_a_bad_or_missing_time_is_the_time_columns_error() -> None:
     missing = check.validate(3, ["a", "2026-12-10", ""])
     assert [(e.column, e.code) for e in missing.errors] == [("Time", "missing_time")]
     assert "Row 3" in missing.errors[0].message
+    lonely = check.validate(5, ["a", "", "09:00"])
+    assert [(e.column, e.code) for e in lonely.errors] == [("Date", "time_without_date")]
+    assert lonely.errors[0].message == (
+        'Row 5, column "Date": the time “09:00” has no date. Fill in the date.'
+    )
     # A date that already has a time of day is not silently given a second one.
     twice = check.validate(4, ["a", "2026-12-10 10:00", "09:00"])
     assert [(e.column, e.code) for e in twice.errors] == [("Date", "date_with_time")]
