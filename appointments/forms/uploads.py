@@ -317,7 +317,8 @@ class MappingForm(forms.Form):
             initial=initial,
         )
         self.fields[f"fixed_{index}"] = forms.CharField(
-            label=_("Time of day (HH:MM) for column %(letter)s") % self._named(index),
+            label=_("Same time of day on every row (HH:MM), for column %(letter)s")
+            % self._named(index),
             required=False,
             max_length=5,
             initial=target.fixed_time or "09:00",

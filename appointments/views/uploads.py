@@ -146,7 +146,7 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
         distinct=screen.preview.distinct,
     )
     # "Update": show the choices the new targets need (times, values, a winner), confirm nothing.
-    if posted is not None and "refresh" not in posted and form.is_valid():
+    if posted is not None and form.is_valid() and "refresh" not in posted:
         try:
             done = upload_services.upload_confirm(
                 upload=upload,
@@ -222,6 +222,12 @@ def _screen_context(
     )
     duplicates = duplicate_headers(table.headers)
     repeated = {letter for _header, letters in duplicates for letter in letters}
+    # Column index -> letter of the date column whose time of day it gives.
+    time_of = {
+        target.time_column: column_letter(index)
+        for index, target in enumerate(form.targets() if form.is_bound else screen.targets)
+        if target is not None and target.time_column is not None
+    }
     proposals: list[Proposal | None] = [*screen.proposals] or [None] * len(table.headers)
     columns = [
         {
@@ -234,6 +240,7 @@ def _screen_context(
             "values": form.value_fields(index),
             "values_marker": form.values_marker(index),
             "repeated": column_letter(index) in repeated,
+            "time_of": time_of.get(index),
             # Only while the column still goes where it was proposed to.
             "proposal": proposal_text(proposals[index], screen.targets[index]),
         }

@@ -38,6 +38,7 @@ def test_a_booking_export_is_matched_with_a_confidence_and_its_status_words_prop
         "p:hs_appointment_status",
     ]
     assert values["how_1"] == "time:2"
+    assert "Gives the time of day of column B." in page.text
     assert page.text.count('class="helptext proposal"') == 5
     assert "Proposed, 95% sure: a usual name for it." in page.text
     # The status words, with their counts, each proposed as Scheduled.
