@@ -114,7 +114,10 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
         # Back from the batch's preview: its rows are checked again with the new mapping.
         remap = upload.batch if upload_services.upload_can_remap(upload=upload) else None
         if remap is None:
-            messages.info(request, _("This batch was sent: its columns can no longer change."))
+            messages.info(
+                request,
+                _("This batch was sent, or is being checked: its columns cannot change now."),
+            )
     if upload.batch is not None and remap is None:
         request.session.pop(confirming_key, None)
         # A confirm stopped midway (a killed process) is stored again in the background.

@@ -171,7 +171,7 @@ def test_a_sent_batch_cannot_go_back_to_its_columns(
     assert response["Location"] == reverse("appointments:batch-detail", args=[batch.pk])
     page = logged_client.get(response["Location"])
     assert 'id="change-columns"' not in page.text
-    assert "its columns can no longer change" in page.text
+    assert "its columns cannot change now" in page.text
 
 
 def test_a_bad_time_of_day_is_fixed_in_its_own_column(
