@@ -497,6 +497,32 @@ class SsoIdentity(models.Model):
         return f"{self.subject} @ {self.issuer}"
 
 
+class HeaderChoice(models.Model):
+    """The target a person confirmed for a header of a file in a portal, proposed first for the
+    next file with that header (``intake.headers.match_headers``' ``learned``): learning per
+    portal, whatever the file or saved mapping.
+
+    ``header`` is ``intake.mapping.normalise``'d (case, accents, spacing ignored); ``target``
+    one ``intake.mapping.mapping_to_json`` item, or null for a column ignored on purpose.
+    """
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="header_choices")
+    header = models.CharField(max_length=255)
+    target = models.JSONField(null=True, blank=True)
+    chosen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["portal", "header"], name="unique_header_choice"),
+        ]
+
+    def __str__(self) -> str:
+        return self.header
+
+
 class DataRemoval(models.Model):
     """A record of data removed on purpose: a retention purge or one person's erasure.
 

@@ -144,7 +144,7 @@ def measure(kind: str, path: Path, database_url: str) -> dict[str, float]:
     from django.contrib.auth.models import User
     from django.core.management import call_command
 
-    from appointments.intake.mapping import propose_mapping
+    from appointments.intake.headers import propose_mapping
     from appointments.intake.readers import read_table
     from appointments.intake.validation import iter_encoded_chunks
     from appointments.models import BatchRow, Portal, Upload

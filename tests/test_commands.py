@@ -129,10 +129,11 @@ def test_it_reads_the_sheet_asked_for(portal: Portal) -> None:
     archive = run(path, *common, "--sheet", "Archive")
 
     assert first_visible["rows"][0]["properties"]["hs_appointment_name"] == "Vaccination"
-    # "Status" is no label of the demo portal's "Appointment status": that column is ignored.
+    # "Status" is no label of the demo portal's "Appointment status", but a synonym of it.
     assert archive["rows"][0]["properties"] == {
         "hs_appointment_name": "Old visit",
         "hs_appointment_start": "2025-01-01T08:30:00Z",
+        "hs_appointment_status": "completed",
     }
 
 
@@ -325,3 +326,23 @@ def test_only_an_admin_connects_a_portal_with_a_token(hubspot: Any, other_user: 
         call_command("portal_add", "--access-token", hubspot.token, "--user", "ops-bruno")
     assert not Portal.objects.exists()
     assert hubspot.journal("/account-info/v3/details") == []
+
+
+def test_it_refuses_two_columns_for_one_property_naming_both(
+    portal: Portal, tmp_path: Path
+) -> None:
+    # The start sits in the second of two start columns: never sent without it, silently.
+    path = write_csv(
+        tmp_path,
+        [
+            "Appointment name,hs_appointment_start,hs_appointment_start",
+            "Intake visit,,2026-12-03 14:00",
+        ],
+    )
+    message = (
+        r"^Columns “hs_appointment_start \(B\)” and “hs_appointment_start \(C\)” both name the "
+        r"property hs_appointment_start: only one column can give it\. Rename or remove one"
+    )
+    with pytest.raises(CommandError, match=message):
+        run(path, "--portal", str(portal.hub_id), "--timezone", "Europe/Paris", "--dry-run")
+    assert not Batch.objects.exists()

@@ -99,6 +99,10 @@ def _problem(code: str, params: dict[str, object]) -> str:
             _("differs from column “%(other)s”, mapped to the same property. Keep one of them.")
             % params
         )
+    if code == "invalid_time":
+        return _("is not a time of day. Use HH:MM, e.g. 09:00 or 9:00 AM.")
+    if code == "invalid_minutes":
+        return _("is not a number of minutes. Use a whole number of minutes, e.g. 45.")
     return _("is not valid.")
 
 
@@ -126,6 +130,15 @@ def cell_message(
             'Row %(row)s, column "%(column)s": there is no record %(id)s in '
             "HubSpot portal %(hub)s. Correct the ID or remove it."
         ) % {"row": row, "column": column, "id": value, "hub": context.get("hub", "")}
+    if code == "time_without_date":
+        return _(
+            'Row %(row)s, column "%(column)s": the time “%(time)s” has no date. Fill in the date.'
+        ) % {"row": row, "column": column, "time": context.get("time", "")}
+    if code == "missing_time":
+        return _(
+            'Row %(row)s, column "%(column)s": the time of day of this row\'s date is missing. '
+            "Fill it in (HH:MM)."
+        ) % {"row": row, "column": column}
     if code == "formula_without_value":
         return _(
             'Row %(row)s, column "%(column)s": the formula in this cell was saved without its '

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,7 +32,9 @@ from appointments.intake.bulk import gc_paused
 from appointments.intake.cells import column_labels
 from appointments.intake.encoding import association_object_types
 from appointments.intake.mapping import ColumnTarget, mapping_to_json, target_from_json
+from appointments.intake.readers import Table
 from appointments.intake.records import association_columns, column_holding, record_not_found
+from appointments.intake.tuning import table_reading
 from appointments.intake.validation import RowValidator, snapshot_validator
 from appointments.models import Batch, BatchCall, BatchCounts, BatchRow, Portal, Upload
 from appointments.services import access
@@ -218,6 +220,86 @@ def _batch_store_rows(
         if mine.update(status=Batch.Status.DRAFT, worker="", heartbeat_at=None):
             # The rows hold every value: a confirmed upload is never read again.
             Upload.objects.filter(batch=batch).update(data=b"")
+
+
+# Rows a draft may hold for its mapping to change: none was given to HubSpot.
+_UNSENT_STATES = (BatchRow.State.INVALID, BatchRow.State.READY, BatchRow.State.EXCLUDED)
+
+
+def batch_can_recheck(*, batch: Batch) -> bool:
+    """Whether ``batch`` may be checked again with another mapping (``batch_recheck``): a
+    draft with no call and no row given to HubSpot."""
+    return (
+        batch.status == Batch.Status.DRAFT
+        and not batch.calls.exists()
+        and not batch.rows.exclude(state__in=_UNSENT_STATES).exists()
+    )
+
+
+def batch_recheck(
+    *,
+    batch: Batch,
+    mapping: list[ColumnTarget | None],
+    properties: list[PropertyDefinition],
+    date_orders: dict[int, str],
+) -> Batch:
+    """Check every row of a draft batch again, in place, with a new column ``mapping`` (the
+    mapping screen reached back from the batch): each row's cells are its stored texts (the
+    file's, with the fixes made since), its number and exclusion are kept; the batch keeps
+    its id and origin, so an upload never gets a second batch (``batch_create``).
+
+    ``date_orders``: column index -> ``"DMY"``/``"MDY"`` for columns whose dates read both
+    ways. Raises ValueError when the mapping does not fit the batch's headers, and
+    ``BatchNotEditable`` when the batch was sent, queued or is being stored meanwhile
+    (nothing changed then). Nothing is sent.
+    """
+    rows = [
+        (number, list(raw))
+        for number, raw in batch.rows.order_by("row_number").values_list("row_number", "raw")
+    ]
+    excluded = list(
+        batch.rows.filter(state=BatchRow.State.EXCLUDED).values_list("row_number", flat=True)
+    )
+    table = Table(batch.headers, rows, [], None, None, None, 1)
+    reading = table_reading(table, mapping, properties, date_orders)
+    if reading["decimal_comma"] is None:
+        reading["decimal_comma"] = batch.reading.get("decimal_comma")
+    reading["date1904"] = bool(batch.reading.get("date1904"))
+    if "file" in batch.reading:
+        reading["file"] = batch.reading["file"]
+    validator = snapshot_validator(
+        headers=batch.headers,
+        mapping=mapping,
+        properties=properties,
+        timezone=ZoneInfo(batch.timezone),
+        reading=reading,
+    )
+    sent = BatchRow.objects.filter(batch=OuterRef("pk")).exclude(state__in=_UNSENT_STATES)
+    claimed = (
+        Batch.objects.filter(pk=batch.pk, status=Batch.Status.DRAFT)
+        .exclude(Exists(sent))
+        .exclude(Exists(BatchCall.objects.filter(batch=OuterRef("pk"))))
+        .update(
+            status=Batch.Status.STORING,
+            worker=this_worker(),
+            heartbeat_at=timezone.now(),
+            mapping=mapping_to_json(mapping),
+            properties_snapshot=[p.to_json() for p in properties],
+            reading=reading,
+        )
+    )
+    if not claimed:
+        raise BatchNotEditable
+    fresh = Batch.objects.get(pk=batch.pk)
+    _batch_store_rows(batch=fresh, validator=validator, rows=rows)
+    BatchRow.objects.filter(batch=fresh, row_number__in=excluded).update(
+        state=BatchRow.State.EXCLUDED
+    )
+    return Batch.objects.get(pk=batch.pk)
+
+
+class BatchNotEditable(Exception):
+    """The batch was given to HubSpot (or is being stored) meanwhile: its rows cannot change."""
 
 
 def batch_default_timezone(*, user: User) -> str:

@@ -60,10 +60,17 @@ def _batch_snapshot(batch: Batch) -> tuple[list[ColumnTarget | None], RowValidat
 
 
 def row_editable_columns(*, batch: Batch) -> list[tuple[int, str]]:
-    """``(column index, column as errors name it)`` of the batch's mapped columns (see
-    ``cells.column_labels``, as ``CellError.column`` gives it)."""
+    """``(column index, column as errors name it)`` of the batch's mapped columns and of the
+    time-of-day columns they read (see ``cells.column_labels``, as ``CellError.column``
+    gives it)."""
     labels = column_labels(batch.headers)
-    return [(index, labels[index]) for index, target in enumerate(batch.mapping) if target]
+    # A time-of-day column feeds the date column that names it (ColumnTarget.time_column).
+    times = {target.get("time_column") for target in batch.mapping if target}
+    return [
+        (index, labels[index])
+        for index, target in enumerate(batch.mapping)
+        if target or index in times
+    ]
 
 
 def is_multiline(text: str) -> bool:

@@ -61,6 +61,8 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
         "can_act": access.can(request.user, Action.BATCH_ACT, batch),
+        # Back to the mapping screen, until the batch is sent.
+        "remap_upload": upload_services.upload_to_remap(batch=batch),
     }
 
 

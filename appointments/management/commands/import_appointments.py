@@ -12,8 +12,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from appointments.hubspot.errors import HubSpotError
 from appointments.hubspot.schema import Schema
+from appointments.intake.cells import column_labels
 from appointments.intake.encoding import association_object_types
 from appointments.intake.errors import IntakeError
+from appointments.intake.headers import repeated_targets, sample_values
 from appointments.intake.mapping import ColumnTarget
 from appointments.intake.readers import Table
 from appointments.intake.rows import ValidatedRow
@@ -114,9 +116,28 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Could not read the portal's properties from HubSpot: {exc}"
             ) from None
-        mapping = mapping_services.mapping_propose(
-            headers=table.headers, schema=schema, saved=saved
+        proposals = mapping_services.mapping_propose(
+            headers=table.headers,
+            schema=schema,
+            saved=saved,
+            portal=portal,
+            values=sample_values(table),
         )
+        clashes = repeated_targets(table.headers, proposals)
+        if clashes:
+            # The second column's cells would be lost without a word: a person must choose.
+            labels = column_labels(table.headers)
+            taken = [str(getattr(proposals[kept].target, "name", "")) for kept, _left in clashes]
+            raise CommandError(
+                "; ".join(
+                    f"Columns “{labels[kept]}” and “{labels[left]}” both name the property "
+                    f"{name}: only one column can give it"
+                    for (kept, left), name in zip(clashes, taken, strict=True)
+                )
+                + ". Rename or remove one of them, or map the file once on the upload page "
+                "and save the mapping (--mapping)."
+            )
+        mapping = [proposal.target for proposal in proposals]
         orders = {
             index: options["date_order"]
             for index in ambiguous_date_columns(
