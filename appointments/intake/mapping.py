@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections import defaultdict
@@ -24,6 +25,19 @@ FRENCH_LABELS: dict[str, tuple[str, ...]] = {
     "hs_appointment_start": ("Heure de début", "Début", "Date de début", "Début du rendez-vous"),
     "hs_appointment_end": ("Heure de fin", "Fin", "Date de fin", "Fin du rendez-vous"),
     "hs_appointment_status": ("Statut", "Statut du rendez-vous"),
+    # Booking systems name the staff member; the owner is given by email or name (issue 13).
+    "hubspot_owner_id": (
+        "Owner",
+        "Owner email",
+        "Staff",
+        "Staff email",
+        "Staff member",
+        "Practitioner",
+        "Propriétaire",
+        "Responsable",
+        "Intervenant",
+        "Praticien",
+    ),
 }
 # Other ways people name the association columns (HubSpot object names, French names).
 ASSOCIATION_ALIASES: dict[str, tuple[str, ...]] = {
@@ -39,6 +53,52 @@ ASSOCIATION_ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "deal_ids": ("deal_id", "deals", "deal", "transactions", "ids des transactions"),
 }
+# Headers naming an association column by its natural key (issue 13): the key property each
+# object type is matched by, and the headers people give such columns.
+KEY_ALIASES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "contact_ids": (
+        "email",
+        (
+            "email",
+            "e-mail",
+            "e mail",
+            "mail",
+            "client email",
+            "customer email",
+            "contact email",
+            "patient email",
+            "email address",
+            "courriel",
+            "adresse e-mail",
+            "adresse email",
+            "email du client",
+            "courriel du client",
+        ),
+    ),
+    "company_ids": (
+        "domain",
+        (
+            "domain",
+            "company domain",
+            "website",
+            "company website",
+            "web site",
+            "site",
+            "site web",
+            "site internet",
+            "url",
+            "société",
+            "societe",
+            "domaine",
+        ),
+    ),
+    "deal_ids": (
+        "dealname",
+        ("deal name", "dealname", "deal title", "nom de la transaction", "transaction name"),
+    ),
+}
+_EMAILISH = re.compile(r"^[^@\s;]+@[^@\s;]+\.[^@\s;]+$")
+_DOMAINISH = re.compile(r"^(https?://)?(www\.)?[a-z0-9-]+(\.[a-z0-9-]+)+(/\S*)?$", re.IGNORECASE)
 _LABELLED = re.compile(r"^(?P<column>.+?)\s*\((?P<label>[^()]+)\)\s*$")
 
 
@@ -47,19 +107,26 @@ class ColumnTarget:
     """Where one column's values go.
 
     ``kind="property"``: ``name`` is the property's internal name. ``kind="association"``:
-    ``name`` is the target object type (``0-1`` contacts, ``0-2`` companies, ``0-3`` deals) and
-    ``association_type_id``/``association_category`` the type to create.
+    ``name`` is the target object type (``0-1`` contacts, ``0-2`` companies, ``0-3`` deals),
+    ``association_type_id``/``association_category`` the type to create and
+    ``match_property`` what the cells hold (record IDs when None).
     """
 
     kind: Literal["property", "association"]
     name: str
     association_type_id: int | None = None
     association_category: str | None = None
+    # The associated object's property the cells are compared with: None for record IDs,
+    # ``email`` (contacts), ``domain`` (companies), ``dealname`` (deals), any unique-value
+    # property, or ``intake.keys.AUTO`` (the form grid: an ID or the usual key).
+    match_property: str | None = None
 
 
 def mapping_to_json(mapping: list[ColumnTarget | None]) -> list[dict[str, Any] | None]:
     """The mapping as stored on a batch, an upload's task and a saved mapping: one
-    ``{"kind", "name", "association_type_id", "association_category"}`` or None per column."""
+    ``{"kind", "name", "association_type_id", "association_category"}`` (plus
+    ``match_property`` when the cells hold keys, so older stored mappings read the same) or
+    None per column."""
     return [
         None
         if target is None
@@ -68,6 +135,7 @@ def mapping_to_json(mapping: list[ColumnTarget | None]) -> list[dict[str, Any] |
             "name": target.name,
             "association_type_id": target.association_type_id,
             "association_category": target.association_category,
+            **({"match_property": target.match_property} if target.match_property else {}),
         }
         for target in mapping
     ]
@@ -82,6 +150,7 @@ def target_from_json(data: dict[str, Any] | None) -> ColumnTarget | None:
         name=data["name"],
         association_type_id=data.get("association_type_id"),
         association_category=data.get("association_category"),
+        match_property=data.get("match_property") or None,
     )
 
 
@@ -104,8 +173,12 @@ def association_target(header: str, labels: list[AssociationLabel]) -> ColumnTar
         wanted, label_text = normalise(match["column"]), normalise(match["label"])
     for column, (object_type, _name) in ASSOCIATION_TARGETS.items():
         names = {normalise(column), *(normalise(alias) for alias in ASSOCIATION_ALIASES[column])}
+        key, key_names = KEY_ALIASES[column]
+        match_property: str | None = None
         if wanted not in names:
-            continue
+            if wanted not in {normalise(alias) for alias in key_names}:
+                continue
+            match_property = key
         if label_text is None:
             chosen = default_label(labels, object_type)
         else:
@@ -124,19 +197,62 @@ def association_target(header: str, labels: list[AssociationLabel]) -> ColumnTar
             name=object_type,
             association_type_id=chosen.type_id,
             association_category=chosen.category,
+            match_property=match_property,
         )
     return None
 
 
+def values_key(samples: list[str]) -> str | None:
+    """The key property a column's non-blank ``samples`` look like: ``email`` when every one
+    is an email address (``;``-separated lists included), ``domain`` when every one is a
+    website or domain, else None (record IDs, names, anything else)."""
+    parts = [part.strip() for sample in samples for part in sample.split(";") if part.strip()]
+    if not parts or all(part.isdigit() for part in parts):
+        return None
+    if all(_EMAILISH.match(part) for part in parts):
+        return "email"
+    if all(_DOMAINISH.match(part) and not part.replace(".", "").isdigit() for part in parts):
+        return "domain"
+    return None
+
+
+def with_values(
+    target: ColumnTarget | None, samples: list[str], labels: list[AssociationLabel]
+) -> ColumnTarget | None:
+    """``target`` corrected by what the column holds: an association column of emails matches
+    contacts by email (a column of emails is not a column of IDs), of domains companies by
+    domain; an unmapped column of emails or domains is proposed as such."""
+    key = values_key(samples)
+    if key is None:
+        return target
+    object_type = "0-1" if key == "email" else "0-2"
+    if target is None:
+        chosen = default_label(labels, object_type)
+        return ColumnTarget(
+            kind="association",
+            name=object_type,
+            association_type_id=chosen.type_id,
+            association_category=chosen.category,
+            match_property=key,
+        )
+    if target.kind == "association" and target.name == object_type and not target.match_property:
+        return dataclasses.replace(target, match_property=key)
+    return target
+
+
 def propose_mapping(
-    headers: list[str], properties: list[PropertyDefinition], labels: list[AssociationLabel]
+    headers: list[str],
+    properties: list[PropertyDefinition],
+    labels: list[AssociationLabel],
+    samples: list[list[str]] | None = None,
 ) -> list[ColumnTarget | None]:
     """One proposal per column, in column order; None leaves the column ignored.
 
     Headers are compared with each writable property's internal name, label and known French
     labels, and with the association column names; case, accents and spacing are ignored. Read-
     only and calculated properties are never proposed (HubSpot refuses them on create), and no
-    property is proposed for two columns: the first column wins.
+    property is proposed for two columns: the first column wins. ``samples`` (each column's
+    first values) correct association columns by what they hold (``with_values``).
     """
     by_key: dict[str, str] = {}
     for prop in properties:
@@ -147,7 +263,7 @@ def propose_mapping(
             by_key.setdefault(normalise(key), prop.name)
     used: set[str] = set()
     proposal: list[ColumnTarget | None] = []
-    for header in headers:
+    for index, header in enumerate(headers):
         target: ColumnTarget | None = None
         name = by_key.get(normalise(header)) if header.strip() else None
         if name is not None and name not in used:
@@ -155,6 +271,12 @@ def propose_mapping(
             target = ColumnTarget(kind="property", name=name)
         elif name is None and header.strip():
             target = association_target(header, labels)
+        if (
+            samples is not None
+            and index < len(samples)
+            and (target is None or target.kind == "association")
+        ):
+            target = with_values(target, [s for s in samples[index] if s.strip()], labels)
         proposal.append(target)
     return proposal
 

@@ -93,7 +93,69 @@ def _problem(code: str, params: dict[str, object]) -> str:
             _("differs from column “%(other)s”, mapped to the same property. Keep one of them.")
             % params
         )
+    if code in ("bad_key", "not_found", "ambiguous", "owner_inactive"):
+        return _key_problem(code, params)
     return _("is not valid.")
+
+
+def _object_names() -> dict[str, tuple[str, str]]:
+    """Object type -> (one record, several records), as the messages name them."""
+    return {
+        "0-1": (_("contact"), _("contacts")),
+        "0-2": (_("company"), _("companies")),
+        "0-3": (_("deal"), _("deals")),
+    }
+
+
+def _key_problem(code: str, params: dict[str, object]) -> str:
+    """The natural keys' problems (``intake.keys``): a key of the wrong shape, a key matching
+    nothing or several records, a deactivated owner."""
+    one, several = _object_names().get(str(params.get("object")), (_("record"), _("records")))
+    context = {**params, "one": one, "several": several}
+    part = str(params.get("part", ""))
+    if part and part.lower() != str(params.get("value", "")).strip().lower():
+        prefix = _("contains “%(part)s”, which") % context + " "
+    else:
+        prefix = ""
+    if code == "bad_key":
+        if params.get("kind") == "email":
+            return prefix + _(
+                "is not an email address. Write the contact's email (name@example.com), "
+                "several separated by “;”."
+            )
+        return prefix + _(
+            "is not a website or domain. Write the company's domain (example.com) or website."
+        )
+    if code == "owner_inactive":
+        return (
+            _("is %(owner)s, a deactivated HubSpot user (owner %(id)s). Choose an active owner.")
+            % context
+        )
+    if params.get("object") == "owners":
+        if code == "ambiguous":
+            return (
+                _("matches several HubSpot owners: %(candidates)s. Use the owner's email instead.")
+                % context
+            )
+        return _(
+            "matches no HubSpot owner by email, full name or owner ID. Check the spelling, or "
+            "use the owner's email as HubSpot has it."
+        )
+    if code == "ambiguous":
+        return prefix + (
+            _(
+                "matches several %(several)s: %(candidates)s. Choose one with “Fix”; the choice "
+                "applies to every row with this value."
+            )
+            % context
+        )
+    return prefix + (
+        _(
+            "matches no %(one)s in HubSpot by %(property)s. Check the spelling, or create the "
+            "%(one)s in HubSpot first."
+        )
+        % context
+    )
 
 
 def cell_message(

@@ -36,6 +36,7 @@ from appointments.intake.records import association_columns, column_holding, rec
 from appointments.intake.validation import RowValidator, snapshot_validator
 from appointments.models import Batch, BatchCall, BatchCounts, BatchRow, Portal, Upload
 from appointments.services.portals import portal_client
+from appointments.services.resolving import keys_resolve
 from appointments.services.sending import (
     UNKNOWN_OUTCOME,
     batch_queue,
@@ -89,7 +90,11 @@ def batch_create(
     The one way rows become a batch: the upload confirmation (``services.uploads``), the form
     grid (``services.grid``) and ``import_appointments`` all call it. ``reading`` is
     ``intake.tuning.table_reading``'s (day/month orders, decimal comma, 1904 dates);
-    ``timezone_name`` an IANA zone for times without an offset. Nothing is sent.
+    ``timezone_name`` an IANA zone for times without an offset. Nothing is sent, but the
+    natural keys of key columns and the owner column (emails, domains, names) are resolved
+    first (``services.resolving.keys_resolve``, kept as ``reading["keys"]``); that raises
+    HubSpotError / PortalNeedsReconnect / TimeoutError, before anything is stored, when HubSpot
+    cannot be asked.
 
     Idempotent per ``origin`` (``"upload:<id>"``, ``"grid:<key>"``): the batch is claimed, and
     ``upload`` linked to it, in one short transaction before any row is written; a second call
@@ -99,6 +104,13 @@ def batch_create(
     ``STORING`` until the last one; a batch whose storing stopped (a killed process) is taken
     over by ``batch_resume_storing``.
     """
+    if "keys" not in reading and not Batch.objects.filter(origin=origin).exists():
+        # Natural keys are resolved once, before the claim: a HubSpot that cannot be asked
+        # leaves nothing half-stored, and the batch keeps the answers for its fixes.
+        reading = {
+            **reading,
+            "keys": keys_resolve(portal=portal, mapping=mapping, rows=rows),
+        }
     # Built first: a mapping that does not fit the headers fails here, before any claim.
     validator = snapshot_validator(
         headers=headers,

@@ -28,14 +28,20 @@ def mapping_last_used(*, portal: Portal) -> SavedMapping | None:
 
 
 def mapping_propose(
-    *, headers: list[str], schema: Schema, saved: SavedMapping | None
+    *,
+    headers: list[str],
+    schema: Schema,
+    saved: SavedMapping | None,
+    samples: list[list[str]] | None = None,
 ) -> list[ColumnTarget | None]:
     """One target per column: the saved mapping's choice for a header it knows (matched as
     ``propose_mapping`` matches, case and accents ignored), else ``propose_mapping``'s.
 
     A saved target the portal no longer has (deleted property, label) falls back to the proposal.
+    ``samples``: each column's first values, which correct the proposal (a column of emails
+    matches contacts by email).
     """
-    proposal = propose_mapping(headers, schema.properties, schema.labels)
+    proposal = propose_mapping(headers, schema.properties, schema.labels, samples)
     if saved is None:
         return proposal
     known: dict[str, ColumnTarget | None] = {}

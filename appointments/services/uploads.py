@@ -148,7 +148,7 @@ def _hidden_sheets(data: bytes, table: Table) -> set[str]:
         }
 
 
-def _column_samples(table: Table) -> list[list[str]]:
+def column_samples(table: Table) -> list[list[str]]:
     """The displayed values of the first data rows, per column; blank cells stay (as ""), so a
     column's samples line up with the other columns' by row."""
     samples: list[list[str]] = [[] for _ in table.headers]
@@ -203,7 +203,7 @@ class TablePreview:
             header_row=table.header_row,
             header_candidates=table.header_candidates,
             row_count=len(table.rows),
-            samples=_column_samples(table),
+            samples=column_samples(table),
             date_verdicts=date_order_verdicts(table),
             hidden_sheets=sorted(hidden_sheets),
         )
@@ -302,7 +302,9 @@ def upload_mapping_screen(
     if posted_targets is not None:
         targets = posted_targets(preview.headers, schema.labels)
     else:
-        targets = mapping_propose(headers=preview.headers, schema=schema, saved=applied)
+        targets = mapping_propose(
+            headers=preview.headers, schema=schema, saved=applied, samples=preview.samples
+        )
     screen.preview, screen.schema, screen.targets = preview, schema, targets
     screen.ambiguous = ambiguous_date_columns(preview.date_verdicts, targets, schema.properties)
     return screen
@@ -371,14 +373,19 @@ def upload_table_confirm(
     mapping: list[ColumnTarget | None],
     properties: list[PropertyDefinition],
     date_orders: dict[int, str],
+    keys: dict[str, Any] | None = None,
 ) -> Batch:
     """Validate every row of the upload's ``table`` with the confirmed ``mapping`` and
     ``date_orders``; store them on the upload's batch (``batch_create``, origin
     ``upload:<id>``: confirming twice, at once or after a crash, never makes a second batch);
     the file's bytes are then cleared (the rows hold every value), its name and schema kept.
     The batch keeps how the file was read (sheet, encoding, header row), so that a confirm
-    stopped midway can be stored again (``upload_resume``). Nothing is sent."""
+    stopped midway can be stored again (``upload_resume``). ``keys``: the natural keys'
+    resolution when the caller already has it (else ``batch_create`` asks HubSpot). Nothing is
+    sent."""
     reading = table_reading(table, mapping, properties, date_orders)
+    if keys is not None:
+        reading["keys"] = keys
     reading["file"] = {
         "sheet": table.sheet,
         "encoding": table.encoding,

@@ -26,11 +26,14 @@ from appointments.forms.uploads import (
     posted_targets,
     reading_choices,
 )
+from appointments.hubspot.errors import HubSpotError
 from appointments.intake.cells import column_letter
 from appointments.intake.mapping import duplicate_headers
 from appointments.models import Portal, Upload, portals_for, uploads_for
 from appointments.services import uploads as upload_services
 from appointments.services.batches import batch_default_timezone
+from appointments.services.portals import PortalNeedsReconnect
+from appointments.services.resolving import keys_problem
 from appointments.views.base import AuthenticatedRequest
 
 logger = logging.getLogger(__name__)
@@ -135,14 +138,18 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
         ambiguous=screen.ambiguous,
     )
     if posted is not None and form.is_valid():
-        done = upload_services.upload_confirm(
-            upload=upload,
-            user=request.user,
-            screen=screen,
-            mapping=form.targets(),
-            date_orders=form.date_orders(),
-            save_as=form.cleaned_data["save_as"],
-        )
+        try:
+            done = upload_services.upload_confirm(
+                upload=upload,
+                user=request.user,
+                screen=screen,
+                mapping=form.targets(),
+                date_orders=form.date_orders(),
+                save_as=form.cleaned_data["save_as"],
+            )
+        except (HubSpotError, PortalNeedsReconnect, TimeoutError) as exc:
+            form.add_error(None, keys_problem(exc))
+            return render(request, template, _screen_context(upload, screen, form))
         if done.batch is not None:
             return redirect("appointments:batch-detail", batch_id=done.batch.pk)
         request.session[confirming_key] = {

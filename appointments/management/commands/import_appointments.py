@@ -13,6 +13,7 @@ from appointments.hubspot.errors import HubSpotError
 from appointments.hubspot.schema import Schema
 from appointments.intake.encoding import association_object_types
 from appointments.intake.errors import IntakeError
+from appointments.intake.keys import resolved_keys
 from appointments.intake.mapping import ColumnTarget
 from appointments.intake.readers import Table
 from appointments.intake.rows import ValidatedRow
@@ -23,21 +24,29 @@ from appointments.services import batches as batch_services
 from appointments.services import mappings as mapping_services
 from appointments.services import uploads as upload_services
 from appointments.services.portals import PortalNeedsReconnect, portal_schema
+from appointments.services.resolving import keys_problem, keys_resolve
 
 
-def row_json(row: ValidatedRow, object_types: dict[tuple[str, int], str]) -> dict[str, Any]:
-    """One row of the output: ``row``, ``properties``, ``associations``, ``errors``."""
+def row_json(
+    row: ValidatedRow,
+    object_types: dict[tuple[str, int], str],
+    keys_of: dict[tuple[str, str], str] | None = None,
+) -> dict[str, Any]:
+    """One row of the output: ``row``, ``properties``, ``associations`` (each with the
+    natural ``key`` it was resolved from, when it was: ``keys_of`` maps ``(object type,
+    record id)`` to it), ``errors`` (``code`` ``not_found``, ``ambiguous``, ``bad_key``...)."""
+    associations = []
+    for record_id, category, type_id in row.associations:
+        object_type = object_types.get((category, type_id), "")
+        item = {"to_object_type": object_type, "id": record_id, "association_type_id": type_id}
+        key = (keys_of or {}).get((object_type, record_id))
+        if key is not None:
+            item["key"] = key
+        associations.append(item)
     return {
         "row": row.row_number,
         "properties": row.properties,
-        "associations": [
-            {
-                "to_object_type": object_types.get((category, type_id), ""),
-                "id": record_id,
-                "association_type_id": type_id,
-            }
-            for record_id, category, type_id in row.associations
-        ],
+        "associations": associations,
         "errors": [
             {"column": e.column, "value": e.value, "code": e.code, "message": e.message}
             for e in row.errors
@@ -109,8 +118,15 @@ class Command(BaseCommand):
                 f"Could not read the portal's properties from HubSpot: {exc}"
             ) from None
         mapping = mapping_services.mapping_propose(
-            headers=table.headers, schema=schema, saved=saved
+            headers=table.headers,
+            schema=schema,
+            saved=saved,
+            samples=upload_services.column_samples(table),
         )
+        try:
+            keys = keys_resolve(portal=portal, mapping=mapping, rows=table.rows)
+        except (HubSpotError, PortalNeedsReconnect, TimeoutError) as exc:
+            raise CommandError(keys_problem(exc)) from None
         orders = {
             index: options["date_order"]
             for index in ambiguous_date_columns(
@@ -124,15 +140,17 @@ class Command(BaseCommand):
             properties=schema.properties,
             timezone=zoneinfo.ZoneInfo(options["timezone"]),
             date_orders=orders,
+            keys=keys,
         )
         object_types = association_object_types(mapping)
+        keys_of = resolved_keys(keys)
         valid = sum(row.valid for row in rows)
         output: dict[str, Any] = {
-            "rows": [row_json(row, object_types) for row in rows],
+            "rows": [row_json(row, object_types, keys_of) for row in rows],
             "summary": {"total": len(rows), "valid": valid, "invalid": len(rows) - valid},
         }
         if not options["dry_run"]:
-            output["batch"] = self._create_and_send(upload, table, mapping, schema, orders)
+            output["batch"] = self._create_and_send(upload, table, mapping, schema, orders, keys)
         if saved is not None:
             mapping_services.mapping_mark_used(saved=saved)
         self.stdout.write(json.dumps(output, ensure_ascii=False))
@@ -144,6 +162,7 @@ class Command(BaseCommand):
         mapping: list[ColumnTarget | None],
         schema: Schema,
         orders: dict[int, str],
+        keys: dict[str, Any],
     ) -> dict[str, Any]:
         upload.created_by = upload.portal.connected_by
         upload.save()
@@ -153,6 +172,7 @@ class Command(BaseCommand):
             mapping=mapping,
             properties=schema.properties,
             date_orders=orders,
+            keys=keys,
         )
         queued = batch_services.batch_submit(batch=batch)
         batch.refresh_from_db()

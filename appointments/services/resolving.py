@@ -1,0 +1,201 @@
+"""Resolving natural keys (contact emails, company domains, deal names, owner emails and
+names) to HubSpot IDs, in bulk, before anything is sent.
+
+Keyword-only, typed functions named ``keys_<action>``. The shapes and the conversion of cells
+are ``intake.keys`` (pure); this module asks HubSpot once per distinct key:
+
+- contacts by email: batch read with ``idProperty=email``, 100 per call, paced by the portal's
+  10-second budget like sending
+  (https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/contacts/guide);
+- companies, deals and any other key property: search with an ``IN`` filter of 100 lowercase
+  values, paged by 200, kept under search's own per-second limit (``pacing.acquire_search``;
+  https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm);
+- owners: one paged listing of the active owners and one of the deactivated ones
+  (https://developers.hubspot.com/docs/api-reference/latest/crm/owners/guide).
+
+A resolution is kept on its batch (``reading["keys"]``), never shared across batches: records
+change, and a new batch asks again.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from appointments.hubspot import pacing
+from appointments.hubspot.client import MAX_BATCH_INPUTS, CreatedRecord, HubSpotClient
+from appointments.intake.dates import CellProblem
+from appointments.intake.keys import OWNERS, normalise_key, owner_key, wanted_keys
+from appointments.intake.mapping import ColumnTarget
+from appointments.models import Portal
+from appointments.services.portals import portal_client
+
+# What each object's display name is made of.
+_NAME_PROPERTIES = {
+    "0-1": ("firstname", "lastname", "email"),
+    "0-2": ("name", "domain"),
+    "0-3": ("dealname",),
+}
+
+
+@dataclass
+class Calls:
+    """How many calls a resolution made, by kind (for the bench and the journal-free tests)."""
+
+    reads: int = 0
+    searches: int = 0
+    owners: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.reads + self.searches + self.owners
+
+
+def keys_problem(exc: Exception) -> str:
+    """The sentence shown when the keys of a file could not be looked up in HubSpot."""
+    return _(
+        "Could not look up the file's emails, domains, names or owners in HubSpot: "
+        "%(message)s Nothing was stored. Try again in a minute."
+    ) % {"message": exc}
+
+
+def keys_needed(
+    *, mapping: Sequence[ColumnTarget | None], rows: Iterable[tuple[int, Sequence[object]]]
+) -> bool:
+    """Whether ``mapping`` has key columns (or an owner column) with values in ``rows``."""
+    return any(wanted_keys(mapping, rows).values())
+
+
+def keys_resolve(
+    *,
+    portal: Portal,
+    mapping: Sequence[ColumnTarget | None],
+    rows: Iterable[tuple[int, Sequence[object]]],
+    known: dict[str, Any] | None = None,
+    for_page: bool = False,
+    calls: Calls | None = None,
+) -> dict[str, Any]:
+    """The resolution (``intake.keys``) of every distinct key of ``rows`` under ``mapping``:
+    ``known`` (a batch's earlier resolution, its picks kept) plus the keys it lacks, asked of
+    ``portal``'s HubSpot. ``{}`` when there are no keys (no call made). ``for_page``: a person
+    waits (as ``portal_client``). ``calls`` counts the calls made.
+
+    Raises HubSpotError / PortalNeedsReconnect when HubSpot cannot be asked, or TimeoutError
+    when the portal's call budget stays taken.
+    """
+    wanted = wanted_keys(mapping, rows)
+    resolution = copy.deepcopy(known) if known else {}
+    tables: dict[str, dict[str, list[list[Any]]]] = resolution.setdefault("tables", {})
+    resolution.setdefault("picks", {})
+    missing = {
+        table: sorted(keys - set(tables.get(table, {})))
+        for table, keys in wanted.items()
+        if keys - set(tables.get(table, {}))
+    }
+    if not missing:
+        return resolution if known or any(wanted.values()) else {}
+    calls = calls if calls is not None else Calls()
+    with portal_client(portal=portal, for_page=for_page) as client:
+        for table, keys in missing.items():
+            found = tables.setdefault(table, {})
+            if table == OWNERS:
+                found.update(_owners(client, keys, calls))
+                continue
+            object_type, _sep, prop = table.partition(":")
+            if object_type == "0-1" and prop == "email":
+                found.update(_by_email(client, keys, calls))
+            else:
+                found.update(_by_search(client, portal.hub_id, object_type, prop, keys, calls))
+    return resolution
+
+
+def keys_pick(*, resolution: dict[str, Any], table: str, key: str, record_id: str) -> bool:
+    """Record a person's choice of ``record_id`` among ``key``'s candidates in ``table``
+    (changes ``resolution``); False, changing nothing, when it is not one of them."""
+    candidates = resolution.get("tables", {}).get(table, {}).get(key) or []
+    if record_id not in {str(c[0]) for c in candidates}:
+        return False
+    resolution.setdefault("picks", {}).setdefault(table, {})[key] = record_id
+    return True
+
+
+def _name(object_type: str, record: CreatedRecord) -> str:
+    parts = [record.properties.get(p, "") for p in _NAME_PROPERTIES.get(object_type, ())]
+    if object_type == "0-1":
+        full = " ".join(p for p in parts[:2] if p)
+        return full or parts[2] or record.id
+    return next((p for p in parts if p), record.id)
+
+
+def _chunks(keys: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(keys), MAX_BATCH_INPUTS):
+        yield keys[start : start + MAX_BATCH_INPUTS]
+
+
+def _by_email(client: HubSpotClient, keys: list[str], calls: Calls) -> dict[str, list[list[Any]]]:
+    found: dict[str, list[list[Any]]] = {key: [] for key in keys}
+    for chunk in _chunks(keys):
+        calls.reads += 1
+        for record in client.read_by_property("0-1", "email", chunk, list(_NAME_PROPERTIES["0-1"])):
+            email = record.properties.get("email", "").lower()
+            if email in found and record.id not in {c[0] for c in found[email]}:
+                found[email].append([record.id, _name("0-1", record), True])
+    return found
+
+
+def _by_search(
+    client: HubSpotClient,
+    hub_id: int,
+    object_type: str,
+    prop: str,
+    keys: list[str],
+    calls: Calls,
+) -> dict[str, list[list[Any]]]:
+    found: dict[str, list[list[Any]]] = {key: [] for key in keys}
+    names = list(_NAME_PROPERTIES.get(object_type, ()))
+    for chunk in _chunks(keys):
+        after: str | None = None
+        while True:
+            pacing.acquire_search(hub_id)
+            calls.searches += 1
+            records, after = client.search_in(object_type, prop, chunk, names, after)
+            for record in records:
+                try:
+                    key = normalise_key(record.properties.get(prop, ""), prop)
+                except CellProblem:
+                    continue
+                if key in found and record.id not in {c[0] for c in found[key]}:
+                    found[key].append([record.id, _name(object_type, record), True])
+            if after is None:
+                break
+    return found
+
+
+def _owners(client: HubSpotClient, keys: list[str], calls: Calls) -> dict[str, list[list[Any]]]:
+    found: dict[str, list[list[Any]]] = {key: [] for key in keys}
+    for archived in (False, True):
+        after: str | None = None
+        while True:
+            calls.owners += 1
+            owners, after = client.owners_page(archived=archived, after=after)
+            for owner in owners:
+                entry = [owner.id, owner.name, not owner.archived]
+                for key in {
+                    owner_key(owner.id),
+                    owner_key(owner.email),
+                    owner_key(owner.name),
+                }:
+                    if key in found and owner.id not in {c[0] for c in found[key]}:
+                        found[key].append(entry)
+            if after is None:
+                break
+    # An active owner wins over a deactivated one with the same name or email.
+    for key, candidates in found.items():
+        active = [c for c in candidates if c[2]]
+        if active and len(active) < len(candidates):
+            found[key] = active
+    return found
