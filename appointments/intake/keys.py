@@ -286,3 +286,17 @@ def resolved_keys(resolution: dict[str, Any]) -> dict[tuple[str, str], str]:
             if record_id is not None:
                 keys_of.setdefault((object_type, str(record_id)), key)
     return keys_of
+
+
+def cell_keys(target: ColumnTarget, text: str) -> list[tuple[str, str]]:
+    """``(resolution table, key)`` of each well-shaped key of a cell ``text`` under
+    ``target`` (a key column or the owner column); ``[]`` for any other column."""
+    if target.kind == "property":
+        return [(OWNERS, owner_key(text))] if target.name == OWNER_PROPERTY and text.strip() else []
+    if target.match_property == AUTO:
+        table = table_name(target.name, USUAL_KEYS[target.name])
+        return [(table, key) for key in _auto_keys(target.name)(text)]
+    if target.match_property:
+        table = table_name(target.name, target.match_property)
+        return [(table, key) for key in _keys_of(target.match_property)(text)]
+    return []

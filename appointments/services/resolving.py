@@ -29,9 +29,16 @@ from django.utils.translation import gettext as _
 from appointments.hubspot import pacing
 from appointments.hubspot.client import MAX_BATCH_INPUTS, CreatedRecord, HubSpotClient
 from appointments.intake.dates import CellProblem
-from appointments.intake.keys import OWNERS, normalise_key, owner_key, wanted_keys
-from appointments.intake.mapping import ColumnTarget
-from appointments.models import Portal
+from appointments.intake.keys import (
+    OWNERS,
+    cell_keys,
+    choose,
+    normalise_key,
+    owner_key,
+    wanted_keys,
+)
+from appointments.intake.mapping import ColumnTarget, target_from_json
+from appointments.models import Batch, BatchRow, Portal
 from appointments.services.portals import portal_client
 
 # What each object's display name is made of.
@@ -198,4 +205,61 @@ def _owners(client: HubSpotClient, keys: list[str], calls: Calls) -> dict[str, l
         active = [c for c in candidates if c[2]]
         if active and len(active) < len(candidates):
             found[key] = active
+    return found
+
+
+@dataclass(frozen=True)
+class ResolvedLink:
+    """What a key cell of a row stands for: ``key`` -> ``name``, ``#record_id`` of
+    ``object_type`` (``owners`` for an owner, which has no record page)."""
+
+    key: str
+    name: str
+    record_id: str
+    object_type: str
+
+
+def keys_row_links(*, batch: Batch, row: BatchRow) -> list[ResolvedLink]:
+    """The records the row's key cells resolved to (one each, or the one a person picked), in
+    column order: what the preview shows beside the keys. Pure reading of the batch's stored
+    resolution: no call."""
+    resolution = (batch.reading or {}).get("keys") or {}
+    if not resolution.get("tables"):
+        return []
+    links: list[ResolvedLink] = []
+    for index, data in enumerate(batch.mapping):
+        target = target_from_json(data)
+        if target is None:
+            continue
+        for table, key in cell_keys(target, row.raw_text(index)):
+            try:
+                record_id = choose(resolution, table, key)
+            except CellProblem:
+                continue
+            names = {str(c[0]): c[1] for c in resolution["tables"].get(table, {}).get(key, [])}
+            shown = key.partition(":")[2] if table == OWNERS else key
+            object_type = table.partition(":")[0]
+            links.append(ResolvedLink(shown, names.get(record_id, ""), record_id, object_type))
+    return links
+
+
+@dataclass(frozen=True)
+class AmbiguousKey:
+    """A key of a cell that matches several records and has no pick yet: ``table``, ``key``
+    and the ``candidates`` ``(record id, name)`` to choose from."""
+
+    table: str
+    key: str
+    candidates: list[tuple[str, str]]
+
+
+def keys_ambiguous(*, batch: Batch, target: ColumnTarget | None, text: str) -> list[AmbiguousKey]:
+    """The keys of a cell (``text`` under ``target``) a person must choose a record for."""
+    resolution = (batch.reading or {}).get("keys") or {}
+    found = []
+    for table, key in cell_keys(target, text) if target is not None else []:
+        candidates = resolution.get("tables", {}).get(table, {}).get(key) or []
+        pick = resolution.get("picks", {}).get(table, {}).get(key)
+        if len(candidates) > 1 and pick is None:
+            found.append(AmbiguousKey(table, key, [(str(c[0]), str(c[1])) for c in candidates]))
     return found

@@ -12,8 +12,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from appointments.hubspot.errors import HubSpotError
 from appointments.models import Batch, BatchRow, batches_for
 from appointments.services import rows as row_services
+from appointments.services.portals import PortalNeedsReconnect
+from appointments.services.resolving import keys_problem, keys_row_links
 from appointments.views.base import AuthenticatedRequest
 
 ROWS_TEMPLATE = "appointments/rows/_rows.html"
@@ -44,6 +47,7 @@ def _row_context(row: BatchRow, values: dict[int, str] | None = None) -> dict[st
                 "multiline": row_services.is_multiline(value),
                 "errors": [e["message"] for e in row.errors if e["column"] == header],
                 "read_as": dates_read.get(index, ""),
+                "ambiguous": row_services.row_ambiguous_keys(row=row, index=index),
             }
         )
     # Focus goes to the first cell to fix once htmx swaps the form in (its autofocus).
@@ -56,9 +60,27 @@ def _row_context(row: BatchRow, values: dict[int, str] | None = None) -> dict[st
         "cells": cells,
         "other_errors": [e["message"] for e in row.errors if e["column"] not in known],
         "editable": row_services.row_is_editable(row),
+        "links": keys_row_links(batch=batch, row=row),
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
     }
+
+
+def _picks(request: AuthenticatedRequest) -> dict[tuple[int, int], str]:
+    """The records chosen for ambiguous keys: fields ``pick-<column index>-<n>``."""
+    picks: dict[tuple[int, int], str] = {}
+    for name in request.POST:
+        parts = name.split("-")
+        value = request.POST.get(name, "")
+        if (
+            len(parts) == 3
+            and parts[0] == "pick"
+            and parts[1].isdigit()
+            and parts[2].isdigit()
+            and value.isdigit()
+        ):
+            picks[int(parts[1]), int(parts[2])] = value
+    return picks
 
 
 def _back(row: BatchRow) -> str:
@@ -104,7 +126,11 @@ def row_edit(request: AuthenticatedRequest, batch_id: str, row_number: int) -> H
         for index, _header in row_services.row_editable_columns(batch=row.batch)
         if f"c{index}" in request.POST
     }
-    applied = row_services.row_revalidate(row=row, values=values)
+    try:
+        applied = row_services.row_revalidate(row=row, values=values, picks=_picks(request))
+    except (HubSpotError, PortalNeedsReconnect, TimeoutError) as exc:
+        messages.error(request, keys_problem(exc))
+        return render(request, template, _row_context(row, values))
     if not applied:
         messages.warning(
             request,

@@ -92,9 +92,7 @@ def test_it_reports_not_found_ambiguous_bad_key_and_inactive_owner(
     assert codes(wrong) == {"Client email": "bad_key", "Owner": "owner_inactive"}
 
 
-def test_it_refuses_a_bad_key_before_any_call(
-    portal: Portal, tmp_path: Path, hubspot: Any
-) -> None:
+def test_it_refuses_a_bad_key_before_any_call(portal: Portal, tmp_path: Path, hubspot: Any) -> None:
     output = run(tmp_path, ["Visit,2026-12-03 14:00,51234500003@,,,"], portal)
 
     assert codes(output["rows"][0]) == {"Client email": "bad_key"}
