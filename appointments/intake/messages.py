@@ -98,20 +98,32 @@ def _problem(code: str, params: dict[str, object]) -> str:
     return _("is not valid.")
 
 
-def _object_names() -> dict[str, tuple[str, str]]:
-    """Object type -> (one record, several records), as the messages name them."""
-    return {
-        "0-1": (_("contact"), _("contacts")),
-        "0-2": (_("company"), _("companies")),
-        "0-3": (_("deal"), _("deals")),
-    }
+def _not_found(object_type: object) -> str:
+    """What "no such record" says for each object type (one sentence each: the French
+    article depends on the noun)."""
+    if object_type == "0-1":
+        return _(
+            "matches no contact in HubSpot by %(property)s. Check the spelling, or create the "
+            "contact in HubSpot first."
+        )
+    if object_type == "0-2":
+        return _(
+            "matches no company in HubSpot by %(property)s. Check the spelling, or create the "
+            "company in HubSpot first."
+        )
+    if object_type == "0-3":
+        return _(
+            "matches no deal in HubSpot by %(property)s. Check the spelling, or create the deal "
+            "in HubSpot first."
+        )
+    return _("matches no HubSpot record by %(property)s. Check the spelling.")
 
 
 def _key_problem(code: str, params: dict[str, object]) -> str:
     """The natural keys' problems (``intake.keys``): a key of the wrong shape, a key matching
     nothing or several records, a deactivated owner."""
-    one, several = _object_names().get(str(params.get("object")), (_("record"), _("records")))
-    context = {**params, "one": one, "several": several}
+    several = {"0-1": _("contacts"), "0-2": _("companies"), "0-3": _("deals")}
+    context = {**params, "several": several.get(str(params.get("object")), _("records"))}
     part = str(params.get("part", ""))
     if part and part.lower() != str(params.get("value", "")).strip().lower():
         prefix = _("contains “%(part)s”, which") % context + " "
@@ -149,13 +161,7 @@ def _key_problem(code: str, params: dict[str, object]) -> str:
             )
             % context
         )
-    return prefix + (
-        _(
-            "matches no %(one)s in HubSpot by %(property)s. Check the spelling, or create the "
-            "%(one)s in HubSpot first."
-        )
-        % context
-    )
+    return prefix + _not_found(params.get("object")) % context
 
 
 def cell_message(
