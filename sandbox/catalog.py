@@ -30,7 +30,10 @@ SCOPE_READ = {
     COMPANIES: "crm.objects.companies.read",
     DEALS: "crm.objects.deals.read",
 }
-SCOPE_WRITE = {APPOINTMENTS: "crm.objects.appointments.write"}
+SCOPE_WRITE = {
+    APPOINTMENTS: "crm.objects.appointments.write",
+    CONTACTS: "crm.objects.contacts.write",
+}
 # Properties of the demo portal's contacts, companies and deals by type: what search filters and
 # sorts on (HubSpot's default properties of each object; the sandbox stores no definitions for
 # them). Email is the contacts' unique identifier, domain the companies' usual key

@@ -49,6 +49,7 @@ DEMO_APP_SCOPES = [
     "crm.objects.companies.read",
     "crm.objects.deals.read",
     "crm.objects.owners.read",
+    "crm.objects.contacts.write",
 ]
 
 DEMO_CONTACT_IDS = [str(51_234_500_003 + 17 * i) for i in range(60)]

@@ -223,6 +223,15 @@ class MappingForm(forms.Form):
         max_length=100,
         help_text=gettext_lazy("Optional. Saved mappings are proposed for this portal's files."),
     )
+    create_contacts = forms.BooleanField(
+        label=gettext_lazy("Create contacts that don't exist yet"),
+        required=False,
+        help_text=gettext_lazy(
+            "For a column of contact emails: an email HubSpot does not know becomes a new "
+            "contact (with the file's first name, last name and phone columns) when you check "
+            "the rows, once per email."
+        ),
+    )
 
     def __init__(
         self,

@@ -39,6 +39,12 @@ OWNERS = "owners"
 AUTO = "@auto"
 # The key HubSpot's own import matches each object type by.
 USUAL_KEYS = {"0-1": "email", "0-2": "domain", "0-3": "dealname"}
+# Headers of the columns a created contact takes its other properties from.
+CONTACT_COLUMNS = {
+    "firstname": ("first name", "firstname", "given name", "prénom", "prenom"),
+    "lastname": ("last name", "lastname", "surname", "family name", "nom de famille"),
+    "phone": ("phone", "phone number", "telephone", "téléphone", "mobile", "portable"),
+}
 # Candidates named in an "ambiguous" error.
 SHOWN_CANDIDATES = 5
 _SPACES = re.compile(r"\s+")
@@ -300,3 +306,26 @@ def cell_keys(target: ColumnTarget, text: str) -> list[tuple[str, str]]:
         table = table_name(target.name, target.match_property)
         return [(table, key) for key in _keys_of(target.match_property)(text)]
     return []
+
+
+def contact_columns(headers: Sequence[str]) -> dict[str, int]:
+    """Contact property -> index of the first column whose header names it (``First name``,
+    ``Prénom``, ``Phone``...): what a contact created from an email takes besides it."""
+    wanted = {
+        "".join(c for c in alias.casefold() if c.isalnum()): prop
+        for prop, aliases in CONTACT_COLUMNS.items()
+        for alias in aliases
+    }
+    found: dict[str, int] = {}
+    for index, header in enumerate(headers):
+        prop = wanted.get("".join(c for c in header.casefold() if c.isalnum()))
+        if prop is not None:
+            found.setdefault(prop, index)
+    return found
+
+
+def split_text_keys(cell: object, match_property: str) -> list[str]:
+    """The well-shaped keys of a cell (bad ones left out); ``[]`` for a blank cell."""
+    if cell is None or cell == "":
+        return []
+    return _keys_of(match_property)(cell)

@@ -36,7 +36,7 @@ from appointments.intake.records import association_columns, column_holding, rec
 from appointments.intake.validation import RowValidator, snapshot_validator
 from appointments.models import Batch, BatchCall, BatchCounts, BatchRow, Portal, Upload
 from appointments.services.portals import portal_client
-from appointments.services.resolving import keys_resolve
+from appointments.services.resolving import keys_create_contacts, keys_resolve
 from appointments.services.sending import (
     UNKNOWN_OUTCOME,
     batch_queue,
@@ -92,7 +92,9 @@ def batch_create(
     ``intake.tuning.table_reading``'s (day/month orders, decimal comma, 1904 dates);
     ``timezone_name`` an IANA zone for times without an offset. Nothing is sent, but the
     natural keys of key columns and the owner column (emails, domains, names) are resolved
-    first (``services.resolving.keys_resolve``, kept as ``reading["keys"]``); that raises
+    first (``services.resolving.keys_resolve``, kept as ``reading["keys"]``), and with
+    ``reading["create_contacts"]`` the contacts HubSpot lacks are created
+    (``keys_create_contacts``); that raises
     HubSpotError / PortalNeedsReconnect / TimeoutError, before anything is stored, when HubSpot
     cannot be asked.
 
@@ -107,10 +109,12 @@ def batch_create(
     if "keys" not in reading and not Batch.objects.filter(origin=origin).exists():
         # Natural keys are resolved once, before the claim: a HubSpot that cannot be asked
         # leaves nothing half-stored, and the batch keeps the answers for its fixes.
-        reading = {
-            **reading,
-            "keys": keys_resolve(portal=portal, mapping=mapping, rows=rows),
-        }
+        keys = keys_resolve(portal=portal, mapping=mapping, rows=rows)
+        if reading.get("create_contacts") and keys:
+            keys_create_contacts(
+                portal=portal, mapping=mapping, headers=headers, rows=rows, resolution=keys
+            )
+        reading = {**reading, "keys": keys}
     # Built first: a mapping that does not fit the headers fails here, before any claim.
     validator = snapshot_validator(
         headers=headers,

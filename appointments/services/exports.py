@@ -68,12 +68,24 @@ class _Echo:
 
 
 def results_rows(batch: Batch) -> Iterator[list[str]]:
-    """Header then one list of cells per row, in file order (not neutralised)."""
+    """Header then one list of cells per row, in file order (not neutralised). A batch that
+    created contacts (``services.resolving.keys_create_contacts``) has a last column
+    ``contacts_created``: the IDs of the row's contacts it created."""
     headers = list(batch.headers)
-    yield ["row", *headers, "state", "hubspot_id", "hubspot_url", "error"]
+    keys = (batch.reading or {}).get("keys") or {}
+    created = set((keys.get("created") or {}).get("0-1", []))
+    yield [
+        "row",
+        *headers,
+        "state",
+        "hubspot_id",
+        "hubspot_url",
+        "error",
+        *(["contacts_created"] if created else []),
+    ]
     for row in batch.rows.order_by("row_number").iterator(chunk_size=2000):
         error = " | ".join(e["message"] for e in row.errors) if row.errors else row.error_message
-        yield [
+        cells = [
             str(row.row_number),
             *[row.raw_text(index) for index in range(len(headers))],
             str(BatchRow.State(row.state).label),
@@ -81,6 +93,10 @@ def results_rows(batch: Batch) -> Iterator[list[str]]:
             record_url(batch.portal.hub_id, row.hubspot_id),
             error,
         ]
+        if created:
+            ids = [item[0] for item in batch.layout.unpack_associations(row.associations)]
+            cells.append(";".join(dict.fromkeys(i for i in ids if i in created)))
+        yield cells
 
 
 def results_csv(batch: Batch) -> Iterator[str]:

@@ -20,6 +20,7 @@ change, and a new batch asks again.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,13 +29,17 @@ from django.utils.translation import gettext as _
 
 from appointments.hubspot import pacing
 from appointments.hubspot.client import MAX_BATCH_INPUTS, CreatedRecord, HubSpotClient
+from appointments.hubspot.errors import HubSpotError
 from appointments.intake.dates import CellProblem
 from appointments.intake.keys import (
     OWNERS,
     cell_keys,
     choose,
+    contact_columns,
     normalise_key,
     owner_key,
+    split_text_keys,
+    table_name,
     wanted_keys,
 )
 from appointments.intake.mapping import ColumnTarget, target_from_json
@@ -56,10 +61,11 @@ class Calls:
     reads: int = 0
     searches: int = 0
     owners: int = 0
+    creates: int = 0
 
     @property
     def total(self) -> int:
-        return self.reads + self.searches + self.owners
+        return self.reads + self.searches + self.owners + self.creates
 
 
 def keys_problem(exc: Exception) -> str:
@@ -217,6 +223,7 @@ class ResolvedLink:
     name: str
     record_id: str
     object_type: str
+    created: bool = False
 
 
 def keys_row_links(*, batch: Batch, row: BatchRow) -> list[ResolvedLink]:
@@ -226,6 +233,7 @@ def keys_row_links(*, batch: Batch, row: BatchRow) -> list[ResolvedLink]:
     resolution = (batch.reading or {}).get("keys") or {}
     if not resolution.get("tables"):
         return []
+    created = set((resolution.get("created") or {}).get("0-1", []))
     links: list[ResolvedLink] = []
     for index, data in enumerate(batch.mapping):
         target = target_from_json(data)
@@ -239,7 +247,15 @@ def keys_row_links(*, batch: Batch, row: BatchRow) -> list[ResolvedLink]:
             names = {str(c[0]): c[1] for c in resolution["tables"].get(table, {}).get(key, [])}
             shown = key.partition(":")[2] if table == OWNERS else key
             object_type = table.partition(":")[0]
-            links.append(ResolvedLink(shown, names.get(record_id, ""), record_id, object_type))
+            links.append(
+                ResolvedLink(
+                    shown,
+                    names.get(record_id, ""),
+                    record_id,
+                    object_type,
+                    created=object_type == "0-1" and record_id in created,
+                )
+            )
     return links
 
 
@@ -263,3 +279,81 @@ def keys_ambiguous(*, batch: Batch, target: ColumnTarget | None, text: str) -> l
         if len(candidates) > 1 and pick is None:
             found.append(AmbiguousKey(table, key, [(str(c[0]), str(c[1])) for c in candidates]))
     return found
+
+
+# "Contact already exists. Existing ID: 123" (sandbox.contacts; hubspot-api-python#51).
+_EXISTING_ID = re.compile(r"Existing ID: ?(\d+)")
+
+
+def keys_create_contacts(
+    *,
+    portal: Portal,
+    mapping: Sequence[ColumnTarget | None],
+    headers: Sequence[str],
+    rows: Sequence[tuple[int, Sequence[object]]],
+    resolution: dict[str, Any],
+    calls: Calls | None = None,
+) -> list[str]:
+    """Create the contacts whose emails the rows name and HubSpot lacks (``resolution``'s
+    contact emails with no candidate), once per email, from the email and the columns named
+    first name, last name and phone (``intake.keys.contact_columns``; the first row naming the
+    email gives them); record them in ``resolution`` as found and created. Returns the created
+    contacts' IDs.
+
+    Exactly once: HubSpot refuses a second contact with one email (409 "Existing ID: N"), and
+    that ID is taken instead, so a create whose answer was lost, or a second confirmation,
+    never makes two. Raises HubSpotError / PortalNeedsReconnect / TimeoutError.
+    """
+    table = resolution.get("tables", {}).get(table_name("0-1", "email"), {})
+    missing = {key for key, candidates in table.items() if not candidates}
+    if not missing:
+        return []
+    columns = contact_columns(headers)
+    email_columns = [
+        index
+        for index, target in enumerate(mapping)
+        if target is not None and target.name == "0-1" and target.match_property == "email"
+    ]
+    wanted: dict[str, dict[str, str]] = {}
+    for _number, cells in rows:
+        for index in email_columns:
+            text = cells[index] if index < len(cells) else ""
+            for key in split_text_keys(text, "email"):
+                if key in missing and key not in wanted:
+                    props = {"email": key}
+                    for prop, column in columns.items():
+                        value = str(cells[column]).strip() if column < len(cells) else ""
+                        if value:
+                            props[prop] = value
+                    wanted[key] = props
+    calls = calls if calls is not None else Calls()
+    created: list[str] = []
+    with portal_client(portal=portal) as client:
+        pending = list(wanted.values())
+        while pending:
+            chunk, pending = pending[:MAX_BATCH_INPUTS], pending[MAX_BATCH_INPUTS:]
+            calls.creates += 1
+            try:
+                records = client.create_contacts(chunk)
+            except HubSpotError as exc:
+                existing = _EXISTING_ID.search(exc.message or "")
+                if exc.status != 409 or existing is None:
+                    raise
+                # One email of the chunk is taken: read which, keep it, send the others again.
+                found = _by_email(client, [props["email"] for props in chunk], calls)
+                rest = []
+                for props in chunk:
+                    if found.get(props["email"]):
+                        table[props["email"]] = found[props["email"]]
+                    else:
+                        rest.append(props)
+                if len(rest) == len(chunk):
+                    raise
+                pending = rest + pending
+                continue
+            for record in records:
+                email = record.properties.get("email", "").lower()
+                table[email] = [[record.id, _name("0-1", record), True]]
+                created.append(record.id)
+    resolution.setdefault("created", {}).setdefault("0-1", []).extend(created)
+    return created

@@ -328,13 +328,15 @@ def upload_confirm(
     mapping: list[ColumnTarget | None],
     date_orders: dict[int, str],
     save_as: str = "",
+    create_contacts: bool = False,
 ) -> Confirmation:
     """Confirm the mapping screen: save the mapping as ``save_as`` (or mark the applied saved
     mapping used), then store every row, valid or not, on a new batch linked to the upload;
     above ``CONFIRM_INLINE_MAX_ROWS`` rows a task does that (``upload_confirm_queued``).
 
     ``date_orders``: column index -> ``"DMY"``/``"MDY"`` for the ambiguous date columns.
-    Nothing is sent to HubSpot.
+    ``create_contacts``: contact emails HubSpot lacks become contacts (``batch_create``). No
+    appointment is sent to HubSpot.
     """
     assert screen.preview is not None and screen.schema is not None
     preview = screen.preview
@@ -346,7 +348,11 @@ def upload_confirm(
         mapping_mark_used(saved=screen.applied)
     if preview.row_count > CONFIRM_INLINE_MAX_ROWS:
         task_id = _confirm_later(
-            upload=upload, choices=screen.choices, mapping=mapping, date_orders=date_orders
+            upload=upload,
+            choices=screen.choices,
+            mapping=mapping,
+            date_orders=date_orders,
+            create_contacts=create_contacts,
         )
         return Confirmation(batch=None, rows=preview.row_count, task_id=task_id)
     # The one full read of the confirmed file: its rows become the batch's.
@@ -362,6 +368,7 @@ def upload_confirm(
         mapping=mapping,
         properties=screen.schema.properties,
         date_orders=date_orders,
+        create_contacts=create_contacts,
     )
     return Confirmation(batch=batch, rows=preview.row_count)
 
@@ -374,6 +381,7 @@ def upload_table_confirm(
     properties: list[PropertyDefinition],
     date_orders: dict[int, str],
     keys: dict[str, Any] | None = None,
+    create_contacts: bool = False,
 ) -> Batch:
     """Validate every row of the upload's ``table`` with the confirmed ``mapping`` and
     ``date_orders``; store them on the upload's batch (``batch_create``, origin
@@ -386,6 +394,8 @@ def upload_table_confirm(
     reading = table_reading(table, mapping, properties, date_orders)
     if keys is not None:
         reading["keys"] = keys
+    if create_contacts:
+        reading["create_contacts"] = True
     reading["file"] = {
         "sheet": table.sheet,
         "encoding": table.encoding,
@@ -454,6 +464,7 @@ def _confirm_later(
     choices: ReadingChoices,
     mapping: list[ColumnTarget | None],
     date_orders: dict[int, str],
+    create_contacts: bool = False,
 ) -> str | None:
     """Queue ``confirm_upload`` of ``upload`` read with the same ``choices`` as the mapping
     screen. Enqueued once the current transaction commits (at once outside one). Returns the
@@ -464,6 +475,7 @@ def _confirm_later(
         "header_row": choices.header_row,
         "mapping": mapping_to_json(mapping),
         "date_orders": {str(index): order for index, order in date_orders.items()},
+        "create_contacts": create_contacts,
     }
     enqueued: list[str] = []
     upload_id = str(upload.pk)
@@ -498,6 +510,7 @@ def upload_confirm_queued(*, upload_id: str, choices: dict[str, Any]) -> Batch |
         mapping=[target_from_json(target) for target in choices["mapping"]],
         properties=schema.properties,
         date_orders={int(index): order for index, order in choices["date_orders"].items()},
+        create_contacts=bool(choices.get("create_contacts")),
     )
 
 

@@ -146,6 +146,7 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
                 mapping=form.targets(),
                 date_orders=form.date_orders(),
                 save_as=form.cleaned_data["save_as"],
+                create_contacts=form.cleaned_data["create_contacts"],
             )
         except (HubSpotError, PortalNeedsReconnect, TimeoutError) as exc:
             form.add_error(None, keys_problem(exc))

@@ -19,6 +19,7 @@ from sandbox.api import api_view
 from sandbox.batch import batch_create, record_json
 from sandbox.batch_checks import value_hash
 from sandbox.clock import iso
+from sandbox.contacts import create_contacts
 from sandbox.context import ApiContext, error_response, missing_scopes, unknown_object_type
 from sandbox.models import AssociationLabel, CrmRecord, PropertyDefinition, UniqueValue
 
@@ -45,28 +46,36 @@ def _json_body(request: HttpRequest, ctx: ApiContext) -> tuple[Any, JsonResponse
         )
 
 
-@api_view(scopes_any=("crm.objects.appointments.write",), methods=("POST",))
+@api_view(scopes_any=tuple(catalog.SCOPE_WRITE.values()), methods=("POST",))
 def create_batch(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpResponse:
-    """``POST /crm/objects/2026-03/{objectType}/batch/create`` (and the v3 path), appointments.
+    """``POST /crm/objects/2026-03/{objectType}/batch/create`` (and the v3 path), appointments
+    and contacts, each needing its own write scope.
 
-    201 BatchResponseSimplePublicObject; 207 ...WithErrors when every input has a unique
-    ``objectWriteTraceId``; otherwise 400/409 naming the first bad input (sandbox.batch).
+    Appointments: 201 BatchResponseSimplePublicObject; 207 ...WithErrors when every input has a
+    unique ``objectWriteTraceId``; otherwise 400/409 naming the first bad input (sandbox.batch).
+    Contacts: 201, or 409 for an email another contact has (sandbox.contacts).
     """
-    assert ctx.portal is not None
-    if catalog.object_type_id(object_type) != catalog.APPOINTMENTS:
+    assert ctx.portal is not None and ctx.token is not None
+    type_id = catalog.object_type_id(object_type)
+    if type_id not in catalog.SCOPE_WRITE:
         return unknown_object_type(ctx, object_type)
+    if catalog.SCOPE_WRITE[type_id] not in ctx.token.scopes:
+        return missing_scopes(ctx, (catalog.SCOPE_WRITE[type_id],))
     payload, failure = _json_body(request, ctx)
     if failure is not None:
         return failure
     if not isinstance(payload, dict):
         payload = {}
-    outcome = batch_create(
-        ctx.portal,
-        payload,
-        now_ts=ctx.now,
-        echo_trace_ids=ctx.switches.echo_trace_id_on_success,
-        duplicate_value=ctx.switches.duplicate_value,
-    )
+    if type_id == catalog.CONTACTS:
+        outcome = create_contacts(ctx.portal, payload, now_ts=ctx.now)
+    else:
+        outcome = batch_create(
+            ctx.portal,
+            payload,
+            now_ts=ctx.now,
+            echo_trace_ids=ctx.switches.echo_trace_id_on_success,
+            duplicate_value=ctx.switches.duplicate_value,
+        )
     if outcome.error is not None:
         err = outcome.error
         return error_response(

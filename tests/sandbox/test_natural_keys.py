@@ -133,3 +133,26 @@ def test_it_pages_owners_and_filters_by_email(sandbox: Sandbox) -> None:
     assert len(rest.json()["results"]) == 1 and "paging" not in rest.json()
     assert [o["id"] for o in by_email.json()["results"]] == ["70110002"]
     assert get(sandbox, "/crm/owners/2026-03", limit="501").status_code == 400
+
+
+def test_it_creates_contacts_once_per_email_and_names_the_existing_one(sandbox: Sandbox) -> None:
+    path = "/crm/objects/2026-03/contacts/batch/create"
+    new = {"properties": {"email": "New.Client@example.org", "firstname": "New"}}
+
+    created = post(sandbox, path, {"inputs": [new]})
+    again = post(sandbox, path, {"inputs": [new, {"properties": {"email": "other@example.org"}}]})
+    twice = post(sandbox, path, {"inputs": [{"properties": {"email": "x@example.org"}}] * 2})
+
+    assert created.status_code == 201, created.text
+    [record] = created.json()["results"]
+    assert record["properties"]["email"] == "new.client@example.org"
+    assert again.status_code == 409
+    assert again.json()["category"] == "CONFLICT"
+    assert again.json()["message"] == f"Contact already exists. Existing ID: {record['id']}"
+    assert twice.status_code == 400
+    found = post(
+        sandbox,
+        "/crm/objects/2026-03/contacts/batch/read",
+        {"idProperty": "email", "inputs": [{"id": "other@example.org"}, {"id": "x@example.org"}]},
+    )
+    assert found.json()["results"] == []

@@ -24,7 +24,7 @@ from appointments.services import batches as batch_services
 from appointments.services import mappings as mapping_services
 from appointments.services import uploads as upload_services
 from appointments.services.portals import PortalNeedsReconnect, portal_schema
-from appointments.services.resolving import keys_problem, keys_resolve
+from appointments.services.resolving import keys_create_contacts, keys_problem, keys_resolve
 
 
 def row_json(
@@ -75,6 +75,11 @@ class Command(BaseCommand):
             help="Day/month order for date columns whose values all read both ways",
         )
         parser.add_argument("--dry-run", action="store_true", help="Validate only; send nothing")
+        parser.add_argument(
+            "--create-contacts",
+            action="store_true",
+            help="Create the contacts whose emails HubSpot lacks (not on a dry run)",
+        )
         parser.add_argument("--format", choices=["json"], default="json")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -125,6 +130,14 @@ class Command(BaseCommand):
         )
         try:
             keys = keys_resolve(portal=portal, mapping=mapping, rows=table.rows)
+            if options["create_contacts"] and not options["dry_run"] and keys:
+                keys_create_contacts(
+                    portal=portal,
+                    mapping=mapping,
+                    headers=table.headers,
+                    rows=table.rows,
+                    resolution=keys,
+                )
         except (HubSpotError, PortalNeedsReconnect, TimeoutError) as exc:
             raise CommandError(keys_problem(exc)) from None
         orders = {
@@ -149,6 +162,8 @@ class Command(BaseCommand):
             "rows": [row_json(row, object_types, keys_of) for row in rows],
             "summary": {"total": len(rows), "valid": valid, "invalid": len(rows) - valid},
         }
+        if keys.get("created"):
+            output["created_contacts"] = keys["created"]["0-1"]
         if not options["dry_run"]:
             output["batch"] = self._create_and_send(upload, table, mapping, schema, orders, keys)
         if saved is not None:
