@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import re
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from appointments.hubspot import pacing
 from appointments.hubspot.client import MAX_BATCH_INPUTS, CreatedRecord, HubSpotClient
-from appointments.hubspot.errors import HubSpotError
+from appointments.hubspot.errors import HubSpotError, HubSpotRateLimitError
 from appointments.intake.dates import CellProblem
 from appointments.intake.keys import (
     OWNERS,
@@ -46,6 +47,8 @@ from appointments.intake.mapping import ColumnTarget, target_from_json
 from appointments.models import Batch, BatchRow, Portal
 from appointments.services.portals import portal_client
 
+# Tries of one search page answered 429.
+SEARCH_TRIES = 3
 # What each object's display name is made of.
 _NAME_PROPERTIES = {
     "0-1": ("firstname", "lastname", "email"),
@@ -74,13 +77,6 @@ def keys_problem(exc: Exception) -> str:
         "Could not look up the file's emails, domains, names or owners in HubSpot: "
         "%(message)s Nothing was stored. Try again in a minute."
     ) % {"message": exc}
-
-
-def keys_needed(
-    *, mapping: Sequence[ColumnTarget | None], rows: Iterable[tuple[int, Sequence[object]]]
-) -> bool:
-    """Whether ``mapping`` has key columns (or an owner column) with values in ``rows``."""
-    return any(wanted_keys(mapping, rows).values())
 
 
 def keys_resolve(
@@ -169,13 +165,10 @@ def _by_search(
     calls: Calls,
 ) -> dict[str, list[list[Any]]]:
     found: dict[str, list[list[Any]]] = {key: [] for key in keys}
-    names = list(_NAME_PROPERTIES.get(object_type, ()))
     for chunk in _chunks(keys):
         after: str | None = None
         while True:
-            pacing.acquire_search(hub_id)
-            calls.searches += 1
-            records, after = client.search_in(object_type, prop, chunk, names, after)
+            records, after = _search_page(client, hub_id, object_type, prop, chunk, after, calls)
             for record in records:
                 try:
                     key = normalise_key(record.properties.get(prop, ""), prop)
@@ -186,6 +179,35 @@ def _by_search(
             if after is None:
                 break
     return found
+
+
+def _search_page(
+    client: HubSpotClient,
+    hub_id: int,
+    object_type: str,
+    prop: str,
+    values: list[str],
+    after: str | None,
+    calls: Calls,
+) -> tuple[list[CreatedRecord], str | None]:
+    """One search page within the per-second limit; a 429 (another client of the portal
+    searched meanwhile) is tried again a second later, twice at most: a search writes
+    nothing, so trying again is safe."""
+    for attempt in range(SEARCH_TRIES):
+        pacing.acquire_search(hub_id)
+        calls.searches += 1
+        try:
+            return client.search_in(object_type, prop, values, names_of(object_type), after)
+        except HubSpotRateLimitError:
+            if attempt == SEARCH_TRIES - 1:
+                raise
+            time.sleep(1)
+    raise AssertionError("unreachable")
+
+
+def names_of(object_type: str) -> list[str]:
+    """The properties a record's display name is made of."""
+    return list(_NAME_PROPERTIES.get(object_type, ()))
 
 
 def _owners(client: HubSpotClient, keys: list[str], calls: Calls) -> dict[str, list[list[Any]]]:
