@@ -142,33 +142,22 @@ def wanted_keys(
     """The distinct well-shaped keys of the key columns (and the owner column), by resolution
     table: ``{"0-1:email": {"a@example.org", ...}, "owners": {"email:tom@x.org"}}``. A key
     with a bad shape is left out (its cell gets ``bad_key``)."""
-    columns: list[tuple[int, str, Callable[[object], list[str]]]] = []
-    for index, target in enumerate(mapping):
-        if target is None:
-            continue
-        if target.kind == "property" and target.name == OWNER_PROPERTY:
-            columns.append((index, OWNERS, _owner_keys))
-        elif target.match_property == AUTO:
-            object_type = target.name
-            table = table_name(object_type, USUAL_KEYS[object_type])
-            columns.append((index, table, _auto_keys(object_type)))
-        elif (prop := key_property(target)) is not None:
-            columns.append((index, table_name(target.name, prop), _keys_of(prop)))
+    columns = [
+        (index, target)
+        for index, target in enumerate(mapping)
+        if target is not None
+        and (target.match_property or (target.kind == "property" and target.name == OWNER_PROPERTY))
+    ]
     wanted: dict[str, set[str]] = defaultdict(set)
-    if not columns:
-        return wanted
     for _number, cells in rows:
-        for index, table, keys_of in columns:
+        for index, target in columns:
             cell = cells[index] if index < len(cells) else ""
             if cell == "" or cell is None:
                 continue
-            wanted[table].update(keys_of(cell))
+            text = cell if type(cell) is str else display_text(cell)
+            for table, key in cell_keys(target, text):
+                wanted[table].add(key)
     return wanted
-
-
-def _owner_keys(cell: object) -> list[str]:
-    text = cell if type(cell) is str else display_text(cell)
-    return [owner_key(text)] if text.strip() else []
 
 
 def _keys_of(match_property: str) -> Callable[[object], list[str]]:
