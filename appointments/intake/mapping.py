@@ -221,8 +221,14 @@ def with_values(
 ) -> ColumnTarget | None:
     """``target`` corrected by what the column holds: an association column of emails matches
     contacts by email (a column of emails is not a column of IDs), of domains companies by
-    domain; an unmapped column of emails or domains is proposed as such."""
+    domain, of record IDs by ID whatever its header says; an unmapped column of emails or
+    domains is proposed as such."""
     key = values_key(samples)
+    parts = [part.strip() for sample in samples for part in sample.split(";") if part.strip()]
+    # A "Client email" column of record IDs holds record IDs.
+    digits = bool(parts) and all(part.isdigit() for part in parts)
+    if key is None and target is not None and target.match_property and digits:
+        return dataclasses.replace(target, match_property=None)
     if key is None:
         return target
     object_type = "0-1" if key == "email" else "0-2"

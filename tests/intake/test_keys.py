@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from appointments.hubspot.schema import AssociationLabel
 from appointments.intake.dates import CellProblem
 from appointments.intake.keys import key_converter, normalise_key, owner_key, wanted_keys
-from appointments.intake.mapping import ColumnTarget, mapping_to_json, target_from_json, values_key
+from appointments.intake.mapping import (
+    ColumnTarget,
+    mapping_to_json,
+    propose_mapping,
+    target_from_json,
+    values_key,
+)
 
 
 @pytest.mark.parametrize(
@@ -80,3 +87,19 @@ def test_distinct_keys_only_and_a_pick_settles_an_ambiguous_key() -> None:
     assert problem.value.params["candidates"] == "North (#1), South (#2)"
     resolution["picks"] = {"0-2:domain": {"twin.example": "2"}}
     assert convert("www.twin.example") == ["2"]
+
+
+def test_values_correct_what_the_header_proposes() -> None:
+    labels = [
+        AssociationLabel("0-1", "HUBSPOT_DEFINED", 906, None),
+        AssociationLabel("0-2", "HUBSPOT_DEFINED", 908, None),
+    ]
+    proposal = propose_mapping(
+        ["Client email", "contact_ids", "Website"],
+        [],
+        labels,
+        [["51234500003"], ["a@example.org"], ["Jane"]],
+    )
+
+    assert [t.match_property if t else "-" for t in proposal] == [None, "email", "domain"]
+    assert proposal[0] is not None and proposal[0].name == "0-1"
