@@ -44,6 +44,7 @@ from appointments.services.mappings import (
     mapping_save,
 )
 from appointments.services.portals import PortalNeedsReconnect, portal_schema
+from appointments.services.resolving import keys_problem
 
 # About 0.4 s of checking and storing: more rows than this are confirmed by a task.
 CONFIRM_INLINE_MAX_ROWS = 10_000
@@ -219,6 +220,9 @@ class TablePreview:
     def from_json(cls, data: dict[str, Any]) -> TablePreview:
         """The inverse of ``to_json``."""
         sheet, encoding, header_row = data["choices"]
+        # Other keys kept beside the preview (``confirm_problem``) are not the preview's.
+        known = {f.name for f in dataclasses.fields(cls)}
+        data = {k: v for k, v in data.items() if k in known}
         return cls(
             **{
                 **data,
@@ -528,5 +532,23 @@ def upload_confirm_failed(*, task_id: str | None) -> bool:
 
 @task()
 def confirm_upload(upload_id: str, choices: dict[str, Any]) -> None:
-    """Check and store every row of a large confirmed upload (``upload_confirm_queued``)."""
-    upload_confirm_queued(upload_id=upload_id, choices=choices)
+    """Check and store every row of a large confirmed upload (``upload_confirm_queued``). When
+    HubSpot cannot be asked about the file's keys, nothing is stored and the upload keeps why
+    (``upload_confirm_problem``), for the waiting page to say."""
+    try:
+        upload_confirm_queued(upload_id=upload_id, choices=choices)
+    except (HubSpotError, PortalNeedsReconnect, TimeoutError) as exc:
+        upload = Upload.objects.filter(pk=upload_id).first()
+        if upload is not None:
+            preview = {**(upload.preview or {}), "confirm_problem": keys_problem(exc)}
+            Upload.objects.filter(pk=upload_id).update(preview=preview)
+
+
+def upload_confirm_problem(*, upload: Upload) -> str:
+    """Why the queued confirmation of ``upload`` stored nothing (HubSpot could not be asked
+    about its keys), once: the sentence is cleared as it is read. "" when there is none."""
+    problem = str((upload.preview or {}).get("confirm_problem") or "")
+    if problem:
+        upload.preview = {k: v for k, v in upload.preview.items() if k != "confirm_problem"}
+        Upload.objects.filter(pk=upload.pk).update(preview=upload.preview)
+    return problem

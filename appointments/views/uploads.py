@@ -167,7 +167,11 @@ def _confirming(request: AuthenticatedRequest, upload: Upload, key: str) -> Http
     (htmx) until the batch exists, or says the task failed and offers the mapping screen."""
     pending = request.session[key]
     context: dict[str, object] = {"upload": upload, "rows": pending["rows"]}
-    if upload_services.upload_confirm_failed(task_id=pending.get("task")):
+    stopped = upload_services.upload_confirm_problem(upload=upload)
+    if stopped:
+        del request.session[key]
+        context["problem"] = stopped
+    elif upload_services.upload_confirm_failed(task_id=pending.get("task")):
         del request.session[key]
         context["problem"] = _(
             "Checking the rows stopped on an unexpected error; nothing was stored. Confirm the "

@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from appointments.models import Batch, BatchRow, Portal
+from appointments.services import uploads as upload_services
 from sandbox.seed import DEMO_COMPANY_IDS, DEMO_CONTACT_IDS, DEMO_SHARED_DOMAIN
 from tests.web import confirm, csv_file, form_values, mapping_url, upload
 
@@ -110,3 +111,20 @@ def test_the_resolved_ids_and_owner_reach_hubspot(
         ("0-1", DEMO_CONTACT_IDS[0]),
         ("0-2", DEMO_COMPANY_IDS[0]),
     }
+
+
+def test_a_large_file_whose_keys_cannot_be_looked_up_says_why_and_stores_nothing(
+    logged_client: Client, portal: Portal, hubspot: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(upload_services, "CONFIRM_INLINE_MAX_ROWS", 2)
+    upload(logged_client, portal, csv_file([HEADER, *ROWS]))
+    hubspot.set_fault("503", path_contains="/0-1/batch/read")
+
+    response = confirm(logged_client)
+    page = logged_client.get(response["Location"]).text
+
+    assert "Could not look up the file" in page and "Nothing was stored" in page
+    assert Batch.objects.count() == 0
+    hubspot.set_fault("")
+    confirm(logged_client)
+    assert Batch.objects.get().rows.count() == len(ROWS)
