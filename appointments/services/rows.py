@@ -33,6 +33,7 @@ from appointments.models import Batch, BatchRow
 from appointments.services.resolving import (
     AmbiguousKey,
     keys_ambiguous,
+    keys_create_contacts,
     keys_pick,
     keys_resolve,
 )
@@ -265,6 +266,15 @@ def _revalidate(batch: Batch, row: BatchRow, values: dict[int, str]) -> bool:
         resolution = keys_resolve(
             portal=batch.portal, mapping=mapping, rows=[(row.row_number, cells)], known=known
         )
+        if batch.reading.get("create_contacts"):
+            # The batch creates the contacts it lacks: so does a fix that names a new email.
+            keys_create_contacts(
+                portal=batch.portal,
+                mapping=mapping,
+                headers=batch.headers,
+                rows=[(row.row_number, cells)],
+                resolution=resolution,
+            )
         if resolution != known:
             batch.reading = {**batch.reading, "keys": resolution}
             Batch.objects.filter(pk=batch.pk).update(reading=batch.reading)

@@ -110,3 +110,19 @@ def test_a_contact_created_meanwhile_is_read_back_not_created_twice(
     assert [e.status for e in hubspot.journal("/0-1/batch/create")] == [409]
     assert output["rows"][0]["associations"][0]["id"] == "99"
     assert output["summary"]["invalid"] == 0
+
+
+def test_a_fix_naming_a_new_email_creates_that_contact_too(
+    logged_client: Client, portal: Portal
+) -> None:
+    upload(logged_client, portal, csv_file([HEADER, *ROWS]))
+    confirm(logged_client, {"create_contacts": "on"})
+    batch = Batch.objects.get()
+    url = reverse("appointments:row-edit", args=[batch.pk, 4])
+
+    logged_client.post(url, {"c2": "late.client@example.org"}, headers={"HX-Request": "true"})
+
+    [created] = contacts("late.client@example.org")
+    row = batch.rows.get(row_number=4)
+    assert row.state == BatchRow.State.READY
+    assert row.batch.layout.unpack_associations(row.associations)[0][0] == created.record_id
