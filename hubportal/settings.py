@@ -211,7 +211,7 @@ HUBSPOT_SCOPES = env_list(
 HUBSPOT_OPTIONAL_SCOPES = env_list(
     "HUBSPOT_OPTIONAL_SCOPES",
     "crm.objects.contacts.read,crm.objects.companies.read,crm.objects.deals.read,"
-    "crm.objects.owners.read",
+    "crm.objects.owners.read,crm.objects.contacts.write",
 )
 # Absolute redirect URI registered with the HubSpot app; empty means "build it from the request".
 HUBSPOT_REDIRECT_URI = env_str("HUBSPOT_REDIRECT_URI", "")
