@@ -107,12 +107,23 @@ def reading_choices(params: dict[str, str]) -> ReadingChoices:
     )
 
 
+# How each object's association cells can name records, besides record IDs (issue 13).
+KEY_CHOICES = {
+    "0-1": ("email", gettext_lazy("by email")),
+    "0-2": ("domain", gettext_lazy("by domain or website")),
+    "0-3": ("dealname", gettext_lazy("by deal name")),
+}
+
+
 def choice_value(target: ColumnTarget | None) -> str:
-    """The mapping select's value for ``target``: ``""``, ``p:<name>`` or ``a:<type>:<id>``."""
+    """The mapping select's value for ``target``: ``""``, ``p:<name>``, ``a:<type>:<id>`` or
+    ``k:<type>:<id>:<key property>``."""
     if target is None:
         return ""
     if target.kind == "property":
         return f"p:{target.name}"
+    if target.match_property:
+        return f"k:{target.name}:{target.association_type_id}:{target.match_property}"
     return f"a:{target.name}:{target.association_type_id}"
 
 
@@ -126,6 +137,7 @@ def target_choices(
         if p.writable
     ]
     associations = []
+    keyed = []
     for object_type, _name in ASSOCIATION_TARGETS.values():
         for label in labels:
             if label.to_object_type != object_type:
@@ -137,17 +149,26 @@ def target_choices(
                 % {"object": OBJECT_NAMES[object_type], "label": label.label or label.type_id}
             )
             associations.append((f"a:{object_type}:{label.type_id}", text))
+            key, how = KEY_CHOICES[object_type]
+            keyed.append((f"k:{object_type}:{label.type_id}:{key}", f"{text}, {how}"))
     return [
         ("", _("Ignored")),
         (_("Appointment properties"), props),
         (_("Associations (record IDs)"), associations),
+        (_("Associations (emails, domains, names)"), keyed),
     ]
 
 
 def parse_choice(value: str, labels: list[AssociationLabel]) -> ColumnTarget | None:
-    """The ColumnTarget a select value names; None for ``""`` (ignored) or an unknown value."""
+    """The ColumnTarget a select value names; None for ``""`` (ignored) or an unknown value.
+    ``k:<type>:<id>:<property>`` is an association whose cells hold that property's values."""
     if value.startswith("p:") and len(value) > 2:
         return ColumnTarget(kind="property", name=value[2:])
+    match_property = None
+    if value.startswith("k:"):
+        value, _sep, match_property = ("a:" + value[2:]).rpartition(":")
+        if not match_property:
+            return None
     if value.startswith("a:"):
         object_type, _sep, type_id = value[2:].rpartition(":")
         for label in labels:
@@ -157,6 +178,7 @@ def parse_choice(value: str, labels: list[AssociationLabel]) -> ColumnTarget | N
                     name=object_type,
                     association_type_id=label.type_id,
                     association_category=label.category,
+                    match_property=match_property,
                 )
     return None
 
@@ -217,6 +239,15 @@ class MappingForm(forms.Form):
         required=False,
         max_length=100,
         help_text=gettext_lazy("Optional. Saved mappings are proposed for this portal's files."),
+    )
+    create_contacts = forms.BooleanField(
+        label=gettext_lazy("Create contacts that don't exist yet"),
+        required=False,
+        help_text=gettext_lazy(
+            "For a column of contact emails: an email HubSpot does not know becomes a new "
+            "contact (with the file's first name, last name and phone columns) when you check "
+            "the rows, once per email."
+        ),
     )
 
     def __init__(

@@ -26,10 +26,17 @@ from appointments.hubspot.schema import (
 )
 
 from .cells import display_text
-from .mapping import ColumnTarget, association_label_header, association_target, normalise
+from .mapping import (
+    ColumnTarget,
+    association_label_header,
+    association_target,
+    normalise,
+    with_values,
+)
 from .readers import Table
 
 START, END = "hs_appointment_start", "hs_appointment_end"
+OWNER = "hubspot_owner_id"
 # Below this score a header is not proposed at all: a wrong guess costs more than none.
 THRESHOLD = 80
 # The share of a column's values that tells what kind of values it holds.
@@ -134,6 +141,10 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     ),
     "owner": (
         "owner",
+        "owner email",
+        "staff email",
+        "staff member",
+        "practitioner",
         "assigned to",
         "staff",
         "host",
@@ -345,6 +356,9 @@ def _fits(
         return True
     if target.kind == "association":
         return kind in ("ids", "email") or (kind == "text" and score >= EXACT)
+    if target.name == OWNER:
+        # An owner is given by owner ID, e-mail or full name (services.resolving finds it).
+        return kind in ("ids", "number", "email", "text")
     prop_type = by_name[target.name].type
     if prop_type in ("datetime", "date"):
         if kind in ("datetime", "date", "ids", "number"):  # numbers: a workbook's serial days
@@ -451,7 +465,29 @@ def match_headers(
             continue
         candidates.append(Proposal(None))
     proposals = _one_column_per_property(candidates)
+    proposals = [_keyed_by_values(p, columns[i], labels) for i, p in enumerate(proposals)]
     return _time_and_duration(headers, proposals, kinds, by_name)
+
+
+def _keyed_by_values(
+    proposal: Proposal, values: Sequence[str], labels: list[AssociationLabel]
+) -> Proposal:
+    """``proposal`` corrected by what its column holds (``mapping.with_values``): a column of
+    e-mail addresses is matched to contacts by email, of websites to companies by domain, of
+    record IDs by ID, whatever its header says. A learned choice stands as the person made it."""
+    if proposal.reason == "learned" or (
+        proposal.target is not None and proposal.target.kind != "association"
+    ):
+        return proposal
+    texts = [v for v in values if v and v.strip()]
+    if not texts:
+        return proposal
+    target = with_values(proposal.target, texts, labels)
+    if target == proposal.target:
+        return proposal
+    if proposal.target is None:
+        return Proposal(target, FROM_VALUES, "values")
+    return replace(proposal, target=target)
 
 
 def _one_column_per_property(candidates: list[Proposal]) -> list[Proposal]:

@@ -5,6 +5,7 @@ The matcher that proposes targets from headers and values is ``intake.headers``.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections import defaultdict
@@ -33,6 +34,52 @@ ASSOCIATION_ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "deal_ids": ("deal_id", "deals", "deal", "transactions", "ids des transactions"),
 }
+# Headers naming an association column by its natural key (issue 13): the key property each
+# object type is matched by, and the headers people give such columns.
+KEY_ALIASES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "contact_ids": (
+        "email",
+        (
+            "email",
+            "e-mail",
+            "e mail",
+            "mail",
+            "client email",
+            "customer email",
+            "contact email",
+            "patient email",
+            "email address",
+            "courriel",
+            "adresse e-mail",
+            "adresse email",
+            "email du client",
+            "courriel du client",
+        ),
+    ),
+    "company_ids": (
+        "domain",
+        (
+            "domain",
+            "company domain",
+            "website",
+            "company website",
+            "web site",
+            "site",
+            "site web",
+            "site internet",
+            "url",
+            "société",
+            "societe",
+            "domaine",
+        ),
+    ),
+    "deal_ids": (
+        "dealname",
+        ("deal name", "dealname", "deal title", "nom de la transaction", "transaction name"),
+    ),
+}
+_EMAILISH = re.compile(r"^[^@\s;]+@[^@\s;]+\.[^@\s;]+$")
+_DOMAINISH = re.compile(r"^(https?://)?(www\.)?[a-z0-9-]+(\.[a-z0-9-]+)+(/\S*)?$", re.IGNORECASE)
 _LABELLED = re.compile(r"^(?P<column>.+?)\s*\((?P<label>[^()]+)\)\s*$")
 
 
@@ -42,7 +89,10 @@ class ColumnTarget:
 
     ``kind="property"``: ``name`` is the property's internal name. ``kind="association"``:
     ``name`` is the target object type (``0-1`` contacts, ``0-2`` companies, ``0-3`` deals) and
-    ``association_type_id``/``association_category`` the type to create.
+    ``association_type_id``/``association_category`` the type to create and
+    ``match_property`` what the cells hold: None for record IDs, ``email`` (contacts),
+    ``domain`` (companies), ``dealname`` (deals), any unique-value property, or
+    ``intake.keys.AUTO`` (the form grid: an ID or the usual key).
 
     Per-column choices of the mapping screen (each has a default, so a mapping stored before
     they existed loads unchanged):
@@ -67,6 +117,7 @@ class ColumnTarget:
     fixed_time: str | None = None
     minutes_after: str | None = None
     fallback: bool = False
+    match_property: str | None = None
 
     @property
     def reads_joined(self) -> bool:
@@ -80,7 +131,7 @@ class ColumnTarget:
 
 
 # The per-column choices above, as stored (only where set: older readers ignore them).
-_CHOICES = ("values", "time_column", "fixed_time", "minutes_after", "fallback")
+_CHOICES = ("values", "time_column", "fixed_time", "minutes_after", "fallback", "match_property")
 
 
 def mapping_to_json(mapping: list[ColumnTarget | None]) -> list[dict[str, Any] | None]:
@@ -121,6 +172,7 @@ def target_from_json(data: dict[str, Any] | None) -> ColumnTarget | None:
         fixed_time=data.get("fixed_time"),
         minutes_after=data.get("minutes_after"),
         fallback=bool(data.get("fallback", False)),
+        match_property=data.get("match_property") or None,
     )
 
 
@@ -155,8 +207,12 @@ def association_target(header: str, labels: list[AssociationLabel]) -> ColumnTar
         wanted, label_text = normalise(match["column"]), normalise(match["label"])
     for column, (object_type, _name) in ASSOCIATION_TARGETS.items():
         names = {normalise(column), *(normalise(alias) for alias in ASSOCIATION_ALIASES[column])}
+        key, key_names = KEY_ALIASES[column]
+        match_property: str | None = None
         if wanted not in names:
-            continue
+            if wanted not in {normalise(alias) for alias in key_names}:
+                continue
+            match_property = key
         if label_text is None:
             chosen = default_label(labels, object_type)
         else:
@@ -175,8 +231,53 @@ def association_target(header: str, labels: list[AssociationLabel]) -> ColumnTar
             name=object_type,
             association_type_id=chosen.type_id,
             association_category=chosen.category,
+            match_property=match_property,
         )
     return None
+
+
+def values_key(samples: list[str]) -> str | None:
+    """The key property a column's non-blank ``samples`` look like: ``email`` when every one
+    is an email address (``;``-separated lists included), ``domain`` when every one is a
+    website or domain, else None (record IDs, names, anything else)."""
+    parts = [part.strip() for sample in samples for part in sample.split(";") if part.strip()]
+    if not parts or all(part.isdigit() for part in parts):
+        return None
+    if all(_EMAILISH.match(part) for part in parts):
+        return "email"
+    if all(_DOMAINISH.match(part) and not part.replace(".", "").isdigit() for part in parts):
+        return "domain"
+    return None
+
+
+def with_values(
+    target: ColumnTarget | None, samples: list[str], labels: list[AssociationLabel]
+) -> ColumnTarget | None:
+    """``target`` corrected by what the column holds: an association column of emails matches
+    contacts by email (a column of emails is not a column of IDs), of domains companies by
+    domain, of record IDs by ID whatever its header says; an unmapped column of emails or
+    domains is proposed as such."""
+    key = values_key(samples)
+    parts = [part.strip() for sample in samples for part in sample.split(";") if part.strip()]
+    # A "Client email" column of record IDs holds record IDs.
+    digits = bool(parts) and all(part.isdigit() for part in parts)
+    if key is None and target is not None and target.match_property and digits:
+        return dataclasses.replace(target, match_property=None)
+    if key is None:
+        return target
+    object_type = "0-1" if key == "email" else "0-2"
+    if target is None:
+        chosen = default_label(labels, object_type)
+        return ColumnTarget(
+            kind="association",
+            name=object_type,
+            association_type_id=chosen.type_id,
+            association_category=chosen.category,
+            match_property=key,
+        )
+    if target.kind == "association" and target.name == object_type and not target.match_property:
+        return dataclasses.replace(target, match_property=key)
+    return target
 
 
 def duplicate_headers(headers: list[str]) -> list[tuple[str, list[str]]]:

@@ -103,7 +103,75 @@ def _problem(code: str, params: dict[str, object]) -> str:
         return _("is not a time of day. Use HH:MM, e.g. 09:00 or 9:00 AM.")
     if code == "invalid_minutes":
         return _("is not a number of minutes. Use a whole number of minutes, e.g. 45.")
+    if code in ("bad_key", "not_found", "ambiguous", "owner_inactive"):
+        return _key_problem(code, params)
     return _("is not valid.")
+
+
+def _not_found(object_type: object) -> str:
+    """What "no such record" says for each object type (one sentence each: the French
+    article depends on the noun)."""
+    if object_type == "0-1":
+        return _(
+            "matches no contact in HubSpot by %(property)s. Check the spelling, or create the "
+            "contact in HubSpot first."
+        )
+    if object_type == "0-2":
+        return _(
+            "matches no company in HubSpot by %(property)s. Check the spelling, or create the "
+            "company in HubSpot first."
+        )
+    if object_type == "0-3":
+        return _(
+            "matches no deal in HubSpot by %(property)s. Check the spelling, or create the deal "
+            "in HubSpot first."
+        )
+    return _("matches no HubSpot record by %(property)s. Check the spelling.")
+
+
+def _key_problem(code: str, params: dict[str, object]) -> str:
+    """The natural keys' problems (``intake.keys``): a key of the wrong shape, a key matching
+    nothing or several records, a deactivated owner."""
+    several = {"0-1": _("contacts"), "0-2": _("companies"), "0-3": _("deals")}
+    context = {**params, "several": several.get(str(params.get("object")), _("records"))}
+    part = str(params.get("part", ""))
+    if part and part.lower() != str(params.get("value", "")).strip().lower():
+        prefix = _("contains “%(part)s”, which") % context + " "
+    else:
+        prefix = ""
+    if code == "bad_key":
+        if params.get("kind") == "email":
+            return prefix + _(
+                "is not an email address. Write the contact's email (name@example.com), "
+                "several separated by “;”."
+            )
+        return prefix + _(
+            "is not a website or domain. Write the company's domain (example.com) or website."
+        )
+    if code == "owner_inactive":
+        return (
+            _("is %(owner)s, a deactivated HubSpot user (owner %(id)s). Choose an active owner.")
+            % context
+        )
+    if params.get("object") == "owners":
+        if code == "ambiguous":
+            return (
+                _("matches several HubSpot owners: %(candidates)s. Use the owner's email instead.")
+                % context
+            )
+        return _(
+            "matches no HubSpot owner by email, full name or owner ID. Check the spelling, or "
+            "use the owner's email as HubSpot has it."
+        )
+    if code == "ambiguous":
+        return prefix + (
+            _(
+                "matches several %(several)s: %(candidates)s. Choose one with “Fix”; the choice "
+                "applies to every row with this value."
+            )
+            % context
+        )
+    return prefix + _not_found(params.get("object")) % context
 
 
 def cell_message(

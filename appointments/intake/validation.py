@@ -30,6 +30,7 @@ from .converters import (
 )
 from .dates import join_date_time, parse_time_of_day
 from .encoding import EncodedRows, RowLayout, association_type, encode_rows
+from .keys import OWNER_PROPERTY, key_converter, owner_converter
 from .mapping import ColumnTarget
 from .messages import cell_message
 from .readers import Table
@@ -56,7 +57,9 @@ class RowValidator:
     offset. ``date_order`` (``"DMY"``/``"MDY"``) forces the day/month order of every column;
     ``column_date_orders`` (column index -> order) sets it per column; otherwise an ambiguous
     value is an error. ``decimal_comma``: the file's number convention (None: unknown).
-    ``date1904``: serial numbers count from 1904.
+    ``date1904``: serial numbers count from 1904. ``keys``: the resolution of the natural keys
+    (``intake.keys``) for key columns and the owner column; None: such cells are not
+    resolved (key columns then find nothing, owners must be owner IDs).
     """
 
     def __init__(
@@ -70,6 +73,7 @@ class RowValidator:
         column_date_orders: dict[int, str] | None = None,
         decimal_comma: bool | None = None,
         date1904: bool = False,
+        keys: dict[str, Any] | None = None,
     ) -> None:
         if len(mapping) != len(headers):
             raise ValueError("mapping needs one entry per header")
@@ -95,11 +99,17 @@ class RowValidator:
                 association = association_type(
                     target.association_category, target.association_type_id
                 )
-                self._columns.append(
-                    _Column(index, label, target.name, convert_record_ids, association)
-                )
+                convert: Callable[[object], Any] = convert_record_ids
+                if target.match_property:
+                    convert = key_converter(keys or {}, target.name, target.match_property)
+                self._columns.append(_Column(index, label, target.name, convert, association))
                 continue
             prop = by_name.get(target.name)
+            if prop is not None and prop.name == OWNER_PROPERTY and keys is not None:
+                self._columns.append(
+                    _Column(index, label, target.name, owner_converter(keys), None)
+                )
+                continue
             if prop is None:
                 self._columns.append(_Column(index, label, target.name, refuse_unknown, None))
                 continue
@@ -325,7 +335,8 @@ def snapshot_validator(
     reading: dict[str, Any],
 ) -> RowValidator:
     """The RowValidator of a batch's snapshot, ``reading`` as ``tuning.table_reading`` gives
-    it: a fixed row is judged exactly as its file was."""
+    it (with the natural keys' resolution under ``"keys"``): a fixed row is judged exactly as
+    its file was."""
     return RowValidator(
         headers=headers,
         mapping=mapping,
@@ -336,6 +347,7 @@ def snapshot_validator(
         },
         decimal_comma=reading.get("decimal_comma"),
         date1904=bool(reading.get("date1904")),
+        keys=reading.get("keys"),
     )
 
 
@@ -347,17 +359,22 @@ def table_validator(
     timezone: ZoneInfo,
     date_order: str | None = None,
     date_orders: dict[int, str] | None = None,
+    keys: dict[str, Any] | None = None,
 ) -> RowValidator:
     """A RowValidator with the choices this file's data decides: day/month order per column
     (``date_orders``, column index -> ``"DMY"``/``"MDY"``, for the columns a person decided;
-    ``date_order`` forces every column), decimal comma, 1904 dates."""
+    ``date_order`` forces every column), decimal comma, 1904 dates; ``keys`` the natural
+    keys' resolution."""
     if date_order is None:
+        reading = table_reading(table, mapping, properties, date_orders or {})
+        if keys is not None:
+            reading["keys"] = keys
         return snapshot_validator(
             headers=table.headers,
             mapping=mapping,
             properties=properties,
             timezone=timezone,
-            reading=table_reading(table, mapping, properties, date_orders or {}),
+            reading=reading,
         )
     return RowValidator(
         headers=table.headers,
@@ -368,6 +385,7 @@ def table_validator(
         column_date_orders=column_date_orders(table, mapping, properties),
         decimal_comma=file_decimal_comma(table, mapping, properties),
         date1904=table.date1904,
+        keys=keys,
     )
 
 
@@ -405,6 +423,7 @@ def validate_table(
     timezone: ZoneInfo,
     date_order: str | None = None,
     date_orders: dict[int, str] | None = None,
+    keys: dict[str, Any] | None = None,
 ) -> list[ValidatedRow]:
     """Validate every data row of ``table``, in file order.
 
@@ -414,7 +433,8 @@ def validate_table(
     tells which columns those are). The number convention comes from the file (semicolon CSVs
     and ``1,5``-style values use a decimal comma). ``date_orders`` gives the person's order
     for such columns, as the mapping screen asks for it. The same as storing the file would
-    give, without storing anything.
+    give, without storing anything. ``keys``: the natural keys' resolution
+    (``services.resolving.keys_resolve``).
     """
     with gc_paused():
         validator = table_validator(
@@ -424,5 +444,6 @@ def validate_table(
             timezone=timezone,
             date_order=date_order,
             date_orders=date_orders,
+            keys=keys,
         )
         return validator.validate_rows(table.rows)

@@ -40,6 +40,7 @@ from appointments.models import Batch, BatchCall, BatchCounts, BatchRow, Portal,
 from appointments.services import access
 from appointments.services.access import Action
 from appointments.services.portals import portal_client
+from appointments.services.resolving import keys_create_contacts, keys_resolve
 from appointments.services.sending import (
     UNKNOWN_OUTCOME,
     batch_queue,
@@ -93,7 +94,13 @@ def batch_create(
     The one way rows become a batch: the upload confirmation (``services.uploads``), the form
     grid (``services.grid``) and ``import_appointments`` all call it. ``reading`` is
     ``intake.tuning.table_reading``'s (day/month orders, decimal comma, 1904 dates);
-    ``timezone_name`` an IANA zone for times without an offset. Nothing is sent.
+    ``timezone_name`` an IANA zone for times without an offset. Nothing is sent, but the
+    natural keys of key columns and the owner column (emails, domains, names) are resolved
+    first (``services.resolving.keys_resolve``, kept as ``reading["keys"]``), and with
+    ``reading["create_contacts"]`` the contacts HubSpot lacks are created
+    (``keys_create_contacts``); that raises
+    HubSpotError / PortalNeedsReconnect / TimeoutError, before anything is stored, when HubSpot
+    cannot be asked.
 
     Idempotent per ``origin`` (``"upload:<id>"``, ``"grid:<key>"``): the batch is claimed, and
     ``upload`` linked to it, in one short transaction before any row is written; a second call
@@ -106,6 +113,15 @@ def batch_create(
     Raises PermissionDenied unless ``user`` may use ``portal`` (``services.access``).
     """
     access.require(user, Action.PORTAL_USE, portal)
+    if "keys" not in reading and not Batch.objects.filter(origin=origin).exists():
+        # Natural keys are resolved once, before the claim: a HubSpot that cannot be asked
+        # leaves nothing half-stored, and the batch keeps the answers for its fixes.
+        keys = keys_resolve(portal=portal, mapping=mapping, rows=rows)
+        if reading.get("create_contacts") and keys:
+            keys_create_contacts(
+                portal=portal, mapping=mapping, headers=headers, rows=rows, resolution=keys
+            )
+        reading = {**reading, "keys": keys}
     # Built first: a mapping that does not fit the headers fails here, before any claim.
     validator = snapshot_validator(
         headers=headers,
@@ -249,9 +265,10 @@ def batch_recheck(
     its id and origin, so an upload never gets a second batch (``batch_create``).
 
     ``date_orders``: column index -> ``"DMY"``/``"MDY"`` for columns whose dates read both
-    ways. Raises ValueError when the mapping does not fit the batch's headers, and
+    ways. Raises ValueError when the mapping does not fit the batch's headers,
     ``BatchNotEditable`` when the batch was sent, queued or is being stored meanwhile
-    (nothing changed then). Nothing is sent.
+    (nothing changed then), and HubSpotError / PortalNeedsReconnect / TimeoutError when new
+    natural keys cannot be looked up. No appointment is sent.
     """
     rows = [
         (number, list(raw))
@@ -267,6 +284,17 @@ def batch_recheck(
     reading["date1904"] = bool(batch.reading.get("date1904"))
     if "file" in batch.reading:
         reading["file"] = batch.reading["file"]
+    # Key columns the new mapping adds are asked of HubSpot; keys already known (and the
+    # person's picks among several matches) are kept, and cost no call.
+    keys = keys_resolve(
+        portal=batch.portal, mapping=mapping, rows=rows, known=batch.reading.get("keys")
+    )
+    if batch.reading.get("create_contacts") and keys:
+        reading["create_contacts"] = True
+        keys_create_contacts(
+            portal=batch.portal, mapping=mapping, headers=batch.headers, rows=rows, resolution=keys
+        )
+    reading["keys"] = keys
     validator = snapshot_validator(
         headers=batch.headers,
         mapping=mapping,

@@ -74,8 +74,12 @@ class _Echo:
 
 def results_rows(batch: Batch) -> Iterator[list[str]]:
     """Header then one list of cells per row, in file order (not neutralised), in the active
-    language (the reader's: row errors too, ``BatchRow.error_texts``)."""
+    language (the reader's: row errors too, ``BatchRow.error_texts``). A batch that created
+    contacts (``services.resolving.keys_create_contacts``) has a last column
+    ``contacts_created``: the IDs of the row's contacts it created."""
     headers = list(batch.headers)
+    keys = (batch.reading or {}).get("keys") or {}
+    created = set((keys.get("created") or {}).get("0-1", []))
     yield [
         pgettext("results column", "row"),
         *headers,
@@ -83,10 +87,11 @@ def results_rows(batch: Batch) -> Iterator[list[str]]:
         pgettext("results column", "hubspot_id"),
         pgettext("results column", "hubspot_url"),
         pgettext("results column", "error"),
+        *([pgettext("results column", "contacts_created")] if created else []),
     ]
     for row in batch.rows.order_by("row_number").iterator(chunk_size=2000):
         error = " | ".join(row.error_texts) if row.errors else row.outcome_text
-        yield [
+        cells = [
             str(row.row_number),
             *[row.raw_text(index) for index in range(len(headers))],
             str(BatchRow.State(row.state).label),
@@ -94,6 +99,10 @@ def results_rows(batch: Batch) -> Iterator[list[str]]:
             record_url(batch.portal.hub_id, row.hubspot_id),
             error,
         ]
+        if created:
+            ids = [item[0] for item in batch.layout.unpack_associations(row.associations)]
+            cells.append(";".join(dict.fromkeys(i for i in ids if i in created)))
+        yield cells
 
 
 def results_csv(*, user: User, batch: Batch) -> Iterator[str]:

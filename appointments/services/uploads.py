@@ -51,6 +51,7 @@ from appointments.services.mappings import (
     mapping_save,
 )
 from appointments.services.portals import PortalNeedsReconnect, portal_schema
+from appointments.services.resolving import keys_problem
 
 # About 0.4 s of checking and storing: more rows than this are confirmed by a task.
 CONFIRM_INLINE_MAX_ROWS = 10_000
@@ -252,6 +253,9 @@ class TablePreview:
     def from_json(cls, data: dict[str, Any]) -> TablePreview:
         """The inverse of ``to_json``."""
         sheet, encoding, header_row = data["choices"]
+        # Other keys kept beside the preview (``confirm_problem``) are not the preview's.
+        known = {f.name for f in dataclasses.fields(cls)}
+        data = {k: v for k, v in data.items() if k in known}
         return cls(
             **{
                 **data,
@@ -412,6 +416,7 @@ def upload_confirm(
     mapping: list[ColumnTarget | None],
     date_orders: dict[int, str],
     save_as: str = "",
+    create_contacts: bool = False,
 ) -> Confirmation:
     """Confirm the mapping screen: save the mapping as ``save_as`` (or mark the applied saved
     mapping used), then store every row, valid or not, on a new batch linked to the upload;
@@ -420,7 +425,8 @@ def upload_confirm(
     ``date_orders``: column index -> ``"DMY"``/``"MDY"`` for the ambiguous date columns.
     Every column's target is remembered for its header in the portal (``mapping_learn``).
     With ``screen.batch`` (back from a draft batch), that batch's rows are checked again with
-    the new mapping instead (``batches.batch_recheck``). Nothing is sent to HubSpot.
+    the new mapping instead (``batches.batch_recheck``). ``create_contacts``: contact emails
+    HubSpot lacks become contacts (``batch_create``). No appointment is sent to HubSpot.
     Raises PermissionDenied unless ``user`` may use the portal and, to save a mapping (shared
     by everyone on the portal), manage portals.
     """
@@ -449,7 +455,11 @@ def upload_confirm(
         return Confirmation(batch=batch, rows=preview.row_count)
     if preview.row_count > CONFIRM_INLINE_MAX_ROWS:
         task_id = _confirm_later(
-            upload=upload, choices=screen.choices, mapping=mapping, date_orders=date_orders
+            upload=upload,
+            choices=screen.choices,
+            mapping=mapping,
+            date_orders=date_orders,
+            create_contacts=create_contacts,
         )
         return Confirmation(batch=None, rows=preview.row_count, task_id=task_id)
     # The one full read of the confirmed file: its rows become the batch's.
@@ -465,6 +475,7 @@ def upload_confirm(
         mapping=mapping,
         properties=screen.schema.properties,
         date_orders=date_orders,
+        create_contacts=create_contacts,
     )
     return Confirmation(batch=batch, rows=preview.row_count)
 
@@ -476,14 +487,22 @@ def upload_table_confirm(
     mapping: list[ColumnTarget | None],
     properties: list[PropertyDefinition],
     date_orders: dict[int, str],
+    keys: dict[str, Any] | None = None,
+    create_contacts: bool = False,
 ) -> Batch:
     """Validate every row of the upload's ``table`` with the confirmed ``mapping`` and
     ``date_orders``; store them on the upload's batch (``batch_create``, origin
     ``upload:<id>``: confirming twice, at once or after a crash, never makes a second batch);
     the file's bytes are then cleared (the rows hold every value), its name and schema kept.
     The batch keeps how the file was read (sheet, encoding, header row), so that a confirm
-    stopped midway can be stored again (``upload_resume``). Nothing is sent."""
+    stopped midway can be stored again (``upload_resume``). ``keys``: the natural keys'
+    resolution when the caller already has it (else ``batch_create`` asks HubSpot). Nothing is
+    sent."""
     reading = table_reading(table, mapping, properties, date_orders)
+    if keys is not None:
+        reading["keys"] = keys
+    if create_contacts:
+        reading["create_contacts"] = True
     reading["file"] = {
         "sheet": table.sheet,
         "encoding": table.encoding,
@@ -552,6 +571,7 @@ def _confirm_later(
     choices: ReadingChoices,
     mapping: list[ColumnTarget | None],
     date_orders: dict[int, str],
+    create_contacts: bool = False,
 ) -> str | None:
     """Queue ``confirm_upload`` of ``upload`` read with the same ``choices`` as the mapping
     screen. Enqueued once the current transaction commits (at once outside one). Returns the
@@ -562,6 +582,7 @@ def _confirm_later(
         "header_row": choices.header_row,
         "mapping": mapping_to_json(mapping),
         "date_orders": {str(index): order for index, order in date_orders.items()},
+        "create_contacts": create_contacts,
     }
     enqueued: list[str] = []
     upload_id = str(upload.pk)
@@ -596,6 +617,7 @@ def upload_confirm_queued(*, upload_id: str, choices: dict[str, Any]) -> Batch |
         mapping=[target_from_json(target) for target in choices["mapping"]],
         properties=schema.properties,
         date_orders={int(index): order for index, order in choices["date_orders"].items()},
+        create_contacts=bool(choices.get("create_contacts")),
     )
 
 
@@ -613,5 +635,23 @@ def upload_confirm_failed(*, task_id: str | None) -> bool:
 
 @task()
 def confirm_upload(upload_id: str, choices: dict[str, Any]) -> None:
-    """Check and store every row of a large confirmed upload (``upload_confirm_queued``)."""
-    upload_confirm_queued(upload_id=upload_id, choices=choices)
+    """Check and store every row of a large confirmed upload (``upload_confirm_queued``). When
+    HubSpot cannot be asked about the file's keys, nothing is stored and the upload keeps why
+    (``upload_confirm_problem``), for the waiting page to say."""
+    try:
+        upload_confirm_queued(upload_id=upload_id, choices=choices)
+    except (HubSpotError, PortalNeedsReconnect, TimeoutError) as exc:
+        upload = Upload.objects.filter(pk=upload_id).first()
+        if upload is not None:
+            preview = {**(upload.preview or {}), "confirm_problem": keys_problem(exc)}
+            Upload.objects.filter(pk=upload_id).update(preview=preview)
+
+
+def upload_confirm_problem(*, upload: Upload) -> str:
+    """Why the queued confirmation of ``upload`` stored nothing (HubSpot could not be asked
+    about its keys), once: the sentence is cleared as it is read. "" when there is none."""
+    problem = str((upload.preview or {}).get("confirm_problem") or "")
+    if problem:
+        upload.preview = {k: v for k, v in upload.preview.items() if k != "confirm_problem"}
+        Upload.objects.filter(pk=upload.pk).update(preview=upload.preview)
+    return problem

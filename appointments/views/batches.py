@@ -22,6 +22,7 @@ from appointments.services import batches as batch_services
 from appointments.services import uploads as upload_services
 from appointments.services.access import Action, batches_for
 from appointments.services.portals import PortalNeedsReconnect
+from appointments.services.resolving import keys_row_links
 from appointments.views.base import AuthenticatedRequest
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
         "progress": progress,
         "percent_done": progress.percent,
         "page": page,
+        # Each row with the records its emails, domains, names and owners stand for.
+        "page_rows": [(row, keys_row_links(batch=batch, row=row)) for row in page],
         "row_filter": row_filter,
         "row_filters": list(batch_services.ROW_FILTERS),
         "calls": batch_services.batch_recent_calls(batch=batch),

@@ -26,6 +26,7 @@ from appointments.services.grid import (
     grid_schema,
 )
 from appointments.services.portals import PortalNeedsReconnect
+from appointments.services.resolving import keys_problem
 from appointments.services.uploads import schema_problem
 from appointments.views.base import AuthenticatedRequest
 
@@ -94,21 +95,27 @@ def grid_entry(request: AuthenticatedRequest) -> HttpResponse:
         rows = _apply_action(action, _posted_rows(request.POST, columns), len(columns))
         if action == "create":
             filled = [(n + 1, row) for n, row in enumerate(rows) if any(row)]
+            batch = None
             if filled:
-                batch = grid_create_batch(
-                    user=request.user,
-                    portal=portal,
-                    timezone_name=timezone_name,
-                    schema=schema,
-                    columns=columns,
-                    rows=filled,
-                    form_key=form_key,
-                )
+                try:
+                    batch = grid_create_batch(
+                        user=request.user,
+                        portal=portal,
+                        timezone_name=timezone_name,
+                        schema=schema,
+                        columns=columns,
+                        rows=filled,
+                        form_key=form_key,
+                    )
+                except (HubSpotError, PortalNeedsReconnect, TimeoutError) as exc:
+                    context["problem"] = keys_problem(exc)
+            else:
+                context["problem"] = _("Every row is empty. Fill in at least one appointment.")
+            if batch is not None:
                 url = reverse("appointments:batch-detail", args=[batch.pk])
                 if request.htmx:
                     return HttpResponseClientRedirect(url)
                 return redirect(url)
-            context["problem"] = _("Every row is empty. Fill in at least one appointment.")
     context.update(
         {
             "portal": portal,

@@ -12,10 +12,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from appointments.hubspot.errors import HubSpotError
 from appointments.models import Batch, BatchRow
 from appointments.services import access
 from appointments.services import rows as row_services
 from appointments.services.access import Action, batches_for
+from appointments.services.portals import PortalNeedsReconnect
+from appointments.services.resolving import keys_problem, keys_row_links
 from appointments.views.base import AuthenticatedRequest
 
 ROWS_TEMPLATE = "appointments/rows/_rows.html"
@@ -53,6 +56,9 @@ def _row_context(
                 "multiline": row_services.is_multiline(value),
                 "errors": row.error_texts_for(header),
                 "read_as": dates_read.get(index, ""),
+                "ambiguous": row_services.row_ambiguous_keys(
+                    user=request.user, row=row, index=index
+                ),
             }
         )
     # Focus goes to the first cell to fix once htmx swaps the form in (its autofocus).
@@ -70,9 +76,27 @@ def _row_context(
         ],
         "editable": row_services.row_is_editable(row),
         "can_act": access.can(request.user, Action.BATCH_ACT, batch),
+        "links": keys_row_links(batch=batch, row=row),
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
     }
+
+
+def _picks(request: AuthenticatedRequest) -> dict[tuple[int, int], str]:
+    """The records chosen for ambiguous keys: fields ``pick-<column index>-<n>``."""
+    picks: dict[tuple[int, int], str] = {}
+    for name in request.POST:
+        parts = name.split("-")
+        value = request.POST.get(name, "")
+        if (
+            len(parts) == 3
+            and parts[0] == "pick"
+            and parts[1].isdigit()
+            and parts[2].isdigit()
+            and value.isdigit()
+        ):
+            picks[int(parts[1]), int(parts[2])] = value
+    return picks
 
 
 def _back(row: BatchRow) -> str:
@@ -118,7 +142,13 @@ def row_edit(request: AuthenticatedRequest, batch_id: str, row_number: int) -> H
         for index, _header in row_services.row_editable_columns(batch=row.batch)
         if f"c{index}" in request.POST
     }
-    applied = row_services.row_revalidate(user=request.user, row=row, values=values)
+    try:
+        applied = row_services.row_revalidate(
+            user=request.user, row=row, values=values, picks=_picks(request)
+        )
+    except (HubSpotError, PortalNeedsReconnect, TimeoutError) as exc:
+        messages.error(request, keys_problem(exc))
+        return render(request, template, _row_context(request, row, values))
     if not applied:
         messages.warning(
             request,

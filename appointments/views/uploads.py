@@ -27,6 +27,7 @@ from appointments.forms.uploads import (
     proposal_text,
     reading_choices,
 )
+from appointments.hubspot.errors import HubSpotError
 from appointments.intake.cells import column_letter
 from appointments.intake.headers import Proposal
 from appointments.intake.mapping import duplicate_headers
@@ -35,6 +36,8 @@ from appointments.services import access
 from appointments.services import uploads as upload_services
 from appointments.services.access import Action, portals_for, uploads_for
 from appointments.services.batches import BatchNotEditable, batch_default_timezone
+from appointments.services.portals import PortalNeedsReconnect
+from appointments.services.resolving import keys_problem
 from appointments.views.base import AuthenticatedRequest
 
 logger = logging.getLogger(__name__)
@@ -162,10 +165,14 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
                 mapping=form.targets(),
                 date_orders=form.date_orders(),
                 save_as=form.cleaned_data["save_as"],
+                create_contacts=form.cleaned_data["create_contacts"],
             )
         except BatchNotEditable:
             messages.error(request, _("This batch was sent meanwhile: its columns did not change."))
             return redirect("appointments:batch-detail", batch_id=upload.batch_id)
+        except (HubSpotError, PortalNeedsReconnect, TimeoutError) as exc:
+            form.add_error(None, keys_problem(exc))
+            return render(request, template, _screen_context(request, upload, screen, form))
         if done.batch is not None:
             return redirect("appointments:batch-detail", batch_id=done.batch.pk)
         request.session[confirming_key] = {
@@ -182,7 +189,11 @@ def _confirming(request: AuthenticatedRequest, upload: Upload, key: str) -> Http
     (htmx) until the batch exists, or says the task failed and offers the mapping screen."""
     pending = request.session[key]
     context: dict[str, object] = {"upload": upload, "rows": pending["rows"]}
-    if upload_services.upload_confirm_failed(task_id=pending.get("task")):
+    stopped = upload_services.upload_confirm_problem(upload=upload)
+    if stopped:
+        del request.session[key]
+        context["problem"] = stopped
+    elif upload_services.upload_confirm_failed(task_id=pending.get("task")):
         del request.session[key]
         context["problem"] = _(
             "Checking the rows stopped on an unexpected error; nothing was stored. Confirm the "

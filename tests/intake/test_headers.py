@@ -11,6 +11,10 @@ from tests.intake_fixtures import LABELS, PROPERTIES
 
 CONTACTS = ColumnTarget("association", "0-1", 906, "HUBSPOT_DEFINED")
 COMPANIES = ColumnTarget("association", "0-2", 908, "HUBSPOT_DEFINED")
+# A column of client e-mails links contacts found by email (issue 13), not by record ID.
+CONTACTS_BY_EMAIL = ColumnTarget(
+    "association", "0-1", 906, "HUBSPOT_DEFINED", match_property="email"
+)
 
 
 def prop(name: str, **choices: object) -> ColumnTarget:
@@ -22,7 +26,7 @@ REAL_HEADERS: list[tuple[str, ColumnTarget | None]] = [
     ("Appointment title", prop("hs_appointment_name")),
     ("Start", prop("hs_appointment_start")),
     ("End", prop("hs_appointment_end")),
-    ("Client email", CONTACTS),
+    ("Client email", CONTACTS_BY_EMAIL),
     ("Notes", prop("visit_notes")),
     ("Status", prop("hs_appointment_status")),
     ("Subject", prop("hs_appointment_name")),
@@ -66,7 +70,7 @@ def test_a_booking_export_matches_in_one_go_with_a_confidence_each() -> None:
         prop("hs_appointment_name"),
         prop("hs_appointment_start"),
         prop("hs_appointment_end"),
-        CONTACTS,
+        CONTACTS_BY_EMAIL,
         prop("visit_notes"),
         prop("hs_appointment_status"),
     ]
@@ -75,7 +79,7 @@ def test_a_booking_export_matches_in_one_go_with_a_confidence_each() -> None:
         "synonym",
         "synonym",
         "synonym",
-        "synonym",
+        "exact",  # a natural-key header: contacts by email
         "synonym",
         "exact",
     ]
@@ -100,7 +104,7 @@ def test_values_tell_a_date_column_and_a_time_column_apart() -> None:
     targets = propose_mapping(headers, PROPERTIES, LABELS, values=values)
     assert targets[1] == prop("hs_appointment_start", time_column=2)
     assert targets[2] is None
-    assert targets[3] == CONTACTS
+    assert targets[3] == CONTACTS_BY_EMAIL
     assert targets[5] == prop("hs_appointment_status")
 
 

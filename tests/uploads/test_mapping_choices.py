@@ -33,7 +33,7 @@ def test_a_booking_export_is_matched_with_a_confidence_and_its_status_words_prop
         "p:hs_appointment_name",
         "p:hs_appointment_start",
         "",
-        "a:0-1:906",
+        "k:0-1:906:email",
         "p:visit_notes",
         "p:hs_appointment_status",
     ]

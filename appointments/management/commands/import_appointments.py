@@ -16,6 +16,7 @@ from appointments.intake.cells import column_labels
 from appointments.intake.encoding import association_object_types
 from appointments.intake.errors import IntakeError
 from appointments.intake.headers import repeated_targets, sample_values
+from appointments.intake.keys import resolved_keys
 from appointments.intake.mapping import ColumnTarget
 from appointments.intake.readers import Table
 from appointments.intake.rows import ValidatedRow
@@ -28,21 +29,29 @@ from appointments.services import mappings as mapping_services
 from appointments.services import uploads as upload_services
 from appointments.services.access import Action
 from appointments.services.portals import PortalNeedsReconnect, portal_schema
+from appointments.services.resolving import keys_create_contacts, keys_problem, keys_resolve
 
 
-def row_json(row: ValidatedRow, object_types: dict[tuple[str, int], str]) -> dict[str, Any]:
-    """One row of the output: ``row``, ``properties``, ``associations``, ``errors``."""
+def row_json(
+    row: ValidatedRow,
+    object_types: dict[tuple[str, int], str],
+    keys_of: dict[tuple[str, str], str] | None = None,
+) -> dict[str, Any]:
+    """One row of the output: ``row``, ``properties``, ``associations`` (each with the
+    natural ``key`` it was resolved from, when it was: ``keys_of`` maps ``(object type,
+    record id)`` to it), ``errors`` (``code`` ``not_found``, ``ambiguous``, ``bad_key``...)."""
+    associations = []
+    for record_id, category, type_id in row.associations:
+        object_type = object_types.get((category, type_id), "")
+        item = {"to_object_type": object_type, "id": record_id, "association_type_id": type_id}
+        key = (keys_of or {}).get((object_type, record_id))
+        if key is not None:
+            item["key"] = key
+        associations.append(item)
     return {
         "row": row.row_number,
         "properties": row.properties,
-        "associations": [
-            {
-                "to_object_type": object_types.get((category, type_id), ""),
-                "id": record_id,
-                "association_type_id": type_id,
-            }
-            for record_id, category, type_id in row.associations
-        ],
+        "associations": associations,
         "errors": [
             {"column": e.column, "value": e.value, "code": e.code, "message": e.message}
             for e in row.errors
@@ -72,6 +81,11 @@ class Command(BaseCommand):
             help="Day/month order for date columns whose values all read both ways",
         )
         parser.add_argument("--dry-run", action="store_true", help="Validate only; send nothing")
+        parser.add_argument(
+            "--create-contacts",
+            action="store_true",
+            help="Create the contacts whose emails HubSpot lacks (not on a dry run)",
+        )
         parser.add_argument("--format", choices=["json"], default="json")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -138,6 +152,18 @@ class Command(BaseCommand):
                 "and save the mapping (--mapping)."
             )
         mapping = [proposal.target for proposal in proposals]
+        try:
+            keys = keys_resolve(portal=portal, mapping=mapping, rows=table.rows)
+            if options["create_contacts"] and not options["dry_run"] and keys:
+                keys_create_contacts(
+                    portal=portal,
+                    mapping=mapping,
+                    headers=table.headers,
+                    rows=table.rows,
+                    resolution=keys,
+                )
+        except (HubSpotError, PortalNeedsReconnect, TimeoutError) as exc:
+            raise CommandError(keys_problem(exc)) from None
         orders = {
             index: options["date_order"]
             for index in ambiguous_date_columns(
@@ -151,16 +177,22 @@ class Command(BaseCommand):
             properties=schema.properties,
             timezone=zoneinfo.ZoneInfo(options["timezone"]),
             date_orders=orders,
+            keys=keys,
         )
         object_types = association_object_types(mapping)
+        keys_of = resolved_keys(keys)
         valid = sum(row.valid for row in rows)
         output: dict[str, Any] = {
-            "rows": [row_json(row, object_types) for row in rows],
+            "rows": [row_json(row, object_types, keys_of) for row in rows],
             "summary": {"total": len(rows), "valid": valid, "invalid": len(rows) - valid},
         }
+        if keys.get("created"):
+            output["created_contacts"] = keys["created"]["0-1"]
         if not options["dry_run"]:
             upload.created_by = user
-            output["batch"] = self._create_and_send(user, upload, table, mapping, schema, orders)
+            output["batch"] = self._create_and_send(
+                user, upload, table, mapping, schema, orders, keys
+            )
         if saved is not None:
             mapping_services.mapping_mark_used(saved=saved)
         self.stdout.write(json.dumps(output, ensure_ascii=False))
@@ -173,6 +205,7 @@ class Command(BaseCommand):
         mapping: list[ColumnTarget | None],
         schema: Schema,
         orders: dict[int, str],
+        keys: dict[str, Any],
     ) -> dict[str, Any]:
         upload.save()
         batch = upload_services.upload_table_confirm(
@@ -181,6 +214,7 @@ class Command(BaseCommand):
             mapping=mapping,
             properties=schema.properties,
             date_orders=orders,
+            keys=keys,
         )
         queued = batch_services.batch_submit(user=user, batch=batch)
         batch.refresh_from_db()
