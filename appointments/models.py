@@ -127,6 +127,15 @@ class Batch(models.Model):
     # worker died is handed to another one (appointments.services.sending.batch_recover_stalled).
     worker = models.CharField(max_length=100, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Time spent sending (RUNNING) in the stretches that ended, and when the current one began:
+    # rows per second leave out queues and pauses.
+    sending_time = models.DurationField(default=timedelta(0))
+    running_since = models.DateTimeField(null=True, blank=True)
+    # The engine's last wait before trying a call again that HubSpot did not answer or could
+    # not be reached for: what happened, the attempt, and when it tries again. Cleared when a
+    # call is answered and when the batch stops.
+    retry_message = models.TextField(blank=True)
+    retry_at = models.DateTimeField(null=True, blank=True)
     # What the batch was made from ("upload:<id>", "grid:<form key>"): unique, so confirming
     # the same upload or posting the same grid twice, at once or after a crash, finds the
     # first batch instead of making a second one.
@@ -231,7 +240,9 @@ class BatchRow(models.Model):
             models.UniqueConstraint(fields=["batch", "row_number"], name="unique_row_per_batch"),
         ]
         indexes = [
-            models.Index(fields=["batch", "state"]),
+            # With row_number: a filtered page of the results (created, failed...) is read in
+            # row order straight from the index, never sorted or scanned over the batch.
+            models.Index(fields=["batch", "state", "row_number"], name="row_batch_state_number"),
             models.Index(
                 fields=["call"], condition=models.Q(call__isnull=False), name="row_call_when_set"
             ),
