@@ -22,12 +22,13 @@ from typing import Any
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
 from urllib3.util.retry import Retry
 from urllib3.util.ssl_match_hostname import CertificateError
 
 from appointments.hubspot import pacing
 from appointments.hubspot.errors import (
+    TIMED_OUT,
     HubSpotError,
     HubSpotNotSent,
     HubSpotUnknownOutcome,
@@ -151,6 +152,14 @@ def never_sent(exc: requests.RequestException) -> bool:
     return False
 
 
+def timed_out(exc: requests.RequestException) -> bool:
+    """Whether ``exc`` is a read time-out, however requests wraps it (a ``ReadTimeout``, or a
+    ``ConnectionError`` around urllib3's ``ReadTimeoutError`` once its retries are spent)."""
+    if isinstance(exc, requests.Timeout):
+        return True
+    return any(isinstance(cause, ReadTimeoutError | TimeoutError) for cause in _causes(exc))
+
+
 def _root_cause(exc: BaseException) -> str:
     """The innermost error's message, e.g. ``[Errno 111] Connection refused``."""
     *_, root = _causes(exc)
@@ -236,9 +245,7 @@ class HubSpotClient:
         if self.deadline is not None:
             timeout = min(timeout, self.deadline - time.monotonic())
             if timeout <= 0:
-                raise HubSpotUnknownOutcome(
-                    "HubSpot did not answer in time.", category="NO_RESPONSE"
-                )
+                raise HubSpotUnknownOutcome("HubSpot did not answer in time.", category=TIMED_OUT)
         try:
             response = self.session.request(
                 method, f"{self.base_url}{path}", timeout=timeout, **kwargs
@@ -252,6 +259,11 @@ class HubSpotClient:
                 ) from None
             if not isinstance(exc, requests.Timeout | requests.ConnectionError):
                 raise HubSpotError(f"Could not call HubSpot: {exc}") from None
+            if timed_out(exc):
+                raise HubSpotUnknownOutcome(
+                    f"HubSpot did not answer within {timeout:.0f} s (time-out).",
+                    category=TIMED_OUT,
+                ) from None
             raise HubSpotUnknownOutcome(
                 f"HubSpot did not answer ({type(exc).__name__}).", category="NO_RESPONSE"
             ) from None

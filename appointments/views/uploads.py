@@ -62,7 +62,12 @@ def upload_create(request: AuthenticatedRequest) -> HttpResponse:
             },
         )
         return render(request, NEW_TEMPLATE, {"form": UploadForm(portals=portals, initial=initial)})
-    form = UploadForm(request.POST, request.FILES, portals=portals)
+    form = UploadForm(
+        request.POST,
+        request.FILES,
+        portals=portals,
+        unusable=portals_for(request.user).filter(status=Portal.Status.NEEDS_RECONNECT),
+    )
     if form.is_valid():
         file = form.cleaned_data["file"]
         data = file.read()
