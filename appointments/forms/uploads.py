@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePath
 from typing import Any
 
@@ -14,7 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from appointments.forms.fields import PortalTimezoneForm
 from appointments.hubspot.schema import ASSOCIATION_TARGETS, AssociationLabel, PropertyDefinition
-from appointments.intake.cells import column_letter
+from appointments.intake.cells import column_index, column_letter
 from appointments.intake.mapping import ColumnTarget
 from appointments.models import SavedMapping
 from appointments.services.uploads import ReadingChoices
@@ -210,6 +211,7 @@ class MappingForm(forms.Form):
         labels: list[AssociationLabel],
         initial_targets: list[ColumnTarget | None],
         ambiguous: list[int],
+        shown: list[int] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -218,7 +220,9 @@ class MappingForm(forms.Form):
         self.labels = labels
         self.ambiguous = ambiguous
         choices = target_choices(properties, labels)
-        for index, target in enumerate(initial_targets):
+        # Only the shown columns are fields; the others of a wide file are ignored (None).
+        for index in range(len(headers)) if shown is None else shown:
+            target = initial_targets[index]
             self.fields[f"col_{index}"] = forms.ChoiceField(
                 label=headers[index] or column_letter(index),
                 choices=choices,
@@ -289,6 +293,21 @@ class MappingForm(forms.Form):
 
     def date_orders(self) -> dict[int, str]:
         return {index: self.cleaned_data[f"order_{index}"] for index in self.ambiguous}
+
+
+def shown_columns(*, targets: list[ColumnTarget | None], limit: int, asked: str = "") -> list[int]:
+    """The columns the mapping screen shows in full (samples and a target select), in order:
+    the first ``limit``, every column with a target (proposed, saved or posted) and the
+    columns ``asked`` names by letter (``"AB, AC"``; unknown letters are skipped). The others
+    are listed by name only."""
+    wanted = set(range(min(limit, len(targets))))
+    wanted.update(index for index, target in enumerate(targets) if target is not None)
+    for letters in re.split(r"[\s,;]+", asked.upper()[:2000]):
+        if letters.isascii() and letters.isalpha() and len(letters) <= 3:
+            index = column_index(letters)
+            if index < len(targets):
+                wanted.add(index)
+    return sorted(wanted)
 
 
 def posted_targets(

@@ -25,6 +25,7 @@ from appointments.forms.uploads import (
     UploadForm,
     posted_targets,
     reading_choices,
+    shown_columns,
 )
 from appointments.intake.cells import column_letter
 from appointments.intake.mapping import duplicate_headers
@@ -131,6 +132,10 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
         context = {"upload": upload, "problem": screen.problem}
         return render(request, template, {**context, "retry_url": screen.retry and request.path})
     assert screen.preview is not None and screen.schema is not None
+    asked = (posted or request.GET).get("show", "")[:2000]
+    shown = shown_columns(
+        targets=screen.targets, limit=settings.HUBPORTAL_MAPPING_COLUMNS, asked=asked
+    )
     form = MappingForm(
         posted,
         headers=screen.preview.headers,
@@ -138,6 +143,7 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
         labels=screen.schema.labels,
         initial_targets=screen.targets,
         ambiguous=screen.ambiguous,
+        shown=shown,
     )
     if posted is not None and form.is_valid():
         done = upload_services.upload_confirm(
@@ -156,7 +162,8 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
             "task": done.task_id,
         }
         return redirect("appointments:upload-mapping", upload_id=upload.pk)
-    return render(request, template, _screen_context(upload, screen, form))
+    context = _screen_context(upload, screen, form, shown)
+    return render(request, template, {**context, "asked": asked})
 
 
 def _confirming(request: AuthenticatedRequest, upload: Upload, key: str) -> HttpResponse:
@@ -177,7 +184,7 @@ def _confirming(request: AuthenticatedRequest, upload: Upload, key: str) -> Http
 
 
 def _screen_context(
-    upload: Upload, screen: upload_services.MappingScreen, form: MappingForm
+    upload: Upload, screen: upload_services.MappingScreen, form: MappingForm, shown: list[int]
 ) -> dict[str, object]:
     table = screen.preview
     assert table is not None
@@ -203,13 +210,20 @@ def _screen_context(
     columns = [
         {
             "letter": column_letter(index),
-            "header": header,
+            "header": table.headers[index],
             "samples": table.samples[index],
             "field": form.column_field(index),
             "order_field": form.order_field(index),
             "repeated": column_letter(index) in repeated,
         }
+        for index in shown
+    ]
+    # A wide file's other columns, by letter and header only: a few bytes each on the page.
+    visible = set(shown)
+    listed = [
+        f"{column_letter(index)} {header}".strip()
         for index, header in enumerate(table.headers)
+        if index not in visible
     ]
     return {
         "upload": upload,
@@ -217,6 +231,7 @@ def _screen_context(
         "form": form,
         "reading_form": reading,
         "columns": columns,
+        "listed_columns": listed,
         "duplicates": duplicates,
         "row_count": table.row_count,
         "saved_mappings": screen.saved,
