@@ -354,6 +354,11 @@ class BatchCall(models.Model):
     def __str__(self) -> str:
         return f"Call {self.sequence}"
 
+    @property
+    def state_label(self) -> str:
+        """The state's label, as ``get_state_display`` without rebuilding the choices."""
+        return str(self.State(self.state).label)
+
 
 class Upload(models.Model):
     """An uploaded file kept from the upload until its column mapping is confirmed.

@@ -25,7 +25,7 @@ in both):
     batch creates of 100 against the same unlimited sandbox.
 (d) the live results partial a batch's page polls every 2 s, for a 100-row and a 100,000-row
     batch (made through the upload path), checked but not sent (draft) and while the engine
-    sends it (in a thread, the sandbox answering each call after 1 s so that it stays
+    sends it (in a thread, the sandbox answering each call after 5 s so that it stays
     "Sending"; polled once a few calls are answered, then canceled): the median of 15 requests
     through Django's test client. ``--poll-only`` runs this phase alone.
 
@@ -83,7 +83,7 @@ DOCTORS = ["Martin", "Müller", "Nguyen", "Smith", "Okafor", "Dubois"]
 # takes to answer each call there (the batch stays "Sending" while it is polled).
 POLLS = 15
 POLL_SIZES = (100, 100_000)
-SENDING_LATENCY_MS = 1000
+SENDING_LATENCY_MS = 5000
 # Decimal places of each figure of the last line (the poll's are milliseconds).
 PLACES = {"pacing_efficiency": 3, "own_rows_per_s": 0, "sdk_rows_per_s": 0}
 PLACES.update({f"poll_{state}ms_{n}": 1 for state in ("", "sending_") for n in POLL_SIZES})
@@ -609,7 +609,7 @@ def phase_poll(user: Any, portal: Any, sandbox: Sandbox) -> dict[str, float]:
         median, high, cpu = poll_median(client, batch)
         figures[f"poll_ms_{rows}"] = median
         say(f"  draft, {rows:,} rows: median {median:.1f} ms (max {high:.1f}; CPU {cpu:.1f} ms)")
-    # Each call answered after a second: the batches stay "Sending" while they are polled.
+    # Each call answered after 5 s: the batches stay "Sending" while they are polled.
     say("  " + sandbox.run("sandbox_set", "--latency-ms", str(SENDING_LATENCY_MS)))
     with override_budget():
         for rows, batch in batches.items():

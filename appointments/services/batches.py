@@ -277,7 +277,7 @@ def batch_progress(*, batch: Batch) -> BatchProgress:
             seconds_left = round(waiting / rate)
     by_status = {
         row["hubspot_status"] or "—": row["n"]
-        for row in batch.calls.values("hubspot_status").annotate(n=Count("id"))
+        for row in batch.calls.order_by().values("hubspot_status").annotate(n=Count("id"))
     }
     return BatchProgress(
         counts=counts,
