@@ -335,9 +335,11 @@ def batch_rows_page(
     *, batch: Batch, row_filter: str, number: str | None, counts: dict[str, int]
 ) -> Page:
     """Page ``number`` (1-based text; out of range or bad: the nearest) of the batch's rows in
-    ``row_filter`` (a ``ROW_FILTERS`` key; unknown: all), ``ROWS_PER_PAGE`` rows in row order,
-    with their calls. ``counts`` is ``batch_counts``'s: the page knows its total without a
-    COUNT over the rows."""
+    ``row_filter`` (a ``ROW_FILTERS`` key; unknown: all), ``ROWS_PER_PAGE`` rows in row order
+    (without their associations, trace ids and calls, which the results table does not
+    show). ``counts`` is ``batch_counts``'s: the page knows its total without a COUNT over the
+    rows. Reads the page's ids from an index, then those rows by primary key: never a scan or
+    a sort of the batch's rows."""
     states = ROW_FILTERS.get(row_filter)
     ids: QuerySet[Any] = batch.rows.values_list("pk", "row_number").order_by()
     if states:
@@ -352,7 +354,10 @@ def batch_rows_page(
     # page skips index entries, never whole rows with their JSON and their call. (Filtered by
     # batch as well, the database would walk the batch's rows to find them.)
     chosen = [pk for pk, _number in page.object_list]
-    found = BatchRow.objects.select_related("call").order_by().in_bulk(chosen)
+    # What the results table shows: not the associations, trace id or call (a row's call
+    # id says whether it may still be changed).
+    shown = BatchRow.objects.defer("associations", "object_write_trace_id", "updated_at")
+    found = shown.order_by().in_bulk(chosen)
     page.object_list = [found[pk] for pk in chosen if pk in found]
     for row in page.object_list:
         row.batch = batch  # one batch, and its layout, shared by the page's rows
