@@ -260,7 +260,12 @@ class BatchRow(models.Model):
         name = batch.layout.unpack_properties(self.properties).get("hs_appointment_name")
         if name is not None:
             return name
-        return "" if batch.name_column is None else self.raw_text(batch.name_column)
+        if batch.name_column is None:
+            return ""
+        if "name_cell" in self.__dict__:
+            # Read alone by the results page, which leaves ``raw`` (every cell) unread.
+            return str(self.__dict__["name_cell"] or "")
+        return self.raw_text(batch.name_column)
 
     def raw_text(self, index: int) -> str:
         """The displayed text of the row's cell in column ``index`` (0-based; ``""`` past the

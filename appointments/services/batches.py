@@ -22,6 +22,7 @@ from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.db import IntegrityError, transaction
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -336,10 +337,10 @@ def batch_rows_page(
 ) -> Page:
     """Page ``number`` (1-based text; out of range or bad: the nearest) of the batch's rows in
     ``row_filter`` (a ``ROW_FILTERS`` key; unknown: all), ``ROWS_PER_PAGE`` rows in row order
-    (without their associations, trace ids and calls, which the results table does not
-    show). ``counts`` is ``batch_counts``'s: the page knows its total without a COUNT over the
-    rows. Reads the page's ids from an index, then those rows by primary key: never a scan or
-    a sort of the batch's rows."""
+    (without their associations, trace ids, calls and raw cells but the name's, which the
+    results table does not show). ``counts`` is ``batch_counts``'s: the page knows its total
+    without a COUNT over the rows. Reads the page's ids from an index, then those rows by
+    primary key: never a scan or a sort of the batch's rows."""
     states = ROW_FILTERS.get(row_filter)
     ids: QuerySet[Any] = batch.rows.values_list("pk", "row_number").order_by()
     if states:
@@ -355,8 +356,11 @@ def batch_rows_page(
     # batch as well, the database would walk the batch's rows to find them.)
     chosen = [pk for pk, _number in page.object_list]
     # What the results table shows: not the associations, trace id or call (a row's call
-    # id says whether it may still be changed).
-    shown = BatchRow.objects.defer("associations", "object_write_trace_id", "updated_at")
+    # id says whether it may still be changed), and of the raw cells only the name's (a
+    # 5,000-column file's rows would otherwise decode every cell at every poll).
+    shown = BatchRow.objects.defer("associations", "object_write_trace_id", "updated_at", "raw")
+    if batch.name_column is not None:
+        shown = shown.annotate(name_cell=KT(f"raw__{batch.name_column}"))
     found = shown.order_by().in_bulk(chosen)
     page.object_list = [found[pk] for pk in chosen if pk in found]
     for row in page.object_list:

@@ -142,3 +142,48 @@ def test_the_poll_does_the_same_work_for_any_batch_size(
                 assert not any("TEMP B-TREE" in s for s in plan_steps), (query, plan_steps)
                 # The same work for 1,000 rows as for 10,000 (a tenth more at most).
                 assert steps(sql) <= steps(before) * 1.1 + 2, (status, query, sql)
+
+
+def test_the_page_names_each_row_without_reading_every_cell(
+    logged_client: Client, user: User, portal: Portal
+) -> None:
+    name = {"kind": "property", "name": "hs_appointment_name"}
+    batch = Batch.objects.create(
+        portal=portal,
+        created_by=user,
+        headers=["Notes", *(f"Extra {n}" for n in range(998)), "Name"],
+        mapping=[None] * 999 + [name],
+    )
+    BatchRow.objects.bulk_create(
+        [
+            # A valid row: its name as sent. An invalid one: the text of the name's column.
+            BatchRow(
+                batch=batch,
+                row_number=2,
+                raw=["a", *["x"] * 998, "Intake"],
+                properties=["Intake"],
+                state=BatchRow.State.READY,
+                object_write_trace_id="t2",
+            ),
+            BatchRow(
+                batch=batch,
+                row_number=3,
+                raw=["b", *["y"] * 998, "Follow-up (too long)"],
+                properties=[None],
+                state=BatchRow.State.INVALID,
+                object_write_trace_id="t3",
+            ),
+        ]
+    )
+
+    sql = poll(logged_client, batch, "")
+    text = logged_client.get(
+        reverse("appointments:batch-detail", args=[batch.pk]), headers={"HX-Request": "true"}
+    ).text
+
+    assert "<td>Intake</td>" in text
+    assert "<td>Follow-up (too long)</td>" in text
+    # The name's cell is read by the database; the row's cells are not selected.
+    page_rows = [q for q in sql if '"name_cell"' in q]
+    assert len(page_rows) == 1
+    assert '"appointments_batchrow"."raw", "appointments_batchrow"."properties"' not in page_rows[0]
