@@ -44,6 +44,8 @@ DATE_ORDER_CHOICES = [
 
 
 ACCEPTED_EXTENSIONS = (".csv", ".xlsx", ".xlsm", ".xls", ".ods")
+# Columns a person may ask the mapping screen to show in full at once, beyond the first ones.
+MAX_ASKED = 200
 
 
 class UploadForm(PortalTimezoneForm):
@@ -298,11 +300,12 @@ class MappingForm(forms.Form):
 def shown_columns(*, targets: list[ColumnTarget | None], limit: int, asked: str = "") -> list[int]:
     """The columns the mapping screen shows in full (samples and a target select), in order:
     the first ``limit``, every column with a target (proposed, saved or posted) and the
-    columns ``asked`` names by letter (``"AB, AC"``; unknown letters are skipped). The others
-    are listed by name only."""
+    columns ``asked`` names by letter (``"AB, AC"``; unknown letters are skipped; the first
+    ``MAX_ASKED``). The others are listed by name only."""
     wanted = set(range(min(limit, len(targets))))
     wanted.update(index for index, target in enumerate(targets) if target is not None)
-    for letters in re.split(r"[\s,;]+", asked.upper()[:2000]):
+    # At most MAX_ASKED: with the mapped ones, the POST stays under Django's 1,000 fields.
+    for letters in re.split(r"[\s,;]+", asked.upper()[:2000])[:MAX_ASKED]:
         if letters.isascii() and letters.isalpha() and len(letters) <= 3:
             index = column_index(letters)
             if index < len(targets):
