@@ -33,7 +33,8 @@ The last line is ``pacing_efficiency=<x> http_429=<n> own_rows_per_s=<n> sdk_row
 poll_ms_100=<ms> poll_ms_100000=<ms> poll_sending_ms_100=<ms> poll_sending_ms_100000=<ms>``
 (one line; only the poll figures with ``--poll-only``).
 
-Measured poll figures: see bench/README.md.
+Measured poll figures (about 28 ms draft and 20-25 ms while sending, for 100 and 100,000 rows
+alike, on SQLite): see bench/README.md.
 """
 
 from __future__ import annotations
