@@ -54,8 +54,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, models, transaction
-from django.db.models import DurationField, ExpressionWrapper, F, Q, Value
-from django.db.models.functions import Coalesce, Now
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, Value
+from django.db.models.functions import Coalesce
 from django.tasks import task
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -177,7 +177,9 @@ def sending_stretch_closed() -> dict[str, Any]:
     """``Batch`` update arguments for a batch leaving RUNNING (paused, completed, canceled):
     the time since ``running_since`` is added to ``sending_time`` (nothing when it was not
     running) and the retry note is cleared."""
-    stretch = ExpressionWrapper(Now() - F("running_since"), output_field=DurationField())
+    # This process's clock, as running_since was stamped with: never the database server's.
+    now = Value(timezone.now(), output_field=DateTimeField())
+    stretch = ExpressionWrapper(now - F("running_since"), output_field=DurationField())
     return {
         "sending_time": F("sending_time") + Coalesce(stretch, Value(timedelta(0))),
         "running_since": None,
