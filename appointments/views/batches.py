@@ -57,9 +57,12 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
         "row_filter": row_filter,
         "row_filters": list(batch_services.ROW_FILTERS),
         "calls": batch_services.batch_recent_calls(batch=batch),
-        # Only a failed row can have an unknown outcome: no extra query while none failed.
+        # Offered only once the batch stopped, and only a failed row can have an unknown
+        # outcome: no query at all while it is being sent or while none failed.
         "unknown_outcomes": (
-            batch_services.batch_unknown_count(batch=batch) if progress.counts["failed"] else 0
+            progress.counts["failed"]
+            and not batch.is_active
+            and batch_services.batch_has_unknown(batch=batch)
         ),
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
