@@ -1,8 +1,14 @@
 """Small helpers shared by tests (and benches): database URLs for subprocesses, batches made
 through the product's own upload path."""
 
+import time
+
 from django.contrib.auth.models import User
 from django.db import connection
+from django.db.models import Max
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
 
 from appointments.models import Batch, Portal
 from appointments.services import uploads as upload_services
@@ -48,3 +54,19 @@ def batch_from_upload(
         properties=screen.schema.properties,
         date_orders={},
     )
+
+
+def settle_and_resend(client: Client, batch: Batch, *, rounds: int = 3) -> None:
+    """Do what a person does with rows that "may have been created": once HubSpot's search has
+    settled for every call (``BatchCall.settles_at``), press "Check HubSpot again", then "Send
+    the failed rows again" for those it calls not sent; repeat (a resend can lose its answer
+    too) up to ``rounds`` times or until no row is left unknown."""
+    for _round in range(rounds):
+        if not batch.rows.filter(error_category="UNKNOWN_OUTCOME").exists():
+            return
+        last = batch.calls.aggregate(last=Max("settles_at"))["last"]
+        if last is not None:
+            time.sleep(max((last - timezone.now()).total_seconds(), 0.0) + 0.1)
+        client.post(reverse("appointments:batch-check-hubspot", args=[batch.pk]))
+        client.post(reverse("appointments:batch-retry", args=[batch.pk]))
+        batch.refresh_from_db()

@@ -296,7 +296,9 @@ def call_reconcile(
         return len(found)
     since = (call.sent_at or timezone.now()) - RECONCILE_SKEW
     sent = [batch.layout.unpack_properties(row.properties) for row in rows]
-    names = sorted({properties.get("hs_appointment_name", "") for properties in sent} - {""})
+    # IN on a string property matches lowercase values only ("values must be lowercase",
+    # HubSpot's search guide); the records found are then matched by the exact values sent.
+    names = sorted({props.get("hs_appointment_name", "").lower() for props in sent} - {""})
     wanted = sorted({key for properties in sent for key in properties})
     candidates: list[CreatedRecord] = []
     for start in range(0, len(names), NAMES_PER_SEARCH):
@@ -448,6 +450,13 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
     BatchRow.objects.filter(pk__in=[r.pk for r in rows]).update(state=BatchRow.State.SENDING)
     for row in rows:
         row.state = BatchRow.State.SENDING
+    if unknown and call.settles_at is None:
+        # Found in flight: the previous worker died with the call out; HubSpot may still be
+        # creating its records, so the settle time runs from now.
+        _mark_unknown(call)
+    if unknown and not row_key:
+        _settle_by_search(call, lane, rows, _("the worker stopped while the call was out"))
+        return
     last_error: HubSpotError | None = None
     for attempt in range(1, MAX_ATTEMPTS_PER_CALL + 1):
         _heartbeat(batch)
@@ -493,6 +502,10 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
             if exc.status == 423:
                 _sleep(batch, 2.0 * attempt)
             else:  # 502/503/504: HubSpot may or may not have created the records.
+                _mark_unknown(call)
+                if not row_key:
+                    _settle_by_search(call, lane, rows, str(exc))
+                    return
                 unknown = True
                 _sleep(batch, _backoff(attempt))
         except HubSpotNotSent as exc:
@@ -501,6 +514,10 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
             logger.warning("Call %s not sent (%s); trying again", call.pk, exc)
             _sleep(batch, _backoff(attempt))
         except HubSpotUnknownOutcome as exc:
+            _mark_unknown(call)
+            if not row_key:
+                _settle_by_search(call, lane, rows, str(exc))
+                return
             last_error, unknown = exc, True
             _sleep(batch, _backoff(attempt))
         except HubSpotAuthError as exc:
@@ -564,6 +581,62 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
         _fail_call(call, rows, error, UNKNOWN_OUTCOME)
     else:
         _fail_call(call, rows, error, error.category or "RETRIES_EXHAUSTED")
+
+
+def search_settle() -> timedelta:
+    """How long after a lost answer HubSpot's search is trusted to show what the call created
+    (``HUBPORTAL_SEARCH_SETTLE_SECONDS``)."""
+    return timedelta(seconds=settings.HUBPORTAL_SEARCH_SETTLE_SECONDS)
+
+
+def _mark_unknown(call: BatchCall) -> None:
+    """Stamp the call's settle time: an attempt just ended (or was found) without an answer."""
+    call.settles_at = timezone.now() + search_settle()
+    BatchCall.objects.filter(pk=call.pk).update(settles_at=call.settles_at)
+
+
+def _settle_by_search(call: BatchCall, lane: _Lane, rows: list[BatchRow], detail: str) -> None:
+    """Settle a call without a row key whose answer was lost, never sending it again.
+
+    Waits until ``call.settles_at`` (the rows show "checking HubSpot" meanwhile), then
+    searches once (``call_reconcile``; bounded retries when the search itself fails): rows
+    found are CREATED, the others FAILED as ``UNKNOWN_OUTCOME`` ("may have been created"),
+    left to "Check HubSpot again". HubSpot's search lags its writes and gives no bound, so a
+    row not found may still exist: resending it could duplicate it. ``detail`` says what was
+    lost. Raises _Pause (reconnect: the call stays unknown and is settled on resume).
+    """
+    batch = lane.batch
+    assert call.settles_at is not None
+    _sleep(batch, max((call.settles_at - timezone.now()).total_seconds(), 0.0))
+    for attempt in range(1, MAX_ATTEMPTS_PER_CALL + 1):
+        _heartbeat(batch)
+        try:
+            call_reconcile(lane.client(), batch, call, rows)
+            break
+        except PortalNeedsReconnect as exc:
+            raise _Pause(
+                _(
+                    "The portal needs reconnecting (%(reason)s). Reconnect the portal, then "
+                    "resume the batch."
+                )
+                % {"reason": exc}
+            ) from None
+        except HubSpotError as exc:
+            logger.warning("Search after a lost answer of call %s failed: %s", call.pk, exc)
+            if attempt < MAX_ATTEMPTS_PER_CALL:
+                _sleep(batch, _backoff(attempt))
+    rows = [r for r in rows if r.state == BatchRow.State.SENDING]
+    if not rows:
+        BatchCall.objects.filter(pk=call.pk).update(state=BatchCall.State.DONE)
+        return
+    error = HubSpotError(
+        _(
+            "HubSpot did not confirm this row (%(detail)s). It may have been created: press "
+            "Check HubSpot again before sending it again."
+        )
+        % {"detail": detail}
+    )
+    _fail_call(call, rows, error, UNKNOWN_OUTCOME)
 
 
 def _backoff(attempt: int) -> float:
@@ -661,8 +734,8 @@ def _run_lanes(batch_id: str, mine: Q) -> _Pause | None:
                 call = _claim_next_call(lane.batch)
                 if call is None:
                     return
-                # Sent before and put back by a pause: HubSpot may have created some rows.
-                _send_call(call, lane, unknown=call.attempts > 1)
+                # Put back by a pause after an answer was lost: HubSpot may have created rows.
+                _send_call(call, lane, unknown=call.settles_at is not None)
         except _Pause as pause:
             pauses.append(pause)
             stop.set()
