@@ -59,6 +59,10 @@ class Switches(models.Model):
         PER_INPUT = "per_input", "That input fails (207), its objectWriteTraceId in the error"
         PER_INPUT_UNTRACED = "untraced", "That input fails (207), no objectWriteTraceId"
         WHOLE_CALL = "whole_call", "The whole call fails (409), nothing created"
+        WHOLE_CALL_UNNAMED = (
+            "whole_call_unnamed",
+            "The whole call fails (409) naming neither the property nor the value",
+        )
 
     clock_offset_seconds = models.FloatField(default=0.0)
     token_lifetime_seconds = models.PositiveIntegerField(default=1800)

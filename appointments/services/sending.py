@@ -377,9 +377,12 @@ def _read_back(client: HubSpotClient, row_key: str, rows: list[BatchRow]) -> lis
     return waiting
 
 
-def _names_row_key(exc: HubSpotError, row_key: str) -> bool:
-    """Whether a whole-call refusal is a taken value of the row key (409 naming it)."""
-    return bool(row_key) and exc.status == 409 and row_key in f"{exc.message} {exc.body}"
+def _may_be_row_key_conflict(exc: HubSpotError, row_key: str) -> bool:
+    """Whether a whole-call refusal may be a taken value of the row key: any 409 of a call
+    that carries one. HubSpot documents neither the wording nor whether it names the property
+    (SANDBOX.md, UNCONFIRMED), so the message is not read; the rows are read back by the row
+    key, which tells."""
+    return bool(row_key) and exc.status == 409
 
 
 def _finish_call(call: BatchCall, rows: list[BatchRow], result: BatchCreateResult) -> None:
@@ -528,7 +531,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
                 access_token_expires_at=timezone.now()
             )
         except HubSpotError as exc:
-            if _names_row_key(exc, row_key):
+            if _may_be_row_key_conflict(exc, row_key):
                 # A resend refused whole for a row key HubSpot holds: nothing of this call was
                 # created; read the rows back by the row key, then send the rest.
                 last_error, unknown = exc, True
