@@ -21,9 +21,8 @@ from tests.sending.test_submission import assert_exactly_once, make_batch, submi
 ROW_KEY = "hubportal_row_key"
 
 
-@pytest.fixture
-def keyed(portal: Portal, hubspot: Any, settings: Any) -> Portal:
-    """The demo portal with its row-key property created in the sandbox and chosen."""
+def choose_row_key(portal: Portal, hubspot: Any) -> Portal:
+    """Create the row-key property in the sandbox and choose it for ``portal``."""
     response = requests.post(
         hubspot.url("/crm/properties/2026-03/0-421"),
         json={
@@ -40,6 +39,13 @@ def keyed(portal: Portal, hubspot: Any, settings: Any) -> Portal:
     assert response.status_code == 201
     portal.row_key_property = ROW_KEY
     portal.save()
+    return portal
+
+
+@pytest.fixture
+def keyed(portal: Portal, hubspot: Any, settings: Any) -> Portal:
+    """The demo portal with its row-key property created in the sandbox and chosen."""
+    choose_row_key(portal, hubspot)
     settings.HUBSPOT_TIMEOUT_SECONDS = 1
     settings.HUBPORTAL_RETRY_WAIT_MAX_SECONDS = 0.5
     return portal
