@@ -23,8 +23,15 @@ process with the app's own SQLite file, all under a temporary folder (DEBUG off 
 (c) the rows of (b) sent again by the official ``hubspot-api-client`` in a plain loop of
     batch creates of 100 against the same unlimited sandbox.
 
+(e) a fault storm at the sandbox's default search lag (``--storm-rows``, 2,000): a random
+    fault every second (423, 502/503/504, a dropped connection, records created whose answer
+    is lost; 429s from a 40-call limit), through ``sandbox_set``, while the engine sends a
+    batch without a row key; rows left "may have been created" are then settled as a person
+    would (check HubSpot again, send the failed rows again). Duplicates are counted in the
+    sandbox.
+
 The last line is ``pacing_efficiency=<x> http_429=<n> own_rows_per_s=<n> sdk_rows_per_s=<n>
-poll_ms_100=<ms> poll_ms_100000=<ms>`` (one line).
+poll_ms_100=<ms> poll_ms_100000=<ms> duplicates=<n>`` (one line).
 """
 
 from __future__ import annotations
@@ -545,6 +552,76 @@ def phase_poll(user: Any, portal: Any) -> tuple[float, float]:
     return medians[0], medians[1]
 
 
+def phase_storm(user: Any, portal: Any, sandbox: Sandbox, rows: int) -> tuple[int, int]:
+    """(e) A fault storm at the sandbox's default search lag, without a row key: returns the
+    appointments created more than once (extra copies) and the rows never created."""
+    from django.test import override_settings
+
+    from appointments.models import BatchRow
+    from appointments.services.batches import (
+        batch_check_hubspot,
+        batch_retry_failed,
+        batch_submit,
+    )
+    from appointments.services.sending import batch_send
+    from tests.helpers import FaultStorm, duplicates_and_lost
+
+    lag = float(sandbox.query("SELECT search_lag_seconds FROM sandbox_switches")[0][0])
+    say(f"\n(e) fault storm: {rows:,} rows, search lag {lag:g} s (the sandbox's default)")
+    say("  " + sandbox.run("sandbox_set", "--rate-limit", "40", "--contract", "on"))
+    batch = create_batch(user, portal, rows, "Storm")
+    rng = random.Random(12)
+
+    def strike(fault: str) -> None:
+        path = "batch/create" if fault and rng.random() < 0.7 else ""
+        args = ["--fault", fault or "none", "--times", "1", "--hang-seconds", "2"]
+        sandbox.run("sandbox_set", *args, "--path", path)
+
+    # The app waits just past the sandbox's known lag before trusting search (production: 60 s,
+    # for HubSpot's unknown one), so the storm takes minutes, not tens of minutes.
+    quick = {
+        "TASKS": DUMMY_TASKS,
+        "HUBSPOT_TIMEOUT_SECONDS": 2,
+        "HUBPORTAL_RETRY_WAIT_MAX_SECONDS": 4,
+        "HUBPORTAL_SEARCH_SETTLE_SECONDS": int(lag) + 1,
+    }
+    storm = FaultStorm(strike, interval=1.0, seed=12)
+    began = time.perf_counter()
+    with override_settings(**quick):
+        batch_submit(batch=batch)
+        storm.start()
+        try:
+            batch_send(batch_id=str(batch.pk))
+        finally:
+            storm.stop()
+        unknown = batch.rows.filter(error_category="UNKNOWN_OUTCOME").count()
+        say(
+            f"  sent in {time.perf_counter() - began:.0f} s; faults {dict(storm.seen)}; "
+            f"{unknown} rows may have been created"
+        )
+        for _round in range(4):
+            if not batch.rows.filter(error_category="UNKNOWN_OUTCOME").exists():
+                break
+            time.sleep(int(lag) + 1.5)  # past the last settle time
+            checked = batch_check_hubspot(batch=batch)
+            say(f"  check HubSpot again: {checked.created} found, {checked.not_sent} not sent")
+            if batch_retry_failed(batch=batch):
+                batch_send(batch_id=str(batch.pk))
+    names = [
+        str(name)
+        for (name,) in sandbox.query(
+            "SELECT json_extract(properties, '$.hs_appointment_name') FROM sandbox_crmrecord "
+            "WHERE object_type = '0-421'"
+        )
+        if str(name).startswith("Storm ")
+    ]
+    expected = [row.appointment_name for row in batch.rows.all()]
+    duplicates, lost = duplicates_and_lost(names, expected)
+    created = batch.rows.filter(state=BatchRow.State.CREATED).count()
+    say(f"  {created:,} of {rows:,} rows created; duplicates {duplicates}, lost {lost}")
+    return duplicates, lost
+
+
 def migrate_sandbox(sandbox: Sandbox, failed: list[Exception]) -> None:
     try:
         sandbox.run("migrate", "--no-input")
@@ -595,6 +672,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--storm-rows", type=int, default=2000, help="rows of the storm (e)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="hubportal-bench-"))
     sandbox = Sandbox(folder)
@@ -621,6 +699,7 @@ def main() -> None:
         sdk = phase_sdk(speed_batch, sandbox)
         poll_small, poll_large = phase_poll(user, portal)
         stored, expected = sandbox.appointments(), 3 * args.rows + ceiling_rows
+        duplicates, _lost = phase_storm(user, portal, sandbox, args.storm_rows)
         say(
             f"\nthe sandbox holds {stored:,} appointments ({expected:,} expected); whole bench "
             f"{time.perf_counter() - began:.0f} s, load average {os.getloadavg()[0]:.1f}"
@@ -633,7 +712,8 @@ def main() -> None:
             shutil.rmtree(folder, ignore_errors=True)
     print(
         f"pacing_efficiency={efficiency:.3f} http_429={http_429} own_rows_per_s={own:.0f} "
-        f"sdk_rows_per_s={sdk:.0f} poll_ms_100={poll_small:.1f} poll_ms_100000={poll_large:.1f}"
+        f"sdk_rows_per_s={sdk:.0f} poll_ms_100={poll_small:.1f} poll_ms_100000={poll_large:.1f} "
+        f"duplicates={duplicates}"
     )
 
 

@@ -21,12 +21,13 @@ Design:
   was sent: the call is sent again after the same bounded back-off, and when HubSpot stays out
   of reach the batch pauses with its rows ready and resumes by itself later.
 * No answer (read time-out, dropped connection, 502/503/504) or a call found ``SENDING`` when a
-  worker takes over (the previous one died between send and save) is an *unknown outcome*. It
-  is never resent blindly: the engine first searches the portal for appointments created since
-  the call was first sent with the names of its rows, marks the rows it finds (same values, not
-  already claimed by another row of the batch) as created, and resends only the others, with a
-  bounded back-off. Rows still unconfirmed after the last attempt are marked
-  ``UNKNOWN_OUTCOME`` and never resent automatically.
+  worker takes over (the previous one died between send and save) is an *unknown outcome*: the
+  call's ``settles_at`` is stamped (now + ``HUBPORTAL_SEARCH_SETTLE_SECONDS``). Without a row
+  key the engine waits until then (HubSpot's search shows new records only after a lag), then
+  searches the portal for appointments created since the call was first sent with the
+  (lowercased) names of its rows, marks the rows it finds (same values, not already claimed by
+  another row) as created, and sends nothing again: the others are marked ``UNKNOWN_OUTCOME``
+  ("may have been created") and never resent automatically.
 * With a row key (``Portal.row_key_property``, a unique-value appointment property) every
   input also carries its ``objectWriteTraceId`` as that property's value. An unknown outcome is
   then settled by a batch read by ``idProperty`` (a read by ID, immediate where search lags):
