@@ -24,11 +24,11 @@ process with the app's own SQLite file, all under a temporary folder (DEBUG off 
     batch creates of 100 against the same unlimited sandbox.
 
 (e) a fault storm at the sandbox's default search lag (``--storm-rows``, 2,000): a random
-    fault every second (423, 502/503/504, a dropped connection, records created whose answer
-    is lost; 429s from a 40-call limit), through ``sandbox_set``, while the engine sends a
-    batch without a row key; rows left "may have been created" are then settled as a person
-    would (check HubSpot again, send the failed rows again). Duplicates are counted in the
-    sandbox.
+    fault every second (423, 502/503/504, a dropped connection, records created whose
+    answer is lost; 429s from a 40-call limit), written as ``sandbox_set`` writes it, while
+    the engine sends a batch without a row key; rows left "may have been created" are then
+    settled as a person would (check HubSpot again, send the failed rows again). Duplicates
+    are counted in the sandbox.
 
 The last line is ``pacing_efficiency=<x> http_429=<n> own_rows_per_s=<n> sdk_rows_per_s=<n>
 poll_ms_100=<ms> poll_ms_100000=<ms> duplicates=<n>`` (one line).
@@ -216,6 +216,11 @@ class Sandbox:
         """Read the sandbox's database (WAL: reading does not block the sandbox's writes)."""
         with closing(sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=20)) as db:
             return db.execute(sql, params).fetchall()
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        """Write to the sandbox's database (its state lives there, as ``sandbox_set`` knows)."""
+        with closing(sqlite3.connect(self.db_path, timeout=20)) as db, db:
+            db.execute(sql, params)
 
     def last_journal_id(self) -> int:
         return int(self.query("SELECT COALESCE(MAX(id), 0) FROM sandbox_journalentry")[0][0])
@@ -573,9 +578,14 @@ def phase_storm(user: Any, portal: Any, sandbox: Sandbox, rows: int) -> tuple[in
     rng = random.Random(12)
 
     def strike(fault: str) -> None:
+        # What ``sandbox_set --fault F --times 1 --path P --hang-seconds 2`` writes
+        # (sandbox.faults.set_fault), without starting Django once a second.
         path = "batch/create" if fault and rng.random() < 0.7 else ""
-        args = ["--fault", fault or "none", "--times", "1", "--hang-seconds", "2"]
-        sandbox.run("sandbox_set", *args, "--path", path)
+        sandbox.execute(
+            "UPDATE sandbox_portal SET fault = ?, fault_remaining = 1, fault_path_contains = ?, "
+            "hang_seconds = 2 WHERE hub_id = ?",
+            (fault, path, sandbox.hub_id),
+        )
 
     # The app waits just past the sandbox's known lag before trusting search (production: 60 s,
     # for HubSpot's unknown one), so the storm takes minutes, not tens of minutes.

@@ -170,15 +170,18 @@ def test_a_living_worker_resumes_the_batch_of_a_killed_one_within_the_bound(
             batch.refresh_from_db()
             assert batch.status == Batch.Status.RUNNING  # the kill hit a batch at work
 
+            victim_name = batch.worker
+            resumed_in = None
             # The call in flight is searched for once search has settled, counted from the
-            # takeover: the batch finishes that much after it resumes.
-            bound = RESUME_BOUND_SECONDS + settings.HUBPORTAL_SEARCH_SETTLE_SECONDS
-            while time.monotonic() - killed_at < bound + 5:
+            # takeover: the batch finishes that much (and its remaining calls) after it resumes.
+            limit = RESUME_BOUND_SECONDS + settings.HUBPORTAL_SEARCH_SETTLE_SECONDS + 60
+            while time.monotonic() - killed_at < limit:
                 batch.refresh_from_db()
+                if resumed_in is None and batch.worker not in ("", victim_name):
+                    resumed_in = time.monotonic() - killed_at
                 if batch.status == Batch.Status.COMPLETED:
                     break
                 time.sleep(0.2)
-            finished_in = time.monotonic() - killed_at
         finally:
             for worker in workers:
                 if worker.poll() is None:
@@ -187,7 +190,7 @@ def test_a_living_worker_resumes_the_batch_of_a_killed_one_within_the_bound(
 
     log_text = log_path.read_text()
     assert batch.status == Batch.Status.COMPLETED, log_text[-3000:]
-    assert finished_in <= bound, finished_in
+    assert resumed_in is not None and resumed_in <= RESUME_BOUND_SECONDS, resumed_in
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     settle_and_resend(logged_client, batch)
     names = Counter(r.properties["hs_appointment_name"] for r in hubspot.appointments())
