@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.core.validators import MinValueValidator
 from django.db import models
 
-
 # The search lag of a new sandbox: "a few moments" in HubSpot's search guide; several seconds
 # in integrators' reports (SANDBOX.md cites them).
 DEFAULT_SEARCH_LAG_SECONDS = 5.0
+
 
 class Portal(models.Model):
     """A HubSpot account ("portal", "hub") with its switches: limits, faults, enablement.

@@ -96,7 +96,9 @@ def test_the_results_page_says_checking_hubspot_with_the_time_left(
     assert 'id="checking-hubspot"' in seen, seen[:2000]
     assert "the answer for 20 rows was lost" in seen
     assert "they are searched for in" in seen
-    assert seen.count("Checking HubSpot") >= 2  # the notice, and the call's state in the table
+    # The notice, the call's state, and each row's.
+    assert '<td class="state">Checking HubSpot</td>' in seen
+    assert seen.count("Checking HubSpot") >= 2 + 20
     assert 'hx-trigger="every 2s"' in seen  # the poll goes on while it waits
     batch.refresh_from_db()
     # The drop created nothing: after the wait the rows may have been created, none resent.

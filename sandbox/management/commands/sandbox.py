@@ -7,7 +7,6 @@ until interrupted. Re-executes itself under ``sandbox.settings`` (own cookie nam
 from __future__ import annotations
 
 import argparse
-
 import os
 import signal
 import sys
@@ -71,8 +70,7 @@ class Command(BaseCommand):
             "--search-lag",
             type=float,
             metavar="SECONDS",
-            help="seconds before a created or updated record appears in search results "
-            "(default 5)",
+            help="seconds before a created or updated record appears in search results (default 5)",
         )
         parser.add_argument(
             "--journal",
