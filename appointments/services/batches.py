@@ -21,7 +21,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,9 +32,13 @@ from appointments.intake.bulk import gc_paused
 from appointments.intake.cells import column_labels
 from appointments.intake.encoding import association_object_types
 from appointments.intake.mapping import ColumnTarget, mapping_to_json, target_from_json
+from appointments.intake.readers import Table
 from appointments.intake.records import association_columns, column_holding, record_not_found
+from appointments.intake.tuning import table_reading
 from appointments.intake.validation import RowValidator, snapshot_validator
 from appointments.models import Batch, BatchCall, BatchCounts, BatchRow, Portal, Upload
+from appointments.services import access
+from appointments.services.access import Action
 from appointments.services.portals import portal_client
 from appointments.services.sending import (
     UNKNOWN_OUTCOME,
@@ -99,7 +103,10 @@ def batch_create(
     transaction (a 100,000-row file never holds the write lock throughout), the batch
     ``STORING`` until the last one; a batch whose storing stopped (a killed process) is taken
     over by ``batch_resume_storing``.
+
+    Raises PermissionDenied unless ``user`` may use ``portal`` (``services.access``).
     """
+    access.require(user, Action.PORTAL_USE, portal)
     # Built first: a mapping that does not fit the headers fails here, before any claim.
     validator = snapshot_validator(
         headers=headers,
@@ -214,6 +221,86 @@ def _batch_store_rows(
         if mine.update(status=Batch.Status.DRAFT, worker="", heartbeat_at=None):
             # The rows hold every value: a confirmed upload is never read again.
             Upload.objects.filter(batch=batch).update(data=b"")
+
+
+# Rows a draft may hold for its mapping to change: none was given to HubSpot.
+_UNSENT_STATES = (BatchRow.State.INVALID, BatchRow.State.READY, BatchRow.State.EXCLUDED)
+
+
+def batch_can_recheck(*, batch: Batch) -> bool:
+    """Whether ``batch`` may be checked again with another mapping (``batch_recheck``): a
+    draft with no call and no row given to HubSpot."""
+    return (
+        batch.status == Batch.Status.DRAFT
+        and not batch.calls.exists()
+        and not batch.rows.exclude(state__in=_UNSENT_STATES).exists()
+    )
+
+
+def batch_recheck(
+    *,
+    batch: Batch,
+    mapping: list[ColumnTarget | None],
+    properties: list[PropertyDefinition],
+    date_orders: dict[int, str],
+) -> Batch:
+    """Check every row of a draft batch again, in place, with a new column ``mapping`` (the
+    mapping screen reached back from the batch): each row's cells are its stored texts (the
+    file's, with the fixes made since), its number and exclusion are kept; the batch keeps
+    its id and origin, so an upload never gets a second batch (``batch_create``).
+
+    ``date_orders``: column index -> ``"DMY"``/``"MDY"`` for columns whose dates read both
+    ways. Raises ValueError when the mapping does not fit the batch's headers, and
+    ``BatchNotEditable`` when the batch was sent, queued or is being stored meanwhile
+    (nothing changed then). Nothing is sent.
+    """
+    rows = [
+        (number, list(raw))
+        for number, raw in batch.rows.order_by("row_number").values_list("row_number", "raw")
+    ]
+    excluded = list(
+        batch.rows.filter(state=BatchRow.State.EXCLUDED).values_list("row_number", flat=True)
+    )
+    table = Table(batch.headers, rows, [], None, None, None, 1)
+    reading = table_reading(table, mapping, properties, date_orders)
+    if reading["decimal_comma"] is None:
+        reading["decimal_comma"] = batch.reading.get("decimal_comma")
+    reading["date1904"] = bool(batch.reading.get("date1904"))
+    if "file" in batch.reading:
+        reading["file"] = batch.reading["file"]
+    validator = snapshot_validator(
+        headers=batch.headers,
+        mapping=mapping,
+        properties=properties,
+        timezone=ZoneInfo(batch.timezone),
+        reading=reading,
+    )
+    sent = BatchRow.objects.filter(batch=OuterRef("pk")).exclude(state__in=_UNSENT_STATES)
+    claimed = (
+        Batch.objects.filter(pk=batch.pk, status=Batch.Status.DRAFT)
+        .exclude(Exists(sent))
+        .exclude(Exists(BatchCall.objects.filter(batch=OuterRef("pk"))))
+        .update(
+            status=Batch.Status.STORING,
+            worker=this_worker(),
+            heartbeat_at=timezone.now(),
+            mapping=mapping_to_json(mapping),
+            properties_snapshot=[p.to_json() for p in properties],
+            reading=reading,
+        )
+    )
+    if not claimed:
+        raise BatchNotEditable
+    fresh = Batch.objects.get(pk=batch.pk)
+    _batch_store_rows(batch=fresh, validator=validator, rows=rows)
+    BatchRow.objects.filter(batch=fresh, row_number__in=excluded).update(
+        state=BatchRow.State.EXCLUDED
+    )
+    return Batch.objects.get(pk=batch.pk)
+
+
+class BatchNotEditable(Exception):
+    """The batch was given to HubSpot (or is being stored) meanwhile: its rows cannot change."""
 
 
 def batch_default_timezone(*, user: User) -> str:
@@ -362,19 +449,24 @@ def batch_rows_page(
     return _CountedPaginator(rows, ROWS_PER_PAGE, total).get_page(number)
 
 
-def batch_submit(*, batch: Batch) -> int:
+def batch_submit(*, user: User, batch: Batch) -> int:
     """Send the batch: its ready rows are queued in calls of at most 100 for the worker
     (``services.sending.batch_queue``); a paused batch resumes. Returns the number of rows
-    waiting to be sent (0 when there is nothing to send or the batch is already being sent)."""
+    waiting to be sent (0 when there is nothing to send or the batch is already being sent).
+    Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
+    """
+    access.require(user, Action.BATCH_ACT, batch)
     return batch_queue(batch=batch)
 
 
-def batch_retry_failed(*, batch: Batch) -> int:
+def batch_retry_failed(*, user: User, batch: Batch) -> int:
     """Give rows HubSpot refused another chance: they become ready and are queued again.
 
     Rows whose outcome is unknown (``UNKNOWN_OUTCOME``: HubSpot may have created them) are left
     alone, so retrying never creates a record twice. Returns the number of rows queued.
+    Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
     """
+    access.require(user, Action.BATCH_ACT, batch)
     if batch.status in Batch.ACTIVE_STATUSES:
         return 0
     batch.rows.filter(state=BatchRow.State.FAILED).exclude(error_category=UNKNOWN_OUTCOME).update(
@@ -383,9 +475,12 @@ def batch_retry_failed(*, batch: Batch) -> int:
     return batch_queue(batch=batch)
 
 
-def batch_cancel(*, batch: Batch) -> bool:
+def batch_cancel(*, user: User, batch: Batch) -> bool:
     """Stop a batch: calls not yet sent stay unsent and their rows say so. False, changing
-    nothing, when the batch was not being sent or paused (already ended, or a draft)."""
+    nothing, when the batch was not being sent or paused (already ended, or a draft).
+    Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
+    """
+    access.require(user, Action.BATCH_ACT, batch)
     with transaction.atomic():
         canceled = Batch.objects.filter(
             pk=batch.pk, status__in=(*Batch.ACTIVE_STATUSES, Batch.Status.PAUSED)
@@ -402,7 +497,7 @@ def batch_cancel(*, batch: Batch) -> bool:
     return bool(canceled)
 
 
-def batch_check_records(*, batch: Batch) -> int:
+def batch_check_records(*, user: User, batch: Batch) -> int:
     """Hold back ready rows whose association ids are not records of the portal.
 
     One batch read of up to 100 ids per call and object type (contacts, companies, deals),
@@ -411,7 +506,9 @@ def batch_check_records(*, batch: Batch) -> int:
     Each such row becomes INVALID with an error naming its row, column and id. Returns the
     number of rows held back. Raises HubSpotError / PortalNeedsReconnect when HubSpot cannot be
     asked (nothing is changed then).
+    Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
     """
+    access.require(user, Action.BATCH_ACT, batch)
     object_types = association_object_types([target_from_json(c) for c in batch.mapping])
     columns = association_columns(batch.mapping)
     labels = column_labels(batch.headers)
@@ -480,7 +577,7 @@ class HubSpotCheck:
     seconds_left: int = 0
 
 
-def batch_check_hubspot(*, batch: Batch) -> HubSpotCheck:
+def batch_check_hubspot(*, user: User, batch: Batch) -> HubSpotCheck:
     """Settle the rows that may have been created (``UNKNOWN_OUTCOME``) by asking HubSpot.
 
     For each call with such rows, searches the portal as the engine does after a lost answer
@@ -495,7 +592,9 @@ def batch_check_hubspot(*, batch: Batch) -> HubSpotCheck:
     not sent would let it be sent twice. Returns the counts.
     Raises HubSpotError / PortalNeedsReconnect when HubSpot cannot be asked; rows of calls
     settled before that stay settled, the others stay unknown.
+    Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
     """
+    access.require(user, Action.BATCH_ACT, batch)
     unknown = list(
         batch.rows.filter(
             state=BatchRow.State.FAILED, error_category=UNKNOWN_OUTCOME, call__isnull=False
@@ -521,10 +620,7 @@ def batch_check_hubspot(*, batch: Batch) -> HubSpotCheck:
                 pk__in=missing, state=BatchRow.State.FAILED, error_category=UNKNOWN_OUTCOME
             ).update(
                 error_category=NOT_SENT,
-                error_message=_(
-                    "HubSpot has no such appointment: this row was not created. Send the "
-                    "failed rows again to send it."
-                ),
+                error_message=str(BatchRow.OUTCOME_MESSAGES[NOT_SENT]),
                 updated_at=timezone.now(),
             )
     return HubSpotCheck(
