@@ -601,7 +601,7 @@ def phase_storm(user: Any, portal: Any, sandbox: Sandbox, rows: int) -> tuple[in
     storm = FaultStorm(strike, interval=1.0, seed=12)
     began = time.perf_counter()
     with override_settings(**quick):
-        batch_submit(batch=batch)
+        batch_submit(user=batch.created_by, batch=batch)
         storm.start()
         try:
             batch_send(batch_id=str(batch.pk))
@@ -616,9 +616,9 @@ def phase_storm(user: Any, portal: Any, sandbox: Sandbox, rows: int) -> tuple[in
             if not batch.rows.filter(error_category="UNKNOWN_OUTCOME").exists():
                 break
             time.sleep(int(lag) + 1.5)  # past the last settle time
-            checked = batch_check_hubspot(batch=batch)
+            checked = batch_check_hubspot(user=batch.created_by, batch=batch)
             say(f"  check HubSpot again: {checked.created} found, {checked.not_sent} not sent")
-            if batch_retry_failed(batch=batch):
+            if batch_retry_failed(user=batch.created_by, batch=batch):
                 batch_send(batch_id=str(batch.pk))
     names = [
         str(name)

@@ -72,7 +72,7 @@ def test_the_results_page_says_checking_hubspot_with_the_time_left(
     upload(logged_client, portal, csv_upload(rows_csv(20)))
     batch = Batch.objects.get()
     hubspot.set_fault("drop", times=1, path_contains="batch/create")
-    batch_submit(batch=batch)
+    batch_submit(user=batch.created_by, batch=batch)
 
     def send() -> None:
         try:
