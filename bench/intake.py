@@ -148,11 +148,13 @@ def measure(kind: str, path: Path, database_url: str) -> dict[str, float]:
     from appointments.intake.readers import read_table
     from appointments.intake.validation import iter_encoded_chunks
     from appointments.models import BatchRow, Portal, Upload
+    from appointments.services.access import ADMIN, role_set
     from appointments.services.uploads import upload_table_confirm
     from tests.intake_fixtures import LABELS, PROPERTIES
 
     call_command("migrate", verbosity=0)
     user, _created = User.objects.get_or_create(username="bench-intake")
+    role_set(user, ADMIN)
     portal, _created = Portal.objects.get_or_create(hub_id=421_000_001, connected_by=user)
     data = path.read_bytes()
     xlsx = path.with_suffix(".xlsx").read_bytes()

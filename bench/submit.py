@@ -75,6 +75,8 @@ PRODUCTION_LIKE = {
     "DJANGO_DEBUG": "false",
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
     "HUBPORTAL_SANDBOX": "true",
+    # Served over plain HTTP on this machine: no redirect to https.
+    "DJANGO_HTTPS": "false",
 }
 DUMMY_TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
 STATUSES = ["Scheduled", "Completed", "Canceled", "No show"]
@@ -295,7 +297,8 @@ def send_bounded(batch_id: str, sandbox: Sandbox, journal_from: int) -> tuple[fl
         now = time.perf_counter()
         if now - began > PHASE_TIMEOUT_S:
             say(f"  time limit of {PHASE_TIMEOUT_S:.0f} s reached: canceling the batch")
-            batch_cancel(batch=Batch.objects.get(pk=batch_id))
+            batch = Batch.objects.get(pk=batch_id)
+            batch_cancel(user=batch.created_by, batch=batch)
             worker.join(timeout=30)
             break
         if now >= next_report and worker.is_alive():
@@ -347,7 +350,7 @@ def submit_and_send(batch: Any, sandbox: Sandbox) -> dict[str, Any]:
     journal_from = sandbox.last_journal_id()
     began = time.perf_counter()
     with override_settings(TASKS=DUMMY_TASKS):
-        waiting = batch_submit(batch=batch)
+        waiting = batch_submit(user=batch.created_by, batch=batch)
     say(f"  batch_submit: {waiting:,} rows queued in {time.perf_counter() - began:.2f} s")
     sandbox_cpu, started = sandbox.cpu_seconds(), time.time()
     send_s, app_cpu = send_bounded(str(batch.pk), sandbox, journal_from)
@@ -562,7 +565,7 @@ def poll_while_sending(client: Any, batch: Any, sandbox: Sandbox) -> tuple[float
     from appointments.services.sending import batch_send
 
     with override_settings(TASKS=DUMMY_TASKS):
-        batch_submit(batch=batch)
+        batch_submit(user=batch.created_by, batch=batch)
     calls = BatchCall.objects.filter(batch=batch)
     answered_before = min(6, calls.count() - 1)
 
@@ -587,7 +590,7 @@ def poll_while_sending(client: Any, batch: Any, sandbox: Sandbox) -> tuple[float
     figures = poll_median(client, batch)
     batch.refresh_from_db()
     still = batch.status == Batch.Status.RUNNING
-    batch_cancel(batch=batch)
+    batch_cancel(user=batch.created_by, batch=batch)
     engine.join(timeout=PHASE_TIMEOUT_S)
     if not still:
         raise RuntimeError("the batch ended while it was polled: raise SENDING_LATENCY_MS")
@@ -663,8 +666,10 @@ def connect_portal(sandbox: Sandbox) -> tuple[Any, Any]:
     from django.contrib.auth.models import User
 
     from appointments.models import Portal
+    from appointments.services.access import ADMIN, role_set
 
     user = User.objects.create_user(username="bench", password=None)
+    role_set(user, ADMIN)
     portal = Portal(
         hub_id=sandbox.hub_id,
         connected_by=user,

@@ -132,7 +132,8 @@ def target_choices(
             text = (
                 _("%(object)s (default association)") % {"object": OBJECT_NAMES[object_type]}
                 if label.is_default
-                else f"{OBJECT_NAMES[object_type]}: {label.label or label.type_id}"
+                else _("%(object)s: %(label)s")
+                % {"object": OBJECT_NAMES[object_type], "label": label.label or label.type_id}
             )
             associations.append((f"a:{object_type}:{label.type_id}", text))
     return [

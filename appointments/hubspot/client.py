@@ -21,6 +21,7 @@ from typing import Any
 
 import requests
 from django.conf import settings
+from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
 from urllib3.util.retry import Retry
@@ -245,7 +246,9 @@ class HubSpotClient:
         if self.deadline is not None:
             timeout = min(timeout, self.deadline - time.monotonic())
             if timeout <= 0:
-                raise HubSpotUnknownOutcome("HubSpot did not answer in time.", category=TIMED_OUT)
+                raise HubSpotUnknownOutcome(
+                    _("HubSpot did not answer in time."), category=TIMED_OUT
+                )
         try:
             response = self.session.request(
                 method, f"{self.base_url}{path}", timeout=timeout, **kwargs
@@ -253,19 +256,27 @@ class HubSpotClient:
         except requests.RequestException as exc:
             if never_sent(exc):
                 raise HubSpotNotSent(
-                    f"Could not connect to HubSpot at {self.base_url} ({type(exc).__name__}: "
-                    f"{_root_cause(exc)}).",
+                    _("Could not connect to HubSpot at %(url)s (%(error)s: %(cause)s).")
+                    % {
+                        "url": self.base_url,
+                        "error": type(exc).__name__,
+                        "cause": _root_cause(exc),
+                    },
                     category="NOT_CONNECTED",
                 ) from None
             if not isinstance(exc, requests.Timeout | requests.ConnectionError):
-                raise HubSpotError(f"Could not call HubSpot: {exc}") from None
+                raise HubSpotError(
+                    _("Could not call HubSpot: %(error)s") % {"error": exc}
+                ) from None
             if timed_out(exc):
                 raise HubSpotUnknownOutcome(
-                    f"HubSpot did not answer within {timeout:.0f} s (time-out).",
+                    _("HubSpot did not answer within %(seconds)s s (time-out).")
+                    % {"seconds": f"{timeout:.0f}"},
                     category=TIMED_OUT,
                 ) from None
             raise HubSpotUnknownOutcome(
-                f"HubSpot did not answer ({type(exc).__name__}).", category="NO_RESPONSE"
+                _("HubSpot did not answer (%(error)s).") % {"error": type(exc).__name__},
+                category="NO_RESPONSE",
             ) from None
         raise_for_response(response)
         if paced:
@@ -282,10 +293,10 @@ class HubSpotClient:
             data = response.json()
         except ValueError:
             raise HubSpotError(
-                "HubSpot's answer was not JSON.", status=response.status_code
+                _("HubSpot's answer was not JSON."), status=response.status_code
             ) from None
         if not isinstance(data, dict):
-            raise HubSpotError("HubSpot's answer was not a JSON object.")
+            raise HubSpotError(_("HubSpot's answer was not a JSON object."))
         return data
 
     # GET /crm/properties/2026-03/{objectType}: https://developers.hubspot.com/docs/api/crm/properties
@@ -424,7 +435,7 @@ class HubSpotClient:
         data = self._json(self._request("GET", "/account-info/v3/details"))
         portal_id = data.get("portalId")
         if isinstance(portal_id, bool) or not isinstance(portal_id, int):
-            raise HubSpotError("HubSpot's account details did not include the portal ID.")
+            raise HubSpotError(_("HubSpot's account details did not include the portal ID."))
         return portal_id, str(data.get("uiDomain") or "")
 
     # POST /crm/objects/2026-03/{objectType}/batch/read: https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide

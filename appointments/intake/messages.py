@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+
+# The error code of an association to a record the portal does not have.
+RECORD_NOT_FOUND = "record_not_found"
 
 _VALUE_SHOWN = 80  # long texts are cut in messages; the full value stays in the row's raw data
 
@@ -104,16 +110,22 @@ def cell_message(
     if len(value) > _VALUE_SHOWN:
         value = value[: _VALUE_SHOWN - 1] + "…"
     context = {**(params or {}), "value": value}
-    if code == "required":
+    if code == "required" and not context.get("no_column"):
         return _('Row %(row)s, column "%(column)s": a value is required. Fill it in.') % {
             "row": row,
             "column": column,
         }
-    if code == "required_column":
+    # "required" with no column: the property is required and no column gives it.
+    if code == "required_column" or (code == "required" and context.get("no_column")):
         return _(
             'Row %(row)s: "%(column)s" is required, and no column gives it. Add or map a column '
             "for it."
         ) % {"row": row, "column": column}
+    if code == RECORD_NOT_FOUND:
+        return _(
+            'Row %(row)s, column "%(column)s": there is no record %(id)s in '
+            "HubSpot portal %(hub)s. Correct the ID or remove it."
+        ) % {"row": row, "column": column, "id": value, "hub": context.get("hub", "")}
     if code == "formula_without_value":
         return _(
             'Row %(row)s, column "%(column)s": the formula in this cell was saved without its '
@@ -126,3 +138,21 @@ def cell_message(
         "value": value,
         "problem": _problem(code, context),
     }
+
+
+def error_text(error: Mapping[str, Any], *, row: int) -> str:
+    """A stored row error (``{column, value, code, params}``, see ``rows.CellError``) as a
+    sentence in the active language, for row number ``row``.
+
+    Errors stored before they kept their ``params`` (already a sentence, in the uploader's
+    language) are given as stored.
+    """
+    if "params" not in error:
+        return str(error.get("message", ""))
+    return cell_message(
+        str(error["code"]),
+        row=row,
+        column=str(error["column"]),
+        value=str(error["value"]),
+        params=dict(error["params"]),
+    )

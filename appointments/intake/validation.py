@@ -219,15 +219,19 @@ class RowValidator:
         message = cell_message(
             problem.code, row=row_number, column=column.header, value=value, params=params
         )
-        return CellError(column=column.header, value=value, code=problem.code, message=message)
+        return CellError(
+            column=column.header, value=value, code=problem.code, message=message, params=params
+        )
 
     def _missing(self, row_number: int, name: str, label: str) -> CellError:
         header = self._column_of.get(name)
         if header is None:
             message = cell_message("required_column", row=row_number, column=label, value="")
-            return CellError(column=label, value="", code="required", message=message)
+            return CellError(
+                column=label, value="", code="required", message=message, params={"no_column": 1}
+            )
         message = cell_message("required", row=row_number, column=header, value="")
-        return CellError(column=header, value="", code="required", message=message)
+        return CellError(column=header, value="", code="required", message=message, params={})
 
 
 def snapshot_validator(

@@ -36,6 +36,8 @@ from appointments.intake.mapping import ColumnTarget, mapping_to_json, target_fr
 from appointments.intake.records import association_columns, column_holding, record_not_found
 from appointments.intake.validation import RowValidator, snapshot_validator
 from appointments.models import Batch, BatchCall, BatchCounts, BatchRow, Portal, Upload
+from appointments.services import access
+from appointments.services.access import Action
 from appointments.services.portals import portal_client
 from appointments.services.sending import (
     UNKNOWN_OUTCOME,
@@ -100,7 +102,10 @@ def batch_create(
     transaction (a 100,000-row file never holds the write lock throughout), the batch
     ``STORING`` until the last one; a batch whose storing stopped (a killed process) is taken
     over by ``batch_resume_storing``.
+
+    Raises PermissionDenied unless ``user`` may use ``portal`` (``services.access``).
     """
+    access.require(user, Action.PORTAL_USE, portal)
     # Built first: a mapping that does not fit the headers fails here, before any claim.
     validator = snapshot_validator(
         headers=headers,
@@ -368,19 +373,24 @@ def batch_rows_page(
     return page
 
 
-def batch_submit(*, batch: Batch) -> int:
+def batch_submit(*, user: User, batch: Batch) -> int:
     """Send the batch: its ready rows are queued in calls of at most 100 for the worker
     (``services.sending.batch_queue``); a paused batch resumes. Returns the number of rows
-    waiting to be sent (0 when there is nothing to send or the batch is already being sent)."""
+    waiting to be sent (0 when there is nothing to send or the batch is already being sent).
+    Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
+    """
+    access.require(user, Action.BATCH_ACT, batch)
     return batch_queue(batch=batch)
 
 
-def batch_retry_failed(*, batch: Batch) -> int:
+def batch_retry_failed(*, user: User, batch: Batch) -> int:
     """Give rows HubSpot refused another chance: they become ready and are queued again.
 
     Rows whose outcome is unknown (``UNKNOWN_OUTCOME``: HubSpot may have created them) are left
     alone, so retrying never creates a record twice. Returns the number of rows queued.
+    Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
     """
+    access.require(user, Action.BATCH_ACT, batch)
     if batch.status in Batch.ACTIVE_STATUSES:
         return 0
     batch.rows.filter(state=BatchRow.State.FAILED).exclude(error_category=UNKNOWN_OUTCOME).update(
@@ -389,9 +399,12 @@ def batch_retry_failed(*, batch: Batch) -> int:
     return batch_queue(batch=batch)
 
 
-def batch_cancel(*, batch: Batch) -> bool:
+def batch_cancel(*, user: User, batch: Batch) -> bool:
     """Stop a batch: calls not yet sent stay unsent and their rows say so. False, changing
-    nothing, when the batch was not being sent or paused (already ended, or a draft)."""
+    nothing, when the batch was not being sent or paused (already ended, or a draft).
+    Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
+    """
+    access.require(user, Action.BATCH_ACT, batch)
     with transaction.atomic():
         canceled = Batch.objects.filter(
             pk=batch.pk, status__in=(*Batch.ACTIVE_STATUSES, Batch.Status.PAUSED)
@@ -410,7 +423,7 @@ def batch_cancel(*, batch: Batch) -> bool:
     return bool(canceled)
 
 
-def batch_check_records(*, batch: Batch) -> int:
+def batch_check_records(*, user: User, batch: Batch) -> int:
     """Hold back ready rows whose association ids are not records of the portal.
 
     One batch read of up to 100 ids per call and object type (contacts, companies, deals),
@@ -419,7 +432,9 @@ def batch_check_records(*, batch: Batch) -> int:
     Each such row becomes INVALID with an error naming its row, column and id. Returns the
     number of rows held back. Raises HubSpotError / PortalNeedsReconnect when HubSpot cannot be
     asked (nothing is changed then).
+    Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
     """
+    access.require(user, Action.BATCH_ACT, batch)
     object_types = association_object_types([target_from_json(c) for c in batch.mapping])
     columns = association_columns(batch.mapping)
     labels = column_labels(batch.headers)
@@ -485,7 +500,7 @@ class HubSpotCheck:
     not_sent: int
 
 
-def batch_check_hubspot(*, batch: Batch) -> HubSpotCheck:
+def batch_check_hubspot(*, user: User, batch: Batch) -> HubSpotCheck:
     """Settle the rows that may have been created (``UNKNOWN_OUTCOME``) by asking HubSpot.
 
     For each call with such rows, searches the portal as the engine does after a lost answer
@@ -496,7 +511,9 @@ def batch_check_hubspot(*, batch: Batch) -> HubSpotCheck:
     the failed rows again" sends it: this action never sends anything. Returns the counts.
     Raises HubSpotError / PortalNeedsReconnect when HubSpot cannot be asked; rows of calls
     settled before that stay settled, the others stay unknown.
+    Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
     """
+    access.require(user, Action.BATCH_ACT, batch)
     unknown = list(
         batch.rows.filter(
             state=BatchRow.State.FAILED, error_category=UNKNOWN_OUTCOME, call__isnull=False
@@ -514,10 +531,7 @@ def batch_check_hubspot(*, batch: Batch) -> HubSpotCheck:
                 pk__in=missing, state=BatchRow.State.FAILED, error_category=UNKNOWN_OUTCOME
             ).update(
                 error_category=NOT_SENT,
-                error_message=_(
-                    "HubSpot has no such appointment: this row was not created. Send the "
-                    "failed rows again to send it."
-                ),
+                error_message=str(BatchRow.OUTCOME_MESSAGES[NOT_SENT]),
                 updated_at=timezone.now(),
             )
     return HubSpotCheck(created=created, not_sent=not_sent)

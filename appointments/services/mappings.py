@@ -18,6 +18,8 @@ from appointments.intake.mapping import (
     target_from_json,
 )
 from appointments.models import Portal, SavedMapping
+from appointments.services import access
+from appointments.services.access import Action
 
 
 def mapping_last_used(*, portal: Portal) -> SavedMapping | None:
@@ -75,7 +77,10 @@ def mapping_save(
     headers: list[str],
     mapping: list[ColumnTarget | None],
 ) -> SavedMapping:
-    """Save (or replace) the mapping ``name`` of ``portal`` and mark it the last used."""
+    """Save (or replace) the mapping ``name`` of ``portal`` and mark it the last used. Saved
+    mappings are shared by everyone on the portal: raises PermissionDenied unless ``user`` may
+    manage portals."""
+    access.require(user, Action.PORTAL_MANAGE, portal)
     columns = [
         {"header": header, "target": target}
         for header, target in zip(headers, mapping_to_json(mapping), strict=True)

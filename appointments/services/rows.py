@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime
 import re
 import zoneinfo
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from appointments.hubspot.schema import PropertyDefinition
@@ -30,6 +32,8 @@ from appointments.intake.records import (
 )
 from appointments.intake.validation import RowValidator, snapshot_validator
 from appointments.models import Batch, BatchRow
+from appointments.services import access
+from appointments.services.access import Action
 
 # A workbook's serial date number as displayed (``46113.5``).
 _SERIAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
@@ -152,7 +156,7 @@ def _columns_with(batch: Batch, row: BatchRow, code: str) -> set[int]:
     return {index for index, label in enumerate(column_labels(batch.headers)) if label in named}
 
 
-def _records_still_missing(batch: Batch, row: BatchRow, raw: list[str]) -> list[dict[str, str]]:
+def _records_still_missing(batch: Batch, row: BatchRow, raw: list[str]) -> list[dict[str, Any]]:
     """The row's record_not_found errors (intake.records) whose ID is still in a column of
     the same association type in ``raw``, the row's new texts, named by that column: HubSpot
     said the record does not exist, wherever the ID now sits."""
@@ -177,15 +181,17 @@ def _records_still_missing(batch: Batch, row: BatchRow, raw: list[str]) -> list[
     return kept
 
 
-def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
+def row_revalidate(*, user: User, row: BatchRow, values: dict[int, str]) -> bool:
     """Apply the user's fixes (column index -> text) and re-validate the row at once.
 
     Uses the batch's stored mapping, property snapshot, time zone and reading choices, so a
     fixed row is judged exactly as its file was. The row becomes READY when valid, INVALID
     otherwise (an excluded row is included again). Returns False, changing nothing, when the
-    row was given to a HubSpot call meanwhile.
+    row was given to a HubSpot call meanwhile. Raises PermissionDenied unless ``user`` may act
+    on the row's batch.
     """
     batch = row.batch
+    access.require(user, Action.BATCH_ACT, batch)
     _mapping, validator = _batch_snapshot(batch)
     # The form posts every cell; one the user left alone keeps its stored text, which a form
     # cannot hold exactly (CRLF, NUL), and is judged as _untouched_cells says.
@@ -210,8 +216,14 @@ def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
     ]
     checked = validator.validate(row.row_number, cells)
     raw = [checked.raw[index] if index in changed else text for index, text in enumerate(row.raw)]
-    errors = [
-        {"column": e.column, "value": e.value, "code": e.code, "message": e.message}
+    errors: list[dict[str, Any]] = [
+        {
+            "column": e.column,
+            "value": e.value,
+            "code": e.code,
+            "message": e.message,
+            "params": e.params,
+        }
         for e in checked.errors
     ]
     errors += _records_still_missing(batch, row, raw)
@@ -231,9 +243,11 @@ def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
     return bool(updated)
 
 
-def row_set_excluded(*, row: BatchRow, excluded: bool) -> bool:
+def row_set_excluded(*, user: User, row: BatchRow, excluded: bool) -> bool:
     """Exclude a row (never sent) or include it again (READY if it has no errors, else
-    INVALID). Returns False, changing nothing, when the row was given to a HubSpot call."""
+    INVALID). Returns False, changing nothing, when the row was given to a HubSpot call.
+    Raises PermissionDenied unless ``user`` may act on the row's batch."""
+    access.require(user, Action.BATCH_ACT, row.batch)
     if excluded:
         state = BatchRow.State.EXCLUDED
     else:

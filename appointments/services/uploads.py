@@ -38,6 +38,8 @@ from appointments.intake.mapping import ColumnTarget, mapping_to_json, target_fr
 from appointments.intake.readers import Table, read_table
 from appointments.intake.tuning import ambiguous_date_columns, date_order_verdicts, table_reading
 from appointments.models import Batch, Portal, SavedMapping, Upload
+from appointments.services import access
+from appointments.services.access import Action
 from appointments.services.batches import (
     batch_create,
     batch_resume_storing,
@@ -92,7 +94,9 @@ def upload_create(
     """Read an uploaded file once, as the mapping screen will (header found automatically,
     ``sheet`` or the first visible one), and keep it with what that screen shows
     (``TablePreview``): ``(upload, "")``; or ``(None, why)`` when it cannot become a batch
-    (unreadable, too large, or no data rows), nothing kept."""
+    (unreadable, too large, or no data rows), nothing kept. Raises PermissionDenied unless
+    ``user`` may use ``portal``."""
+    access.require(user, Action.PORTAL_USE, portal)
     choices = ReadingChoices(sheet=sheet)
     try:
         table = _read(data, filename, choices)
@@ -352,8 +356,12 @@ def upload_confirm(
     above ``CONFIRM_INLINE_MAX_ROWS`` rows a task does that (``upload_confirm_queued``).
 
     ``date_orders``: column index -> ``"DMY"``/``"MDY"`` for the ambiguous date columns.
-    Nothing is sent to HubSpot.
+    Nothing is sent to HubSpot. Raises PermissionDenied unless ``user`` may use the portal and,
+    to save a mapping (shared by everyone on the portal), manage portals.
     """
+    access.require(user, Action.PORTAL_USE, upload.portal)
+    if save_as.strip():
+        access.require(user, Action.PORTAL_MANAGE, upload.portal)
     assert screen.preview is not None and screen.schema is not None
     preview = screen.preview
     if save_as.strip():

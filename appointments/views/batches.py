@@ -16,10 +16,11 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from appointments.hubspot.errors import HubSpotError
-from appointments.models import Batch, batches_for
+from appointments.models import Batch
+from appointments.services import access, exports
 from appointments.services import batches as batch_services
-from appointments.services import exports
 from appointments.services import uploads as upload_services
+from appointments.services.access import Action, batches_for
 from appointments.services.portals import PortalNeedsReconnect
 from appointments.views.base import AuthenticatedRequest
 
@@ -29,6 +30,13 @@ STILL_STORING = gettext_lazy(
     "The rows of this batch are still being checked and stored; this page shows them as they "
     "come. Send it once every row is there."
 )
+
+
+def _acting_on(request: AuthenticatedRequest, batch_id: str) -> Batch:
+    """The batch, if the user sees it (else 404) and may act on it (else 403)."""
+    batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    access.require(request.user, Action.BATCH_ACT, batch)
+    return batch
 
 
 def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, object]:
@@ -55,6 +63,7 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
         ),
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
+        "can_act": access.can(request.user, Action.BATCH_ACT, batch),
     }
 
 
@@ -62,7 +71,9 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
 @login_required
 @vary_on_headers("HX-Request")
 def batch_detail(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
-    batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    batch = get_object_or_404(
+        batches_for(request.user).select_related("portal", "created_by"), pk=batch_id
+    )
     # Rows whose storing stopped (a killed process) are stored again in the background.
     upload_services.upload_resume(batch=batch)
     template = "appointments/batches/detail.html"
@@ -74,7 +85,7 @@ def batch_detail(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
 @require_POST
 @login_required
 def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
-    batch = get_object_or_404(batches_for(request.user), pk=batch_id)
+    batch = _acting_on(request, batch_id)
     if batch.is_active:
         messages.info(request, _("This batch is already being sent."))
     elif batch.status == Batch.Status.STORING:
@@ -82,7 +93,7 @@ def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     elif batch.status == Batch.Status.CANCELED:
         messages.info(request, _("This batch was canceled; upload the file again to send it."))
     else:
-        queued = batch_services.batch_submit(batch=batch)
+        queued = batch_services.batch_submit(user=request.user, batch=batch)
         if queued:
             messages.success(request, _sending(queued))
         else:
@@ -99,7 +110,7 @@ def _sending(count: int) -> str:
 @require_POST
 @login_required
 def batch_check_records(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
-    batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    batch = _acting_on(request, batch_id)
     if batch.status == Batch.Status.STORING:
         messages.info(request, STILL_STORING)
         return redirect("appointments:batch-detail", batch_id=batch.pk)
@@ -107,7 +118,7 @@ def batch_check_records(request: AuthenticatedRequest, batch_id: str) -> HttpRes
         messages.info(request, _("This batch is already being sent."))
         return redirect("appointments:batch-detail", batch_id=batch.pk)
     try:
-        held = batch_services.batch_check_records(batch=batch)
+        held = batch_services.batch_check_records(user=request.user, batch=batch)
     except (HubSpotError, PortalNeedsReconnect) as exc:
         messages.error(request, _("HubSpot could not be asked: %(reason)s") % {"reason": exc})
     else:
@@ -129,12 +140,12 @@ def batch_check_records(request: AuthenticatedRequest, batch_id: str) -> HttpRes
 @require_POST
 @login_required
 def batch_check_hubspot(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
-    batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    batch = _acting_on(request, batch_id)
     if batch.is_active:
         messages.info(request, _("This batch is already being sent."))
         return redirect("appointments:batch-detail", batch_id=batch.pk)
     try:
-        checked = batch_services.batch_check_hubspot(batch=batch)
+        checked = batch_services.batch_check_hubspot(user=request.user, batch=batch)
     except (HubSpotError, PortalNeedsReconnect) as exc:
         messages.error(request, _("HubSpot could not be asked: %(reason)s") % {"reason": exc})
         return redirect("appointments:batch-detail", batch_id=batch.pk)
@@ -166,8 +177,8 @@ def batch_check_hubspot(request: AuthenticatedRequest, batch_id: str) -> HttpRes
 @require_POST
 @login_required
 def batch_retry(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
-    batch = get_object_or_404(batches_for(request.user), pk=batch_id)
-    queued = batch_services.batch_retry_failed(batch=batch)
+    batch = _acting_on(request, batch_id)
+    queued = batch_services.batch_retry_failed(user=request.user, batch=batch)
     if queued:
         messages.success(
             request,
@@ -186,8 +197,8 @@ def batch_retry(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
 @require_POST
 @login_required
 def batch_cancel(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
-    batch = get_object_or_404(batches_for(request.user), pk=batch_id)
-    if batch_services.batch_cancel(batch=batch):
+    batch = _acting_on(request, batch_id)
+    if batch_services.batch_cancel(user=request.user, batch=batch):
         messages.info(request, _("Batch canceled. Rows not yet sent stay unsent."))
     else:
         messages.info(request, _("This batch had already ended; there was nothing to cancel."))
@@ -198,7 +209,9 @@ def batch_cancel(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
 @login_required
 def batch_export_csv(request: AuthenticatedRequest, batch_id: str) -> StreamingHttpResponse:
     batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
-    response = StreamingHttpResponse(exports.results_csv(batch), content_type="text/csv")
+    response = StreamingHttpResponse(
+        exports.results_csv(user=request.user, batch=batch), content_type="text/csv"
+    )
     response["Content-Disposition"] = f'attachment; filename="results-{batch.pk}.csv"'
     return response
 
@@ -208,7 +221,7 @@ def batch_export_csv(request: AuthenticatedRequest, batch_id: str) -> StreamingH
 def batch_export_xlsx(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
     response = HttpResponse(
-        exports.results_xlsx(batch),
+        exports.results_xlsx(user=request.user, batch=batch),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     response["Content-Disposition"] = f'attachment; filename="results-{batch.pk}.xlsx"'

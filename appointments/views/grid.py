@@ -13,7 +13,9 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from appointments.forms.grid import GridSetupForm
 from appointments.hubspot.errors import HubSpotError
-from appointments.models import Portal, portals_for
+from appointments.models import Portal
+from appointments.services import access
+from appointments.services.access import Action, portals_for
 from appointments.services.batches import batch_default_timezone
 from appointments.services.grid import (
     MAX_GRID_ROWS,
@@ -63,6 +65,7 @@ def _apply_action(action: str, rows: list[list[str]], width: int) -> list[list[s
 def grid_entry(request: AuthenticatedRequest) -> HttpResponse:
     """GET: choose portal and time zone, then an empty grid. POST ``action``: ``add``,
     ``remove:<index>`` (re-rendered grid) or ``create`` (batch, then its preview)."""
+    access.require(request.user, Action.PORTAL_USE)
     portals = portals_for(request.user).filter(status=Portal.Status.ACTIVE)
     data = request.POST if request.method == "POST" else request.GET
     setup = GridSetupForm(
@@ -83,6 +86,7 @@ def grid_entry(request: AuthenticatedRequest) -> HttpResponse:
             return render(request, template, context)
         return render(request, GRID_TEMPLATE, context)
     portal, timezone_name = setup.cleaned_data["portal"], setup.cleaned_data["timezone"]
+    access.require(request.user, Action.PORTAL_USE, portal)
     try:
         # Read afresh when the grid is shown; adding, removing and checking rows reuse it.
         schema = grid_schema(portal=portal, store=request.session, refresh=request.method != "POST")

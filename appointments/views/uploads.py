@@ -29,8 +29,10 @@ from appointments.forms.uploads import (
 )
 from appointments.intake.cells import column_letter
 from appointments.intake.mapping import duplicate_headers
-from appointments.models import Portal, Upload, portals_for, uploads_for
+from appointments.models import Portal, Upload
+from appointments.services import access
 from appointments.services import uploads as upload_services
+from appointments.services.access import Action, portals_for, uploads_for
 from appointments.services.batches import batch_default_timezone
 from appointments.views.base import AuthenticatedRequest
 
@@ -47,6 +49,7 @@ CONFIRM_SLOW_SECONDS = 120
 @login_required
 def upload_create(request: AuthenticatedRequest) -> HttpResponse:
     """Keep the uploaded file, then show its columns on the mapping screen."""
+    access.require(request.user, Action.PORTAL_USE)
     portals = portals_for(request.user).filter(status=Portal.Status.ACTIVE)
     initial = {"timezone": batch_default_timezone(user=request.user)}
     if request.method != "POST":
@@ -111,6 +114,7 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
     upload = get_object_or_404(
         uploads_for(request.user).select_related("portal", "created_by", "batch"), pk=upload_id
     )
+    access.require(request.user, Action.PORTAL_USE, upload.portal)
     confirming_key = f"confirming-{upload.pk}"
     if upload.batch is not None:
         request.session.pop(confirming_key, None)
@@ -162,7 +166,7 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
             "task": done.task_id,
         }
         return redirect("appointments:upload-mapping", upload_id=upload.pk)
-    context = _screen_context(upload, screen, form, shown)
+    context = _screen_context(request, upload, screen, form, shown)
     return render(request, template, {**context, "asked": asked})
 
 
@@ -184,7 +188,11 @@ def _confirming(request: AuthenticatedRequest, upload: Upload, key: str) -> Http
 
 
 def _screen_context(
-    upload: Upload, screen: upload_services.MappingScreen, form: MappingForm, shown: list[int]
+    request: AuthenticatedRequest,
+    upload: Upload,
+    screen: upload_services.MappingScreen,
+    form: MappingForm,
+    shown: list[int],
 ) -> dict[str, object]:
     table = screen.preview
     assert table is not None
@@ -237,4 +245,6 @@ def _screen_context(
         "saved_mappings": screen.saved,
         "applied": screen.applied,
         "encoding_label": dict(ENCODING_CHOICES).get(table.encoding or "", table.encoding),
+        # Saved mappings are shared by everyone on the portal: an admin's to set.
+        "can_manage": access.can(request.user, Action.PORTAL_MANAGE, upload.portal),
     }

@@ -313,6 +313,8 @@ def test_a_nul_in_the_file_is_an_error_on_its_cell_and_every_row_is_stored(user:
         "message": 'Row 3, column "Appointment name": "Visit\ufffdtwo" contains an invisible NUL '
         "character (shown as \ufffd), which HubSpot cannot store. Delete it, or type the value "
         "again.",
+        # What the sentence is made again from, in each reader's language.
+        "params": {"name": "hs_appointment_name"},
     }
     assert rows[2]["raw"][3] == "ignored\ufffdcolumn"
     assert rows[2]["properties"]["hs_appointment_name"] == "Visit three"

@@ -7,6 +7,7 @@ import zoneinfo
 from pathlib import Path
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from appointments.hubspot.errors import HubSpotError
@@ -18,10 +19,12 @@ from appointments.intake.readers import Table
 from appointments.intake.rows import ValidatedRow
 from appointments.intake.tuning import DATE_ORDERS, ambiguous_date_columns, date_order_verdicts
 from appointments.intake.validation import validate_table
+from appointments.management.acting import acting_user, add_user_argument, deny_as_error
 from appointments.models import Batch, Portal, Upload
 from appointments.services import batches as batch_services
 from appointments.services import mappings as mapping_services
 from appointments.services import uploads as upload_services
+from appointments.services.access import Action
 from appointments.services.portals import PortalNeedsReconnect, portal_schema
 
 
@@ -49,12 +52,13 @@ class Command(BaseCommand):
     help = (
         "Read, map and validate a CSV/XLSX/XLSM/XLS/ODS file for a connected portal, like the "
         "upload page. With --dry-run print what would be sent; without, create the batch and "
-        "send its valid rows."
+        "send its valid rows, as --user (who must be allowed to use the portal)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path)
         parser.add_argument("--portal", type=int, required=True, help="HubSpot hub ID")
+        add_user_argument(parser)
         parser.add_argument(
             "--timezone", required=True, help="Time zone of times without an offset"
         )
@@ -69,6 +73,7 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=["json"], default="json")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        user = acting_user(options["user"])
         portal = Portal.objects.filter(
             hub_id=options["portal"], status=Portal.Status.ACTIVE
         ).first()
@@ -77,6 +82,7 @@ class Command(BaseCommand):
                 f"No connected portal has hub ID {options['portal']}. Connect it first "
                 "(manage.py portal_add, or the dashboard)."
             )
+        deny_as_error(user, Action.PORTAL_USE, portal)
         if options["timezone"] not in zoneinfo.available_timezones():
             raise CommandError(
                 f"“{options['timezone']}” is not a time zone. Use an IANA name such as "
@@ -132,20 +138,21 @@ class Command(BaseCommand):
             "summary": {"total": len(rows), "valid": valid, "invalid": len(rows) - valid},
         }
         if not options["dry_run"]:
-            output["batch"] = self._create_and_send(upload, table, mapping, schema, orders)
+            upload.created_by = user
+            output["batch"] = self._create_and_send(user, upload, table, mapping, schema, orders)
         if saved is not None:
             mapping_services.mapping_mark_used(saved=saved)
         self.stdout.write(json.dumps(output, ensure_ascii=False))
 
     def _create_and_send(
         self,
+        user: User,
         upload: Upload,
         table: Table,
         mapping: list[ColumnTarget | None],
         schema: Schema,
         orders: dict[int, str],
     ) -> dict[str, Any]:
-        upload.created_by = upload.portal.connected_by
         upload.save()
         batch = upload_services.upload_table_confirm(
             upload=upload,
@@ -154,6 +161,6 @@ class Command(BaseCommand):
             properties=schema.properties,
             date_orders=orders,
         )
-        queued = batch_services.batch_submit(batch=batch)
+        queued = batch_services.batch_submit(user=user, batch=batch)
         batch.refresh_from_db()
         return {"id": str(batch.pk), "queued": queued, "status": Batch.Status(batch.status).value}

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('appointments', '0013_row_state_order'),
+        ('appointments', '0016_row_state_order'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('appointments', '0012_row_key'),
+        ('appointments', '0015_portal_access_roles'),
     ]
 
     operations = [
