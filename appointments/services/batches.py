@@ -9,6 +9,7 @@ Keyword-only, typed functions named ``batch_<action>``. Spreadsheets are read an
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -42,6 +43,7 @@ from appointments.services.sending import (
     call_reconcile,
     this_worker,
 )
+from appointments.services.states import Action, batch_transition
 from appointments.services.storage import batch_rows_store_encoded
 
 # Rows validated and stored per step: a 100,000-row file never holds every row in memory twice.
@@ -120,6 +122,7 @@ def batch_create(
             "mapping": mapping_to_json(mapping),
             "properties_snapshot": [p.to_json() for p in properties],
             "reading": reading,
+            **_file_fingerprint(upload),
         },
     )
     if claimed is not None:
@@ -132,6 +135,15 @@ def batch_create(
     if existing is None:
         raise RuntimeError(f"batch {origin} was claimed but cannot be found")
     return existing
+
+
+def _file_fingerprint(upload: Upload | None) -> dict[str, Any]:
+    """``file_sha256`` (hex) and ``file_size`` (bytes) of the upload's file; nothing for the
+    grid or an upload whose file is gone."""
+    data = bytes(upload.data) if upload is not None and upload.data else b""
+    if not data:
+        return {}
+    return {"file_sha256": hashlib.sha256(data).hexdigest(), "file_size": len(data)}
 
 
 class _Taken(Exception):
@@ -210,7 +222,13 @@ def _batch_store_rows(
                 return
             batch_rows_store_encoded(batch=batch, rows=chunk)
     with transaction.atomic():
-        if mine.update(status=Batch.Status.DRAFT, worker="", heartbeat_at=None):
+        if batch_transition(
+            batch_id=batch.pk,
+            action=Action.STORED,
+            where=Q(worker=this_worker()),
+            worker="",
+            heartbeat_at=None,
+        ):
             # The rows hold every value: a confirmed upload is never read again.
             Upload.objects.filter(batch=batch).update(data=b"")
 
@@ -353,9 +371,9 @@ def batch_cancel(*, batch: Batch) -> bool:
     """Stop a batch: calls not yet sent stay unsent and their rows say so. False, changing
     nothing, when the batch was not being sent or paused (already ended, or a draft)."""
     with transaction.atomic():
-        canceled = Batch.objects.filter(
-            pk=batch.pk, status__in=(*Batch.ACTIVE_STATUSES, Batch.Status.PAUSED)
-        ).update(status=Batch.Status.CANCELED, finished_at=timezone.now())
+        canceled = batch_transition(
+            batch_id=batch.pk, action=Action.CANCEL, finished_at=timezone.now()
+        )
         if canceled:
             pending = BatchCall.objects.filter(batch=batch, state=BatchCall.State.PENDING)
             BatchRow.objects.filter(call__in=pending, state=BatchRow.State.READY).update(
@@ -461,6 +479,21 @@ def batch_check_hubspot(*, batch: Batch) -> HubSpotCheck:
     )
     calls = BatchCall.objects.in_bulk({row.call_id for row in unknown})
     created = not_sent = 0
+    # A completed batch shows "checking HubSpot" meanwhile; a paused or canceled one keeps its
+    # state (nothing is sent either way).
+    checking = bool(unknown) and batch_transition(batch_id=batch.pk, action=Action.CHECK)
+    try:
+        created, not_sent = _check_calls(batch=batch, unknown=unknown, calls=calls)
+    finally:
+        if checking:
+            batch_transition(batch_id=batch.pk, action=Action.CHECKED)
+    return HubSpotCheck(created=created, not_sent=not_sent)
+
+
+def _check_calls(
+    *, batch: Batch, unknown: list[BatchRow], calls: dict[Any, BatchCall]
+) -> tuple[int, int]:
+    created = not_sent = 0
     with portal_client(portal=batch.portal) as client:
         for call_id, group in groupby(unknown, key=attrgetter("call_id")):
             rows = list(group)
@@ -477,4 +510,4 @@ def batch_check_hubspot(*, batch: Batch) -> HubSpotCheck:
                 ),
                 updated_at=timezone.now(),
             )
-    return HubSpotCheck(created=created, not_sent=not_sent)
+    return created, not_sent

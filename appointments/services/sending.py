@@ -78,6 +78,7 @@ from appointments.intake.encoding import RowLayout
 from appointments.models import Batch, BatchCall, BatchRow
 from appointments.services.matching import ValueIndex, match_results
 from appointments.services.portals import PortalNeedsReconnect, portal_access_token
+from appointments.services.states import Action, batch_can, batch_transition
 
 logger = logging.getLogger(__name__)
 
@@ -592,9 +593,13 @@ def _claim_next_call(batch: Batch) -> BatchCall | None:
 
 def _pause(batch: Batch, message: str) -> None:
     with transaction.atomic():
-        if not Batch.objects.filter(
-            pk=batch.pk, status=Batch.Status.RUNNING, worker=this_worker()
-        ).update(status=Batch.Status.PAUSED, status_message=message, worker=""):
+        if not batch_transition(
+            batch_id=batch.pk,
+            action=Action.PAUSE,
+            where=Q(worker=this_worker()),
+            status_message=message,
+            worker="",
+        ):
             return  # taken over: its calls are the new owner's now
         calls = BatchCall.objects.filter(batch=batch, state=BatchCall.State.SENDING)
         # Rows of a paused call were not sent (or were reconciled): they wait for the resume.
@@ -628,9 +633,13 @@ def batch_recover_stalled() -> list[str]:
     for pk, status, worker, heartbeat_at in candidates.values_list(
         "pk", "status", "worker", "heartbeat_at"
     ):
-        if Batch.objects.filter(
-            pk=pk, status=status, worker=worker, heartbeat_at=heartbeat_at
-        ).update(status=Batch.Status.QUEUED, worker="", heartbeat_at=now):
+        if batch_transition(
+            batch_id=pk,
+            action=Action.RECOVER,
+            where=Q(status=status, worker=worker, heartbeat_at=heartbeat_at),
+            worker="",
+            heartbeat_at=now,
+        ):
             if status == Batch.Status.RUNNING:
                 logger.warning("Batch %s: worker %s stopped renewing its lease", pk, worker)
             recovered.append(str(pk))
@@ -699,8 +708,8 @@ def batch_send(*, batch_id: str) -> None:
     """
     # Flipping QUEUED -> RUNNING is the claim: a second task for the same batch finds nothing
     # to do, so it never mistakes the first one's in-flight call for a dead one.
-    claimed = Batch.objects.filter(pk=batch_id, status=Batch.Status.QUEUED).update(
-        status=Batch.Status.RUNNING, worker=this_worker(), heartbeat_at=timezone.now()
+    claimed = batch_transition(
+        batch_id=batch_id, action=Action.CLAIM, worker=this_worker(), heartbeat_at=timezone.now()
     )
     if not claimed:
         return
@@ -713,8 +722,12 @@ def batch_send(*, batch_id: str) -> None:
         if pause.resume_after is not None:
             _schedule_resume(str(batch.pk), pause.resume_after)
         return
-    Batch.objects.filter(mine).update(
-        status=Batch.Status.COMPLETED, finished_at=timezone.now(), worker=""
+    batch_transition(
+        batch_id=batch_id,
+        action=Action.FINISH,
+        where=Q(worker=this_worker()),
+        finished_at=timezone.now(),
+        worker="",
     )
 
 
@@ -728,7 +741,7 @@ def batch_queue(*, batch: Batch) -> int:
     with transaction.atomic():
         locked = Batch.objects.select_for_update().get(pk=batch.pk)
         # Rows still being stored are not all there yet: nothing goes out before the last.
-        if locked.status in (*Batch.ACTIVE_STATUSES, Batch.Status.STORING):
+        if not batch_can(status=locked.status, action=Action.QUEUE):
             return 0
         ready = list(
             locked.rows.filter(state=BatchRow.State.READY, call__isnull=True)
@@ -751,11 +764,15 @@ def batch_queue(*, batch: Batch) -> int:
         ).count()
         if not waiting:
             return 0
-        locked.status = Batch.Status.QUEUED
-        locked.submitted_at = locked.heartbeat_at = timezone.now()
-        locked.finished_at = None
-        locked.status_message = ""
-        locked.save()
+        now = timezone.now()
+        batch_transition(
+            batch_id=locked.pk,
+            action=Action.QUEUE,
+            submitted_at=now,
+            heartbeat_at=now,
+            finished_at=None,
+            status_message="",
+        )
         batch_id = str(locked.pk)
         transaction.on_commit(lambda: send_batch.enqueue(batch_id))
     batch.refresh_from_db()

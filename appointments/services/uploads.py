@@ -44,6 +44,7 @@ from appointments.services.mappings import (
     mapping_save,
 )
 from appointments.services.portals import PortalNeedsReconnect, portal_schema
+from appointments.services.states import Action, batch_transition
 
 # About 0.4 s of checking and storing: more rows than this are confirmed by a task.
 CONFIRM_INLINE_MAX_ROWS = 10_000
@@ -429,8 +430,9 @@ def resume_upload_batch(batch_id: str) -> None:
             raise IntakeError(_("The file no longer has the columns it had when confirmed."))
     except IntakeError as exc:
         # Never a loop of failing attempts: the batch says why, and nothing of it is sent.
-        Batch.objects.filter(pk=batch.pk, status=Batch.Status.STORING).update(
-            status=Batch.Status.CANCELED,
+        batch_transition(
+            batch_id=batch.pk,
+            action=Action.ABANDON,
             status_message=_(
                 "Checking the rows stopped and could not start again: %(reason)s Upload the "
                 "file again."

@@ -78,6 +78,8 @@ def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
         messages.info(request, STILL_STORING)
     elif batch.status == Batch.Status.CANCELED:
         messages.info(request, _("This batch was canceled; upload the file again to send it."))
+    elif batch.status in (Batch.Status.UNDOING, Batch.Status.UNDONE):
+        messages.info(request, _("This batch was undone; it cannot be sent again."))
     else:
         queued = batch_services.batch_submit(batch=batch)
         if queued:
