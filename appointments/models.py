@@ -145,6 +145,8 @@ class Batch(models.Model):
     # Canary: send this many rows first, then wait (status CANARY) for "send the rest" or
     # "undo these"; 0: no canary.
     canary_size = models.PositiveIntegerField(default=0)
+    # Groups of in-file duplicates (lists of row numbers) a person chose to send all of.
+    duplicates_kept = models.JSONField(default=list, blank=True)
     # Undo (services.undo): who asked and when, when it ended, and whether records changed in
     # HubSpot since the batch wrote them are archived too.
     undo_requested_by = models.ForeignKey(
@@ -172,7 +174,7 @@ class Batch(models.Model):
     @property
     def is_changing(self) -> bool:
         """True while the results page should poll: rows are being stored or sent."""
-        return self.is_active or self.status == self.Status.STORING
+        return self.is_active or self.status in (self.Status.STORING, self.Status.UNDOING)
 
     @cached_property
     def name_column(self) -> int | None:
@@ -299,6 +301,8 @@ class RowUndo(models.Model):
     """
 
     class Outcome(models.TextChoices):
+        # Chosen for archiving, the call not yet answered: archived again on resume.
+        ARCHIVING = "archiving", _("Being archived")
         ARCHIVED = "archived", _("Archived")
         CHANGED = "changed", _("Kept: changed in HubSpot since")
         MISSING = "missing", _("Already gone from HubSpot")

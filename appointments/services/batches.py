@@ -43,7 +43,12 @@ from appointments.services.sending import (
     call_reconcile,
     this_worker,
 )
-from appointments.services.states import Action, batch_transition
+from appointments.services.duplicates import (
+    DuplicatesUndecided,
+    batch_duplicates,
+    batch_duplicates_skip_sent,
+)
+from appointments.services.states import Action, batch_can, batch_transition
 from appointments.services.storage import batch_rows_store_encoded
 
 # Rows validated and stored per step: a 100,000-row file never holds every row in memory twice.
@@ -346,10 +351,22 @@ def batch_rows_page(
     return _CountedPaginator(rows, ROWS_PER_PAGE, total).get_page(number)
 
 
-def batch_submit(*, batch: Batch) -> int:
+def batch_submit(*, batch: Batch, on_duplicate: str = "ask") -> int:
     """Send the batch: its ready rows are queued in calls of at most 100 for the worker
     (``services.sending.batch_queue``); a paused batch resumes. Returns the number of rows
-    waiting to be sent (0 when there is nothing to send or the batch is already being sent)."""
+    waiting to be sent (0 when there is nothing to send or the batch is already being sent).
+
+    Rows the app already created in this portal (``services.duplicates``) are never sent by
+    accident: ``on_duplicate`` ``"skip"`` excludes them first, ``"create"`` sends them anyway,
+    and ``"ask"`` (the default) raises ``DuplicatesUndecided`` when there are any, sending
+    nothing.
+    """
+    if on_duplicate != "create" and batch_can(status=batch.status, action=Action.QUEUE):
+        report = batch_duplicates(batch=batch)
+        if report.sent:
+            if on_duplicate != "skip":
+                raise DuplicatesUndecided(len(report.sent))
+            batch_duplicates_skip_sent(batch=batch, report=report)
     return batch_queue(batch=batch)
 
 

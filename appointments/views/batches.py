@@ -16,9 +16,11 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from appointments.hubspot.errors import HubSpotError
-from appointments.models import Batch, batches_for
+from appointments.models import Batch, RowUndo, batches_for
 from appointments.services import batches as batch_services
+from appointments.services import duplicates as duplicate_services
 from appointments.services import exports
+from appointments.services import undo as undo_services
 from appointments.services import uploads as upload_services
 from appointments.services.portals import PortalNeedsReconnect
 from appointments.views.base import AuthenticatedRequest
@@ -29,6 +31,9 @@ STILL_STORING = gettext_lazy(
     "The rows of this batch are still being checked and stored; this page shows them as they "
     "come. Send it once every row is there."
 )
+
+
+DUPLICATES_SHOWN = (Batch.Status.DRAFT, Batch.Status.PAUSED, Batch.Status.CANARY)
 
 
 def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, object]:
@@ -52,6 +57,25 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
         ),
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
+        "undo_possible": undo_services.batch_undo_possible(batch=batch),
+        "undo_counts": (
+            [
+                (outcome, label, n)
+                for (outcome, label), n in zip(
+                    RowUndo.Outcome.choices,
+                    undo_services.batch_undo_counts(batch=batch).values(),
+                    strict=True,
+                )
+            ]
+            if batch.undo_requested_at
+            else []
+        ),
+        # Only while rows may still be sent: read from the database, no HubSpot call.
+        "duplicates": (
+            duplicate_services.batch_duplicates(batch=batch)
+            if batch.status in DUPLICATES_SHOWN
+            else None
+        ),
     }
 
 
@@ -81,7 +105,22 @@ def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     elif batch.status in (Batch.Status.UNDOING, Batch.Status.UNDONE):
         messages.info(request, _("This batch was undone; it cannot be sent again."))
     else:
-        queued = batch_services.batch_submit(batch=batch)
+        on_duplicate = request.POST.get("on_duplicate", "ask")
+        try:
+            queued = batch_services.batch_submit(batch=batch, on_duplicate=on_duplicate)
+        except duplicate_services.DuplicatesUndecided as exc:
+            messages.warning(
+                request,
+                ngettext(
+                    "%(count)s row was already sent to this portal: choose to skip it or to "
+                    "create it anyway, then send.",
+                    "%(count)s rows were already sent to this portal: choose to skip them or to "
+                    "create them anyway, then send.",
+                    exc.count,
+                )
+                % {"count": exc.count},
+            )
+            return redirect("appointments:batch-detail", batch_id=batch.pk)
         if queued:
             messages.success(request, _sending(queued))
         else:

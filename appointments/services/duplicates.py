@@ -1,0 +1,209 @@
+"""Duplicates of a batch's rows: inside its file, against what the app already sent to the
+portal, and the same file sent before (its SHA-256); the choices a person makes about them.
+
+Keyword-only, typed functions named ``batch_duplicates_<action>``. What makes two rows the same
+appointment is ``intake.duplicates`` (pure).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from appointments.hubspot.schema import PropertyDefinition
+from appointments.intake.duplicates import appointment_keys, contact_pairs, group_rows
+from appointments.intake.encoding import association_object_types
+from appointments.intake.mapping import target_from_json
+from appointments.models import Batch, BatchRow, RowUndo
+
+# Rows of this batch that are or will be sent: the ones a duplicate matters for.
+LIVE_STATES = (BatchRow.State.READY, BatchRow.State.SENDING, BatchRow.State.CREATED)
+
+
+ON_DUPLICATE_CHOICES = ("skip", "create")
+
+
+class DuplicatesUndecided(Exception):
+    """Rows of the batch were already sent to the portal and nobody said what to do with them
+    (``count`` rows)."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.count = count
+
+
+@dataclass(frozen=True)
+class SentMatch:
+    """Row ``row_number`` of this batch is the appointment row ``earlier_row`` of batch
+    ``batch_id`` (named ``batch_name``) created as HubSpot record ``record_id``."""
+
+    row_number: int
+    batch_id: uuid.UUID
+    batch_name: str
+    earlier_row: int
+    record_id: str
+
+
+@dataclass(frozen=True)
+class DuplicateReport:
+    """``in_file``: groups of row numbers that are the same appointment (first row first),
+    less those a person chose to keep; ``sent``: rows the app already created in the portal;
+    ``same_file``: earlier batches of the portal made from a file with the same SHA-256."""
+
+    in_file: list[list[int]] = field(default_factory=list)
+    sent: list[SentMatch] = field(default_factory=list)
+    same_file: list[Batch] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.in_file or self.sent or self.same_file)
+
+    def by_row(self) -> dict[int, list[dict[str, Any]]]:
+        """``{row number: [{"kind": "file", "row": n} | {"kind": "sent", "batch": id,
+        "row": n, "record_id": id}]}``, the shape ``import_appointments --dry-run`` prints."""
+        found: dict[int, list[dict[str, Any]]] = {}
+        for group in self.in_file:
+            for row in group:
+                for other in group:
+                    if other != row:
+                        found.setdefault(row, []).append({"kind": "file", "row": other})
+        for match in self.sent:
+            found.setdefault(match.row_number, []).append(
+                {
+                    "kind": "sent",
+                    "batch": str(match.batch_id),
+                    "row": match.earlier_row,
+                    "record_id": match.record_id,
+                }
+            )
+        return found
+
+
+def _keyer(batch: Batch) -> Any:
+    """A function ``(properties, associations) -> keys`` for the rows of ``batch``."""
+    layout = batch.layout
+    contacts = contact_pairs(association_object_types([target_from_json(t) for t in batch.mapping]))
+    unique = [
+        p.name
+        for p in map(PropertyDefinition.from_json, batch.properties_snapshot)
+        if p.has_unique_value and p.name in layout.properties
+    ]
+
+    def keys(properties: list[Any], associations: list[Any]) -> list[tuple[str, ...]]:
+        return appointment_keys(
+            properties=layout.unpack_properties(properties),
+            associations=layout.unpack_associations(associations),
+            contacts=contacts,
+            unique_properties=unique,
+        )
+
+    return keys
+
+
+def batch_duplicates(*, batch: Batch) -> DuplicateReport:
+    """The batch's duplicates (``DuplicateReport``), from the database alone: immediate and
+    exact, no HubSpot call.
+
+    Sent before: rows of the portal's other batches that HubSpot created (and that no undo
+    archived) with a key in common with a live row of this batch (same start and contact, or
+    same unique-property value).
+    """
+    keys_of = _keyer(batch)
+    rows = batch.rows.filter(state__in=LIVE_STATES).order_by("row_number")
+    keyed = [
+        (number, keys_of(properties, associations))
+        for number, properties, associations in rows.values_list(
+            "row_number", "properties", "associations"
+        )
+    ]
+    kept = {tuple(group) for group in batch.duplicates_kept}
+    in_file = [group for group in group_rows(keyed) if tuple(group) not in kept]
+    wanted: dict[tuple[str, ...], list[int]] = {}
+    for number, keys in keyed:
+        for key in keys:
+            wanted.setdefault(key, []).append(number)
+    sent: dict[int, SentMatch] = {}
+    archived = RowUndo.objects.filter(outcome=RowUndo.Outcome.ARCHIVED).values("row_id")
+    earlier = (
+        Batch.objects.filter(portal_id=batch.portal_id)
+        .exclude(pk=batch.pk)
+        .filter(rows__state=BatchRow.State.CREATED)
+        .distinct()
+        .order_by("created_at")
+    )
+    for other in earlier:
+        other_keys = _keyer(other)
+        created = other.rows.filter(state=BatchRow.State.CREATED).exclude(pk__in=archived)
+        for number, properties, associations, record_id in created.values_list(
+            "row_number", "properties", "associations", "hubspot_id"
+        ):
+            for key in other_keys(properties, associations):
+                for mine in wanted.get(key, ()):
+                    sent.setdefault(
+                        mine,
+                        SentMatch(
+                            row_number=mine,
+                            batch_id=other.pk,
+                            batch_name=str(other),
+                            earlier_row=number,
+                            record_id=record_id,
+                        ),
+                    )
+    same_file = (
+        list(
+            Batch.objects.filter(portal_id=batch.portal_id, file_sha256=batch.file_sha256)
+            .exclude(pk=batch.pk)
+            .order_by("created_at")
+        )
+        if batch.file_sha256
+        else []
+    )
+    return DuplicateReport(
+        in_file=in_file,
+        sent=[sent[number] for number in sorted(sent)],
+        same_file=same_file,
+    )
+
+
+def batch_duplicates_resolve(*, batch: Batch, rows: list[int], choice: str) -> int:
+    """Settle one group of in-file duplicates (``rows``: its row numbers, first first):
+    ``"keep_first"`` excludes all but the first, ``"exclude"`` excludes them all, ``"keep_all"``
+    keeps them all and stops showing the group. Only rows no HubSpot call holds change.
+    Returns how many rows were excluded. Raises ValueError for another ``choice``.
+    """
+    if choice not in ("keep_first", "exclude", "keep_all"):
+        raise ValueError(choice)
+    group = sorted(set(rows))
+    if choice == "keep_all":
+        with transaction.atomic():
+            locked = Batch.objects.select_for_update().get(pk=batch.pk)
+            if group not in locked.duplicates_kept:
+                locked.duplicates_kept = [*locked.duplicates_kept, group]
+                locked.save(update_fields=["duplicates_kept"])
+        return 0
+    targets = group[1:] if choice == "keep_first" else group
+    return _exclude(batch, targets, _("Excluded: the same appointment as another row."))
+
+
+def _exclude(batch: Batch, row_numbers: list[int], message: str) -> int:
+    return batch.rows.filter(
+        row_number__in=row_numbers, call__isnull=True, state=BatchRow.State.READY
+    ).update(state=BatchRow.State.EXCLUDED, error_message=message, updated_at=timezone.now())
+
+
+def batch_duplicates_skip_sent(*, batch: Batch, report: DuplicateReport) -> int:
+    """Exclude the rows ``report`` found already sent (never sent again), each saying which
+    batch and record it duplicates. Returns how many rows were excluded."""
+    excluded = 0
+    for match in report.sent:
+        excluded += _exclude(
+            batch,
+            [match.row_number],
+            _("Not sent: batch %(batch)s already created it (row %(row)s, record %(record)s).")
+            % {"batch": match.batch_name, "row": match.earlier_row, "record": match.record_id},
+        )
+    return excluded

@@ -1,0 +1,101 @@
+"""Duplicates: inside the file, sent before to the portal, and the same file uploaded twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.test import Client
+from django.urls import reverse
+
+from appointments.models import Batch, BatchRow, Portal
+from appointments.services.duplicates import batch_duplicates
+from sandbox.seed import DEMO_COMPANY_IDS, DEMO_CONTACT_IDS
+from tests.web import BATCH_HEADER, csv_upload, rows_csv, upload_and_confirm
+
+
+def confirmed(client: Client, portal: Portal, lines: list[str], name: str) -> Batch:
+    upload_and_confirm(client, portal, csv_upload(lines, name=name))
+    return Batch.objects.get(filename=name)
+
+
+def submit(client: Client, batch: Batch, **data: str) -> Batch:
+    client.post(reverse("appointments:batch-submit", args=[batch.pk]), data)
+    batch.refresh_from_db()
+    return batch
+
+
+def test_a_second_send_of_the_same_file_warns_and_on_skip_creates_nothing(
+    logged_client: Client, portal: Portal, hubspot: Any
+) -> None:
+    lines = rows_csv(30)
+    first = submit(logged_client, confirmed(logged_client, portal, lines, "week.csv"))
+    assert first.status == Batch.Status.COMPLETED
+    assert len(hubspot.appointments()) == 30
+
+    upload_and_confirm(logged_client, portal, csv_upload(lines, name="week.csv"))
+    second = Batch.objects.exclude(pk=first.pk).get()
+    assert second.file_sha256 == first.file_sha256 != ""
+    page = logged_client.get(reverse("appointments:batch-detail", args=[second.pk]))
+    assert "The same file (same SHA-256) was already uploaded as batch" in page.text
+    assert reverse("appointments:batch-detail", args=[first.pk]) in page.text
+    assert "30 rows are appointments this app already created" in page.text
+    assert 'name="on_duplicate" value="skip" checked' in page.text
+
+    # Without a choice (a script, a stale form): nothing is sent, the page says why.
+    response = logged_client.post(
+        reverse("appointments:batch-submit", args=[second.pk]), follow=True
+    )
+    assert "30 rows were already sent to this portal" in response.text
+    second.refresh_from_db()
+    assert second.status == Batch.Status.DRAFT
+
+    submit(logged_client, second, on_duplicate="skip")
+    assert len(hubspot.appointments()) == 30
+    assert second.rows.filter(state=BatchRow.State.EXCLUDED).count() == 30
+    excluded = second.rows.get(row_number=2)
+    assert "already created it" in excluded.error_message
+
+
+def test_create_anyway_sends_the_duplicates(
+    logged_client: Client, portal: Portal, hubspot: Any
+) -> None:
+    lines = rows_csv(3)
+    submit(logged_client, confirmed(logged_client, portal, lines, "a.csv"))
+    again = confirmed(logged_client, portal, lines, "b.csv")
+    submit(logged_client, again, on_duplicate="create")
+    assert len(hubspot.appointments()) == 6
+
+
+def test_in_file_duplicates_are_grouped_and_settled_per_group(
+    logged_client: Client, portal: Portal, hubspot: Any
+) -> None:
+    contact, other_contact = DEMO_CONTACT_IDS[0], DEMO_CONTACT_IDS[1]
+    company = DEMO_COMPANY_IDS[0]
+    lines = [
+        BATCH_HEADER,
+        f"Visit,2026-12-03 14:00,2026-12-03 15:00,Scheduled,{contact},{company}",  # row 2
+        f"Other,2026-12-03 16:00,2026-12-03 17:00,Scheduled,{contact},{company}",  # row 3
+        f"Visit again,2026-12-03 14:00,2026-12-03 15:00,Scheduled,{contact},",  # row 4
+        f"Same time,2026-12-03 14:00,2026-12-03 15:00,Scheduled,{other_contact},",  # row 5
+        f"Third,2026-12-03 14:00,2026-12-03 15:00,Scheduled,{contact},",  # row 6
+        f"Pair,2026-12-04 09:00,2026-12-04 10:00,Scheduled,{other_contact},",  # row 7
+        f"Pair,2026-12-04 09:00,2026-12-04 10:00,Scheduled,{other_contact},",  # row 8
+    ]
+    batch = confirmed(logged_client, portal, lines, "dupes.csv")
+    assert batch_duplicates(batch=batch).in_file == [[2, 4, 6], [7, 8]]
+    page = logged_client.get(reverse("appointments:batch-detail", args=[batch.pk]))
+    assert "Rows 2, 4, 6" in page.text and "Rows 7, 8" in page.text
+
+    url = reverse("appointments:batch-duplicates-resolve", args=[batch.pk])
+    logged_client.post(url, {"rows": "2,4,6", "choice": "keep_first"})
+    logged_client.post(url, {"rows": "7,8", "choice": "keep_all"})
+    states = dict(batch.rows.values_list("row_number", "state"))
+    assert states[4] == states[6] == BatchRow.State.EXCLUDED
+    assert states[2] == states[7] == states[8] == BatchRow.State.READY
+    batch.refresh_from_db()
+    assert batch_duplicates(batch=batch).in_file == []
+
+    logged_client.post(url, {"rows": "7,8", "choice": "exclude"})
+    states = dict(batch.rows.values_list("row_number", "state"))
+    assert states[7] == states[8] == BatchRow.State.EXCLUDED
+    assert "not understood" in logged_client.post(url, {"rows": "x"}, follow=True).text
