@@ -252,6 +252,7 @@ class BatchRow(models.Model):
     error_category = models.CharField(max_length=64, blank=True, db_default="")
     error_message = models.TextField(blank=True, db_default="")
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+
     class Meta:
         ordering = ["batch", "row_number"]
         constraints = [

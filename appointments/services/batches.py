@@ -36,17 +36,17 @@ from appointments.intake.mapping import ColumnTarget, mapping_to_json, target_fr
 from appointments.intake.records import association_columns, column_holding, record_not_found
 from appointments.intake.validation import RowValidator, snapshot_validator
 from appointments.models import Batch, BatchCall, BatchCounts, BatchRow, Portal, Upload
+from appointments.services.duplicates import (
+    DuplicatesUndecided,
+    batch_duplicates,
+    batch_duplicates_skip_sent,
+)
 from appointments.services.portals import portal_client
 from appointments.services.sending import (
     UNKNOWN_OUTCOME,
     batch_queue,
     call_reconcile,
     this_worker,
-)
-from appointments.services.duplicates import (
-    DuplicatesUndecided,
-    batch_duplicates,
-    batch_duplicates_skip_sent,
 )
 from appointments.services.states import Action, batch_can, batch_transition
 from appointments.services.storage import batch_rows_store_encoded
@@ -351,7 +351,7 @@ def batch_rows_page(
     return _CountedPaginator(rows, ROWS_PER_PAGE, total).get_page(number)
 
 
-def batch_submit(*, batch: Batch, on_duplicate: str = "ask") -> int:
+def batch_submit(*, batch: Batch, on_duplicate: str = "ask", canary: int = 0) -> int:
     """Send the batch: its ready rows are queued in calls of at most 100 for the worker
     (``services.sending.batch_queue``); a paused batch resumes. Returns the number of rows
     waiting to be sent (0 when there is nothing to send or the batch is already being sent).
@@ -360,7 +360,14 @@ def batch_submit(*, batch: Batch, on_duplicate: str = "ask") -> int:
     accident: ``on_duplicate`` ``"skip"`` excludes them first, ``"create"`` sends them anyway,
     and ``"ask"`` (the default) raises ``DuplicatesUndecided`` when there are any, sending
     nothing.
+
+    ``canary`` (rows, 0: none): on a draft, send only the first ``canary`` rows, then wait at
+    the canary (``Batch.Status.CANARY``) until this is called again ("send the rest") or the
+    batch is undone (``services.undo``).
     """
+    if canary and batch.status == Batch.Status.DRAFT:
+        Batch.objects.filter(pk=batch.pk, status=Batch.Status.DRAFT).update(canary_size=canary)
+        batch.canary_size = canary
     if on_duplicate != "create" and batch_can(status=batch.status, action=Action.QUEUE):
         report = batch_duplicates(batch=batch)
         if report.sent:

@@ -722,9 +722,14 @@ def batch_send(*, batch_id: str) -> None:
         if pause.resume_after is not None:
             _schedule_resume(str(batch.pk), pause.resume_after)
         return
+    # A canary's first rows are answered and the rest wait for a person (services.states).
+    rest = (
+        batch.canary_size
+        and batch.rows.filter(state=BatchRow.State.READY, call__isnull=True).exists()
+    )
     batch_transition(
         batch_id=batch_id,
-        action=Action.FINISH,
+        action=Action.REACH_CANARY if rest else Action.FINISH,
         where=Q(worker=this_worker()),
         finished_at=timezone.now(),
         worker="",
@@ -748,6 +753,10 @@ def batch_queue(*, batch: Batch) -> int:
             .order_by("row_number")
             .values_list("pk", flat=True)
         )
+        if locked.canary_size and locked.status in (Batch.Status.DRAFT, Batch.Status.PAUSED):
+            # The canary (sent, or paused, before it was reached): the rest waits for a person.
+            given = locked.rows.filter(call__isnull=False).count()
+            ready = ready[: max(locked.canary_size - given, 0)]
         next_sequence = (
             locked.calls.order_by("-sequence").values_list("sequence", flat=True).first() or 0
         ) + 1

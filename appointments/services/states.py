@@ -43,9 +43,7 @@ TRANSITIONS: dict[Action, tuple[frozenset[str], str]] = {
     Action.STORED: (frozenset({Status.STORING}), Status.DRAFT),
     Action.ABANDON: (frozenset({Status.STORING}), Status.CANCELED),
     Action.QUEUE: (
-        frozenset(
-            {Status.DRAFT, Status.PAUSED, Status.CANARY, Status.COMPLETED, Status.CANCELED}
-        ),
+        frozenset({Status.DRAFT, Status.PAUSED, Status.CANARY, Status.COMPLETED, Status.CANCELED}),
         Status.QUEUED,
     ),
     Action.CLAIM: (frozenset({Status.QUEUED}), Status.RUNNING),

@@ -82,9 +82,9 @@ def _claim(batch_id: str) -> bool:
 
 def _still_mine(batch_id: str) -> bool:
     return bool(
-        Batch.objects.filter(
-            pk=batch_id, status=Batch.Status.UNDOING, worker=this_worker()
-        ).update(heartbeat_at=timezone.now())
+        Batch.objects.filter(pk=batch_id, status=Batch.Status.UNDOING, worker=this_worker()).update(
+            heartbeat_at=timezone.now()
+        )
     )
 
 
@@ -219,4 +219,3 @@ def batch_undo_recover_stalled() -> list[str]:
 def undo_batch(batch_id: str) -> None:
     """Archive the records an UNDOING batch created (``batch_undo_run``)."""
     batch_undo_run(batch_id=batch_id)
-

@@ -102,12 +102,14 @@ def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
         messages.info(request, STILL_STORING)
     elif batch.status == Batch.Status.CANCELED:
         messages.info(request, _("This batch was canceled; upload the file again to send it."))
-    elif batch.status in (Batch.Status.UNDOING, Batch.Status.UNDONE):
+    elif batch.status in (Batch.Status.UNDOING, Batch.Status.UNDONE, Batch.Status.CHECKING):
         messages.info(request, _("This batch was undone; it cannot be sent again."))
     else:
         on_duplicate = request.POST.get("on_duplicate", "ask")
         try:
-            queued = batch_services.batch_submit(batch=batch, on_duplicate=on_duplicate)
+            queued = batch_services.batch_submit(
+                batch=batch, on_duplicate=on_duplicate, canary=_canary(request)
+            )
         except duplicate_services.DuplicatesUndecided as exc:
             messages.warning(
                 request,
@@ -126,6 +128,18 @@ def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
         else:
             messages.info(request, _("There are no valid rows left to send."))
     return redirect("appointments:batch-detail", batch_id=batch.pk)
+
+
+DEFAULT_CANARY = 10
+
+
+def _canary(request: AuthenticatedRequest) -> int:
+    """The canary's size the send form asked for (0: none): ``canary`` ticked, ``canary_size``
+    rows (``DEFAULT_CANARY`` when not a whole number from 1 to 1,000)."""
+    if request.POST.get("canary") != "on":
+        return 0
+    size = request.POST.get("canary_size", "")
+    return int(size) if size.isdigit() and 1 <= int(size) <= 1000 else DEFAULT_CANARY
 
 
 def _sending(count: int) -> str:

@@ -18,9 +18,7 @@ from tests.web import csv_upload, rows_csv, upload_and_confirm
 def sent_batch(client: Client, portal: Portal, lines: list[str], name: str) -> Batch:
     upload_and_confirm(client, portal, csv_upload(lines, name=name))
     batch = Batch.objects.get(filename=name)
-    client.post(
-        reverse("appointments:batch-submit", args=[batch.pk]), {"on_duplicate": "create"}
-    )
+    client.post(reverse("appointments:batch-submit", args=[batch.pk]), {"on_duplicate": "create"})
     batch.refresh_from_db()
     assert batch.status == Batch.Status.COMPLETED
     return batch
@@ -58,7 +56,9 @@ def test_it_lists_then_archives_exactly_the_batch_records(
     assert mine.status == Batch.Status.UNDONE
     assert mine.undo_requested_by is not None and mine.undone_at is not None
     assert sorted(archived_ids(hubspot)) == sorted(created)
-    assert [len(json.loads(e.request_body)["inputs"]) for e in hubspot.journal("/batch/archive")] == [
+    assert [
+        len(json.loads(e.request_body)["inputs"]) for e in hubspot.journal("/batch/archive")
+    ] == [
         100,
         20,
     ]
@@ -132,9 +132,17 @@ def test_sandbox_batch_archive_is_idempotent_and_hidden_from_reads(
     headers = {"Authorization": f"Bearer {hubspot.token}"}
     created = requests.post(
         hubspot.url("/crm/objects/2026-03/0-421/batch/create"),
-        json={"inputs": [{"properties": {"hs_appointment_name": "A",
-                                         "hs_appointment_start": "2026-12-01T09:00:00Z",
-                                         "hs_appointment_end": "2026-12-01T10:00:00Z"}}]},
+        json={
+            "inputs": [
+                {
+                    "properties": {
+                        "hs_appointment_name": "A",
+                        "hs_appointment_start": "2026-12-01T09:00:00Z",
+                        "hs_appointment_end": "2026-12-01T10:00:00Z",
+                    }
+                }
+            ]
+        },
         headers=headers,
         timeout=10,
     ).json()
@@ -147,7 +155,8 @@ def test_sandbox_batch_archive_is_idempotent_and_hidden_from_reads(
             timeout=10,
         )
         assert answer.status_code == 204 and answer.content == b""
-    read = requests.get(hubspot.url(f"/crm/objects/2026-03/0-421/{record_id}"), headers=headers,
-                        timeout=10)
+    read = requests.get(
+        hubspot.url(f"/crm/objects/2026-03/0-421/{record_id}"), headers=headers, timeout=10
+    )
     assert read.status_code == 404
     assert hubspot.contract_violations() == []
