@@ -64,6 +64,9 @@ urlpatterns = [
     path(
         "batches/<uuid:batch_id>/results.xlsx", batches.batch_export_xlsx, name="batch-export-xlsx"
     ),
+    path(
+        "batches/<uuid:batch_id>/audit.json", batches.batch_export_audit, name="batch-export-audit"
+    ),
     path("batches/<uuid:batch_id>/undo/", undo.batch_undo, name="batch-undo"),
     # duplicates
     path(

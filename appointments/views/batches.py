@@ -8,7 +8,7 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -17,6 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from appointments.hubspot.errors import HubSpotError
 from appointments.models import Batch, RowUndo, batches_for
+from appointments.services import audit as audit_services
 from appointments.services import batches as batch_services
 from appointments.services import duplicates as duplicate_services
 from appointments.services import exports
@@ -264,4 +265,18 @@ def batch_export_xlsx(request: AuthenticatedRequest, batch_id: str) -> HttpRespo
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     response["Content-Disposition"] = f'attachment; filename="results-{batch.pk}.xlsx"'
+    return response
+
+
+@require_GET
+@login_required
+def batch_export_audit(request: AuthenticatedRequest, batch_id: str) -> JsonResponse:
+    batch = get_object_or_404(
+        batches_for(request.user).select_related("portal", "created_by", "undo_requested_by"),
+        pk=batch_id,
+    )
+    response = JsonResponse(
+        audit_services.batch_audit(batch=batch), json_dumps_params={"indent": 2}
+    )
+    response["Content-Disposition"] = f'attachment; filename="audit-{batch.pk}.json"'
     return response

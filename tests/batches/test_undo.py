@@ -160,3 +160,29 @@ def test_sandbox_batch_archive_is_idempotent_and_hidden_from_reads(
     )
     assert read.status_code == 404
     assert hubspot.contract_violations() == []
+
+
+def test_the_audit_names_file_mapping_calls_and_every_record(
+    logged_client: Client, portal: Portal, hubspot: Any
+) -> None:
+    batch = sent_batch(logged_client, portal, rows_csv(3), "audited.csv")
+    logged_client.post(reverse("appointments:batch-undo", args=[batch.pk]))
+    response = logged_client.get(reverse("appointments:batch-export-audit", args=[batch.pk]))
+    assert response["Content-Disposition"] == f'attachment; filename="audit-{batch.pk}.json"'
+    audit = response.json()
+    batch.refresh_from_db()
+    assert audit["file"] == {
+        "name": "audited.csv",
+        "size": len(("\n".join(rows_csv(3)) + "\n").encode()),
+        "sha256": batch.file_sha256,
+    }
+    assert audit["batch"]["created_by"] == "ops-amina"
+    assert audit["portal"]["hub_id"] == hubspot.hub_id
+    assert audit["mapping"] == batch.mapping
+    [call] = audit["calls"]
+    assert call["correlation_id"] == hubspot.journal("/batch/create")[0].correlation_id
+    records = sorted(batch.rows.values_list("hubspot_id", flat=True))
+    assert sorted(c["record_id"] for c in audit["created"]) == records
+    assert audit["undo"]["requested_by"] == "ops-amina"
+    assert sorted(r["record_id"] for r in audit["undo"]["records"]) == records
+    assert {r["outcome"] for r in audit["undo"]["records"]} == {"archived"}
