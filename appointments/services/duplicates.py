@@ -8,6 +8,7 @@ appointment is ``intake.duplicates`` (pure).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 from appointments.hubspot.schema import PropertyDefinition
 from appointments.intake.duplicates import appointment_keys, contact_pairs, group_rows
 from appointments.intake.encoding import association_object_types
-from appointments.intake.mapping import target_from_json
+from appointments.intake.mapping import ColumnTarget, target_from_json
 from appointments.models import Batch, BatchRow, RowUndo
 
 # Rows of this batch that are or will be sent: the ones a duplicate matters for.
@@ -84,19 +85,33 @@ class DuplicateReport:
 
 
 def _keyer(batch: Batch) -> Any:
-    """A function ``(properties, associations) -> keys`` for the rows of ``batch``."""
+    """A function ``(stored properties, stored associations) -> keys`` for rows of ``batch``."""
     layout = batch.layout
-    contacts = contact_pairs(association_object_types([target_from_json(t) for t in batch.mapping]))
-    unique = [
-        p.name
-        for p in map(PropertyDefinition.from_json, batch.properties_snapshot)
-        if p.has_unique_value and p.name in layout.properties
-    ]
+    keys = row_keyer(
+        mapping=[target_from_json(t) for t in batch.mapping],
+        properties=[PropertyDefinition.from_json(p) for p in batch.properties_snapshot],
+    )
 
-    def keys(properties: list[Any], associations: list[Any]) -> list[tuple[str, ...]]:
+    def stored_keys(properties: list[Any], associations: list[Any]) -> list[tuple[str, ...]]:
+        return keys(layout.unpack_properties(properties), layout.unpack_associations(associations))
+
+    return stored_keys
+
+
+def row_keyer(
+    *, mapping: list[ColumnTarget | None], properties: list[PropertyDefinition]
+) -> Callable[[dict[str, str], list[Any]], list[tuple[str, ...]]]:
+    """A function ``({name: value}, [[record id, category, type id], ...]) -> keys``
+    (``intake.duplicates.appointment_keys``) for rows mapped by ``mapping`` against the
+    portal's ``properties``."""
+    contacts = contact_pairs(association_object_types(mapping))
+    mapped = {t.name for t in mapping if t is not None and t.kind == "property"}
+    unique = [p.name for p in properties if p.has_unique_value and p.name in mapped]
+
+    def keys(values: dict[str, str], associations: list[Any]) -> list[tuple[str, ...]]:
         return appointment_keys(
-            properties=layout.unpack_properties(properties),
-            associations=layout.unpack_associations(associations),
+            properties=values,
+            associations=associations,
             contacts=contacts,
             unique_properties=unique,
         )
@@ -120,8 +135,30 @@ def batch_duplicates(*, batch: Batch) -> DuplicateReport:
             "row_number", "properties", "associations"
         )
     ]
-    kept = {tuple(group) for group in batch.duplicates_kept}
-    in_file = [group for group in group_rows(keyed) if tuple(group) not in kept]
+    return duplicates_report(
+        portal_id=batch.portal_id,
+        keyed=keyed,
+        file_sha256=batch.file_sha256,
+        batch_id=batch.pk,
+        kept=batch.duplicates_kept,
+    )
+
+
+def duplicates_report(
+    *,
+    portal_id: int,
+    keyed: list[tuple[int, list[tuple[str, ...]]]],
+    file_sha256: str,
+    batch_id: Any = None,
+    kept: list[list[int]] | None = None,
+) -> DuplicateReport:
+    """The ``DuplicateReport`` of rows given as ``(row number, keys)`` for the portal
+    ``portal_id``, leaving out the batch ``batch_id`` (theirs, if stored) and the in-file
+    groups in ``kept``; ``file_sha256`` (hex, may be "") finds earlier batches of the same
+    file. Reads the database only (``import_appointments --dry-run`` calls it before any
+    batch exists)."""
+    kept_groups = {tuple(group) for group in kept or []}
+    in_file = [group for group in group_rows(keyed) if tuple(group) not in kept_groups]
     wanted: dict[tuple[str, ...], list[int]] = {}
     for number, keys in keyed:
         for key in keys:
@@ -129,8 +166,8 @@ def batch_duplicates(*, batch: Batch) -> DuplicateReport:
     sent: dict[int, SentMatch] = {}
     archived = RowUndo.objects.filter(outcome=RowUndo.Outcome.ARCHIVED).values("row_id")
     earlier = (
-        Batch.objects.filter(portal_id=batch.portal_id)
-        .exclude(pk=batch.pk)
+        Batch.objects.filter(portal_id=portal_id)
+        .exclude(pk=batch_id)
         .filter(rows__state=BatchRow.State.CREATED)
         .distinct()
         .order_by("created_at")
@@ -155,11 +192,11 @@ def batch_duplicates(*, batch: Batch) -> DuplicateReport:
                     )
     same_file = (
         list(
-            Batch.objects.filter(portal_id=batch.portal_id, file_sha256=batch.file_sha256)
-            .exclude(pk=batch.pk)
+            Batch.objects.filter(portal_id=portal_id, file_sha256=file_sha256)
+            .exclude(pk=batch_id)
             .order_by("created_at")
         )
-        if batch.file_sha256
+        if file_sha256
         else []
     )
     return DuplicateReport(

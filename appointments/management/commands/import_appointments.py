@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zoneinfo
 from pathlib import Path
@@ -18,8 +19,9 @@ from appointments.intake.readers import Table
 from appointments.intake.rows import ValidatedRow
 from appointments.intake.tuning import DATE_ORDERS, ambiguous_date_columns, date_order_verdicts
 from appointments.intake.validation import validate_table
-from appointments.models import Batch, Portal, Upload
+from appointments.models import Batch, BatchRow, Portal, Upload
 from appointments.services import batches as batch_services
+from appointments.services import duplicates as duplicate_services
 from appointments.services import mappings as mapping_services
 from appointments.services import uploads as upload_services
 from appointments.services.portals import PortalNeedsReconnect, portal_schema
@@ -67,6 +69,15 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dry-run", action="store_true", help="Validate only; send nothing")
         parser.add_argument("--format", choices=["json"], default="json")
+        parser.add_argument(
+            "--on-duplicate",
+            choices=duplicate_services.ON_DUPLICATE_CHOICES,
+            help=(
+                "What to do with rows this app already created in the portal (same start and "
+                "contact, or same unique value): skip them, or create them anyway. Without it, "
+                "a file with such rows is not sent"
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         portal = Portal.objects.filter(
@@ -127,15 +138,34 @@ class Command(BaseCommand):
         )
         object_types = association_object_types(mapping)
         valid = sum(row.valid for row in rows)
+        keys = duplicate_services.row_keyer(mapping=mapping, properties=schema.properties)
+        found = duplicate_services.duplicates_report(
+            portal_id=portal.pk,
+            keyed=[(r.row_number, keys(r.properties, r.associations)) for r in rows if r.valid],
+            file_sha256=hashlib.sha256(data).hexdigest(),
+        ).by_row()
         output: dict[str, Any] = {
-            "rows": [row_json(row, object_types) for row in rows],
-            "summary": {"total": len(rows), "valid": valid, "invalid": len(rows) - valid},
+            "rows": [
+                {**row_json(row, object_types), "duplicates": found.get(row.row_number, [])}
+                for row in rows
+            ],
+            "summary": {
+                "total": len(rows),
+                "valid": valid,
+                "invalid": len(rows) - valid,
+                "duplicates": len(found),
+            },
         }
+        refused = None
         if not options["dry_run"]:
-            output["batch"] = self._create_and_send(upload, table, mapping, schema, orders)
+            output["batch"], refused = self._create_and_send(
+                upload, table, mapping, schema, orders, options["on_duplicate"] or "ask"
+            )
         if saved is not None:
             mapping_services.mapping_mark_used(saved=saved)
         self.stdout.write(json.dumps(output, ensure_ascii=False))
+        if refused:
+            raise CommandError(refused)
 
     def _create_and_send(
         self,
@@ -144,7 +174,9 @@ class Command(BaseCommand):
         mapping: list[ColumnTarget | None],
         schema: Schema,
         orders: dict[int, str],
-    ) -> dict[str, Any]:
+        on_duplicate: str,
+    ) -> tuple[dict[str, Any], str | None]:
+        """Create the batch and send it; its JSON and, when duplicates stopped it, why."""
         upload.created_by = upload.portal.connected_by
         upload.save()
         batch = upload_services.upload_table_confirm(
@@ -154,6 +186,21 @@ class Command(BaseCommand):
             properties=schema.properties,
             date_orders=orders,
         )
-        queued = batch_services.batch_submit(batch=batch)
+        refused = None
+        try:
+            queued = batch_services.batch_submit(batch=batch, on_duplicate=on_duplicate)
+        except duplicate_services.DuplicatesUndecided as exc:
+            queued = 0
+            refused = (
+                f"{exc.count} row(s) duplicate appointments this app already created in portal "
+                f"{batch.portal.hub_id}; nothing was sent. Run again with --on-duplicate skip "
+                "(leave them out) or --on-duplicate create (create them anyway)."
+            )
         batch.refresh_from_db()
-        return {"id": str(batch.pk), "queued": queued, "status": Batch.Status(batch.status).value}
+        skipped = batch.rows.filter(state=BatchRow.State.EXCLUDED).count()
+        return {
+            "id": str(batch.pk),
+            "queued": queued,
+            "skipped_duplicates": skipped,
+            "status": Batch.Status(batch.status).value,
+        }, refused
