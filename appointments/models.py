@@ -147,6 +147,9 @@ class Batch(models.Model):
     canary_size = models.PositiveIntegerField(default=0)
     # Groups of in-file duplicates (lists of row numbers) a person chose to send all of.
     duplicates_kept = models.JSONField(default=list, blank=True)
+    # What the last look in HubSpot found (services.duplicates.batch_duplicates_search_hubspot):
+    # ``[{"row": row number, "record_id": id}]`` of appointments the app did not create.
+    hubspot_duplicates = models.JSONField(default=list, blank=True)
     # Undo (services.undo): who asked and when, when it ended, and whether records changed in
     # HubSpot since the batch wrote them are archived too.
     undo_requested_by = models.ForeignKey(

@@ -74,6 +74,11 @@ urlpatterns = [
         duplicates.batch_duplicates_resolve,
         name="batch-duplicates-resolve",
     ),
+    path(
+        "batches/<uuid:batch_id>/duplicates/hubspot/",
+        duplicates.batch_duplicates_search,
+        name="batch-duplicates-search",
+    ),
     # rows
     path("batches/<uuid:batch_id>/rows/<int:row_number>/", rows.row_detail, name="row-detail"),
     path("batches/<uuid:batch_id>/rows/<int:row_number>/edit/", rows.row_edit, name="row-edit"),

@@ -370,9 +370,10 @@ def batch_submit(*, batch: Batch, on_duplicate: str = "ask", canary: int = 0) ->
         batch.canary_size = canary
     if on_duplicate != "create" and batch_can(status=batch.status, action=Action.QUEUE):
         report = batch_duplicates(batch=batch)
-        if report.sent:
+        if report.sent or report.hubspot:
             if on_duplicate != "skip":
-                raise DuplicatesUndecided(len(report.sent))
+                rows = {m.row_number for m in report.sent} | {m.row_number for m in report.hubspot}
+                raise DuplicatesUndecided(len(rows))
             batch_duplicates_skip_sent(batch=batch, report=report)
     return batch_queue(batch=batch)
 

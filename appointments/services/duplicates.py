@@ -7,20 +7,26 @@ appointment is ``intake.duplicates`` (pure).
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from appointments.hubspot.client import CreatedRecord, HubSpotClient
+from appointments.hubspot.errors import HubSpotRateLimitError
 from appointments.hubspot.schema import PropertyDefinition
-from appointments.intake.duplicates import appointment_keys, contact_pairs, group_rows
+from appointments.intake.duplicates import START, appointment_keys, contact_pairs, group_rows
 from appointments.intake.encoding import association_object_types
 from appointments.intake.mapping import ColumnTarget, target_from_json
 from appointments.models import Batch, BatchRow, RowUndo
+from appointments.services.matching import value_key
+from appointments.services.portals import portal_client
 
 # Rows of this batch that are or will be sent: the ones a duplicate matters for.
 LIVE_STATES = (BatchRow.State.READY, BatchRow.State.SENDING, BatchRow.State.CREATED)
@@ -51,6 +57,14 @@ class SentMatch:
 
 
 @dataclass(frozen=True)
+class HubSpotMatch:
+    """Row ``row_number`` is appointment ``record_id``, found in HubSpot (not made by the app)."""
+
+    row_number: int
+    record_id: str
+
+
+@dataclass(frozen=True)
 class DuplicateReport:
     """``in_file``: groups of row numbers that are the same appointment (first row first),
     less those a person chose to keep; ``sent``: rows the app already created in the portal;
@@ -59,9 +73,10 @@ class DuplicateReport:
     in_file: list[list[int]] = field(default_factory=list)
     sent: list[SentMatch] = field(default_factory=list)
     same_file: list[Batch] = field(default_factory=list)
+    hubspot: list[HubSpotMatch] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.in_file or self.sent or self.same_file)
+        return bool(self.in_file or self.sent or self.same_file or self.hubspot)
 
     def by_row(self) -> dict[int, list[dict[str, Any]]]:
         """``{row number: [{"kind": "file", "row": n} | {"kind": "sent", "batch": id,
@@ -80,6 +95,10 @@ class DuplicateReport:
                     "row": match.earlier_row,
                     "record_id": match.record_id,
                 }
+            )
+        for hit in self.hubspot:
+            found.setdefault(hit.row_number, []).append(
+                {"kind": "hubspot", "record_id": hit.record_id}
             )
         return found
 
@@ -135,13 +154,20 @@ def batch_duplicates(*, batch: Batch) -> DuplicateReport:
             "row_number", "properties", "associations"
         )
     ]
-    return duplicates_report(
+    report = duplicates_report(
         portal_id=batch.portal_id,
         keyed=keyed,
         file_sha256=batch.file_sha256,
         batch_id=batch.pk,
         kept=batch.duplicates_kept,
     )
+    live = {number for number, _ in keyed}
+    hubspot = [
+        HubSpotMatch(row_number=hit["row"], record_id=hit["record_id"])
+        for hit in batch.hubspot_duplicates
+        if hit["row"] in live
+    ]
+    return replace(report, hubspot=hubspot)
 
 
 def duplicates_report(
@@ -233,9 +259,17 @@ def _exclude(batch: Batch, row_numbers: list[int], message: str) -> int:
 
 
 def batch_duplicates_skip_sent(*, batch: Batch, report: DuplicateReport) -> int:
-    """Exclude the rows ``report`` found already sent (never sent again), each saying which
-    batch and record it duplicates. Returns how many rows were excluded."""
+    """Exclude the rows ``report`` found already sent by the app or found in HubSpot (never
+    sent again), each saying which batch or record it duplicates. Returns how many rows were
+    excluded."""
     excluded = 0
+    for hit in report.hubspot:
+        excluded += _exclude(
+            batch,
+            [hit.row_number],
+            _("Not sent: HubSpot already holds this appointment (record %(record)s).")
+            % {"record": hit.record_id},
+        )
     for match in report.sent:
         excluded += _exclude(
             batch,
@@ -244,3 +278,94 @@ def batch_duplicates_skip_sent(*, batch: Batch, report: DuplicateReport) -> int:
             % {"batch": match.batch_name, "row": match.earlier_row, "record": match.record_id},
         )
     return excluded
+
+
+def _instant_ms(value: str) -> int | None:
+    """``value`` (HubSpot's datetime string) in epoch milliseconds, None if not a datetime."""
+    try:
+        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return None
+
+
+def batch_duplicates_search_hubspot(*, batch: Batch) -> int:
+    """Look in HubSpot for appointments that match the batch's ready rows (same start and an
+    associated contact in common) and that the app did not create; keep them on the batch
+    (``hubspot_duplicates``, shown and skipped like rows sent before). Returns how many rows
+    matched.
+
+    One search per associated contact (``associations.contact`` EQ its ID, and
+    ``hs_appointment_start`` BETWEEN the earliest and latest start of its rows; results are
+    then matched to rows by start), paging through every result; search's own per-second
+    limit (429) is waited out
+    (https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm, "Search
+    through associations", "Limitations"). Search lags writes by a few moments: an appointment
+    created in the last seconds may be missed (those the app created are caught at once by
+    ``batch_duplicates``). Raises HubSpotError / PortalNeedsReconnect when HubSpot cannot be
+    asked; nothing is changed then.
+    """
+    keys_of = _keyer(batch)
+    by_contact: dict[str, dict[str | None, list[int]]] = {}
+    rows = batch.rows.filter(state=BatchRow.State.READY).order_by("row_number")
+    for number, properties, associations in rows.values_list(
+        "row_number", "properties", "associations"
+    ):
+        for key in keys_of(properties, associations):
+            if key[0] == "start":
+                _, start, contact = key
+                by_contact.setdefault(contact, {}).setdefault(value_key(start), []).append(number)
+    hits: dict[int, str] = {}
+    with portal_client(portal=batch.portal) as client:
+        for contact, starts in by_contact.items():
+            instants = sorted(ms for ms in map(_instant_ms, _starts(batch, starts)) if ms)
+            if not instants:
+                continue
+            filters = [
+                {"propertyName": "associations.contact", "operator": "EQ", "value": contact},
+                {
+                    "propertyName": START,
+                    "operator": "BETWEEN",
+                    "value": str(instants[0]),
+                    "highValue": str(instants[-1]),
+                },
+            ]
+            for record in _search_all(client, filters):
+                for number in starts.get(value_key(record.properties.get(START)), []):
+                    hits.setdefault(number, record.id)
+    held = set(
+        BatchRow.objects.filter(
+            batch__portal_id=batch.portal_id, hubspot_id__in=set(hits.values())
+        ).values_list("hubspot_id", flat=True)
+    )
+    found = [{"row": n, "record_id": r} for n, r in sorted(hits.items()) if r not in held]
+    Batch.objects.filter(pk=batch.pk).update(hubspot_duplicates=found)
+    batch.hubspot_duplicates = found
+    return len(found)
+
+
+def _starts(batch: Batch, starts: dict[str | None, list[int]]) -> list[str]:
+    """The start strings of the rows in ``starts`` (one row per distinct start)."""
+    numbers = [rows[0] for rows in starts.values()]
+    layout = batch.layout
+    return [
+        layout.unpack_properties(properties).get(START, "")
+        for properties in batch.rows.filter(row_number__in=numbers).values_list(
+            "properties", flat=True
+        )
+    ]
+
+
+def _search_all(client: HubSpotClient, filters: list[dict[str, Any]]) -> list[CreatedRecord]:
+    found: list[CreatedRecord] = []
+    after: str | None = None
+    while True:
+        try:
+            page, after = client.search_appointments(
+                filter_groups=[{"filters": filters}], properties=[START], after=after
+            )
+        except HubSpotRateLimitError as exc:  # search's own per-second limit
+            time.sleep(exc.retry_after or 1.0)
+            continue
+        found.extend(page)
+        if after is None:
+            return found

@@ -1,4 +1,5 @@
-"""Duplicate views: settle a group of rows of a batch that are the same appointment."""
+"""Duplicate views: settle a group of rows of a batch that are the same appointment; look in
+HubSpot for appointments the rows would duplicate."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from appointments.hubspot.errors import HubSpotError
 from appointments.models import batches_for
 from appointments.services import duplicates as duplicate_services
+from appointments.services.portals import PortalNeedsReconnect
 from appointments.views.base import AuthenticatedRequest
 
 
@@ -41,4 +44,30 @@ def batch_duplicates_resolve(request: AuthenticatedRequest, batch_id: str) -> Ht
             )
         else:
             messages.info(request, _("Every row of that group will be sent."))
+    return redirect("appointments:batch-detail", batch_id=batch.pk)
+
+
+@require_POST
+@login_required
+def batch_duplicates_search(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
+    """Look in HubSpot for appointments matching the batch's ready rows; back to the batch page
+    saying how many rows matched."""
+    batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    try:
+        found = duplicate_services.batch_duplicates_search_hubspot(batch=batch)
+    except (HubSpotError, PortalNeedsReconnect) as exc:
+        messages.error(request, _("HubSpot could not be asked: %(reason)s") % {"reason": exc})
+    else:
+        if found:
+            messages.warning(
+                request,
+                ngettext(
+                    "%(count)s row matches an appointment already in HubSpot.",
+                    "%(count)s rows match appointments already in HubSpot.",
+                    found,
+                )
+                % {"count": found},
+            )
+        else:
+            messages.success(request, _("No row matches an appointment already in HubSpot."))
     return redirect("appointments:batch-detail", batch_id=batch.pk)

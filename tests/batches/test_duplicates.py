@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import requests
 from django.test import Client
 from django.urls import reverse
 
@@ -99,3 +101,71 @@ def test_in_file_duplicates_are_grouped_and_settled_per_group(
     states = dict(batch.rows.values_list("row_number", "state"))
     assert states[7] == states[8] == BatchRow.State.EXCLUDED
     assert "not understood" in logged_client.post(url, {"rows": "x"}, follow=True).text
+
+
+def hubspot_create(hubspot: Any, start: str, contact: str) -> str:
+    """An appointment made in HubSpot by someone else (not through the app)."""
+    answer = requests.post(
+        hubspot.url("/crm/objects/2026-03/0-421/batch/create"),
+        json={
+            "inputs": [
+                {
+                    "properties": {
+                        "hs_appointment_name": "Booked by phone",
+                        "hs_appointment_start": start,
+                        "hs_appointment_end": start.replace("T13", "T14"),
+                    },
+                    "associations": [
+                        {
+                            "to": {"id": contact},
+                            "types": [
+                                {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 906}
+                            ],
+                        }
+                    ],
+                }
+            ]
+        },
+        headers={"Authorization": f"Bearer {hubspot.token}"},
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["results"][0]["id"])
+
+
+def test_it_finds_appointments_made_in_hubspot_and_skips_them(
+    logged_client: Client, portal: Portal, hubspot: Any
+) -> None:
+    contact, other = DEMO_CONTACT_IDS[0], DEMO_CONTACT_IDS[1]
+    # Paris 14:00 in December is 13:00 UTC.
+    existing = hubspot_create(hubspot, "2026-12-03T13:00:00Z", contact)
+    hubspot_create(hubspot, "2026-12-03T13:00:00Z", DEMO_CONTACT_IDS[5])  # another contact
+    lines = [
+        BATCH_HEADER,
+        f"Visit,2026-12-03 14:00,2026-12-03 15:00,Scheduled,{contact},",  # row 2: in HubSpot
+        f"Visit,2026-12-03 14:00,2026-12-03 15:00,Scheduled,{other},",  # row 3: not
+        f"Later,2026-12-03 16:00,2026-12-03 17:00,Scheduled,{contact},",  # row 4: not
+    ]
+    batch = confirmed(logged_client, portal, lines, "phone.csv")
+    response = logged_client.post(
+        reverse("appointments:batch-duplicates-search", args=[batch.pk]), follow=True
+    )
+    assert "1 row matches an appointment already in HubSpot" in response.text
+    assert f"/record/0-421/{existing}" in response.text
+    searches = [json.loads(e.request_body) for e in hubspot.journal("/search")]
+    assert len(searches) == 2  # one per contact
+    submit(logged_client, batch, on_duplicate="skip")
+    assert batch.rows.get(row_number=2).state == BatchRow.State.EXCLUDED
+    assert len(hubspot.appointments()) == 4
+
+
+def test_it_does_not_report_as_found_in_hubspot_what_the_app_sent(
+    logged_client: Client, portal: Portal, hubspot: Any
+) -> None:
+    lines = rows_csv(3)
+    submit(logged_client, confirmed(logged_client, portal, lines, "a.csv"))
+    again = confirmed(logged_client, portal, lines, "b.csv")
+    logged_client.post(reverse("appointments:batch-duplicates-search", args=[again.pk]))
+    again.refresh_from_db()
+    assert again.hubspot_duplicates == []
+    assert len(batch_duplicates(batch=again).sent) == 3
