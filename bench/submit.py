@@ -23,8 +23,12 @@ process with the app's own SQLite file, all under a temporary folder (DEBUG off 
 (c) the rows of (b) sent again by the official ``hubspot-api-client`` in a plain loop of
     batch creates of 100 against the same unlimited sandbox.
 
+(e) duplicates: a new batch of the same N appointments, checked against the portal holding
+    them: seconds of the database check, then calls and seconds of the HubSpot search.
+
 The last line is ``pacing_efficiency=<x> http_429=<n> own_rows_per_s=<n> sdk_rows_per_s=<n>
-poll_ms_100=<ms> poll_ms_100000=<ms>`` (one line).
+poll_ms_100=<ms> poll_ms_100000=<ms> duplicates_db_s=<s> duplicates_search_calls=<n>
+duplicates_search_s=<s>`` (one line).
 """
 
 from __future__ import annotations
@@ -241,6 +245,11 @@ class Sandbox:
             "sandbox_ms": sum(float(r[2]) for r in ok),
         }
 
+    def calls_since(self, after_id: int, path_contains: str) -> int:
+        """How many calls journalled after ``after_id`` had a path containing ``path_contains``."""
+        sql = "SELECT COUNT(*) FROM sandbox_journalentry WHERE id > ? AND path LIKE ?"
+        return int(self.query(sql, (after_id, f"%{path_contains}%"))[0][0])
+
     def appointments(self) -> int:
         sql = "SELECT COUNT(*) FROM sandbox_crmrecord WHERE object_type = '0-421'"
         return int(self.query(sql)[0][0])
@@ -331,7 +340,8 @@ def submit_and_send(batch: Any, sandbox: Sandbox) -> dict[str, Any]:
     journal_from = sandbox.last_journal_id()
     began = time.perf_counter()
     with override_settings(TASKS=DUMMY_TASKS):
-        waiting = batch_submit(batch=batch)
+        # The bench's batches share their starts and contacts (one seed): send them anyway.
+        waiting = batch_submit(batch=batch, on_duplicate="create")
     say(f"  batch_submit: {waiting:,} rows queued in {time.perf_counter() - began:.2f} s")
     sandbox_cpu, started = sandbox.cpu_seconds(), time.time()
     send_s, app_cpu = send_bounded(str(batch.pk), sandbox, journal_from)
@@ -545,6 +555,37 @@ def phase_poll(user: Any, portal: Any) -> tuple[float, float]:
     return medians[0], medians[1]
 
 
+def phase_duplicates(
+    user: Any, portal: Any, rows: int, sandbox: Sandbox
+) -> tuple[float, int, float]:
+    """(e) The duplicate checks of a new N-row batch (the same appointments as the batches sent
+    above) against a portal holding them: seconds of the database check (``batch_duplicates``,
+    what the batch page shows), then the calls and seconds of the HubSpot search
+    (``batch_duplicates_search_hubspot``, one search per contact, paged, at the sandbox's
+    search limit of 5 per second)."""
+    from appointments.services.duplicates import (
+        batch_duplicates,
+        batch_duplicates_search_hubspot,
+    )
+
+    say("\n(e) duplicate checks of a new batch of the same appointments")
+    batch = create_batch(user, portal, rows, "Again")
+    began = time.perf_counter()
+    report = batch_duplicates(batch=batch)
+    database_s = time.perf_counter() - began
+    say(f"  database: {len(report.sent):,} rows already sent, in {database_s:.2f} s")
+    journal_from = sandbox.last_journal_id()
+    began = time.perf_counter()
+    found = batch_duplicates_search_hubspot(batch=batch)
+    search_s = time.perf_counter() - began
+    calls = sandbox.calls_since(journal_from, "/search")
+    say(
+        f"  HubSpot search: {calls:,} calls in {search_s:.1f} s, {found:,} rows matched records "
+        "the app did not create"
+    )
+    return database_s, calls, search_s
+
+
 def migrate_sandbox(sandbox: Sandbox, failed: list[Exception]) -> None:
     try:
         sandbox.run("migrate", "--no-input")
@@ -620,6 +661,7 @@ def main() -> None:
         own = phase_own(speed_batch, sandbox)
         sdk = phase_sdk(speed_batch, sandbox)
         poll_small, poll_large = phase_poll(user, portal)
+        duplicates_s, search_calls, search_s = phase_duplicates(user, portal, args.rows, sandbox)
         stored, expected = sandbox.appointments(), 3 * args.rows + ceiling_rows
         say(
             f"\nthe sandbox holds {stored:,} appointments ({expected:,} expected); whole bench "
@@ -633,7 +675,9 @@ def main() -> None:
             shutil.rmtree(folder, ignore_errors=True)
     print(
         f"pacing_efficiency={efficiency:.3f} http_429={http_429} own_rows_per_s={own:.0f} "
-        f"sdk_rows_per_s={sdk:.0f} poll_ms_100={poll_small:.1f} poll_ms_100000={poll_large:.1f}"
+        f"sdk_rows_per_s={sdk:.0f} poll_ms_100={poll_small:.1f} poll_ms_100000={poll_large:.1f} "
+        f"duplicates_db_s={duplicates_s:.2f} duplicates_search_calls={search_calls} "
+        f"duplicates_search_s={search_s:.1f}"
     )
 
 

@@ -71,10 +71,11 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
             if batch.undo_requested_at
             else []
         ),
-        # Only while rows may still be sent: read from the database, no HubSpot call.
+        # Only while rows may still be sent, and on the full page: read from the database (no
+        # HubSpot call), but over every row the portal was sent, too much for each htmx poll.
         "duplicates": (
             duplicate_services.batch_duplicates(batch=batch)
-            if batch.status in DUPLICATES_SHOWN
+            if batch.status in DUPLICATES_SHOWN and not request.htmx
             else None
         ),
     }
