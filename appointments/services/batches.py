@@ -384,8 +384,8 @@ def batch_retry_failed(*, batch: Batch) -> int:
     Rows whose outcome is unknown (``UNKNOWN_OUTCOME``: HubSpot may have created them) are left
     alone, so retrying never creates a record twice. Returns the number of rows queued.
     """
-    if batch.status in Batch.ACTIVE_STATUSES:
-        return 0
+    if not batch_can(status=batch.status, action=Action.QUEUE):
+        return 0  # being sent (or stored, checked, undone): nothing to retry now
     batch.rows.filter(state=BatchRow.State.FAILED).exclude(error_category=UNKNOWN_OUTCOME).update(
         state=BatchRow.State.READY, call=None, error_category="", error_message=""
     )

@@ -22,6 +22,7 @@ from appointments.services import batches as batch_services
 from appointments.services import duplicates as duplicate_services
 from appointments.services import exports
 from appointments.services import undo as undo_services
+from appointments.services.states import Action, batch_can
 from appointments.services import uploads as upload_services
 from appointments.services.portals import PortalNeedsReconnect
 from appointments.views.base import AuthenticatedRequest
@@ -59,6 +60,7 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
         "undo_possible": undo_services.batch_undo_possible(batch=batch),
+        "can_queue": batch_can(status=batch.status, action=Action.QUEUE),
         "undo_counts": (
             [
                 (outcome, label, n)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 
-from appointments.models import Batch, Portal
+from appointments.models import Batch, BatchRow, Portal
+from appointments.services.batches import batch_retry_failed
 from appointments.services.sending import batch_queue
 from appointments.services.states import TRANSITIONS, Action, batch_transition, diagram
 
@@ -67,3 +68,13 @@ def test_it_never_resumes_an_undone_batch(draft: Batch) -> None:
     assert batch_queue(batch=draft) == 0
     draft.refresh_from_db()
     assert draft.status == Batch.Status.UNDONE
+
+
+def test_it_never_retries_the_failed_rows_of_an_undone_batch(draft: Batch) -> None:
+    BatchRow.objects.create(
+        batch=draft, row_number=2, state=BatchRow.State.FAILED, object_write_trace_id="t"
+    )
+    Batch.objects.filter(pk=draft.pk).update(status=Batch.Status.UNDONE)
+    draft.refresh_from_db()
+    assert batch_retry_failed(batch=draft) == 0
+    assert draft.rows.get().state == BatchRow.State.FAILED
