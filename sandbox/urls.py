@@ -13,12 +13,14 @@ from sandbox.views import (
     pages,
     pipelines,
     properties,
+    update,
 )
 
 _objects = [
     ("<str:object_type>/batch/create", objects.create_batch),
     ("<str:object_type>/batch/read", objects.read_batch),
     ("<str:object_type>/batch/archive", archive.archive_batch),
+    ("<str:object_type>/batch/update", update.update_batch),
     ("<str:object_type>/search", objects.search),
     ("<str:object_type>/<str:object_id>", objects.read_one),
 ]

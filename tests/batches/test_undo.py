@@ -24,6 +24,16 @@ def sent_batch(client: Client, portal: Portal, lines: list[str], name: str) -> B
     return batch
 
 
+def hubspot_update(sandbox: Any, record_id: str, properties: dict[str, str]) -> Any:
+    """A person's change in HubSpot, through its batch update."""
+    return requests.post(
+        sandbox.url("/crm/objects/2026-03/0-421/batch/update"),
+        json={"inputs": [{"id": record_id, "properties": properties}]},
+        headers={"Authorization": f"Bearer {sandbox.token}"},
+        timeout=10,
+    )
+
+
 def archived_ids(sandbox: Any) -> list[str]:
     return [
         item["id"]
@@ -78,9 +88,8 @@ def test_it_keeps_a_record_edited_since_unless_included(
 ) -> None:
     batch = sent_batch(logged_client, portal, rows_csv(3), "edited.csv")
     first, second, third = batch.rows.order_by("row_number")
-    record = CrmRecord.objects.get(record_id=second.hubspot_id)
-    record.properties = {**record.properties, "hs_appointment_name": "Renamed in HubSpot"}
-    record.save()
+    edited = hubspot_update(hubspot, second.hubspot_id, {"hs_appointment_name": "Renamed"})
+    assert edited.status_code == 200, edited.text
 
     logged_client.post(reverse("appointments:batch-undo", args=[batch.pk]))
     outcomes = dict(batch.undos.values_list("record_id", "outcome"))
@@ -96,9 +105,10 @@ def test_it_archives_edited_records_when_asked(
     logged_client: Client, portal: Portal, hubspot: Any
 ) -> None:
     batch = sent_batch(logged_client, portal, rows_csv(2), "both.csv")
-    record = CrmRecord.objects.get(record_id=batch.rows.first().hubspot_id)
-    record.properties = {**record.properties, "hs_appointment_name": "Renamed"}
-    record.save()
+    edited = hubspot_update(
+        hubspot, batch.rows.first().hubspot_id, {"hs_appointment_status": "canceled"}
+    )
+    assert edited.status_code == 200, edited.text
     logged_client.post(
         reverse("appointments:batch-undo", args=[batch.pk]), {"include_changed": "on"}
     )
@@ -186,3 +196,43 @@ def test_the_audit_names_file_mapping_calls_and_every_record(
     assert audit["undo"]["requested_by"] == "ops-amina"
     assert sorted(r["record_id"] for r in audit["undo"]["records"]) == records
     assert {r["outcome"] for r in audit["undo"]["records"]} == {"archived"}
+
+
+def test_sandbox_batch_update_checks_values_and_lists_missing_ids(
+    portal: Portal, hubspot: Any
+) -> None:
+    created = requests.post(
+        hubspot.url("/crm/objects/2026-03/0-421/batch/create"),
+        json={
+            "inputs": [
+                {
+                    "properties": {
+                        "hs_appointment_name": "A",
+                        "hs_appointment_start": "2026-12-01T09:00:00Z",
+                        "hs_appointment_end": "2026-12-01T10:00:00Z",
+                    }
+                }
+            ]
+        },
+        headers={"Authorization": f"Bearer {hubspot.token}"},
+        timeout=10,
+    ).json()
+    record_id = created["results"][0]["id"]
+    bad = hubspot_update(hubspot, record_id, {"hs_appointment_status": "maybe"})
+    assert bad.status_code == 400 and bad.json()["category"] == "VALIDATION_ERROR"
+    partly = requests.post(
+        hubspot.url("/crm/objects/2026-03/0-421/batch/update"),
+        json={
+            "inputs": [
+                {"id": record_id, "properties": {"hs_appointment_name": "B"}},
+                {"id": "999", "properties": {"hs_appointment_name": "C"}},
+            ]
+        },
+        headers={"Authorization": f"Bearer {hubspot.token}"},
+        timeout=10,
+    )
+    assert partly.status_code == 207
+    assert partly.json()["errors"][0]["context"]["ids"] == ["999"]
+    assert partly.json()["results"][0]["properties"]["hs_appointment_name"] == "B"
+    assert CrmRecord.objects.get(record_id=record_id).properties["hs_appointment_name"] == "B"
+    assert hubspot.contract_violations() == []
