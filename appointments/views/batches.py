@@ -22,9 +22,9 @@ from appointments.services import batches as batch_services
 from appointments.services import duplicates as duplicate_services
 from appointments.services import exports
 from appointments.services import undo as undo_services
-from appointments.services.states import Action, batch_can
 from appointments.services import uploads as upload_services
 from appointments.services.portals import PortalNeedsReconnect
+from appointments.services.states import Action, batch_can
 from appointments.views.base import AuthenticatedRequest
 
 logger = logging.getLogger(__name__)
