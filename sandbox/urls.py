@@ -21,6 +21,7 @@ _objects = [
     ("<str:object_type>/batch/read", objects.read_batch),
     ("<str:object_type>/batch/archive", archive.archive_batch),
     ("<str:object_type>/batch/update", update.update_batch),
+    ("<str:object_type>/batch/upsert", update.upsert_batch),
     ("<str:object_type>/search", objects.search),
     ("<str:object_type>/<str:object_id>", objects.read_one),
 ]

@@ -1,9 +1,13 @@
-"""Batch update of the sandbox: new values for existing appointments, by record ID.
+"""Batch update and upsert of the sandbox: new values for existing appointments, by record ID
+or by a unique-value property (created when none holds it).
 
 Follows https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide
 ("Update appointments": ``POST /crm/objects/2026-03/0-421/batch/update``,
 ``{"inputs": [{"id", "properties"}]}``, at most 100; the answer is a batch response of the
-records with their new values).
+records with their new values) and
+https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/custom-objects/batch/upsert-custom-objects
+("Create or update a batch of objects by unique property values": ``idProperty`` and ``id``
+per input, each result with ``new``).
 """
 
 from __future__ import annotations
@@ -15,12 +19,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from sandbox import catalog
 from sandbox.api import api_view
-from sandbox.batch import record_json
-from sandbox.batch_checks import check_properties
+from sandbox.batch import batch_create, record_json
+from sandbox.batch_checks import check_properties, value_hash
 from sandbox.clock import iso
 from sandbox.context import ApiContext, error_response, unknown_object_type
 from sandbox.db import write_transaction
-from sandbox.models import CrmRecord, PropertyDefinition
+from sandbox.models import CrmRecord, PropertyDefinition, UniqueValue
 
 
 def _bad(ctx: ApiContext, message: str) -> JsonResponse:
@@ -109,3 +113,120 @@ def update_batch(request: HttpRequest, ctx: ApiContext, object_type: str) -> Htt
         }
     ]
     return JsonResponse(body, status=207)
+
+
+@api_view(scopes_any=("crm.objects.appointments.write",), methods=("POST",))
+def upsert_batch(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpResponse:
+    """``POST /crm/objects/2026-03/{objectType}/batch/upsert`` for appointments: create or update
+    by a unique-value property.
+
+    Each input names ``idProperty`` (a unique-value property; otherwise 400) and ``id`` (its
+    value). An appointment holding that value is updated (its values checked as an update's)
+    and answered with ``new: false``; the others are created with ``idProperty`` = ``id`` as a
+    batch create makes them, ``new: true``. A value given twice in one call: 400. Answers 200
+    with every result (``BatchResponseSimplePublicUpsertObject``); a create refused as a create
+    would be answers as the create does (400/409), nothing written.
+    """
+    assert ctx.portal is not None
+    if catalog.object_type_id(object_type) != catalog.APPOINTMENTS:
+        return unknown_object_type(ctx, object_type)
+    try:
+        payload = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        return _bad(ctx, f"Invalid input JSON: {exc}")
+    inputs = payload.get("inputs") if isinstance(payload, dict) else None
+    if not isinstance(inputs, list) or not all(isinstance(i, dict) for i in inputs):
+        return _bad(ctx, "Invalid input JSON: inputs must be a list of objects.")
+    if len(inputs) > 100:
+        return _bad(ctx, f"Too many inputs: {len(inputs)}. A batch takes at most 100 inputs.")
+    definitions = {
+        row.name: row.definition
+        for row in PropertyDefinition.objects.filter(
+            portal=ctx.portal, object_type=catalog.APPOINTMENTS
+        )
+    }
+    keys = [(str(i.get("idProperty", "")), str(i.get("id", ""))) for i in inputs]
+    for name, value in keys:
+        if not definitions.get(name, {}).get("hasUniqueValue") or not value:
+            return _bad(ctx, f"idProperty {name!r} is not a unique-value appointment property.")
+    if len(set(keys)) != len(keys):
+        return _bad(ctx, "Duplicate IDs found in batch input: each id may appear once.")
+    with write_transaction():
+        existing = {
+            (row.property, row.value_hash): row.record_id
+            for row in UniqueValue.objects.filter(
+                portal=ctx.portal,
+                object_type=catalog.APPOINTMENTS,
+                value_hash__in=[value_hash(v) for _, v in keys],
+            )
+        }
+        found = {
+            index: existing[(name, value_hash(value))]
+            for index, (name, value) in enumerate(keys)
+            if (name, value_hash(value)) in existing
+        }
+        records = {
+            r.record_id: r
+            for r in CrmRecord.objects.filter(
+                portal=ctx.portal, record_id__in=found.values(), archived=False
+            )
+        }
+        updates: dict[int, dict[str, str]] = {}
+        for index, record_id in found.items():
+            if record_id not in records:
+                return _bad(ctx, f"Input {index}: the record holding that value is archived.")
+            values, problems = check_properties(
+                inputs[index].get("properties"), {n: (d, False) for n, d in definitions.items()}
+            )
+            if problems or any(definitions[n].get("hasUniqueValue") for n in values):
+                return _bad(ctx, f"Input {index} is not valid: {json.dumps(problems)}")
+            updates[index] = values
+        new = [i for i in range(len(inputs)) if i not in found]
+        created: list[dict[str, Any]] = []
+        if new:
+            outcome = batch_create(
+                ctx.portal,
+                {
+                    "inputs": [
+                        {
+                            "properties": {
+                                **(inputs[i].get("properties") or {}),
+                                keys[i][0]: keys[i][1],
+                            },
+                            **(
+                                {"associations": inputs[i]["associations"]}
+                                if "associations" in inputs[i]
+                                else {}
+                            ),
+                        }
+                        for i in new
+                    ]
+                },
+                now_ts=ctx.now,
+                echo_trace_ids=False,
+            )
+            if outcome.error is not None or outcome.status != 201 or outcome.body is None:
+                err = outcome.error
+                return error_response(
+                    outcome.status if outcome.status >= 400 else 400,
+                    correlation_id=ctx.correlation_id,
+                    category=err.category if err else "VALIDATION_ERROR",
+                    message=err.message if err else "Some inputs could not be created.",
+                )
+            created = [{**body, "new": True} for body in outcome.body["results"]]
+        stamp = iso(ctx.now_dt)
+        updated = []
+        for index, values in updates.items():
+            record = records[found[index]]
+            record.properties = {**record.properties, **values, "hs_lastmodifieddate": stamp}
+            record.updated_at = ctx.now_dt
+            record.save(update_fields=["properties", "updated_at"])
+            updated.append({**record_json(record), "new": False})
+    return JsonResponse(
+        {
+            "status": "COMPLETE",
+            "results": updated + created,
+            "startedAt": iso(ctx.now_dt),
+            "completedAt": iso(ctx.now_dt),
+        }
+    )

@@ -136,42 +136,6 @@ def test_it_resumes_an_undo_stopped_between_archive_and_save(
     assert BatchRow.objects.filter(batch=batch).count() == 5
 
 
-def test_sandbox_batch_archive_is_idempotent_and_hidden_from_reads(
-    portal: Portal, hubspot: Any
-) -> None:
-    headers = {"Authorization": f"Bearer {hubspot.token}"}
-    created = requests.post(
-        hubspot.url("/crm/objects/2026-03/0-421/batch/create"),
-        json={
-            "inputs": [
-                {
-                    "properties": {
-                        "hs_appointment_name": "A",
-                        "hs_appointment_start": "2026-12-01T09:00:00Z",
-                        "hs_appointment_end": "2026-12-01T10:00:00Z",
-                    }
-                }
-            ]
-        },
-        headers=headers,
-        timeout=10,
-    ).json()
-    record_id = created["results"][0]["id"]
-    for _ in range(2):
-        answer = requests.post(
-            hubspot.url("/crm/objects/2026-03/0-421/batch/archive"),
-            json={"inputs": [{"id": record_id}]},
-            headers=headers,
-            timeout=10,
-        )
-        assert answer.status_code == 204 and answer.content == b""
-    read = requests.get(
-        hubspot.url(f"/crm/objects/2026-03/0-421/{record_id}"), headers=headers, timeout=10
-    )
-    assert read.status_code == 404
-    assert hubspot.contract_violations() == []
-
-
 def test_the_audit_names_file_mapping_calls_and_every_record(
     logged_client: Client, portal: Portal, hubspot: Any
 ) -> None:
@@ -196,43 +160,3 @@ def test_the_audit_names_file_mapping_calls_and_every_record(
     assert audit["undo"]["requested_by"] == "ops-amina"
     assert sorted(r["record_id"] for r in audit["undo"]["records"]) == records
     assert {r["outcome"] for r in audit["undo"]["records"]} == {"archived"}
-
-
-def test_sandbox_batch_update_checks_values_and_lists_missing_ids(
-    portal: Portal, hubspot: Any
-) -> None:
-    created = requests.post(
-        hubspot.url("/crm/objects/2026-03/0-421/batch/create"),
-        json={
-            "inputs": [
-                {
-                    "properties": {
-                        "hs_appointment_name": "A",
-                        "hs_appointment_start": "2026-12-01T09:00:00Z",
-                        "hs_appointment_end": "2026-12-01T10:00:00Z",
-                    }
-                }
-            ]
-        },
-        headers={"Authorization": f"Bearer {hubspot.token}"},
-        timeout=10,
-    ).json()
-    record_id = created["results"][0]["id"]
-    bad = hubspot_update(hubspot, record_id, {"hs_appointment_status": "maybe"})
-    assert bad.status_code == 400 and bad.json()["category"] == "VALIDATION_ERROR"
-    partly = requests.post(
-        hubspot.url("/crm/objects/2026-03/0-421/batch/update"),
-        json={
-            "inputs": [
-                {"id": record_id, "properties": {"hs_appointment_name": "B"}},
-                {"id": "999", "properties": {"hs_appointment_name": "C"}},
-            ]
-        },
-        headers={"Authorization": f"Bearer {hubspot.token}"},
-        timeout=10,
-    )
-    assert partly.status_code == 207
-    assert partly.json()["errors"][0]["context"]["ids"] == ["999"]
-    assert partly.json()["results"][0]["properties"]["hs_appointment_name"] == "B"
-    assert CrmRecord.objects.get(record_id=record_id).properties["hs_appointment_name"] == "B"
-    assert hubspot.contract_violations() == []
