@@ -344,7 +344,7 @@ def batch_rows_page(
     with their calls. ``counts`` is ``batch_counts``'s: the page knows its total without a
     COUNT over the rows."""
     states = ROW_FILTERS.get(row_filter)
-    rows = batch.rows.select_related("call").order_by("row_number")
+    rows = batch.rows.select_related("call", "undo").order_by("row_number")
     if states:
         rows = rows.filter(state__in=states)
     total = sum(counts[state] for state in states) if states else counts["total"]

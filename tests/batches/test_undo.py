@@ -99,6 +99,8 @@ def test_it_keeps_a_record_edited_since_unless_included(
         third.hubspot_id: RowUndo.Outcome.ARCHIVED,
     }
     assert live(hubspot) == {second.hubspot_id}
+    page = logged_client.get(reverse("appointments:batch-detail", args=[batch.pk]))
+    assert "Kept: changed in HubSpot since" in page.text
 
 
 def test_it_archives_edited_records_when_asked(
