@@ -205,14 +205,22 @@ def batch_undo_counts(*, batch: Batch) -> dict[str, int]:
 
 
 def batch_undo_recover_stalled() -> list[str]:
-    """UNDOING batches nobody holds (a failure, a task lost) or whose worker's lease expired,
-    for ``manage.py worker`` to queue again; returns their ids. Harmless twice: only one
-    worker can claim a batch."""
-    stale = timezone.now() - worker_lease()
-    batches = Batch.objects.filter(status=Batch.Status.UNDOING).filter(
-        Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True)
-    )
-    return sorted(str(pk) for pk in batches.values_list("pk", flat=True))
+    """UNDOING batches whose holder's lease expired (a killed worker, a failure, a task lost),
+    for ``manage.py worker`` to queue again; returns their ids. Each is handed back at most
+    once a lease; a second task is harmless anyway: only one worker can claim a batch."""
+    now = timezone.now()
+    stale = Q(heartbeat_at__lt=now - worker_lease()) | Q(heartbeat_at__isnull=True)
+    recovered = []
+    for pk, heartbeat_at in Batch.objects.filter(stale, status=Batch.Status.UNDOING).values_list(
+        "pk", "heartbeat_at"
+    ):
+        # Stamped as handed back (a conditional UPDATE), so a batch whose task waits behind
+        # others is queued again at most once a lease, and by one worker only.
+        if Batch.objects.filter(
+            pk=pk, status=Batch.Status.UNDOING, heartbeat_at=heartbeat_at
+        ).update(worker="", heartbeat_at=now):
+            recovered.append(str(pk))
+    return sorted(recovered)
 
 
 @task()

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import ast
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from appointments.models import Batch, BatchRow, Portal
 from appointments.services.batches import batch_retry_failed
 from appointments.services.sending import batch_queue
 from appointments.services.states import TRANSITIONS, Action, batch_transition, diagram
+from appointments.services.undo import batch_undo_recover_stalled
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,3 +81,14 @@ def test_it_never_retries_the_failed_rows_of_an_undone_batch(draft: Batch) -> No
     draft.refresh_from_db()
     assert batch_retry_failed(batch=draft) == 0
     assert draft.rows.get().state == BatchRow.State.FAILED
+
+
+def test_a_stalled_undo_is_handed_back_once_a_lease(draft: Batch) -> None:
+    old = timezone.now() - timedelta(minutes=5)
+    Batch.objects.filter(pk=draft.pk).update(
+        status=Batch.Status.UNDOING, worker="dead:1:x", heartbeat_at=old
+    )
+    assert batch_undo_recover_stalled() == [str(draft.pk)]
+    assert batch_undo_recover_stalled() == []
+    draft.refresh_from_db()
+    assert draft.worker == "" and draft.heartbeat_at > old
