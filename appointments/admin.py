@@ -1,8 +1,9 @@
 """Admin: read-mostly views of portals and batches for support staff."""
 
 from django.contrib import admin
+from django.http import HttpRequest
 
-from appointments.models import Batch, BatchCall, Portal
+from appointments.models import Batch, BatchCall, DataRemoval, Portal
 
 
 @admin.register(Portal)
@@ -21,3 +22,20 @@ class BatchAdmin(admin.ModelAdmin):
 @admin.register(BatchCall)
 class BatchCallAdmin(admin.ModelAdmin):
     list_display = ("batch", "sequence", "state", "http_status", "hubspot_status", "completed_at")
+
+
+@admin.register(DataRemoval)
+class DataRemovalAdmin(admin.ModelAdmin):
+    """The record of purges and erasures: read only, as a record must be."""
+
+    list_display = ("performed_at", "kind", "performed_by", "counts")
+    list_filter = ("kind",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

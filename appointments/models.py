@@ -479,3 +479,54 @@ def uploads_for(user: User | AnonymousUser) -> models.QuerySet[Upload]:
     if user.is_superuser:
         return Upload.objects.all()
     return Upload.objects.filter(created_by_id=user.pk)
+
+
+class SsoIdentity(models.Model):
+    """The person an OpenID provider knows as ``subject`` at ``issuer``: their account here.
+
+    Created at their first single sign-on; the pair, never the e-mail address (which can
+    change or be reused), finds them again (OpenID Connect Core 1.0, section 5.7).
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sso_identity"
+    )
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_login_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="sso_identity_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} @ {self.issuer}"
+
+
+class DataRemoval(models.Model):
+    """A record of data removed on purpose: a retention purge or one person's erasure.
+
+    ``criteria`` says what was asked (``{"older_than_days": 90}``, or for an erasure the
+    SHA-256 of the lower-cased e-mail address, never the address itself); ``counts`` what was
+    removed (``{"batches": 3, "rows": 1200, "uploads": 2}``).
+    """
+
+    class Kind(models.TextChoices):
+        PURGE = "purge", _("Retention purge")
+        ERASURE = "erasure", _("Erasure of one person's data")
+
+    kind = models.CharField(max_length=10, choices=Kind)
+    performed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    performed_at = models.DateTimeField(default=timezone.now)
+    criteria = models.JSONField(default=dict)
+    counts = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-performed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.performed_at:%Y-%m-%d %H:%M}"

@@ -69,6 +69,8 @@ PRODUCTION_LIKE = {
     "DJANGO_DEBUG": "false",
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
     "HUBPORTAL_SANDBOX": "true",
+    # Served over plain HTTP on this machine: no redirect to https.
+    "DJANGO_HTTPS": "false",
 }
 DUMMY_TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
 STATUSES = ["Scheduled", "Completed", "Canceled", "No show"]

@@ -11,7 +11,7 @@ from django.test import Client
 
 from appointments.models import Portal
 
-pytest_plugins = ["tests.fixtures_sandbox"]
+pytest_plugins = ["tests.fixtures_sandbox", "tests.fixtures_oidc"]
 
 # The SQLite test databases live here (hubportal/settings.py); SQLite does not create folders.
 (Path(__file__).resolve().parents[1] / ".pytest-db").mkdir(exist_ok=True)

@@ -77,6 +77,7 @@ from appointments.hubspot.errors import (
 from appointments.intake.encoding import RowLayout
 from appointments.models import Batch, BatchCall, BatchRow
 from appointments.services.matching import ValueIndex, match_results
+from appointments.services.notifications import batch_notify
 from appointments.services.portals import PortalNeedsReconnect, portal_access_token
 from appointments.services.states import Action, batch_can, batch_transition
 
@@ -591,7 +592,8 @@ def _claim_next_call(batch: Batch) -> BatchCall | None:
     return None
 
 
-def _pause(batch: Batch, message: str) -> None:
+def _pause(batch: Batch, message: str) -> bool:
+    """Pause the batch this worker owns; False when another worker took it over."""
     with transaction.atomic():
         if not batch_transition(
             batch_id=batch.pk,
@@ -600,13 +602,14 @@ def _pause(batch: Batch, message: str) -> None:
             status_message=message,
             worker="",
         ):
-            return  # taken over: its calls are the new owner's now
+            return False  # taken over: its calls are the new owner's now
         calls = BatchCall.objects.filter(batch=batch, state=BatchCall.State.SENDING)
         # Rows of a paused call were not sent (or were reconciled): they wait for the resume.
         BatchRow.objects.filter(call__in=calls, state=BatchRow.State.SENDING).update(
             state=BatchRow.State.READY
         )
         calls.update(state=BatchCall.State.PENDING)
+    return True
 
 
 def _schedule_resume(batch_id: str, delay: timedelta) -> None:
@@ -718,7 +721,8 @@ def batch_send(*, batch_id: str) -> None:
     with _LeaseKeeper(batch_id):
         pause = _run_lanes(batch_id, mine)
     if pause is not None:
-        _pause(batch, pause.message)
+        if _pause(batch, pause.message):
+            batch_notify(batch_id=str(batch.pk))
         if pause.resume_after is not None:
             _schedule_resume(str(batch.pk), pause.resume_after)
         return
@@ -727,13 +731,14 @@ def batch_send(*, batch_id: str) -> None:
         batch.canary_size
         and batch.rows.filter(state=BatchRow.State.READY, call__isnull=True).exists()
     )
-    batch_transition(
+    if batch_transition(
         batch_id=batch_id,
         action=Action.REACH_CANARY if rest else Action.FINISH,
         where=Q(worker=this_worker()),
         finished_at=timezone.now(),
         worker="",
-    )
+    ):
+        batch_notify(batch_id=str(batch.pk))
 
 
 def batch_queue(*, batch: Batch) -> int:

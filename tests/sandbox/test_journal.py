@@ -56,3 +56,20 @@ def test_it_switches_the_journal_mode_from_the_command_line(sandbox: Sandbox) ->
     first, second = sandbox.journal(PATH, method="POST")
     assert first.request_body == ""
     assert "Full visit" in second.request_body
+
+
+def test_the_journal_page_hides_client_secrets_tokens_and_codes(sandbox: Sandbox) -> None:
+    form = {
+        "grant_type": "refresh_token",
+        "client_id": sandbox.client_id,
+        "client_secret": sandbox.client_secret,
+        "refresh_token": "na1-refresh-value-0001",
+    }
+    requests.post(sandbox.url("/oauth/2026-03/token"), data=form, timeout=10)
+    [entry] = sandbox.journal("/oauth/2026-03/token")
+    assert sandbox.client_secret in entry.request_body  # kept for the tests' assertions
+    page = requests.get(sandbox.url("/sandbox/journal/"), timeout=10).text
+    assert sandbox.client_secret not in page
+    assert "na1-refresh-value-0001" not in page
+    assert "client_secret=[hidden]" in page and "refresh_token=[hidden]" in page
+    assert f"client_id={sandbox.client_id}" in page
