@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import requests
 from django.test import Client
 from django.urls import reverse
 
 from appointments.models import Batch, BatchRow, Portal, RowUndo
 from appointments.services.undo import batch_undo_run
 from sandbox.models import CrmRecord
-from tests.web import csv_upload, rows_csv, upload_and_confirm
+from tests.web import csv_upload, hubspot_update, rows_csv, upload_and_confirm
 
 
 def sent_batch(client: Client, portal: Portal, lines: list[str], name: str) -> Batch:
@@ -22,16 +21,6 @@ def sent_batch(client: Client, portal: Portal, lines: list[str], name: str) -> B
     batch.refresh_from_db()
     assert batch.status == Batch.Status.COMPLETED
     return batch
-
-
-def hubspot_update(sandbox: Any, record_id: str, properties: dict[str, str]) -> Any:
-    """A person's change in HubSpot, through its batch update."""
-    return requests.post(
-        sandbox.url("/crm/objects/2026-03/0-421/batch/update"),
-        json={"inputs": [{"id": record_id, "properties": properties}]},
-        headers={"Authorization": f"Bearer {sandbox.token}"},
-        timeout=10,
-    )
 
 
 def archived_ids(sandbox: Any) -> list[str]:

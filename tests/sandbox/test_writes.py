@@ -8,7 +8,7 @@ import requests
 
 from appointments.models import Portal
 from sandbox.models import CrmRecord
-from tests.batches.test_undo import hubspot_update
+from tests.web import hubspot_update
 
 
 def test_sandbox_batch_archive_is_idempotent_and_hidden_from_reads(
