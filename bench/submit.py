@@ -290,7 +290,8 @@ def send_bounded(batch_id: str, sandbox: Sandbox, journal_from: int) -> tuple[fl
         now = time.perf_counter()
         if now - began > PHASE_TIMEOUT_S:
             say(f"  time limit of {PHASE_TIMEOUT_S:.0f} s reached: canceling the batch")
-            batch_cancel(batch=Batch.objects.get(pk=batch_id))
+            batch = Batch.objects.get(pk=batch_id)
+            batch_cancel(user=batch.created_by, batch=batch)
             worker.join(timeout=30)
             break
         if now >= next_report and worker.is_alive():
@@ -343,7 +344,7 @@ def submit_and_send(batch: Any, sandbox: Sandbox) -> dict[str, Any]:
     began = time.perf_counter()
     with override_settings(TASKS=DUMMY_TASKS):
         # The bench's batches share their starts and contacts (one seed): send them anyway.
-        waiting = batch_submit(batch=batch, on_duplicate="create")
+        waiting = batch_submit(user=batch.created_by, batch=batch, on_duplicate="create")
     say(f"  batch_submit: {waiting:,} rows queued in {time.perf_counter() - began:.2f} s")
     sandbox_cpu, started = sandbox.cpu_seconds(), time.time()
     send_s, app_cpu = send_bounded(str(batch.pk), sandbox, journal_from)
@@ -578,7 +579,7 @@ def phase_duplicates(
     say(f"  database: {len(report.sent):,} rows already sent, in {database_s:.2f} s")
     journal_from = sandbox.last_journal_id()
     began = time.perf_counter()
-    found = batch_duplicates_search_hubspot(batch=batch)
+    found = batch_duplicates_search_hubspot(user=user, batch=batch)
     search_s = time.perf_counter() - began
     calls = sandbox.calls_since(journal_from, "/search")
     say(
@@ -621,8 +622,10 @@ def connect_portal(sandbox: Sandbox) -> tuple[Any, Any]:
     from django.contrib.auth.models import User
 
     from appointments.models import Portal
+    from appointments.services.access import ADMIN, role_set
 
     user = User.objects.create_user(username="bench", password=None)
+    role_set(user, ADMIN)
     portal = Portal(
         hub_id=sandbox.hub_id,
         connected_by=user,

@@ -263,7 +263,8 @@ HUBSPOT_SCOPES = env_list(
 )
 HUBSPOT_OPTIONAL_SCOPES = env_list(
     "HUBSPOT_OPTIONAL_SCOPES",
-    "crm.objects.contacts.read,crm.objects.companies.read,crm.objects.deals.read",
+    "crm.objects.contacts.read,crm.objects.companies.read,crm.objects.deals.read,"
+    "crm.objects.owners.read,crm.objects.contacts.write",
 )
 # Absolute redirect URI registered with the HubSpot app; empty means "build it from the request".
 HUBSPOT_REDIRECT_URI = env_str("HUBSPOT_REDIRECT_URI", "")
@@ -274,6 +275,9 @@ HUBSPOT_PAGE_TIMEOUT_SECONDS = float(env_str("HUBSPOT_PAGE_TIMEOUT_SECONDS", "10
 # HubSpot's rolling 10-second budget per portal and app
 # (https://developers.hubspot.com/docs/api/usage-details; SANDBOX.md, "Rate limits").
 HUBSPOT_RATE_LIMIT_PER_10S = env_int("HUBSPOT_RATE_LIMIT_PER_10S", 110)
+# Searches per second and portal: HubSpot's search limit is 5 (SANDBOX.md, "Search limit"); one
+# is kept in reserve as for the 10-second budget.
+HUBSPOT_SEARCH_PER_SECOND = env_int("HUBSPOT_SEARCH_PER_SECOND", 4)
 # Batch-create calls one batch keeps in flight at once (each on its own DB connection and HTTP
 # session); HubSpot answers in hundreds of milliseconds, so one at a time wastes the budget.
 HUBPORTAL_CALLS_IN_FLIGHT = env_int("HUBPORTAL_CALLS_IN_FLIGHT", 3)

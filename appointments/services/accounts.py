@@ -1,8 +1,9 @@
 """Accounts: people signed in through single sign-on, and their role from the groups claim.
 
-Roles are Django groups named ``admin``, ``operator`` and ``viewer`` (issue 16). With single
-sign-on the role is set again from the ID token's groups claim at every sign-in, through
-``settings.OIDC_GROUP_ROLES`` (``group=role`` pairs).
+Roles are Django groups named ``admin``, ``operator`` and ``viewer``, kept by
+``appointments.services.access``. With single sign-on the role is set again from the ID
+token's groups claim at every sign-in, through ``settings.OIDC_GROUP_ROLES`` (``group=role``
+pairs).
 """
 
 from __future__ import annotations
@@ -11,16 +12,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
 from appointments import oidc
 from appointments.models import SsoIdentity
-
-# Highest first: a person in several mapped groups gets the highest of their roles.
-ROLES = ("admin", "operator", "viewer")
+from appointments.services import access
 
 
 def group_roles() -> dict[str, str]:
@@ -33,20 +32,7 @@ def role_for_groups(groups: Iterable[str]) -> str | None:
     """The highest role any of ``groups`` maps to, or None."""
     mapping = group_roles()
     found = {mapping[group] for group in groups if group in mapping}
-    return next((role for role in ROLES if role in found), None)
-
-
-def user_set_role(*, user: User, role: str | None) -> None:
-    """Make ``role`` (one of ``ROLES``, or None for none) the user's only role group.
-
-    The one place a role is written; issue 16's role service takes it over at merge.
-    """
-    if role is not None and role not in ROLES:
-        raise ValueError(f"unknown role {role!r}")
-    user.groups.remove(*Group.objects.filter(name__in=ROLES))
-    if role is not None:
-        group, _created = Group.objects.get_or_create(name=role)
-        user.groups.add(group)
+    return next((role for role in access.ROLES if role in found), None)
 
 
 def _claim_groups(claims: dict[str, Any]) -> list[str]:
@@ -94,7 +80,7 @@ def user_sign_in_with_claims(*, issuer: str, claims: dict[str, Any]) -> User | N
     user.save(update_fields=["email", "first_name", "last_name"])
     identity.last_login_at = timezone.now()
     identity.save(update_fields=["last_login_at"])
-    user_set_role(user=user, role=role)
+    access.role_set(user, role)
     return user if role is not None else None
 
 
@@ -106,8 +92,3 @@ def user_sign_in_with_sso(*, request: HttpRequest) -> User | None:
     answer = oidc.exchange_code(request)
     claims = oidc.with_userinfo(answer, oidc.verify_id_token(answer))
     return user_sign_in_with_claims(issuer=str(claims["iss"]), claims=claims)
-
-
-def user_is_admin(user: User) -> bool:
-    """True for a superuser or a member of the ``admin`` role group."""
-    return user.is_superuser or user.groups.filter(name="admin").exists()

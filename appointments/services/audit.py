@@ -6,14 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth.models import User
+
 from appointments.models import Batch, BatchRow
+from appointments.services import access
+from appointments.services.access import Action
 
 
 def _when(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def batch_audit(*, batch: Batch) -> dict[str, Any]:
+def batch_audit(*, user: User, batch: Batch) -> dict[str, Any]:
     """The batch's audit as a JSON-ready dict: ``batch`` (id, status, times as ISO-8601 UTC,
     ``created_by`` username, canary size), ``portal`` (hub_id, domain), ``file`` (name, size in
     bytes, SHA-256 hex; null size and empty digest for the form grid), ``mapping`` (the column
@@ -21,7 +25,9 @@ def batch_audit(*, batch: Batch) -> dict[str, Any]:
     ``calls`` (sequence, HTTP status, HubSpot batch status, correlation ID, HubSpot's times),
     ``created`` (row number and record ID of every row HubSpot created) and ``undo`` (who asked,
     when, when it ended, whether changed records were included, and per record its outcome),
-    null when the batch was never undone."""
+    null when the batch was never undone. Raises PermissionDenied unless ``user`` may see the
+    batch (``services.access``)."""
+    access.require(user, Action.BATCH_VIEW, batch)
     created = batch.rows.filter(state=BatchRow.State.CREATED).order_by("row_number")
     undo = None
     if batch.undo_requested_at:

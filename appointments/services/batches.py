@@ -22,7 +22,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,22 +33,28 @@ from appointments.intake.bulk import gc_paused
 from appointments.intake.cells import column_labels
 from appointments.intake.encoding import association_object_types
 from appointments.intake.mapping import ColumnTarget, mapping_to_json, target_from_json
+from appointments.intake.readers import Table
 from appointments.intake.records import association_columns, column_holding, record_not_found
+from appointments.intake.tuning import table_reading
 from appointments.intake.validation import RowValidator, snapshot_validator
 from appointments.models import Batch, BatchCall, BatchCounts, BatchRow, Portal, Upload
+from appointments.services import access
+from appointments.services.access import Action
 from appointments.services.duplicates import (
     DuplicatesUndecided,
     batch_duplicates,
     batch_duplicates_skip_sent,
 )
 from appointments.services.portals import portal_client
+from appointments.services.resolving import keys_create_contacts, keys_resolve
 from appointments.services.sending import (
     UNKNOWN_OUTCOME,
     batch_queue,
     call_reconcile,
     this_worker,
 )
-from appointments.services.states import Action, batch_can, batch_transition
+from appointments.services.states import Action as StateAction
+from appointments.services.states import batch_can, batch_transition
 from appointments.services.storage import batch_rows_store_encoded
 
 # Rows validated and stored per step: a 100,000-row file never holds every row in memory twice.
@@ -96,7 +102,13 @@ def batch_create(
     The one way rows become a batch: the upload confirmation (``services.uploads``), the form
     grid (``services.grid``) and ``import_appointments`` all call it. ``reading`` is
     ``intake.tuning.table_reading``'s (day/month orders, decimal comma, 1904 dates);
-    ``timezone_name`` an IANA zone for times without an offset. Nothing is sent.
+    ``timezone_name`` an IANA zone for times without an offset. Nothing is sent, but the
+    natural keys of key columns and the owner column (emails, domains, names) are resolved
+    first (``services.resolving.keys_resolve``, kept as ``reading["keys"]``), and with
+    ``reading["create_contacts"]`` the contacts HubSpot lacks are created
+    (``keys_create_contacts``); that raises
+    HubSpotError / PortalNeedsReconnect / TimeoutError, before anything is stored, when HubSpot
+    cannot be asked.
 
     Idempotent per ``origin`` (``"upload:<id>"``, ``"grid:<key>"``): the batch is claimed, and
     ``upload`` linked to it, in one short transaction before any row is written; a second call
@@ -105,7 +117,19 @@ def batch_create(
     transaction (a 100,000-row file never holds the write lock throughout), the batch
     ``STORING`` until the last one; a batch whose storing stopped (a killed process) is taken
     over by ``batch_resume_storing``.
+
+    Raises PermissionDenied unless ``user`` may use ``portal`` (``services.access``).
     """
+    access.require(user, Action.PORTAL_USE, portal)
+    if "keys" not in reading and not Batch.objects.filter(origin=origin).exists():
+        # Natural keys are resolved once, before the claim: a HubSpot that cannot be asked
+        # leaves nothing half-stored, and the batch keeps the answers for its fixes.
+        keys = keys_resolve(portal=portal, mapping=mapping, rows=rows)
+        if reading.get("create_contacts") and keys:
+            keys_create_contacts(
+                portal=portal, mapping=mapping, headers=headers, rows=rows, resolution=keys
+            )
+        reading = {**reading, "keys": keys}
     # Built first: a mapping that does not fit the headers fails here, before any claim.
     validator = snapshot_validator(
         headers=headers,
@@ -229,13 +253,102 @@ def _batch_store_rows(
     with transaction.atomic():
         if batch_transition(
             batch_id=batch.pk,
-            action=Action.STORED,
+            action=StateAction.STORED,
             where=Q(worker=this_worker()),
             worker="",
             heartbeat_at=None,
         ):
             # The rows hold every value: a confirmed upload is never read again.
             Upload.objects.filter(batch=batch).update(data=b"")
+
+
+# Rows a draft may hold for its mapping to change: none was given to HubSpot.
+_UNSENT_STATES = (BatchRow.State.INVALID, BatchRow.State.READY, BatchRow.State.EXCLUDED)
+
+
+def batch_can_recheck(*, batch: Batch) -> bool:
+    """Whether ``batch`` may be checked again with another mapping (``batch_recheck``): a
+    draft with no call and no row given to HubSpot."""
+    return (
+        batch.status == Batch.Status.DRAFT
+        and not batch.calls.exists()
+        and not batch.rows.exclude(state__in=_UNSENT_STATES).exists()
+    )
+
+
+def batch_recheck(
+    *,
+    batch: Batch,
+    mapping: list[ColumnTarget | None],
+    properties: list[PropertyDefinition],
+    date_orders: dict[int, str],
+) -> Batch:
+    """Check every row of a draft batch again, in place, with a new column ``mapping`` (the
+    mapping screen reached back from the batch): each row's cells are its stored texts (the
+    file's, with the fixes made since), its number and exclusion are kept; the batch keeps
+    its id and origin, so an upload never gets a second batch (``batch_create``).
+
+    ``date_orders``: column index -> ``"DMY"``/``"MDY"`` for columns whose dates read both
+    ways. Raises ValueError when the mapping does not fit the batch's headers,
+    ``BatchNotEditable`` when the batch was sent, queued or is being stored meanwhile
+    (nothing changed then), and HubSpotError / PortalNeedsReconnect / TimeoutError when new
+    natural keys cannot be looked up. No appointment is sent.
+    """
+    rows = [
+        (number, list(raw))
+        for number, raw in batch.rows.order_by("row_number").values_list("row_number", "raw")
+    ]
+    excluded = list(
+        batch.rows.filter(state=BatchRow.State.EXCLUDED).values_list("row_number", flat=True)
+    )
+    table = Table(batch.headers, rows, [], None, None, None, 1)
+    reading = table_reading(table, mapping, properties, date_orders)
+    if reading["decimal_comma"] is None:
+        reading["decimal_comma"] = batch.reading.get("decimal_comma")
+    reading["date1904"] = bool(batch.reading.get("date1904"))
+    if "file" in batch.reading:
+        reading["file"] = batch.reading["file"]
+    # Key columns the new mapping adds are asked of HubSpot; keys already known (and the
+    # person's picks among several matches) are kept, and cost no call.
+    keys = keys_resolve(
+        portal=batch.portal, mapping=mapping, rows=rows, known=batch.reading.get("keys")
+    )
+    if batch.reading.get("create_contacts") and keys:
+        reading["create_contacts"] = True
+        keys_create_contacts(
+            portal=batch.portal, mapping=mapping, headers=batch.headers, rows=rows, resolution=keys
+        )
+    reading["keys"] = keys
+    validator = snapshot_validator(
+        headers=batch.headers,
+        mapping=mapping,
+        properties=properties,
+        timezone=ZoneInfo(batch.timezone),
+        reading=reading,
+    )
+    sent = BatchRow.objects.filter(batch=OuterRef("pk")).exclude(state__in=_UNSENT_STATES)
+    claimed = batch_transition(
+        batch_id=batch.pk,
+        action=StateAction.REMAP,
+        where=~Q(Exists(sent)) & ~Q(Exists(BatchCall.objects.filter(batch=OuterRef("pk")))),
+        worker=this_worker(),
+        heartbeat_at=timezone.now(),
+        mapping=mapping_to_json(mapping),
+        properties_snapshot=[p.to_json() for p in properties],
+        reading=reading,
+    )
+    if not claimed:
+        raise BatchNotEditable
+    fresh = Batch.objects.get(pk=batch.pk)
+    _batch_store_rows(batch=fresh, validator=validator, rows=rows)
+    BatchRow.objects.filter(batch=fresh, row_number__in=excluded).update(
+        state=BatchRow.State.EXCLUDED
+    )
+    return Batch.objects.get(pk=batch.pk)
+
+
+class BatchNotEditable(Exception):
+    """The batch was given to HubSpot (or is being stored) meanwhile: its rows cannot change."""
 
 
 def batch_default_timezone(*, user: User) -> str:
@@ -351,7 +464,7 @@ def batch_rows_page(
     return _CountedPaginator(rows, ROWS_PER_PAGE, total).get_page(number)
 
 
-def batch_submit(*, batch: Batch, on_duplicate: str = "ask", canary: int = 0) -> int:
+def batch_submit(*, user: User, batch: Batch, on_duplicate: str = "ask", canary: int = 0) -> int:
     """Send the batch: its ready rows are queued in calls of at most 100 for the worker
     (``services.sending.batch_queue``); a paused batch resumes. Returns the number of rows
     waiting to be sent (0 when there is nothing to send or the batch is already being sent).
@@ -363,12 +476,14 @@ def batch_submit(*, batch: Batch, on_duplicate: str = "ask", canary: int = 0) ->
 
     ``canary`` (rows, 0: none): on a draft, send only the first ``canary`` rows, then wait at
     the canary (``Batch.Status.CANARY``) until this is called again ("send the rest") or the
-    batch is undone (``services.undo``).
+    batch is undone (``services.undo``). Raises PermissionDenied unless ``user`` may act on
+    the batch (``services.access``).
     """
+    access.require(user, Action.BATCH_ACT, batch)
     if canary and batch.status == Batch.Status.DRAFT:
         Batch.objects.filter(pk=batch.pk, status=Batch.Status.DRAFT).update(canary_size=canary)
         batch.canary_size = canary
-    if on_duplicate != "create" and batch_can(status=batch.status, action=Action.QUEUE):
+    if on_duplicate != "create" and batch_can(status=batch.status, action=StateAction.QUEUE):
         report = batch_duplicates(batch=batch)
         if report.sent or report.hubspot:
             if on_duplicate != "skip":
@@ -378,13 +493,15 @@ def batch_submit(*, batch: Batch, on_duplicate: str = "ask", canary: int = 0) ->
     return batch_queue(batch=batch)
 
 
-def batch_retry_failed(*, batch: Batch) -> int:
+def batch_retry_failed(*, user: User, batch: Batch) -> int:
     """Give rows HubSpot refused another chance: they become ready and are queued again.
 
     Rows whose outcome is unknown (``UNKNOWN_OUTCOME``: HubSpot may have created them) are left
     alone, so retrying never creates a record twice. Returns the number of rows queued.
+    Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
     """
-    if not batch_can(status=batch.status, action=Action.QUEUE):
+    access.require(user, Action.BATCH_ACT, batch)
+    if not batch_can(status=batch.status, action=StateAction.QUEUE):
         return 0  # being sent (or stored, checked, undone): nothing to retry now
     batch.rows.filter(state=BatchRow.State.FAILED).exclude(error_category=UNKNOWN_OUTCOME).update(
         state=BatchRow.State.READY, call=None, error_category="", error_message=""
@@ -392,12 +509,15 @@ def batch_retry_failed(*, batch: Batch) -> int:
     return batch_queue(batch=batch)
 
 
-def batch_cancel(*, batch: Batch) -> bool:
+def batch_cancel(*, user: User, batch: Batch) -> bool:
     """Stop a batch: calls not yet sent stay unsent and their rows say so. False, changing
-    nothing, when the batch was not being sent or paused (already ended, or a draft)."""
+    nothing, when the batch was not being sent or paused (already ended, or a draft).
+    Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
+    """
+    access.require(user, Action.BATCH_ACT, batch)
     with transaction.atomic():
         canceled = batch_transition(
-            batch_id=batch.pk, action=Action.CANCEL, finished_at=timezone.now()
+            batch_id=batch.pk, action=StateAction.CANCEL, finished_at=timezone.now()
         )
         if canceled:
             pending = BatchCall.objects.filter(batch=batch, state=BatchCall.State.PENDING)
@@ -411,7 +531,7 @@ def batch_cancel(*, batch: Batch) -> bool:
     return bool(canceled)
 
 
-def batch_check_records(*, batch: Batch) -> int:
+def batch_check_records(*, user: User, batch: Batch) -> int:
     """Hold back ready rows whose association ids are not records of the portal.
 
     One batch read of up to 100 ids per call and object type (contacts, companies, deals),
@@ -420,7 +540,9 @@ def batch_check_records(*, batch: Batch) -> int:
     Each such row becomes INVALID with an error naming its row, column and id. Returns the
     number of rows held back. Raises HubSpotError / PortalNeedsReconnect when HubSpot cannot be
     asked (nothing is changed then).
+    Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
     """
+    access.require(user, Action.BATCH_ACT, batch)
     object_types = association_object_types([target_from_json(c) for c in batch.mapping])
     columns = association_columns(batch.mapping)
     labels = column_labels(batch.headers)
@@ -485,7 +607,7 @@ class HubSpotCheck:
     not_sent: int
 
 
-def batch_check_hubspot(*, batch: Batch) -> HubSpotCheck:
+def batch_check_hubspot(*, user: User, batch: Batch) -> HubSpotCheck:
     """Settle the rows that may have been created (``UNKNOWN_OUTCOME``) by asking HubSpot.
 
     For each call with such rows, searches the portal as the engine does after a lost answer
@@ -496,7 +618,9 @@ def batch_check_hubspot(*, batch: Batch) -> HubSpotCheck:
     the failed rows again" sends it: this action never sends anything. Returns the counts.
     Raises HubSpotError / PortalNeedsReconnect when HubSpot cannot be asked; rows of calls
     settled before that stay settled, the others stay unknown.
+    Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
     """
+    access.require(user, Action.BATCH_ACT, batch)
     unknown = list(
         batch.rows.filter(
             state=BatchRow.State.FAILED, error_category=UNKNOWN_OUTCOME, call__isnull=False
@@ -506,12 +630,12 @@ def batch_check_hubspot(*, batch: Batch) -> HubSpotCheck:
     created = not_sent = 0
     # A completed batch shows "checking HubSpot" meanwhile; a paused or canceled one keeps its
     # state (nothing is sent either way).
-    checking = bool(unknown) and batch_transition(batch_id=batch.pk, action=Action.CHECK)
+    checking = bool(unknown) and batch_transition(batch_id=batch.pk, action=StateAction.CHECK)
     try:
         created, not_sent = _check_calls(batch=batch, unknown=unknown, calls=calls)
     finally:
         if checking:
-            batch_transition(batch_id=batch.pk, action=Action.CHECKED)
+            batch_transition(batch_id=batch.pk, action=StateAction.CHECKED)
     return HubSpotCheck(created=created, not_sent=not_sent)
 
 
@@ -529,10 +653,7 @@ def _check_calls(
                 pk__in=missing, state=BatchRow.State.FAILED, error_category=UNKNOWN_OUTCOME
             ).update(
                 error_category=NOT_SENT,
-                error_message=_(
-                    "HubSpot has no such appointment: this row was not created. Send the "
-                    "failed rows again to send it."
-                ),
+                error_message=str(BatchRow.OUTCOME_MESSAGES[NOT_SENT]),
                 updated_at=timezone.now(),
             )
     return created, not_sent

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,6 +26,8 @@ from appointments.intake.duplicates import START, appointment_keys, contact_pair
 from appointments.intake.encoding import association_object_types
 from appointments.intake.mapping import ColumnTarget, target_from_json
 from appointments.models import Batch, BatchRow, RowUndo
+from appointments.services import access
+from appointments.services.access import Action
 from appointments.services.matching import value_key
 from appointments.services.portals import portal_client
 
@@ -232,12 +235,14 @@ def duplicates_report(
     )
 
 
-def batch_duplicates_resolve(*, batch: Batch, rows: list[int], choice: str) -> int:
+def batch_duplicates_resolve(*, user: User, batch: Batch, rows: list[int], choice: str) -> int:
     """Settle one group of in-file duplicates (``rows``: its row numbers, first first):
     ``"keep_first"`` excludes all but the first, ``"exclude"`` excludes them all, ``"keep_all"``
     keeps them all and stops showing the group. Only rows no HubSpot call holds change.
-    Returns how many rows were excluded. Raises ValueError for another ``choice``.
+    Returns how many rows were excluded. Raises ValueError for another ``choice``, and
+    PermissionDenied unless ``user`` may act on the batch (``services.access``).
     """
+    access.require(user, Action.BATCH_ACT, batch)
     if choice not in ("keep_first", "exclude", "keep_all"):
         raise ValueError(choice)
     group = sorted(set(rows))
@@ -288,7 +293,7 @@ def _instant_ms(value: str) -> int | None:
         return None
 
 
-def batch_duplicates_search_hubspot(*, batch: Batch) -> int:
+def batch_duplicates_search_hubspot(*, user: User, batch: Batch) -> int:
     """Look in HubSpot for appointments that match the batch's ready rows (same start and an
     associated contact in common) and that the app did not create; keep them on the batch
     (``hubspot_duplicates``, shown and skipped like rows sent before). Returns how many rows
@@ -302,8 +307,9 @@ def batch_duplicates_search_hubspot(*, batch: Batch) -> int:
     through associations", "Limitations"). Search lags writes by a few moments: an appointment
     created in the last seconds may be missed (those the app created are caught at once by
     ``batch_duplicates``). Raises HubSpotError / PortalNeedsReconnect when HubSpot cannot be
-    asked; nothing is changed then.
+    asked, PermissionDenied unless ``user`` may act on the batch; nothing is changed then.
     """
+    access.require(user, Action.BATCH_ACT, batch)
     keys_of = _keyer(batch)
     by_contact: dict[str, dict[str | None, list[int]]] = {}
     rows = batch.rows.filter(state=BatchRow.State.READY).order_by("row_number")

@@ -17,12 +17,17 @@ from typing import Any
 
 import xlsxwriter
 from django.conf import settings
+from django.contrib.auth.models import User
+from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from appointments.hubspot.schema import ASSOCIATION_TARGETS, PropertyDefinition, Schema
 from appointments.intake.cells import column_letter
 from appointments.models import Batch, BatchRow
+from appointments.services import access
+from appointments.services.access import Action
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Excel's limit on the characters of one cell (xlsxwriter cuts longer strings silently).
@@ -68,12 +73,25 @@ class _Echo:
 
 
 def results_rows(batch: Batch) -> Iterator[list[str]]:
-    """Header then one list of cells per row, in file order (not neutralised)."""
+    """Header then one list of cells per row, in file order (not neutralised), in the active
+    language (the reader's: row errors too, ``BatchRow.error_texts``). A batch that created
+    contacts (``services.resolving.keys_create_contacts``) has a last column
+    ``contacts_created``: the IDs of the row's contacts it created."""
     headers = list(batch.headers)
-    yield ["row", *headers, "state", "hubspot_id", "hubspot_url", "error"]
+    keys = (batch.reading or {}).get("keys") or {}
+    created = set((keys.get("created") or {}).get("0-1", []))
+    yield [
+        pgettext("results column", "row"),
+        *headers,
+        pgettext("results column", "state"),
+        pgettext("results column", "hubspot_id"),
+        pgettext("results column", "hubspot_url"),
+        pgettext("results column", "error"),
+        *([pgettext("results column", "contacts_created")] if created else []),
+    ]
     for row in batch.rows.order_by("row_number").iterator(chunk_size=2000):
-        error = " | ".join(e["message"] for e in row.errors) if row.errors else row.error_message
-        yield [
+        error = " | ".join(row.error_texts) if row.errors else row.outcome_text
+        cells = [
             str(row.row_number),
             *[row.raw_text(index) for index in range(len(headers))],
             str(BatchRow.State(row.state).label),
@@ -81,18 +99,34 @@ def results_rows(batch: Batch) -> Iterator[list[str]]:
             record_url(batch.portal.hub_id, row.hubspot_id),
             error,
         ]
+        if created:
+            ids = [item[0] for item in batch.layout.unpack_associations(row.associations)]
+            cells.append(";".join(dict.fromkeys(i for i in ids if i in created)))
+        yield cells
 
 
-def results_csv(batch: Batch) -> Iterator[str]:
-    """The results as CSV lines (UTF-8 text with a BOM first so Excel reads accents right)."""
+def results_csv(*, user: User, batch: Batch) -> Iterator[str]:
+    """The results as CSV lines (UTF-8 text with a BOM first so Excel reads accents right).
+
+    Raises PermissionDenied (at once, not at the first line) unless ``user`` may see the batch.
+    """
+    access.require(user, Action.BATCH_VIEW, batch)
+    # The lines are made while the response streams, after the request's language is gone.
+    return _csv_lines(batch, translation.get_language())
+
+
+def _csv_lines(batch: Batch, language: str | None) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield "\ufeff"
-    for cells in results_rows(batch):
-        yield writer.writerow([neutralise(cell) for cell in cells])
+    with translation.override(language):
+        for cells in results_rows(batch):
+            yield writer.writerow([neutralise(cell) for cell in cells])
 
 
-def results_xlsx(batch: Batch) -> bytes:
-    """The results as an XLSX workbook; every cell is written as text, never as a formula."""
+def results_xlsx(*, user: User, batch: Batch) -> bytes:
+    """The results as an XLSX workbook; every cell is written as text, never as a formula.
+    Raises PermissionDenied unless ``user`` may see the batch."""
+    access.require(user, Action.BATCH_VIEW, batch)
     buffer = io.BytesIO()
     # constant_memory streams rows to disk, so 100,000 rows do not sit in memory.
     workbook = xlsxwriter.Workbook(buffer, {"constant_memory": True, "in_memory": False})

@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from appointments.models import Batch, BatchRow, DataRemoval, Upload
-from appointments.services.accounts import user_is_admin
+from appointments.services import access
 
 ERASED = "[erased]"
 # Rows of these batches may be read or written by a worker right now.
@@ -37,7 +37,7 @@ class Removed:
 
 
 def _require_admin(user: User) -> None:
-    if not user_is_admin(user):
+    if access.role_of(user) != access.ADMIN:
         raise RetentionRefused(
             f"{user.get_username()} is not an administrator: only an administrator may remove data."
         )

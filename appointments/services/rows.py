@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime
 import re
 import zoneinfo
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from appointments.hubspot.schema import PropertyDefinition
@@ -30,6 +32,15 @@ from appointments.intake.records import (
 )
 from appointments.intake.validation import RowValidator, snapshot_validator
 from appointments.models import Batch, BatchRow
+from appointments.services import access
+from appointments.services.access import Action
+from appointments.services.resolving import (
+    AmbiguousKey,
+    keys_ambiguous,
+    keys_create_contacts,
+    keys_pick,
+    keys_resolve,
+)
 
 # A workbook's serial date number as displayed (``46113.5``).
 _SERIAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
@@ -56,10 +67,17 @@ def _batch_snapshot(batch: Batch) -> tuple[list[ColumnTarget | None], RowValidat
 
 
 def row_editable_columns(*, batch: Batch) -> list[tuple[int, str]]:
-    """``(column index, column as errors name it)`` of the batch's mapped columns (see
-    ``cells.column_labels``, as ``CellError.column`` gives it)."""
+    """``(column index, column as errors name it)`` of the batch's mapped columns and of the
+    time-of-day columns they read (see ``cells.column_labels``, as ``CellError.column``
+    gives it)."""
     labels = column_labels(batch.headers)
-    return [(index, labels[index]) for index, target in enumerate(batch.mapping) if target]
+    # A time-of-day column feeds the date column that names it (ColumnTarget.time_column).
+    times = {target.get("time_column") for target in batch.mapping if target}
+    return [
+        (index, labels[index])
+        for index, target in enumerate(batch.mapping)
+        if target or index in times
+    ]
 
 
 def is_multiline(text: str) -> bool:
@@ -152,7 +170,7 @@ def _columns_with(batch: Batch, row: BatchRow, code: str) -> set[int]:
     return {index for index, label in enumerate(column_labels(batch.headers)) if label in named}
 
 
-def _records_still_missing(batch: Batch, row: BatchRow, raw: list[str]) -> list[dict[str, str]]:
+def _records_still_missing(batch: Batch, row: BatchRow, raw: list[str]) -> list[dict[str, Any]]:
     """The row's record_not_found errors (intake.records) whose ID is still in a column of
     the same association type in ``raw``, the row's new texts, named by that column: HubSpot
     said the record does not exist, wherever the ID now sits."""
@@ -177,16 +195,73 @@ def _records_still_missing(batch: Batch, row: BatchRow, raw: list[str]) -> list[
     return kept
 
 
-def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
+def row_revalidate(
+    *,
+    user: User,
+    row: BatchRow,
+    values: dict[int, str],
+    picks: dict[tuple[int, int], str] | None = None,
+) -> bool:
     """Apply the user's fixes (column index -> text) and re-validate the row at once.
 
     Uses the batch's stored mapping, property snapshot, time zone and reading choices, so a
-    fixed row is judged exactly as its file was. The row becomes READY when valid, INVALID
-    otherwise (an excluded row is included again). Returns False, changing nothing, when the
-    row was given to a HubSpot call meanwhile.
+    fixed row is judged exactly as its file was. New natural keys typed in are looked up first
+    (``services.resolving``; the batch keeps the answers). ``picks``: ``(column index, n)`` ->
+    the record ID chosen for the n-th ambiguous key of that cell (``row_ambiguous_keys``); a
+    pick applies to every row of the batch with that key, which are re-validated too. The row
+    becomes READY when valid, INVALID otherwise (an excluded row is included again). Returns
+    False, changing nothing, when the row was given to a HubSpot call meanwhile. Raises
+    HubSpotError / PortalNeedsReconnect / TimeoutError when new keys cannot be looked up,
+    PermissionDenied unless ``user`` may act on the row's batch.
     """
     batch = row.batch
-    _mapping, validator = _batch_snapshot(batch)
+    access.require(user, Action.BATCH_ACT, batch)
+    picked = _apply_picks(batch, row, picks or {})
+    updated = _revalidate(batch, row, values)
+    if picked:
+        for other in batch.rows.filter(state=BatchRow.State.INVALID, call__isnull=True).exclude(
+            pk=row.pk
+        ):
+            if any(error["code"] == "ambiguous" for error in other.errors):
+                other.batch = batch
+                _revalidate(batch, other, {})
+    return updated
+
+
+def row_ambiguous_keys(*, user: User, row: BatchRow, index: int) -> list[AmbiguousKey]:
+    """The keys of the row's cell at column ``index`` that match several records and have no
+    pick yet, each with its candidates (what the Fix form offers to choose from). Raises
+    PermissionDenied unless ``user`` may see the row's batch."""
+    access.require(user, Action.BATCH_VIEW, row.batch)
+    return _ambiguous_keys(row, index)
+
+
+def _ambiguous_keys(row: BatchRow, index: int) -> list[AmbiguousKey]:
+    target = target_from_json(row.batch.mapping[index]) if index < len(row.batch.mapping) else None
+    return keys_ambiguous(batch=row.batch, target=target, text=row.raw_text(index))
+
+
+def _apply_picks(batch: Batch, row: BatchRow, picks: dict[tuple[int, int], str]) -> bool:
+    """Record ``picks`` in the batch's resolution (saved); True when any was recorded."""
+    reading = dict(batch.reading or {})
+    resolution = reading.get("keys") or {}
+    recorded = False
+    for (index, n), record_id in picks.items():
+        ambiguous = _ambiguous_keys(row, index)
+        if 0 <= n < len(ambiguous):
+            found = ambiguous[n]
+            recorded |= keys_pick(
+                resolution=resolution, table=found.table, key=found.key, record_id=record_id
+            )
+    if recorded:
+        reading["keys"] = resolution
+        batch.reading = reading
+        Batch.objects.filter(pk=batch.pk).update(reading=reading)
+    return recorded
+
+
+def _revalidate(batch: Batch, row: BatchRow, values: dict[int, str]) -> bool:
+    mapping = [target_from_json(item) for item in batch.mapping]
     # The form posts every cell; one the user left alone keeps its stored text, which a form
     # cannot hold exactly (CRLF, NUL), and is judged as _untouched_cells says.
     changed: dict[int, object] = {
@@ -208,10 +283,35 @@ def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
         changed[index] if index in changed else kept.get(index, text)
         for index, text in enumerate(row.raw)
     ]
+    known = (batch.reading or {}).get("keys")
+    if changed and known is not None:
+        # Keys typed in the fix are asked of HubSpot (those already known cost nothing).
+        resolution = keys_resolve(
+            portal=batch.portal, mapping=mapping, rows=[(row.row_number, cells)], known=known
+        )
+        if batch.reading.get("create_contacts"):
+            # The batch creates the contacts it lacks: so does a fix that names a new email.
+            keys_create_contacts(
+                portal=batch.portal,
+                mapping=mapping,
+                headers=batch.headers,
+                rows=[(row.row_number, cells)],
+                resolution=resolution,
+            )
+        if resolution != known:
+            batch.reading = {**batch.reading, "keys": resolution}
+            Batch.objects.filter(pk=batch.pk).update(reading=batch.reading)
+    _mapping, validator = _batch_snapshot(batch)
     checked = validator.validate(row.row_number, cells)
     raw = [checked.raw[index] if index in changed else text for index, text in enumerate(row.raw)]
-    errors = [
-        {"column": e.column, "value": e.value, "code": e.code, "message": e.message}
+    errors: list[dict[str, Any]] = [
+        {
+            "column": e.column,
+            "value": e.value,
+            "code": e.code,
+            "message": e.message,
+            "params": e.params,
+        }
         for e in checked.errors
     ]
     errors += _records_still_missing(batch, row, raw)
@@ -231,9 +331,11 @@ def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
     return bool(updated)
 
 
-def row_set_excluded(*, row: BatchRow, excluded: bool) -> bool:
+def row_set_excluded(*, user: User, row: BatchRow, excluded: bool) -> bool:
     """Exclude a row (never sent) or include it again (READY if it has no errors, else
-    INVALID). Returns False, changing nothing, when the row was given to a HubSpot call."""
+    INVALID). Returns False, changing nothing, when the row was given to a HubSpot call.
+    Raises PermissionDenied unless ``user`` may act on the row's batch."""
+    access.require(user, Action.BATCH_ACT, row.batch)
     if excluded:
         state = BatchRow.State.EXCLUDED
     else:

@@ -24,6 +24,7 @@ class Action(StrEnum):
     """What moves a batch; ``TRANSITIONS`` says from which states and to which one."""
 
     STORED = "stored"  # every row is checked and stored
+    REMAP = "remap"  # "change the columns" of a draft: its rows are checked and stored again
     ABANDON = "abandon"  # storing stopped and cannot start again
     QUEUE = "queue"  # send, resume, retry failed rows, send the rest after the canary
     CLAIM = "claim"  # a worker takes the queued batch
@@ -42,6 +43,7 @@ class Action(StrEnum):
 TRANSITIONS: dict[Action, tuple[frozenset[str], str]] = {
     Action.STORED: (frozenset({Status.STORING}), Status.DRAFT),
     Action.ABANDON: (frozenset({Status.STORING}), Status.CANCELED),
+    Action.REMAP: (frozenset({Status.DRAFT}), Status.STORING),
     Action.QUEUE: (
         frozenset({Status.DRAFT, Status.PAUSED, Status.CANARY, Status.COMPLETED, Status.CANCELED}),
         Status.QUEUED,

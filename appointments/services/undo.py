@@ -22,6 +22,8 @@ from django.utils import timezone
 from appointments.hubspot.client import MAX_BATCH_INPUTS, HubSpotClient
 from appointments.hubspot.errors import HubSpotError
 from appointments.models import Batch, BatchRow, RowUndo
+from appointments.services import access
+from appointments.services.access import Action as AccessAction
 from appointments.services.matching import value_key
 from appointments.services.portals import PortalNeedsReconnect, portal_client
 from appointments.services.sending import this_worker, worker_lease
@@ -33,23 +35,34 @@ logger = logging.getLogger(__name__)
 RESTORE_DAYS = 90
 
 
-def batch_undo_rows(*, batch: Batch) -> QuerySet[BatchRow]:
+def batch_undo_rows(*, user: User, batch: Batch) -> QuerySet[BatchRow]:
     """The rows whose records undoing ``batch`` archives: every row the batch created (a
-    HubSpot record ID of its own), in row order. Never a record the batch did not create."""
+    HubSpot record ID of its own), in row order. Never a record the batch did not create.
+    Raises PermissionDenied unless ``user`` may see the batch (``services.access``)."""
+    access.require(user, AccessAction.BATCH_VIEW, batch)
+    return _created(batch)
+
+
+def _created(batch: Batch) -> QuerySet[BatchRow]:
     return batch.rows.filter(state=BatchRow.State.CREATED).exclude(hubspot_id="")
 
 
-def batch_undo_possible(*, batch: Batch) -> bool:
-    """Whether ``batch`` may be undone now: finished, canceled or waiting at the canary."""
-    return batch_can(status=batch.status, action=Action.UNDO)
+def batch_undo_possible(*, user: User, batch: Batch) -> bool:
+    """Whether ``user`` may undo ``batch`` now: they may act on it, and it is finished,
+    canceled or waiting at the canary."""
+    return access.can(user, AccessAction.BATCH_ACT, batch) and batch_can(
+        status=batch.status, action=Action.UNDO
+    )
 
 
 def batch_undo_start(*, batch: Batch, user: User, include_changed: bool = False) -> int:
     """Start undoing ``batch``: it becomes UNDOING (who asked and when are kept) and the task
     ``undo_batch`` archives its records. ``include_changed``: archive records changed in
     HubSpot since the batch wrote them too. Returns how many records will be looked at; 0,
-    changing nothing, when the batch cannot be undone (``batch_undo_possible``)."""
-    count = batch_undo_rows(batch=batch).count()
+    changing nothing, when the batch cannot be undone now. Raises PermissionDenied unless
+    ``user`` may act on the batch (``services.access``)."""
+    access.require(user, AccessAction.BATCH_ACT, batch)
+    count = _created(batch).count()
     now = timezone.now()
     with transaction.atomic():
         if not batch_transition(
@@ -139,9 +152,7 @@ def batch_undo_run(*, batch_id: str) -> None:
     batch = Batch.objects.select_related("portal").get(pk=batch_id)
     try:
         with portal_client(portal=batch.portal) as client:
-            pending = list(
-                batch_undo_rows(batch=batch).filter(undo__outcome=RowUndo.Outcome.ARCHIVING)
-            )
+            pending = list(_created(batch).filter(undo__outcome=RowUndo.Outcome.ARCHIVING))
             for start in range(0, len(pending), MAX_BATCH_INPUTS):
                 if not _still_mine(batch_id):
                     return
@@ -150,7 +161,7 @@ def batch_undo_run(*, batch_id: str) -> None:
                 if not _still_mine(batch_id):
                     return
                 rows = list(
-                    batch_undo_rows(batch=batch)
+                    _created(batch)
                     .filter(undo__isnull=True)
                     .order_by("row_number")[:MAX_BATCH_INPUTS]
                 )

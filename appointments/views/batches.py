@@ -16,15 +16,18 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from appointments.hubspot.errors import HubSpotError
-from appointments.models import Batch, RowUndo, batches_for
+from appointments.models import Batch, RowUndo
+from appointments.services import access, exports
 from appointments.services import audit as audit_services
 from appointments.services import batches as batch_services
 from appointments.services import duplicates as duplicate_services
-from appointments.services import exports
 from appointments.services import undo as undo_services
 from appointments.services import uploads as upload_services
+from appointments.services.access import Action, batches_for
 from appointments.services.portals import PortalNeedsReconnect
-from appointments.services.states import Action, batch_can
+from appointments.services.resolving import keys_row_links
+from appointments.services.states import Action as StateAction
+from appointments.services.states import batch_can
 from appointments.views.base import AuthenticatedRequest
 
 logger = logging.getLogger(__name__)
@@ -33,6 +36,13 @@ STILL_STORING = gettext_lazy(
     "The rows of this batch are still being checked and stored; this page shows them as they "
     "come. Send it once every row is there."
 )
+
+
+def _acting_on(request: AuthenticatedRequest, batch_id: str) -> Batch:
+    """The batch, if the user sees it (else 404) and may act on it (else 403)."""
+    batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    access.require(request.user, Action.BATCH_ACT, batch)
+    return batch
 
 
 DUPLICATES_SHOWN = (Batch.Status.DRAFT, Batch.Status.PAUSED, Batch.Status.CANARY)
@@ -50,6 +60,8 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
         "progress": progress,
         "percent_done": progress.percent,
         "page": page,
+        # Each row with the records its emails, domains, names and owners stand for.
+        "page_rows": [(row, keys_row_links(batch=batch, row=row)) for row in page],
         "row_filter": row_filter,
         "row_filters": list(batch_services.ROW_FILTERS),
         "calls": batch_services.batch_recent_calls(batch=batch),
@@ -59,8 +71,8 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
         ),
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
-        "undo_possible": undo_services.batch_undo_possible(batch=batch),
-        "can_queue": batch_can(status=batch.status, action=Action.QUEUE),
+        "undo_possible": undo_services.batch_undo_possible(user=request.user, batch=batch),
+        "can_queue": batch_can(status=batch.status, action=StateAction.QUEUE),
         "undo_counts": (
             [
                 (outcome, label, n)
@@ -80,6 +92,9 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
             if batch.status in DUPLICATES_SHOWN and not request.htmx
             else None
         ),
+        "can_act": access.can(request.user, Action.BATCH_ACT, batch),
+        # Back to the mapping screen, until the batch is sent.
+        "remap_upload": upload_services.upload_to_remap(batch=batch),
     }
 
 
@@ -87,7 +102,9 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
 @login_required
 @vary_on_headers("HX-Request")
 def batch_detail(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
-    batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    batch = get_object_or_404(
+        batches_for(request.user).select_related("portal", "created_by"), pk=batch_id
+    )
     # Rows whose storing stopped (a killed process) are stored again in the background.
     upload_services.upload_resume(batch=batch)
     template = "appointments/batches/detail.html"
@@ -99,7 +116,7 @@ def batch_detail(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
 @require_POST
 @login_required
 def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
-    batch = get_object_or_404(batches_for(request.user), pk=batch_id)
+    batch = _acting_on(request, batch_id)
     if batch.is_active:
         messages.info(request, _("This batch is already being sent."))
     elif batch.status == Batch.Status.STORING:
@@ -112,7 +129,7 @@ def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
         on_duplicate = request.POST.get("on_duplicate", "ask")
         try:
             queued = batch_services.batch_submit(
-                batch=batch, on_duplicate=on_duplicate, canary=_canary(request)
+                user=request.user, batch=batch, on_duplicate=on_duplicate, canary=_canary(request)
             )
         except duplicate_services.DuplicatesUndecided as exc:
             messages.warning(
@@ -155,7 +172,7 @@ def _sending(count: int) -> str:
 @require_POST
 @login_required
 def batch_check_records(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
-    batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    batch = _acting_on(request, batch_id)
     if batch.status == Batch.Status.STORING:
         messages.info(request, STILL_STORING)
         return redirect("appointments:batch-detail", batch_id=batch.pk)
@@ -163,7 +180,7 @@ def batch_check_records(request: AuthenticatedRequest, batch_id: str) -> HttpRes
         messages.info(request, _("This batch is already being sent."))
         return redirect("appointments:batch-detail", batch_id=batch.pk)
     try:
-        held = batch_services.batch_check_records(batch=batch)
+        held = batch_services.batch_check_records(user=request.user, batch=batch)
     except (HubSpotError, PortalNeedsReconnect) as exc:
         messages.error(request, _("HubSpot could not be asked: %(reason)s") % {"reason": exc})
     else:
@@ -185,12 +202,12 @@ def batch_check_records(request: AuthenticatedRequest, batch_id: str) -> HttpRes
 @require_POST
 @login_required
 def batch_check_hubspot(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
-    batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    batch = _acting_on(request, batch_id)
     if batch.is_active:
         messages.info(request, _("This batch is already being sent."))
         return redirect("appointments:batch-detail", batch_id=batch.pk)
     try:
-        checked = batch_services.batch_check_hubspot(batch=batch)
+        checked = batch_services.batch_check_hubspot(user=request.user, batch=batch)
     except (HubSpotError, PortalNeedsReconnect) as exc:
         messages.error(request, _("HubSpot could not be asked: %(reason)s") % {"reason": exc})
         return redirect("appointments:batch-detail", batch_id=batch.pk)
@@ -222,8 +239,8 @@ def batch_check_hubspot(request: AuthenticatedRequest, batch_id: str) -> HttpRes
 @require_POST
 @login_required
 def batch_retry(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
-    batch = get_object_or_404(batches_for(request.user), pk=batch_id)
-    queued = batch_services.batch_retry_failed(batch=batch)
+    batch = _acting_on(request, batch_id)
+    queued = batch_services.batch_retry_failed(user=request.user, batch=batch)
     if queued:
         messages.success(
             request,
@@ -242,8 +259,8 @@ def batch_retry(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
 @require_POST
 @login_required
 def batch_cancel(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
-    batch = get_object_or_404(batches_for(request.user), pk=batch_id)
-    if batch_services.batch_cancel(batch=batch):
+    batch = _acting_on(request, batch_id)
+    if batch_services.batch_cancel(user=request.user, batch=batch):
         messages.info(request, _("Batch canceled. Rows not yet sent stay unsent."))
     else:
         messages.info(request, _("This batch had already ended; there was nothing to cancel."))
@@ -254,7 +271,9 @@ def batch_cancel(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
 @login_required
 def batch_export_csv(request: AuthenticatedRequest, batch_id: str) -> StreamingHttpResponse:
     batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
-    response = StreamingHttpResponse(exports.results_csv(batch), content_type="text/csv")
+    response = StreamingHttpResponse(
+        exports.results_csv(user=request.user, batch=batch), content_type="text/csv"
+    )
     response["Content-Disposition"] = f'attachment; filename="results-{batch.pk}.csv"'
     return response
 
@@ -264,7 +283,7 @@ def batch_export_csv(request: AuthenticatedRequest, batch_id: str) -> StreamingH
 def batch_export_xlsx(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
     response = HttpResponse(
-        exports.results_xlsx(batch),
+        exports.results_xlsx(user=request.user, batch=batch),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     response["Content-Disposition"] = f'attachment; filename="results-{batch.pk}.xlsx"'
@@ -279,7 +298,7 @@ def batch_export_audit(request: AuthenticatedRequest, batch_id: str) -> JsonResp
         pk=batch_id,
     )
     response = JsonResponse(
-        audit_services.batch_audit(batch=batch), json_dumps_params={"indent": 2}
+        audit_services.batch_audit(user=request.user, batch=batch), json_dumps_params={"indent": 2}
     )
     response["Content-Disposition"] = f'attachment; filename="audit-{batch.pk}.json"'
     return response

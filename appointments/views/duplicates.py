@@ -12,8 +12,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from appointments.hubspot.errors import HubSpotError
-from appointments.models import batches_for
 from appointments.services import duplicates as duplicate_services
+from appointments.services.access import batches_for
 from appointments.services.portals import PortalNeedsReconnect
 from appointments.views.base import AuthenticatedRequest
 
@@ -27,7 +27,7 @@ def batch_duplicates_resolve(request: AuthenticatedRequest, batch_id: str) -> Ht
     try:
         rows = [int(part) for part in request.POST.get("rows", "").split(",") if part.strip()]
         excluded = duplicate_services.batch_duplicates_resolve(
-            batch=batch, rows=rows, choice=request.POST.get("choice", "")
+            user=request.user, batch=batch, rows=rows, choice=request.POST.get("choice", "")
         )
     except ValueError:
         messages.error(request, _("That choice about duplicates was not understood; try again."))
@@ -54,7 +54,7 @@ def batch_duplicates_search(request: AuthenticatedRequest, batch_id: str) -> Htt
     saying how many rows matched."""
     batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
     try:
-        found = duplicate_services.batch_duplicates_search_hubspot(batch=batch)
+        found = duplicate_services.batch_duplicates_search_hubspot(user=request.user, batch=batch)
     except (HubSpotError, PortalNeedsReconnect) as exc:
         messages.error(request, _("HubSpot could not be asked: %(reason)s") % {"reason": exc})
     else:

@@ -12,8 +12,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from appointments.models import Batch, BatchRow, batches_for
+from appointments.hubspot.errors import HubSpotError
+from appointments.models import Batch, BatchRow
+from appointments.services import access
 from appointments.services import rows as row_services
+from appointments.services.access import Action, batches_for
+from appointments.services.portals import PortalNeedsReconnect
+from appointments.services.resolving import keys_problem, keys_row_links
 from appointments.views.base import AuthenticatedRequest
 
 ROWS_TEMPLATE = "appointments/rows/_rows.html"
@@ -22,13 +27,20 @@ EDIT_PAGE = "appointments/rows/edit.html"
 ROWS_CHANGED = "rows-changed"
 
 
-def _load(request: AuthenticatedRequest, batch_id: str, row_number: int) -> BatchRow:
+def _load(
+    request: AuthenticatedRequest, batch_id: str, row_number: int, *, acting: bool = False
+) -> BatchRow:
+    """The row, if the user sees its batch (else 404) and, ``acting``, may change it (403)."""
     batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    if acting:
+        access.require(request.user, Action.BATCH_ACT, batch)
     row = get_object_or_404(batch.rows.select_related("batch__portal"), row_number=row_number)
     return row
 
 
-def _row_context(row: BatchRow, values: dict[int, str] | None = None) -> dict[str, object]:
+def _row_context(
+    request: AuthenticatedRequest, row: BatchRow, values: dict[int, str] | None = None
+) -> dict[str, object]:
     batch: Batch = row.batch
     known = set()
     cells = []
@@ -42,8 +54,11 @@ def _row_context(row: BatchRow, values: dict[int, str] | None = None) -> dict[st
                 "header": header,
                 "value": value,
                 "multiline": row_services.is_multiline(value),
-                "errors": [e["message"] for e in row.errors if e["column"] == header],
+                "errors": row.error_texts_for(header),
                 "read_as": dates_read.get(index, ""),
+                "ambiguous": row_services.row_ambiguous_keys(
+                    user=request.user, row=row, index=index
+                ),
             }
         )
     # Focus goes to the first cell to fix once htmx swaps the form in (its autofocus).
@@ -54,11 +69,34 @@ def _row_context(row: BatchRow, values: dict[int, str] | None = None) -> dict[st
         "row": row,
         "batch": batch,
         "cells": cells,
-        "other_errors": [e["message"] for e in row.errors if e["column"] not in known],
+        "other_errors": [
+            text
+            for error, text in zip(row.errors, row.error_texts, strict=True)
+            if error["column"] not in known
+        ],
         "editable": row_services.row_is_editable(row),
+        "can_act": access.can(request.user, Action.BATCH_ACT, batch),
+        "links": keys_row_links(batch=batch, row=row),
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
     }
+
+
+def _picks(request: AuthenticatedRequest) -> dict[tuple[int, int], str]:
+    """The records chosen for ambiguous keys: fields ``pick-<column index>-<n>``."""
+    picks: dict[tuple[int, int], str] = {}
+    for name in request.POST:
+        parts = name.split("-")
+        value = request.POST.get(name, "")
+        if (
+            len(parts) == 3
+            and parts[0] == "pick"
+            and parts[1].isdigit()
+            and parts[2].isdigit()
+            and value.isdigit()
+        ):
+            picks[int(parts[1]), int(parts[2])] = value
+    return picks
 
 
 def _back(row: BatchRow) -> str:
@@ -73,7 +111,7 @@ def row_detail(request: AuthenticatedRequest, batch_id: str, row_number: int) ->
     row = _load(request, batch_id, row_number)
     if not request.htmx:
         return redirect(_back(row))
-    return render(request, ROWS_TEMPLATE + "#row-view", _row_context(row))
+    return render(request, ROWS_TEMPLATE + "#row-view", _row_context(request, row))
 
 
 @require_http_methods(["GET", "POST"])
@@ -86,7 +124,7 @@ def row_edit(request: AuthenticatedRequest, batch_id: str, row_number: int) -> H
     ``HX-Trigger: rows-changed`` header. Without JavaScript: a page with the form, then back
     to the batch.
     """
-    row = _load(request, batch_id, row_number)
+    row = _load(request, batch_id, row_number, acting=True)
     template = ROWS_TEMPLATE + "#row-edit" if request.htmx else EDIT_PAGE
     if not row_services.row_is_editable(row):
         messages.warning(
@@ -95,16 +133,22 @@ def row_edit(request: AuthenticatedRequest, batch_id: str, row_number: int) -> H
             % {"row": row.row_number},
         )
         if request.htmx:
-            return render(request, ROWS_TEMPLATE + "#row-view", _row_context(row))
+            return render(request, ROWS_TEMPLATE + "#row-view", _row_context(request, row))
         return redirect(_back(row))
     if request.method != "POST":
-        return render(request, template, _row_context(row))
+        return render(request, template, _row_context(request, row))
     values = {
         index: request.POST[f"c{index}"]
         for index, _header in row_services.row_editable_columns(batch=row.batch)
         if f"c{index}" in request.POST
     }
-    applied = row_services.row_revalidate(row=row, values=values)
+    try:
+        applied = row_services.row_revalidate(
+            user=request.user, row=row, values=values, picks=_picks(request)
+        )
+    except (HubSpotError, PortalNeedsReconnect, TimeoutError) as exc:
+        messages.error(request, keys_problem(exc))
+        return render(request, template, _row_context(request, row, values))
     if not applied:
         messages.warning(
             request,
@@ -113,12 +157,12 @@ def row_edit(request: AuthenticatedRequest, batch_id: str, row_number: int) -> H
         )
     if row.state == BatchRow.State.INVALID and applied:
         # Still wrong: the form again, with the user's text and the new messages (200).
-        return render(request, template, _row_context(row, values))
+        return render(request, template, _row_context(request, row, values))
     if not request.htmx:
         if applied:
             messages.success(request, _("Row %(row)s is ready.") % {"row": row.row_number})
         return redirect(_back(row))
-    response = render(request, ROWS_TEMPLATE + "#row-view", _row_context(row))
+    response = render(request, ROWS_TEMPLATE + "#row-view", _row_context(request, row))
     response["HX-Trigger"] = ROWS_CHANGED
     return response
 
@@ -128,9 +172,9 @@ def row_edit(request: AuthenticatedRequest, batch_id: str, row_number: int) -> H
 @vary_on_headers("HX-Request")
 def row_exclude(request: AuthenticatedRequest, batch_id: str, row_number: int) -> HttpResponse:
     """Exclude the row (``excluded=1``: never sent) or include it again (``excluded=0``)."""
-    row = _load(request, batch_id, row_number)
+    row = _load(request, batch_id, row_number, acting=True)
     excluded = request.POST.get("excluded") == "1"
-    if not row_services.row_set_excluded(row=row, excluded=excluded):
+    if not row_services.row_set_excluded(user=request.user, row=row, excluded=excluded):
         messages.warning(
             request,
             _("Row %(row)s was already given to HubSpot; it cannot be excluded now.")
@@ -138,6 +182,6 @@ def row_exclude(request: AuthenticatedRequest, batch_id: str, row_number: int) -
         )
     if not request.htmx:
         return redirect(_back(row))
-    response = render(request, ROWS_TEMPLATE + "#row-view", _row_context(row))
+    response = render(request, ROWS_TEMPLATE + "#row-view", _row_context(request, row))
     response["HX-Trigger"] = ROWS_CHANGED
     return response

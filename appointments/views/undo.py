@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
-from appointments.models import batches_for
 from appointments.services import undo as undo_services
+from appointments.services.access import batches_for
 from appointments.views.base import AuthenticatedRequest
 
 
@@ -41,14 +41,16 @@ def batch_undo(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
         else:
             messages.info(request, _("This batch cannot be undone now."))
         return redirect("appointments:batch-detail", batch_id=batch.pk)
-    rows = list(undo_services.batch_undo_rows(batch=batch).select_related("batch"))
+    rows = list(
+        undo_services.batch_undo_rows(user=request.user, batch=batch).select_related("batch")
+    )
     return render(
         request,
         "appointments/undo/confirm.html",
         {
             "batch": batch,
             "rows": rows,
-            "possible": undo_services.batch_undo_possible(batch=batch),
+            "possible": undo_services.batch_undo_possible(user=request.user, batch=batch),
             "restore_days": undo_services.RESTORE_DAYS,
             "hub_id": batch.portal.hub_id,
             "app_base_url": settings.HUBSPOT_APP_BASE_URL,

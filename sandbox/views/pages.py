@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
 from django import forms
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.csrf import csrf_exempt
 
-from sandbox import clock
+from sandbox import clock, masking
 from sandbox.csp import sandbox_page
 from sandbox.csrf import sandbox_csrf_protect
 from sandbox.models import CrmRecord, JournalEntry, Portal, Switches
@@ -82,38 +79,17 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     return render(request, "sandbox/settings.html", context)
 
 
-# Credentials a call may carry in a form body, a JSON body or a query string. The page has no
-# sign-in, so it shows them as [hidden]; the journal rows keep them for the tests' assertions.
-_SECRET = re.compile(
-    r"""(?P<key>\b(?:client_secret|refresh_token|access_token|code_verifier|code|hapikey)\b"""
-    r"""(?:=|"\s*:\s*"))(?P<value>[^&"\s]+)"""
-)
-
-
-def hide_secrets(text: str) -> str:
-    """``text`` with the value of every credential field replaced by ``[hidden]``."""
-    return _SECRET.sub(r"\g<key>[hidden]", text)
-
-
-@dataclass(frozen=True)
-class JournalLine:
-    """One journal row as the page shows it: credentials hidden."""
-
-    entry: JournalEntry
-    query: str
-    request_body: str
-
-
 @sandbox_page
 def journal_page(request: HttpRequest) -> HttpResponse:
-    """``/sandbox/journal/``: the last 200 calls the sandbox received, newest first, with every
-    client secret, token and authorization code hidden."""
-    entries = JournalEntry.objects.select_related("portal").order_by("-id")[:200]
-    lines = [
-        JournalLine(entry, hide_secrets(entry.query), hide_secrets(entry.request_body))
-        for entry in entries
-    ]
-    return render(request, "sandbox/journal.html", {"lines": lines})
+    """``/sandbox/journal/``: the last 200 calls the sandbox received, newest first, with OAuth
+    secrets masked (``sandbox.masking``)."""
+    entries = list(JournalEntry.objects.select_related("portal").order_by("-id")[:200])
+    # Shown masked: the page has no login, and a secret on it would be a working credential.
+    for entry in entries:
+        entry.path = masking.mask_path(entry.path)
+        entry.query = masking.mask_query(entry.query)
+        entry.request_body = masking.mask_body(entry.request_body)
+    return render(request, "sandbox/journal.html", {"entries": entries})
 
 
 @sandbox_page

@@ -79,7 +79,7 @@ def test_it_never_retries_the_failed_rows_of_an_undone_batch(draft: Batch) -> No
     )
     Batch.objects.filter(pk=draft.pk).update(status=Batch.Status.UNDONE)
     draft.refresh_from_db()
-    assert batch_retry_failed(batch=draft) == 0
+    assert batch_retry_failed(user=draft.created_by, batch=draft) == 0
     assert draft.rows.get().state == BatchRow.State.FAILED
 
 

@@ -37,11 +37,11 @@ def test_an_undo_killed_midway_resumes_and_archives_exactly_the_batch(
     other = batch_from_upload(
         user=user, portal=portal, data=big_csv(3), filename="other.csv", timezone_name="UTC"
     )
-    batch_submit(batch=other, on_duplicate="create")
+    batch_submit(user=user, batch=other, on_duplicate="create")
     batch = batch_from_upload(
         user=user, portal=portal, data=big_csv(ROWS), filename="big.csv", timezone_name="UTC"
     )
-    batch_submit(batch=batch, on_duplicate="create")
+    batch_submit(user=user, batch=batch, on_duplicate="create")
     batch.refresh_from_db()
     assert batch.status == Batch.Status.COMPLETED
     created = set(batch.rows.values_list("hubspot_id", flat=True))

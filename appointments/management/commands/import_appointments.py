@@ -8,38 +8,52 @@ import zoneinfo
 from pathlib import Path
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from appointments.hubspot.errors import HubSpotError
 from appointments.hubspot.schema import Schema
+from appointments.intake.cells import column_labels
 from appointments.intake.encoding import association_object_types
 from appointments.intake.errors import IntakeError
+from appointments.intake.headers import repeated_targets, sample_values
+from appointments.intake.keys import resolved_keys
 from appointments.intake.mapping import ColumnTarget
 from appointments.intake.readers import Table
 from appointments.intake.rows import ValidatedRow
 from appointments.intake.tuning import DATE_ORDERS, ambiguous_date_columns, date_order_verdicts
 from appointments.intake.validation import validate_table
+from appointments.management.acting import acting_user, add_user_argument, deny_as_error
 from appointments.models import Batch, BatchRow, Portal, Upload
 from appointments.services import batches as batch_services
 from appointments.services import duplicates as duplicate_services
 from appointments.services import mappings as mapping_services
 from appointments.services import uploads as upload_services
+from appointments.services.access import Action
 from appointments.services.portals import PortalNeedsReconnect, portal_schema
+from appointments.services.resolving import keys_create_contacts, keys_problem, keys_resolve
 
 
-def row_json(row: ValidatedRow, object_types: dict[tuple[str, int], str]) -> dict[str, Any]:
-    """One row of the output: ``row``, ``properties``, ``associations``, ``errors``."""
+def row_json(
+    row: ValidatedRow,
+    object_types: dict[tuple[str, int], str],
+    keys_of: dict[tuple[str, str], str] | None = None,
+) -> dict[str, Any]:
+    """One row of the output: ``row``, ``properties``, ``associations`` (each with the
+    natural ``key`` it was resolved from, when it was: ``keys_of`` maps ``(object type,
+    record id)`` to it), ``errors`` (``code`` ``not_found``, ``ambiguous``, ``bad_key``...)."""
+    associations = []
+    for record_id, category, type_id in row.associations:
+        object_type = object_types.get((category, type_id), "")
+        item = {"to_object_type": object_type, "id": record_id, "association_type_id": type_id}
+        key = (keys_of or {}).get((object_type, record_id))
+        if key is not None:
+            item["key"] = key
+        associations.append(item)
     return {
         "row": row.row_number,
         "properties": row.properties,
-        "associations": [
-            {
-                "to_object_type": object_types.get((category, type_id), ""),
-                "id": record_id,
-                "association_type_id": type_id,
-            }
-            for record_id, category, type_id in row.associations
-        ],
+        "associations": associations,
         "errors": [
             {"column": e.column, "value": e.value, "code": e.code, "message": e.message}
             for e in row.errors
@@ -51,12 +65,13 @@ class Command(BaseCommand):
     help = (
         "Read, map and validate a CSV/XLSX/XLSM/XLS/ODS file for a connected portal, like the "
         "upload page. With --dry-run print what would be sent; without, create the batch and "
-        "send its valid rows."
+        "send its valid rows, as --user (who must be allowed to use the portal)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path)
         parser.add_argument("--portal", type=int, required=True, help="HubSpot hub ID")
+        add_user_argument(parser)
         parser.add_argument(
             "--timezone", required=True, help="Time zone of times without an offset"
         )
@@ -68,6 +83,11 @@ class Command(BaseCommand):
             help="Day/month order for date columns whose values all read both ways",
         )
         parser.add_argument("--dry-run", action="store_true", help="Validate only; send nothing")
+        parser.add_argument(
+            "--create-contacts",
+            action="store_true",
+            help="Create the contacts whose emails HubSpot lacks (not on a dry run)",
+        )
         parser.add_argument("--format", choices=["json"], default="json")
         parser.add_argument(
             "--on-duplicate",
@@ -80,6 +100,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        user = acting_user(options["user"])
         portal = Portal.objects.filter(
             hub_id=options["portal"], status=Portal.Status.ACTIVE
         ).first()
@@ -88,6 +109,7 @@ class Command(BaseCommand):
                 f"No connected portal has hub ID {options['portal']}. Connect it first "
                 "(manage.py portal_add, or the dashboard)."
             )
+        deny_as_error(user, Action.PORTAL_USE, portal)
         if options["timezone"] not in zoneinfo.available_timezones():
             raise CommandError(
                 f"“{options['timezone']}” is not a time zone. Use an IANA name such as "
@@ -119,9 +141,40 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Could not read the portal's properties from HubSpot: {exc}"
             ) from None
-        mapping = mapping_services.mapping_propose(
-            headers=table.headers, schema=schema, saved=saved
+        proposals = mapping_services.mapping_propose(
+            headers=table.headers,
+            schema=schema,
+            saved=saved,
+            portal=portal,
+            values=sample_values(table),
         )
+        clashes = repeated_targets(table.headers, proposals)
+        if clashes:
+            # The second column's cells would be lost without a word: a person must choose.
+            labels = column_labels(table.headers)
+            taken = [str(getattr(proposals[kept].target, "name", "")) for kept, _left in clashes]
+            raise CommandError(
+                "; ".join(
+                    f"Columns “{labels[kept]}” and “{labels[left]}” both name the property "
+                    f"{name}: only one column can give it"
+                    for (kept, left), name in zip(clashes, taken, strict=True)
+                )
+                + ". Rename or remove one of them, or map the file once on the upload page "
+                "and save the mapping (--mapping)."
+            )
+        mapping = [proposal.target for proposal in proposals]
+        try:
+            keys = keys_resolve(portal=portal, mapping=mapping, rows=table.rows)
+            if options["create_contacts"] and not options["dry_run"] and keys:
+                keys_create_contacts(
+                    portal=portal,
+                    mapping=mapping,
+                    headers=table.headers,
+                    rows=table.rows,
+                    resolution=keys,
+                )
+        except (HubSpotError, PortalNeedsReconnect, TimeoutError) as exc:
+            raise CommandError(keys_problem(exc)) from None
         orders = {
             index: options["date_order"]
             for index in ambiguous_date_columns(
@@ -135,18 +188,23 @@ class Command(BaseCommand):
             properties=schema.properties,
             timezone=zoneinfo.ZoneInfo(options["timezone"]),
             date_orders=orders,
+            keys=keys,
         )
         object_types = association_object_types(mapping)
+        keys_of = resolved_keys(keys)
         valid = sum(row.valid for row in rows)
-        keys = duplicate_services.row_keyer(mapping=mapping, properties=schema.properties)
+        same_as = duplicate_services.row_keyer(mapping=mapping, properties=schema.properties)
         found = duplicate_services.duplicates_report(
             portal_id=portal.pk,
-            keyed=[(r.row_number, keys(r.properties, r.associations)) for r in rows if r.valid],
+            keyed=[(r.row_number, same_as(r.properties, r.associations)) for r in rows if r.valid],
             file_sha256=hashlib.sha256(data).hexdigest(),
         ).by_row()
         output: dict[str, Any] = {
             "rows": [
-                {**row_json(row, object_types), "duplicates": found.get(row.row_number, [])}
+                {
+                    **row_json(row, object_types, keys_of),
+                    "duplicates": found.get(row.row_number, []),
+                }
                 for row in rows
             ],
             "summary": {
@@ -156,10 +214,20 @@ class Command(BaseCommand):
                 "duplicates": len(found),
             },
         }
+        if keys.get("created"):
+            output["created_contacts"] = keys["created"]["0-1"]
         refused = None
         if not options["dry_run"]:
+            upload.created_by = user
             output["batch"], refused = self._create_and_send(
-                upload, table, mapping, schema, orders, options["on_duplicate"] or "ask"
+                user,
+                upload,
+                table,
+                mapping,
+                schema,
+                orders,
+                keys,
+                options["on_duplicate"] or "ask",
             )
         if saved is not None:
             mapping_services.mapping_mark_used(saved=saved)
@@ -169,15 +237,16 @@ class Command(BaseCommand):
 
     def _create_and_send(
         self,
+        user: User,
         upload: Upload,
         table: Table,
         mapping: list[ColumnTarget | None],
         schema: Schema,
         orders: dict[int, str],
+        keys: dict[str, Any],
         on_duplicate: str,
     ) -> tuple[dict[str, Any], str | None]:
         """Create the batch and send it; its JSON and, when duplicates stopped it, why."""
-        upload.created_by = upload.portal.connected_by
         upload.save()
         batch = upload_services.upload_table_confirm(
             upload=upload,
@@ -185,10 +254,11 @@ class Command(BaseCommand):
             mapping=mapping,
             properties=schema.properties,
             date_orders=orders,
+            keys=keys,
         )
         refused = None
         try:
-            queued = batch_services.batch_submit(batch=batch, on_duplicate=on_duplicate)
+            queued = batch_services.batch_submit(user=user, batch=batch, on_duplicate=on_duplicate)
         except duplicate_services.DuplicatesUndecided as exc:
             queued = 0
             refused = (

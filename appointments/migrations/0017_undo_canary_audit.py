@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('appointments', '0014_data_removal'),
+        ('appointments', '0016_header_choices'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
