@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from appointments.models import Batch, BatchRow, Portal, RowUndo
+from appointments.services.access import VIEWER, portal_grant, role_set
 from appointments.services.undo import batch_undo_run
 from sandbox.models import CrmRecord
 from tests.web import csv_upload, hubspot_update, rows_csv, upload_and_confirm
@@ -151,3 +152,19 @@ def test_the_audit_names_file_mapping_calls_and_every_record(
     assert audit["undo"]["requested_by"] == "ops-amina"
     assert sorted(r["record_id"] for r in audit["undo"]["records"]) == records
     assert {r["outcome"] for r in audit["undo"]["records"]} == {"archived"}
+
+
+def test_a_viewer_sees_the_list_but_cannot_undo(
+    logged_client: Client, portal: Portal, hubspot: Any, user: Any, other_user: Any, client: Any
+) -> None:
+    batch = sent_batch(logged_client, portal, rows_csv(2), "viewed.csv")
+    role_set(other_user, VIEWER)
+    portal_grant(by=user, portal=portal, user=other_user)
+    client.force_login(other_user)
+    url = reverse("appointments:batch-undo", args=[batch.pk])
+    page = client.get(url)
+    assert page.status_code == 200 and "undo-form" not in page.text
+    assert client.post(url).status_code == 403
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.COMPLETED
+    assert hubspot.journal("/batch/archive") == []
