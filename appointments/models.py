@@ -134,8 +134,15 @@ class Batch(models.Model):
         QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Sending")
         PAUSED = "paused", _("Paused")
+        # The first rows (``canary_size``) are answered: a person sends the rest or undoes them.
+        CANARY = "canary", _("Waiting at the canary")
         COMPLETED = "completed", _("Completed")
+        # "Check HubSpot again" is asking HubSpot about rows whose outcome was unknown.
+        CHECKING = "checking", _("Checking HubSpot")
         CANCELED = "canceled", _("Canceled")
+        # The records the batch created are being archived (services.undo), then are.
+        UNDOING = "undoing", _("Undoing")
+        UNDONE = "undone", _("Undone")
 
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
 
@@ -175,6 +182,30 @@ class Batch(models.Model):
     # the same upload or posting the same grid twice, at once or after a crash, finds the
     # first batch instead of making a second one.
     origin = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    # The uploaded file's SHA-256 (hex) and size in bytes: the same file sent twice is named,
+    # and the audit says which file a batch came from. Empty for the form grid.
+    file_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    file_size = models.BigIntegerField(null=True, blank=True)
+    # Canary: send this many rows first, then wait (status CANARY) for "send the rest" or
+    # "undo these"; 0: no canary.
+    canary_size = models.PositiveIntegerField(default=0)
+    # Groups of in-file duplicates (lists of row numbers) a person chose to send all of.
+    duplicates_kept = models.JSONField(default=list, blank=True)
+    # What the last look in HubSpot found (services.duplicates.batch_duplicates_search_hubspot):
+    # ``[{"row": row number, "record_id": id}]`` of appointments the app did not create.
+    hubspot_duplicates = models.JSONField(default=list, blank=True)
+    # Undo (services.undo): who asked and when, when it ended, and whether records changed in
+    # HubSpot since the batch wrote them are archived too.
+    undo_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    undo_requested_at = models.DateTimeField(null=True, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undo_include_changed = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -196,7 +227,7 @@ class Batch(models.Model):
     @property
     def is_changing(self) -> bool:
         """True while the results page should poll: rows are being stored or sent."""
-        return self.is_active or self.status == self.Status.STORING
+        return self.is_active or self.status in (self.Status.STORING, self.Status.UNDOING)
 
     @cached_property
     def name_column(self) -> int | None:
@@ -360,6 +391,35 @@ class BatchRow(models.Model):
             self.State.READY,
             self.State.EXCLUDED,
         )
+
+
+class RowUndo(models.Model):
+    """What undoing a batch did to one created row's record (``services.undo``).
+
+    A table of its own, not a column of ``BatchRow``: adding one would rebuild that table on
+    SQLite and drop its count triggers, and only undone batches have these rows.
+    """
+
+    class Outcome(models.TextChoices):
+        # Chosen for archiving, the call not yet answered: archived again on resume.
+        ARCHIVING = "archiving", _("Being archived")
+        ARCHIVED = "archived", _("Archived")
+        CHANGED = "changed", _("Kept: changed in HubSpot since")
+        MISSING = "missing", _("Already gone from HubSpot")
+
+    row = models.OneToOneField(
+        "BatchRow", primary_key=True, on_delete=models.CASCADE, related_name="undo"
+    )
+    batch = models.ForeignKey("Batch", on_delete=models.CASCADE, related_name="undos")
+    record_id = models.CharField(max_length=32)
+    outcome = models.CharField(max_length=10, choices=Outcome)
+    at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["batch", "row"]
+
+    def __str__(self) -> str:
+        return f"{self.record_id}: {self.outcome}"
 
 
 class BatchCounts(models.Model):

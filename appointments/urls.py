@@ -9,7 +9,7 @@ from typing import Any
 from django.urls import path
 from django.views.generic.base import RedirectView
 
-from appointments.views import batches, grid, history, portals, rows, uploads
+from appointments.views import batches, duplicates, grid, history, portals, rows, undo, uploads
 
 app_name = "appointments"
 
@@ -63,6 +63,21 @@ urlpatterns = [
     path("batches/<uuid:batch_id>/results.csv", batches.batch_export_csv, name="batch-export-csv"),
     path(
         "batches/<uuid:batch_id>/results.xlsx", batches.batch_export_xlsx, name="batch-export-xlsx"
+    ),
+    path(
+        "batches/<uuid:batch_id>/audit.json", batches.batch_export_audit, name="batch-export-audit"
+    ),
+    path("batches/<uuid:batch_id>/undo/", undo.batch_undo, name="batch-undo"),
+    # duplicates
+    path(
+        "batches/<uuid:batch_id>/duplicates/",
+        duplicates.batch_duplicates_resolve,
+        name="batch-duplicates-resolve",
+    ),
+    path(
+        "batches/<uuid:batch_id>/duplicates/hubspot/",
+        duplicates.batch_duplicates_search,
+        name="batch-duplicates-search",
     ),
     # rows
     path("batches/<uuid:batch_id>/rows/<int:row_number>/", rows.row_detail, name="row-detail"),

@@ -36,9 +36,13 @@ in both):
     settled as a person would (check HubSpot again, send the failed rows again). Duplicates
     are counted in the sandbox.
 
+(f) duplicates: a new batch of the same N appointments, checked against the portal holding
+    them: seconds of the database check, then calls and seconds of the HubSpot search.
+
 The last line is ``pacing_efficiency=<x> http_429=<n> own_rows_per_s=<n> sdk_rows_per_s=<n>
 poll_ms_100=<ms> poll_ms_100000=<ms> poll_sending_ms_100=<ms> poll_sending_ms_100000=<ms>
-duplicates=<n>`` (one line; only the poll figures with ``--poll-only``).
+duplicates_db_s=<s> duplicates_search_calls=<n> duplicates_search_s=<s> duplicates=<n>`` (one
+line; only the poll figures with ``--poll-only``).
 
 Measured poll figures (about 28 ms draft and 20-25 ms while sending, for 100 and 100,000 rows
 alike, on SQLite): see bench/README.md.
@@ -96,6 +100,7 @@ POLL_SIZES = (100, 100_000)
 SENDING_LATENCY_MS = 5000
 # Decimal places of each figure of the last line (the poll's are milliseconds).
 PLACES = {"pacing_efficiency": 3, "own_rows_per_s": 0, "sdk_rows_per_s": 0}
+PLACES.update({"duplicates_db_s": 2, "duplicates_search_s": 1})
 PLACES.update({f"poll_{state}ms_{n}": 1 for state in ("", "sending_") for n in POLL_SIZES})
 
 
@@ -271,6 +276,11 @@ class Sandbox:
             "sandbox_ms": sum(float(r[2]) for r in ok),
         }
 
+    def calls_since(self, after_id: int, path_contains: str) -> int:
+        """How many calls journalled after ``after_id`` had a path containing ``path_contains``."""
+        sql = "SELECT COUNT(*) FROM sandbox_journalentry WHERE id > ? AND path LIKE ?"
+        return int(self.query(sql, (after_id, f"%{path_contains}%"))[0][0])
+
     def appointments(self) -> int:
         sql = "SELECT COUNT(*) FROM sandbox_crmrecord WHERE object_type = '0-421'"
         return int(self.query(sql)[0][0])
@@ -362,7 +372,8 @@ def submit_and_send(batch: Any, sandbox: Sandbox) -> dict[str, Any]:
     journal_from = sandbox.last_journal_id()
     began = time.perf_counter()
     with override_settings(TASKS=DUMMY_TASKS):
-        waiting = batch_submit(user=batch.created_by, batch=batch)
+        # The bench's batches share their starts and contacts (one seed): send them anyway.
+        waiting = batch_submit(user=batch.created_by, batch=batch, on_duplicate="create")
     say(f"  batch_submit: {waiting:,} rows queued in {time.perf_counter() - began:.2f} s")
     sandbox_cpu, started = sandbox.cpu_seconds(), time.time()
     send_s, app_cpu = send_bounded(str(batch.pk), sandbox, journal_from)
@@ -720,6 +731,37 @@ def phase_storm(user: Any, portal: Any, sandbox: Sandbox, rows: int) -> tuple[in
     return duplicates, lost
 
 
+def phase_duplicates(
+    user: Any, portal: Any, rows: int, sandbox: Sandbox
+) -> tuple[float, int, float]:
+    """(f) The duplicate checks of a new N-row batch (the same appointments as the batches sent
+    above) against a portal holding them: seconds of the database check (``batch_duplicates``,
+    what the batch page shows), then the calls and seconds of the HubSpot search
+    (``batch_duplicates_search_hubspot``, one search per contact, paged, at the sandbox's
+    search limit of 5 per second)."""
+    from appointments.services.duplicates import (
+        batch_duplicates,
+        batch_duplicates_search_hubspot,
+    )
+
+    say("\n(f) duplicate checks of a new batch of the same appointments")
+    batch = create_batch(user, portal, rows, "Again")
+    began = time.perf_counter()
+    report = batch_duplicates(batch=batch)
+    database_s = time.perf_counter() - began
+    say(f"  database: {len(report.sent):,} rows already sent, in {database_s:.2f} s")
+    journal_from = sandbox.last_journal_id()
+    began = time.perf_counter()
+    found = batch_duplicates_search_hubspot(user=user, batch=batch)
+    search_s = time.perf_counter() - began
+    calls = sandbox.calls_since(journal_from, "/search")
+    say(
+        f"  HubSpot search: {calls:,} calls in {search_s:.1f} s, {found:,} rows matched records "
+        "the app did not create"
+    )
+    return database_s, calls, search_s
+
+
 def migrate_sandbox(sandbox: Sandbox, failed: list[Exception]) -> None:
     try:
         sandbox.run("migrate", "--no-input")
@@ -806,6 +848,11 @@ def main() -> None:
             say("  " + sandbox.run("sandbox_set", "--rate-limit", str(UNLIMITED)))
         figures.update(phase_poll(user, portal, sandbox))
         if not args.poll_only:
+            (
+                figures["duplicates_db_s"],
+                figures["duplicates_search_calls"],
+                figures["duplicates_search_s"],
+            ) = phase_duplicates(user, portal, args.rows, sandbox)
             figures["duplicates"], _lost = phase_storm(user, portal, sandbox, args.storm_rows)
         say(
             f"whole bench {time.perf_counter() - began:.0f} s, load average "

@@ -49,7 +49,7 @@ def validate_inputs(
     cleaned: dict[int, dict[str, Any]] = {}
     wanted: dict[str, set[str]] = {}
     for index, item in enumerate(inputs):
-        props, problems = _check_properties(item.get("properties"), definitions)
+        props, problems = check_properties(item.get("properties"), definitions)
         if problems:
             errors[index] = _property_error(problems)
             continue
@@ -93,9 +93,11 @@ def validate_inputs(
     return errors, cleaned
 
 
-def _check_properties(
+def check_properties(
     raw: object, definitions: dict[str, tuple[dict[str, Any], bool]]
 ) -> tuple[dict[str, str], list[PropertyError]]:
+    """``(stored values, problems)`` of an input's ``properties`` against ``definitions``
+    (``{name: (definition, required)}``), as a create or an update checks them."""
     if not isinstance(raw, dict):
         return {}, [problem("properties", "INVALID_TYPE", "properties must be an object.")]
     props: dict[str, str] = {}

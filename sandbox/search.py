@@ -262,6 +262,34 @@ def _sorted(records: list[CrmRecord], rule: tuple[str, bool] | None) -> list[Crm
     return sorted(present, key=key, reverse=descending) + absent
 
 
+# Pseudo-properties filtering by associated record ("Search through associations"):
+# ``associations.contact`` EQ a contact's ID finds the records associated with it.
+ASSOCIATION_FILTERS = {
+    "associations.contact": catalog.CONTACTS,
+    "associations.company": catalog.COMPANIES,
+    "associations.deal": catalog.DEALS,
+}
+
+
+def _associated(record: CrmRecord, flt: dict[str, Any]) -> bool:
+    """Whether ``record`` passes a filter on ``associations.<type>``: EQ/NEQ ``value``, IN/NOT_IN
+    ``values`` (record IDs), HAS_PROPERTY/NOT_HAS_PROPERTY (any association of that type)."""
+    to_type = ASSOCIATION_FILTERS[flt["propertyName"]]
+    ids = {str(a["toObjectId"]) for a in record.associations if a["toObjectTypeId"] == to_type}
+    op = flt["operator"]
+    if op in ("HAS_PROPERTY", "NOT_HAS_PROPERTY"):
+        return bool(ids) == (op == "HAS_PROPERTY")
+    wanted = {str(v) for v in flt.get("values") or []} or {str(flt.get("value", ""))}
+    inside = bool(ids & wanted)
+    return inside if op in ("EQ", "IN") else not inside
+
+
+def _passes(record: CrmRecord, flt: dict[str, Any], kinds: dict[str, str], lowercase: bool) -> bool:
+    if flt["propertyName"] in ASSOCIATION_FILTERS:
+        return _associated(record, flt)
+    return _matches(record.properties, flt, kinds[flt["propertyName"]], lowercase)
+
+
 def _in_groups(
     record: CrmRecord,
     groups: list[list[dict[str, Any]]],
@@ -270,10 +298,7 @@ def _in_groups(
 ) -> bool:
     if not groups:
         return True
-    props = record.properties
-    return any(
-        all(_matches(props, f, kinds[f["propertyName"]], lowercase_in) for f in g) for g in groups
-    )
+    return any(all(_passes(record, f, kinds, lowercase_in) for f in g) for g in groups)
 
 
 def _has_text(record: CrmRecord, needle: str) -> bool:
@@ -323,7 +348,7 @@ def run_search(
         kinds = {
             d.name: str(d.definition.get("type", "string"))
             for d in PropertyDefinition.objects.filter(portal=portal, object_type=object_type)
-        }
+        } | dict.fromkeys(ASSOCIATION_FILTERS, "enumeration")
     else:
         kinds = dict(catalog.RECORD_PROPERTY_TYPES[object_type])
     try:

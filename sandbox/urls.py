@@ -4,6 +4,7 @@ from django.urls import path, re_path
 
 from sandbox.views import (
     account,
+    archive,
     associations,
     errors,
     oauth,
@@ -13,11 +14,15 @@ from sandbox.views import (
     pages,
     pipelines,
     properties,
+    update,
 )
 
 _objects = [
     ("<str:object_type>/batch/create", objects.create_batch),
     ("<str:object_type>/batch/read", objects.read_batch),
+    ("<str:object_type>/batch/archive", archive.archive_batch),
+    ("<str:object_type>/batch/update", update.update_batch),
+    ("<str:object_type>/batch/upsert", update.upsert_batch),
     ("<str:object_type>/search", objects.search),
     ("<str:object_type>/<str:object_id>", objects.read_one),
 ]

@@ -61,6 +61,11 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "appointments:batch-cancel": ("POST", ACT_ON_BATCH),
     "appointments:batch-export-csv": ("GET", SEE_PORTAL),
     "appointments:batch-export-xlsx": ("GET", SEE_PORTAL),
+    "appointments:batch-export-audit": ("GET", SEE_PORTAL),
+    # The list of what undoing would archive is read-only; starting it (POST) is BATCH_ACT.
+    "appointments:batch-undo": ("GET", SEE_PORTAL),
+    "appointments:batch-duplicates-resolve": ("POST", ACT_ON_BATCH),
+    "appointments:batch-duplicates-search": ("POST", ACT_ON_BATCH),
     "appointments:row-detail": ("GET", SEE_PORTAL),
     "appointments:row-edit": ("GET", ACT_ON_BATCH),
     "appointments:row-exclude": ("POST", ACT_ON_BATCH),

@@ -61,6 +61,7 @@ def test_it_prints_what_would_be_sent_and_sends_nothing_on_a_dry_run(
             {"to_object_type": "0-1", "id": DEMO_CONTACT_IDS[1], "association_type_id": 906},
         ],
         "errors": [],
+        "duplicates": [],
     }
     assert second["row"] == 3
     assert [(e["column"], e["value"], e["code"]) for e in second["errors"]] == [
@@ -69,7 +70,7 @@ def test_it_prints_what_would_be_sent_and_sends_nothing_on_a_dry_run(
         ("contact_ids", "51234.5", "invalid_record_id"),
     ]
     assert all(e["message"].startswith("Row 3") for e in second["errors"])
-    assert output["summary"] == {"total": 2, "valid": 1, "invalid": 1}
+    assert output["summary"] == {"total": 2, "valid": 1, "invalid": 1, "duplicates": 0}
     assert not Batch.objects.exists()
     assert creates() == []
 
@@ -346,3 +347,42 @@ def test_it_refuses_two_columns_for_one_property_naming_both(
     with pytest.raises(CommandError, match=message):
         run(path, "--portal", str(portal.hub_id), "--timezone", "Europe/Paris", "--dry-run")
     assert not Batch.objects.exists()
+
+
+DUPLICATED = [
+    "Appointment name,Start time,Appointment status,contact_ids",
+    f"Intake visit,2026-12-03 14:00,Scheduled,{DEMO_CONTACT_IDS[0]}",
+    f"Intake again,2026-12-03 14:00,Scheduled,{DEMO_CONTACT_IDS[0]}",
+    f"Other,2026-12-05 10:00,Scheduled,{DEMO_CONTACT_IDS[2]}",
+]
+
+
+def test_it_reports_duplicates_and_refuses_to_send_them_unless_told(
+    portal: Portal, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path, DUPLICATED)
+    args = [path, "--portal", str(portal.hub_id), "--timezone", "Europe/Paris"]
+    sent = run(*args, "--on-duplicate", "create")
+    assert sent["batch"]["queued"] == 3
+    first = Batch.objects.get()
+
+    dry = run(*args, "--dry-run")
+    by_row = {row["row"]: row["duplicates"] for row in dry["rows"]}
+    record = first.rows.get(row_number=2).hubspot_id
+    assert by_row[2] == [
+        {"kind": "file", "row": 3},
+        {"kind": "sent", "batch": str(first.pk), "row": 2, "record_id": record},
+    ]
+    assert by_row[4][0]["kind"] == "sent"
+    assert dry["summary"]["duplicates"] == 3
+
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="--on-duplicate skip"):
+        call_command("import_appointments", *args, "--user", ADMIN_NAME, stdout=out)
+    assert json.loads(out.getvalue())["batch"]["queued"] == 0
+    assert len(creates()) == 1
+
+    skipped = run(*args, "--on-duplicate", "skip")
+    assert skipped["batch"]["skipped_duplicates"] == 3
+    assert skipped["batch"]["queued"] == 0
+    assert len(creates()) == 1

@@ -179,3 +179,13 @@ def consent(authorize_url: str, *, decision: str, hub_id: int) -> str:
 def follow(client: Client, callback_url: str):
     parts = urlsplit(callback_url)
     return client.get(parts.path + "?" + parts.query, follow=True)
+
+
+def hubspot_update(sandbox: Any, record_id: str, properties: dict[str, str]) -> Any:
+    """A person's change in HubSpot, through its batch update."""
+    return requests.post(
+        sandbox.url("/crm/objects/2026-03/0-421/batch/update"),
+        json={"inputs": [{"id": record_id, "properties": properties}]},
+        headers={"Authorization": f"Bearer {sandbox.token}"},
+        timeout=10,
+    )

@@ -476,6 +476,45 @@ class HubSpotClient:
         )
         return {str(item["id"]) for item in data.get("results", [])}
 
+    # POST /crm/objects/2026-03/{objectType}/batch/read: https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide
+    def read_appointments(self, ids: list[str], properties: list[str]) -> dict[str, dict[str, str]]:
+        """``{record id: {property: value}}`` of those of ``ids`` (at most 100) that are
+        appointments of the portal (not archived), with the ``properties`` asked for (a
+        property without a value is left out). Raises HubSpotError."""
+        if not 0 < len(ids) <= MAX_BATCH_INPUTS:
+            raise ValueError(f"read_appointments takes 1 to {MAX_BATCH_INPUTS} ids")
+        data = self._json(
+            self._request(
+                "POST",
+                f"/crm/objects/2026-03/{APPOINTMENT_OBJECT_TYPE}/batch/read",
+                json={
+                    "inputs": [{"id": record_id} for record_id in ids],
+                    "properties": properties,
+                    "propertiesWithHistory": [],
+                },
+            )
+        )
+        return {
+            str(item["id"]): {
+                k: str(v) for k, v in (item.get("properties") or {}).items() if v is not None
+            }
+            for item in data.get("results", [])
+        }
+
+    # POST /crm/objects/2026-03/{objectType}/batch/archive: https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/custom-objects/batch/delete-custom-objects
+    def archive_appointments(self, ids: list[str]) -> str:
+        """Archive (move to the recycling bin) the appointments ``ids`` (at most 100). HubSpot
+        answers 204, also for IDs already archived: sending it again is harmless. Returns the
+        call's correlation ID (may be ""). Raises HubSpotError."""
+        if not 0 < len(ids) <= MAX_BATCH_INPUTS:
+            raise ValueError(f"archive_appointments takes 1 to {MAX_BATCH_INPUTS} ids")
+        response = self._request(
+            "POST",
+            f"/crm/objects/2026-03/{APPOINTMENT_OBJECT_TYPE}/batch/archive",
+            json={"inputs": [{"id": record_id} for record_id in ids]},
+        )
+        return response.headers.get("x-hubspot-correlation-id", "")
+
     # POST /crm/objects/2026-03/{objectType}/batch/read with idProperty: https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide
     # ("idProperty": a custom unique value property; the ids are its values)
     def appointments_by_unique_value(self, id_property: str, values: list[str]) -> dict[str, str]:

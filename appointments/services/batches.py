@@ -9,6 +9,7 @@ Keyword-only, typed functions named ``batch_<action>``. Spreadsheets are read an
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,6 +41,11 @@ from appointments.intake.validation import RowValidator, snapshot_validator
 from appointments.models import Batch, BatchCall, BatchCounts, BatchRow, Portal, Upload
 from appointments.services import access
 from appointments.services.access import Action
+from appointments.services.duplicates import (
+    DuplicatesUndecided,
+    batch_duplicates,
+    batch_duplicates_skip_sent,
+)
 from appointments.services.portals import portal_client
 from appointments.services.resolving import keys_create_contacts, keys_resolve
 from appointments.services.sending import (
@@ -50,6 +56,8 @@ from appointments.services.sending import (
     sending_stretch_closed,
     this_worker,
 )
+from appointments.services.states import Action as StateAction
+from appointments.services.states import batch_can, batch_transition
 from appointments.services.storage import batch_rows_store_encoded
 
 # Rows validated and stored per step: a 100,000-row file never holds every row in memory twice.
@@ -146,6 +154,7 @@ def batch_create(
             "mapping": mapping_to_json(mapping),
             "properties_snapshot": [p.to_json() for p in properties],
             "reading": reading,
+            **_file_fingerprint(upload),
         },
     )
     if claimed is not None:
@@ -158,6 +167,15 @@ def batch_create(
     if existing is None:
         raise RuntimeError(f"batch {origin} was claimed but cannot be found")
     return existing
+
+
+def _file_fingerprint(upload: Upload | None) -> dict[str, Any]:
+    """``file_sha256`` (hex) and ``file_size`` (bytes) of the upload's file; nothing for the
+    grid or an upload whose file is gone."""
+    data = bytes(upload.data) if upload is not None and upload.data else b""
+    if not data:
+        return {}
+    return {"file_sha256": hashlib.sha256(data).hexdigest(), "file_size": len(data)}
 
 
 class _Taken(Exception):
@@ -236,7 +254,13 @@ def _batch_store_rows(
                 return
             batch_rows_store_encoded(batch=batch, rows=chunk)
     with transaction.atomic():
-        if mine.update(status=Batch.Status.DRAFT, worker="", heartbeat_at=None):
+        if batch_transition(
+            batch_id=batch.pk,
+            action=StateAction.STORED,
+            where=Q(worker=this_worker()),
+            worker="",
+            heartbeat_at=None,
+        ):
             # The rows hold every value: a confirmed upload is never read again.
             Upload.objects.filter(batch=batch).update(data=b"")
 
@@ -306,18 +330,15 @@ def batch_recheck(
         reading=reading,
     )
     sent = BatchRow.objects.filter(batch=OuterRef("pk")).exclude(state__in=_UNSENT_STATES)
-    claimed = (
-        Batch.objects.filter(pk=batch.pk, status=Batch.Status.DRAFT)
-        .exclude(Exists(sent))
-        .exclude(Exists(BatchCall.objects.filter(batch=OuterRef("pk"))))
-        .update(
-            status=Batch.Status.STORING,
-            worker=this_worker(),
-            heartbeat_at=timezone.now(),
-            mapping=mapping_to_json(mapping),
-            properties_snapshot=[p.to_json() for p in properties],
-            reading=reading,
-        )
+    claimed = batch_transition(
+        batch_id=batch.pk,
+        action=StateAction.REMAP,
+        where=~Q(Exists(sent)) & ~Q(Exists(BatchCall.objects.filter(batch=OuterRef("pk")))),
+        worker=this_worker(),
+        heartbeat_at=timezone.now(),
+        mapping=mapping_to_json(mapping),
+        properties_snapshot=[p.to_json() for p in properties],
+        reading=reading,
     )
     if not claimed:
         raise BatchNotEditable
@@ -511,6 +532,8 @@ def batch_rows_page(
     # A row of a call whose answer was lost shows "Checking HubSpot" until it is settled: the
     # call's settle time, joined for the page's rows only.
     shown = shown.annotate(call_settles_at=F("call__settles_at"))
+    # What an undo did to the row's record (``RowUndo``, one per row at most).
+    shown = shown.select_related("undo")
     if batch.name_column is not None:
         shown = shown.annotate(name_cell=KT(f"raw__{batch.name_column}"))
     found = shown.order_by().in_bulk(chosen)
@@ -520,13 +543,32 @@ def batch_rows_page(
     return page
 
 
-def batch_submit(*, user: User, batch: Batch) -> int:
+def batch_submit(*, user: User, batch: Batch, on_duplicate: str = "ask", canary: int = 0) -> int:
     """Send the batch: its ready rows are queued in calls of at most 100 for the worker
     (``services.sending.batch_queue``); a paused batch resumes. Returns the number of rows
     waiting to be sent (0 when there is nothing to send or the batch is already being sent).
-    Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
+
+    Rows the app already created in this portal (``services.duplicates``) are never sent by
+    accident: ``on_duplicate`` ``"skip"`` excludes them first, ``"create"`` sends them anyway,
+    and ``"ask"`` (the default) raises ``DuplicatesUndecided`` when there are any, sending
+    nothing.
+
+    ``canary`` (rows, 0: none): on a draft, send only the first ``canary`` rows, then wait at
+    the canary (``Batch.Status.CANARY``) until this is called again ("send the rest") or the
+    batch is undone (``services.undo``). Raises PermissionDenied unless ``user`` may act on
+    the batch (``services.access``).
     """
     access.require(user, Action.BATCH_ACT, batch)
+    if canary and batch.status == Batch.Status.DRAFT:
+        Batch.objects.filter(pk=batch.pk, status=Batch.Status.DRAFT).update(canary_size=canary)
+        batch.canary_size = canary
+    if on_duplicate != "create" and batch_can(status=batch.status, action=StateAction.QUEUE):
+        report = batch_duplicates(batch=batch)
+        if report.sent or report.hubspot:
+            if on_duplicate != "skip":
+                rows = {m.row_number for m in report.sent} | {m.row_number for m in report.hubspot}
+                raise DuplicatesUndecided(len(rows))
+            batch_duplicates_skip_sent(batch=batch, report=report)
     return batch_queue(batch=batch)
 
 
@@ -538,8 +580,8 @@ def batch_retry_failed(*, user: User, batch: Batch) -> int:
     Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
     """
     access.require(user, Action.BATCH_ACT, batch)
-    if batch.status in Batch.ACTIVE_STATUSES:
-        return 0
+    if not batch_can(status=batch.status, action=StateAction.QUEUE):
+        return 0  # being sent (or stored, checked, undone): nothing to retry now
     batch.rows.filter(state=BatchRow.State.FAILED).exclude(error_category=UNKNOWN_OUTCOME).update(
         state=BatchRow.State.READY, call=None, error_category="", error_message=""
     )
@@ -553,10 +595,11 @@ def batch_cancel(*, user: User, batch: Batch) -> bool:
     """
     access.require(user, Action.BATCH_ACT, batch)
     with transaction.atomic():
-        canceled = Batch.objects.filter(
-            pk=batch.pk, status__in=(*Batch.ACTIVE_STATUSES, Batch.Status.PAUSED)
-        ).update(
-            status=Batch.Status.CANCELED, finished_at=timezone.now(), **sending_stretch_closed()
+        canceled = batch_transition(
+            batch_id=batch.pk,
+            action=StateAction.CANCEL,
+            finished_at=timezone.now(),
+            **sending_stretch_closed(),
         )
         if canceled:
             pending = BatchCall.objects.filter(batch=batch, state=BatchCall.State.PENDING)
@@ -675,6 +718,19 @@ def batch_check_hubspot(*, user: User, batch: Batch) -> HubSpotCheck:
         ).order_by("call_id", "row_number")
     )
     calls = BatchCall.objects.in_bulk({row.call_id for row in unknown})
+    # A completed batch shows "checking HubSpot" meanwhile; a paused or canceled one keeps its
+    # state (nothing is sent either way).
+    checking = bool(unknown) and batch_transition(batch_id=batch.pk, action=StateAction.CHECK)
+    try:
+        return _check_calls(batch=batch, unknown=unknown, calls=calls)
+    finally:
+        if checking:
+            batch_transition(batch_id=batch.pk, action=StateAction.CHECKED)
+
+
+def _check_calls(
+    *, batch: Batch, unknown: list[BatchRow], calls: dict[Any, BatchCall]
+) -> HubSpotCheck:
     created = not_sent = too_soon = seconds_left = 0
     now = timezone.now()
     with portal_client(portal=batch.portal) as client:

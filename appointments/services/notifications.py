@@ -1,5 +1,5 @@
-"""E-mails to the person who sent a batch: when it finishes (with or without failed rows) and
-when it pauses (reconnect needed, HubSpot's daily limit, ...).
+"""E-mails to the person who sent a batch: when it finishes (with or without failed rows),
+when it pauses (reconnect needed, HubSpot's daily limit, ...) and when it waits at the canary.
 
 Sent through Django's e-mail backend (the console in the demo, SMTP in production: README,
 "Configuration"). A mail that cannot go out is logged and never stops the sending.
@@ -59,18 +59,39 @@ def _paused(batch: Batch) -> tuple[str, str]:
     return subject, body
 
 
+def _canary(batch: Batch) -> tuple[str, str]:
+    created = batch.rows.filter(state=BatchRow.State.CREATED).count()
+    subject = _("%(name)s is waiting at the canary") % {"name": batch}
+    body = ngettext(
+        "The first %(created)s appointment is in HubSpot portal %(hub_id)s: check it, then "
+        "send the rest or undo it.",
+        "The first %(created)s appointments are in HubSpot portal %(hub_id)s: check them, then "
+        "send the rest or undo them.",
+        created,
+    ) % {"created": created, "hub_id": batch.portal.hub_id}
+    return subject, body
+
+
+_MAILS = {
+    Batch.Status.COMPLETED: _finished,
+    Batch.Status.PAUSED: _paused,
+    Batch.Status.CANARY: _canary,
+}
+
+
 def batch_notify(*, batch_id: str) -> bool:
-    """Mail the batch's sender what became of it, if it is COMPLETED or PAUSED and the sender
-    has an e-mail address; returns whether a mail went out.
+    """Mail the batch's sender what became of it, if it is COMPLETED, PAUSED or waiting at the
+    CANARY and the sender has an e-mail address; returns whether a mail went out.
 
     In ``settings.LANGUAGE_CODE``; the link is ``HUBPORTAL_SITE_URL`` plus the results page.
     """
     batch = Batch.objects.select_related("created_by", "portal").get(pk=batch_id)
     recipient = batch.created_by.email
-    if not recipient or batch.status not in (Batch.Status.COMPLETED, Batch.Status.PAUSED):
+    mail = _MAILS.get(Batch.Status(batch.status))
+    if not recipient or mail is None:
         return False
     with translation.override(settings.LANGUAGE_CODE):
-        subject, body = (_finished if batch.status == Batch.Status.COMPLETED else _paused)(batch)
+        subject, body = mail(batch)
         body += "\n\n" + _("Results: %(link)s") % {"link": _link(batch)}
     try:
         send_mail(subject, body, None, [recipient])

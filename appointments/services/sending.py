@@ -80,6 +80,7 @@ from appointments.models import Batch, BatchCall, BatchRow
 from appointments.services.matching import ValueIndex, match_results
 from appointments.services.notifications import batch_notify
 from appointments.services.portals import PortalNeedsReconnect, portal_access_token
+from appointments.services.states import Action, batch_can, batch_transition
 
 logger = logging.getLogger(__name__)
 
@@ -711,10 +712,10 @@ def _claim_next_call(batch: Batch) -> BatchCall | None:
 def _pause(batch: Batch, message: str) -> bool:
     """Pause the batch this worker owns; False when another worker took it over."""
     with transaction.atomic():
-        if not Batch.objects.filter(
-            pk=batch.pk, status=Batch.Status.RUNNING, worker=this_worker()
-        ).update(
-            status=Batch.Status.PAUSED,
+        if not batch_transition(
+            batch_id=batch.pk,
+            action=Action.PAUSE,
+            where=Q(worker=this_worker()),
             status_message=message,
             worker="",
             **sending_stretch_closed(),
@@ -753,10 +754,10 @@ def batch_recover_stalled() -> list[str]:
     for pk, status, worker, heartbeat_at in candidates.values_list(
         "pk", "status", "worker", "heartbeat_at"
     ):
-        if Batch.objects.filter(
-            pk=pk, status=status, worker=worker, heartbeat_at=heartbeat_at
-        ).update(
-            status=Batch.Status.QUEUED,
+        if batch_transition(
+            batch_id=pk,
+            action=Action.RECOVER,
+            where=Q(status=status, worker=worker, heartbeat_at=heartbeat_at),
             worker="",
             heartbeat_at=now,
             # The dead worker sent until its last heartbeat, at most.
@@ -839,8 +840,9 @@ def batch_send(*, batch_id: str) -> None:
     """
     # Flipping QUEUED -> RUNNING is the claim: a second task for the same batch finds nothing
     # to do, so it never mistakes the first one's in-flight call for a dead one.
-    claimed = Batch.objects.filter(pk=batch_id, status=Batch.Status.QUEUED).update(
-        status=Batch.Status.RUNNING,
+    claimed = batch_transition(
+        batch_id=batch_id,
+        action=Action.CLAIM,
         worker=this_worker(),
         heartbeat_at=timezone.now(),
         running_since=timezone.now(),
@@ -857,8 +859,15 @@ def batch_send(*, batch_id: str) -> None:
         if pause.resume_after is not None:
             _schedule_resume(str(batch.pk), pause.resume_after)
         return
-    if Batch.objects.filter(mine).update(
-        status=Batch.Status.COMPLETED,
+    # A canary's first rows are answered and the rest wait for a person (services.states).
+    rest = (
+        batch.canary_size
+        and batch.rows.filter(state=BatchRow.State.READY, call__isnull=True).exists()
+    )
+    if batch_transition(
+        batch_id=batch_id,
+        action=Action.REACH_CANARY if rest else Action.FINISH,
+        where=Q(worker=this_worker()),
         finished_at=timezone.now(),
         worker="",
         **sending_stretch_closed(),
@@ -876,13 +885,17 @@ def batch_queue(*, batch: Batch) -> int:
     with transaction.atomic():
         locked = Batch.objects.select_for_update().get(pk=batch.pk)
         # Rows still being stored are not all there yet: nothing goes out before the last.
-        if locked.status in (*Batch.ACTIVE_STATUSES, Batch.Status.STORING):
+        if not batch_can(status=locked.status, action=Action.QUEUE):
             return 0
         ready = list(
             locked.rows.filter(state=BatchRow.State.READY, call__isnull=True)
             .order_by("row_number")
             .values_list("pk", flat=True)
         )
+        if locked.canary_size and locked.status in (Batch.Status.DRAFT, Batch.Status.PAUSED):
+            # The canary (sent, or paused, before it was reached): the rest waits for a person.
+            given = locked.rows.filter(call__isnull=False).count()
+            ready = ready[: max(locked.canary_size - given, 0)]
         next_sequence = (
             locked.calls.order_by("-sequence").values_list("sequence", flat=True).first() or 0
         ) + 1
@@ -899,11 +912,15 @@ def batch_queue(*, batch: Batch) -> int:
         ).count()
         if not waiting:
             return 0
-        locked.status = Batch.Status.QUEUED
-        locked.submitted_at = locked.heartbeat_at = timezone.now()
-        locked.finished_at = None
-        locked.status_message = ""
-        locked.save()
+        now = timezone.now()
+        batch_transition(
+            batch_id=locked.pk,
+            action=Action.QUEUE,
+            submitted_at=now,
+            heartbeat_at=now,
+            finished_at=None,
+            status_message="",
+        )
         batch_id = str(locked.pk)
         transaction.on_commit(lambda: send_batch.enqueue(batch_id))
     batch.refresh_from_db()

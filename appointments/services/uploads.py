@@ -58,6 +58,8 @@ from appointments.services.mappings import (
 )
 from appointments.services.portals import PortalNeedsReconnect, portal_schema
 from appointments.services.resolving import keys_problem
+from appointments.services.states import Action as StateAction
+from appointments.services.states import batch_transition
 
 # About 0.4 s of checking and storing: more rows than this are confirmed by a task.
 CONFIRM_INLINE_MAX_ROWS = 10_000
@@ -573,8 +575,9 @@ def resume_upload_batch(batch_id: str) -> None:
             raise IntakeError(_("The file no longer has the columns it had when confirmed."))
     except IntakeError as exc:
         # Never a loop of failing attempts: the batch says why, and nothing of it is sent.
-        Batch.objects.filter(pk=batch.pk, status=Batch.Status.STORING).update(
-            status=Batch.Status.CANCELED,
+        batch_transition(
+            batch_id=batch.pk,
+            action=StateAction.ABANDON,
             status_message=_(
                 "Checking the rows stopped and could not start again: %(reason)s Upload the "
                 "file again."

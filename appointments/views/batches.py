@@ -8,7 +8,7 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -16,13 +16,18 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from appointments.hubspot.errors import HubSpotError
-from appointments.models import Batch
+from appointments.models import Batch, RowUndo
 from appointments.services import access, exports
+from appointments.services import audit as audit_services
 from appointments.services import batches as batch_services
+from appointments.services import duplicates as duplicate_services
+from appointments.services import undo as undo_services
 from appointments.services import uploads as upload_services
 from appointments.services.access import Action, batches_for
 from appointments.services.portals import PortalNeedsReconnect
 from appointments.services.resolving import keys_row_links
+from appointments.services.states import Action as StateAction
+from appointments.services.states import batch_can
 from appointments.views.base import AuthenticatedRequest
 
 logger = logging.getLogger(__name__)
@@ -38,6 +43,9 @@ def _acting_on(request: AuthenticatedRequest, batch_id: str) -> Batch:
     batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
     access.require(request.user, Action.BATCH_ACT, batch)
     return batch
+
+
+DUPLICATES_SHOWN = (Batch.Status.DRAFT, Batch.Status.PAUSED, Batch.Status.CANARY)
 
 
 def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, object]:
@@ -67,6 +75,27 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
         "checking": batch_services.batch_checking(batch=batch),
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
+        "undo_possible": undo_services.batch_undo_possible(user=request.user, batch=batch),
+        "can_queue": batch_can(status=batch.status, action=StateAction.QUEUE),
+        "undo_counts": (
+            [
+                (outcome, label, n)
+                for (outcome, label), n in zip(
+                    RowUndo.Outcome.choices,
+                    undo_services.batch_undo_counts(batch=batch).values(),
+                    strict=True,
+                )
+            ]
+            if batch.undo_requested_at
+            else []
+        ),
+        # Only while rows may still be sent, and on the full page: read from the database (no
+        # HubSpot call), but over every row the portal was sent, too much for each htmx poll.
+        "duplicates": (
+            duplicate_services.batch_duplicates(batch=batch)
+            if batch.status in DUPLICATES_SHOWN and not request.htmx
+            else None
+        ),
         "can_act": access.can(request.user, Action.BATCH_ACT, batch),
         # Back to the mapping screen, until the batch is sent.
         "remap_upload": upload_services.upload_to_remap(batch=batch),
@@ -98,13 +127,44 @@ def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
         messages.info(request, STILL_STORING)
     elif batch.status == Batch.Status.CANCELED:
         messages.info(request, _("This batch was canceled; upload the file again to send it."))
+    elif batch.status in (Batch.Status.UNDOING, Batch.Status.UNDONE, Batch.Status.CHECKING):
+        messages.info(request, _("This batch was undone; it cannot be sent again."))
     else:
-        queued = batch_services.batch_submit(user=request.user, batch=batch)
+        on_duplicate = request.POST.get("on_duplicate", "ask")
+        try:
+            queued = batch_services.batch_submit(
+                user=request.user, batch=batch, on_duplicate=on_duplicate, canary=_canary(request)
+            )
+        except duplicate_services.DuplicatesUndecided as exc:
+            messages.warning(
+                request,
+                ngettext(
+                    "%(count)s row was already sent to this portal: choose to skip it or to "
+                    "create it anyway, then send.",
+                    "%(count)s rows were already sent to this portal: choose to skip them or to "
+                    "create them anyway, then send.",
+                    exc.count,
+                )
+                % {"count": exc.count},
+            )
+            return redirect("appointments:batch-detail", batch_id=batch.pk)
         if queued:
             messages.success(request, _sending(queued))
         else:
             messages.info(request, _("There are no valid rows left to send."))
     return redirect("appointments:batch-detail", batch_id=batch.pk)
+
+
+DEFAULT_CANARY = 10
+
+
+def _canary(request: AuthenticatedRequest) -> int:
+    """The canary's size the send form asked for (0: none): ``canary`` ticked, ``canary_size``
+    rows (``DEFAULT_CANARY`` when not a whole number from 1 to 1,000)."""
+    if request.POST.get("canary") != "on":
+        return 0
+    size = request.POST.get("canary_size", "")
+    return int(size) if size.isdigit() and 1 <= int(size) <= 1000 else DEFAULT_CANARY
 
 
 def _sending(count: int) -> str:
@@ -243,4 +303,18 @@ def batch_export_xlsx(request: AuthenticatedRequest, batch_id: str) -> HttpRespo
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     response["Content-Disposition"] = f'attachment; filename="results-{batch.pk}.xlsx"'
+    return response
+
+
+@require_GET
+@login_required
+def batch_export_audit(request: AuthenticatedRequest, batch_id: str) -> JsonResponse:
+    batch = get_object_or_404(
+        batches_for(request.user).select_related("portal", "created_by", "undo_requested_by"),
+        pk=batch_id,
+    )
+    response = JsonResponse(
+        audit_services.batch_audit(user=request.user, batch=batch), json_dumps_params={"indent": 2}
+    )
+    response["Content-Disposition"] = f'attachment; filename="audit-{batch.pk}.json"'
     return response

@@ -70,3 +70,19 @@ def test_it_mails_the_sender_when_the_batch_pauses(
 def test_no_mail_without_an_address(logged_client: Client, portal: Portal) -> None:
     assert send(logged_client, portal, 5).status == Batch.Status.COMPLETED
     assert mail.outbox == []
+
+
+def test_it_mails_the_sender_when_the_canary_waits(
+    logged_client: Client, portal: Portal, sender: User
+) -> None:
+    upload(logged_client, portal, csv_upload(rows_csv(30)))
+    batch = Batch.objects.get()
+    logged_client.post(
+        reverse("appointments:batch-submit", args=[batch.pk]),
+        {"canary": "on", "canary_size": "10"},
+    )
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.CANARY
+    [message] = mail.outbox
+    assert message.subject == f"{batch} is waiting at the canary"
+    assert f"The first 10 appointments are in HubSpot portal {portal.hub_id}" in message.body

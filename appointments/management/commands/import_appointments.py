@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zoneinfo
 from pathlib import Path
@@ -23,8 +24,9 @@ from appointments.intake.rows import ValidatedRow
 from appointments.intake.tuning import DATE_ORDERS, ambiguous_date_columns, date_order_verdicts
 from appointments.intake.validation import validate_table
 from appointments.management.acting import acting_user, add_user_argument, deny_as_error
-from appointments.models import Batch, Portal, Upload
+from appointments.models import Batch, BatchRow, Portal, Upload
 from appointments.services import batches as batch_services
+from appointments.services import duplicates as duplicate_services
 from appointments.services import mappings as mapping_services
 from appointments.services import uploads as upload_services
 from appointments.services.access import Action
@@ -87,6 +89,15 @@ class Command(BaseCommand):
             help="Create the contacts whose emails HubSpot lacks (not on a dry run)",
         )
         parser.add_argument("--format", choices=["json"], default="json")
+        parser.add_argument(
+            "--on-duplicate",
+            choices=duplicate_services.ON_DUPLICATE_CHOICES,
+            help=(
+                "What to do with rows this app already created in the portal (same start and "
+                "contact, or same unique value): skip them, or create them anyway. Without it, "
+                "a file with such rows is not sent"
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         user = acting_user(options["user"])
@@ -182,20 +193,47 @@ class Command(BaseCommand):
         object_types = association_object_types(mapping)
         keys_of = resolved_keys(keys)
         valid = sum(row.valid for row in rows)
+        same_as = duplicate_services.row_keyer(mapping=mapping, properties=schema.properties)
+        found = duplicate_services.duplicates_report(
+            portal_id=portal.pk,
+            keyed=[(r.row_number, same_as(r.properties, r.associations)) for r in rows if r.valid],
+            file_sha256=hashlib.sha256(data).hexdigest(),
+        ).by_row()
         output: dict[str, Any] = {
-            "rows": [row_json(row, object_types, keys_of) for row in rows],
-            "summary": {"total": len(rows), "valid": valid, "invalid": len(rows) - valid},
+            "rows": [
+                {
+                    **row_json(row, object_types, keys_of),
+                    "duplicates": found.get(row.row_number, []),
+                }
+                for row in rows
+            ],
+            "summary": {
+                "total": len(rows),
+                "valid": valid,
+                "invalid": len(rows) - valid,
+                "duplicates": len(found),
+            },
         }
         if keys.get("created"):
             output["created_contacts"] = keys["created"]["0-1"]
+        refused = None
         if not options["dry_run"]:
             upload.created_by = user
-            output["batch"] = self._create_and_send(
-                user, upload, table, mapping, schema, orders, keys
+            output["batch"], refused = self._create_and_send(
+                user,
+                upload,
+                table,
+                mapping,
+                schema,
+                orders,
+                keys,
+                options["on_duplicate"] or "ask",
             )
         if saved is not None:
             mapping_services.mapping_mark_used(saved=saved)
         self.stdout.write(json.dumps(output, ensure_ascii=False))
+        if refused:
+            raise CommandError(refused)
 
     def _create_and_send(
         self,
@@ -206,7 +244,9 @@ class Command(BaseCommand):
         schema: Schema,
         orders: dict[int, str],
         keys: dict[str, Any],
-    ) -> dict[str, Any]:
+        on_duplicate: str,
+    ) -> tuple[dict[str, Any], str | None]:
+        """Create the batch and send it; its JSON and, when duplicates stopped it, why."""
         upload.save()
         batch = upload_services.upload_table_confirm(
             upload=upload,
@@ -216,6 +256,21 @@ class Command(BaseCommand):
             date_orders=orders,
             keys=keys,
         )
-        queued = batch_services.batch_submit(user=user, batch=batch)
+        refused = None
+        try:
+            queued = batch_services.batch_submit(user=user, batch=batch, on_duplicate=on_duplicate)
+        except duplicate_services.DuplicatesUndecided as exc:
+            queued = 0
+            refused = (
+                f"{exc.count} row(s) duplicate appointments this app already created in portal "
+                f"{batch.portal.hub_id}; nothing was sent. Run again with --on-duplicate skip "
+                "(leave them out) or --on-duplicate create (create them anyway)."
+            )
         batch.refresh_from_db()
-        return {"id": str(batch.pk), "queued": queued, "status": Batch.Status(batch.status).value}
+        skipped = batch.rows.filter(state=BatchRow.State.EXCLUDED).count()
+        return {
+            "id": str(batch.pk),
+            "queued": queued,
+            "skipped_duplicates": skipped,
+            "status": Batch.Status(batch.status).value,
+        }, refused

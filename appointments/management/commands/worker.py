@@ -11,6 +11,7 @@ from django.db import DatabaseError, connection
 
 from appointments.hubspot.reachability import reachability_problem
 from appointments.services.sending import batch_recover_stalled, send_batch
+from appointments.services.undo import batch_undo_recover_stalled, undo_batch
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,9 @@ class Command(BaseCommand):
         for batch_id in batch_recover_stalled():
             send_batch.enqueue(batch_id)
             self.stdout.write(f"Queued batch {batch_id} again (its worker may have stopped).")
+        for batch_id in batch_undo_recover_stalled():
+            undo_batch.enqueue(batch_id)
+            self.stdout.write(f"Queued the undo of batch {batch_id} again.")
 
     def _watch(self) -> None:
         stop = threading.Event()

@@ -1,0 +1,240 @@
+"""Undo a batch: archive exactly the appointments it created, through HubSpot's batch archive,
+100 per call, paced by the portal's budget, resumable after a crash; records changed in
+HubSpot since the batch wrote them are kept unless a person includes them.
+
+Keyword-only, typed functions named ``batch_undo_<action>``; the background task ``undo_batch``
+is defined here, beside the code that enqueues it. HubSpot keeps archived records in its
+recycling bin for 90 days, where a person can restore them
+(https://knowledge.hubspot.com/records/restore-deleted-records).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.tasks import task
+from django.utils import timezone
+
+from appointments.hubspot.client import MAX_BATCH_INPUTS, HubSpotClient
+from appointments.hubspot.errors import HubSpotError
+from appointments.models import Batch, BatchRow, RowUndo
+from appointments.services import access
+from appointments.services.access import Action as AccessAction
+from appointments.services.matching import value_key
+from appointments.services.portals import PortalNeedsReconnect, portal_client
+from appointments.services.sending import this_worker, worker_lease
+from appointments.services.states import Action, batch_can, batch_transition
+
+logger = logging.getLogger(__name__)
+
+# How long HubSpot keeps an archived record restorable (the recycling bin).
+RESTORE_DAYS = 90
+
+
+def batch_undo_rows(*, user: User, batch: Batch) -> QuerySet[BatchRow]:
+    """The rows whose records undoing ``batch`` archives: every row the batch created (a
+    HubSpot record ID of its own), in row order. Never a record the batch did not create.
+    Raises PermissionDenied unless ``user`` may see the batch (``services.access``)."""
+    access.require(user, AccessAction.BATCH_VIEW, batch)
+    return _created(batch)
+
+
+def _created(batch: Batch) -> QuerySet[BatchRow]:
+    return batch.rows.filter(state=BatchRow.State.CREATED).exclude(hubspot_id="")
+
+
+def batch_undo_possible(*, user: User, batch: Batch) -> bool:
+    """Whether ``user`` may undo ``batch`` now: they may act on it, and it is finished,
+    canceled or waiting at the canary."""
+    return access.can(user, AccessAction.BATCH_ACT, batch) and batch_can(
+        status=batch.status, action=Action.UNDO
+    )
+
+
+def batch_undo_start(*, batch: Batch, user: User, include_changed: bool = False) -> int:
+    """Start undoing ``batch``: it becomes UNDOING (who asked and when are kept) and the task
+    ``undo_batch`` archives its records. ``include_changed``: archive records changed in
+    HubSpot since the batch wrote them too. Returns how many records will be looked at; 0,
+    changing nothing, when the batch cannot be undone now. Raises PermissionDenied unless
+    ``user`` may act on the batch (``services.access``)."""
+    access.require(user, AccessAction.BATCH_ACT, batch)
+    count = _created(batch).count()
+    now = timezone.now()
+    with transaction.atomic():
+        if not batch_transition(
+            batch_id=batch.pk,
+            action=Action.UNDO,
+            undo_requested_by=user,
+            undo_requested_at=now,
+            undo_include_changed=include_changed,
+            worker="",
+            heartbeat_at=now,
+            status_message="",
+        ):
+            return 0
+        batch_id = str(batch.pk)
+        transaction.on_commit(lambda: undo_batch.enqueue(batch_id))
+    batch.refresh_from_db()
+    return count
+
+
+def _claim(batch_id: str) -> bool:
+    """Take the UNDOING batch for this worker: nobody holds it, or its holder's lease expired."""
+    stale = timezone.now() - worker_lease()
+    # The batch stays UNDOING: taking it is not a move of the diagram, only of its holder.
+    return bool(
+        Batch.objects.filter(pk=batch_id, status=Batch.Status.UNDOING)
+        .filter(Q(worker="") | Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True))
+        .update(worker=this_worker(), heartbeat_at=timezone.now())
+    )
+
+
+def _still_mine(batch_id: str) -> bool:
+    return bool(
+        Batch.objects.filter(pk=batch_id, status=Batch.Status.UNDOING, worker=this_worker()).update(
+            heartbeat_at=timezone.now()
+        )
+    )
+
+
+def _written(batch: Batch, row: BatchRow) -> dict[str, str]:
+    """The property values the batch wrote for ``row`` (its row key left out: not a value a
+    person would change)."""
+    return batch.layout.unpack_properties(row.properties)
+
+
+def _changed(written: dict[str, str], current: dict[str, str]) -> bool:
+    """Whether the record's ``current`` values differ from what the batch ``written``,
+    compared as HubSpot echoes them (``matching.value_key``: instants, numbers)."""
+    return any(value_key(value) != value_key(current.get(name)) for name, value in written.items())
+
+
+def _save(batch: Batch, rows: list[BatchRow], outcome: str) -> None:
+    if not rows:
+        return
+    with transaction.atomic():
+        for row in rows:
+            RowUndo.objects.update_or_create(
+                row=row,
+                defaults={"batch": batch, "record_id": row.hubspot_id, "outcome": outcome},
+            )
+
+
+def _archive(client: HubSpotClient, batch: Batch, rows: list[BatchRow]) -> None:
+    """Archive the records of ``rows`` (already marked ARCHIVING), then mark them ARCHIVED.
+    Archiving twice is harmless (HubSpot answers 204), so a resume simply sends it again."""
+    if rows:
+        client.archive_appointments([row.hubspot_id for row in rows])
+        _save(batch, rows, RowUndo.Outcome.ARCHIVED)
+
+
+def batch_undo_run(*, batch_id: str) -> None:
+    """Archive the records of an UNDOING batch, ``MAX_BATCH_INPUTS`` at a time, then make it
+    UNDONE. Called by the task ``undo_batch``; returns at once when another worker holds it.
+
+    For each chunk of created rows not yet looked at: one batch read of their records
+    (https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide)
+    compares the values the batch wrote with the record's current ones; a record gone is
+    MISSING, a changed one CHANGED (kept) unless the batch's ``undo_include_changed``; the
+    others are marked ARCHIVING, then archived in one batch archive call
+    (https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/custom-objects/batch/delete-custom-objects)
+    and marked ARCHIVED. A worker killed at any line loses nothing: ARCHIVING rows are
+    archived again first on resume. Every call is paced by the portal's shared budget
+    (``hubspot.pacing``). A HubSpot failure leaves the batch UNDOING with the reason in
+    ``status_message``; the next worker's scan (``batch_undo_recover_stalled``) resumes it.
+    """
+    if not _claim(batch_id):
+        return
+    batch = Batch.objects.select_related("portal").get(pk=batch_id)
+    try:
+        with portal_client(portal=batch.portal) as client:
+            pending = list(_created(batch).filter(undo__outcome=RowUndo.Outcome.ARCHIVING))
+            for start in range(0, len(pending), MAX_BATCH_INPUTS):
+                if not _still_mine(batch_id):
+                    return
+                _archive(client, batch, pending[start : start + MAX_BATCH_INPUTS])
+            while True:
+                if not _still_mine(batch_id):
+                    return
+                rows = list(
+                    _created(batch)
+                    .filter(undo__isnull=True)
+                    .order_by("row_number")[:MAX_BATCH_INPUTS]
+                )
+                if not rows:
+                    break
+                _undo_chunk(client, batch, rows)
+    except (HubSpotError, PortalNeedsReconnect) as exc:
+        # Said on the batch page; a worker's scan resumes the undo once the lease expires.
+        logger.warning("Undoing batch %s stopped: %s", batch_id, exc)
+        Batch.objects.filter(pk=batch_id, worker=this_worker()).update(
+            status_message=str(exc), worker=""
+        )
+        return
+    batch_transition(
+        batch_id=batch_id,
+        action=Action.UNDONE,
+        where=Q(worker=this_worker()),
+        undone_at=timezone.now(),
+        worker="",
+        status_message="",
+    )
+
+
+def _undo_chunk(client: HubSpotClient, batch: Batch, rows: list[BatchRow]) -> None:
+    written = {row.pk: _written(batch, row) for row in rows}
+    names = sorted({name for values in written.values() for name in values})
+    current = client.read_appointments([row.hubspot_id for row in rows], names)
+    missing = [row for row in rows if row.hubspot_id not in current]
+    changed = [
+        row
+        for row in rows
+        if row.hubspot_id in current and _changed(written[row.pk], current[row.hubspot_id])
+    ]
+    if batch.undo_include_changed:
+        changed_kept: list[BatchRow] = []
+    else:
+        changed_kept = changed
+    skip = {row.pk for row in (*missing, *changed_kept)}
+    to_archive = [row for row in rows if row.pk not in skip]
+    _save(batch, missing, RowUndo.Outcome.MISSING)
+    _save(batch, changed_kept, RowUndo.Outcome.CHANGED)
+    _save(batch, to_archive, RowUndo.Outcome.ARCHIVING)
+    _archive(client, batch, to_archive)
+
+
+def batch_undo_counts(*, batch: Batch) -> dict[str, int]:
+    """``{outcome: rows}`` of the batch's undo so far (``RowUndo.Outcome`` values)."""
+    counts: dict[str, Any] = dict.fromkeys(RowUndo.Outcome.values, 0)
+    for outcome in batch.undos.values_list("outcome", flat=True):
+        counts[outcome] += 1
+    return counts
+
+
+def batch_undo_recover_stalled() -> list[str]:
+    """UNDOING batches whose holder's lease expired (a killed worker, a failure, a task lost),
+    for ``manage.py worker`` to queue again; returns their ids. Each is handed back at most
+    once a lease; a second task is harmless anyway: only one worker can claim a batch."""
+    now = timezone.now()
+    stale = Q(heartbeat_at__lt=now - worker_lease()) | Q(heartbeat_at__isnull=True)
+    recovered = []
+    for pk, heartbeat_at in Batch.objects.filter(stale, status=Batch.Status.UNDOING).values_list(
+        "pk", "heartbeat_at"
+    ):
+        # Stamped as handed back (a conditional UPDATE), so a batch whose task waits behind
+        # others is queued again at most once a lease, and by one worker only.
+        if Batch.objects.filter(
+            pk=pk, status=Batch.Status.UNDOING, heartbeat_at=heartbeat_at
+        ).update(worker="", heartbeat_at=now):
+            recovered.append(str(pk))
+    return sorted(recovered)
+
+
+@task()
+def undo_batch(batch_id: str) -> None:
+    """Archive the records an UNDOING batch created (``batch_undo_run``)."""
+    batch_undo_run(batch_id=batch_id)

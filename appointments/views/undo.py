@@ -1,0 +1,58 @@
+"""Undo views: the exact list of records a batch created, then archiving them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_http_methods
+
+from appointments.services import undo as undo_services
+from appointments.services.access import batches_for
+from appointments.views.base import AuthenticatedRequest
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def batch_undo(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
+    """GET: the records undoing would archive (row, name, record link). POST (``include_changed``
+    optional): start archiving them, back to the batch page."""
+    batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    if request.method == "POST":
+        started = undo_services.batch_undo_start(
+            batch=batch,
+            user=request.user,
+            include_changed=request.POST.get("include_changed") == "on",
+        )
+        if started:
+            messages.success(
+                request,
+                ngettext(
+                    "Archiving the %(count)s appointment this batch created.",
+                    "Archiving the %(count)s appointments this batch created.",
+                    started,
+                )
+                % {"count": started},
+            )
+        else:
+            messages.info(request, _("This batch cannot be undone now."))
+        return redirect("appointments:batch-detail", batch_id=batch.pk)
+    rows = list(
+        undo_services.batch_undo_rows(user=request.user, batch=batch).select_related("batch")
+    )
+    return render(
+        request,
+        "appointments/undo/confirm.html",
+        {
+            "batch": batch,
+            "rows": rows,
+            "possible": undo_services.batch_undo_possible(user=request.user, batch=batch),
+            "restore_days": undo_services.RESTORE_DAYS,
+            "hub_id": batch.portal.hub_id,
+            "app_base_url": settings.HUBSPOT_APP_BASE_URL,
+        },
+    )
