@@ -30,7 +30,7 @@ in both):
     through Django's test client. ``--poll-only`` runs this phase alone.
 
 (e) a fault storm at the sandbox's default search lag (``--storm-rows``, 2,000): a random
-    fault every second (423, 502/503/504, a dropped connection, records created whose
+    fault every half second (423, 502/503/504, a dropped connection, records created whose
     answer is lost; 429s from a 40-call limit), written as ``sandbox_set`` writes it, while
     the engine sends a batch without a row key; rows left "may have been created" are then
     settled as a person would (check HubSpot again, send the failed rows again). Duplicates
@@ -672,7 +672,9 @@ def phase_storm(user: Any, portal: Any, sandbox: Sandbox, rows: int) -> tuple[in
 
     lag = float(sandbox.query("SELECT search_lag_seconds FROM sandbox_switches")[0][0])
     say(f"\n(e) fault storm: {rows:,} rows, search lag {lag:g} s (the sandbox's default)")
-    say("  " + sandbox.run("sandbox_set", "--rate-limit", "40", "--contract", "on"))
+    # Latency keeps calls in flight long enough for the storm to hit them.
+    settings = ("--rate-limit", "40", "--contract", "on", "--latency-ms", "300")
+    say("  " + sandbox.run("sandbox_set", *settings))
     batch = create_batch(user, portal, rows, "Storm")
     rng = random.Random(12)
 
@@ -694,7 +696,7 @@ def phase_storm(user: Any, portal: Any, sandbox: Sandbox, rows: int) -> tuple[in
         "HUBPORTAL_RETRY_WAIT_MAX_SECONDS": 4,
         "HUBPORTAL_SEARCH_SETTLE_SECONDS": int(lag) + 1,
     }
-    storm = FaultStorm(strike, interval=1.0, seed=12)
+    storm = FaultStorm(strike, interval=0.5, seed=12)
     began = time.perf_counter()
     with override_settings(**quick):
         batch_submit(user=batch.created_by, batch=batch)
@@ -712,6 +714,7 @@ def phase_storm(user: Any, portal: Any, sandbox: Sandbox, rows: int) -> tuple[in
             if not batch.rows.filter(error_category="UNKNOWN_OUTCOME").exists():
                 break
             time.sleep(int(lag) + 1.5)  # past the last settle time
+            batch.refresh_from_db()  # sent (COMPLETED) since batch_submit read it
             checked = batch_check_hubspot(user=batch.created_by, batch=batch)
             say(f"  check HubSpot again: {checked.created} found, {checked.not_sent} not sent")
             if batch_retry_failed(user=batch.created_by, batch=batch):

@@ -96,10 +96,13 @@ class FaultStorm:
 
     def _run(self) -> None:
         try:
-            while not self._stop.wait(self._interval):
+            # The first strike at once: a fast send must not slip through before it.
+            while True:
                 fault = self._rng.choice(STORM_FAULTS)
                 self._set_fault(fault)
                 self.seen[fault] += 1
+                if self._stop.wait(self._interval):
+                    break
         finally:
             connection.close()
 
