@@ -56,6 +56,11 @@ class Portal(models.Model):
     # so an unknown outcome is settled by a read by idProperty and a resend cannot duplicate.
     # Empty: no row key (settled by search). services.portals.portal_set_row_key sets it.
     row_key_property = models.CharField(max_length=100, blank=True)
+    # Why the portal cannot take appointments (the appointments object not activated, a scope
+    # missing, properties unreadable) and what an admin must do; "" when it can. Checked at
+    # connect and before every Send (services.portals.portal_check_readiness).
+    readiness_problem = models.TextField(blank=True)
+    readiness_checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -257,6 +262,27 @@ class BatchRow(models.Model):
         return self.raw[index] if 0 <= index < len(self.raw) else ""
 
     @property
+    def is_refused(self) -> bool:
+        """True when HubSpot refused this row itself (its own error in a 207 answer): sending
+        it unchanged would fail again, so it is fixed first (``REFUSED_ROWS``, the same rule
+        as a query). Needs ``call`` (select_related it)."""
+        return (
+            self.state == self.State.FAILED
+            and self.call is not None
+            and self.call.http_status == MULTI_STATUS
+            and self.error_category not in NEVER_FIXED
+        )
+
+    @property
+    def is_fixable(self) -> bool:
+        """True while a person may change the row: never given to a call (``is_editable``), or
+        failed with an outcome known to be "not created" (refused, not sent); never a row
+        HubSpot may have created."""
+        return self.is_editable or (
+            self.state == self.State.FAILED and self.error_category not in NEVER_FIXED
+        )
+
+    @property
     def is_editable(self) -> bool:
         """True while no HubSpot call holds the row: it may be fixed, excluded or included."""
         return self.call_id is None and self.state in (
@@ -264,6 +290,22 @@ class BatchRow(models.Model):
             self.State.READY,
             self.State.EXCLUDED,
         )
+
+
+# HubSpot's multi-status answer: each refused input has its own error.
+MULTI_STATUS = 207
+# Failure categories whose row HubSpot may have created (services.sending): never changed or
+# resent before someone checked HubSpot.
+NEVER_FIXED = ("UNKNOWN_OUTCOME", "UNMATCHED")
+# Rows HubSpot refused one by one (``BatchRow.is_refused``): "send the failed rows again"
+# skips them until they are fixed.
+REFUSED_ROWS = models.Q(state=BatchRow.State.FAILED, call__http_status=MULTI_STATUS) & ~models.Q(
+    error_category__in=NEVER_FIXED
+)
+# Failed rows a person may fix (``BatchRow.is_fixable`` once sent).
+FIXABLE_FAILED_ROWS = models.Q(state=BatchRow.State.FAILED) & ~models.Q(
+    error_category__in=NEVER_FIXED
+)
 
 
 class BatchCounts(models.Model):

@@ -31,6 +31,11 @@ urlpatterns = [
         name="portal-disconnect",
     ),
     path(
+        "hubspot/portals/<int:hub_id>/readiness/",
+        portals.portal_readiness,
+        name="portal-readiness",
+    ),
+    path(
         "hubspot/portals/<int:hub_id>/row-key/",
         portals.portal_row_key,
         name="portal-row-key",

@@ -9,6 +9,7 @@ Keyword-only, typed functions named ``batch_<action>``. Spreadsheets are read an
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,15 +28,33 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appointments.hubspot.client import MAX_BATCH_INPUTS
+from appointments.hubspot.errors import HubSpotError
 from appointments.hubspot.schema import PropertyDefinition
 from appointments.intake.bulk import gc_paused
 from appointments.intake.cells import column_labels
 from appointments.intake.encoding import association_object_types
 from appointments.intake.mapping import ColumnTarget, mapping_to_json, target_from_json
-from appointments.intake.records import association_columns, column_holding, record_not_found
+from appointments.intake.records import (
+    RECORD_NOT_FOUND,
+    association_columns,
+    column_holding,
+    record_not_found,
+)
 from appointments.intake.validation import RowValidator, snapshot_validator
-from appointments.models import Batch, BatchCall, BatchCounts, BatchRow, Portal, Upload
-from appointments.services.portals import portal_client
+from appointments.models import (
+    REFUSED_ROWS,
+    Batch,
+    BatchCall,
+    BatchCounts,
+    BatchRow,
+    Portal,
+    Upload,
+)
+from appointments.services.portals import (
+    PortalNeedsReconnect,
+    portal_check_readiness,
+    portal_client,
+)
 from appointments.services.sending import (
     UNKNOWN_OUTCOME,
     batch_queue,
@@ -43,6 +62,8 @@ from appointments.services.sending import (
     this_worker,
 )
 from appointments.services.storage import batch_rows_store_encoded
+
+logger = logging.getLogger(__name__)
 
 # Rows validated and stored per step: a 100,000-row file never holds every row in memory twice.
 CHUNK_ROWS = 2000
@@ -330,23 +351,89 @@ def batch_rows_page(
 
 def batch_submit(*, batch: Batch) -> int:
     """Send the batch: its ready rows are queued in calls of at most 100 for the worker
-    (``services.sending.batch_queue``); a paused batch resumes. Returns the number of rows
-    waiting to be sent (0 when there is nothing to send or the batch is already being sent)."""
+    (``services.sending.batch_queue``); a paused batch resumes, and so does a canceled one
+    (the rows its cancel left unsent are ready again). Returns the number of rows waiting to
+    be sent (0 when there is nothing to send or the batch is already being sent)."""
+    if batch.status == Batch.Status.CANCELED:
+        batch.rows.filter(state=BatchRow.State.UNSENT, call__isnull=True).update(
+            state=BatchRow.State.READY, error_message="", updated_at=timezone.now()
+        )
     return batch_queue(batch=batch)
+
+
+def batch_to_send(*, batch: Batch, counts: dict[str, int]) -> int:
+    """How many rows Send would send now (``counts`` from ``batch_counts``): the ready ones,
+    plus, for a canceled batch, the ones its cancel left unsent."""
+    extra = counts[BatchRow.State.UNSENT] if batch.status == Batch.Status.CANCELED else 0
+    return counts[BatchRow.State.READY] + extra
+
+
+@dataclass(frozen=True)
+class SendCheck:
+    """What ``batch_send_checked`` did: ``queued`` rows (0 when it stopped); ``problem`` why
+    the portal cannot take appointments (nothing sent); ``records``: the record check's
+    outcome when it ran (rows it held back: nothing sent)."""
+
+    queued: int
+    problem: str = ""
+    records: RecordCheck | None = None
+
+
+def batch_send_checked(*, batch: Batch, check_records: bool) -> SendCheck:
+    """Check the portal, then (``check_records``) the record IDs, then send (``batch_submit``).
+
+    The portal's readiness (``portals.portal_check_readiness``: the appointments object
+    activated, the scopes, the properties) is checked first: a portal that cannot take
+    appointments is refused with the reason and what an admin must do, nothing sent (HubSpot
+    not answering that check does not stop the send: the engine waits or pauses). Then the
+    record IDs every unsent row names (``batch_check_records``): any row naming a record that
+    does not exist is held back and nothing is sent, so the person sees the new count before
+    sending. Raises HubSpotError / PortalNeedsReconnect when the record check cannot ask
+    HubSpot (nothing sent then).
+    """
+    try:
+        problem = portal_check_readiness(portal=batch.portal, with_properties=False)
+    except (HubSpotError, PortalNeedsReconnect) as exc:
+        # HubSpot out of reach or the token refused: the engine waits, pauses and says so
+        # itself (services.sending); only a known problem stops the send here.
+        logger.warning("Portal %s: readiness not checked before Send (%s)", batch.portal, exc)
+        problem = ""
+    if problem:
+        return SendCheck(queued=0, problem=problem)
+    records = None
+    if check_records and batch_names_records(batch=batch):
+        records = batch_check_records(batch=batch)
+        if records.held:
+            return SendCheck(queued=0, records=records)
+    return SendCheck(queued=batch_submit(batch=batch), records=records)
+
+
+def batch_names_records(*, batch: Batch) -> bool:
+    """Whether the batch maps a column to record IDs (contacts, companies, deals)."""
+    return bool(association_columns(batch.mapping))
 
 
 def batch_retry_failed(*, batch: Batch) -> int:
-    """Give rows HubSpot refused another chance: they become ready and are queued again.
+    """Send the failed rows again that sending unchanged can cure: they become ready and are
+    queued again.
 
     Rows whose outcome is unknown (``UNKNOWN_OUTCOME``: HubSpot may have created them) are left
-    alone, so retrying never creates a record twice. Returns the number of rows queued.
+    alone, so retrying never creates a record twice; rows HubSpot refused one
+    by one (``models.REFUSED_ROWS``: an invalid option, an unknown contact) are left for a
+    fix (``services.rows.row_revalidate`` makes a fixed one ready). Returns the number of rows
+    queued.
     """
     if batch.status in Batch.ACTIVE_STATUSES:
         return 0
-    batch.rows.filter(state=BatchRow.State.FAILED).exclude(error_category=UNKNOWN_OUTCOME).update(
-        state=BatchRow.State.READY, call=None, error_category="", error_message=""
-    )
+    batch.rows.filter(state=BatchRow.State.FAILED).exclude(error_category=UNKNOWN_OUTCOME).exclude(
+        REFUSED_ROWS
+    ).update(state=BatchRow.State.READY, call=None, error_category="", error_message="")
     return batch_queue(batch=batch)
+
+
+def batch_refused_count(*, batch: Batch) -> int:
+    """How many failed rows HubSpot refused one by one: fixed before they are sent again."""
+    return batch.rows.filter(REFUSED_ROWS).count()
 
 
 def batch_cancel(*, batch: Batch) -> bool:
@@ -368,20 +455,42 @@ def batch_cancel(*, batch: Batch) -> bool:
     return bool(canceled)
 
 
-def batch_check_records(*, batch: Batch) -> int:
-    """Hold back ready rows whose association ids are not records of the portal.
+@dataclass(frozen=True)
+class RecordCheck:
+    """What ``batch_check_records`` found: ``held`` ready rows held back (now invalid);
+    ``flagged`` rows already invalid for another reason that also name a missing record
+    (told now, not after their other error is fixed); ``checked`` rows whose IDs were asked
+    about (every unsent row, ready or invalid)."""
+
+    held: int
+    flagged: int
+    checked: int
+
+    @property
+    def all_exist(self) -> bool:
+        return not self.held and not self.flagged
+
+
+def batch_check_records(*, batch: Batch) -> RecordCheck:
+    """Check the record IDs of every row not yet sent, ready or invalid alike.
 
     One batch read of up to 100 ids per call and object type (contacts, companies, deals),
     paced like every other call, so a 10,000-row file with 300 distinct contacts costs 3 calls
     (https://developers.hubspot.com/docs/api-reference/crm-objects-v3/batch/post-crm-v3-objects-objectType-batch-read).
-    Each such row becomes INVALID with an error naming its row, column and id. Returns the
-    number of rows held back. Raises HubSpotError / PortalNeedsReconnect when HubSpot cannot be
-    asked (nothing is changed then).
+    A row naming an id that is no record of the portal gets an error naming its row, column
+    and id: a ready row becomes INVALID (held back), an invalid one keeps its other errors
+    and gains this one, so "every record ID exists" is never said while an unchecked row
+    remains. Raises HubSpotError / PortalNeedsReconnect when HubSpot cannot be asked (nothing
+    is changed then).
     """
     object_types = association_object_types([target_from_json(c) for c in batch.mapping])
     columns = association_columns(batch.mapping)
     labels = column_labels(batch.headers)
-    rows = list(batch.rows.filter(state=BatchRow.State.READY, call__isnull=True))
+    rows = list(
+        batch.rows.filter(
+            state__in=(BatchRow.State.READY, BatchRow.State.INVALID), call__isnull=True
+        )
+    )
     links = {row.pk: batch.layout.unpack_associations(row.associations) for row in rows}
     wanted: dict[str, set[str]] = defaultdict(set)
     for row in rows:
@@ -397,29 +506,38 @@ def batch_check_records(*, batch: Batch) -> int:
             for start in range(0, len(ordered), MAX_BATCH_INPUTS):
                 chunk = ordered[start : start + MAX_BATCH_INPUTS]
                 existing[object_type] |= client.existing_ids(object_type, chunk)
-    held: list[BatchRow] = []
+    changed: list[BatchRow] = []
+    held = flagged = 0
     for row in rows:
         errors = []
+        known = {(e["code"], e["value"]) for e in row.errors}
         for record_id, category, type_id in links[row.pk]:
             key = (category, type_id)
             target_type = object_types.get(key)
-            if target_type and record_id not in existing.get(target_type, set()):
-                index = column_holding(row.raw, record_id, columns[key])
-                column = target_type if index is None else labels[index]
-                errors.append(
-                    record_not_found(
-                        hub_id=batch.portal.hub_id,
-                        row_number=row.row_number,
-                        column=column,
-                        record_id=record_id,
-                    )
+            if not target_type or record_id in existing.get(target_type, set()):
+                continue
+            if (RECORD_NOT_FOUND, record_id) in known:
+                continue  # said by an earlier check
+            index = column_holding(row.raw, record_id, columns[key])
+            column = target_type if index is None else labels[index]
+            errors.append(
+                record_not_found(
+                    hub_id=batch.portal.hub_id,
+                    row_number=row.row_number,
+                    column=column,
+                    record_id=record_id,
                 )
+            )
         if errors:
+            if row.state == BatchRow.State.READY:
+                held += 1
+            else:
+                flagged += 1
             row.state, row.errors = BatchRow.State.INVALID, [*row.errors, *errors]
-            held.append(row)
+            changed.append(row)
     with transaction.atomic():
-        BatchRow.objects.bulk_update(held, ["state", "errors"], batch_size=500)
-    return len(held)
+        BatchRow.objects.bulk_update(changed, ["state", "errors"], batch_size=500)
+    return RecordCheck(held=held, flagged=flagged, checked=len(rows))
 
 
 # A row "check HubSpot again" did not find: it was not created, and "Send the failed rows

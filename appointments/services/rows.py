@@ -1,4 +1,5 @@
-"""Row actions on a stored batch: fix cells (re-validated at once), exclude, include.
+"""Row actions on a stored batch: fix cells (re-validated at once), exclude, include; fix a
+row HubSpot refused so that it, and only it, is sent again.
 
 A fix is judged exactly as its file was: the batch's stored mapping, property snapshot, time
 zone and reading choices build the same ``RowValidator``. Rows given to a HubSpot call are never
@@ -11,6 +12,7 @@ import datetime
 import re
 import zoneinfo
 
+from django.db.models import Q
 from django.utils import timezone
 
 from appointments.hubspot.schema import PropertyDefinition
@@ -29,7 +31,7 @@ from appointments.intake.records import (
     record_not_found,
 )
 from appointments.intake.validation import RowValidator, snapshot_validator
-from appointments.models import Batch, BatchRow
+from appointments.models import FIXABLE_FAILED_ROWS, Batch, BatchRow
 
 # A workbook's serial date number as displayed (``46113.5``).
 _SERIAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
@@ -37,9 +39,24 @@ _SERIAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 EDITABLE_STATES = (BatchRow.State.INVALID, BatchRow.State.READY, BatchRow.State.EXCLUDED)
 
 
+# Rows a fix may change: never given to a call, or failed with "not created" known.
+FIXABLE_ROWS = Q(call__isnull=True, state__in=EDITABLE_STATES) | FIXABLE_FAILED_ROWS
+
+
+class RowUnchanged(Exception):
+    """A failed row was saved with no value changed: sending it as it is would fail again."""
+
+
 def row_is_editable(row: BatchRow) -> bool:
     """True while the row has not been given to a HubSpot call."""
     return row.is_editable
+
+
+def row_is_fixable(row: BatchRow) -> bool:
+    """True while the row may be fixed: not given to a call yet, or failed with its outcome
+    known to be "not created" (HubSpot refused it, or it was never sent): see
+    ``BatchRow.is_fixable``."""
+    return row.is_fixable
 
 
 def _batch_snapshot(batch: Batch) -> tuple[list[ColumnTarget | None], RowValidator]:
@@ -182,8 +199,11 @@ def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
 
     Uses the batch's stored mapping, property snapshot, time zone and reading choices, so a
     fixed row is judged exactly as its file was. The row becomes READY when valid, INVALID
-    otherwise (an excluded row is included again). Returns False, changing nothing, when the
-    row was given to a HubSpot call meanwhile.
+    otherwise (an excluded row is included again). A row that failed at HubSpot
+    (``row_is_fixable``) leaves its call and HubSpot's error behind when fixed, so Send sends
+    it, and only it, again; saved with no value changed it raises RowUnchanged (HubSpot would
+    refuse it again). Returns False, changing nothing, when the row was given to a HubSpot
+    call meanwhile.
     """
     batch = row.batch
     _mapping, validator = _batch_snapshot(batch)
@@ -194,6 +214,8 @@ def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
         for index, text in values.items()
         if 0 <= index < len(row.raw) and not _left_alone(text, row.raw_text(index))
     }
+    if row.state == BatchRow.State.FAILED and not changed:
+        raise RowUnchanged
     # A U+FFFD still in a cell that held a NUL stands for that NUL: it stays an error.
     for index in _columns_with(batch, row, "nul_character") & set(changed):
         changed[index] = str(changed[index]).replace("\ufffd", NUL)
@@ -217,15 +239,22 @@ def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
     errors += _records_still_missing(batch, row, raw)
     state = BatchRow.State.INVALID if errors else BatchRow.State.READY
     # Conditional: a worker that took the row meanwhile wins, and the fix is not applied.
-    updated = BatchRow.objects.filter(
-        pk=row.pk, call__isnull=True, state__in=EDITABLE_STATES
-    ).update(
-        raw=raw,
-        properties=batch.layout.pack_properties(checked.properties),
-        associations=batch.layout.pack_associations(checked.associations),
-        errors=errors,
-        state=state,
-        updated_at=timezone.now(),
+    updated = (
+        BatchRow.objects.filter(pk=row.pk)
+        .filter(FIXABLE_ROWS)
+        .update(
+            raw=raw,
+            properties=batch.layout.pack_properties(checked.properties),
+            associations=batch.layout.pack_associations(checked.associations),
+            errors=errors,
+            state=state,
+            # A failed row fixed is a row not yet sent: HubSpot's answer no longer applies.
+            call=None,
+            hubspot_id="",
+            error_category="",
+            error_message="",
+            updated_at=timezone.now(),
+        )
     )
     row.refresh_from_db()
     return bool(updated)

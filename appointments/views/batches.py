@@ -12,7 +12,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from appointments.hubspot.errors import HubSpotError
@@ -24,6 +24,9 @@ from appointments.services.portals import PortalNeedsReconnect
 from appointments.views.base import AuthenticatedRequest
 
 logger = logging.getLogger(__name__)
+
+# The step that names what Send or Cancel will do before it is done (no script needed).
+CONFIRM_PAGE = "appointments/batches/confirm.html"
 
 STILL_STORING = gettext_lazy(
     "The rows of this batch are still being checked and stored; this page shows them as they "
@@ -46,12 +49,25 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
         "row_filter": row_filter,
         "row_filters": list(batch_services.ROW_FILTERS),
         "calls": batch_services.batch_recent_calls(batch=batch),
-        # Only a failed row can have an unknown outcome: no extra query while none failed.
-        "unknown_outcomes": (
-            batch_services.batch_unknown_count(batch=batch) if progress.counts["failed"] else 0
-        ),
+        "to_send": batch_services.batch_to_send(batch=batch, counts=progress.counts),
+        **_failed_context(batch, progress.counts["failed"]),
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
+    }
+
+
+def _failed_context(batch: Batch, failed: int) -> dict[str, int]:
+    """Failed rows by what can be done: ``unknown_outcomes`` (check HubSpot again),
+    ``refused`` (fix first), ``retryable`` (send again as they are)."""
+    # Only failed rows are counted here: no extra query while none failed.
+    if not failed:
+        return {"unknown_outcomes": 0, "refused": 0, "retryable": 0}
+    unknown = batch_services.batch_unknown_count(batch=batch)
+    refused = batch_services.batch_refused_count(batch=batch)
+    return {
+        "unknown_outcomes": unknown,
+        "refused": refused,
+        "retryable": max(failed - unknown - refused, 0),
     }
 
 
@@ -68,23 +84,86 @@ def batch_detail(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     return render(request, template, _batch_context(request, batch))
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
-    batch = get_object_or_404(batches_for(request.user), pk=batch_id)
+    """GET: the confirmation naming what Send will do; POST: check the portal (and, with
+    ``check_records=1``, the record IDs), then send."""
+    batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
     if batch.is_active:
         messages.info(request, _("This batch is already being sent."))
     elif batch.status == Batch.Status.STORING:
         messages.info(request, STILL_STORING)
-    elif batch.status == Batch.Status.CANCELED:
-        messages.info(request, _("This batch was canceled; upload the file again to send it."))
+    elif request.method == "GET":
+        counts = batch_services.batch_counts(batch=batch)
+        return render(
+            request,
+            CONFIRM_PAGE,
+            {
+                "batch": batch,
+                "action": "send",
+                "count": batch_services.batch_to_send(batch=batch, counts=counts),
+                "checks_records": batch_services.batch_names_records(batch=batch),
+            },
+        )
     else:
-        queued = batch_services.batch_submit(batch=batch)
-        if queued:
-            messages.success(request, _sending(queued))
-        else:
-            messages.info(request, _("There are no valid rows left to send."))
+        _send_checked(request, batch)
     return redirect("appointments:batch-detail", batch_id=batch.pk)
+
+
+def _send_checked(request: AuthenticatedRequest, batch: Batch) -> None:
+    try:
+        sent = batch_services.batch_send_checked(
+            batch=batch, check_records=request.POST.get("check_records") == "1"
+        )
+    except (HubSpotError, PortalNeedsReconnect) as exc:
+        messages.error(
+            request,
+            _("HubSpot could not be asked: %(reason)s. Nothing was sent; try again.")
+            % {"reason": exc},
+        )
+        return
+    if sent.problem:
+        messages.error(
+            request,
+            _("Nothing was sent: this portal cannot take appointments. %(problem)s")
+            % {"problem": sent.problem},
+        )
+    elif sent.records is not None and sent.records.held:
+        messages.warning(request, _records_message(sent.records) + " " + _("Nothing was sent."))
+    elif sent.queued:
+        messages.success(request, _sending(sent.queued))
+    else:
+        messages.info(request, _("There are no valid rows left to send."))
+
+
+def _records_message(check: batch_services.RecordCheck) -> str:
+    if check.all_exist:
+        return ngettext(
+            "Every record ID of the %(count)s row not yet sent exists in HubSpot.",
+            "Every record ID of the %(count)s rows not yet sent exists in HubSpot.",
+            check.checked,
+        ) % {"count": check.checked}
+    parts = []
+    if check.held:
+        parts.append(
+            ngettext(
+                "%(count)s row names a record that does not exist; it is held back.",
+                "%(count)s rows name records that do not exist; they are held back.",
+                check.held,
+            )
+            % {"count": check.held}
+        )
+    if check.flagged:
+        parts.append(
+            ngettext(
+                "%(count)s invalid row also names a record that does not exist.",
+                "%(count)s invalid rows also name records that do not exist.",
+                check.flagged,
+            )
+            % {"count": check.flagged}
+        )
+    return " ".join(parts)
 
 
 def _sending(count: int) -> str:
@@ -104,22 +183,14 @@ def batch_check_records(request: AuthenticatedRequest, batch_id: str) -> HttpRes
         messages.info(request, _("This batch is already being sent."))
         return redirect("appointments:batch-detail", batch_id=batch.pk)
     try:
-        held = batch_services.batch_check_records(batch=batch)
+        check = batch_services.batch_check_records(batch=batch)
     except (HubSpotError, PortalNeedsReconnect) as exc:
         messages.error(request, _("HubSpot could not be asked: %(reason)s") % {"reason": exc})
     else:
-        if held:
-            messages.warning(
-                request,
-                ngettext(
-                    "%(count)s row names a record that does not exist; it is held back.",
-                    "%(count)s rows name records that do not exist; they are held back.",
-                    held,
-                )
-                % {"count": held},
-            )
+        if check.all_exist:
+            messages.success(request, _records_message(check))
         else:
-            messages.success(request, _("Every record ID exists in HubSpot."))
+            messages.warning(request, _records_message(check))
     return redirect("appointments:batch-detail", batch_id=batch.pk)
 
 
@@ -180,12 +251,25 @@ def batch_retry(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     return redirect("appointments:batch-detail", batch_id=batch.pk)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def batch_cancel(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
-    batch = get_object_or_404(batches_for(request.user), pk=batch_id)
-    if batch_services.batch_cancel(batch=batch):
-        messages.info(request, _("Batch canceled. Rows not yet sent stay unsent."))
+    """GET: the confirmation naming what Cancel will do; POST: cancel."""
+    batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    if request.method == "GET":
+        if batch.is_active or batch.status == Batch.Status.PAUSED:
+            counts = batch_services.batch_counts(batch=batch)
+            return render(
+                request,
+                CONFIRM_PAGE,
+                {"batch": batch, "action": "cancel", "count": counts["ready"] + counts["sending"]},
+            )
+        messages.info(request, _("This batch had already ended; there was nothing to cancel."))
+    elif batch_services.batch_cancel(batch=batch):
+        messages.info(
+            request,
+            _("Batch canceled. Rows not yet sent stay unsent; “Resume” sends them later."),
+        )
     else:
         messages.info(request, _("This batch had already ended; there was nothing to cancel."))
     return redirect("appointments:batch-detail", batch_id=batch.pk)

@@ -28,7 +28,9 @@ def _load(request: AuthenticatedRequest, batch_id: str, row_number: int) -> Batc
     return row
 
 
-def _row_context(row: BatchRow, values: dict[int, str] | None = None) -> dict[str, object]:
+def _row_context(
+    row: BatchRow, values: dict[int, str] | None = None, extra_errors: tuple[str, ...] = ()
+) -> dict[str, object]:
     batch: Batch = row.batch
     known = set()
     cells = []
@@ -54,7 +56,9 @@ def _row_context(row: BatchRow, values: dict[int, str] | None = None) -> dict[st
         "row": row,
         "batch": batch,
         "cells": cells,
-        "other_errors": [e["message"] for e in row.errors if e["column"] not in known],
+        "other_errors": [e["message"] for e in row.errors if e["column"] not in known]
+        + ([row.error_message] if row.state == BatchRow.State.FAILED and row.error_message else [])
+        + list(extra_errors),
         "editable": row_services.row_is_editable(row),
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
@@ -88,7 +92,7 @@ def row_edit(request: AuthenticatedRequest, batch_id: str, row_number: int) -> H
     """
     row = _load(request, batch_id, row_number)
     template = ROWS_TEMPLATE + "#row-edit" if request.htmx else EDIT_PAGE
-    if not row_services.row_is_editable(row):
+    if not row_services.row_is_fixable(row):
         messages.warning(
             request,
             _("Row %(row)s was already given to HubSpot and can no longer be changed.")
@@ -104,7 +108,12 @@ def row_edit(request: AuthenticatedRequest, batch_id: str, row_number: int) -> H
         for index, _header in row_services.row_editable_columns(batch=row.batch)
         if f"c{index}" in request.POST
     }
-    applied = row_services.row_revalidate(row=row, values=values)
+    try:
+        applied = row_services.row_revalidate(row=row, values=values)
+    except row_services.RowUnchanged:
+        message = _("HubSpot refused this row as it is: change a value before sending it again.")
+        context = _row_context(row, values, (message,))
+        return render(request, template, context)
     if not applied:
         messages.warning(
             request,
