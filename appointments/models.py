@@ -339,6 +339,39 @@ class BatchCounts(models.Model):
         return {state: getattr(self, f"n_{state}") for state in BatchRow.State.values}
 
 
+class RowEdit(models.Model):
+    """One bulk fix of a batch's unsent rows (``services.rows.rows_bulk_apply``), kept as the
+    batch's history of edits so that the latest can be undone until its rows are sent.
+
+    ``column`` is the index in ``batch.headers``; ``before`` maps each changed row's number
+    (as text) to the cell's text before the edit.
+    """
+
+    class Kind(models.TextChoices):
+        FILL = "fill", _("Fill the empty cells")
+        REPLACE = "replace", _("Find and replace")
+        SAME_ERROR = "same_error", _("Fix every row with the same error and value")
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="edits")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=12, choices=Kind)
+    column = models.PositiveIntegerField()
+    find = models.TextField(blank=True)
+    replace = models.TextField(blank=True)
+    before = models.JSONField(default=dict)
+    changed = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.changed})"
+
+
 class BatchCall(models.Model):
     """One ``POST /crm/objects/2026-03/0-421/batch/create`` call of at most 100 rows.
 

@@ -70,6 +70,12 @@ urlpatterns = [
         "batches/<uuid:batch_id>/results.xlsx", batches.batch_export_xlsx, name="batch-export-xlsx"
     ),
     # rows
+    path("batches/<uuid:batch_id>/rows/bulk/", rows.rows_bulk, name="rows-bulk"),
+    path(
+        "batches/<uuid:batch_id>/rows/bulk/<int:edit_id>/undo/",
+        rows.rows_bulk_undo,
+        name="rows-bulk-undo",
+    ),
     path("batches/<uuid:batch_id>/rows/<int:row_number>/", rows.row_detail, name="row-detail"),
     path("batches/<uuid:batch_id>/rows/<int:row_number>/edit/", rows.row_edit, name="row-edit"),
     path(

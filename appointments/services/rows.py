@@ -11,7 +11,10 @@ from __future__ import annotations
 import datetime
 import re
 import zoneinfo
+from collections.abc import Iterator
+from dataclasses import dataclass
 
+from django.contrib.auth.models import User
 from django.db.models import Q
 from django.utils import timezone
 
@@ -31,7 +34,7 @@ from appointments.intake.records import (
     record_not_found,
 )
 from appointments.intake.validation import RowValidator, snapshot_validator
-from appointments.models import FIXABLE_FAILED_ROWS, Batch, BatchRow
+from appointments.models import FIXABLE_FAILED_ROWS, Batch, BatchRow, RowEdit
 
 # A workbook's serial date number as displayed (``46113.5``).
 _SERIAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
@@ -205,8 +208,14 @@ def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
     refuse it again). Returns False, changing nothing, when the row was given to a HubSpot
     call meanwhile.
     """
+    _mapping, validator = _batch_snapshot(row.batch)
+    return _revalidate(row, validator, values, FIXABLE_ROWS)
+
+
+def _revalidate(row: BatchRow, validator: RowValidator, values: dict[int, str], allowed: Q) -> bool:
+    """``row_revalidate`` with the batch's validator built once (bulk fixes); ``allowed`` the
+    rows the conditional UPDATE may change."""
     batch = row.batch
-    _mapping, validator = _batch_snapshot(batch)
     # The form posts every cell; one the user left alone keeps its stored text, which a form
     # cannot hold exactly (CRLF, NUL), and is judged as _untouched_cells says.
     changed: dict[int, object] = {
@@ -241,7 +250,7 @@ def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
     # Conditional: a worker that took the row meanwhile wins, and the fix is not applied.
     updated = (
         BatchRow.objects.filter(pk=row.pk)
-        .filter(FIXABLE_ROWS)
+        .filter(allowed)
         .update(
             raw=raw,
             properties=batch.layout.pack_properties(checked.properties),
@@ -272,3 +281,101 @@ def row_set_excluded(*, row: BatchRow, excluded: bool) -> bool:
     ).update(state=state, updated_at=timezone.now())
     row.refresh_from_db()
     return bool(updated)
+
+
+# Rows a bulk fix changes: not yet given to a call, and not excluded (a fix would include
+# an excluded row again without being asked).
+BULK_ROWS = Q(call__isnull=True, state__in=(BatchRow.State.INVALID, BatchRow.State.READY))
+
+
+@dataclass(frozen=True)
+class BulkFix:
+    """A bulk fix of column ``column`` (index in ``batch.headers``): ``kind`` a
+    ``RowEdit.Kind``; ``find`` the text looked for (replace: a part of the cell; same error:
+    the whole cell of a row with an error in that column); ``replace`` the new text (fill:
+    the value put in empty cells)."""
+
+    kind: str
+    column: int
+    find: str
+    replace: str
+
+
+def _new_text(fix: BulkFix, row: BatchRow, label: str) -> str | None:
+    """The cell's text after ``fix``, or None when the fix leaves this row alone."""
+    text = row.raw_text(fix.column)
+    if fix.kind == RowEdit.Kind.FILL:
+        return fix.replace if not text.strip() else None
+    if fix.kind == RowEdit.Kind.REPLACE:
+        return text.replace(fix.find, fix.replace) if fix.find and fix.find in text else None
+    has_error = any(error["column"] == label for error in row.errors)
+    return fix.replace if has_error and text == fix.find else None
+
+
+def _bulk_targets(batch: Batch, fix: BulkFix) -> Iterator[tuple[BatchRow, str]]:
+    """Each unsent row ``fix`` changes (in row order), with its new text."""
+    label = column_labels(batch.headers)[fix.column]
+    rows = batch.rows.filter(BULK_ROWS).order_by("row_number")
+    for row in rows.iterator(chunk_size=2000):
+        row.batch = batch  # one batch (and its layout) for every row
+        new = _new_text(fix, row, label)
+        if new is not None and new != row.raw_text(fix.column):
+            yield row, new
+
+
+def rows_bulk_count(*, batch: Batch, fix: BulkFix) -> int:
+    """How many rows ``fix`` would change (rows not yet sent, excluded ones left alone)."""
+    return sum(1 for _target in _bulk_targets(batch, fix))
+
+
+def rows_bulk_apply(*, batch: Batch, fix: BulkFix, user: User | None) -> RowEdit:
+    """Apply ``fix`` to every unsent row it concerns, each re-validated at once exactly as a
+    one-row fix (``row_revalidate``; the batch's validator built once), and keep the edit in
+    the batch's history with each row's old text so it can be undone (``rows_bulk_undo``).
+    A row given to a HubSpot call meanwhile is left alone (conditional UPDATE)."""
+    _mapping, validator = _batch_snapshot(batch)
+    before: dict[str, str] = {}
+    for row, new in list(_bulk_targets(batch, fix)):
+        old = row.raw_text(fix.column)
+        if _revalidate(row, validator, {fix.column: new}, BULK_ROWS):
+            before[str(row.row_number)] = old
+    return RowEdit.objects.create(
+        batch=batch,
+        created_by=user,
+        kind=fix.kind,
+        column=fix.column,
+        find=fix.find,
+        replace=fix.replace,
+        before=before,
+        changed=len(before),
+    )
+
+
+def rows_bulk_history(*, batch: Batch) -> list[tuple[RowEdit, str]]:
+    """The batch's bulk fixes, latest first, each with its column as errors name it."""
+    labels = column_labels(batch.headers)
+    return [(edit, labels[edit.column]) for edit in batch.edits.all()]
+
+
+def rows_bulk_undoable(*, batch: Batch) -> RowEdit | None:
+    """The edit "Undo" undoes: the latest not undone, while the batch has rows not sent."""
+    return batch.edits.filter(undone_at__isnull=True).first()
+
+
+def rows_bulk_undo(*, edit: RowEdit) -> int:
+    """Undo ``edit`` (the latest not undone: ``rows_bulk_undoable``): each of its rows not yet
+    sent gets its old text back and is re-validated. Returns how many rows were restored;
+    rows sent meanwhile keep the fix. Raises ValueError for an edit that is not the latest."""
+    batch = edit.batch
+    if rows_bulk_undoable(batch=batch) != edit:
+        raise ValueError("only the latest edit can be undone")
+    _mapping, validator = _batch_snapshot(batch)
+    numbers = [int(number) for number in edit.before]
+    restored = 0
+    for row in batch.rows.filter(BULK_ROWS, row_number__in=numbers).order_by("row_number"):
+        row.batch = batch
+        old = edit.before[str(row.row_number)]
+        if _revalidate(row, validator, {edit.column: old}, BULK_ROWS):
+            restored += 1
+    RowEdit.objects.filter(pk=edit.pk).update(undone_at=timezone.now())
+    return restored

@@ -1,4 +1,5 @@
-"""Row views on the batch preview: show one row, fix its cells inline, exclude or include it."""
+"""Row views on the batch preview: show one row, fix its cells inline, exclude or include it;
+fix many rows at once and undo that."""
 
 from __future__ import annotations
 
@@ -9,15 +10,18 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from appointments.forms.rows import BulkFixForm
 from appointments.models import Batch, BatchRow, batches_for
 from appointments.services import rows as row_services
 from appointments.views.base import AuthenticatedRequest
 
 ROWS_TEMPLATE = "appointments/rows/_rows.html"
 EDIT_PAGE = "appointments/rows/edit.html"
+BULK_PAGE = "appointments/rows/bulk.html"
 # Tells the rows table's listener (in _rows.html) to reload the counts and buttons.
 ROWS_CHANGED = "rows-changed"
 
@@ -150,3 +154,78 @@ def row_exclude(request: AuthenticatedRequest, batch_id: str, row_number: int) -
     response = render(request, ROWS_TEMPLATE + "#row-view", _row_context(row))
     response["HX-Trigger"] = ROWS_CHANGED
     return response
+
+
+def _bulk_page(
+    request: AuthenticatedRequest, batch: Batch, form: BulkFixForm, count: int | None = None
+) -> HttpResponse:
+    return render(
+        request,
+        BULK_PAGE,
+        {
+            "batch": batch,
+            "form": form,
+            "count": count,
+            "edits": row_services.rows_bulk_history(batch=batch),
+            "undoable": row_services.rows_bulk_undoable(batch=batch),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def rows_bulk(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
+    """Fix many rows at once: fill empty cells, find and replace, or fix every row with the
+    same error and value. A POST without ``apply`` shows how many rows the fix changes; with
+    ``apply=1`` it changes them and says how many."""
+    batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    columns = row_services.row_editable_columns(batch=batch)
+    if request.method == "GET":
+        return _bulk_page(request, batch, BulkFixForm(columns=columns, initial=request.GET))
+    form = BulkFixForm(request.POST, columns=columns)
+    if not form.is_valid():
+        return _bulk_page(request, batch, form)
+    fix = row_services.BulkFix(
+        kind=form.cleaned_data["kind"],
+        column=form.cleaned_data["column"],
+        find=form.cleaned_data["find"],
+        replace=form.cleaned_data["replace"],
+    )
+    if request.POST.get("apply") != "1":
+        return _bulk_page(request, batch, form, row_services.rows_bulk_count(batch=batch, fix=fix))
+    edit = row_services.rows_bulk_apply(batch=batch, fix=fix, user=request.user)
+    messages.success(
+        request,
+        ngettext(
+            "%(count)s row changed and checked again; “Undo” puts it back.",
+            "%(count)s rows changed and checked again; “Undo” puts them back.",
+            edit.changed,
+        )
+        % {"count": edit.changed},
+    )
+    return redirect("appointments:rows-bulk", batch_id=batch.pk)
+
+
+@require_POST
+@login_required
+def rows_bulk_undo(request: AuthenticatedRequest, batch_id: str, edit_id: int) -> HttpResponse:
+    """Undo the batch's latest bulk fix on the rows not yet sent."""
+    batch = get_object_or_404(batches_for(request.user), pk=batch_id)
+    edit = get_object_or_404(batch.edits.select_related("batch__portal"), pk=edit_id)
+    try:
+        restored = row_services.rows_bulk_undo(edit=edit)
+    except ValueError:
+        messages.warning(
+            request, _("Only the latest fix can be undone; undo the later ones first.")
+        )
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "%(count)s row has its value back.",
+                "%(count)s rows have their values back.",
+                restored,
+            )
+            % {"count": restored},
+        )
+    return redirect("appointments:rows-bulk", batch_id=batch.pk)
