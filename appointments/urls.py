@@ -69,6 +69,11 @@ urlpatterns = [
     path(
         "batches/<uuid:batch_id>/results.xlsx", batches.batch_export_xlsx, name="batch-export-xlsx"
     ),
+    path(
+        "batches/<uuid:batch_id>/rows-to-fix.csv",
+        batches.batch_export_rows_to_fix,
+        name="batch-export-rows-to-fix",
+    ),
     # rows
     path("batches/<uuid:batch_id>/rows/bulk/", rows.rows_bulk, name="rows-bulk"),
     path(

@@ -294,3 +294,13 @@ def batch_export_xlsx(request: AuthenticatedRequest, batch_id: str) -> HttpRespo
     )
     response["Content-Disposition"] = f'attachment; filename="results-{batch.pk}.xlsx"'
     return response
+
+
+@require_GET
+@login_required
+def batch_export_rows_to_fix(request: AuthenticatedRequest, batch_id: str) -> StreamingHttpResponse:
+    """The invalid and failed rows in the file's own layout, to fix and upload again."""
+    batch = get_object_or_404(batches_for(request.user), pk=batch_id)
+    response = StreamingHttpResponse(exports.rows_to_fix_csv(batch), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="rows-to-fix-{batch.pk}.csv"'
+    return response
