@@ -11,12 +11,13 @@ from __future__ import annotations
 import datetime
 import re
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from appointments.hubspot.schema import PropertyDefinition
 from appointments.intake.cells import (
@@ -379,3 +380,85 @@ def rows_bulk_undo(*, edit: RowEdit) -> int:
             restored += 1
     RowEdit.objects.filter(pk=edit.pk).update(undone_at=timezone.now())
     return restored
+
+
+# Columns the preview shows beside each row when the person has not chosen: the first few
+# mapped columns other than the name (shown already).
+DEFAULT_SHOWN_COLUMNS = 4
+
+
+@dataclass(frozen=True)
+class ShownCell:
+    """One cell of the preview: ``text`` the value HubSpot will hold, as a person sees it
+    there (a date and time in the batch's zone, an option's label); ``raw`` the file's text;
+    ``sent`` False when nothing is sent for it (blank or invalid: ``text`` is then ``raw``)."""
+
+    text: str
+    raw: str
+    sent: bool
+
+
+def rows_shown_columns(*, batch: Batch, chosen: list[int] | None) -> list[tuple[int, str]]:
+    """``(column index, label)`` of the mapped columns the preview shows: ``chosen`` (indexes;
+    unknown ones ignored) or, when None, the first ``DEFAULT_SHOWN_COLUMNS`` mapped columns
+    other than the appointment's name."""
+    editable = row_editable_columns(batch=batch)
+    if chosen is not None:
+        wanted = set(chosen)
+        return [(index, label) for index, label in editable if index in wanted]
+    others = [(index, label) for index, label in editable if index != batch.name_column]
+    return others[:DEFAULT_SHOWN_COLUMNS]
+
+
+def _as_hubspot_shows(prop: PropertyDefinition | None, value: str, zone: zoneinfo.ZoneInfo) -> str:
+    """``value`` as sent (HubSpot's string) as HubSpot shows it: datetimes in ``zone``
+    (``YYYY-MM-DD HH:MM``), options by label (several joined by ``;``), booleans Yes/No."""
+    kind = prop.type if prop else None
+    if kind == "datetime" and value:
+        try:
+            moment = (
+                datetime.datetime.fromtimestamp(int(value) / 1000, datetime.UTC)
+                if value.isdigit()
+                else datetime.datetime.fromisoformat(value)
+            )
+        except ValueError:
+            return value
+        return display_text(moment.astimezone(zone).replace(tzinfo=None))
+    if kind == "enumeration" and prop:
+        labels = {option.value: option.label for option in prop.options}
+        return ";".join(labels.get(part, part) for part in value.split(";"))
+    if kind == "bool":
+        return {"true": _("Yes"), "false": _("No")}.get(value, value)
+    return value
+
+
+def rows_attach_shown(
+    *, batch: Batch, rows: Iterable[BatchRow], columns: list[tuple[int, str]]
+) -> None:
+    """Give each row a ``shown`` list of ``ShownCell``, one per ``(column index, label)`` of
+    ``columns`` (``rows_shown_columns``): what HubSpot will hold for that column (record ID
+    columns: their IDs as given, sent when the column has no error)."""
+    zone = zoneinfo.ZoneInfo(batch.timezone)
+    properties = {
+        prop.name: prop
+        for prop in (PropertyDefinition.from_json(p) for p in batch.properties_snapshot)
+    }
+    for row in rows:
+        try:
+            sent = batch.layout.unpack_properties(row.properties)
+        except ValueError:
+            sent = {}
+        cells = []
+        for index, label in columns:
+            raw = row.raw_text(index)
+            target = batch.mapping[index] if index < len(batch.mapping) else None
+            if target and target["kind"] == "property" and target["name"] in sent:
+                prop = properties.get(target["name"])
+                text = _as_hubspot_shows(prop, sent[target["name"]], zone)
+                cells.append(ShownCell(text=text, raw=raw, sent=True))
+            else:
+                # Record IDs go as given; a blank or invalid cell sends nothing.
+                ids = bool(raw) and target is not None and target["kind"] != "property"
+                fine = not any(error["column"] == label for error in row.errors)
+                cells.append(ShownCell(text=raw, raw=raw, sent=ids and fine))
+        setattr(row, "shown", cells)  # noqa: B010 - read by the rows template

@@ -19,9 +19,10 @@ from appointments.hubspot.errors import HubSpotError
 from appointments.models import Batch, batches_for
 from appointments.services import batches as batch_services
 from appointments.services import exports
+from appointments.services import rows as row_services
 from appointments.services import uploads as upload_services
 from appointments.services.portals import PortalNeedsReconnect
-from appointments.views.base import AuthenticatedRequest
+from appointments.views.base import SHOWN_KEY, AuthenticatedRequest, shown_columns
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +41,13 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
     page = batch_services.batch_rows_page(
         batch=batch, row_filter=row_filter, number=request.GET.get("page"), counts=progress.counts
     )
+    columns = shown_columns(request, batch)
+    row_services.rows_attach_shown(batch=batch, rows=page, columns=columns)
     return {
         "batch": batch,
+        "shown_columns": columns,
+        "shown_indexes": [index for index, _label in columns],
+        "all_columns": row_services.row_editable_columns(batch=batch),
         "counts": progress.counts,
         "progress": progress,
         "percent_done": progress.percent,
@@ -76,6 +82,10 @@ def _failed_context(batch: Batch, failed: int) -> dict[str, int]:
 @vary_on_headers("HX-Request")
 def batch_detail(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    if "show" in request.GET or "show-none" in request.GET:
+        # The "columns to show" form: kept for this person and batch (see views.rows).
+        chosen = [int(v) for v in request.GET.getlist("show") if v.isdigit()]
+        request.session[f"{SHOWN_KEY}{batch.pk}"] = chosen
     # Rows whose storing stopped (a killed process) are stored again in the background.
     upload_services.upload_resume(batch=batch)
     template = "appointments/batches/detail.html"

@@ -17,7 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 from appointments.forms.rows import BulkFixForm
 from appointments.models import Batch, BatchRow, batches_for
 from appointments.services import rows as row_services
-from appointments.views.base import AuthenticatedRequest
+from appointments.views.base import AuthenticatedRequest, shown_columns
 
 ROWS_TEMPLATE = "appointments/rows/_rows.html"
 EDIT_PAGE = "appointments/rows/edit.html"
@@ -33,9 +33,14 @@ def _load(request: AuthenticatedRequest, batch_id: str, row_number: int) -> Batc
 
 
 def _row_context(
-    row: BatchRow, values: dict[int, str] | None = None, extra_errors: tuple[str, ...] = ()
+    request: AuthenticatedRequest,
+    row: BatchRow,
+    values: dict[int, str] | None = None,
+    extra_errors: tuple[str, ...] = (),
 ) -> dict[str, object]:
     batch: Batch = row.batch
+    columns = shown_columns(request, batch)
+    row_services.rows_attach_shown(batch=batch, rows=[row], columns=columns)
     known = set()
     cells = []
     dates_read = row_services.row_dates_read(row=row)
@@ -64,6 +69,7 @@ def _row_context(
         + ([row.error_message] if row.state == BatchRow.State.FAILED and row.error_message else [])
         + list(extra_errors),
         "editable": row_services.row_is_editable(row),
+        "shown_columns": columns,
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
     }
@@ -81,7 +87,7 @@ def row_detail(request: AuthenticatedRequest, batch_id: str, row_number: int) ->
     row = _load(request, batch_id, row_number)
     if not request.htmx:
         return redirect(_back(row))
-    return render(request, ROWS_TEMPLATE + "#row-view", _row_context(row))
+    return render(request, ROWS_TEMPLATE + "#row-view", _row_context(request, row))
 
 
 @require_http_methods(["GET", "POST"])
@@ -103,10 +109,10 @@ def row_edit(request: AuthenticatedRequest, batch_id: str, row_number: int) -> H
             % {"row": row.row_number},
         )
         if request.htmx:
-            return render(request, ROWS_TEMPLATE + "#row-view", _row_context(row))
+            return render(request, ROWS_TEMPLATE + "#row-view", _row_context(request, row))
         return redirect(_back(row))
     if request.method != "POST":
-        return render(request, template, _row_context(row))
+        return render(request, template, _row_context(request, row))
     values = {
         index: request.POST[f"c{index}"]
         for index, _header in row_services.row_editable_columns(batch=row.batch)
@@ -116,7 +122,7 @@ def row_edit(request: AuthenticatedRequest, batch_id: str, row_number: int) -> H
         applied = row_services.row_revalidate(row=row, values=values)
     except row_services.RowUnchanged:
         message = _("HubSpot refused this row as it is: change a value before sending it again.")
-        context = _row_context(row, values, (message,))
+        context = _row_context(request, row, values, (message,))
         return render(request, template, context)
     if not applied:
         messages.warning(
@@ -126,12 +132,12 @@ def row_edit(request: AuthenticatedRequest, batch_id: str, row_number: int) -> H
         )
     if row.state == BatchRow.State.INVALID and applied:
         # Still wrong: the form again, with the user's text and the new messages (200).
-        return render(request, template, _row_context(row, values))
+        return render(request, template, _row_context(request, row, values))
     if not request.htmx:
         if applied:
             messages.success(request, _("Row %(row)s is ready.") % {"row": row.row_number})
         return redirect(_back(row))
-    response = render(request, ROWS_TEMPLATE + "#row-view", _row_context(row))
+    response = render(request, ROWS_TEMPLATE + "#row-view", _row_context(request, row))
     response["HX-Trigger"] = ROWS_CHANGED
     return response
 
@@ -151,7 +157,7 @@ def row_exclude(request: AuthenticatedRequest, batch_id: str, row_number: int) -
         )
     if not request.htmx:
         return redirect(_back(row))
-    response = render(request, ROWS_TEMPLATE + "#row-view", _row_context(row))
+    response = render(request, ROWS_TEMPLATE + "#row-view", _row_context(request, row))
     response["HX-Trigger"] = ROWS_CHANGED
     return response
 
