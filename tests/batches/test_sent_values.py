@@ -3,6 +3,7 @@ hold (dates and times in the batch's zone, options by label), the file's text on
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django.test import Client
@@ -50,3 +51,22 @@ def test_the_columns_to_show_are_chosen_and_kept_for_rows_redrawn_alone(
         reverse("appointments:row-detail", args=[made.pk, 2]), headers={"HX-Request": "true"}
     ).text
     assert ">Scheduled</td>" in row and "2026-12-13" not in row
+
+
+def test_a_batchs_times_are_in_its_own_zone_on_every_page(
+    logged_client: Client, portal: Portal, hubspot: Any
+) -> None:
+    made = batch(logged_client, portal)
+    Batch.objects.filter(pk=made.pk).update(
+        created_at=datetime(2026, 12, 4, 20, 30, tzinfo=UTC),
+        finished_at=datetime(2026, 12, 4, 21, 0, tzinfo=UTC),
+    )
+
+    detail = logged_client.get(reverse("appointments:batch-detail", args=[made.pk])).text
+    history = logged_client.get(reverse("appointments:batch-history")).text
+    dashboard = logged_client.get(reverse("appointments:home")).text
+
+    # 20:30 UTC is 15:30 in New York, the batch's zone, wherever the batch is listed.
+    assert "created 2026-12-04 15:30 EST" in detail
+    assert "2026-12-04 15:30 EST" in history and "2026-12-04 16:00 EST" in history
+    assert "2026-12-04 15:30 EST" in dashboard
