@@ -9,6 +9,7 @@ changed (conditional UPDATEs, so a worker that took the row wins).
 from __future__ import annotations
 
 import datetime
+import difflib
 import re
 import zoneinfo
 from collections.abc import Iterable, Iterator
@@ -462,3 +463,42 @@ def rows_attach_shown(
                 fine = not any(error["column"] == label for error in row.errors)
                 cells.append(ShownCell(text=raw, raw=raw, sent=ids and fine))
         setattr(row, "shown", cells)  # noqa: B010 - read by the rows template
+
+
+@dataclass(frozen=True)
+class OptionChoice:
+    """The Fix form's select for a one-option enumeration column: ``options`` the visible
+    options' labels; ``suggestion`` the label closest to a text that is none of them ("did
+    you mean"), or ""."""
+
+    options: list[str]
+    suggestion: str
+
+
+def row_option_choices(*, batch: Batch) -> dict[int, PropertyDefinition]:
+    """Column index -> its property, for the columns mapped to a one-option enumeration
+    (the Fix form offers a select for them)."""
+    properties = {p["name"]: p for p in batch.properties_snapshot}
+    found = {}
+    for index, target in enumerate(batch.mapping):
+        if not target or target["kind"] != "property" or target["name"] not in properties:
+            continue
+        prop = PropertyDefinition.from_json(properties[target["name"]])
+        if prop.type == "enumeration" and not prop.multiple and prop.options:
+            found[index] = prop
+    return found
+
+
+def option_choice(prop: PropertyDefinition, text: str) -> OptionChoice:
+    """The select for ``prop`` and the cell's ``text``: the option labels, and the closest
+    one when ``text`` is no option's label or value (``difflib``'s ratio, at least 0.5,
+    case ignored)."""
+    labels = [option.label for option in prop.options if not option.hidden]
+    known = {label.casefold() for label in labels}
+    known |= {option.value.casefold() for option in prop.options}
+    suggestion = ""
+    if text.strip() and text.strip().casefold() not in known:
+        by_folded = {label.casefold(): label for label in labels}
+        close = difflib.get_close_matches(text.strip().casefold(), by_folded, n=1, cutoff=0.5)
+        suggestion = by_folded[close[0]] if close else ""
+    return OptionChoice(options=labels, suggestion=suggestion)

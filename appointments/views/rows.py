@@ -44,9 +44,11 @@ def _row_context(
     known = set()
     cells = []
     dates_read = row_services.row_dates_read(row=row)
+    enumerations = row_services.row_option_choices(batch=batch)
     for index, header in row_services.row_editable_columns(batch=batch):
         known.add(header)
         value = (values or {}).get(index, row.raw_text(index))
+        prop = enumerations.get(index)
         cells.append(
             {
                 "index": index,
@@ -55,6 +57,7 @@ def _row_context(
                 "multiline": row_services.is_multiline(value),
                 "errors": [e["message"] for e in row.errors if e["column"] == header],
                 "read_as": dates_read.get(index, ""),
+                "choice": row_services.option_choice(prop, value) if prop else None,
             }
         )
     # Focus goes to the first cell to fix once htmx swaps the form in (its autofocus).

@@ -136,3 +136,19 @@ def test_a_fix_without_its_text_is_refused_with_a_message(
     assert page.status_code == 200
     assert "Type the text to find." in page.text
     assert not RowEdit.objects.exists()
+
+
+def test_the_fix_form_offers_the_options_and_the_closest_one(
+    logged_client: Client, portal: Portal, hubspot: Any
+) -> None:
+    lines = rows_csv(1)
+    lines[1] = lines[1].replace("Scheduled", "Schedulled")
+    upload(logged_client, portal, csv_upload(lines))
+    batch = Batch.objects.get()
+
+    form = logged_client.get(
+        reverse("appointments:row-edit", args=[batch.pk, 2]), headers={"HX-Request": "true"}
+    ).text
+
+    assert '<select id="row-2-c3" name="c3"' in form
+    assert "Did you mean “Scheduled”?" in form
