@@ -50,6 +50,7 @@ from appointments.models import (
     Portal,
     Upload,
 )
+from appointments.services.exports import is_example_name
 from appointments.services.portals import (
     PortalNeedsReconnect,
     portal_check_readiness,
@@ -231,9 +232,43 @@ def _batch_store_rows(
                 return
             batch_rows_store_encoded(batch=batch, rows=chunk)
     with transaction.atomic():
+        _hold_back_example_row(batch)
         if mine.update(status=Batch.Status.DRAFT, worker="", heartbeat_at=None):
             # The rows hold every value: a confirmed upload is never read again.
             Upload.objects.filter(batch=batch).update(data=b"")
+
+
+EXAMPLE_ROW = "example_row"
+
+
+def example_row_error(*, batch: Batch, row: BatchRow) -> dict[str, str] | None:
+    """The error holding back ``row`` when its appointment name is still the template's
+    example (``exports.is_example_name``): left in the file, it must not be sent."""
+    index = batch.name_column
+    if index is None or not is_example_name(row.raw_text(index)):
+        return None
+    return {
+        "column": column_labels(batch.headers)[index],
+        "value": row.raw_text(index),
+        "code": EXAMPLE_ROW,
+        "message": _(
+            "Row %(row)s is the template's example row: type a real appointment over it, or "
+            "exclude it. It is not sent as it is."
+        )
+        % {"row": row.row_number},
+    }
+
+
+def _hold_back_example_row(batch: Batch) -> None:
+    """Hold back the first data row if it is still the template's example row."""
+    first = batch.rows.order_by("row_number").select_related("batch").first()
+    if first is None:
+        return
+    error = example_row_error(batch=batch, row=first)
+    if error is not None:
+        BatchRow.objects.filter(pk=first.pk).update(
+            state=BatchRow.State.INVALID, errors=[*first.errors, error]
+        )
 
 
 def batch_default_timezone(*, user: User) -> str:

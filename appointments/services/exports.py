@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import xlsxwriter
 from django.conf import settings
+from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
@@ -234,6 +235,21 @@ _INLINE_LIST_LIMIT = 255
 _EXAMPLE_START = datetime.datetime(2026, 12, 3, 14, 0)
 
 
+def example_name() -> str:
+    """The appointment name of the template's example row, in the active language: an upload
+    holds back a row still named so (``is_example_name``), so it is never sent by mistake."""
+    return _("Example: type your appointment here, or delete this row")
+
+
+def is_example_name(text: str) -> bool:
+    """Whether ``text`` is the template's example name, in any language of the interface."""
+    names = set()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            names.add(example_name().casefold())
+    return text.strip().casefold() in names
+
+
 def template_properties(schema: Schema) -> list[PropertyDefinition]:
     """Writable, visible properties: required ones first, then by label."""
     return sorted(
@@ -261,7 +277,7 @@ def _example(prop: PropertyDefinition) -> object:
     if prop.type == "number":
         return 2
     if prop.name == "hs_appointment_name":
-        return _("First visit")
+        return example_name()
     return ""
 
 

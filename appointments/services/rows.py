@@ -37,6 +37,7 @@ from appointments.intake.records import (
 )
 from appointments.intake.validation import RowValidator, snapshot_validator
 from appointments.models import FIXABLE_FAILED_ROWS, Batch, BatchRow, RowEdit
+from appointments.services.batches import example_row_error
 
 # A workbook's serial date number as displayed (``46113.5``).
 _SERIAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
@@ -248,6 +249,9 @@ def _revalidate(row: BatchRow, validator: RowValidator, values: dict[int, str], 
         for e in checked.errors
     ]
     errors += _records_still_missing(batch, row, raw)
+    row.raw = raw
+    if (example := example_row_error(batch=batch, row=row)) is not None:
+        errors.append(example)
     state = BatchRow.State.INVALID if errors else BatchRow.State.READY
     # Conditional: a worker that took the row meanwhile wins, and the fix is not applied.
     updated = (
