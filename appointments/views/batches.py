@@ -106,13 +106,17 @@ def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
         messages.info(request, STILL_STORING)
     elif request.method == "GET":
         counts = batch_services.batch_counts(batch=batch)
+        count = batch_services.batch_to_send(batch=batch, counts=counts)
+        if not count:
+            messages.info(request, _("There are no valid rows left to send."))
+            return redirect("appointments:batch-detail", batch_id=batch.pk)
         return render(
             request,
             CONFIRM_PAGE,
             {
                 "batch": batch,
                 "action": "send",
-                "count": batch_services.batch_to_send(batch=batch, counts=counts),
+                "count": count,
                 "checks_records": batch_services.batch_names_records(batch=batch),
             },
         )

@@ -131,3 +131,14 @@ def test_disconnect_asks_for_confirmation_first(logged_client: Client, portal: P
     logged_client.post(url)
     portal.refresh_from_db()
     assert portal.status == Portal.Status.DISCONNECTED
+
+
+def test_send_with_nothing_to_send_says_so_instead_of_confirming(
+    logged_client: Client, portal: Portal, hubspot: Any
+) -> None:
+    batch = refused_batch(logged_client, portal)
+
+    page = logged_client.get(reverse("appointments:batch-submit", args=[batch.pk]), follow=True)
+
+    assert "There are no valid rows left to send." in page.text
+    assert "confirm-send" not in page.text
