@@ -152,3 +152,19 @@ def test_the_fix_form_offers_the_options_and_the_closest_one(
 
     assert '<select id="row-2-c3" name="c3"' in form
     assert "Did you mean “Scheduled”?" in form
+
+
+def test_the_fix_form_leads_to_fixing_every_row_with_the_same_error(
+    logged_client: Client, portal: Portal, hubspot: Any
+) -> None:
+    batch = batch_with_status_words(logged_client, portal)
+    form = logged_client.get(
+        reverse("appointments:row-edit", args=[batch.pk, 2]), headers={"HX-Request": "true"}
+    ).text
+    link = f"/batches/{batch.pk}/rows/bulk/?kind=same_error&amp;column={STATUS}&amp;find=Confirmed"
+    assert link in form
+
+    page = logged_client.get(link.replace("&amp;", "&")).text
+
+    assert 'value="Confirmed"' in page
+    assert '<option value="same_error" selected>' in page
