@@ -6,7 +6,6 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.functions import Now
@@ -16,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from appointments import crypto
 from appointments.intake.encoding import RowLayout
+from appointments.intake.messages import error_text
 
 
 class Portal(models.Model):
@@ -36,6 +36,8 @@ class Portal(models.Model):
 
     hub_id = models.BigIntegerField(unique=True)
     hub_domain = models.CharField(max_length=255, blank=True)
+    # Who connected it first, for the record: who may use it is ``grants`` (PortalAccess), and
+    # reconnecting (refreshing its tokens) changes neither.
     connected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="portals"
     )
@@ -66,9 +68,17 @@ class Portal(models.Model):
 
     class Meta:
         ordering = ["hub_id"]
+        permissions = [
+            ("manage_portal", "Can connect, disconnect and set up portals, and grant access"),
+        ]
 
     def __str__(self) -> str:
-        return f"HubSpot {self.hub_id}" + (f" ({self.hub_domain})" if self.hub_domain else "")
+        if self.hub_domain:
+            return _("HubSpot %(hub_id)s (%(domain)s)") % {
+                "hub_id": self.hub_id,
+                "domain": self.hub_domain,
+            }
+        return _("HubSpot %(hub_id)s") % {"hub_id": self.hub_id}
 
     @property
     def access_token(self) -> str:
@@ -88,6 +98,31 @@ class Portal(models.Model):
         self.access_token_expires_at = (
             timezone.now() + timedelta(seconds=expires_in) if expires_in else None
         )
+
+
+class PortalAccess(models.Model):
+    """A person allowed to use a portal (their role says how: operator or viewer).
+
+    Granted by an admin (``services.access.portal_grant``); reconnecting the portal keeps it.
+    """
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="grants")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portal_grants"
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["portal", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["portal", "user"], name="unique_portal_grant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} -> {self.portal}"
 
 
 class Batch(models.Model):
@@ -139,10 +174,16 @@ class Batch(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name_plural = "batches"
+        verbose_name = _("batch")
+        verbose_name_plural = _("batches")
+        permissions = [
+            ("send_batch", "Can upload, map, send, retry and undo their own batches"),
+            ("see_every_batch", "Can see every batch of every portal"),
+            ("act_on_every_batch", "Can send, retry, cancel and undo anyone's batch"),
+        ]
 
     def __str__(self) -> str:
-        return self.filename or f"Batch {self.pk}"
+        return self.filename or _("Batch %(id)s") % {"id": self.pk}
 
     @property
     def is_active(self) -> bool:
@@ -191,7 +232,7 @@ class BatchRow(models.Model):
     record IDs per association type of ``batch.layout`` (``unpack_associations`` gives
     ``[record id, associationCategory, associationTypeId]`` items, from which ``services.sending``
     builds HubSpot's association objects); ``errors`` the validation errors (list of {column,
-    value, code, message}).
+    value, code, message, params}; ``error_texts`` says them in the reader's language).
     """
 
     class State(models.TextChoices):
@@ -255,6 +296,39 @@ class BatchRow(models.Model):
         if name is not None:
             return name
         return "" if batch.name_column is None else self.raw_text(batch.name_column)
+
+    # Outcomes the app itself decides, by ``error_category``: said in the reader's language
+    # (``outcome_text``); any other category is HubSpot's, whose message is shown as it came.
+    OUTCOME_MESSAGES = {
+        "NOT_SENT": _(
+            "HubSpot has no such appointment: this row was not created. Send the "
+            "failed rows again to send it."
+        ),
+        "UNMATCHED": _(
+            "HubSpot's answer did not say what happened to this row; check HubSpot before "
+            "sending it again."
+        ),
+    }
+
+    @property
+    def outcome_text(self) -> str:
+        """``error_message`` in the reader's language when the app wrote it (see
+        ``OUTCOME_MESSAGES``), else as stored (HubSpot's own words)."""
+        return str(self.OUTCOME_MESSAGES.get(self.error_category) or self.error_message)
+
+    @property
+    def error_texts(self) -> list[str]:
+        """The row's errors as sentences in the active language (the reader's, not the
+        uploader's): ``intake.messages.error_text``."""
+        return [error_text(error, row=self.row_number) for error in self.errors]
+
+    def error_texts_for(self, column: str | None) -> list[str]:
+        """``error_texts`` of the errors of ``column`` (None: every error)."""
+        return [
+            error_text(error, row=self.row_number)
+            for error in self.errors
+            if column is None or error["column"] == column
+        ]
 
     def raw_text(self, index: int) -> str:
         """The displayed text of the row's cell in column ``index`` (0-based; ``""`` past the
@@ -474,23 +548,78 @@ class SavedMapping(models.Model):
         return self.name
 
 
-def portals_for(user: User | AnonymousUser) -> models.QuerySet[Portal]:
-    """Portals ``user`` may use: the ones they connected (every portal for superusers)."""
-    queryset = Portal.objects.exclude(status=Portal.Status.DISCONNECTED)
-    if user.is_superuser:
-        return queryset
-    return queryset.filter(connected_by_id=user.pk)
+class SsoIdentity(models.Model):
+    """The person an OpenID provider knows as ``subject`` at ``issuer``: their account here.
+
+    Created at their first single sign-on; the pair, never the e-mail address (which can
+    change or be reused), finds them again (OpenID Connect Core 1.0, section 5.7).
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sso_identity"
+    )
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_login_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="sso_identity_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} @ {self.issuer}"
 
 
-def batches_for(user: User | AnonymousUser) -> models.QuerySet[Batch]:
-    """Batches ``user`` may see: their own (every batch for superusers)."""
-    if user.is_superuser:
-        return Batch.objects.all()
-    return Batch.objects.filter(created_by_id=user.pk)
+class HeaderChoice(models.Model):
+    """The target a person confirmed for a header of a file in a portal, proposed first for the
+    next file with that header (``intake.headers.match_headers``' ``learned``): learning per
+    portal, whatever the file or saved mapping.
+
+    ``header`` is ``intake.mapping.normalise``'d (case, accents, spacing ignored); ``target``
+    one ``intake.mapping.mapping_to_json`` item, or null for a column ignored on purpose.
+    """
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="header_choices")
+    header = models.CharField(max_length=255)
+    target = models.JSONField(null=True, blank=True)
+    chosen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["portal", "header"], name="unique_header_choice"),
+        ]
+
+    def __str__(self) -> str:
+        return self.header
 
 
-def uploads_for(user: User | AnonymousUser) -> models.QuerySet[Upload]:
-    """Uploads ``user`` may map: their own (every upload for superusers)."""
-    if user.is_superuser:
-        return Upload.objects.all()
-    return Upload.objects.filter(created_by_id=user.pk)
+class DataRemoval(models.Model):
+    """A record of data removed on purpose: a retention purge or one person's erasure.
+
+    ``criteria`` says what was asked (``{"older_than_days": 90}``, or for an erasure the
+    SHA-256 of the lower-cased e-mail address, never the address itself); ``counts`` what was
+    removed (``{"batches": 3, "rows": 1200, "uploads": 2}``).
+    """
+
+    class Kind(models.TextChoices):
+        PURGE = "purge", _("Retention purge")
+        ERASURE = "erasure", _("Erasure of one person's data")
+
+    kind = models.CharField(max_length=10, choices=Kind)
+    performed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    performed_at = models.DateTimeField(default=timezone.now)
+    criteria = models.JSONField(default=dict)
+    counts = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-performed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.performed_at:%Y-%m-%d %H:%M}"

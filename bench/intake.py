@@ -24,10 +24,15 @@ Python, Django, calamine's buffers and the database driver included), the highes
 rounds. (A process that repeats intakes reads more: glibc's per-thread malloc arenas fragment,
 +10 MB a round here while Python's own allocations stay flat under tracemalloc, levelling off
 near 245 MB with ``MALLOC_ARENA_MAX=1``.) The last line is
-``xlsx_ratio=<x> csv_ratio=<x> peak_mb=<n> rows=<n> dense_peak_mb=<n> dense10_peak_mb=<n>``:
+``xlsx_ratio=<x> csv_ratio=<x> peak_mb=<n> rows=<n> dense_peak_mb=<n> dense10_peak_mb=<n>
+keys_calls=<n> keys_s=<x>``:
 stored-rows time over the bare read, then the peak RSS of a process reading the dense
 workbook of an attack (100,001 rows x 250 numbers in 0.8 MB) once and ten times at once, each
-refused by the cells cap before the sheet is loaded (it took 1.9 GB before the cap).
+refused by the cells cap before the sheet is loaded (it took 1.9 GB before the cap), then
+the natural-keys case (``--keys-only`` runs it alone): 20,000 rows naming 1,000 distinct
+client emails and 200 distinct company websites, resolved against the sandbox served
+in-process (contacts by batch read, 100 per call; companies by IN search), from upload to
+validated preview: the calls made and the time.
 """
 
 from __future__ import annotations
@@ -144,15 +149,17 @@ def measure(kind: str, path: Path, database_url: str) -> dict[str, float]:
     from django.contrib.auth.models import User
     from django.core.management import call_command
 
-    from appointments.intake.mapping import propose_mapping
+    from appointments.intake.headers import propose_mapping
     from appointments.intake.readers import read_table
     from appointments.intake.validation import iter_encoded_chunks
     from appointments.models import BatchRow, Portal, Upload
+    from appointments.services.access import ADMIN, role_set
     from appointments.services.uploads import upload_table_confirm
     from tests.intake_fixtures import LABELS, PROPERTIES
 
     call_command("migrate", verbosity=0)
     user, _created = User.objects.get_or_create(username="bench-intake")
+    role_set(user, ADMIN)
     portal, _created = Portal.objects.get_or_create(hub_id=421_000_001, connected_by=user)
     data = path.read_bytes()
     xlsx = path.with_suffix(".xlsx").read_bytes()
@@ -300,6 +307,124 @@ def run_dense(folder: Path) -> tuple[float, float]:
     return peaks[0], peaks[1]
 
 
+def measure_keys(folder: Path, rows: int, emails: int, domains: int) -> dict[str, float]:
+    """The natural-keys case, in a fresh process: a ``rows``-row CSV whose contact column holds
+    ``emails`` distinct client emails and company column ``domains`` distinct websites, from
+    upload to validated, stored preview, against the sandbox served in-process (HubSpot's 110
+    calls per 10 s, contract checking on). Returns the seconds, the calls by kind (from the
+    sandbox journal) and the rows found."""
+    os.environ["DATABASE_URL"] = f"sqlite:///{folder}/keys.sqlite3"
+    os.environ["HUBPORTAL_SANDBOX"] = "true"
+    os.environ["HUBPORTAL_STATE_DIR"] = str(folder / "state")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hubportal.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from appointments.hubspot.schema import Schema
+    from appointments.intake.headers import sample_values
+    from appointments.intake.readers import read_table
+    from appointments.models import BatchRow, Portal, Upload
+    from appointments.services.mappings import mapping_propose
+    from appointments.services.portals import portal_schema
+    from appointments.services.uploads import upload_table_confirm
+    from sandbox.models import CrmRecord, JournalEntry
+    from sandbox.seed import DEMO_HUB_ID, DEMO_STATIC_TOKEN, seed_demo
+    from sandbox.server import start_server, stop
+
+    call_command("migrate", verbosity=0)
+    demo = seed_demo()
+    now = timezone.now()
+    CrmRecord.objects.bulk_create(
+        [
+            CrmRecord(
+                portal=demo,
+                object_type="0-1",
+                record_id=str(71_000_000_000 + i),
+                properties={"email": f"bench{i}@clinic{i % 50}.example", "firstname": f"C{i}"},
+                created_at=now,
+                updated_at=now,
+            )
+            for i in range(emails)
+        ]
+        + [
+            CrmRecord(
+                portal=demo,
+                object_type="0-2",
+                record_id=str(72_000_000_000 + i),
+                properties={"domain": f"bench-company{i}.example", "name": f"Company {i}"},
+                created_at=now,
+                updated_at=now,
+            )
+            for i in range(domains)
+        ]
+    )
+    server, base_url = start_server()
+    settings.HUBSPOT_API_BASE_URL = base_url
+    user, _created = User.objects.get_or_create(username="bench-keys")
+    portal = Portal(hub_id=DEMO_HUB_ID, connected_by=user, auth_kind=Portal.AuthKind.PRIVATE_APP)
+    portal.set_tokens(access_token=DEMO_STATIC_TOKEN, refresh_token=None, expires_in=None)
+    portal.save()
+    lines = ["Appointment name,Start time,Client email,Website"]
+    for n in range(rows):
+        lines.append(
+            f"Visit {n},2026-12-{1 + n % 28:02d} {8 + n % 10}:00,"
+            f"bench{n % emails}@clinic{n % emails % 50}.example,"
+            f"https://www.bench-company{n % domains}.example/"
+        )
+    data = ("\n".join(lines) + "\n").encode()
+    schema: Schema = portal_schema(portal=portal)
+    first = JournalEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    began = time.perf_counter()
+    upload = Upload.objects.create(
+        portal=portal, created_by=user, filename="bookings.csv", data=data, timezone="UTC"
+    )
+    table = read_table(data, "bookings.csv", max_rows=200_000)
+    proposals = mapping_propose(
+        headers=table.headers, schema=schema, saved=None, values=sample_values(table)
+    )
+    mapping = [proposal.target for proposal in proposals]
+    batch = upload_table_confirm(
+        upload=upload, table=table, mapping=mapping, properties=schema.properties, date_orders={}
+    )
+    elapsed = time.perf_counter() - began
+    calls = list(JournalEntry.objects.filter(id__gt=first).values_list("path", "status"))
+    stop(server)
+    ready = BatchRow.objects.filter(batch=batch, state=BatchRow.State.READY).count()
+    return {
+        "seconds": elapsed,
+        "reads": sum("/0-1/batch/read" in path for path, _status in calls),
+        "searches": sum("/0-2/search" in path for path, _status in calls),
+        "calls": len(calls),
+        "throttled": sum(status == 429 for _path, status in calls),
+        "ready": ready,
+        "rows": rows,
+    }
+
+
+def run_keys(folder: Path, rows: int, emails: int, domains: int) -> dict[str, float]:
+    done = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--measure-keys",
+            str(folder),
+            str(rows),
+            str(emails),
+            str(domains),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
@@ -307,7 +432,18 @@ def main() -> None:
     parser.add_argument("--database-url", help="default: a temporary SQLite file per measured file")
     parser.add_argument("--measure", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--measure-dense", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--measure-keys", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--keys-only", action="store_true", help="Only the natural-keys case (20,000 rows)"
+    )
     args = parser.parse_args()
+    if args.measure_keys:
+        folder, rows, emails, domains = args.measure_keys
+        print(json.dumps(measure_keys(Path(folder), int(rows), int(emails), int(domains))))
+        return
+    if args.keys_only:
+        print_keys()
+        return
     if args.measure_dense:
         path, uploads = args.measure_dense
         print(json.dumps(measure_dense(Path(path), int(uploads))))
@@ -340,12 +476,29 @@ def main() -> None:
             f"{r['stored_ratio_high']:.2f}x); peak RSS {r['peak_mb']:.0f} MB; "
             f"{int(r['stored_rows']):,} rows stored, {int(r['invalid'])} invalid"
         )
+    keys = print_keys()
     x, c = results["xlsx"], results["csv"]
     print(
         f"xlsx_ratio={x['stored_ratio']:.2f} csv_ratio={c['stored_ratio']:.2f} "
         f"peak_mb={max(x['peak_mb'], c['peak_mb']):.0f} rows={int(x['stored_rows'])} "
-        f"dense_peak_mb={dense_one:.0f} dense10_peak_mb={dense_ten:.0f}"
+        f"dense_peak_mb={dense_one:.0f} dense10_peak_mb={dense_ten:.0f} "
+        f"keys_calls={int(keys['calls'])} keys_s={keys['seconds']:.2f}"
     )
+
+
+def print_keys(rows: int = 20_000, emails: int = 1_000, domains: int = 200) -> dict[str, float]:
+    """Run and print the natural-keys case; its figures."""
+    with tempfile.TemporaryDirectory() as folder:
+        keys = run_keys(Path(folder), rows, emails, domains)
+    target = -(-emails // 100)
+    print(
+        f"keys: {rows:,} rows, {emails:,} distinct client emails, {domains} distinct websites: "
+        f"upload to validated preview {keys['seconds']:.2f} s at 110 calls per 10 s; "
+        f"{int(keys['calls'])} calls ({int(keys['reads'])} contact batch reads, target "
+        f"{target}; {int(keys['searches'])} company searches), "
+        f"{int(keys['throttled'])} answered 429; {int(keys['ready']):,} rows ready"
+    )
+    return keys
 
 
 if __name__ == "__main__":

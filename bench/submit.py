@@ -65,6 +65,8 @@ PRODUCTION_LIKE = {
     "DJANGO_DEBUG": "false",
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
     "HUBPORTAL_SANDBOX": "true",
+    # Served over plain HTTP on this machine: no redirect to https.
+    "DJANGO_HTTPS": "false",
 }
 DUMMY_TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
 STATUSES = ["Scheduled", "Completed", "Canceled", "No show"]
@@ -279,7 +281,8 @@ def send_bounded(batch_id: str, sandbox: Sandbox, journal_from: int) -> tuple[fl
         now = time.perf_counter()
         if now - began > PHASE_TIMEOUT_S:
             say(f"  time limit of {PHASE_TIMEOUT_S:.0f} s reached: canceling the batch")
-            batch_cancel(batch=Batch.objects.get(pk=batch_id))
+            batch = Batch.objects.get(pk=batch_id)
+            batch_cancel(user=batch.created_by, batch=batch)
             worker.join(timeout=30)
             break
         if now >= next_report and worker.is_alive():
@@ -331,7 +334,7 @@ def submit_and_send(batch: Any, sandbox: Sandbox) -> dict[str, Any]:
     journal_from = sandbox.last_journal_id()
     began = time.perf_counter()
     with override_settings(TASKS=DUMMY_TASKS):
-        waiting = batch_submit(batch=batch)
+        waiting = batch_submit(user=batch.created_by, batch=batch)
     say(f"  batch_submit: {waiting:,} rows queued in {time.perf_counter() - began:.2f} s")
     sandbox_cpu, started = sandbox.cpu_seconds(), time.time()
     send_s, app_cpu = send_bounded(str(batch.pk), sandbox, journal_from)
@@ -578,8 +581,10 @@ def connect_portal(sandbox: Sandbox) -> tuple[Any, Any]:
     from django.contrib.auth.models import User
 
     from appointments.models import Portal
+    from appointments.services.access import ADMIN, role_set
 
     user = User.objects.create_user(username="bench", password=None)
+    role_set(user, ADMIN)
     portal = Portal(
         hub_id=sandbox.hub_id,
         connected_by=user,

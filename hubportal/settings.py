@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -75,12 +76,17 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks_db",
     "django_rq",
+    "axes",
     "appointments",
     *(["sandbox"] if HUBPORTAL_SANDBOX else []),
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Right after SecurityMiddleware, as WhiteNoise asks: static files answer before sessions.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -89,6 +95,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "hubportal.urls"
@@ -152,12 +160,57 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# WhiteNoise serves STATIC_ROOT (filled by `manage.py collectstatic`) with hashed names and
+# far-future caching in production; the demo and tests serve the sources as they are.
+# https://whitenoise.readthedocs.io/en/stable/django.html
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
 
+# The demo and tests (DEBUG in the environment, even where the test runner turns DEBUG off)
+# serve the sources through the finders and need no collectstatic.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# HTTPS is declared (the site is reached over https://, directly or through a proxy): redirect
+# plain HTTP, send HSTS and mark cookies Secure. On by default in production.
+HUBPORTAL_HTTPS = env_bool("DJANGO_HTTPS", not DEBUG)
+SECURE_SSL_REDIRECT = HUBPORTAL_HTTPS
+# Probes inside the network ask over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000 if HUBPORTAL_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", HUBPORTAL_HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
+
+
+def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """``Header-Name: value`` (e.g. ``X-Forwarded-Proto: https``) as Django's
+    SECURE_PROXY_SSL_HEADER tuple; empty gives None. Set it only behind a proxy that always
+    sets or strips that header."""
+    value = env_str(name, "")
+    if not value:
+        return None
+    header, sep, expected = value.partition(":")
+    if not sep or not header.strip() or not expected.strip():
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not 'Header-Name: value', e.g. 'X-Forwarded-Proto: https'."
+        )
+    return "HTTP_" + header.strip().upper().replace("-", "_"), expected.strip()
+
+
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("DJANGO_SECURE_PROXY_SSL_HEADER")
 
 # Uploads: files above this size are refused with a message before they are read.
 HUBPORTAL_MAX_UPLOAD_BYTES = env_int("HUBPORTAL_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
@@ -210,7 +263,8 @@ HUBSPOT_SCOPES = env_list(
 )
 HUBSPOT_OPTIONAL_SCOPES = env_list(
     "HUBSPOT_OPTIONAL_SCOPES",
-    "crm.objects.contacts.read,crm.objects.companies.read,crm.objects.deals.read",
+    "crm.objects.contacts.read,crm.objects.companies.read,crm.objects.deals.read,"
+    "crm.objects.owners.read,crm.objects.contacts.write",
 )
 # Absolute redirect URI registered with the HubSpot app; empty means "build it from the request".
 HUBSPOT_REDIRECT_URI = env_str("HUBSPOT_REDIRECT_URI", "")
@@ -221,6 +275,9 @@ HUBSPOT_PAGE_TIMEOUT_SECONDS = float(env_str("HUBSPOT_PAGE_TIMEOUT_SECONDS", "10
 # HubSpot's rolling 10-second budget per portal and app
 # (https://developers.hubspot.com/docs/api/usage-details; SANDBOX.md, "Rate limits").
 HUBSPOT_RATE_LIMIT_PER_10S = env_int("HUBSPOT_RATE_LIMIT_PER_10S", 110)
+# Searches per second and portal: HubSpot's search limit is 5 (SANDBOX.md, "Search limit"); one
+# is kept in reserve as for the 10-second budget.
+HUBSPOT_SEARCH_PER_SECOND = env_int("HUBSPOT_SEARCH_PER_SECOND", 4)
 # Batch-create calls one batch keeps in flight at once (each on its own DB connection and HTTP
 # session); HubSpot answers in hundreds of milliseconds, so one at a time wastes the budget.
 HUBPORTAL_CALLS_IN_FLIGHT = env_int("HUBPORTAL_CALLS_IN_FLIGHT", 3)
@@ -242,6 +299,100 @@ HUBPORTAL_STATE_DIR = env_str("HUBPORTAL_STATE_DIR", str(BASE_DIR / "var"))
 # Fernet keys (comma-separated, newest first) for tokens at rest; derived from SECRET_KEY if empty.
 HUBPORTAL_TOKEN_KEYS = env_list("HUBPORTAL_TOKEN_KEYS", "")
 
+# E-mail to the person who sent a batch when it finishes or pauses: printed on the console in
+# the demo, SMTP in production.
+# https://docs.djangoproject.com/en/6.1/topics/email/
+_EMAIL_BACKEND = env_str(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+MAILERS: dict[str, dict[str, object]] = {"default": {"BACKEND": _EMAIL_BACKEND}}
+if _EMAIL_BACKEND.endswith(".smtp.EmailBackend"):
+    MAILERS["default"]["OPTIONS"] = {
+        "host": env_str("DJANGO_EMAIL_HOST", "localhost"),
+        "port": env_int("DJANGO_EMAIL_PORT", 25),
+        "username": env_str("DJANGO_EMAIL_HOST_USER", ""),
+        "password": env_str("DJANGO_EMAIL_HOST_PASSWORD", ""),
+        "use_tls": env_bool("DJANGO_EMAIL_USE_TLS", False),
+        "timeout": env_int("DJANGO_EMAIL_TIMEOUT", 10),
+    }
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "hubportal@localhost")
+# The site's address as people open it (https://ops.example.com), for links in e-mails.
+HUBPORTAL_SITE_URL = env_str("HUBPORTAL_SITE_URL", "http://127.0.0.1:8000" if DEBUG else "")
+# Retention: `manage.py purge_data` deletes batches (their rows and calls) and uploads last
+# active this many days ago.
+HUBPORTAL_RETENTION_DAYS = env_int("HUBPORTAL_RETENTION_DAYS", 90)
+
+# Single sign-on through OpenID Connect (appointments/oidc.py, services/accounts.py), on when a
+# discovery URL is set: https://openid.net/specs/openid-connect-discovery-1_0.html
+OIDC_DISCOVERY_URL = env_str("OIDC_DISCOVERY_URL", "")
+OIDC_CLIENT_ID = env_str("OIDC_CLIENT_ID", "")
+OIDC_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET", "")
+# Empty: built from the request (<site>/accounts/sso/callback/); register it with the provider.
+OIDC_REDIRECT_URI = env_str("OIDC_REDIRECT_URI", "")
+OIDC_SCOPES = env_list("OIDC_SCOPES", "openid,email,profile")
+# The ID token claim listing the person's groups, and which group gives which role
+# (``group=role`` pairs; role: admin, operator or viewer; the highest one found wins).
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+OIDC_GROUP_ROLES = env_list("OIDC_GROUP_ROLES", "")
+for _pair in OIDC_GROUP_ROLES:
+    # Refused at start, not at someone's first sign-in.
+    if _pair.partition("=")[2].strip() not in {"admin", "operator", "viewer"}:
+        raise ImproperlyConfigured(
+            f"OIDC_GROUP_ROLES: {_pair!r} is not group=role with role admin, operator or viewer."
+        )
+# The button's label on the sign-in page, e.g. the company's name for its login.
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "")
+# Password sign-in (the form); turn it off once everyone signs in through single sign-on.
+HUBPORTAL_PASSWORD_LOGIN = env_bool("HUBPORTAL_PASSWORD_LOGIN", True)
+
+# Password sign-ins are throttled by django-axes: after this many failures for one username
+# from one address, that pair is locked out for the cool-off (hours).
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html
+AXES_FAILURE_LIMIT = env_int("HUBPORTAL_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("HUBPORTAL_LOGIN_COOLOFF_HOURS", 1)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = env_int("HUBPORTAL_PROXY_COUNT", 0)
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+
+# Content-Security-Policy (Django's own, django.middleware.csp): scripts and styles come only
+# from our static files, never inline. No form-action: browsers apply it to the redirects that
+# follow a form (the connect button's, to HubSpot's authorize page), and the HubSpot and OpenID
+# hosts are settings that tests and deployments change.
+# https://docs.djangoproject.com/en/6.0/ref/csp/
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+}
+# No page of the app uses these browser features (django-permissions-policy).
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "camera",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+    )
+}
+
 # The sandbox's own knobs (see SANDBOX.md).
 SANDBOX_TOKEN_LIFETIME_SECONDS = env_int("SANDBOX_TOKEN_LIFETIME_SECONDS", 1800)
 
@@ -251,5 +402,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("HUBPORTAL_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # django-axes: its start-up banner and a line per sign-in are INFO; lockouts warn.
+        "axes": {"level": "WARNING"},
+    },
 }

@@ -25,6 +25,7 @@ from sandbox.db import insert_rows, write_transaction
 from sandbox.models import (
     AssociationLabel,
     CrmRecord,
+    Owner,
     Portal,
     PropertyDefinition,
     Switches,
@@ -32,6 +33,7 @@ from sandbox.models import (
 )
 
 MAX_INPUTS = 100
+OWNER_PROPERTY = "hubspot_owner_id"
 
 
 @dataclass
@@ -83,6 +85,13 @@ def batch_create(
             portal=portal, object_type=catalog.APPOINTMENTS
         )
     }
+    if OWNER_PROPERTY in definitions:
+        # The owner property's options are the portal's active owners, by owner ID
+        # (https://developers.hubspot.com/docs/api-reference/latest/crm/owners/guide).
+        definition, required = definitions[OWNER_PROPERTY]
+        owners = Owner.objects.filter(portal=portal, archived=False)
+        options = [{"value": o.owner_id, "label": o.email} for o in owners]
+        definitions[OWNER_PROPERTY] = ({**definition, "options": options}, required)
     labels = {
         row.type_id: row
         for row in AssociationLabel.objects.filter(

@@ -30,7 +30,32 @@ SCOPE_READ = {
     COMPANIES: "crm.objects.companies.read",
     DEALS: "crm.objects.deals.read",
 }
-SCOPE_WRITE = {APPOINTMENTS: "crm.objects.appointments.write"}
+SCOPE_WRITE = {
+    APPOINTMENTS: "crm.objects.appointments.write",
+    CONTACTS: "crm.objects.contacts.write",
+}
+# Properties of the demo portal's contacts, companies and deals by type: what search filters and
+# sorts on (HubSpot's default properties of each object; the sandbox stores no definitions for
+# them). Email is the contacts' unique identifier, domain the companies' usual key
+# (https://knowledge.hubspot.com/records/deduplication-of-records).
+_COMMON_TYPES = {
+    "hs_object_id": "number",
+    "createdate": "datetime",
+    "hs_createdate": "datetime",
+    "hs_lastmodifieddate": "datetime",
+    "hubspot_owner_id": "enumeration",
+}
+RECORD_PROPERTY_TYPES: dict[str, dict[str, str]] = {
+    CONTACTS: {
+        **_COMMON_TYPES,
+        "email": "string",
+        "firstname": "string",
+        "lastname": "string",
+        "phone": "string",
+    },
+    COMPANIES: {**_COMMON_TYPES, "name": "string", "domain": "string", "website": "string"},
+    DEALS: {**_COMMON_TYPES, "dealname": "string", "amount": "number", "closedate": "datetime"},
+}
 # Reading an object type's schema (properties, pipelines): either scope will do.
 SCHEMA_SCOPES = ("crm.schemas.appointments.read", "crm.objects.appointments.read")
 
@@ -130,6 +155,16 @@ APPOINTMENT_PROPERTIES: list[tuple[dict[str, Any], bool]] = [
             "enumeration",
             "select",
             options=[("appt_booked", "Booked"), ("appt_done", "Done")],
+        ),
+        False,
+    ),
+    (
+        prop(
+            "hubspot_owner_id",
+            "Appointment owner",
+            "enumeration",
+            "select",
+            description="The HubSpot owner (an owner ID of the owners API) of the appointment.",
         ),
         False,
     ),

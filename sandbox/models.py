@@ -312,3 +312,31 @@ class UniqueValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.object_type}.{self.property} of {self.record_id}"
+
+
+class Owner(models.Model):
+    """A HubSpot owner (a user who can own records), as the owners API lists them.
+
+    ``owner_id`` is what ``hubspot_owner_id`` holds; ``user_id`` is the user's own ID;
+    ``archived`` owners are deactivated users, listed only with ``archived=true``
+    (https://developers.hubspot.com/docs/api-reference/latest/crm/owners/guide).
+    """
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE)
+    owner_id = models.CharField(max_length=30)
+    user_id = models.BigIntegerField()
+    email = models.CharField(max_length=200)
+    first_name = models.CharField(max_length=100, blank=True, default="")
+    last_name = models.CharField(max_length=100, blank=True, default="")
+    archived = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["portal", "owner_id"], name="sandbox_owner_unique")
+        ]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"owner {self.owner_id} ({self.email})"

@@ -1,4 +1,4 @@
-"""CRM search over sandbox appointments, as HubSpot's search guide describes it.
+"""CRM search over sandbox appointments, contacts, companies and deals, as HubSpot describes it.
 
 https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm: filter groups
 ORed together, filters ANDed within a group; every operator of the guide (EQ, NEQ, LT, LTE, GT,
@@ -31,9 +31,14 @@ DEFAULT_LIMIT = 10
 # "The search endpoints are limited to 10,000 total results for any given query."
 MAX_RESULTS = 10_000
 MAX_QUERY_LENGTH = 3000
-# Which appointment properties ``query`` searches: the guide lists them for contacts,
-# companies, deals and tickets only (UNCONFIRMED for appointments; SANDBOX.md).
-SEARCHABLE = ("hs_appointment_name",)
+# Which properties ``query`` searches, per object type: the guide lists them for contacts,
+# companies, deals and tickets (appointments: UNCONFIRMED; SANDBOX.md).
+SEARCHABLE = {
+    catalog.APPOINTMENTS: ("hs_appointment_name",),
+    catalog.CONTACTS: ("firstname", "lastname", "email", "phone"),
+    catalog.COMPANIES: ("name", "domain", "website", "phone"),
+    catalog.DEALS: ("dealname",),
+}
 OPERATORS = frozenset(
     {
         "EQ",
@@ -150,7 +155,9 @@ def _equal(have: str, value: str) -> bool:
     return bool(left == right)
 
 
-def _check_filters(groups: Any, kinds: dict[str, str]) -> list[list[dict[str, Any]]]:
+def _check_filters(
+    groups: Any, kinds: dict[str, str], object_type: str
+) -> list[list[dict[str, Any]]]:
     if not isinstance(groups, list):
         raise SearchError("Invalid input JSON: filterGroups must be a list.")
     if len(groups) > MAX_FILTER_GROUPS:
@@ -171,7 +178,7 @@ def _check_filters(groups: Any, kinds: dict[str, str]) -> list[list[dict[str, An
             )
         total += len(filters)
         for flt in filters:
-            _check_filter(flt, kinds)
+            _check_filter(flt, kinds, object_type)
         checked.append(filters)
     if total > MAX_FILTERS:
         raise SearchError(
@@ -181,7 +188,7 @@ def _check_filters(groups: Any, kinds: dict[str, str]) -> list[list[dict[str, An
     return checked
 
 
-def _check_filter(flt: Any, kinds: dict[str, str]) -> None:
+def _check_filter(flt: Any, kinds: dict[str, str], object_type: str) -> None:
     if not isinstance(flt, dict) or "propertyName" not in flt or "operator" not in flt:
         raise SearchError(
             "Invalid input JSON: Cannot build Filter, some of required attributes are not set "
@@ -209,10 +216,10 @@ def _check_filter(flt: Any, kinds: dict[str, str]) -> None:
             f"{op} requires a value"
         )
     if name not in kinds:
-        raise SearchError(f'Invalid input: there is no property "{name}" on 0-421.')
+        raise SearchError(f'Invalid input: there is no property "{name}" on {object_type}.')
 
 
-def _sort_key(sorts: Any, kinds: dict[str, str]) -> tuple[str, bool] | None:
+def _sort_key(sorts: Any, kinds: dict[str, str], object_type: str) -> tuple[str, bool] | None:
     """``(property, descending)`` of the one sorting rule, or None for creation order."""
     if sorts in (None, []):
         return None
@@ -231,7 +238,7 @@ def _sort_key(sorts: Any, kinds: dict[str, str]) -> tuple[str, bool] | None:
     else:
         raise SearchError("Invalid input JSON: a sort is a property name or {propertyName}.")
     if name not in kinds:
-        raise SearchError(f'Invalid input: there is no property "{name}" on 0-421.')
+        raise SearchError(f'Invalid input: there is no property "{name}" on {object_type}.')
     return name, descending
 
 
@@ -271,7 +278,8 @@ def _in_groups(
 
 def _has_text(record: CrmRecord, needle: str) -> bool:
     # "records that have a value containing the specified string", case-insensitively.
-    return not needle or any(needle in record.properties.get(p, "").lower() for p in SEARCHABLE)
+    searchable = SEARCHABLE.get(record.object_type, ())
+    return not needle or any(needle in record.properties.get(p, "").lower() for p in searchable)
 
 
 def _page_bounds(payload: dict[str, Any]) -> tuple[int, int]:
@@ -300,8 +308,10 @@ def run_search(
     now: datetime,
     lag_seconds: float = 0.0,
     lowercase_in: bool = True,
+    object_type: str = catalog.APPOINTMENTS,
 ) -> tuple[int, dict[str, Any]]:
-    """Run a search; returns ``(200, CollectionResponseWithTotalSimplePublicObject)`` or
+    """Run a search of ``object_type``'s records (appointments, contacts, companies, deals);
+    returns ``(200, CollectionResponseWithTotalSimplePublicObject)`` or
     ``(400, {"message": ...})``.
 
     ``now`` is the sandbox time; a record created or updated less than ``lag_seconds`` before
@@ -309,13 +319,16 @@ def run_search(
     IN/NOT_IN values on string properties match only when lowercase, as HubSpot documents
     (False: any case; the ``search_in_lowercase`` switch).
     """
-    kinds = {
-        d.name: str(d.definition.get("type", "string"))
-        for d in PropertyDefinition.objects.filter(portal=portal, object_type=catalog.APPOINTMENTS)
-    }
+    if object_type == catalog.APPOINTMENTS:
+        kinds = {
+            d.name: str(d.definition.get("type", "string"))
+            for d in PropertyDefinition.objects.filter(portal=portal, object_type=object_type)
+        }
+    else:
+        kinds = dict(catalog.RECORD_PROPERTY_TYPES[object_type])
     try:
-        groups = _check_filters(payload.get("filterGroups") or [], kinds)
-        rule = _sort_key(payload.get("sorts"), kinds)
+        groups = _check_filters(payload.get("filterGroups") or [], kinds, object_type)
+        rule = _sort_key(payload.get("sorts"), kinds, object_type)
         limit, offset = _page_bounds(payload)
         query = payload.get("query")
         if query is not None and not isinstance(query, str):
@@ -330,7 +343,7 @@ def run_search(
     names = [n for n in payload.get("properties") or [] if isinstance(n, str)]
     rows = CrmRecord.objects.filter(
         portal=portal,
-        object_type=catalog.APPOINTMENTS,
+        object_type=object_type,
         archived=False,
         updated_at__lte=now - timedelta(seconds=lag_seconds),
     ).order_by("id")

@@ -14,6 +14,7 @@ from sandbox.models import (
     AssociationLabel,
     CrmRecord,
     OAuthApp,
+    Owner,
     Pipeline,
     Portal,
     PropertyDefinition,
@@ -47,11 +48,28 @@ DEMO_APP_SCOPES = [
     "crm.objects.contacts.read",
     "crm.objects.companies.read",
     "crm.objects.deals.read",
+    "crm.objects.owners.read",
+    "crm.objects.contacts.write",
 ]
 
 DEMO_CONTACT_IDS = [str(51_234_500_003 + 17 * i) for i in range(60)]
 DEMO_COMPANY_IDS = [str(18_771_200_011 + 23 * i) for i in range(20)]
 DEMO_DEAL_IDS = [str(29_450_300_007 + 31 * i) for i in range(20)]
+# More contacts, so that files naming clients by email find several hundred of them: emails
+# ``client<i>@<clinic>.example``, first the 60 above (``<first>.<last><i>@example.org``).
+DEMO_MORE_CONTACT_IDS = [str(51_234_600_001 + 13 * i) for i in range(400)]
+# Two companies sharing one domain, and two deals sharing one name, as real portals have.
+DEMO_SHARED_DOMAIN = "twin-clinics.example"
+DEMO_TWIN_COMPANY_IDS = ["18771299001", "18771299002"]
+DEMO_SHARED_DEAL_NAME = "Annual check-up contract"
+DEMO_TWIN_DEAL_IDS = ["29450399001", "29450399002"]
+# (owner id, user id, email, first name, last name, archived): HubSpot owners, one deactivated.
+DEMO_OWNERS = [
+    ("70110001", 9_100_001, "nadia.haddad@riverside-care.example", "Nadia", "Haddad", False),
+    ("70110002", 9_100_002, "tom.keller@riverside-care.example", "Tom", "Keller", False),
+    ("70110003", 9_100_003, "lea.moreau@riverside-care.example", "Léa", "Moreau", False),
+    ("70110004", 9_100_004, "sam.ortiz@riverside-care.example", "Sam", "Ortiz", True),
+]
 
 _FIRST = ["Amina", "Bruno", "Chloé", "Dmitri", "Elena", "Farid", "Grace", "Hugo", "Inès", "Jonas"]
 _LAST = ["Rivera", "Martin", "Nguyen", "Okafor", "Dubois", "Schmidt"]
@@ -193,6 +211,20 @@ def _seed_records(portal: Portal) -> None:
     for i, record_id in enumerate(DEMO_DEAL_IDS):
         props = {"dealname": f"Care plan {2026 + i // 10}-{i:02d}", "amount": str(1200 + 150 * i)}
         records.append((catalog.DEALS, record_id, props))
+    for i, record_id in enumerate(DEMO_MORE_CONTACT_IDS):
+        first, last = _FIRST[(i + 3) % len(_FIRST)], _LAST[(i + 1) % len(_LAST)]
+        clinic = _COMPANY[i % len(_COMPANY)].lower()
+        props = {"firstname": first, "lastname": last, "email": f"client{i}@{clinic}.example"}
+        records.append((catalog.CONTACTS, record_id, props))
+    for i, record_id in enumerate(DEMO_TWIN_COMPANY_IDS):
+        props = {
+            "name": f"Twin Clinics {'North' if i == 0 else 'South'}",
+            "domain": DEMO_SHARED_DOMAIN,
+        }
+        records.append((catalog.COMPANIES, record_id, props))
+    for i, record_id in enumerate(DEMO_TWIN_DEAL_IDS):
+        props = {"dealname": DEMO_SHARED_DEAL_NAME, "amount": str(900 + 100 * i)}
+        records.append((catalog.DEALS, record_id, props))
     stamp = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     CrmRecord.objects.bulk_create(
         CrmRecord(
@@ -210,4 +242,18 @@ def _seed_records(portal: Portal) -> None:
             updated_at=now,
         )
         for object_type, record_id, props in records
+    )
+    Owner.objects.bulk_create(
+        Owner(
+            portal=portal,
+            owner_id=owner_id,
+            user_id=user_id,
+            email=email,
+            first_name=first,
+            last_name=last,
+            archived=archived,
+            created_at=now,
+            updated_at=now,
+        )
+        for owner_id, user_id, email, first, last, archived in DEMO_OWNERS
     )

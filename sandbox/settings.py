@@ -27,8 +27,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
-# The admin is installed (the project's apps) but sandbox.urls does not serve it.
-SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410"]
+# A local emulator over plain HTTP, even when the project's settings declare HTTPS (the
+# benchmarks run it with DJANGO_DEBUG=false): no redirect to https, no HSTS, no Secure cookies.
+SECURE_SSL_REDIRECT = False
+SECURE_HSTS_SECONDS = 0
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+
+# The admin is installed (the project's apps) but sandbox.urls does not serve it; nobody signs
+# in to the sandbox, so django-axes's middleware has nothing to throttle.
+SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410", "axes.W002"]
 
 # Keep a thread's database connection for the life of its HTTP connection (the threaded server
 # closes it when the client hangs up): opening and closing a SQLite connection per call, with

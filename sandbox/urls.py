@@ -9,6 +9,7 @@ from sandbox.views import (
     oauth,
     object_library,
     objects,
+    owners,
     pages,
     pipelines,
     properties,
@@ -57,6 +58,8 @@ for prefix in ("crm/object-library/2026-03", "crm/v3/object-library"):
         path(f"{prefix}/enablement", object_library.enablement_all),
         path(f"{prefix}/enablement/<str:object_type>", object_library.enablement),
     ]
+for prefix in ("crm/owners/2026-03", "crm/owners/v3"):
+    urlpatterns.append(path(prefix, owners.owners))
 for prefix in ("crm/pipelines/2026-03", "crm/v3/pipelines"):
     urlpatterns.append(path(f"{prefix}/<str:object_type>", pipelines.pipelines))
 

@@ -10,8 +10,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from appointments.models import Portal
+from appointments.services.access import ADMIN, OPERATOR, role_set
 
-pytest_plugins = ["tests.fixtures_sandbox"]
+pytest_plugins = ["tests.fixtures_sandbox", "tests.fixtures_oidc"]
 
 # The SQLite test databases live here (hubportal/settings.py); SQLite does not create folders.
 (Path(__file__).resolve().parents[1] / ".pytest-db").mkdir(exist_ok=True)
@@ -19,12 +20,18 @@ pytest_plugins = ["tests.fixtures_sandbox"]
 
 @pytest.fixture
 def user(django_user_model: type[User]) -> User:
-    return django_user_model.objects.create_user(username="ops-amina", password="pw-amina-123")
+    """An admin: connects portals and may do everything (tests of roles make their own)."""
+    amina = django_user_model.objects.create_user(username="ops-amina", password="pw-amina-123")
+    role_set(amina, ADMIN)
+    return amina
 
 
 @pytest.fixture
 def other_user(django_user_model: type[User]) -> User:
-    return django_user_model.objects.create_user(username="ops-bruno", password="pw-bruno-123")
+    """An operator granted no portal: sees nothing of the others' work until granted."""
+    bruno = django_user_model.objects.create_user(username="ops-bruno", password="pw-bruno-123")
+    role_set(bruno, OPERATOR)
+    return bruno
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from appointments.hubspot.schema import AssociationLabel, PropertyDefinition, PropertyOption
-from appointments.intake.mapping import propose_mapping
+from appointments.intake.headers import propose_mapping
 from appointments.intake.readers import read_table
 from appointments.intake.rows import ValidatedRow
 from appointments.intake.validation import validate_table

@@ -18,10 +18,13 @@ from sandbox.seed import DEMO_COMPANY_IDS, DEMO_CONTACT_IDS
 from tests.intake_fixtures import CORPUS
 from tests.web import creates
 
+# The ``user`` fixture (an admin), who owns the ``portal`` fixture.
+ADMIN_NAME = "ops-amina"
+
 
 def run(*args: str) -> dict[str, Any]:
     out = io.StringIO()
-    call_command("import_appointments", *args, stdout=out)
+    call_command("import_appointments", *args, "--user", ADMIN_NAME, stdout=out)
     return json.loads(out.getvalue())
 
 
@@ -126,10 +129,11 @@ def test_it_reads_the_sheet_asked_for(portal: Portal) -> None:
     archive = run(path, *common, "--sheet", "Archive")
 
     assert first_visible["rows"][0]["properties"]["hs_appointment_name"] == "Vaccination"
-    # "Status" is no label of the demo portal's "Appointment status": that column is ignored.
+    # "Status" is no label of the demo portal's "Appointment status", but a synonym of it.
     assert archive["rows"][0]["properties"] == {
         "hs_appointment_name": "Old visit",
         "hs_appointment_start": "2025-01-01T08:30:00Z",
+        "hs_appointment_status": "completed",
     }
 
 
@@ -159,7 +163,9 @@ def test_it_explains_bad_arguments_without_a_traceback(
     path = write_csv(tmp_path, LINES)
     defaults = ("--portal", str(portal.hub_id)) if "--portal" not in args else ()
     with pytest.raises(CommandError, match=message):
-        call_command("import_appointments", path, *defaults, *args, "--dry-run")
+        call_command(
+            "import_appointments", path, *defaults, *args, "--dry-run", "--user", ADMIN_NAME
+        )
 
 
 def test_it_explains_an_unreadable_file(portal: Portal, tmp_path: Path) -> None:
@@ -174,6 +180,8 @@ def test_it_explains_an_unreadable_file(portal: Portal, tmp_path: Path) -> None:
             "--timezone",
             "UTC",
             "--dry-run",
+            "--user",
+            ADMIN_NAME,
         )
 
 
@@ -215,7 +223,7 @@ def test_it_explains_a_refused_token_without_a_traceback(hubspot: Any, user: Use
 
 def prune(*args: str) -> str:
     out = io.StringIO()
-    call_command("prune_uploads", *args, stdout=out)
+    call_command("prune_uploads", *args, "--user", ADMIN_NAME, stdout=out)
     return out.getvalue()
 
 
@@ -247,4 +255,94 @@ def test_it_prunes_only_unconfirmed_uploads_older_than_two_days(portal: Portal) 
 
 def test_it_refuses_a_negative_age(portal: Portal) -> None:
     with pytest.raises(CommandError, match=r"--older-than-days must be 0 or more, not -1\."):
-        call_command("prune_uploads", "--older-than-days", "-1")
+        call_command("prune_uploads", "--older-than-days", "-1", "--user", ADMIN_NAME)
+
+
+# --- acting as --user, and user_access ----------------------------------------------------------
+
+
+def test_import_acts_as_the_named_user_and_records_the_batch_as_theirs(
+    portal: Portal, user: User, other_user: User, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path, LINES)
+    args = (path, "--portal", str(portal.hub_id), "--timezone", "UTC", "--user", "ops-bruno")
+
+    # An operator not granted the portal may not import to it, not even a dry run.
+    with pytest.raises(CommandError, match=r"“ops-bruno” \(operator\) may not do this on Hub"):
+        call_command("import_appointments", *args, "--dry-run", stdout=io.StringIO())
+    call_command("user_access", "ops-bruno", "--grant", str(portal.hub_id), "--user", ADMIN_NAME)
+    call_command("import_appointments", *args, stdout=io.StringIO())
+
+    assert Batch.objects.get().created_by == other_user
+    assert Upload.objects.get().created_by == other_user
+
+
+def test_a_viewer_cannot_import_and_an_unknown_user_is_named(
+    portal: Portal, other_user: User, tmp_path: Path
+) -> None:
+    call_command(
+        "user_access", "ops-bruno", "--role", "viewer", "--grant", str(portal.hub_id),
+        "--user", ADMIN_NAME, stdout=io.StringIO(),
+    )  # fmt: skip
+    path = write_csv(tmp_path, LINES)
+    base = (path, "--portal", str(portal.hub_id), "--timezone", "UTC")
+
+    with pytest.raises(CommandError, match=r"“ops-bruno” \(viewer\) may not do this"):
+        call_command("import_appointments", *base, "--user", "ops-bruno")
+    with pytest.raises(CommandError, match=r"There is no active user “nobody”"):
+        call_command("import_appointments", *base, "--user", "nobody")
+    assert not Batch.objects.exists() and not Upload.objects.exists()
+
+
+def test_user_access_sets_a_role_and_grants_and_is_for_admins_only(
+    portal: Portal, user: User, other_user: User
+) -> None:
+    out = io.StringIO()
+    call_command(
+        "user_access", "ops-bruno", "--role", "viewer", "--grant", str(portal.hub_id),
+        "--user", ADMIN_NAME, stdout=out,
+    )  # fmt: skip
+    assert out.getvalue() == f"ops-bruno: role viewer; portals {portal.hub_id}.\n"
+    assert list(other_user.groups.values_list("name", flat=True)) == ["viewer"]
+
+    # A viewer (or operator) cannot hand out roles, and a typo changes nothing.
+    with pytest.raises(CommandError, match=r"“ops-bruno” \(viewer\) may not do this"):
+        call_command("user_access", ADMIN_NAME, "--role", "none", "--user", "ops-bruno")
+    with pytest.raises(CommandError, match=r"No portal has hub ID 7\. Portals: "):
+        call_command(
+            "user_access", "ops-bruno", "--role", "admin", "--grant", "7", "--user", ADMIN_NAME
+        )
+    assert list(other_user.groups.values_list("name", flat=True)) == ["viewer"]
+
+    call_command(
+        "user_access", "ops-bruno", "--role", "none", "--revoke", str(portal.hub_id),
+        "--user", ADMIN_NAME, stdout=out,
+    )  # fmt: skip
+    assert out.getvalue().endswith("ops-bruno: role none; portals none.\n")
+
+
+def test_only_an_admin_connects_a_portal_with_a_token(hubspot: Any, other_user: User) -> None:
+    with pytest.raises(CommandError, match=r"“ops-bruno” \(operator\) may not do this\."):
+        call_command("portal_add", "--access-token", hubspot.token, "--user", "ops-bruno")
+    assert not Portal.objects.exists()
+    assert hubspot.journal("/account-info/v3/details") == []
+
+
+def test_it_refuses_two_columns_for_one_property_naming_both(
+    portal: Portal, tmp_path: Path
+) -> None:
+    # The start sits in the second of two start columns: never sent without it, silently.
+    path = write_csv(
+        tmp_path,
+        [
+            "Appointment name,hs_appointment_start,hs_appointment_start",
+            "Intake visit,,2026-12-03 14:00",
+        ],
+    )
+    message = (
+        r"^Columns “hs_appointment_start \(B\)” and “hs_appointment_start \(C\)” both name the "
+        r"property hs_appointment_start: only one column can give it\. Rename or remove one"
+    )
+    with pytest.raises(CommandError, match=message):
+        run(path, "--portal", str(portal.hub_id), "--timezone", "Europe/Paris", "--dry-run")
+    assert not Batch.objects.exists()

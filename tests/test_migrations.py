@@ -205,3 +205,39 @@ def test_it_counts_the_rows_batches_already_had_and_keeps_counting() -> None:
     back.get_model("appointments", "BatchRow").objects.filter(batch_id=batch.pk).update(
         state="failed"
     )
+
+
+BEFORE_ROLES = [("appointments", "0014_data_removal")]
+ROLES = [("appointments", "0015_portal_access_roles")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_existing_portals_are_granted_to_who_connected_or_used_them() -> None:
+    old = migrate(BEFORE_ROLES).loader.project_state(BEFORE_ROLES).apps
+    users = old.get_model("auth", "User").objects
+    amina, bruno = users.create(username="amina"), users.create(username="bruno")
+    users.create(username="chloe")
+    boss = users.create(username="boss", is_superuser=True)
+    portal_model = old.get_model("appointments", "Portal")
+    first = portal_model.objects.create(hub_id=1, connected_by=amina)
+    second = portal_model.objects.create(hub_id=2, connected_by=boss)
+    # Bruno made a batch on the second portal, which someone else connected last.
+    old.get_model("appointments", "Batch").objects.create(portal=second, created_by=bruno)
+
+    new = migrate(ROLES).loader.project_state(ROLES).apps
+
+    grants = new.get_model("appointments", "PortalAccess").objects
+    assert set(grants.values_list("portal__hub_id", "user__username")) == {
+        (first.hub_id, "amina"),
+        (second.hub_id, "boss"),
+        (second.hub_id, "bruno"),
+    }
+    roles = {
+        user.username: sorted(user.groups.values_list("name", flat=True))
+        for user in new.get_model("auth", "User").objects.all()
+    }
+    # They could send before: operators now; a superuser is an admin without a group; a
+    # person who had done nothing gets no role until an admin gives one.
+    assert roles == {"amina": ["operator"], "bruno": ["operator"], "boss": [], "chloe": []}
+    admin = new.get_model("auth", "Group").objects.get(name="admin")
+    assert "manage_portal" in set(admin.permissions.values_list("codename", flat=True))

@@ -18,7 +18,7 @@ from appointments.models import Batch, Portal, Upload
 from sandbox.models import JournalEntry
 from sandbox.seed import DEMO_COMPANY_IDS, DEMO_CONTACT_IDS
 
-HEADER = "Appointment name,Start time,End time,Appointment status,Note,contact_ids"
+HEADER = "Appointment name,Start time,End time,Appointment status,Office use,contact_ids"
 
 
 class _FormReader(HTMLParser):

@@ -6,7 +6,8 @@ from django import forms
 from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 
-from appointments.models import Batch, Portal, batches_for, portals_for
+from appointments.models import Batch, Portal
+from appointments.services.access import batches_for, portals_for
 
 
 class HistoryFilterForm(forms.Form):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import PurePath
 from typing import Any
 
@@ -15,7 +17,9 @@ from django.utils.translation import gettext_lazy
 from appointments.forms.fields import PortalTimezoneForm, TimezoneInput
 from appointments.hubspot.schema import ASSOCIATION_TARGETS, AssociationLabel, PropertyDefinition
 from appointments.intake.cells import column_letter
+from appointments.intake.headers import Proposal
 from appointments.intake.mapping import ColumnTarget
+from appointments.intake.values import propose_option, unmatched_values
 from appointments.models import SavedMapping
 from appointments.services.uploads import ReadingChoices
 
@@ -110,12 +114,23 @@ def reading_choices(params: dict[str, str]) -> ReadingChoices:
     )
 
 
+# How each object's association cells can name records, besides record IDs (issue 13).
+KEY_CHOICES = {
+    "0-1": ("email", gettext_lazy("by email")),
+    "0-2": ("domain", gettext_lazy("by domain or website")),
+    "0-3": ("dealname", gettext_lazy("by deal name")),
+}
+
+
 def choice_value(target: ColumnTarget | None) -> str:
-    """The mapping select's value for ``target``: ``""``, ``p:<name>`` or ``a:<type>:<id>``."""
+    """The mapping select's value for ``target``: ``""``, ``p:<name>``, ``a:<type>:<id>`` or
+    ``k:<type>:<id>:<key property>``."""
     if target is None:
         return ""
     if target.kind == "property":
         return f"p:{target.name}"
+    if target.match_property:
+        return f"k:{target.name}:{target.association_type_id}:{target.match_property}"
     return f"a:{target.name}:{target.association_type_id}"
 
 
@@ -129,6 +144,7 @@ def target_choices(
         if p.writable
     ]
     associations = []
+    keyed = []
     for object_type, _name in ASSOCIATION_TARGETS.values():
         for label in labels:
             if label.to_object_type != object_type:
@@ -136,20 +152,30 @@ def target_choices(
             text = (
                 _("%(object)s (default association)") % {"object": OBJECT_NAMES[object_type]}
                 if label.is_default
-                else f"{OBJECT_NAMES[object_type]}: {label.label or label.type_id}"
+                else _("%(object)s: %(label)s")
+                % {"object": OBJECT_NAMES[object_type], "label": label.label or label.type_id}
             )
             associations.append((f"a:{object_type}:{label.type_id}", text))
+            key, how = KEY_CHOICES[object_type]
+            keyed.append((f"k:{object_type}:{label.type_id}:{key}", f"{text}, {how}"))
     return [
         ("", _("Ignored")),
         (_("Appointment properties"), props),
         (_("Associations (record IDs)"), associations),
+        (_("Associations (emails, domains, names)"), keyed),
     ]
 
 
 def parse_choice(value: str, labels: list[AssociationLabel]) -> ColumnTarget | None:
-    """The ColumnTarget a select value names; None for ``""`` (ignored) or an unknown value."""
+    """The ColumnTarget a select value names; None for ``""`` (ignored) or an unknown value.
+    ``k:<type>:<id>:<property>`` is an association whose cells hold that property's values."""
     if value.startswith("p:") and len(value) > 2:
         return ColumnTarget(kind="property", name=value[2:])
+    match_property = None
+    if value.startswith("k:"):
+        value, _sep, match_property = ("a:" + value[2:]).rpartition(":")
+        if not match_property:
+            return None
     if value.startswith("a:"):
         object_type, _sep, type_id = value[2:].rpartition(":")
         for label in labels:
@@ -159,6 +185,7 @@ def parse_choice(value: str, labels: list[AssociationLabel]) -> ColumnTarget | N
                     name=object_type,
                     association_type_id=label.type_id,
                     association_category=label.category,
+                    match_property=match_property,
                 )
     return None
 
@@ -198,15 +225,36 @@ class ReadingForm(forms.Form):
         self.fields["mapping"].queryset = saved  # type: ignore[attr-defined]
 
 
+# "HH:MM" (24-hour), as a fixed time of day is typed.
+_HH_MM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
 class MappingForm(forms.Form):
     """One select per column (property, association type, or ignored); a day/month order for
-    each date column whose values all read both ways; an optional name to save the mapping."""
+    each date column whose values all read both ways; an optional name to save the mapping.
+
+    Per-column choices, for the targets shown (``initial_targets``, or the posted ones):
+    ``how_<i>`` for a column going to a datetime property (its time of day from another
+    column ``time:<j>``, a ``fixed`` time ``fixed_<i>``, or ``minutes:<property>`` after
+    another datetime property); ``value_<i>_<k>`` the option each of an enumeration column's
+    values that is no option means (``values_<i>`` says they were shown); ``wins_<property>``
+    the column that wins where several columns go to one property.
+    """
 
     save_as = forms.CharField(
         label=gettext_lazy("Save this mapping as"),
         required=False,
         max_length=100,
         help_text=gettext_lazy("Optional. Saved mappings are proposed for this portal's files."),
+    )
+    create_contacts = forms.BooleanField(
+        label=gettext_lazy("Create contacts that don't exist yet"),
+        required=False,
+        help_text=gettext_lazy(
+            "For a column of contact emails: an email HubSpot does not know becomes a new "
+            "contact (with the file's first name, last name and phone columns) when you check "
+            "the rows, once per email."
+        ),
     )
 
     def __init__(
@@ -217,6 +265,7 @@ class MappingForm(forms.Form):
         labels: list[AssociationLabel],
         initial_targets: list[ColumnTarget | None],
         ambiguous: list[int],
+        distinct: list[list[tuple[str, int]]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -224,6 +273,9 @@ class MappingForm(forms.Form):
         self.properties = properties
         self.labels = labels
         self.ambiguous = ambiguous
+        self.by_name = {p.name: p for p in properties}
+        self.value_rows: dict[int, list[tuple[int, str, int]]] = {}
+        self.clashing: dict[str, list[int]] = {}
         choices = target_choices(properties, labels)
         for index, target in enumerate(initial_targets):
             self.fields[f"col_{index}"] = forms.ChoiceField(
@@ -238,12 +290,136 @@ class MappingForm(forms.Form):
                 choices=DATE_ORDER_CHOICES,
                 required=False,
             )
+        for index, target in enumerate(initial_targets):
+            prop = self.by_name.get(target.name) if target and target.kind == "property" else None
+            if prop is None or not prop.writable:
+                continue
+            if prop.type == "datetime":
+                self._add_how(index, target, prop)  # type: ignore[arg-type]
+            if prop.type == "enumeration":
+                column = (distinct or [])[index] if index < len(distinct or []) else []
+                self._add_values(index, target, prop, column)  # type: ignore[arg-type]
+            self.clashing.setdefault(prop.name, []).append(index)
+        self.clashing = {name: cols for name, cols in self.clashing.items() if len(cols) > 1}
+        for name, columns in self.clashing.items():
+            fallback = [i for i, t in enumerate(initial_targets) if t and t.fallback]
+            winner = next((i for i in columns if i not in fallback), None)
+            self.fields[f"wins_{name}"] = forms.ChoiceField(
+                label=_("Which column wins for “%(property)s”?")
+                % {"property": self.by_name[name].label},
+                choices=[
+                    ("", _("Choose…")),
+                    *(
+                        (str(i), _("Column %(letter)s “%(header)s”") % self._named(i))
+                        for i in columns
+                    ),
+                ],
+                required=False,
+                initial=str(winner) if fallback and winner is not None else "",
+                help_text=_("The other column's cell is used where the winner's is blank."),
+            )
+
+    def _named(self, index: int) -> dict[str, str]:
+        return {"letter": column_letter(index), "header": self.headers[index] or "—"}
+
+    def _add_how(self, index: int, target: ColumnTarget, prop: PropertyDefinition) -> None:
+        others = [
+            (
+                f"time:{j}",
+                _("Date here, time of day from column %(letter)s “%(header)s”") % self._named(j),
+            )
+            for j in range(len(self.headers))
+            if j != index
+        ]
+        minutes = [
+            (f"minutes:{p.name}", _("Minutes after “%(property)s”") % {"property": p.label})
+            for p in self.properties
+            if p.writable and p.type == "datetime" and p.name != prop.name
+        ]
+        initial = ""
+        if target.time_column is not None:
+            initial = f"time:{target.time_column}"
+        elif target.fixed_time is not None:
+            initial = "fixed"
+        elif target.minutes_after is not None:
+            initial = f"minutes:{target.minutes_after}"
+        self.fields[f"how_{index}"] = forms.ChoiceField(
+            label=_("How column %(letter)s gives “%(property)s”")
+            % {"letter": column_letter(index), "property": prop.label},
+            choices=[
+                ("", _("Date and time in this column")),
+                *others,
+                ("fixed", _("Date here, the same time of day on every row")),
+                *minutes,
+            ],
+            required=False,
+            initial=initial,
+        )
+        self.fields[f"fixed_{index}"] = forms.CharField(
+            label=_("Same time of day on every row (HH:MM), for column %(letter)s")
+            % self._named(index),
+            required=False,
+            max_length=5,
+            initial=target.fixed_time or "09:00",
+        )
+
+    def _add_values(
+        self,
+        index: int,
+        target: ColumnTarget,
+        prop: PropertyDefinition,
+        distinct: list[tuple[str, int]],
+    ) -> None:
+        rows = unmatched_values(prop, distinct)
+        if not rows:
+            return
+        chosen = dict(target.values)
+        options = [("", _("Leave as is: these rows are refused"))] + [
+            (option.value, option.label) for option in prop.options if not option.hidden
+        ]
+        self.value_rows[index] = []
+        # Just mapped (a POST that never showed them): the values show with their proposals.
+        fresh = self.is_bound and f"values_{index}" not in self.data
+        if fresh and not getattr(self.data, "_mutable", True):
+            self.data = self.data.copy()  # type: ignore[attr-defined]
+        for k, (text, count) in enumerate(rows):
+            initial = chosen.get(text, propose_option(prop, text) or "")
+            self.fields[f"value_{index}_{k}"] = forms.ChoiceField(
+                label=text, choices=options, required=False, initial=initial
+            )
+            if fresh:
+                self.data[f"value_{index}_{k}"] = initial  # type: ignore[index]
+            self.value_rows[index].append((k, text, count))
+        self.fields[f"values_{index}"] = forms.CharField(
+            widget=forms.HiddenInput, required=False, initial="1"
+        )
 
     def column_field(self, index: int) -> forms.BoundField:
         return self[f"col_{index}"]
 
     def order_field(self, index: int) -> forms.BoundField | None:
         return self[f"order_{index}"] if index in self.ambiguous else None
+
+    def how_fields(self, index: int) -> tuple[forms.BoundField, forms.BoundField] | None:
+        """The time-of-day select and fixed time of a datetime column, or None."""
+        if f"how_{index}" not in self.fields:
+            return None
+        return self[f"how_{index}"], self[f"fixed_{index}"]
+
+    def value_fields(self, index: int) -> list[tuple[str, int, forms.BoundField]]:
+        """``(value, rows holding it, option select)`` for each value of an enumeration
+        column that is no option of its property."""
+        return [
+            (text, count, self[f"value_{index}_{k}"])
+            for k, text, count in self.value_rows.get(index, [])
+        ]
+
+    def values_marker(self, index: int) -> forms.BoundField | None:
+        return self[f"values_{index}"] if index in self.value_rows else None
+
+    def clash_fields(self) -> list[forms.BoundField]:
+        """One "which column wins" select per property several columns go to."""
+        return [self[f"wins_{name}"] for name in self.clashing]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -254,12 +430,12 @@ class MappingForm(forms.Form):
                 seen.setdefault(target.name, []).append(column_letter(index))
         labels = {p.name: p.label for p in self.properties}
         for name, letters in seen.items():
-            if len(letters) > 1:
+            if len(letters) > 1 and not data.get(f"wins_{name}"):
                 self.add_error(
                     None,
                     _(
-                        "Columns %(letters)s all go to “%(property)s”. Keep one of them and set "
-                        "the others to “Ignored”."
+                        "Columns %(letters)s all go to “%(property)s”. Say which column wins "
+                        "(the others fill its blank cells), or set the others to “Ignored”."
                     )
                     % {"letters": ", ".join(letters), "property": labels.get(name, name)},
                 )
@@ -284,18 +460,81 @@ class MappingForm(forms.Form):
                     )
                     % {"letter": column_letter(index), "header": header},
                 )
+        for index in range(len(self.headers)):
+            how = data.get(f"how_{index}") or ""
+            if how == "fixed" and not _HH_MM.match(data.get(f"fixed_{index}") or ""):
+                self.add_error(
+                    f"fixed_{index}",
+                    _("Column %(letter)s: type the time of day as HH:MM, e.g. 09:00.")
+                    % self._named(index),
+                )
+        for index in self.value_rows:
+            if self.is_bound and f"values_{index}" not in self.data:
+                # The column was just mapped: show its values before any row is checked.
+                self.add_error(
+                    None,
+                    _(
+                        "Column %(letter)s “%(header)s”: some values are no option of the "
+                        "property. Choose what each one means below, then check every row."
+                    )
+                    % self._named(index),
+                )
         return data
 
     def targets(self) -> list[ColumnTarget | None]:
-        """The chosen target of every column (None: ignored), from the cleaned data."""
+        """The chosen target of every column (None: ignored), with its per-column choices,
+        from the cleaned data."""
         source = self.cleaned_data if hasattr(self, "cleaned_data") else {}
-        return [
-            parse_choice(source.get(f"col_{index}") or "", self.labels)
-            for index in range(len(self.headers))
-        ]
+        result: list[ColumnTarget | None] = []
+        for index in range(len(self.headers)):
+            target = parse_choice(source.get(f"col_{index}") or "", self.labels)
+            if target is None or target.kind != "property":
+                result.append(target)
+                continue
+            changes: dict[str, Any] = {}
+            how = source.get(f"how_{index}") or ""
+            if how.startswith("time:") and how[5:].isdigit() and int(how[5:]) < len(self.headers):
+                changes["time_column"] = int(how[5:])
+            elif how == "fixed" and _HH_MM.match(source.get(f"fixed_{index}") or ""):
+                changes["fixed_time"] = source[f"fixed_{index}"].zfill(5)
+            elif how.startswith("minutes:"):
+                changes["minutes_after"] = how[8:]
+            pairs = tuple(
+                (text, source[f"value_{index}_{k}"])
+                for k, text, _count in self.value_rows.get(index, [])
+                if source.get(f"value_{index}_{k}")
+            )
+            if pairs:
+                changes["values"] = pairs
+            wins = source.get(f"wins_{target.name}")
+            if wins and wins != str(index):
+                changes["fallback"] = True
+            result.append(dataclasses.replace(target, **changes))
+        return result
 
     def date_orders(self) -> dict[int, str]:
         return {index: self.cleaned_data[f"order_{index}"] for index in self.ambiguous}
+
+
+def proposal_text(
+    proposal: Proposal | None, chosen: ColumnTarget | None
+) -> dict[str, object] | None:
+    """How the mapping screen shows why a target was proposed: ``{"confidence": 0-100,
+    "why": sentence}``, or None when nothing was proposed or another target is ``chosen``."""
+    if proposal is None or proposal.target is None or chosen is None:
+        return None
+    if choice_value(proposal.target) != choice_value(chosen):
+        return None
+    why = {
+        "learned": _("chosen for this header before, in this portal"),
+        "saved": _("from the saved mapping"),
+        "exact": _("same name"),
+        "synonym": _("a usual name for it"),
+        "values": _("the column's values are its options"),
+    }.get(proposal.reason)
+    if why is None:
+        why = _("similar to “%(name)s”") % {"name": proposal.matched}
+    return {"confidence": proposal.confidence, "why": why}
 
 
 def posted_targets(

@@ -21,6 +21,7 @@ from typing import Any
 
 import requests
 from django.conf import settings
+from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError
 from urllib3.util.retry import Retry
@@ -62,6 +63,22 @@ class CreatedRecord:
     id: str
     properties: dict[str, str]
     object_write_trace_id: str | None
+
+
+@dataclass(frozen=True)
+class Owner:
+    """One ``PublicOwner`` of the owners API: ``id`` is what ``hubspot_owner_id`` holds;
+    ``archived`` owners are deactivated users."""
+
+    id: str
+    email: str
+    first_name: str
+    last_name: str
+    archived: bool
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.email
 
 
 @dataclass(frozen=True)
@@ -237,7 +254,7 @@ class HubSpotClient:
             timeout = min(timeout, self.deadline - time.monotonic())
             if timeout <= 0:
                 raise HubSpotUnknownOutcome(
-                    "HubSpot did not answer in time.", category="NO_RESPONSE"
+                    _("HubSpot did not answer in time."), category="NO_RESPONSE"
                 )
         try:
             response = self.session.request(
@@ -246,14 +263,21 @@ class HubSpotClient:
         except requests.RequestException as exc:
             if never_sent(exc):
                 raise HubSpotNotSent(
-                    f"Could not connect to HubSpot at {self.base_url} ({type(exc).__name__}: "
-                    f"{_root_cause(exc)}).",
+                    _("Could not connect to HubSpot at %(url)s (%(error)s: %(cause)s).")
+                    % {
+                        "url": self.base_url,
+                        "error": type(exc).__name__,
+                        "cause": _root_cause(exc),
+                    },
                     category="NOT_CONNECTED",
                 ) from None
             if not isinstance(exc, requests.Timeout | requests.ConnectionError):
-                raise HubSpotError(f"Could not call HubSpot: {exc}") from None
+                raise HubSpotError(
+                    _("Could not call HubSpot: %(error)s") % {"error": exc}
+                ) from None
             raise HubSpotUnknownOutcome(
-                f"HubSpot did not answer ({type(exc).__name__}).", category="NO_RESPONSE"
+                _("HubSpot did not answer (%(error)s).") % {"error": type(exc).__name__},
+                category="NO_RESPONSE",
             ) from None
         raise_for_response(response)
         if paced:
@@ -270,10 +294,10 @@ class HubSpotClient:
             data = response.json()
         except ValueError:
             raise HubSpotError(
-                "HubSpot's answer was not JSON.", status=response.status_code
+                _("HubSpot's answer was not JSON."), status=response.status_code
             ) from None
         if not isinstance(data, dict):
-            raise HubSpotError("HubSpot's answer was not a JSON object.")
+            raise HubSpotError(_("HubSpot's answer was not a JSON object."))
         return data
 
     # GET /crm/properties/2026-03/{objectType}: https://developers.hubspot.com/docs/api/crm/properties
@@ -412,7 +436,7 @@ class HubSpotClient:
         data = self._json(self._request("GET", "/account-info/v3/details"))
         portal_id = data.get("portalId")
         if isinstance(portal_id, bool) or not isinstance(portal_id, int):
-            raise HubSpotError("HubSpot's account details did not include the portal ID.")
+            raise HubSpotError(_("HubSpot's account details did not include the portal ID."))
         return portal_id, str(data.get("uiDomain") or "")
 
     # GET /crm/object-library/2026-03/enablement/{objectTypeId}: https://developers.hubspot.com/docs/api-reference/latest/crm/crm-data-model/guide
@@ -478,3 +502,114 @@ class HubSpotClient:
             if value in values:
                 found[str(value)] = str(item["id"])
         return found
+
+    # POST /crm/objects/2026-03/{objectType}/batch/read with idProperty: https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/contacts/guide
+    # (email is the contacts' unique identifier; missing ones come back in a 207's errors)
+    def read_by_property(
+        self, object_type: str, id_property: str, values: list[str], properties: list[str]
+    ) -> list[CreatedRecord]:
+        """The records of ``object_type`` whose unique property ``id_property`` (``email`` for
+        contacts, or a unique-value property) holds one of ``values`` (at most 100), with
+        ``properties``. Paced by the portal's 10-second budget, like every batch call. Raises
+        HubSpotError."""
+        if not 0 < len(values) <= MAX_BATCH_INPUTS:
+            raise ValueError(f"read_by_property takes 1 to {MAX_BATCH_INPUTS} values")
+        data = self._json(
+            self._request(
+                "POST",
+                f"/crm/objects/2026-03/{object_type}/batch/read",
+                json={
+                    "idProperty": id_property,
+                    "inputs": [{"id": value} for value in values],
+                    "properties": list(dict.fromkeys([id_property, *properties])),
+                    "propertiesWithHistory": [],
+                },
+            )
+        )
+        return [_record(item) for item in data.get("results", [])]
+
+    # POST /crm/objects/2026-03/{objectType}/search: https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm
+    # (IN takes up to 100 values, lowercase for string properties)
+    def search_in(
+        self,
+        object_type: str,
+        property_name: str,
+        values: list[str],
+        properties: list[str],
+        after: str | None = None,
+    ) -> tuple[list[CreatedRecord], str | None]:
+        """One page (200) of ``object_type`` records whose ``property_name`` is one of
+        ``values`` (1 to 100, lowercase), with ``properties``; and the next page's ``after``
+        cursor or None. Not paced here: search has its own per-second limit, which the caller
+        keeps (``services.resolving``). Raises HubSpotError."""
+        if not 0 < len(values) <= MAX_BATCH_INPUTS:
+            raise ValueError(f"search_in takes 1 to {MAX_BATCH_INPUTS} values")
+        body: dict[str, Any] = {
+            "filterGroups": [
+                {"filters": [{"propertyName": property_name, "operator": "IN", "values": values}]}
+            ],
+            "properties": list(dict.fromkeys([property_name, *properties])),
+            "limit": 200,
+            "sorts": ["hs_object_id"],
+            "after": after or "0",
+        }
+        data = self._json(
+            self._request(
+                "POST", f"/crm/objects/2026-03/{object_type}/search", paced=False, json=body
+            )
+        )
+        next_after = ((data.get("paging") or {}).get("next") or {}).get("after")
+        records = [_record(item) for item in data.get("results", [])]
+        return records, str(next_after) if next_after else None
+
+    # GET /crm/owners/2026-03: https://developers.hubspot.com/docs/api-reference/latest/crm/owners/guide
+    def owners_page(
+        self, *, archived: bool, after: str | None = None
+    ) -> tuple[list[Owner], str | None]:
+        """One page (500) of the portal's owners, active ones or (``archived``) deactivated
+        ones, and the next page's ``after`` cursor or None. Needs ``crm.objects.owners.read``.
+        Raises HubSpotError."""
+        params = {"limit": "500", "archived": "true" if archived else "false"}
+        if after:
+            params["after"] = after
+        data = self._json(self._request("GET", "/crm/owners/2026-03", params=params))
+        owners = [
+            Owner(
+                id=str(item["id"]),
+                email=str(item.get("email") or ""),
+                first_name=str(item.get("firstName") or ""),
+                last_name=str(item.get("lastName") or ""),
+                archived=bool(item.get("archived")) or archived,
+            )
+            for item in data.get("results", [])
+        ]
+        next_after = ((data.get("paging") or {}).get("next") or {}).get("after")
+        return owners, str(next_after) if next_after else None
+
+    # POST /crm/objects/2026-03/contacts/batch/create: https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/contacts/guide
+    # (a taken email: 409 CONFLICT "Contact already exists. Existing ID: N",
+    # https://github.com/HubSpot/hubspot-api-python/issues/51)
+    def create_contacts(self, properties: list[dict[str, str]]) -> list[CreatedRecord]:
+        """Create up to 100 contacts, one per ``properties`` dict (``email``, ``firstname``,
+        ``lastname``, ``phone``), in one call paced like every batch call. Not retried: a
+        resend is safe anyway, HubSpot refusing a second contact with the same email. Raises
+        HubSpotError (status 409 when an email is taken: nothing was created)."""
+        if not 0 < len(properties) <= MAX_BATCH_INPUTS:
+            raise ValueError(f"create_contacts takes 1 to {MAX_BATCH_INPUTS} inputs")
+        data = self._json(
+            self._request(
+                "POST",
+                "/crm/objects/2026-03/0-1/batch/create",
+                json={"inputs": [{"properties": props} for props in properties]},
+            )
+        )
+        return [_record(item) for item in data.get("results", [])]
+
+
+def _record(item: dict[str, Any]) -> CreatedRecord:
+    """A ``SimplePublicObject`` of a read or search answer."""
+    return CreatedRecord(
+        id=str(item["id"]),
+        properties={k: str(v) for k, v in (item.get("properties") or {}).items() if v is not None},
+        object_write_trace_id=None,
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import requests
+from django.utils.translation import gettext as _
 
 
 class HubSpotError(Exception):
@@ -96,7 +97,9 @@ def error_from_response(status: int, body: Any, headers: dict[str, str]) -> HubS
     """Build the fitting HubSpotError from an error response's status, JSON body and headers."""
     data: dict[str, Any] = body if isinstance(body, dict) else {}
     message = str(
-        data.get("message") or data.get("error_description") or f"HubSpot answered HTTP {status}."
+        data.get("message")
+        or data.get("error_description")
+        or _("HubSpot answered HTTP %(status)s.") % {"status": status}
     )
     if "error" in data and data.get("status") not in (None, "error"):
         # An OAuth error: HubSpot's own code is in "status" (BAD_REFRESH_TOKEN, BAD_AUTH_CODE).

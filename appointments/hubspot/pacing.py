@@ -2,7 +2,8 @@
 
 HubSpot's limit is per portal and app, not per process (https://developers.hubspot.com/docs/api/usage-details;
 hubspot-api-nodejs#416): one rolling 10-second budget (``HUBSPOT_RATE_LIMIT_PER_10S``, 110 by
-default) is kept in a bucket every process sees. The backend is Redis when
+default) is kept in a bucket every process sees, and so is search's own per-second limit
+(``HUBSPOT_SEARCH_PER_SECOND``). The backend is Redis when
 ``HUBPORTAL_REDIS_URL`` is set (workers on several machines), otherwise a SQLite file with a file
 lock under ``HUBPORTAL_STATE_DIR`` (every process on one machine).
 """
@@ -20,7 +21,7 @@ from pyrate_limiter.buckets.redis_bucket import RedisBucket
 
 logger = logging.getLogger(__name__)
 
-_limiters: dict[tuple[int, int, str], Limiter] = {}
+_limiters: dict[tuple[int, int, str, bool], Limiter] = {}
 _lock = threading.Lock()
 MAX_WAIT_SECONDS = 120
 
@@ -31,23 +32,29 @@ def _budget() -> int:
     return max(1, settings.HUBSPOT_RATE_LIMIT_PER_10S - settings.HUBSPOT_RATE_LIMIT_MARGIN)
 
 
-def _limiter(hub_id: int) -> Limiter:
-    key = (hub_id, _budget(), settings.HUBPORTAL_REDIS_URL)
+def _limiter(hub_id: int, *, search: bool = False) -> Limiter:
+    # Searches have their own bucket: HubSpot counts them apart from the 10-second budget.
+    budget = settings.HUBSPOT_SEARCH_PER_SECOND if search else _budget()
+    key = (hub_id, budget, settings.HUBPORTAL_REDIS_URL, search)
     with _lock:
         limiter = _limiters.get(key)
         if limiter is None:
-            rates = [Rate(_budget(), Duration.SECOND * 10)]
+            # A tenth of a second more for searches: a one-second window is short beside the
+            # jitter between our send times and HubSpot's arrival times.
+            interval = Duration.SECOND + 100 if search else Duration.SECOND * 10
+            rates = [Rate(budget, interval)]
+            name = "search" if search else "rate"
             if settings.HUBPORTAL_REDIS_URL:
                 import redis
 
                 client = redis.Redis.from_url(settings.HUBPORTAL_REDIS_URL)
-                bucket = RedisBucket.init(rates, client, f"hubportal:rate:{hub_id}")
+                bucket = RedisBucket.init(rates, client, f"hubportal:{name}:{hub_id}")
             else:
                 state_dir = Path(settings.HUBPORTAL_STATE_DIR)
                 state_dir.mkdir(parents=True, exist_ok=True)
                 bucket = SQLiteBucket.init_from_file(
                     rates,
-                    table=f"hub_{hub_id}_{_budget()}",
+                    table=f"hub_{hub_id}_{budget}" if not search else f"search_{hub_id}_{budget}",
                     db_path=str(state_dir / "hubspot-rate.sqlite3"),
                     use_file_lock=True,
                 )
@@ -63,6 +70,16 @@ def acquire(hub_id: int) -> None:
     """
     if not _limiter(hub_id).try_acquire(f"hub-{hub_id}", blocking=True, timeout=MAX_WAIT_SECONDS):
         raise TimeoutError(f"No HubSpot call budget for portal {hub_id} within 120 s")
+
+
+def acquire_search(hub_id: int) -> None:
+    """Block until one more search of ``hub_id``'s portal fits in ``HUBSPOT_SEARCH_PER_SECOND``
+    (search's own per-second limit, exempt from the 10-second budget:
+    https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm, "Limitations").
+    Raises TimeoutError after MAX_WAIT_SECONDS."""
+    limiter = _limiter(hub_id, search=True)
+    if not limiter.try_acquire(f"search-{hub_id}", blocking=True, timeout=MAX_WAIT_SECONDS):
+        raise TimeoutError(f"No HubSpot search budget for portal {hub_id} within 120 s")
 
 
 def slow_down(remaining: int | None, interval_ms: int | None, maximum: int | None) -> None:

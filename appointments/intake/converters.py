@@ -110,17 +110,25 @@ def convert_bool(cell: object) -> str | None:
     return value
 
 
-def enumeration_converter(prop: PropertyDefinition) -> Converter:
+def enumeration_converter(
+    prop: PropertyDefinition, value_map: tuple[tuple[str, str], ...] = ()
+) -> Converter:
     """Option values and labels, case-insensitively, to the option's value.
 
-    Multi-select (``fieldType`` checkbox) cells list several, separated by ``;``; they are
-    sent ``;``-joined without spaces, each once, in the order given.
+    ``value_map``: the file's own words for options, ``(text, option value)`` pairs chosen on
+    the mapping screen (``ColumnTarget.values``), read the same way; a pair naming no option
+    of ``prop`` is left out. Multi-select (``fieldType`` checkbox) cells list several,
+    separated by ``;``; they are sent ``;``-joined without spaces, each once, in the order given.
     """
     lookup: dict[str, str] = {}
     for option in prop.options:
         lookup.setdefault(" ".join(option.label.split()).casefold(), option.value)
     for option in prop.options:
         lookup[option.value.strip().casefold()] = option.value
+    values = {option.value for option in prop.options}
+    for text, value in value_map:
+        if value in values:
+            lookup[" ".join(text.split()).casefold()] = value
     choices = ", ".join(option.label for option in prop.options if not option.hidden)
 
     def find(text: str) -> str:
@@ -213,6 +221,20 @@ def _split_record_ids(text: str) -> list[str] | None:
     return ids or None
 
 
+def convert_minutes(cell: object) -> str | None:
+    """A duration in minutes (``45``, ``"90"``, ``"1,5"`` is refused: whole minutes or a dot
+    decimal) as text; None for a blank cell. Raises CellProblem ``invalid_minutes`` for a
+    negative or non-numeric value."""
+    if isinstance(cell, (bool, FormulaWithoutValue)):
+        raise CellProblem("invalid_minutes")
+    text = display_text(cell).strip()
+    if not text:
+        return None
+    if not _PLAIN.match(text) or text.startswith("-"):
+        raise CellProblem("invalid_minutes")
+    return _decimal_text(text.lstrip("+"))
+
+
 def refuse_read_only(cell: object) -> str | None:
     if type(cell) is str and not cell.strip():
         return None
@@ -246,8 +268,10 @@ def property_converter(
     date_order: str | None,
     date1904: bool,
     decimal_comma: bool | None,
+    value_map: tuple[tuple[str, str], ...] = (),
 ) -> Converter:
-    """The converter for one property's column, from its HubSpot ``type``.
+    """The converter for one property's column, from its HubSpot ``type`` (``value_map``: an
+    enumeration's words for its options, see ``enumeration_converter``).
 
     It returns the string to send, None for a blank cell, or raises CellProblem.
     """
@@ -262,5 +286,5 @@ def property_converter(
     if prop.type == "bool":
         return cached(convert_bool)
     if prop.type == "enumeration":
-        return cached(enumeration_converter(prop))
+        return cached(enumeration_converter(prop, value_map))
     return convert_string

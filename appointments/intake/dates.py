@@ -201,3 +201,78 @@ def date_converter(order: str | None, date1904: bool) -> Callable[[object], str 
         return value.date().isoformat()
 
     return convert
+
+
+_TIME_OF_DAY = re.compile(
+    r"^(\d{1,2})(?:[:hH](\d{2})(?::(\d{2}))?)?\s*(?:([aApP])\.?[mM]\.?)?$|^(\d{1,2})[hH]$"
+)
+# A date-only text whose file wrote midnight too ("2026-12-10 00:00"): the time comes from
+# elsewhere, so the midnight is dropped rather than read as a second time.
+_MIDNIGHT = re.compile(r"[ T]+0?0[:hH]00(?::00)?$")
+
+
+def parse_time_of_day(cell: object) -> datetime.time:
+    """A time-of-day cell as a time: ``"09:00"``, ``"9:00 AM"``, ``"14h30"``, ``"9h"``, a
+    workbook time (or datetime, its time), or a fraction of a day (``0.375``).
+
+    Raises CellProblem ``invalid_time`` for anything else, ``missing_time`` for a blank."""
+    if type(cell) is datetime.time:
+        return cell
+    if type(cell) is datetime.datetime:
+        return cell.time()
+    if type(cell) is datetime.timedelta and datetime.timedelta(0) <= cell < datetime.timedelta(1):
+        return (datetime.datetime.min + cell).time()
+    if isinstance(cell, float) and not isinstance(cell, bool) and 0 <= cell < 1:
+        return (datetime.datetime.min + datetime.timedelta(seconds=round(cell * 86400))).time()
+    if cell is None or (type(cell) is str and not cell.strip()):
+        raise CellProblem("missing_time")
+    if type(cell) is not str:
+        raise CellProblem("invalid_time")
+    match = _TIME_OF_DAY.match(cell.strip())
+    if match is None:
+        raise CellProblem("invalid_time")
+    hour = int(match[1] or match[5])
+    minute, second = int(match[2] or 0), int(match[3] or 0)
+    if match[4]:
+        if not 1 <= hour <= 12:
+            raise CellProblem("invalid_time")
+        hour = hour % 12 + (12 if match[4].lower() == "p" else 0)
+    try:
+        return datetime.time(hour, minute, second)
+    except ValueError:
+        raise CellProblem("invalid_time") from None
+
+
+def join_date_time(date_cell: object, time: datetime.time, date1904: bool) -> object:
+    """A date-only cell and a time of day as one cell ``datetime_converter`` reads (so the
+    same day/month order, time zone and daylight-saving checks apply): a naive datetime for
+    a workbook date, a serial number or ISO text; ``"<text> HH:MM:SS"`` for other text.
+
+    Raises CellProblem ``invalid_date`` when the cell is no date, or already has a time."""
+    if type(date_cell) is datetime.datetime:
+        if date_cell.time() != datetime.time():
+            raise CellProblem("date_with_time")
+        return datetime.datetime.combine(date_cell.date(), time)
+    if isinstance(date_cell, datetime.date):
+        return datetime.datetime.combine(date_cell, time)
+    if isinstance(date_cell, (int, float)) and not isinstance(date_cell, bool):
+        try:
+            day = from_serial(float(date_cell), date1904)
+        except (ValueError, OverflowError):
+            raise CellProblem("invalid_date") from None
+        if day.time() != datetime.time():
+            raise CellProblem("date_with_time")
+        return datetime.datetime.combine(day.date(), time)
+    if type(date_cell) is not str:
+        raise CellProblem("invalid_date")
+    text = _MIDNIGHT.sub("", date_cell.strip())
+    match = DAY_MONTH.match(text) or YEAR_FIRST.match(text)
+    if match:
+        if match[4] is not None:
+            raise CellProblem("date_with_time")
+        return f"{text} {time.isoformat()}"
+    try:
+        iso_day = datetime.date.fromisoformat(text)
+    except ValueError:
+        raise CellProblem("invalid_date") from None
+    return datetime.datetime.combine(iso_day, time)

@@ -1,7 +1,11 @@
-"""Propose which portal property or association type each column of a file feeds."""
+"""Where each column of a file goes (``ColumnTarget``), stored as JSON; association headers.
+
+The matcher that proposes targets from headers and values is ``intake.headers``.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections import defaultdict
@@ -11,20 +15,11 @@ from typing import Any, Literal
 from appointments.hubspot.schema import (
     ASSOCIATION_TARGETS,
     AssociationLabel,
-    PropertyDefinition,
     default_label,
 )
 
 from .cells import column_letter
 
-# French labels people use for HubSpot's own appointment properties; a portal's labels come
-# from its properties API in one language only.
-FRENCH_LABELS: dict[str, tuple[str, ...]] = {
-    "hs_appointment_name": ("Nom du rendez-vous", "Nom", "Titre", "Rendez-vous"),
-    "hs_appointment_start": ("Heure de début", "Début", "Date de début", "Début du rendez-vous"),
-    "hs_appointment_end": ("Heure de fin", "Fin", "Date de fin", "Fin du rendez-vous"),
-    "hs_appointment_status": ("Statut", "Statut du rendez-vous"),
-}
 # Other ways people name the association columns (HubSpot object names, French names).
 ASSOCIATION_ALIASES: dict[str, tuple[str, ...]] = {
     "contact_ids": ("contact_id", "contacts", "contact", "ids des contacts", "id contact"),
@@ -39,42 +34,132 @@ ASSOCIATION_ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "deal_ids": ("deal_id", "deals", "deal", "transactions", "ids des transactions"),
 }
+# Headers naming an association column by its natural key (issue 13): the key property each
+# object type is matched by, and the headers people give such columns.
+KEY_ALIASES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "contact_ids": (
+        "email",
+        (
+            "email",
+            "e-mail",
+            "e mail",
+            "mail",
+            "client email",
+            "customer email",
+            "contact email",
+            "patient email",
+            "email address",
+            "courriel",
+            "adresse e-mail",
+            "adresse email",
+            "email du client",
+            "courriel du client",
+        ),
+    ),
+    "company_ids": (
+        "domain",
+        (
+            "domain",
+            "company domain",
+            "website",
+            "company website",
+            "web site",
+            "site",
+            "site web",
+            "site internet",
+            "url",
+            "société",
+            "societe",
+            "domaine",
+        ),
+    ),
+    "deal_ids": (
+        "dealname",
+        ("deal name", "dealname", "deal title", "nom de la transaction", "transaction name"),
+    ),
+}
+_EMAILISH = re.compile(r"^[^@\s;]+@[^@\s;]+\.[^@\s;]+$")
+_DOMAINISH = re.compile(r"^(https?://)?(www\.)?[a-z0-9-]+(\.[a-z0-9-]+)+(/\S*)?$", re.IGNORECASE)
 _LABELLED = re.compile(r"^(?P<column>.+?)\s*\((?P<label>[^()]+)\)\s*$")
 
 
 @dataclass(frozen=True)
 class ColumnTarget:
-    """Where one column's values go.
+    """Where one column's values go, and how they are read on the way.
 
     ``kind="property"``: ``name`` is the property's internal name. ``kind="association"``:
     ``name`` is the target object type (``0-1`` contacts, ``0-2`` companies, ``0-3`` deals) and
-    ``association_type_id``/``association_category`` the type to create.
+    ``association_type_id``/``association_category`` the type to create and
+    ``match_property`` what the cells hold: None for record IDs, ``email`` (contacts),
+    ``domain`` (companies), ``dealname`` (deals), any unique-value property, or
+    ``intake.keys.AUTO`` (the form grid: an ID or the usual key).
+
+    Per-column choices of the mapping screen (each has a default, so a mapping stored before
+    they existed loads unchanged):
+
+    - ``values``: ``(cell text, option value)`` pairs for an enumeration: the file's own words
+      for the property's options (``("Confirmed", "scheduled")``), matched as options are
+      (case and spacing ignored), applied to every row before it is checked.
+    - ``time_column``: index of the column holding the time of day of this date column
+      (``"2026-12-10"`` + ``"09:00"``); ``fixed_time``: ``"HH:MM"`` for every row instead.
+    - ``minutes_after``: this column holds a number of minutes after that datetime
+      property's value (a duration: start + 45 -> end).
+    - ``fallback``: another column goes to the same property and wins; this one's cell is
+      used only where that one is blank.
     """
 
     kind: Literal["property", "association"]
     name: str
     association_type_id: int | None = None
     association_category: str | None = None
+    values: tuple[tuple[str, str], ...] = ()
+    time_column: int | None = None
+    fixed_time: str | None = None
+    minutes_after: str | None = None
+    fallback: bool = False
+    match_property: str | None = None
+
+    @property
+    def reads_joined(self) -> bool:
+        """True when a row's value is built from more than this column's cell alone."""
+        return (
+            self.time_column is not None
+            or self.fixed_time is not None
+            or self.minutes_after is not None
+            or self.fallback
+        )
+
+
+# The per-column choices above, as stored (only where set: older readers ignore them).
+_CHOICES = ("values", "time_column", "fixed_time", "minutes_after", "fallback", "match_property")
 
 
 def mapping_to_json(mapping: list[ColumnTarget | None]) -> list[dict[str, Any] | None]:
     """The mapping as stored on a batch, an upload's task and a saved mapping: one
-    ``{"kind", "name", "association_type_id", "association_category"}`` or None per column."""
-    return [
-        None
-        if target is None
-        else {
+    ``{"kind", "name", "association_type_id", "association_category"}`` or None per column,
+    plus the ``ColumnTarget`` choices that differ from their default (``values`` as
+    ``[[text, option value], ...]``)."""
+    result: list[dict[str, Any] | None] = []
+    for target in mapping:
+        if target is None:
+            result.append(None)
+            continue
+        data: dict[str, Any] = {
             "kind": target.kind,
             "name": target.name,
             "association_type_id": target.association_type_id,
             "association_category": target.association_category,
         }
-        for target in mapping
-    ]
+        for choice in _CHOICES:
+            value = getattr(target, choice)
+            if value not in (None, (), False):
+                data[choice] = [list(pair) for pair in value] if choice == "values" else value
+        result.append(data)
+    return result
 
 
 def target_from_json(data: dict[str, Any] | None) -> ColumnTarget | None:
-    """The inverse of ``mapping_to_json`` for one column."""
+    """The inverse of ``mapping_to_json`` for one column (choices missing: their defaults)."""
     if not data:
         return None
     return ColumnTarget(
@@ -82,6 +167,12 @@ def target_from_json(data: dict[str, Any] | None) -> ColumnTarget | None:
         name=data["name"],
         association_type_id=data.get("association_type_id"),
         association_category=data.get("association_category"),
+        values=tuple((str(text), str(value)) for text, value in data.get("values") or ()),
+        time_column=data.get("time_column"),
+        fixed_time=data.get("fixed_time"),
+        minutes_after=data.get("minutes_after"),
+        fallback=bool(data.get("fallback", False)),
+        match_property=data.get("match_property") or None,
     )
 
 
@@ -89,6 +180,18 @@ def normalise(text: str) -> str:
     """Fold case, accents, spacing and punctuation: ``"Heure de début"`` -> ``"heurededebut"``."""
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if c.isalnum()).casefold()
+
+
+def association_label_header(header: str) -> bool:
+    """True for a header naming an association column with a label: ``"deal_ids (VIP)"``."""
+    match = _LABELLED.match(header)
+    if not match:
+        return False
+    wanted = normalise(match["column"])
+    return any(
+        wanted in {normalise(column), *(normalise(alias) for alias in aliases)}
+        for column, aliases in ASSOCIATION_ALIASES.items()
+    )
 
 
 def association_target(header: str, labels: list[AssociationLabel]) -> ColumnTarget | None:
@@ -104,8 +207,12 @@ def association_target(header: str, labels: list[AssociationLabel]) -> ColumnTar
         wanted, label_text = normalise(match["column"]), normalise(match["label"])
     for column, (object_type, _name) in ASSOCIATION_TARGETS.items():
         names = {normalise(column), *(normalise(alias) for alias in ASSOCIATION_ALIASES[column])}
+        key, key_names = KEY_ALIASES[column]
+        match_property: str | None = None
         if wanted not in names:
-            continue
+            if wanted not in {normalise(alias) for alias in key_names}:
+                continue
+            match_property = key
         if label_text is None:
             chosen = default_label(labels, object_type)
         else:
@@ -124,39 +231,53 @@ def association_target(header: str, labels: list[AssociationLabel]) -> ColumnTar
             name=object_type,
             association_type_id=chosen.type_id,
             association_category=chosen.category,
+            match_property=match_property,
         )
     return None
 
 
-def propose_mapping(
-    headers: list[str], properties: list[PropertyDefinition], labels: list[AssociationLabel]
-) -> list[ColumnTarget | None]:
-    """One proposal per column, in column order; None leaves the column ignored.
+def values_key(samples: list[str]) -> str | None:
+    """The key property a column's non-blank ``samples`` look like: ``email`` when every one
+    is an email address (``;``-separated lists included), ``domain`` when every one is a
+    website or domain, else None (record IDs, names, anything else)."""
+    parts = [part.strip() for sample in samples for part in sample.split(";") if part.strip()]
+    if not parts or all(part.isdigit() for part in parts):
+        return None
+    if all(_EMAILISH.match(part) for part in parts):
+        return "email"
+    if all(_DOMAINISH.match(part) and not part.replace(".", "").isdigit() for part in parts):
+        return "domain"
+    return None
 
-    Headers are compared with each writable property's internal name, label and known French
-    labels, and with the association column names; case, accents and spacing are ignored. Read-
-    only and calculated properties are never proposed (HubSpot refuses them on create), and no
-    property is proposed for two columns: the first column wins.
-    """
-    by_key: dict[str, str] = {}
-    for prop in properties:
-        if not prop.writable:
-            continue
-        keys = [prop.name, prop.label, *FRENCH_LABELS.get(prop.name, ())]
-        for key in keys:
-            by_key.setdefault(normalise(key), prop.name)
-    used: set[str] = set()
-    proposal: list[ColumnTarget | None] = []
-    for header in headers:
-        target: ColumnTarget | None = None
-        name = by_key.get(normalise(header)) if header.strip() else None
-        if name is not None and name not in used:
-            used.add(name)
-            target = ColumnTarget(kind="property", name=name)
-        elif name is None and header.strip():
-            target = association_target(header, labels)
-        proposal.append(target)
-    return proposal
+
+def with_values(
+    target: ColumnTarget | None, samples: list[str], labels: list[AssociationLabel]
+) -> ColumnTarget | None:
+    """``target`` corrected by what the column holds: an association column of emails matches
+    contacts by email (a column of emails is not a column of IDs), of domains companies by
+    domain, of record IDs by ID whatever its header says; an unmapped column of emails or
+    domains is proposed as such."""
+    key = values_key(samples)
+    parts = [part.strip() for sample in samples for part in sample.split(";") if part.strip()]
+    # A "Client email" column of record IDs holds record IDs.
+    digits = bool(parts) and all(part.isdigit() for part in parts)
+    if key is None and target is not None and target.match_property and digits:
+        return dataclasses.replace(target, match_property=None)
+    if key is None:
+        return target
+    object_type = "0-1" if key == "email" else "0-2"
+    if target is None:
+        chosen = default_label(labels, object_type)
+        return ColumnTarget(
+            kind="association",
+            name=object_type,
+            association_type_id=chosen.type_id,
+            association_category=chosen.category,
+            match_property=key,
+        )
+    if target.kind == "association" and target.name == object_type and not target.match_property:
+        return dataclasses.replace(target, match_property=key)
+    return target
 
 
 def duplicate_headers(headers: list[str]) -> list[tuple[str, list[str]]]:

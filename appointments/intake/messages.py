@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+
+# The error code of an association to a record the portal does not have.
+RECORD_NOT_FOUND = "record_not_found"
 
 _VALUE_SHOWN = 80  # long texts are cut in messages; the full value stays in the row's raw data
 
@@ -93,7 +99,79 @@ def _problem(code: str, params: dict[str, object]) -> str:
             _("differs from column “%(other)s”, mapped to the same property. Keep one of them.")
             % params
         )
+    if code == "invalid_time":
+        return _("is not a time of day. Use HH:MM, e.g. 09:00 or 9:00 AM.")
+    if code == "invalid_minutes":
+        return _("is not a number of minutes. Use a whole number of minutes, e.g. 45.")
+    if code in ("bad_key", "not_found", "ambiguous", "owner_inactive"):
+        return _key_problem(code, params)
     return _("is not valid.")
+
+
+def _not_found(object_type: object) -> str:
+    """What "no such record" says for each object type (one sentence each: the French
+    article depends on the noun)."""
+    if object_type == "0-1":
+        return _(
+            "matches no contact in HubSpot by %(property)s. Check the spelling, or create the "
+            "contact in HubSpot first."
+        )
+    if object_type == "0-2":
+        return _(
+            "matches no company in HubSpot by %(property)s. Check the spelling, or create the "
+            "company in HubSpot first."
+        )
+    if object_type == "0-3":
+        return _(
+            "matches no deal in HubSpot by %(property)s. Check the spelling, or create the deal "
+            "in HubSpot first."
+        )
+    return _("matches no HubSpot record by %(property)s. Check the spelling.")
+
+
+def _key_problem(code: str, params: dict[str, object]) -> str:
+    """The natural keys' problems (``intake.keys``): a key of the wrong shape, a key matching
+    nothing or several records, a deactivated owner."""
+    several = {"0-1": _("contacts"), "0-2": _("companies"), "0-3": _("deals")}
+    context = {**params, "several": several.get(str(params.get("object")), _("records"))}
+    part = str(params.get("part", ""))
+    if part and part.lower() != str(params.get("value", "")).strip().lower():
+        prefix = _("contains “%(part)s”, which") % context + " "
+    else:
+        prefix = ""
+    if code == "bad_key":
+        if params.get("kind") == "email":
+            return prefix + _(
+                "is not an email address. Write the contact's email (name@example.com), "
+                "several separated by “;”."
+            )
+        return prefix + _(
+            "is not a website or domain. Write the company's domain (example.com) or website."
+        )
+    if code == "owner_inactive":
+        return (
+            _("is %(owner)s, a deactivated HubSpot user (owner %(id)s). Choose an active owner.")
+            % context
+        )
+    if params.get("object") == "owners":
+        if code == "ambiguous":
+            return (
+                _("matches several HubSpot owners: %(candidates)s. Use the owner's email instead.")
+                % context
+            )
+        return _(
+            "matches no HubSpot owner by email, full name or owner ID. Check the spelling, or "
+            "use the owner's email as HubSpot has it."
+        )
+    if code == "ambiguous":
+        return prefix + (
+            _(
+                "matches several %(several)s: %(candidates)s. Choose one with “Fix”; the choice "
+                "applies to every row with this value."
+            )
+            % context
+        )
+    return prefix + _not_found(params.get("object")) % context
 
 
 def cell_message(
@@ -104,15 +182,30 @@ def cell_message(
     if len(value) > _VALUE_SHOWN:
         value = value[: _VALUE_SHOWN - 1] + "…"
     context = {**(params or {}), "value": value}
-    if code == "required":
+    if code == "required" and not context.get("no_column"):
         return _('Row %(row)s, column "%(column)s": a value is required. Fill it in.') % {
             "row": row,
             "column": column,
         }
-    if code == "required_column":
+    # "required" with no column: the property is required and no column gives it.
+    if code == "required_column" or (code == "required" and context.get("no_column")):
         return _(
             'Row %(row)s: "%(column)s" is required, and no column gives it. Add or map a column '
             "for it."
+        ) % {"row": row, "column": column}
+    if code == RECORD_NOT_FOUND:
+        return _(
+            'Row %(row)s, column "%(column)s": there is no record %(id)s in '
+            "HubSpot portal %(hub)s. Correct the ID or remove it."
+        ) % {"row": row, "column": column, "id": value, "hub": context.get("hub", "")}
+    if code == "time_without_date":
+        return _(
+            'Row %(row)s, column "%(column)s": the time “%(time)s” has no date. Fill in the date.'
+        ) % {"row": row, "column": column, "time": context.get("time", "")}
+    if code == "missing_time":
+        return _(
+            'Row %(row)s, column "%(column)s": the time of day of this row\'s date is missing. '
+            "Fill it in (HH:MM)."
         ) % {"row": row, "column": column}
     if code == "formula_without_value":
         return _(
@@ -126,3 +219,21 @@ def cell_message(
         "value": value,
         "problem": _problem(code, context),
     }
+
+
+def error_text(error: Mapping[str, Any], *, row: int) -> str:
+    """A stored row error (``{column, value, code, params}``, see ``rows.CellError``) as a
+    sentence in the active language, for row number ``row``.
+
+    Errors stored before they kept their ``params`` (already a sentence, in the uploader's
+    language) are given as stored.
+    """
+    if "params" not in error:
+        return str(error.get("message", ""))
+    return cell_message(
+        str(error["code"]),
+        row=row,
+        column=str(error["column"]),
+        value=str(error["value"]),
+        params=dict(error["params"]),
+    )

@@ -10,14 +10,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from django.utils.translation import gettext as _
-
 from .converters import convert_record_ids
 from .dates import CellProblem
 from .encoding import association_type
-
-# The error code of an association to a record the portal does not have.
-RECORD_NOT_FOUND = "record_not_found"
+from .messages import RECORD_NOT_FOUND, cell_message
 
 
 def association_columns(
@@ -51,15 +47,16 @@ def column_holding(texts: Sequence[str], record_id: str, indexes: list[int]) -> 
 
 def record_not_found(
     *, hub_id: int, row_number: int, column: str, record_id: str
-) -> dict[str, str]:
-    """The stored error of an association to ``record_id``, which portal ``hub_id`` lacks."""
+) -> dict[str, Any]:
+    """The stored error of an association to ``record_id``, which portal ``hub_id`` lacks
+    (its sentence: ``messages.error_text``)."""
+    params: dict[str, object] = {"hub": hub_id}
     return {
         "column": column,
         "value": record_id,
         "code": RECORD_NOT_FOUND,
-        "message": _(
-            'Row %(row)s, column "%(column)s": there is no record %(id)s in '
-            "HubSpot portal %(hub)s. Correct the ID or remove it."
-        )
-        % {"row": row_number, "column": column, "id": record_id, "hub": hub_id},
+        "message": cell_message(
+            RECORD_NOT_FOUND, row=row_number, column=column, value=record_id, params=params
+        ),
+        "params": params,
     }

@@ -5,7 +5,7 @@ A leaf module: validation builds these, and the encoders (``encoding``, ``column
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -13,12 +13,15 @@ from typing import Any
 class CellError:
     """One bad cell. ``column`` is the header as in the file (the property label for a missing
     required property or the form grid); ``value`` the cell as displayed; ``code`` a machine
-    code; ``message`` a sentence naming row, column, value and what to do."""
+    code; ``message`` a sentence naming row, column, value and what to do, in the language
+    active when validating; ``params`` what fills the sentence, so that it is said again in
+    each reader's language (``messages.error_text``; stored with the row)."""
 
     column: str
     value: str
     code: str
     message: str
+    params: dict[str, object] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

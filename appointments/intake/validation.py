@@ -9,6 +9,7 @@ batch-create body's ``PublicAssociationsForObject``
 
 from __future__ import annotations
 
+import datetime
 import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,8 +21,16 @@ from appointments.hubspot.schema import PropertyDefinition
 from .bulk import gc_paused
 from .cells import NUL, column_labels, display_text, without_nul
 from .columnar import Memo, association_json, encode_columns, validate_columns
-from .converters import CellProblem, convert_record_ids, property_converter, refuse_unknown
+from .converters import (
+    CellProblem,
+    convert_minutes,
+    convert_record_ids,
+    property_converter,
+    refuse_unknown,
+)
+from .dates import join_date_time, parse_time_of_day
 from .encoding import EncodedRows, RowLayout, association_type, encode_rows
+from .keys import OWNER_PROPERTY, key_converter, owner_converter
 from .mapping import ColumnTarget
 from .messages import cell_message
 from .readers import Table
@@ -48,7 +57,9 @@ class RowValidator:
     offset. ``date_order`` (``"DMY"``/``"MDY"``) forces the day/month order of every column;
     ``column_date_orders`` (column index -> order) sets it per column; otherwise an ambiguous
     value is an error. ``decimal_comma``: the file's number convention (None: unknown).
-    ``date1904``: serial numbers count from 1904.
+    ``date1904``: serial numbers count from 1904. ``keys``: the resolution of the natural keys
+    (``intake.keys``) for key columns and the owner column; None: such cells are not
+    resolved (key columns then find nothing, owners must be owner IDs).
     """
 
     def __init__(
@@ -62,6 +73,7 @@ class RowValidator:
         column_date_orders: dict[int, str] | None = None,
         decimal_comma: bool | None = None,
         date1904: bool = False,
+        keys: dict[str, Any] | None = None,
     ) -> None:
         if len(mapping) != len(headers):
             raise ValueError("mapping needs one entry per header")
@@ -74,6 +86,12 @@ class RowValidator:
         # (start and end times repeat each other's values).
         shared: dict[tuple[str, str | None], Callable[[object], Any]] = {}
         labels = column_labels(headers)
+        self._labels = labels
+        self._date1904 = date1904
+        # (date column, its time-of-day column or None, its fixed "HH:MM" or None).
+        self._joins: list[tuple[int, int | None, str | None]] = []
+        # Column index -> the datetime property its minutes count from.
+        self._minutes: dict[int, str] = {}
         for index, (label, target) in enumerate(zip(labels, mapping, strict=True)):
             if target is None:
                 continue
@@ -81,14 +99,28 @@ class RowValidator:
                 association = association_type(
                     target.association_category, target.association_type_id
                 )
-                self._columns.append(
-                    _Column(index, label, target.name, convert_record_ids, association)
-                )
+                convert: Callable[[object], Any] = convert_record_ids
+                if target.match_property:
+                    convert = key_converter(keys or {}, target.name, target.match_property)
+                self._columns.append(_Column(index, label, target.name, convert, association))
                 continue
             prop = by_name.get(target.name)
+            if prop is not None and prop.name == OWNER_PROPERTY and keys is not None:
+                self._columns.append(
+                    _Column(index, label, target.name, owner_converter(keys), None)
+                )
+                continue
             if prop is None:
                 self._columns.append(_Column(index, label, target.name, refuse_unknown, None))
                 continue
+            if target.minutes_after is not None and prop.writable:
+                # The cell is a duration; the value sent is computed once the row's other
+                # properties are known (validate).
+                self._minutes[index] = target.minutes_after
+                self._columns.append(_Column(index, label, target.name, convert_minutes, None))
+                continue
+            if target.time_column is not None or target.fixed_time is not None:
+                self._joins.append((index, target.time_column, target.fixed_time))
             order = date_order or (column_date_orders or {}).get(index)
             known_order = order if order in ("DMY", "MDY") else None
             key = (prop.type, known_order)
@@ -100,10 +132,16 @@ class RowValidator:
                     date_order=known_order,
                     date1904=date1904,
                     decimal_comma=decimal_comma,
+                    value_map=target.values,
                 )
                 if prop.writable and prop.type in ("date", "datetime"):
                     shared[key] = converter
             self._columns.append(_Column(index, label, target.name, converter, None))
+        # A column used only where the winning column of its property is blank comes after it.
+        self._fallback = {
+            index for index, target in enumerate(mapping) if target is not None and target.fallback
+        }
+        self._columns.sort(key=lambda column: column.index in self._fallback)
         self.required = [
             (prop.name, prop.label) for prop in properties if prop.required and prop.writable
         ]
@@ -119,6 +157,8 @@ class RowValidator:
             for column in self._columns
         ]
         self._shared_targets = len(self._by_target) < len(self._columns)
+        # Values built from two cells (or a cell and a choice) are checked row by row.
+        self._per_row = self._shared_targets or bool(self._joins or self._minutes)
         # For validate_rows: memos of the cacheable converters' plain functions, per column
         # index (one per converter), and of display text per set of cell types (see columnar).
         memo_of: dict[Callable[[object], Any], Memo] = {}
@@ -151,9 +191,15 @@ class RowValidator:
         properties: dict[str, str] = {}
         associations: list[list[Any]] = []
         errors: list[CellError] = []
+        skipped: set[int] = set()
+        if self._joins:
+            cells = self._joined(row_number, cells, errors, skipped)
+        minutes: dict[str, tuple[str, int]] = {}
         for index, convert, target, kind in self.plan:
             cell = cells[index]
-            if cell == "":
+            if cell == "" or index in skipped:
+                continue
+            if index in self._fallback and target in properties:
                 continue
             if nul and type(cell) is str and NUL in cell:
                 problem = CellProblem("nul_character")
@@ -166,6 +212,9 @@ class RowValidator:
                 continue
             if value is None:
                 continue
+            if index in self._minutes:
+                minutes[target] = (value, index)
+                continue
             if kind is not None:
                 for id_ in value:
                     associations.append([id_, *kind])
@@ -177,6 +226,13 @@ class RowValidator:
                 )
             else:
                 properties[target] = value
+        for target, (value, index) in minutes.items():
+            begins = properties.get(self._minutes[index])
+            if begins is not None and target not in properties:
+                # UTC arithmetic: a duration is elapsed time, whatever the clocks do meanwhile.
+                moment = datetime.datetime.fromisoformat(begins.removesuffix("Z"))
+                ends = moment + datetime.timedelta(minutes=float(value))
+                properties[target] = ends.isoformat(timespec="seconds") + "Z"
         for name, label in self.required:
             # A filled but invalid cell already has its error; "required" is for blanks only.
             if name not in properties:
@@ -192,20 +248,56 @@ class RowValidator:
             errors.append(self._error(row_number, end_column, cells[end_column.index], late))
         return ValidatedRow(row_number, raw, properties, associations, errors)
 
+    def _joined(
+        self, row_number: int, cells: list[object], errors: list[CellError], skipped: set[int]
+    ) -> list[object]:
+        """``cells`` with each date column joined to its time of day (another column's cell,
+        or a fixed time), for the datetime converter to read; a bad or missing time is an
+        error of the time's column, and its date column is then ``skipped``."""
+        cells = list(cells)
+        for index, time_index, fixed in self._joins:
+            date_cell = cells[index]
+            source = cells[time_index] if time_index is not None else fixed
+            if date_cell == "" or date_cell is None:
+                if time_index is not None and display_text(source).strip():
+                    # A time with no date would be dropped without a word.
+                    lonely = CellProblem("time_without_date", time=display_text(source))
+                    column = self._columns_by_index[index]
+                    errors.append(self._error(row_number, column, "", lonely))
+                continue
+            at = (
+                _Column(time_index, self._labels[time_index], "", str, None)
+                if time_index is not None
+                else self._columns_by_index[index]
+            )
+            try:
+                time = parse_time_of_day(source)
+            except CellProblem as problem:
+                errors.append(self._error(row_number, at, source or "", problem))
+                skipped.add(index)
+                continue
+            try:
+                cells[index] = join_date_time(date_cell, time, self._date1904)
+            except CellProblem as problem:
+                column = self._columns_by_index[index]
+                errors.append(self._error(row_number, column, date_cell, problem))
+                skipped.add(index)
+        return cells
+
     def validate_rows(self, rows: Sequence[tuple[int, list[object]]]) -> list[ValidatedRow]:
         """Validate many ``(row number, cells)`` at once; the same result as ``validate`` on each.
 
         Works column by column (see ``columnar``); a row with any problem goes through
         ``validate``, so errors have one source.
         """
-        if self._shared_targets or not rows:
+        if self._per_row or not rows:
             return [self.validate(number, cells) for number, cells in rows]
         return validate_columns(self, rows)
 
     def encode_rows(self, rows: Sequence[tuple[int, list[object]]]) -> EncodedRows:
         """Validate many rows straight to their stored form: the same as
         ``encoding.encode_rows(validate_rows(rows))``, faster (see ``columnar``)."""
-        if self._shared_targets or not rows:
+        if self._per_row or not rows:
             return encode_rows(
                 (self.validate(number, cells) for number, cells in rows), self.layout
             )
@@ -219,15 +311,19 @@ class RowValidator:
         message = cell_message(
             problem.code, row=row_number, column=column.header, value=value, params=params
         )
-        return CellError(column=column.header, value=value, code=problem.code, message=message)
+        return CellError(
+            column=column.header, value=value, code=problem.code, message=message, params=params
+        )
 
     def _missing(self, row_number: int, name: str, label: str) -> CellError:
         header = self._column_of.get(name)
         if header is None:
             message = cell_message("required_column", row=row_number, column=label, value="")
-            return CellError(column=label, value="", code="required", message=message)
+            return CellError(
+                column=label, value="", code="required", message=message, params={"no_column": 1}
+            )
         message = cell_message("required", row=row_number, column=header, value="")
-        return CellError(column=header, value="", code="required", message=message)
+        return CellError(column=header, value="", code="required", message=message, params={})
 
 
 def snapshot_validator(
@@ -239,7 +335,8 @@ def snapshot_validator(
     reading: dict[str, Any],
 ) -> RowValidator:
     """The RowValidator of a batch's snapshot, ``reading`` as ``tuning.table_reading`` gives
-    it: a fixed row is judged exactly as its file was."""
+    it (with the natural keys' resolution under ``"keys"``): a fixed row is judged exactly as
+    its file was."""
     return RowValidator(
         headers=headers,
         mapping=mapping,
@@ -250,6 +347,7 @@ def snapshot_validator(
         },
         decimal_comma=reading.get("decimal_comma"),
         date1904=bool(reading.get("date1904")),
+        keys=reading.get("keys"),
     )
 
 
@@ -261,17 +359,22 @@ def table_validator(
     timezone: ZoneInfo,
     date_order: str | None = None,
     date_orders: dict[int, str] | None = None,
+    keys: dict[str, Any] | None = None,
 ) -> RowValidator:
     """A RowValidator with the choices this file's data decides: day/month order per column
     (``date_orders``, column index -> ``"DMY"``/``"MDY"``, for the columns a person decided;
-    ``date_order`` forces every column), decimal comma, 1904 dates."""
+    ``date_order`` forces every column), decimal comma, 1904 dates; ``keys`` the natural
+    keys' resolution."""
     if date_order is None:
+        reading = table_reading(table, mapping, properties, date_orders or {})
+        if keys is not None:
+            reading["keys"] = keys
         return snapshot_validator(
             headers=table.headers,
             mapping=mapping,
             properties=properties,
             timezone=timezone,
-            reading=table_reading(table, mapping, properties, date_orders or {}),
+            reading=reading,
         )
     return RowValidator(
         headers=table.headers,
@@ -282,6 +385,7 @@ def table_validator(
         column_date_orders=column_date_orders(table, mapping, properties),
         decimal_comma=file_decimal_comma(table, mapping, properties),
         date1904=table.date1904,
+        keys=keys,
     )
 
 
@@ -319,6 +423,7 @@ def validate_table(
     timezone: ZoneInfo,
     date_order: str | None = None,
     date_orders: dict[int, str] | None = None,
+    keys: dict[str, Any] | None = None,
 ) -> list[ValidatedRow]:
     """Validate every data row of ``table``, in file order.
 
@@ -328,7 +433,8 @@ def validate_table(
     tells which columns those are). The number convention comes from the file (semicolon CSVs
     and ``1,5``-style values use a decimal comma). ``date_orders`` gives the person's order
     for such columns, as the mapping screen asks for it. The same as storing the file would
-    give, without storing anything.
+    give, without storing anything. ``keys``: the natural keys' resolution
+    (``services.resolving.keys_resolve``).
     """
     with gc_paused():
         validator = table_validator(
@@ -338,5 +444,6 @@ def validate_table(
             timezone=timezone,
             date_order=date_order,
             date_orders=date_orders,
+            keys=keys,
         )
         return validator.validate_rows(table.rows)

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,12 +34,14 @@ from appointments.intake.bulk import gc_paused
 from appointments.intake.cells import column_labels
 from appointments.intake.encoding import association_object_types
 from appointments.intake.mapping import ColumnTarget, mapping_to_json, target_from_json
+from appointments.intake.readers import Table
 from appointments.intake.records import (
     RECORD_NOT_FOUND,
     association_columns,
     column_holding,
     record_not_found,
 )
+from appointments.intake.tuning import table_reading
 from appointments.intake.validation import RowValidator, snapshot_validator
 from appointments.models import (
     REFUSED_ROWS,
@@ -50,12 +52,15 @@ from appointments.models import (
     Portal,
     Upload,
 )
+from appointments.services import access
+from appointments.services.access import Action
 from appointments.services.exports import is_example_name
 from appointments.services.portals import (
     PortalNeedsReconnect,
     portal_check_readiness,
     portal_client,
 )
+from appointments.services.resolving import keys_create_contacts, keys_resolve
 from appointments.services.sending import (
     UNKNOWN_OUTCOME,
     batch_queue,
@@ -111,7 +116,13 @@ def batch_create(
     The one way rows become a batch: the upload confirmation (``services.uploads``), the form
     grid (``services.grid``) and ``import_appointments`` all call it. ``reading`` is
     ``intake.tuning.table_reading``'s (day/month orders, decimal comma, 1904 dates);
-    ``timezone_name`` an IANA zone for times without an offset. Nothing is sent.
+    ``timezone_name`` an IANA zone for times without an offset. Nothing is sent, but the
+    natural keys of key columns and the owner column (emails, domains, names) are resolved
+    first (``services.resolving.keys_resolve``, kept as ``reading["keys"]``), and with
+    ``reading["create_contacts"]`` the contacts HubSpot lacks are created
+    (``keys_create_contacts``); that raises
+    HubSpotError / PortalNeedsReconnect / TimeoutError, before anything is stored, when HubSpot
+    cannot be asked.
 
     Idempotent per ``origin`` (``"upload:<id>"``, ``"grid:<key>"``): the batch is claimed, and
     ``upload`` linked to it, in one short transaction before any row is written; a second call
@@ -120,7 +131,19 @@ def batch_create(
     transaction (a 100,000-row file never holds the write lock throughout), the batch
     ``STORING`` until the last one; a batch whose storing stopped (a killed process) is taken
     over by ``batch_resume_storing``.
+
+    Raises PermissionDenied unless ``user`` may use ``portal`` (``services.access``).
     """
+    access.require(user, Action.PORTAL_USE, portal)
+    if "keys" not in reading and not Batch.objects.filter(origin=origin).exists():
+        # Natural keys are resolved once, before the claim: a HubSpot that cannot be asked
+        # leaves nothing half-stored, and the batch keeps the answers for its fixes.
+        keys = keys_resolve(portal=portal, mapping=mapping, rows=rows)
+        if reading.get("create_contacts") and keys:
+            keys_create_contacts(
+                portal=portal, mapping=mapping, headers=headers, rows=rows, resolution=keys
+            )
+        reading = {**reading, "keys": keys}
     # Built first: a mapping that does not fit the headers fails here, before any claim.
     validator = snapshot_validator(
         headers=headers,
@@ -271,6 +294,98 @@ def _hold_back_example_row(batch: Batch) -> None:
         )
 
 
+# Rows a draft may hold for its mapping to change: none was given to HubSpot.
+_UNSENT_STATES = (BatchRow.State.INVALID, BatchRow.State.READY, BatchRow.State.EXCLUDED)
+
+
+def batch_can_recheck(*, batch: Batch) -> bool:
+    """Whether ``batch`` may be checked again with another mapping (``batch_recheck``): a
+    draft with no call and no row given to HubSpot."""
+    return (
+        batch.status == Batch.Status.DRAFT
+        and not batch.calls.exists()
+        and not batch.rows.exclude(state__in=_UNSENT_STATES).exists()
+    )
+
+
+def batch_recheck(
+    *,
+    batch: Batch,
+    mapping: list[ColumnTarget | None],
+    properties: list[PropertyDefinition],
+    date_orders: dict[int, str],
+) -> Batch:
+    """Check every row of a draft batch again, in place, with a new column ``mapping`` (the
+    mapping screen reached back from the batch): each row's cells are its stored texts (the
+    file's, with the fixes made since), its number and exclusion are kept; the batch keeps
+    its id and origin, so an upload never gets a second batch (``batch_create``).
+
+    ``date_orders``: column index -> ``"DMY"``/``"MDY"`` for columns whose dates read both
+    ways. Raises ValueError when the mapping does not fit the batch's headers,
+    ``BatchNotEditable`` when the batch was sent, queued or is being stored meanwhile
+    (nothing changed then), and HubSpotError / PortalNeedsReconnect / TimeoutError when new
+    natural keys cannot be looked up. No appointment is sent.
+    """
+    rows = [
+        (number, list(raw))
+        for number, raw in batch.rows.order_by("row_number").values_list("row_number", "raw")
+    ]
+    excluded = list(
+        batch.rows.filter(state=BatchRow.State.EXCLUDED).values_list("row_number", flat=True)
+    )
+    table = Table(batch.headers, rows, [], None, None, None, 1)
+    reading = table_reading(table, mapping, properties, date_orders)
+    if reading["decimal_comma"] is None:
+        reading["decimal_comma"] = batch.reading.get("decimal_comma")
+    reading["date1904"] = bool(batch.reading.get("date1904"))
+    if "file" in batch.reading:
+        reading["file"] = batch.reading["file"]
+    # Key columns the new mapping adds are asked of HubSpot; keys already known (and the
+    # person's picks among several matches) are kept, and cost no call.
+    keys = keys_resolve(
+        portal=batch.portal, mapping=mapping, rows=rows, known=batch.reading.get("keys")
+    )
+    if batch.reading.get("create_contacts") and keys:
+        reading["create_contacts"] = True
+        keys_create_contacts(
+            portal=batch.portal, mapping=mapping, headers=batch.headers, rows=rows, resolution=keys
+        )
+    reading["keys"] = keys
+    validator = snapshot_validator(
+        headers=batch.headers,
+        mapping=mapping,
+        properties=properties,
+        timezone=ZoneInfo(batch.timezone),
+        reading=reading,
+    )
+    sent = BatchRow.objects.filter(batch=OuterRef("pk")).exclude(state__in=_UNSENT_STATES)
+    claimed = (
+        Batch.objects.filter(pk=batch.pk, status=Batch.Status.DRAFT)
+        .exclude(Exists(sent))
+        .exclude(Exists(BatchCall.objects.filter(batch=OuterRef("pk"))))
+        .update(
+            status=Batch.Status.STORING,
+            worker=this_worker(),
+            heartbeat_at=timezone.now(),
+            mapping=mapping_to_json(mapping),
+            properties_snapshot=[p.to_json() for p in properties],
+            reading=reading,
+        )
+    )
+    if not claimed:
+        raise BatchNotEditable
+    fresh = Batch.objects.get(pk=batch.pk)
+    _batch_store_rows(batch=fresh, validator=validator, rows=rows)
+    BatchRow.objects.filter(batch=fresh, row_number__in=excluded).update(
+        state=BatchRow.State.EXCLUDED
+    )
+    return Batch.objects.get(pk=batch.pk)
+
+
+class BatchNotEditable(Exception):
+    """The batch was given to HubSpot (or is being stored) meanwhile: its rows cannot change."""
+
+
 def batch_default_timezone(*, user: User) -> str:
     """The IANA time zone to propose for a new batch: the one this person used last, else
     ``HUBPORTAL_DEFAULT_TIMEZONE``. Proposing UTC to an office in Paris would shift every time
@@ -384,11 +499,14 @@ def batch_rows_page(
     return _CountedPaginator(rows, ROWS_PER_PAGE, total).get_page(number)
 
 
-def batch_submit(*, batch: Batch) -> int:
+def batch_submit(*, user: User, batch: Batch) -> int:
     """Send the batch: its ready rows are queued in calls of at most 100 for the worker
     (``services.sending.batch_queue``); a paused batch resumes, and so does a canceled one
     (the rows its cancel left unsent are ready again). Returns the number of rows waiting to
-    be sent (0 when there is nothing to send or the batch is already being sent)."""
+    be sent (0 when there is nothing to send or the batch is already being sent).
+    Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
+    """
+    access.require(user, Action.BATCH_ACT, batch)
     if batch.status == Batch.Status.CANCELED:
         batch.rows.filter(state=BatchRow.State.UNSENT, call__isnull=True).update(
             state=BatchRow.State.READY, error_message="", updated_at=timezone.now()
@@ -414,7 +532,7 @@ class SendCheck:
     records: RecordCheck | None = None
 
 
-def batch_send_checked(*, batch: Batch, check_records: bool) -> SendCheck:
+def batch_send_checked(*, user: User, batch: Batch, check_records: bool) -> SendCheck:
     """Check the portal, then (``check_records``) the record IDs, then send (``batch_submit``).
 
     The portal's readiness (``portals.portal_check_readiness``: the appointments object
@@ -424,10 +542,12 @@ def batch_send_checked(*, batch: Batch, check_records: bool) -> SendCheck:
     record IDs every unsent row names (``batch_check_records``): any row naming a record that
     does not exist is held back and nothing is sent, so the person sees the new count before
     sending. Raises HubSpotError / PortalNeedsReconnect when the record check cannot ask
-    HubSpot (nothing sent then).
+    HubSpot (nothing sent then), PermissionDenied unless ``user`` may act on the batch
+    (``services.access``).
     """
+    access.require(user, Action.BATCH_ACT, batch)
     try:
-        problem = portal_check_readiness(portal=batch.portal, with_properties=False)
+        problem = portal_check_readiness(user=user, portal=batch.portal, with_properties=False)
     except (HubSpotError, PortalNeedsReconnect) as exc:
         # HubSpot out of reach or the token refused: the engine waits, pauses and says so
         # itself (services.sending); only a known problem stops the send here.
@@ -437,10 +557,10 @@ def batch_send_checked(*, batch: Batch, check_records: bool) -> SendCheck:
         return SendCheck(queued=0, problem=problem)
     records = None
     if check_records and batch_names_records(batch=batch):
-        records = batch_check_records(batch=batch)
+        records = batch_check_records(user=user, batch=batch)
         if records.held:
             return SendCheck(queued=0, records=records)
-    return SendCheck(queued=batch_submit(batch=batch), records=records)
+    return SendCheck(queued=batch_submit(user=user, batch=batch), records=records)
 
 
 def batch_names_records(*, batch: Batch) -> bool:
@@ -448,7 +568,7 @@ def batch_names_records(*, batch: Batch) -> bool:
     return bool(association_columns(batch.mapping))
 
 
-def batch_retry_failed(*, batch: Batch) -> int:
+def batch_retry_failed(*, user: User, batch: Batch) -> int:
     """Send the failed rows again that sending unchanged can cure: they become ready and are
     queued again.
 
@@ -456,8 +576,9 @@ def batch_retry_failed(*, batch: Batch) -> int:
     alone, so retrying never creates a record twice; rows HubSpot refused one
     by one (``models.REFUSED_ROWS``: an invalid option, an unknown contact) are left for a
     fix (``services.rows.row_revalidate`` makes a fixed one ready). Returns the number of rows
-    queued.
+    queued. Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
     """
+    access.require(user, Action.BATCH_ACT, batch)
     if batch.status in Batch.ACTIVE_STATUSES:
         return 0
     batch.rows.filter(state=BatchRow.State.FAILED).exclude(error_category=UNKNOWN_OUTCOME).exclude(
@@ -471,9 +592,12 @@ def batch_refused_count(*, batch: Batch) -> int:
     return batch.rows.filter(REFUSED_ROWS).count()
 
 
-def batch_cancel(*, batch: Batch) -> bool:
+def batch_cancel(*, user: User, batch: Batch) -> bool:
     """Stop a batch: calls not yet sent stay unsent and their rows say so. False, changing
-    nothing, when the batch was not being sent or paused (already ended, or a draft)."""
+    nothing, when the batch was not being sent or paused (already ended, or a draft).
+    Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
+    """
+    access.require(user, Action.BATCH_ACT, batch)
     with transaction.atomic():
         canceled = Batch.objects.filter(
             pk=batch.pk, status__in=(*Batch.ACTIVE_STATUSES, Batch.Status.PAUSED)
@@ -506,7 +630,7 @@ class RecordCheck:
         return not self.held and not self.flagged
 
 
-def batch_check_records(*, batch: Batch) -> RecordCheck:
+def batch_check_records(*, user: User, batch: Batch) -> RecordCheck:
     """Check the record IDs of every row not yet sent, ready or invalid alike.
 
     One batch read of up to 100 ids per call and object type (contacts, companies, deals),
@@ -517,7 +641,9 @@ def batch_check_records(*, batch: Batch) -> RecordCheck:
     and gains this one, so "every record ID exists" is never said while an unchecked row
     remains. Raises HubSpotError / PortalNeedsReconnect when HubSpot cannot be asked (nothing
     is changed then).
+    Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
     """
+    access.require(user, Action.BATCH_ACT, batch)
     object_types = association_object_types([target_from_json(c) for c in batch.mapping])
     columns = association_columns(batch.mapping)
     labels = column_labels(batch.headers)
@@ -595,7 +721,7 @@ class HubSpotCheck:
     not_sent: int
 
 
-def batch_check_hubspot(*, batch: Batch) -> HubSpotCheck:
+def batch_check_hubspot(*, user: User, batch: Batch) -> HubSpotCheck:
     """Settle the rows that may have been created (``UNKNOWN_OUTCOME``) by asking HubSpot.
 
     For each call with such rows, searches the portal as the engine does after a lost answer
@@ -606,7 +732,9 @@ def batch_check_hubspot(*, batch: Batch) -> HubSpotCheck:
     the failed rows again" sends it: this action never sends anything. Returns the counts.
     Raises HubSpotError / PortalNeedsReconnect when HubSpot cannot be asked; rows of calls
     settled before that stay settled, the others stay unknown.
+    Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
     """
+    access.require(user, Action.BATCH_ACT, batch)
     unknown = list(
         batch.rows.filter(
             state=BatchRow.State.FAILED, error_category=UNKNOWN_OUTCOME, call__isnull=False
@@ -624,10 +752,7 @@ def batch_check_hubspot(*, batch: Batch) -> HubSpotCheck:
                 pk__in=missing, state=BatchRow.State.FAILED, error_category=UNKNOWN_OUTCOME
             ).update(
                 error_category=NOT_SENT,
-                error_message=_(
-                    "HubSpot has no such appointment: this row was not created. Send the "
-                    "failed rows again to send it."
-                ),
+                error_message=str(BatchRow.OUTCOME_MESSAGES[NOT_SENT]),
                 updated_at=timezone.now(),
             )
     return HubSpotCheck(created=created, not_sent=not_sent)

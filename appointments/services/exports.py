@@ -18,13 +18,17 @@ from zoneinfo import ZoneInfo
 
 import xlsxwriter
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from appointments.hubspot.schema import ASSOCIATION_TARGETS, PropertyDefinition, Schema
 from appointments.intake.cells import FORMULA_PREFIXES, column_letter
 from appointments.models import NEVER_FIXED, Batch, BatchRow
+from appointments.services import access
+from appointments.services.access import Action
 
 # Excel's limit on the characters of one cell (xlsxwriter cuts longer strings silently).
 EXCEL_CELL_CHARACTERS = 32_767
@@ -69,27 +73,69 @@ class _Echo:
 
 
 def results_rows(batch: Batch) -> Iterator[list[str]]:
-    """Header then one list of cells per row, in file order (not neutralised)."""
+    """Header then one list of cells per row, in file order (not neutralised), in the active
+    language (the reader's: row errors too, ``BatchRow.error_texts``). A batch that created
+    contacts (``services.resolving.keys_create_contacts``) has a last column
+    ``contacts_created``: the IDs of the row's contacts it created."""
     headers = list(batch.headers)
-    yield ["row", *headers, "state", "hubspot_id", "hubspot_url", "error"]
+    created = _contacts_created(batch)
+    yield [pgettext("results column", "row"), *headers, *_results_tail_header(created)]
     for row in batch.rows.order_by("row_number").iterator(chunk_size=2000):
-        error = " | ".join(e["message"] for e in row.errors) if row.errors else row.error_message
         yield [
             str(row.row_number),
             *[row.raw_text(index) for index in range(len(headers))],
-            str(BatchRow.State(row.state).label),
-            row.hubspot_id,
-            record_url(batch.portal.hub_id, row.hubspot_id),
-            error,
+            *_results_tail(batch, row, created),
         ]
 
 
-def results_csv(batch: Batch) -> Iterator[str]:
-    """The results as CSV lines (UTF-8 text with a BOM first so Excel reads accents right)."""
+def _contacts_created(batch: Batch) -> set[str]:
+    keys = (batch.reading or {}).get("keys") or {}
+    return set((keys.get("created") or {}).get("0-1", []))
+
+
+def _results_tail_header(created: set[str]) -> list[str]:
+    """The results' columns after the file's: state, hubspot_id, hubspot_url, error and, when
+    the batch created contacts, contacts_created."""
+    return [
+        pgettext("results column", "state"),
+        pgettext("results column", "hubspot_id"),
+        pgettext("results column", "hubspot_url"),
+        pgettext("results column", "error"),
+        *([pgettext("results column", "contacts_created")] if created else []),
+    ]
+
+
+def _results_tail(batch: Batch, row: BatchRow, created: set[str]) -> list[str]:
+    """One row's cells under ``_results_tail_header``."""
+    error = " | ".join(row.error_texts) if row.errors else row.outcome_text
+    cells = [
+        str(BatchRow.State(row.state).label),
+        row.hubspot_id,
+        record_url(batch.portal.hub_id, row.hubspot_id),
+        error,
+    ]
+    if created:
+        ids = [item[0] for item in batch.layout.unpack_associations(row.associations)]
+        cells.append(";".join(dict.fromkeys(i for i in ids if i in created)))
+    return cells
+
+
+def results_csv(*, user: User, batch: Batch) -> Iterator[str]:
+    """The results as CSV lines (UTF-8 text with a BOM first so Excel reads accents right).
+
+    Raises PermissionDenied (at once, not at the first line) unless ``user`` may see the batch.
+    """
+    access.require(user, Action.BATCH_VIEW, batch)
+    # The lines are made while the response streams, after the request's language is gone.
+    return _csv_lines(batch, translation.get_language())
+
+
+def _csv_lines(batch: Batch, language: str | None) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield "\ufeff"
-    for cells in results_rows(batch):
-        yield writer.writerow([neutralise(cell) for cell in cells])
+    with translation.override(language):
+        for cells in results_rows(batch):
+            yield writer.writerow([neutralise(cell) for cell in cells])
 
 
 # Excel keeps at most 65,530 links on a worksheet; later record IDs are written as plain text.
@@ -137,12 +183,15 @@ def _typed(kind: str, sent: str | None, zone: ZoneInfo) -> object:
     return None
 
 
-def results_xlsx(batch: Batch) -> bytes:
+def results_xlsx(*, user: User, batch: Batch) -> bytes:
     """The results as an XLSX workbook people can work with: the file's columns typed from the
     values sent (dates and times as Excel dates in the batch's time zone, numbers as numbers;
     a cell not sent keeps its text), record IDs and every other text as text, never a
     formula (``neutralise``); column widths, a filter on the header row, the header frozen,
-    and each created appointment's HubSpot page as a link (the first ``EXCEL_LINKS``)."""
+    and each created appointment's HubSpot page as a link (the first ``EXCEL_LINKS``).
+    Raises PermissionDenied unless ``user`` may see the batch.
+    """
+    access.require(user, Action.BATCH_VIEW, batch)
     buffer = io.BytesIO()
     # constant_memory streams rows to disk, so 100,000 rows do not sit in memory.
     workbook = xlsxwriter.Workbook(buffer, {"constant_memory": True, "in_memory": False})
@@ -156,7 +205,12 @@ def results_xlsx(batch: Batch) -> bytes:
     text = workbook.add_format({"num_format": "@"})
     zone = ZoneInfo(batch.timezone)
     kinds = _column_kinds(batch)
-    headers = ["row", *batch.headers, "state", "hubspot_id", "hubspot_url", "error"]
+    created = _contacts_created(batch)
+    headers = [
+        pgettext("results column", "row"),
+        *batch.headers,
+        *_results_tail_header(created),
+    ]
     widths = [6]
     widths += [
         _width(header, kind) for header, (kind, _n) in zip(batch.headers, kinds, strict=True)
@@ -165,7 +219,6 @@ def results_xlsx(batch: Batch) -> bytes:
         sheet.set_column(column, column, width)
     for column, header in enumerate(headers):
         sheet.write_string(0, column, fit_excel_cell(neutralise(header)), bold)
-    hub_id = batch.portal.hub_id
     links = 0
     last = 0
     rows = batch.rows.order_by("row_number").iterator(chunk_size=2000)
@@ -185,16 +238,17 @@ def results_xlsx(batch: Batch) -> bytes:
                 cell = fit_excel_cell(neutralise(row.raw_text(index)))
                 sheet.write_string(last, index + 1, cell, text if kind == "id" else None)
         end = len(kinds) + 1
-        sheet.write_string(last, end, str(BatchRow.State(row.state).label))
-        sheet.write_string(last, end + 1, row.hubspot_id, text)
-        url = record_url(hub_id, row.hubspot_id)
+        state, hubspot_id, url, error, *rest = _results_tail(batch, row, created)
+        sheet.write_string(last, end, state)
+        sheet.write_string(last, end + 1, hubspot_id, text)
         if url and links < EXCEL_LINKS:
             sheet.write_url(last, end + 2, url, string=url)
             links += 1
         else:
             sheet.write_string(last, end + 2, url)
-        error = " | ".join(e["message"] for e in row.errors) if row.errors else row.error_message
         sheet.write_string(last, end + 3, fit_excel_cell(neutralise(error)))
+        for offset, cell in enumerate(rest, start=end + 4):
+            sheet.write_string(last, offset, fit_excel_cell(neutralise(cell)), text)
     sheet.autofilter(0, 0, last, len(headers) - 1)
     sheet.freeze_panes(1, 0)
     workbook.close()
@@ -211,11 +265,18 @@ def _width(header: str, kind: str) -> int:
 ROWS_TO_FIX = (BatchRow.State.INVALID, BatchRow.State.FAILED)
 
 
-def rows_to_fix_csv(batch: Batch) -> Iterator[str]:
+def rows_to_fix_csv(*, user: User, batch: Batch) -> Iterator[str]:
     """The batch's invalid and failed rows in the file's own layout (its headers, then each
     row's cells as given), to fix and upload again as a new batch. Rows whose outcome is
     unknown (HubSpot may have created them) are left out. Cells are escaped against formula
-    injection like every export (``neutralise``); an upload takes the escape off again."""
+    injection like every export (``neutralise``); an upload takes the escape off again.
+    Raises PermissionDenied (at once, not at the first line) unless ``user`` may see the batch.
+    """
+    access.require(user, Action.BATCH_VIEW, batch)
+    return _rows_to_fix_lines(batch)
+
+
+def _rows_to_fix_lines(batch: Batch) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield "\ufeff"
     yield writer.writerow([neutralise(header) for header in batch.headers])

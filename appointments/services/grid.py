@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from django.utils.translation import gettext as _
 
 from appointments.hubspot.schema import ASSOCIATION_TARGETS, Schema, default_label
+from appointments.intake.keys import AUTO, OWNER_PROPERTY
 from appointments.intake.mapping import ColumnTarget
 from appointments.models import Batch, Portal
 from appointments.services.batches import batch_create
@@ -73,7 +74,8 @@ def grid_columns(*, schema: Schema) -> list[GridColumn]:
     """Writable, visible properties (required first), then for contacts, companies and deals
     a column for the portal's default association type (key ``contact_ids``...) followed by one
     per labelled type, user-defined ones included (key ``contact_ids-<typeId>``, label
-    ``Contact IDs (<label>)``)."""
+    ``Contact IDs (<label>)``). Association inputs take record IDs or the object's usual key
+    (contact emails, company domains, deal names); the owner input an email, name or ID."""
     columns: list[GridColumn] = []
     properties = sorted(
         (p for p in schema.properties if p.writable and not p.hidden),
@@ -81,6 +83,9 @@ def grid_columns(*, schema: Schema) -> list[GridColumn]:
     )
     for prop in properties:
         kind = "select" if prop.type == "enumeration" else _INPUTS.get(prop.type, "text")
+        if prop.name == OWNER_PROPERTY:
+            # Typed as an email, a full name or an owner ID (resolved like a file's).
+            kind = "text"
         if kind == "text" and prop.field_type == "textarea":
             kind = "textarea"
         columns.append(
@@ -115,6 +120,7 @@ def grid_columns(*, schema: Schema) -> list[GridColumn]:
                         name=object_type,
                         association_type_id=label.type_id,
                         association_category=label.category,
+                        match_property=AUTO,
                     ),
                 )
             )

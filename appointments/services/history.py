@@ -7,7 +7,8 @@ import datetime
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
-from appointments.models import Batch, Portal, batches_for
+from appointments.models import Batch, Portal
+from appointments.services.access import batches_for
 
 
 def history_batches(

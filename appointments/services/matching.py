@@ -14,8 +14,6 @@ from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from django.utils.translation import gettext as _
-
 from appointments.hubspot.client import BatchCreateResult, CreatedRecord
 from appointments.intake.encoding import RowLayout
 from appointments.models import BatchRow
@@ -93,7 +91,4 @@ def match_results(
         if row.state == BatchRow.State.SENDING:
             row.state = BatchRow.State.FAILED
             row.error_category = "UNMATCHED"
-            row.error_message = _(
-                "HubSpot's answer did not say what happened to this row; check HubSpot before "
-                "sending it again."
-            )
+            row.error_message = str(BatchRow.OUTCOME_MESSAGES["UNMATCHED"])

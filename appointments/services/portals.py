@@ -23,6 +23,8 @@ from appointments.hubspot.client import HubSpotClient
 from appointments.hubspot.errors import HubSpotAuthError, HubSpotError, HubSpotScopeError
 from appointments.hubspot.schema import ASSOCIATION_TARGETS, AssociationLabel, Schema
 from appointments.models import Portal
+from appointments.services import access
+from appointments.services.access import Action
 from appointments.services.exports import template_workbook
 
 logger = logging.getLogger(__name__)
@@ -111,15 +113,17 @@ def portal_check_tokens(*, portals: Iterable[Portal]) -> None:
 def portal_connect(*, user: User, code: str, redirect_uri: str, code_verifier: str) -> Portal:
     """Finish the OAuth flow: exchange ``code``, store the portal keyed by its ``hub_id``.
 
-    Raises HubSpotError when HubSpot refuses the code (``BAD_AUTH_CODE``, ``EXPIRED_AUTH_CODE``).
+    Reconnecting a portal refreshes its tokens and keeps who may use it (its grants and
+    ``connected_by``). Raises PermissionDenied unless ``user`` may manage portals, HubSpotError
+    when HubSpot refuses the code (``BAD_AUTH_CODE``, ``EXPIRED_AUTH_CODE``).
     """
+    access.require(user, Action.PORTAL_MANAGE)
     tokens = oauth.exchange_code(code=code, redirect_uri=redirect_uri, code_verifier=code_verifier)
     if tokens.hub_id is None:
         raise HubSpotError(_("HubSpot's token answer did not say which portal was connected."))
     portal, _created = Portal.objects.get_or_create(
         hub_id=tokens.hub_id, defaults={"connected_by": user}
     )
-    portal.connected_by = user
     portal.auth_kind = Portal.AuthKind.OAUTH
     portal.status = Portal.Status.ACTIVE
     portal.status_message = ""
@@ -141,7 +145,7 @@ def portal_connect(*, user: User, code: str, redirect_uri: str, code_verifier: s
     portal.save()
     logger.info("Connected HubSpot portal %s for user %s", portal.hub_id, user.pk)
     try:
-        portal_check_readiness(portal=portal)
+        portal_check_readiness(user=user, portal=portal)
     except (HubSpotError, PortalNeedsReconnect) as exc:
         # Connected all the same: the check runs again before every Send.
         logger.warning("Checking portal %s's readiness failed: %s", portal.hub_id, exc)
@@ -194,7 +198,7 @@ def _readiness_problems(
     return problems
 
 
-def portal_check_readiness(*, portal: Portal, with_properties: bool = True) -> str:
+def portal_check_readiness(*, user: User, portal: Portal, with_properties: bool = True) -> str:
     """Check that ``portal`` can take appointments: the scopes granted, the appointments
     object activated (object library enablement,
     https://developers.hubspot.com/docs/api-reference/latest/crm/crm-data-model/guide,
@@ -203,8 +207,11 @@ def portal_check_readiness(*, portal: Portal, with_properties: bool = True) -> s
     readable (``with_properties``; a batch about to be sent has its own snapshot of them).
     Stores and returns the problem ("" when ready), each sentence saying what an admin must
     do. At most two calls (one without properties) within the page timeout. Raises HubSpotError or
-    PortalNeedsReconnect when HubSpot cannot be asked (nothing is stored then).
+    PortalNeedsReconnect when HubSpot cannot be asked (nothing is stored then), and
+    PermissionDenied unless ``user`` may use the portal (``access.Action.PORTAL_USE``: the check
+    only reads HubSpot, and whoever is stopped by it may see whether an admin fixed it).
     """
+    access.require(user, Action.PORTAL_USE, portal)
     with portal_client(portal=portal, for_page=True) as client:
         problem = " ".join(_readiness_problems(portal, client, with_properties=with_properties))
     now = timezone.now()
@@ -213,12 +220,14 @@ def portal_check_readiness(*, portal: Portal, with_properties: bool = True) -> s
     return problem
 
 
-def portal_disconnect(*, portal: Portal) -> str:
+def portal_disconnect(*, user: User, portal: Portal) -> str:
     """Revoke the refresh token at HubSpot (best effort) and forget the tokens.
 
     Returns "" or, when the stored refresh token could not be decrypted and so not revoked,
-    a sentence saying so (the tokens are forgotten all the same).
+    a sentence saying so (the tokens are forgotten all the same). Its grants are kept for a
+    reconnection. Raises PermissionDenied unless ``user`` may manage portals.
     """
+    access.require(user, Action.PORTAL_MANAGE, portal)
     problem = ""
     if portal.auth_kind == Portal.AuthKind.OAUTH and portal.refresh_token_encrypted:
         try:
@@ -331,9 +340,11 @@ def portal_schema(*, portal: Portal, for_page: bool = False) -> Schema:
     return Schema(properties=properties, labels=labels)
 
 
-def portal_template(*, portal: Portal) -> bytes:
+def portal_template(*, user: User, portal: Portal) -> bytes:
     """The portal's XLSX template (``services.exports.template_workbook``), from its schema
-    read afresh within the page timeout. Raises HubSpotError, or PortalNeedsReconnect."""
+    read afresh within the page timeout. Raises PermissionDenied unless ``user`` may use the
+    portal, HubSpotError, or PortalNeedsReconnect."""
+    access.require(user, Action.PORTAL_USE, portal)
     return template_workbook(schema=portal_schema(portal=portal, for_page=True))
 
 
@@ -355,7 +366,7 @@ def portal_can_create_row_key(*, portal: Portal) -> bool:
     return SCHEMA_WRITE_SCOPE in (portal.scopes or [])
 
 
-def portal_set_row_key(*, portal: Portal, property_name: str = "") -> str:
+def portal_set_row_key(*, user: User, portal: Portal, property_name: str = "") -> str:
     """Make ``portal`` send with a row key; returns the property's name.
 
     ``property_name`` empty: create ``hubportal_row_key`` (a string property with
@@ -364,8 +375,10 @@ def portal_set_row_key(*, portal: Portal, property_name: str = "") -> str:
     be a unique-value string property. Follows "Create unique identifier properties"
     (https://developers.hubspot.com/docs/api/crm/properties). Raises RowKeyUnavailable with
     what an admin must do (no scope, HubSpot refusing unique values on appointments, a property
-    that is not a unique-value string), HubSpotError when HubSpot fails, PortalNeedsReconnect.
+    that is not a unique-value string), HubSpotError when HubSpot fails, PortalNeedsReconnect;
+    PermissionDenied unless ``user`` may manage portals.
     """
+    access.require(user, Action.PORTAL_MANAGE, portal)
     name = property_name.strip()
     with portal_client(portal=portal, for_page=True) as client:
         if not name:

@@ -14,6 +14,7 @@ import re
 import zoneinfo
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import Q
@@ -37,7 +38,16 @@ from appointments.intake.records import (
 )
 from appointments.intake.validation import RowValidator, snapshot_validator
 from appointments.models import FIXABLE_FAILED_ROWS, Batch, BatchRow, RowEdit
+from appointments.services import access
+from appointments.services.access import Action
 from appointments.services.batches import example_row_error
+from appointments.services.resolving import (
+    AmbiguousKey,
+    keys_ambiguous,
+    keys_create_contacts,
+    keys_pick,
+    keys_resolve,
+)
 
 # A workbook's serial date number as displayed (``46113.5``).
 _SERIAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
@@ -79,10 +89,17 @@ def _batch_snapshot(batch: Batch) -> tuple[list[ColumnTarget | None], RowValidat
 
 
 def row_editable_columns(*, batch: Batch) -> list[tuple[int, str]]:
-    """``(column index, column as errors name it)`` of the batch's mapped columns (see
-    ``cells.column_labels``, as ``CellError.column`` gives it)."""
+    """``(column index, column as errors name it)`` of the batch's mapped columns and of the
+    time-of-day columns they read (see ``cells.column_labels``, as ``CellError.column``
+    gives it)."""
     labels = column_labels(batch.headers)
-    return [(index, labels[index]) for index, target in enumerate(batch.mapping) if target]
+    # A time-of-day column feeds the date column that names it (ColumnTarget.time_column).
+    times = {target.get("time_column") for target in batch.mapping if target}
+    return [
+        (index, labels[index])
+        for index, target in enumerate(batch.mapping)
+        if target or index in times
+    ]
 
 
 def is_multiline(text: str) -> bool:
@@ -175,7 +192,7 @@ def _columns_with(batch: Batch, row: BatchRow, code: str) -> set[int]:
     return {index for index, label in enumerate(column_labels(batch.headers)) if label in named}
 
 
-def _records_still_missing(batch: Batch, row: BatchRow, raw: list[str]) -> list[dict[str, str]]:
+def _records_still_missing(batch: Batch, row: BatchRow, raw: list[str]) -> list[dict[str, Any]]:
     """The row's record_not_found errors (intake.records) whose ID is still in a column of
     the same association type in ``raw``, the row's new texts, named by that column: HubSpot
     said the record does not exist, wherever the ID now sits."""
@@ -200,25 +217,84 @@ def _records_still_missing(batch: Batch, row: BatchRow, raw: list[str]) -> list[
     return kept
 
 
-def row_revalidate(*, row: BatchRow, values: dict[int, str]) -> bool:
+def row_revalidate(
+    *,
+    user: User,
+    row: BatchRow,
+    values: dict[int, str],
+    picks: dict[tuple[int, int], str] | None = None,
+) -> bool:
     """Apply the user's fixes (column index -> text) and re-validate the row at once.
 
     Uses the batch's stored mapping, property snapshot, time zone and reading choices, so a
-    fixed row is judged exactly as its file was. The row becomes READY when valid, INVALID
-    otherwise (an excluded row is included again). A row that failed at HubSpot
-    (``row_is_fixable``) leaves its call and HubSpot's error behind when fixed, so Send sends
-    it, and only it, again; saved with no value changed it raises RowUnchanged (HubSpot would
-    refuse it again). Returns False, changing nothing, when the row was given to a HubSpot
-    call meanwhile.
+    fixed row is judged exactly as its file was. New natural keys typed in are looked up first
+    (``services.resolving``; the batch keeps the answers). ``picks``: ``(column index, n)`` ->
+    the record ID chosen for the n-th ambiguous key of that cell (``row_ambiguous_keys``); a
+    pick applies to every row of the batch with that key, which are re-validated too. The row
+    becomes READY when valid, INVALID otherwise (an excluded row is included again). A row
+    that failed at HubSpot (``row_is_fixable``) leaves its call and HubSpot's error behind
+    when fixed, so Send sends it, and only it, again; saved with no value changed it raises
+    RowUnchanged (HubSpot would refuse it again). Returns False, changing nothing, when the
+    row was given to a HubSpot call meanwhile. Raises HubSpotError / PortalNeedsReconnect /
+    TimeoutError when new keys cannot be looked up, PermissionDenied unless ``user`` may act
+    on the row's batch.
     """
-    _mapping, validator = _batch_snapshot(row.batch)
-    return _revalidate(row, validator, values, FIXABLE_ROWS)
-
-
-def _revalidate(row: BatchRow, validator: RowValidator, values: dict[int, str], allowed: Q) -> bool:
-    """``row_revalidate`` with the batch's validator built once (bulk fixes); ``allowed`` the
-    rows the conditional UPDATE may change."""
     batch = row.batch
+    access.require(user, Action.BATCH_ACT, batch)
+    picked = _apply_picks(batch, row, picks or {})
+    updated = _revalidate(batch, row, values, FIXABLE_ROWS)
+    if picked:
+        for other in batch.rows.filter(state=BatchRow.State.INVALID, call__isnull=True).exclude(
+            pk=row.pk
+        ):
+            if any(error["code"] == "ambiguous" for error in other.errors):
+                other.batch = batch
+                _revalidate(batch, other, {}, FIXABLE_ROWS)
+    return updated
+
+
+def row_ambiguous_keys(*, user: User, row: BatchRow, index: int) -> list[AmbiguousKey]:
+    """The keys of the row's cell at column ``index`` that match several records and have no
+    pick yet, each with its candidates (what the Fix form offers to choose from). Raises
+    PermissionDenied unless ``user`` may see the row's batch."""
+    access.require(user, Action.BATCH_VIEW, row.batch)
+    return _ambiguous_keys(row, index)
+
+
+def _ambiguous_keys(row: BatchRow, index: int) -> list[AmbiguousKey]:
+    target = target_from_json(row.batch.mapping[index]) if index < len(row.batch.mapping) else None
+    return keys_ambiguous(batch=row.batch, target=target, text=row.raw_text(index))
+
+
+def _apply_picks(batch: Batch, row: BatchRow, picks: dict[tuple[int, int], str]) -> bool:
+    """Record ``picks`` in the batch's resolution (saved); True when any was recorded."""
+    reading = dict(batch.reading or {})
+    resolution = reading.get("keys") or {}
+    recorded = False
+    for (index, n), record_id in picks.items():
+        ambiguous = _ambiguous_keys(row, index)
+        if 0 <= n < len(ambiguous):
+            found = ambiguous[n]
+            recorded |= keys_pick(
+                resolution=resolution, table=found.table, key=found.key, record_id=record_id
+            )
+    if recorded:
+        reading["keys"] = resolution
+        batch.reading = reading
+        Batch.objects.filter(pk=batch.pk).update(reading=reading)
+    return recorded
+
+
+def _revalidate(
+    batch: Batch,
+    row: BatchRow,
+    values: dict[int, str],
+    allowed: Q,
+    validator: RowValidator | None = None,
+) -> bool:
+    """``row_revalidate`` of one row: ``allowed`` the rows the conditional UPDATE may change;
+    ``validator`` the batch's, built once for many rows (bulk fixes), or None to build it."""
+    mapping = [target_from_json(item) for item in batch.mapping]
     # The form posts every cell; one the user left alone keeps its stored text, which a form
     # cannot hold exactly (CRLF, NUL), and is judged as _untouched_cells says.
     changed: dict[int, object] = {
@@ -242,10 +318,37 @@ def _revalidate(row: BatchRow, validator: RowValidator, values: dict[int, str], 
         changed[index] if index in changed else kept.get(index, text)
         for index, text in enumerate(row.raw)
     ]
+    known = (batch.reading or {}).get("keys")
+    if changed and known is not None:
+        # Keys typed in the fix are asked of HubSpot (those already known cost nothing).
+        resolution = keys_resolve(
+            portal=batch.portal, mapping=mapping, rows=[(row.row_number, cells)], known=known
+        )
+        if batch.reading.get("create_contacts"):
+            # The batch creates the contacts it lacks: so does a fix that names a new email.
+            keys_create_contacts(
+                portal=batch.portal,
+                mapping=mapping,
+                headers=batch.headers,
+                rows=[(row.row_number, cells)],
+                resolution=resolution,
+            )
+        if resolution != known:
+            batch.reading = {**batch.reading, "keys": resolution}
+            Batch.objects.filter(pk=batch.pk).update(reading=batch.reading)
+            validator = None  # it judges keys by the batch's resolution, which changed
+    if validator is None:
+        _mapping, validator = _batch_snapshot(batch)
     checked = validator.validate(row.row_number, cells)
     raw = [checked.raw[index] if index in changed else text for index, text in enumerate(row.raw)]
-    errors = [
-        {"column": e.column, "value": e.value, "code": e.code, "message": e.message}
+    errors: list[dict[str, Any]] = [
+        {
+            "column": e.column,
+            "value": e.value,
+            "code": e.code,
+            "message": e.message,
+            "params": e.params,
+        }
         for e in checked.errors
     ]
     errors += _records_still_missing(batch, row, raw)
@@ -275,9 +378,11 @@ def _revalidate(row: BatchRow, validator: RowValidator, values: dict[int, str], 
     return bool(updated)
 
 
-def row_set_excluded(*, row: BatchRow, excluded: bool) -> bool:
+def row_set_excluded(*, user: User, row: BatchRow, excluded: bool) -> bool:
     """Exclude a row (never sent) or include it again (READY if it has no errors, else
-    INVALID). Returns False, changing nothing, when the row was given to a HubSpot call."""
+    INVALID). Returns False, changing nothing, when the row was given to a HubSpot call.
+    Raises PermissionDenied unless ``user`` may act on the row's batch."""
+    access.require(user, Action.BATCH_ACT, row.batch)
     if excluded:
         state = BatchRow.State.EXCLUDED
     else:
@@ -329,21 +434,25 @@ def _bulk_targets(batch: Batch, fix: BulkFix) -> Iterator[tuple[BatchRow, str]]:
             yield row, new
 
 
-def rows_bulk_count(*, batch: Batch, fix: BulkFix) -> int:
-    """How many rows ``fix`` would change (rows not yet sent, excluded ones left alone)."""
+def rows_bulk_count(*, user: User, batch: Batch, fix: BulkFix) -> int:
+    """How many rows ``fix`` would change (rows not yet sent, excluded ones left alone).
+    Raises PermissionDenied unless ``user`` may act on the batch (``services.access``)."""
+    access.require(user, Action.BATCH_ACT, batch)
     return sum(1 for _target in _bulk_targets(batch, fix))
 
 
-def rows_bulk_apply(*, batch: Batch, fix: BulkFix, user: User | None) -> RowEdit:
+def rows_bulk_apply(*, user: User, batch: Batch, fix: BulkFix) -> RowEdit:
     """Apply ``fix`` to every unsent row it concerns, each re-validated at once exactly as a
     one-row fix (``row_revalidate``; the batch's validator built once), and keep the edit in
     the batch's history with each row's old text so it can be undone (``rows_bulk_undo``).
-    A row given to a HubSpot call meanwhile is left alone (conditional UPDATE)."""
+    A row given to a HubSpot call meanwhile is left alone (conditional UPDATE). Raises
+    PermissionDenied unless ``user`` may act on the batch (``services.access``)."""
+    access.require(user, Action.BATCH_ACT, batch)
     _mapping, validator = _batch_snapshot(batch)
     before: dict[str, str] = {}
     for row, new in list(_bulk_targets(batch, fix)):
         old = row.raw_text(fix.column)
-        if _revalidate(row, validator, {fix.column: new}, BULK_ROWS):
+        if _revalidate(batch, row, {fix.column: new}, BULK_ROWS, validator):
             before[str(row.row_number)] = old
     return RowEdit.objects.create(
         batch=batch,
@@ -357,23 +466,33 @@ def rows_bulk_apply(*, batch: Batch, fix: BulkFix, user: User | None) -> RowEdit
     )
 
 
-def rows_bulk_history(*, batch: Batch) -> list[tuple[RowEdit, str]]:
-    """The batch's bulk fixes, latest first, each with its column as errors name it."""
+def rows_bulk_history(*, user: User, batch: Batch) -> list[tuple[RowEdit, str]]:
+    """The batch's bulk fixes, latest first, each with its column as errors name it.
+    Raises PermissionDenied unless ``user`` may see the batch (``services.access``)."""
+    access.require(user, Action.BATCH_VIEW, batch)
     labels = column_labels(batch.headers)
     return [(edit, labels[edit.column]) for edit in batch.edits.all()]
 
 
-def rows_bulk_undoable(*, batch: Batch) -> RowEdit | None:
-    """The edit "Undo" undoes: the latest not undone, while the batch has rows not sent."""
+def rows_bulk_undoable(*, user: User, batch: Batch) -> RowEdit | None:
+    """The edit "Undo" undoes: the latest not undone, while the batch has rows not sent.
+    Raises PermissionDenied unless ``user`` may see the batch (``services.access``)."""
+    access.require(user, Action.BATCH_VIEW, batch)
+    return _latest_edit(batch)
+
+
+def _latest_edit(batch: Batch) -> RowEdit | None:
     return batch.edits.filter(undone_at__isnull=True).first()
 
 
-def rows_bulk_undo(*, edit: RowEdit) -> int:
+def rows_bulk_undo(*, user: User, edit: RowEdit) -> int:
     """Undo ``edit`` (the latest not undone: ``rows_bulk_undoable``): each of its rows not yet
     sent gets its old text back and is re-validated. Returns how many rows were restored;
-    rows sent meanwhile keep the fix. Raises ValueError for an edit that is not the latest."""
+    rows sent meanwhile keep the fix. Raises ValueError for an edit that is not the latest,
+    PermissionDenied unless ``user`` may act on the batch (``services.access``)."""
     batch = edit.batch
-    if rows_bulk_undoable(batch=batch) != edit:
+    access.require(user, Action.BATCH_ACT, batch)
+    if _latest_edit(batch) != edit:
         raise ValueError("only the latest edit can be undone")
     _mapping, validator = _batch_snapshot(batch)
     numbers = [int(number) for number in edit.before]
@@ -381,7 +500,7 @@ def rows_bulk_undo(*, edit: RowEdit) -> int:
     for row in batch.rows.filter(BULK_ROWS, row_number__in=numbers).order_by("row_number"):
         row.batch = batch
         old = edit.before[str(row.row_number)]
-        if _revalidate(row, validator, {edit.column: old}, BULK_ROWS):
+        if _revalidate(batch, row, {edit.column: old}, BULK_ROWS, validator):
             restored += 1
     RowEdit.objects.filter(pk=edit.pk).update(undone_at=timezone.now())
     return restored
@@ -403,10 +522,14 @@ class ShownCell:
     sent: bool
 
 
-def rows_shown_columns(*, batch: Batch, chosen: list[int] | None) -> list[tuple[int, str]]:
+def rows_shown_columns(
+    *, user: User, batch: Batch, chosen: list[int] | None
+) -> list[tuple[int, str]]:
     """``(column index, label)`` of the mapped columns the preview shows: ``chosen`` (indexes;
     unknown ones ignored) or, when None, the first ``DEFAULT_SHOWN_COLUMNS`` mapped columns
-    other than the appointment's name."""
+    other than the appointment's name. Raises PermissionDenied unless ``user`` may see the
+    batch (``services.access``)."""
+    access.require(user, Action.BATCH_VIEW, batch)
     editable = row_editable_columns(batch=batch)
     if chosen is not None:
         wanted = set(chosen)
@@ -438,11 +561,13 @@ def _as_hubspot_shows(prop: PropertyDefinition | None, value: str, zone: zoneinf
 
 
 def rows_attach_shown(
-    *, batch: Batch, rows: Iterable[BatchRow], columns: list[tuple[int, str]]
+    *, user: User, batch: Batch, rows: Iterable[BatchRow], columns: list[tuple[int, str]]
 ) -> None:
     """Give each row a ``shown`` list of ``ShownCell``, one per ``(column index, label)`` of
     ``columns`` (``rows_shown_columns``): what HubSpot will hold for that column (record ID
-    columns: their IDs as given, sent when the column has no error)."""
+    columns: their IDs as given, sent when the column has no error). Raises PermissionDenied
+    unless ``user`` may see the batch (``services.access``)."""
+    access.require(user, Action.BATCH_VIEW, batch)
     zone = zoneinfo.ZoneInfo(batch.timezone)
     properties = {
         prop.name: prop
@@ -479,9 +604,11 @@ class OptionChoice:
     suggestion: str
 
 
-def row_option_choices(*, batch: Batch) -> dict[int, PropertyDefinition]:
+def row_option_choices(*, user: User, batch: Batch) -> dict[int, PropertyDefinition]:
     """Column index -> its property, for the columns mapped to a one-option enumeration
-    (the Fix form offers a select for them)."""
+    (the Fix form offers a select for them). Raises PermissionDenied unless ``user`` may see
+    the batch (``services.access``)."""
+    access.require(user, Action.BATCH_VIEW, batch)
     properties = {p["name"]: p for p in batch.properties_snapshot}
     found = {}
     for index, target in enumerate(batch.mapping):

@@ -77,6 +77,7 @@ from appointments.hubspot.errors import (
 from appointments.intake.encoding import RowLayout
 from appointments.models import Batch, BatchCall, BatchRow
 from appointments.services.matching import ValueIndex, match_results
+from appointments.services.notifications import batch_notify
 from appointments.services.portals import PortalNeedsReconnect, portal_access_token
 
 logger = logging.getLogger(__name__)
@@ -590,18 +591,20 @@ def _claim_next_call(batch: Batch) -> BatchCall | None:
     return None
 
 
-def _pause(batch: Batch, message: str) -> None:
+def _pause(batch: Batch, message: str) -> bool:
+    """Pause the batch this worker owns; False when another worker took it over."""
     with transaction.atomic():
         if not Batch.objects.filter(
             pk=batch.pk, status=Batch.Status.RUNNING, worker=this_worker()
         ).update(status=Batch.Status.PAUSED, status_message=message, worker=""):
-            return  # taken over: its calls are the new owner's now
+            return False  # taken over: its calls are the new owner's now
         calls = BatchCall.objects.filter(batch=batch, state=BatchCall.State.SENDING)
         # Rows of a paused call were not sent (or were reconciled): they wait for the resume.
         BatchRow.objects.filter(call__in=calls, state=BatchRow.State.SENDING).update(
             state=BatchRow.State.READY
         )
         calls.update(state=BatchCall.State.PENDING)
+    return True
 
 
 def _schedule_resume(batch_id: str, delay: timedelta) -> None:
@@ -709,13 +712,15 @@ def batch_send(*, batch_id: str) -> None:
     with _LeaseKeeper(batch_id):
         pause = _run_lanes(batch_id, mine)
     if pause is not None:
-        _pause(batch, pause.message)
+        if _pause(batch, pause.message):
+            batch_notify(batch_id=str(batch.pk))
         if pause.resume_after is not None:
             _schedule_resume(str(batch.pk), pause.resume_after)
         return
-    Batch.objects.filter(mine).update(
+    if Batch.objects.filter(mine).update(
         status=Batch.Status.COMPLETED, finished_at=timezone.now(), worker=""
-    )
+    ):
+        batch_notify(batch_id=str(batch.pk))
 
 
 def batch_queue(*, batch: Batch) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,28 +29,37 @@ from appointments.hubspot.errors import HubSpotError
 from appointments.hubspot.schema import AssociationLabel, PropertyDefinition, Schema
 from appointments.intake.cells import display_text, without_nul
 from appointments.intake.errors import IntakeError
+from appointments.intake.headers import Proposal
 from appointments.intake.mapping import ColumnTarget, mapping_to_json, target_from_json
 from appointments.intake.readers import Table, read_table
 from appointments.intake.tuning import ambiguous_date_columns, date_order_verdicts, table_reading
 from appointments.models import Batch, Portal, SavedMapping, Upload
+from appointments.services import access
+from appointments.services.access import Action
 from appointments.services.batches import (
+    batch_can_recheck,
     batch_create,
+    batch_recheck,
     batch_resume_storing,
     batch_storing_stalled,
 )
 from appointments.services.mappings import (
     mapping_last_used,
+    mapping_learn,
     mapping_mark_used,
     mapping_propose,
     mapping_save,
 )
 from appointments.services.portals import PortalNeedsReconnect, portal_schema
+from appointments.services.resolving import keys_problem
 
 # About 0.4 s of checking and storing: more rows than this are confirmed by a task.
 CONFIRM_INLINE_MAX_ROWS = 10_000
 # First values shown per column on the mapping screen, and their length.
 SAMPLE_ROWS = 3
 SAMPLE_LENGTH = 60
+# A column with more distinct values than this is no list of words to map one by one.
+DISTINCT_VALUES = 50
 
 
 def schema_problem(exc: Exception) -> str:
@@ -72,7 +82,9 @@ def upload_create(
     """Read an uploaded file once, as the mapping screen will (header found automatically,
     ``sheet`` or the first visible one), and keep it with what that screen shows
     (``TablePreview``): ``(upload, "")``; or ``(None, why)`` when it cannot become a batch
-    (unreadable, too large, or no data rows), nothing kept."""
+    (unreadable, too large, or no data rows), nothing kept. Raises PermissionDenied unless
+    ``user`` may use ``portal``."""
+    access.require(user, Action.PORTAL_USE, portal)
     choices = ReadingChoices(sheet=sheet)
     try:
         table = _read(data, filename, choices)
@@ -148,6 +160,25 @@ def _hidden_sheets(data: bytes, table: Table) -> set[str]:
         }
 
 
+def _column_distinct(table: Table) -> list[list[tuple[str, int]]]:
+    """Per column, its distinct non-blank displayed values with their counts, most frequent
+    first, when it has at most ``DISTINCT_VALUES`` of them (else ``[]``): what the value
+    mapping of an enumeration shows, and what the header matcher reads values from."""
+    result: list[list[tuple[str, int]]] = []
+    for index in range(len(table.headers)):
+        counts: Counter[str] = Counter()
+        for _number, cells in table.rows:
+            cell = cells[index]
+            text = (cell if type(cell) is str else display_text(cell)).strip()
+            if text:
+                counts[without_nul(text[:SAMPLE_LENGTH])] += 1
+                if len(counts) > DISTINCT_VALUES:
+                    counts.clear()
+                    break
+        result.append(counts.most_common())
+    return result
+
+
 def _column_samples(table: Table) -> list[list[str]]:
     """The displayed values of the first data rows, per column; blank cells stay (as ""), so a
     column's samples line up with the other columns' by row."""
@@ -176,8 +207,9 @@ class TablePreview:
     ``sheet_names`` and ``sheet`` read (workbooks; ``hidden_sheets`` among them), the
     ``encoding`` (CSV), the ``header_row`` and the other rows that could be it
     (``header_candidates``), ``row_count`` data rows, the first values of each column
-    (``samples``) and each column's day/month ``date_verdicts`` (``tuning``). Kept on the
-    upload as JSON so that a page view never parses the file again."""
+    (``samples``), each column's day/month ``date_verdicts`` (``tuning``) and its
+    ``distinct`` values with counts (``_column_distinct``; ``[]`` in previews kept before it
+    existed). Kept on the upload as JSON so that a page view never parses the file again."""
 
     choices: ReadingChoices
     headers: list[str]
@@ -190,6 +222,7 @@ class TablePreview:
     samples: list[list[str]]
     date_verdicts: dict[int, str]
     hidden_sheets: list[str]
+    distinct: list[list[tuple[str, int]]] = field(default_factory=list)
 
     @classmethod
     def of(cls, table: Table, choices: ReadingChoices, *, hidden_sheets: set[str]) -> TablePreview:
@@ -206,6 +239,7 @@ class TablePreview:
             samples=_column_samples(table),
             date_verdicts=date_order_verdicts(table),
             hidden_sheets=sorted(hidden_sheets),
+            distinct=_column_distinct(table),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -219,13 +253,25 @@ class TablePreview:
     def from_json(cls, data: dict[str, Any]) -> TablePreview:
         """The inverse of ``to_json``."""
         sheet, encoding, header_row = data["choices"]
+        # Other keys kept beside the preview (``confirm_problem``) are not the preview's.
+        known = {f.name for f in dataclasses.fields(cls)}
+        data = {k: v for k, v in data.items() if k in known}
         return cls(
             **{
                 **data,
                 "choices": ReadingChoices(sheet=sheet, encoding=encoding, header_row=header_row),
                 "date_verdicts": {int(k): v for k, v in data["date_verdicts"].items()},
+                "distinct": [
+                    [(str(text), int(n)) for text, n in column]
+                    for column in data.get("distinct") or []
+                ],
             }
         )
+
+    def column_values(self, index: int) -> list[str]:
+        """Some of column ``index``'s texts: its distinct values, else its samples."""
+        distinct = self.distinct[index] if index < len(self.distinct) else []
+        return [text for text, _n in distinct] or self.samples[index]
 
     def read_with(self, choices: ReadingChoices) -> bool:
         """Whether reading with ``choices`` gives this preview again: each of sheet, encoding
@@ -257,8 +303,11 @@ def upload_preview(*, upload: Upload, choices: ReadingChoices) -> TablePreview:
 class MappingScreen:
     """What the mapping screen shows: a ``problem`` sentence (the file or HubSpot could not be
     read; then ``retry`` says whether reading again with detected choices may help), or the
-    file's ``preview``, the ``schema``, proposed ``targets`` (one per column), the
-    ``ambiguous`` date columns, the portal's ``saved`` mappings and the one ``applied``."""
+    file's ``preview``, the ``schema``, the ``targets`` (one per column: proposed, or posted)
+    and the matcher's ``proposals`` (confidence and reason; empty for a batch's own mapping),
+    the ``ambiguous`` date columns, the portal's ``saved`` mappings and the one ``applied``.
+    ``batch``: the draft batch whose mapping is being changed (the rows are checked again in
+    place); None for a file not confirmed yet."""
 
     choices: ReadingChoices
     problem: str = ""
@@ -266,9 +315,11 @@ class MappingScreen:
     preview: TablePreview | None = None
     schema: Schema | None = None
     targets: list[ColumnTarget | None] = field(default_factory=list)
+    proposals: list[Proposal] = field(default_factory=list)
     ambiguous: list[int] = field(default_factory=list)
     saved: list[SavedMapping] = field(default_factory=list)
     applied: SavedMapping | None = None
+    batch: Batch | None = None
 
 
 def upload_mapping_screen(
@@ -277,35 +328,74 @@ def upload_mapping_screen(
     choices: ReadingChoices,
     posted_targets: Callable[[list[str], list[AssociationLabel]], list[ColumnTarget | None]]
     | None = None,
+    batch: Batch | None = None,
 ) -> MappingScreen:
     """Read the kept file with ``choices`` and the portal's schema; propose a target per
-    column (the applied saved mapping's, else the last used one's, else matched by header),
-    or take ``posted_targets(headers, labels)``'s (the targets a mapping POST asks for).
+    column (the applied saved mapping's, else the last used one's, else matched by header
+    and values, choices confirmed in this portal first), or take ``posted_targets(headers,
+    labels)``'s (the targets a mapping POST asks for). With ``batch`` (the upload's draft
+    batch, ``upload_can_remap``), the file's kept preview and the batch's own mapping and
+    schema are shown instead: the file itself is gone, so its reading cannot change.
 
     Never raises for a bad file or an unreachable HubSpot: the screen's ``problem`` says it.
     """
     saved = list(upload.portal.saved_mappings.all())
     applied = next((m for m in saved if str(m.pk) == choices.mapping), None)
-    if applied is None and choices.mapping is None:
+    if applied is None and choices.mapping is None and batch is None:
         applied = mapping_last_used(portal=upload.portal)
-    screen = MappingScreen(choices=choices, saved=saved, applied=applied)
+    screen = MappingScreen(choices=choices, saved=saved, applied=applied, batch=batch)
     try:
-        schema = upload_schema(upload=upload, for_page=True)
+        schema = (
+            Schema.from_json(upload.schema)
+            if batch is not None and upload.schema
+            else upload_schema(upload=upload, for_page=True)
+        )
     except (HubSpotError, PortalNeedsReconnect) as exc:
         screen.problem = schema_problem(exc)
         return screen
     try:
-        preview = upload_preview(upload=upload, choices=choices)
+        if batch is not None:
+            if not upload.preview:
+                raise IntakeError(_("The file's columns were not kept: upload it again."))
+            preview = TablePreview.from_json(upload.preview)
+        else:
+            preview = upload_preview(upload=upload, choices=choices)
     except IntakeError as exc:
-        screen.problem, screen.retry = exc.message, True
+        screen.problem, screen.retry = exc.message, batch is None
         return screen
+    if batch is None or applied is not None:
+        screen.proposals = mapping_propose(
+            headers=preview.headers,
+            schema=schema,
+            saved=applied,
+            portal=upload.portal,
+            values=[preview.column_values(i) for i in range(len(preview.headers))],
+        )
     if posted_targets is not None:
         targets = posted_targets(preview.headers, schema.labels)
+    elif batch is not None and applied is None:
+        targets = [target_from_json(target) for target in batch.mapping]
     else:
-        targets = mapping_propose(headers=preview.headers, schema=schema, saved=applied)
+        targets = [proposal.target for proposal in screen.proposals]
     screen.preview, screen.schema, screen.targets = preview, schema, targets
     screen.ambiguous = ambiguous_date_columns(preview.date_verdicts, targets, schema.properties)
     return screen
+
+
+def upload_to_remap(*, batch: Batch) -> Upload | None:
+    """The upload whose mapping screen a batch's preview may go back to (``upload_can_remap``),
+    or None (a grid batch, a batch sent or being sent, an upload kept without its columns)."""
+    if batch.source != Batch.Source.UPLOAD or batch.status != Batch.Status.DRAFT:
+        return None
+    upload = Upload.objects.filter(batch=batch).select_related("batch").first()
+    return upload if upload is not None and upload_can_remap(upload=upload) else None
+
+
+def upload_can_remap(*, upload: Upload) -> bool:
+    """Whether the upload's batch may go back to the mapping screen: a draft none of whose
+    rows was given to HubSpot (``batches.batch_can_recheck``), with the file's columns kept."""
+    batch = upload.batch
+    return batch is not None and bool(upload.preview) and batch_can_recheck(batch=batch)
 
 
 @dataclass(frozen=True)
@@ -326,14 +416,23 @@ def upload_confirm(
     mapping: list[ColumnTarget | None],
     date_orders: dict[int, str],
     save_as: str = "",
+    create_contacts: bool = False,
 ) -> Confirmation:
     """Confirm the mapping screen: save the mapping as ``save_as`` (or mark the applied saved
     mapping used), then store every row, valid or not, on a new batch linked to the upload;
     above ``CONFIRM_INLINE_MAX_ROWS`` rows a task does that (``upload_confirm_queued``).
 
     ``date_orders``: column index -> ``"DMY"``/``"MDY"`` for the ambiguous date columns.
-    Nothing is sent to HubSpot.
+    Every column's target is remembered for its header in the portal (``mapping_learn``).
+    With ``screen.batch`` (back from a draft batch), that batch's rows are checked again with
+    the new mapping instead (``batches.batch_recheck``). ``create_contacts``: contact emails
+    HubSpot lacks become contacts (``batch_create``). No appointment is sent to HubSpot.
+    Raises PermissionDenied unless ``user`` may use the portal and, to save a mapping (shared
+    by everyone on the portal), manage portals.
     """
+    access.require(user, Action.PORTAL_USE, upload.portal)
+    if save_as.strip():
+        access.require(user, Action.PORTAL_MANAGE, upload.portal)
     assert screen.preview is not None and screen.schema is not None
     preview = screen.preview
     if save_as.strip():
@@ -342,9 +441,25 @@ def upload_confirm(
         )
     elif screen.applied is not None:
         mapping_mark_used(saved=screen.applied)
+    mapping_learn(portal=upload.portal, user=user, headers=preview.headers, mapping=mapping)
+    if screen.batch is not None:
+        # Back from the batch: its rows are checked again in place, never a second batch. A
+        # batch's columns are its sender's (or an admin's) to change.
+        access.require(user, Action.BATCH_ACT, screen.batch)
+        batch = batch_recheck(
+            batch=screen.batch,
+            mapping=mapping,
+            properties=screen.schema.properties,
+            date_orders=date_orders,
+        )
+        return Confirmation(batch=batch, rows=preview.row_count)
     if preview.row_count > CONFIRM_INLINE_MAX_ROWS:
         task_id = _confirm_later(
-            upload=upload, choices=screen.choices, mapping=mapping, date_orders=date_orders
+            upload=upload,
+            choices=screen.choices,
+            mapping=mapping,
+            date_orders=date_orders,
+            create_contacts=create_contacts,
         )
         return Confirmation(batch=None, rows=preview.row_count, task_id=task_id)
     # The one full read of the confirmed file: its rows become the batch's.
@@ -360,6 +475,7 @@ def upload_confirm(
         mapping=mapping,
         properties=screen.schema.properties,
         date_orders=date_orders,
+        create_contacts=create_contacts,
     )
     return Confirmation(batch=batch, rows=preview.row_count)
 
@@ -371,14 +487,22 @@ def upload_table_confirm(
     mapping: list[ColumnTarget | None],
     properties: list[PropertyDefinition],
     date_orders: dict[int, str],
+    keys: dict[str, Any] | None = None,
+    create_contacts: bool = False,
 ) -> Batch:
     """Validate every row of the upload's ``table`` with the confirmed ``mapping`` and
     ``date_orders``; store them on the upload's batch (``batch_create``, origin
     ``upload:<id>``: confirming twice, at once or after a crash, never makes a second batch);
     the file's bytes are then cleared (the rows hold every value), its name and schema kept.
     The batch keeps how the file was read (sheet, encoding, header row), so that a confirm
-    stopped midway can be stored again (``upload_resume``). Nothing is sent."""
+    stopped midway can be stored again (``upload_resume``). ``keys``: the natural keys'
+    resolution when the caller already has it (else ``batch_create`` asks HubSpot). Nothing is
+    sent."""
     reading = table_reading(table, mapping, properties, date_orders)
+    if keys is not None:
+        reading["keys"] = keys
+    if create_contacts:
+        reading["create_contacts"] = True
     reading["file"] = {
         "sheet": table.sheet,
         "encoding": table.encoding,
@@ -447,6 +571,7 @@ def _confirm_later(
     choices: ReadingChoices,
     mapping: list[ColumnTarget | None],
     date_orders: dict[int, str],
+    create_contacts: bool = False,
 ) -> str | None:
     """Queue ``confirm_upload`` of ``upload`` read with the same ``choices`` as the mapping
     screen. Enqueued once the current transaction commits (at once outside one). Returns the
@@ -457,6 +582,7 @@ def _confirm_later(
         "header_row": choices.header_row,
         "mapping": mapping_to_json(mapping),
         "date_orders": {str(index): order for index, order in date_orders.items()},
+        "create_contacts": create_contacts,
     }
     enqueued: list[str] = []
     upload_id = str(upload.pk)
@@ -491,6 +617,7 @@ def upload_confirm_queued(*, upload_id: str, choices: dict[str, Any]) -> Batch |
         mapping=[target_from_json(target) for target in choices["mapping"]],
         properties=schema.properties,
         date_orders={int(index): order for index, order in choices["date_orders"].items()},
+        create_contacts=bool(choices.get("create_contacts")),
     )
 
 
@@ -508,5 +635,23 @@ def upload_confirm_failed(*, task_id: str | None) -> bool:
 
 @task()
 def confirm_upload(upload_id: str, choices: dict[str, Any]) -> None:
-    """Check and store every row of a large confirmed upload (``upload_confirm_queued``)."""
-    upload_confirm_queued(upload_id=upload_id, choices=choices)
+    """Check and store every row of a large confirmed upload (``upload_confirm_queued``). When
+    HubSpot cannot be asked about the file's keys, nothing is stored and the upload keeps why
+    (``upload_confirm_problem``), for the waiting page to say."""
+    try:
+        upload_confirm_queued(upload_id=upload_id, choices=choices)
+    except (HubSpotError, PortalNeedsReconnect, TimeoutError) as exc:
+        upload = Upload.objects.filter(pk=upload_id).first()
+        if upload is not None:
+            preview = {**(upload.preview or {}), "confirm_problem": keys_problem(exc)}
+            Upload.objects.filter(pk=upload_id).update(preview=preview)
+
+
+def upload_confirm_problem(*, upload: Upload) -> str:
+    """Why the queued confirmation of ``upload`` stored nothing (HubSpot could not be asked
+    about its keys), once: the sentence is cleared as it is read. "" when there is none."""
+    problem = str((upload.preview or {}).get("confirm_problem") or "")
+    if problem:
+        upload.preview = {k: v for k, v in upload.preview.items() if k != "confirm_problem"}
+        Upload.objects.filter(pk=upload.pk).update(preview=upload.preview)
+    return problem

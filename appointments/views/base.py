@@ -24,4 +24,4 @@ def shown_columns(request: AuthenticatedRequest, batch: Batch) -> list[tuple[int
     """The columns this person chose to see beside the batch's rows (kept in the session, so
     a row redrawn alone after a fix has the table's columns), else the default ones."""
     chosen = request.session.get(f"{SHOWN_KEY}{batch.pk}")
-    return row_services.rows_shown_columns(batch=batch, chosen=chosen)
+    return row_services.rows_shown_columns(user=request.user, batch=batch, chosen=chosen)

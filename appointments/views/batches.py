@@ -16,12 +16,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from appointments.hubspot.errors import HubSpotError
-from appointments.models import Batch, batches_for
+from appointments.models import Batch
+from appointments.services import access, exports
 from appointments.services import batches as batch_services
-from appointments.services import exports
 from appointments.services import rows as row_services
 from appointments.services import uploads as upload_services
+from appointments.services.access import Action, batches_for
 from appointments.services.portals import PortalNeedsReconnect
+from appointments.services.resolving import keys_row_links
 from appointments.views.base import SHOWN_KEY, AuthenticatedRequest, shown_columns
 
 logger = logging.getLogger(__name__)
@@ -35,6 +37,13 @@ STILL_STORING = gettext_lazy(
 )
 
 
+def _acting_on(request: AuthenticatedRequest, batch_id: str) -> Batch:
+    """The batch, if the user sees it (else 404) and may act on it (else 403)."""
+    batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    access.require(request.user, Action.BATCH_ACT, batch)
+    return batch
+
+
 def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, object]:
     row_filter = request.GET.get("filter", "all")
     progress = batch_services.batch_progress(batch=batch)
@@ -42,7 +51,7 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
         batch=batch, row_filter=row_filter, number=request.GET.get("page"), counts=progress.counts
     )
     columns = shown_columns(request, batch)
-    row_services.rows_attach_shown(batch=batch, rows=page, columns=columns)
+    row_services.rows_attach_shown(user=request.user, batch=batch, rows=page, columns=columns)
     return {
         "batch": batch,
         "shown_columns": columns,
@@ -52,6 +61,8 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
         "progress": progress,
         "percent_done": progress.percent,
         "page": page,
+        # Each row with the records its emails, domains, names and owners stand for.
+        "page_rows": [(row, keys_row_links(batch=batch, row=row)) for row in page],
         "row_filter": row_filter,
         "row_filters": list(batch_services.ROW_FILTERS),
         "calls": batch_services.batch_recent_calls(batch=batch),
@@ -59,6 +70,9 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
         **_failed_context(batch, progress.counts["failed"]),
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
+        "can_act": access.can(request.user, Action.BATCH_ACT, batch),
+        # Back to the mapping screen, until the batch is sent.
+        "remap_upload": upload_services.upload_to_remap(batch=batch),
     }
 
 
@@ -81,7 +95,9 @@ def _failed_context(batch: Batch, failed: int) -> dict[str, int]:
 @login_required
 @vary_on_headers("HX-Request")
 def batch_detail(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
-    batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    batch = get_object_or_404(
+        batches_for(request.user).select_related("portal", "created_by"), pk=batch_id
+    )
     if "show" in request.GET or "show-none" in request.GET:
         # The "columns to show" form: kept for this person and batch (see views.rows).
         chosen = [int(v) for v in request.GET.getlist("show") if v.isdigit()]
@@ -99,7 +115,7 @@ def batch_detail(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
 def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     """GET: the confirmation naming what Send will do; POST: check the portal (and, with
     ``check_records=1``, the record IDs), then send."""
-    batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    batch = _acting_on(request, batch_id)
     if batch.is_active:
         messages.info(request, _("This batch is already being sent."))
     elif batch.status == Batch.Status.STORING:
@@ -128,7 +144,7 @@ def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
 def _send_checked(request: AuthenticatedRequest, batch: Batch) -> None:
     try:
         sent = batch_services.batch_send_checked(
-            batch=batch, check_records=request.POST.get("check_records") == "1"
+            user=request.user, batch=batch, check_records=request.POST.get("check_records") == "1"
         )
     except (HubSpotError, PortalNeedsReconnect) as exc:
         messages.error(
@@ -189,7 +205,7 @@ def _sending(count: int) -> str:
 @require_POST
 @login_required
 def batch_check_records(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
-    batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    batch = _acting_on(request, batch_id)
     if batch.status == Batch.Status.STORING:
         messages.info(request, STILL_STORING)
         return redirect("appointments:batch-detail", batch_id=batch.pk)
@@ -197,7 +213,7 @@ def batch_check_records(request: AuthenticatedRequest, batch_id: str) -> HttpRes
         messages.info(request, _("This batch is already being sent."))
         return redirect("appointments:batch-detail", batch_id=batch.pk)
     try:
-        check = batch_services.batch_check_records(batch=batch)
+        check = batch_services.batch_check_records(user=request.user, batch=batch)
     except (HubSpotError, PortalNeedsReconnect) as exc:
         messages.error(request, _("HubSpot could not be asked: %(reason)s") % {"reason": exc})
     else:
@@ -211,12 +227,12 @@ def batch_check_records(request: AuthenticatedRequest, batch_id: str) -> HttpRes
 @require_POST
 @login_required
 def batch_check_hubspot(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
-    batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    batch = _acting_on(request, batch_id)
     if batch.is_active:
         messages.info(request, _("This batch is already being sent."))
         return redirect("appointments:batch-detail", batch_id=batch.pk)
     try:
-        checked = batch_services.batch_check_hubspot(batch=batch)
+        checked = batch_services.batch_check_hubspot(user=request.user, batch=batch)
     except (HubSpotError, PortalNeedsReconnect) as exc:
         messages.error(request, _("HubSpot could not be asked: %(reason)s") % {"reason": exc})
         return redirect("appointments:batch-detail", batch_id=batch.pk)
@@ -248,8 +264,8 @@ def batch_check_hubspot(request: AuthenticatedRequest, batch_id: str) -> HttpRes
 @require_POST
 @login_required
 def batch_retry(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
-    batch = get_object_or_404(batches_for(request.user), pk=batch_id)
-    queued = batch_services.batch_retry_failed(batch=batch)
+    batch = _acting_on(request, batch_id)
+    queued = batch_services.batch_retry_failed(user=request.user, batch=batch)
     if queued:
         messages.success(
             request,
@@ -269,7 +285,7 @@ def batch_retry(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
 @login_required
 def batch_cancel(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     """GET: the confirmation naming what Cancel will do; POST: cancel."""
-    batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    batch = _acting_on(request, batch_id)
     if request.method == "GET":
         if batch.is_active or batch.status == Batch.Status.PAUSED:
             counts = batch_services.batch_counts(batch=batch)
@@ -279,7 +295,7 @@ def batch_cancel(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
                 {"batch": batch, "action": "cancel", "count": counts["ready"] + counts["sending"]},
             )
         messages.info(request, _("This batch had already ended; there was nothing to cancel."))
-    elif batch_services.batch_cancel(batch=batch):
+    elif batch_services.batch_cancel(user=request.user, batch=batch):
         messages.info(
             request,
             _("Batch canceled. Rows not yet sent stay unsent; “Resume” sends them later."),
@@ -293,7 +309,9 @@ def batch_cancel(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
 @login_required
 def batch_export_csv(request: AuthenticatedRequest, batch_id: str) -> StreamingHttpResponse:
     batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
-    response = StreamingHttpResponse(exports.results_csv(batch), content_type="text/csv")
+    response = StreamingHttpResponse(
+        exports.results_csv(user=request.user, batch=batch), content_type="text/csv"
+    )
     response["Content-Disposition"] = f'attachment; filename="results-{batch.pk}.csv"'
     return response
 
@@ -303,7 +321,7 @@ def batch_export_csv(request: AuthenticatedRequest, batch_id: str) -> StreamingH
 def batch_export_xlsx(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
     response = HttpResponse(
-        exports.results_xlsx(batch),
+        exports.results_xlsx(user=request.user, batch=batch),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     response["Content-Disposition"] = f'attachment; filename="results-{batch.pk}.xlsx"'
@@ -315,6 +333,8 @@ def batch_export_xlsx(request: AuthenticatedRequest, batch_id: str) -> HttpRespo
 def batch_export_rows_to_fix(request: AuthenticatedRequest, batch_id: str) -> StreamingHttpResponse:
     """The invalid and failed rows in the file's own layout, to fix and upload again."""
     batch = get_object_or_404(batches_for(request.user), pk=batch_id)
-    response = StreamingHttpResponse(exports.rows_to_fix_csv(batch), content_type="text/csv")
+    response = StreamingHttpResponse(
+        exports.rows_to_fix_csv(user=request.user, batch=batch), content_type="text/csv"
+    )
     response["Content-Disposition"] = f'attachment; filename="rows-to-fix-{batch.pk}.csv"'
     return response

@@ -13,7 +13,9 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from appointments.forms.grid import GridSetupForm
 from appointments.hubspot.errors import HubSpotError
-from appointments.models import Portal, portals_for
+from appointments.models import Portal
+from appointments.services import access
+from appointments.services.access import Action, portals_for
 from appointments.services.batches import batch_default_timezone
 from appointments.services.grid import (
     MAX_GRID_ROWS,
@@ -24,6 +26,7 @@ from appointments.services.grid import (
     grid_schema,
 )
 from appointments.services.portals import PortalNeedsReconnect
+from appointments.services.resolving import keys_problem
 from appointments.services.uploads import schema_problem
 from appointments.views.base import AuthenticatedRequest
 
@@ -63,6 +66,7 @@ def _apply_action(action: str, rows: list[list[str]], width: int) -> list[list[s
 def grid_entry(request: AuthenticatedRequest) -> HttpResponse:
     """GET: choose portal and time zone, then an empty grid. POST ``action``: ``add``,
     ``remove:<index>`` (re-rendered grid) or ``create`` (batch, then its preview)."""
+    access.require(request.user, Action.PORTAL_USE)
     portals = portals_for(request.user).filter(status=Portal.Status.ACTIVE)
     data = request.POST if request.method == "POST" else request.GET
     setup = GridSetupForm(
@@ -75,6 +79,7 @@ def grid_entry(request: AuthenticatedRequest) -> HttpResponse:
     if not setup.is_valid():
         return render(request, GRID_TEMPLATE, context)
     portal, timezone_name = setup.cleaned_data["portal"], setup.cleaned_data["timezone"]
+    access.require(request.user, Action.PORTAL_USE, portal)
     try:
         # Read afresh when the grid is shown; adding, removing and checking rows reuse it.
         schema = grid_schema(portal=portal, store=request.session, refresh=request.method != "POST")
@@ -90,21 +95,27 @@ def grid_entry(request: AuthenticatedRequest) -> HttpResponse:
         rows = _apply_action(action, _posted_rows(request.POST, columns), len(columns))
         if action == "create":
             filled = [(n + 1, row) for n, row in enumerate(rows) if any(row)]
+            batch = None
             if filled:
-                batch = grid_create_batch(
-                    user=request.user,
-                    portal=portal,
-                    timezone_name=timezone_name,
-                    schema=schema,
-                    columns=columns,
-                    rows=filled,
-                    form_key=form_key,
-                )
+                try:
+                    batch = grid_create_batch(
+                        user=request.user,
+                        portal=portal,
+                        timezone_name=timezone_name,
+                        schema=schema,
+                        columns=columns,
+                        rows=filled,
+                        form_key=form_key,
+                    )
+                except (HubSpotError, PortalNeedsReconnect, TimeoutError) as exc:
+                    context["problem"] = keys_problem(exc)
+            else:
+                context["problem"] = _("Every row is empty. Fill in at least one appointment.")
+            if batch is not None:
                 url = reverse("appointments:batch-detail", args=[batch.pk])
                 if request.htmx:
                     return HttpResponseClientRedirect(url)
                 return redirect(url)
-            context["problem"] = _("Every row is empty. Fill in at least one appointment.")
     context.update(
         {
             "portal": portal,

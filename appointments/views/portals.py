@@ -17,8 +17,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from appointments.forms.uploads import UploadForm
 from appointments.hubspot import oauth
 from appointments.hubspot.errors import HubSpotError
-from appointments.models import Portal, batches_for, portals_for
+from appointments.models import Portal
+from appointments.services import access
 from appointments.services import portals as portal_services
+from appointments.services.access import Action, batches_for, portals_for
 from appointments.services.batches import batch_default_timezone
 from appointments.services.portals import PortalNeedsReconnect, RowKeyUnavailable
 from appointments.services.uploads import schema_problem
@@ -44,7 +46,10 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
     context = {
         "configured": oauth.is_configured(),
         "portals": portals,
-        "batches": batches_for(request.user).select_related("portal")[:20],
+        "batches": batches_for(request.user).select_related("portal", "created_by")[:20],
+        "role": access.role_of(request.user),
+        "can_manage": access.can(request.user, Action.PORTAL_MANAGE),
+        "can_send": access.can(request.user, Action.PORTAL_USE),
         "form": UploadForm(
             portals=portals, initial={"timezone": batch_default_timezone(user=request.user)}
         ),
@@ -55,6 +60,7 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
 @require_POST
 @login_required
 def portal_connect(request: AuthenticatedRequest) -> HttpResponse:
+    access.require(request.user, Action.PORTAL_MANAGE)
     if not oauth.is_configured():
         messages.error(
             request,
@@ -74,6 +80,7 @@ def portal_connect(request: AuthenticatedRequest) -> HttpResponse:
 @require_GET
 @login_required
 def oauth_callback(request: AuthenticatedRequest) -> HttpResponse:
+    access.require(request.user, Action.PORTAL_MANAGE)
     # Popped, not read: a state works once, so a replayed callback is refused.
     pending = request.session.pop(OAUTH_SESSION_KEY, None)
     state = request.GET.get("state", "")
@@ -119,9 +126,10 @@ def oauth_callback(request: AuthenticatedRequest) -> HttpResponse:
 def portal_disconnect(request: AuthenticatedRequest, hub_id: int) -> HttpResponse:
     """GET: the confirmation naming the portal and what disconnecting does; POST: disconnect."""
     portal = get_object_or_404(portals_for(request.user), hub_id=hub_id)
+    access.require(request.user, Action.PORTAL_MANAGE, portal)
     if request.method == "GET":
         return render(request, "appointments/portals/confirm_disconnect.html", {"portal": portal})
-    problem = portal_services.portal_disconnect(portal=portal)
+    problem = portal_services.portal_disconnect(user=request.user, portal=portal)
     messages.success(request, _("Disconnected HubSpot portal %(hub_id)s.") % {"hub_id": hub_id})
     if problem:
         messages.warning(request, problem)
@@ -135,8 +143,9 @@ def portal_readiness(request: AuthenticatedRequest, hub_id: int) -> HttpResponse
     portal = get_object_or_404(
         portals_for(request.user).filter(status=Portal.Status.ACTIVE), hub_id=hub_id
     )
+    access.require(request.user, Action.PORTAL_USE, portal)
     try:
-        problem = portal_services.portal_check_readiness(portal=portal)
+        problem = portal_services.portal_check_readiness(user=request.user, portal=portal)
     except (HubSpotError, PortalNeedsReconnect) as exc:
         messages.error(request, schema_problem(exc))
     else:
@@ -158,12 +167,15 @@ def portal_row_key(request: AuthenticatedRequest, hub_id: int) -> HttpResponse:
     portal = get_object_or_404(
         portals_for(request.user).filter(status=Portal.Status.ACTIVE), hub_id=hub_id
     )
+    access.require(request.user, Action.PORTAL_MANAGE, portal)
     name = "" if request.POST.get("create") else request.POST.get("property", "").strip()
     if not request.POST.get("create") and not name:
         messages.warning(request, _("Type the name of a unique-value text property to choose it."))
         return redirect("appointments:home")
     try:
-        chosen = portal_services.portal_set_row_key(portal=portal, property_name=name)
+        chosen = portal_services.portal_set_row_key(
+            user=request.user, portal=portal, property_name=name
+        )
     except RowKeyUnavailable as exc:
         messages.warning(request, str(exc))
     except (HubSpotError, PortalNeedsReconnect) as exc:
@@ -185,8 +197,9 @@ def portal_template(request: AuthenticatedRequest, hub_id: int) -> HttpResponse:
     portal = get_object_or_404(
         portals_for(request.user).exclude(status=Portal.Status.DISCONNECTED), hub_id=hub_id
     )
+    access.require(request.user, Action.PORTAL_USE, portal)
     try:
-        workbook = portal_services.portal_template(portal=portal)
+        workbook = portal_services.portal_template(user=request.user, portal=portal)
     except (HubSpotError, PortalNeedsReconnect) as exc:
         # Said on the dashboard, where the download was asked for.
         messages.error(request, schema_problem(exc))

@@ -15,8 +15,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from appointments.forms.rows import BulkFixForm
-from appointments.models import Batch, BatchRow, batches_for
+from appointments.hubspot.errors import HubSpotError
+from appointments.models import Batch, BatchRow
+from appointments.services import access
 from appointments.services import rows as row_services
+from appointments.services.access import Action, batches_for
+from appointments.services.portals import PortalNeedsReconnect
+from appointments.services.resolving import keys_problem, keys_row_links
 from appointments.views.base import AuthenticatedRequest, shown_columns
 
 ROWS_TEMPLATE = "appointments/rows/_rows.html"
@@ -26,8 +31,13 @@ BULK_PAGE = "appointments/rows/bulk.html"
 ROWS_CHANGED = "rows-changed"
 
 
-def _load(request: AuthenticatedRequest, batch_id: str, row_number: int) -> BatchRow:
+def _load(
+    request: AuthenticatedRequest, batch_id: str, row_number: int, *, acting: bool = False
+) -> BatchRow:
+    """The row, if the user sees its batch (else 404) and, ``acting``, may change it (403)."""
     batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    if acting:
+        access.require(request.user, Action.BATCH_ACT, batch)
     row = get_object_or_404(batch.rows.select_related("batch__portal"), row_number=row_number)
     return row
 
@@ -40,11 +50,11 @@ def _row_context(
 ) -> dict[str, object]:
     batch: Batch = row.batch
     columns = shown_columns(request, batch)
-    row_services.rows_attach_shown(batch=batch, rows=[row], columns=columns)
+    row_services.rows_attach_shown(user=request.user, batch=batch, rows=[row], columns=columns)
     known = set()
     cells = []
     dates_read = row_services.row_dates_read(row=row)
-    enumerations = row_services.row_option_choices(batch=batch)
+    enumerations = row_services.row_option_choices(user=request.user, batch=batch)
     for index, header in row_services.row_editable_columns(batch=batch):
         known.add(header)
         value = (values or {}).get(index, row.raw_text(index))
@@ -55,9 +65,12 @@ def _row_context(
                 "header": header,
                 "value": value,
                 "multiline": row_services.is_multiline(value),
-                "errors": [e["message"] for e in row.errors if e["column"] == header],
+                "errors": row.error_texts_for(header),
                 "read_as": dates_read.get(index, ""),
                 "choice": row_services.option_choice(prop, value) if prop else None,
+                "ambiguous": row_services.row_ambiguous_keys(
+                    user=request.user, row=row, index=index
+                ),
             }
         )
     # Focus goes to the first cell to fix once htmx swaps the form in (its autofocus).
@@ -68,14 +81,37 @@ def _row_context(
         "row": row,
         "batch": batch,
         "cells": cells,
-        "other_errors": [e["message"] for e in row.errors if e["column"] not in known]
+        "other_errors": [
+            text
+            for error, text in zip(row.errors, row.error_texts, strict=True)
+            if error["column"] not in known
+        ]
         + ([row.error_message] if row.state == BatchRow.State.FAILED and row.error_message else [])
         + list(extra_errors),
         "editable": row_services.row_is_editable(row),
         "shown_columns": columns,
+        "can_act": access.can(request.user, Action.BATCH_ACT, batch),
+        "links": keys_row_links(batch=batch, row=row),
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
     }
+
+
+def _picks(request: AuthenticatedRequest) -> dict[tuple[int, int], str]:
+    """The records chosen for ambiguous keys: fields ``pick-<column index>-<n>``."""
+    picks: dict[tuple[int, int], str] = {}
+    for name in request.POST:
+        parts = name.split("-")
+        value = request.POST.get(name, "")
+        if (
+            len(parts) == 3
+            and parts[0] == "pick"
+            and parts[1].isdigit()
+            and parts[2].isdigit()
+            and value.isdigit()
+        ):
+            picks[int(parts[1]), int(parts[2])] = value
+    return picks
 
 
 def _back(row: BatchRow) -> str:
@@ -103,7 +139,7 @@ def row_edit(request: AuthenticatedRequest, batch_id: str, row_number: int) -> H
     ``HX-Trigger: rows-changed`` header. Without JavaScript: a page with the form, then back
     to the batch.
     """
-    row = _load(request, batch_id, row_number)
+    row = _load(request, batch_id, row_number, acting=True)
     template = ROWS_TEMPLATE + "#row-edit" if request.htmx else EDIT_PAGE
     if not row_services.row_is_fixable(row):
         messages.warning(
@@ -122,11 +158,16 @@ def row_edit(request: AuthenticatedRequest, batch_id: str, row_number: int) -> H
         if f"c{index}" in request.POST
     }
     try:
-        applied = row_services.row_revalidate(row=row, values=values)
+        applied = row_services.row_revalidate(
+            user=request.user, row=row, values=values, picks=_picks(request)
+        )
     except row_services.RowUnchanged:
         message = _("HubSpot refused this row as it is: change a value before sending it again.")
         context = _row_context(request, row, values, (message,))
         return render(request, template, context)
+    except (HubSpotError, PortalNeedsReconnect, TimeoutError) as exc:
+        messages.error(request, keys_problem(exc))
+        return render(request, template, _row_context(request, row, values))
     if not applied:
         messages.warning(
             request,
@@ -150,9 +191,9 @@ def row_edit(request: AuthenticatedRequest, batch_id: str, row_number: int) -> H
 @vary_on_headers("HX-Request")
 def row_exclude(request: AuthenticatedRequest, batch_id: str, row_number: int) -> HttpResponse:
     """Exclude the row (``excluded=1``: never sent) or include it again (``excluded=0``)."""
-    row = _load(request, batch_id, row_number)
+    row = _load(request, batch_id, row_number, acting=True)
     excluded = request.POST.get("excluded") == "1"
-    if not row_services.row_set_excluded(row=row, excluded=excluded):
+    if not row_services.row_set_excluded(user=request.user, row=row, excluded=excluded):
         messages.warning(
             request,
             _("Row %(row)s was already given to HubSpot; it cannot be excluded now.")
@@ -175,8 +216,8 @@ def _bulk_page(
             "batch": batch,
             "form": form,
             "count": count,
-            "edits": row_services.rows_bulk_history(batch=batch),
-            "undoable": row_services.rows_bulk_undoable(batch=batch),
+            "edits": row_services.rows_bulk_history(user=request.user, batch=batch),
+            "undoable": row_services.rows_bulk_undoable(user=request.user, batch=batch),
         },
     )
 
@@ -188,6 +229,7 @@ def rows_bulk(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     same error and value. A POST without ``apply`` shows how many rows the fix changes; with
     ``apply=1`` it changes them and says how many."""
     batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    access.require(request.user, Action.BATCH_ACT, batch)
     columns = row_services.row_editable_columns(batch=batch)
     if request.method == "GET":
         return _bulk_page(request, batch, BulkFixForm(columns=columns, initial=request.GET))
@@ -201,8 +243,9 @@ def rows_bulk(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
         replace=form.cleaned_data["replace"],
     )
     if request.POST.get("apply") != "1":
-        return _bulk_page(request, batch, form, row_services.rows_bulk_count(batch=batch, fix=fix))
-    edit = row_services.rows_bulk_apply(batch=batch, fix=fix, user=request.user)
+        count = row_services.rows_bulk_count(user=request.user, batch=batch, fix=fix)
+        return _bulk_page(request, batch, form, count)
+    edit = row_services.rows_bulk_apply(user=request.user, batch=batch, fix=fix)
     messages.success(
         request,
         ngettext(
@@ -220,9 +263,10 @@ def rows_bulk(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
 def rows_bulk_undo(request: AuthenticatedRequest, batch_id: str, edit_id: int) -> HttpResponse:
     """Undo the batch's latest bulk fix on the rows not yet sent."""
     batch = get_object_or_404(batches_for(request.user), pk=batch_id)
+    access.require(request.user, Action.BATCH_ACT, batch)
     edit = get_object_or_404(batch.edits.select_related("batch__portal"), pk=edit_id)
     try:
-        restored = row_services.rows_bulk_undo(edit=edit)
+        restored = row_services.rows_bulk_undo(user=request.user, edit=edit)
     except ValueError:
         messages.warning(
             request, _("Only the latest fix can be undone; undo the later ones first.")

@@ -24,13 +24,20 @@ from appointments.forms.uploads import (
     ReadingForm,
     UploadForm,
     posted_targets,
+    proposal_text,
     reading_choices,
 )
+from appointments.hubspot.errors import HubSpotError
 from appointments.intake.cells import column_letter
+from appointments.intake.headers import Proposal
 from appointments.intake.mapping import duplicate_headers
-from appointments.models import Portal, Upload, portals_for, uploads_for
+from appointments.models import Portal, Upload
+from appointments.services import access
 from appointments.services import uploads as upload_services
-from appointments.services.batches import batch_default_timezone
+from appointments.services.access import Action, portals_for, uploads_for
+from appointments.services.batches import BatchNotEditable, batch_default_timezone
+from appointments.services.portals import PortalNeedsReconnect
+from appointments.services.resolving import keys_problem
 from appointments.views.base import AuthenticatedRequest
 
 logger = logging.getLogger(__name__)
@@ -46,6 +53,7 @@ CONFIRM_SLOW_SECONDS = 120
 @login_required
 def upload_create(request: AuthenticatedRequest) -> HttpResponse:
     """Keep the uploaded file, then show its columns on the mapping screen."""
+    access.require(request.user, Action.PORTAL_USE)
     portals = portals_for(request.user).filter(status=Portal.Status.ACTIVE)
     initial = {"timezone": batch_default_timezone(user=request.user)}
     if request.method != "POST":
@@ -105,8 +113,19 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
     upload = get_object_or_404(
         uploads_for(request.user).select_related("portal", "created_by", "batch"), pk=upload_id
     )
+    access.require(request.user, Action.PORTAL_USE, upload.portal)
     confirming_key = f"confirming-{upload.pk}"
-    if upload.batch is not None:
+    params = request.POST if request.method == "POST" else request.GET
+    remap = None
+    if upload.batch is not None and params.get("change") == "1":
+        # Back from the batch's preview: its rows are checked again with the new mapping.
+        remap = upload.batch if upload_services.upload_can_remap(upload=upload) else None
+        if remap is None:
+            messages.info(
+                request,
+                _("This batch was sent, or is being checked: its columns cannot change now."),
+            )
+    if upload.batch is not None and remap is None:
         request.session.pop(confirming_key, None)
         # A confirm stopped midway (a killed process) is stored again in the background.
         upload_services.upload_resume(batch=upload.batch)
@@ -121,6 +140,7 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
         upload=upload,
         choices=reading_choices((posted or request.GET).dict()),
         posted_targets=(lambda h, labels: posted_targets(posted, h, labels)) if posted else None,
+        batch=remap,
     )
     if screen.problem:
         context = {"upload": upload, "problem": screen.problem}
@@ -133,16 +153,26 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
         labels=screen.schema.labels,
         initial_targets=screen.targets,
         ambiguous=screen.ambiguous,
+        distinct=screen.preview.distinct,
     )
-    if posted is not None and form.is_valid():
-        done = upload_services.upload_confirm(
-            upload=upload,
-            user=request.user,
-            screen=screen,
-            mapping=form.targets(),
-            date_orders=form.date_orders(),
-            save_as=form.cleaned_data["save_as"],
-        )
+    # "Update": show the choices the new targets need (times, values, a winner), confirm nothing.
+    if posted is not None and form.is_valid() and "refresh" not in posted:
+        try:
+            done = upload_services.upload_confirm(
+                upload=upload,
+                user=request.user,
+                screen=screen,
+                mapping=form.targets(),
+                date_orders=form.date_orders(),
+                save_as=form.cleaned_data["save_as"],
+                create_contacts=form.cleaned_data["create_contacts"],
+            )
+        except BatchNotEditable:
+            messages.error(request, _("This batch was sent meanwhile: its columns did not change."))
+            return redirect("appointments:batch-detail", batch_id=upload.batch_id)
+        except (HubSpotError, PortalNeedsReconnect, TimeoutError) as exc:
+            form.add_error(None, keys_problem(exc))
+            return render(request, template, _screen_context(request, upload, screen, form))
         if done.batch is not None:
             return redirect("appointments:batch-detail", batch_id=done.batch.pk)
         request.session[confirming_key] = {
@@ -151,7 +181,7 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
             "task": done.task_id,
         }
         return redirect("appointments:upload-mapping", upload_id=upload.pk)
-    return render(request, template, _screen_context(upload, screen, form))
+    return render(request, template, _screen_context(request, upload, screen, form))
 
 
 def _confirming(request: AuthenticatedRequest, upload: Upload, key: str) -> HttpResponse:
@@ -159,7 +189,11 @@ def _confirming(request: AuthenticatedRequest, upload: Upload, key: str) -> Http
     (htmx) until the batch exists, or says the task failed and offers the mapping screen."""
     pending = request.session[key]
     context: dict[str, object] = {"upload": upload, "rows": pending["rows"]}
-    if upload_services.upload_confirm_failed(task_id=pending.get("task")):
+    stopped = upload_services.upload_confirm_problem(upload=upload)
+    if stopped:
+        del request.session[key]
+        context["problem"] = stopped
+    elif upload_services.upload_confirm_failed(task_id=pending.get("task")):
         del request.session[key]
         context["problem"] = _(
             "Checking the rows stopped on an unexpected error; nothing was stored. Confirm the "
@@ -171,8 +205,22 @@ def _confirming(request: AuthenticatedRequest, upload: Upload, key: str) -> Http
     return render(request, template, context)
 
 
+def _associations_kept_both(screen: upload_services.MappingScreen) -> list[str]:
+    """Letters of the columns that feed the same association type, one string per type: an
+    association holds several records, so every column's record IDs are kept."""
+    columns: dict[tuple[str, int | None], list[str]] = {}
+    for index, target in enumerate(screen.targets):
+        if target is not None and target.kind == "association":
+            key = (target.name, target.association_type_id)
+            columns.setdefault(key, []).append(column_letter(index))
+    return [", ".join(letters) for letters in columns.values() if len(letters) > 1]
+
+
 def _screen_context(
-    upload: Upload, screen: upload_services.MappingScreen, form: MappingForm
+    request: AuthenticatedRequest,
+    upload: Upload,
+    screen: upload_services.MappingScreen,
+    form: MappingForm,
 ) -> dict[str, object]:
     table = screen.preview
     assert table is not None
@@ -195,6 +243,13 @@ def _screen_context(
     )
     duplicates = duplicate_headers(table.headers)
     repeated = {letter for _header, letters in duplicates for letter in letters}
+    # Column index -> letter of the date column whose time of day it gives.
+    time_of = {
+        target.time_column: column_letter(index)
+        for index, target in enumerate(form.targets() if form.is_bound else screen.targets)
+        if target is not None and target.time_column is not None
+    }
+    proposals: list[Proposal | None] = [*screen.proposals] or [None] * len(table.headers)
     columns = [
         {
             "letter": column_letter(index),
@@ -202,7 +257,13 @@ def _screen_context(
             "samples": table.samples[index],
             "field": form.column_field(index),
             "order_field": form.order_field(index),
+            "how": form.how_fields(index),
+            "values": form.value_fields(index),
+            "values_marker": form.values_marker(index),
             "repeated": column_letter(index) in repeated,
+            "time_of": time_of.get(index),
+            # Only while the column still goes where it was proposed to.
+            "proposal": proposal_text(proposals[index], screen.targets[index]),
         }
         for index, header in enumerate(table.headers)
     ]
@@ -216,5 +277,10 @@ def _screen_context(
         "row_count": table.row_count,
         "saved_mappings": screen.saved,
         "applied": screen.applied,
+        "remap": screen.batch,
+        "clash_fields": form.clash_fields(),
+        "kept_both": _associations_kept_both(screen),
         "encoding_label": dict(ENCODING_CHOICES).get(table.encoding or "", table.encoding),
+        # Saved mappings are shared by everyone on the portal: an admin's to set.
+        "can_manage": access.can(request.user, Action.PORTAL_MANAGE, upload.portal),
     }

@@ -21,6 +21,7 @@ from django.shortcuts import render
 
 from sandbox.api import api_view
 from sandbox.context import ApiContext, error_response
+from sandbox.csp import sandbox_page
 from sandbox.models import AuthorizationCode, OAuthApp, Portal, Token
 from sandbox.seed import DEMO_USER_EMAIL
 from sandbox.tokens import issue_tokens, token_info, token_info_v1
@@ -48,6 +49,7 @@ def oauth_error(ctx: ApiContext, status: str, message: str) -> JsonResponse:
 
 
 @api_view(auth=False, policy=None, csrf=True, methods=("GET", "POST"), described=False)
+@sandbox_page
 def authorize(request: HttpRequest, ctx: ApiContext) -> HttpResponse:
     """The consent screen (GET) and its answer (POST): pick a portal, Approve or Deny.
 

@@ -19,6 +19,7 @@ from sandbox.api import api_view
 from sandbox.batch import batch_create, record_json
 from sandbox.batch_checks import value_hash
 from sandbox.clock import iso
+from sandbox.contacts import create_contacts
 from sandbox.context import ApiContext, error_response, missing_scopes, unknown_object_type
 from sandbox.models import AssociationLabel, CrmRecord, PropertyDefinition, UniqueValue
 
@@ -45,28 +46,37 @@ def _json_body(request: HttpRequest, ctx: ApiContext) -> tuple[Any, JsonResponse
         )
 
 
-@api_view(scopes_any=("crm.objects.appointments.write",), methods=("POST",))
+# The scope depends on the object type: checked inside, naming the one needed.
+@api_view(scopes_any=(), methods=("POST",))
 def create_batch(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpResponse:
-    """``POST /crm/objects/2026-03/{objectType}/batch/create`` (and the v3 path), appointments.
+    """``POST /crm/objects/2026-03/{objectType}/batch/create`` (and the v3 path), appointments
+    and contacts, each needing its own write scope.
 
-    201 BatchResponseSimplePublicObject; 207 ...WithErrors when every input has a unique
-    ``objectWriteTraceId``; otherwise 400/409 naming the first bad input (sandbox.batch).
+    Appointments: 201 BatchResponseSimplePublicObject; 207 ...WithErrors when every input has a
+    unique ``objectWriteTraceId``; otherwise 400/409 naming the first bad input (sandbox.batch).
+    Contacts: 201, or 409 for an email another contact has (sandbox.contacts).
     """
-    assert ctx.portal is not None
-    if catalog.object_type_id(object_type) != catalog.APPOINTMENTS:
+    assert ctx.portal is not None and ctx.token is not None
+    type_id = catalog.object_type_id(object_type)
+    if type_id not in catalog.SCOPE_WRITE:
         return unknown_object_type(ctx, object_type)
+    if catalog.SCOPE_WRITE[type_id] not in ctx.token.scopes:
+        return missing_scopes(ctx, (catalog.SCOPE_WRITE[type_id],))
     payload, failure = _json_body(request, ctx)
     if failure is not None:
         return failure
     if not isinstance(payload, dict):
         payload = {}
-    outcome = batch_create(
-        ctx.portal,
-        payload,
-        now_ts=ctx.now,
-        echo_trace_ids=ctx.switches.echo_trace_id_on_success,
-        duplicate_value=ctx.switches.duplicate_value,
-    )
+    if type_id == catalog.CONTACTS:
+        outcome = create_contacts(ctx.portal, payload, now_ts=ctx.now)
+    else:
+        outcome = batch_create(
+            ctx.portal,
+            payload,
+            now_ts=ctx.now,
+            echo_trace_ids=ctx.switches.echo_trace_id_on_success,
+            duplicate_value=ctx.switches.duplicate_value,
+        )
     if outcome.error is not None:
         err = outcome.error
         return error_response(
@@ -125,6 +135,27 @@ def _by_unique_value(
         created_at__lte=visible_before,
     )
     return {by_hash[found[record.record_id]]: record for record in records}
+
+
+def _contacts_by_email(ctx: ApiContext, emails: list[str]) -> dict[str, CrmRecord]:
+    """The contacts whose ``email`` is one of ``emails``, keyed by the value asked for.
+
+    Email is the contacts' built-in unique identifier, so batch read takes it as
+    ``idProperty`` without a custom unique property; HubSpot stores it lowercase and matches
+    it whatever its case
+    (https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/contacts/guide).
+    """
+    wanted: dict[str, list[str]] = {}
+    for email in emails:
+        wanted.setdefault(email.strip().lower(), []).append(email)
+    found: dict[str, CrmRecord] = {}
+    contacts = CrmRecord.objects.filter(
+        portal=ctx.portal, object_type=catalog.CONTACTS, archived=False
+    ).order_by("id")
+    for record in contacts.iterator():
+        for asked in wanted.get(str(record.properties.get("email", "")).lower(), []):
+            found.setdefault(asked, record)
+    return found
 
 
 @api_view(
@@ -242,7 +273,9 @@ def read_batch(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpR
         )
     names = [n for n in payload.get("properties") or [] if isinstance(n, str)]
     id_property = payload.get("idProperty")
-    if isinstance(id_property, str) and id_property:
+    if type_id == catalog.CONTACTS and id_property == "email":
+        records = _contacts_by_email(ctx, ids)
+    elif isinstance(id_property, str) and id_property:
         found = _by_unique_value(ctx, type_id, id_property, ids)
         if isinstance(found, JsonResponse):
             return found
@@ -268,8 +301,8 @@ def read_batch(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpR
         {
             "status": "error",
             "category": "OBJECT_NOT_FOUND",
-            "message": "Could not get some APPOINTMENT objects, they may be deleted or not exist. "
-            "Check that ids are valid.",
+            "message": f"Could not get some {_SINGULAR[type_id].upper()} objects, they may be "
+            "deleted or not exist. Check that ids are valid.",
             "context": {"ids": missing},
             "errors": [],
             "links": {},
@@ -279,17 +312,22 @@ def read_batch(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpR
 
 
 @api_view(
-    scopes_any=("crm.objects.appointments.read",), policy=ratelimit.SECONDLY, methods=("POST",)
+    scopes_any=tuple(catalog.SCOPE_READ.values()), policy=ratelimit.SECONDLY, methods=("POST",)
 )
 def search(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpResponse:
-    """``POST /crm/objects/2026-03/{objectType}/search``: filters, query, sorts, paging.
+    """``POST /crm/objects/2026-03/{objectType}/search``: filters, query, sorts, paging, over
+    appointments, contacts, companies or deals (each needing its own read scope).
 
     Rules and limits in sandbox.search. Has its own per-second limit (``SECONDLY``), exempt
     from the 10-second one
     (https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm, "Limitations").
     """
-    if catalog.object_type_id(object_type) != catalog.APPOINTMENTS:
+    type_id = catalog.object_type_id(object_type)
+    if type_id is None:
         return unknown_object_type(ctx, object_type)
+    assert ctx.token is not None
+    if catalog.SCOPE_READ[type_id] not in ctx.token.scopes:
+        return missing_scopes(ctx, (catalog.SCOPE_READ[type_id],))
     payload, failure = _json_body(request, ctx)
     if failure is not None:
         return failure
@@ -300,6 +338,7 @@ def search(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpRespo
         now=ctx.now_dt,
         lag_seconds=ctx.switches.search_lag_seconds,
         lowercase_in=ctx.switches.search_in_lowercase,
+        object_type=type_id,
     )
     if status != 200:
         return error_response(

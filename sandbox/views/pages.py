@@ -7,7 +7,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.csrf import csrf_exempt
 
-from sandbox import clock
+from sandbox import clock, masking
+from sandbox.csp import sandbox_page
 from sandbox.csrf import sandbox_csrf_protect
 from sandbox.models import CrmRecord, JournalEntry, Portal, Switches
 from sandbox.seed import seed_demo
@@ -51,6 +52,7 @@ class SwitchesForm(forms.ModelForm):
 
 @csrf_exempt
 @sandbox_csrf_protect
+@sandbox_page
 def settings_page(request: HttpRequest) -> HttpResponse:
     """``/sandbox/``: switch each portal's limits and faults, and the sandbox-wide switches."""
     seed_demo()
@@ -77,12 +79,20 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     return render(request, "sandbox/settings.html", context)
 
 
+@sandbox_page
 def journal_page(request: HttpRequest) -> HttpResponse:
-    """``/sandbox/journal/``: the last 200 calls the sandbox received, newest first."""
-    entries = JournalEntry.objects.select_related("portal").order_by("-id")[:200]
+    """``/sandbox/journal/``: the last 200 calls the sandbox received, newest first, with OAuth
+    secrets masked (``sandbox.masking``)."""
+    entries = list(JournalEntry.objects.select_related("portal").order_by("-id")[:200])
+    # Shown masked: the page has no login, and a secret on it would be a working credential.
+    for entry in entries:
+        entry.path = masking.mask_path(entry.path)
+        entry.query = masking.mask_query(entry.query)
+        entry.request_body = masking.mask_body(entry.request_body)
     return render(request, "sandbox/journal.html", {"entries": entries})
 
 
+@sandbox_page
 def record_page(
     request: HttpRequest, hub_id: int, object_type: str, record_id: str
 ) -> HttpResponse:

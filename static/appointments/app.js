@@ -20,3 +20,10 @@ document.addEventListener("htmx:afterSwap", function () {
   var box = document.getElementById("htmx-error");
   if (box) box.hidden = true;
 });
+// The language menu submits its form on change (no inline onchange: the CSP refuses those).
+document.addEventListener("change", function (event) {
+  var target = event.target;
+  if (target instanceof HTMLSelectElement && target.hasAttribute("data-submit-on-change")) {
+    target.form.submit();
+  }
+});

@@ -18,7 +18,7 @@ def test_the_templates_example_row_is_held_back_until_it_is_a_real_appointment(
     batch = batch_from_upload(
         user=portal.connected_by,
         portal=portal,
-        data=portal_template(portal=portal),
+        data=portal_template(user=portal.connected_by, portal=portal),
         filename="appointments.xlsx",
     )
     row = batch.rows.get(row_number=2)

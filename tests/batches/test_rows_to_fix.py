@@ -27,11 +27,11 @@ def test_it_gives_only_invalid_and_failed_rows_in_the_files_layout_and_reads_the
     logged_client: Client, portal: Portal, hubspot: Any
 ) -> None:
     lines = rows_csv(4)
-    lines[1] = lines[1].replace("Visit 1", "=HYPERLINK(1)").replace("Scheduled", "Booked")
+    lines[1] = lines[1].replace("Visit 1", "=HYPERLINK(1)").replace("Scheduled", "Tentative")
     lines[2] = lines[2].replace(lines[2].split(",")[4], "99999999999")  # refused by HubSpot
     upload(logged_client, portal, csv_upload(lines))
     batch = Batch.objects.get()
-    batch_submit(batch=batch)
+    batch_submit(user=batch.created_by, batch=batch)
     BatchRow.objects.filter(batch=batch, row_number=5).update(
         state=BatchRow.State.FAILED, error_category="UNKNOWN_OUTCOME"
     )

@@ -17,7 +17,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from appointments.intake.encoding import RowLayout
-from appointments.intake.mapping import ColumnTarget, mapping_to_json, propose_mapping
+from appointments.intake.headers import propose_mapping
+from appointments.intake.mapping import ColumnTarget, mapping_to_json
 from appointments.intake.readers import read_table
 from appointments.intake.rows import CellError, ValidatedRow
 from appointments.intake.validation import snapshot_validator, validate_table
@@ -280,7 +281,7 @@ def test_a_layout_places_every_value_of_its_mapping_and_refuses_others() -> None
 def test_a_nul_in_the_file_is_an_error_on_its_cell_and_every_row_is_stored(user: User) -> None:
     # PostgreSQL's jsonb cannot hold NUL: storing it failed the whole upload there.
     data = (
-        b"Appointment name,Start time,Party size,Comment\x00\n"
+        b"Appointment name,Start time,Party size,Office use\x00\n"
         b"Visit one,2026-04-02 08:15,2,fine\n"
         b"Visit\x00two,2026-04-02 09:15,3,fine\n"
         b"Visit three,2026-04-02 10:15,4,ignored\x00column\n"
@@ -291,14 +292,14 @@ def test_a_nul_in_the_file_is_an_error_on_its_cell_and_every_row_is_stored(user:
     )
     table = read_table(data, "nul.csv", max_rows=10)
     mapping = propose_mapping(table.headers, PROPERTIES, LABELS)
-    assert mapping[3] is None  # "Comment" maps to nothing
+    assert mapping[3] is None  # "Office use" maps to nothing
 
     batch = upload_services.upload_table_confirm(
         upload=nul_upload, table=table, mapping=mapping, properties=PROPERTIES, date_orders={}
     )
 
     rows = stored(batch)
-    assert batch.headers[3] == "Comment\ufffd"
+    assert batch.headers[3] == "Office use\ufffd"
     assert [row["state"] for row in rows] == ["ready", "invalid", "ready"]
     assert rows[1]["raw"][0] == "Visit\ufffdtwo"
     assert rows[1]["properties"] == {
@@ -313,6 +314,8 @@ def test_a_nul_in_the_file_is_an_error_on_its_cell_and_every_row_is_stored(user:
         "message": 'Row 3, column "Appointment name": "Visit\ufffdtwo" contains an invisible NUL '
         "character (shown as \ufffd), which HubSpot cannot store. Delete it, or type the value "
         "again.",
+        # What the sentence is made again from, in each reader's language.
+        "params": {"name": "hs_appointment_name"},
     }
     assert rows[2]["raw"][3] == "ignored\ufffdcolumn"
     assert rows[2]["properties"]["hs_appointment_name"] == "Visit three"

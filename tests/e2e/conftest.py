@@ -20,7 +20,11 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 @pytest.fixture
 def page() -> Iterator[Page]:
-    """A headless Chromium page; its screen is saved to test-results/ when the test fails."""
+    """A headless Chromium page; its screen is saved to test-results/ when the test fails.
+
+    Every browser test also fails when the page broke the Content-Security-Policy (an inline
+    script or style, a handler attribute): Chromium reports each refusal on the console.
+    """
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (see .ci/run)")
     with sync_playwright() as playwright:
@@ -39,6 +43,16 @@ def page() -> Iterator[Page]:
         context = browser.new_context(locale="en-GB")
         page = context.new_page()
         page.set_default_timeout(30_000)
+        refused: list[str] = []
+        page.on(
+            "console",
+            lambda message: (
+                refused.append(f"{message.location.get('url')}: {message.text}")
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
         yield page
+        assert not refused, "the page broke its Content-Security-Policy:\n" + "\n".join(refused)
         context.close()
         browser.close()

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def test_a_bulk_replace_fixes_every_row_with_that_status_word(
     live_server: Any, portal: Portal, hubspot: Any, page: Page
 ) -> None:
-    lines = [line.replace("Scheduled", "Confirmed") for line in rows_csv(20)]
+    lines = [line.replace("Scheduled", "Tentative") for line in rows_csv(20)]
     batch = batch_from_upload(
         user=portal.connected_by,
         portal=portal,
@@ -37,7 +37,7 @@ def test_a_bulk_replace_fixes_every_row_with_that_status_word(
         page.get_by_role("link", name="Fix many rows at once").click()
         page.get_by_label("Fix", exact=True).select_option("replace")
         page.get_by_label("Column").select_option(label="Appointment status")
-        page.get_by_label("Find").fill("Confirmed")
+        page.get_by_label("Find").fill("Tentative")
         page.get_by_label("Put instead (or in the empty cells)").fill("Scheduled")
         page.get_by_role("button", name="Count the rows it changes").click()
         expect(page.locator("#bulk-count")).to_have_text("This fix changes 20 rows.")

@@ -43,7 +43,7 @@ def test_a_row_hubspot_refused_is_fixed_and_sent_again(
         data=("\n".join(lines) + "\n").encode(),
         filename="refused.csv",
     )
-    batch_submit(batch=batch)
+    batch_submit(user=batch.created_by, batch=batch)
     assert batch.rows.get(row_number=3).state == BatchRow.State.FAILED
     try:
         sign_in(page, live_server, portal, f"/batches/{batch.pk}/")
@@ -80,7 +80,7 @@ def test_a_canceled_batch_is_resumed(
         filename="long.csv",
     )
     hubspot.set_limits(daily=6)  # 4 schema reads, two calls of 100, then paused
-    batch_submit(batch=batch)
+    batch_submit(user=batch.created_by, batch=batch)
     batch.refresh_from_db()
     assert batch.status == Batch.Status.PAUSED
     try:

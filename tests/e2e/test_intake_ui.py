@@ -33,7 +33,7 @@ def test_it_maps_columns_fixes_a_row_inline_and_enters_rows_in_the_grid(
     user.save()
     file = tmp_path / "clinic.csv"
     file.write_text(
-        "Appointment name,Start time,Appointment status,Note,contact_ids\n"
+        "Appointment name,Start time,Appointment status,Office use,contact_ids\n"
         f"Intake visit,2026-12-03 14:00,Scheduled,Bring forms,{DEMO_CONTACT_IDS[0]}\n"
         f"Follow-up,2026-12-04 09:00,Tentative,,{DEMO_CONTACT_IDS[1]}\n",
         encoding="utf-8",
@@ -48,7 +48,7 @@ def test_it_maps_columns_fixes_a_row_inline_and_enters_rows_in_the_grid(
         page.set_input_files("input[name=file]", str(file))
         page.get_by_role("button", name="Check the file").click()
 
-        # The mapping screen: the "Note" column is ignored until sent to Visit notes.
+        # The mapping screen: the "Office use" column is ignored until sent to Visit notes.
         column = page.locator("tr[data-column=D]")
         expect(column).to_contain_text("Bring forms")
         expect(column).to_contain_text("Ignored: this column is not sent.")

@@ -17,6 +17,7 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
+from appointments.services.access import ADMIN, role_set
 from sandbox.models import JournalEntry
 from sandbox.seed import register_redirect_uri
 from tests.e2e.conftest import ARTIFACTS, ROOT
@@ -63,7 +64,8 @@ def test_it_connects_uploads_and_creates_appointments_in_calls_of_100(
     settings.HUBSPOT_API_BASE_URL = sandbox.base_url
     settings.HUBSPOT_APP_BASE_URL = sandbox.base_url
     register_redirect_uri(f"{live_server.url}/hubspot/oauth/callback")
-    django_user_model.objects.create_user(username="ops-chloe", password="correct-horse-42")
+    chloe = django_user_model.objects.create_user(username="ops-chloe", password="correct-horse-42")
+    role_set(chloe, ADMIN)  # she connects the portal
     try:
         page.goto(f"{live_server.url}/")
         page.fill("input[name=username]", "ops-chloe")

@@ -6,7 +6,8 @@ import datetime
 import json
 
 from appointments.intake.encoding import RowLayout, encode_rows
-from appointments.intake.mapping import duplicate_headers, propose_mapping
+from appointments.intake.headers import propose_mapping
+from appointments.intake.mapping import duplicate_headers
 from appointments.intake.readers import Table, read_table
 from appointments.intake.validation import iter_encoded_chunks, table_validator, validate_table
 from tests.intake_fixtures import CORPUS, LABELS, PARIS, PROPERTIES, intake

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from appointments.intake.mapping import ColumnTarget, duplicate_headers, propose_mapping
+from appointments.intake.headers import propose_mapping
+from appointments.intake.mapping import ColumnTarget, duplicate_headers
 from tests.intake_fixtures import LABELS, PROPERTIES
 
 
@@ -61,7 +62,7 @@ def test_it_never_proposes_read_only_properties_or_one_property_twice() -> None:
         None,
         prop("hs_appointment_start"),
         None,
-        None,
+        prop("visit_notes"),
         None,
     ]
 

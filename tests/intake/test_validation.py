@@ -7,7 +7,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from appointments.intake.cells import FORMULA_WITHOUT_VALUE
-from appointments.intake.mapping import ColumnTarget, propose_mapping
+from appointments.intake.headers import propose_mapping
+from appointments.intake.mapping import ColumnTarget
 from appointments.intake.rows import CellError, ValidatedRow
 from appointments.intake.validation import RowValidator
 from tests.intake_fixtures import LABELS, PARIS, PROPERTIES

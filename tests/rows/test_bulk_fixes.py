@@ -18,10 +18,10 @@ COMPANY = 5
 
 
 def batch_with_status_words(client: Client, portal: Portal) -> Batch:
-    """Rows 2-3 say "Confirmed" (no such option), row 4 is fine, row 5 has no company."""
+    """Rows 2-3 say "Tentative" (no such option), row 4 is fine, row 5 has no company."""
     lines = rows_csv(4)
-    lines[1] = lines[1].replace("Scheduled", "Confirmed")
-    lines[2] = lines[2].replace("Scheduled", "Confirmed")
+    lines[1] = lines[1].replace("Scheduled", "Tentative")
+    lines[2] = lines[2].replace("Scheduled", "Tentative")
     lines[4] = lines[4].rsplit(",", 1)[0] + ","
     upload(client, portal, csv_upload(lines))
     return Batch.objects.get()
@@ -37,7 +37,7 @@ def test_find_and_replace_says_how_many_rows_it_changes_then_changes_them(
     batch = batch_with_status_words(logged_client, portal)
     assert states(batch)[2] == states(batch)[3] == BatchRow.State.INVALID
     url = reverse("appointments:rows-bulk", args=[batch.pk])
-    fix = {"kind": "replace", "column": STATUS, "find": "Confirmed", "replace": "Scheduled"}
+    fix = {"kind": "replace", "column": STATUS, "find": "Tentative", "replace": "Scheduled"}
 
     counted = logged_client.post(url, fix)
 
@@ -47,7 +47,7 @@ def test_find_and_replace_says_how_many_rows_it_changes_then_changes_them(
     assert states(batch)[2] == states(batch)[3] == BatchRow.State.READY
     assert batch.rows.get(row_number=2).raw[STATUS] == "Scheduled"
     edit = RowEdit.objects.get()
-    assert (edit.changed, edit.before) == (2, {"2": "Confirmed", "3": "Confirmed"})
+    assert (edit.changed, edit.before) == (2, {"2": "Tentative", "3": "Tentative"})
 
 
 def test_the_latest_fix_is_undone_until_its_rows_are_sent(
@@ -55,7 +55,7 @@ def test_the_latest_fix_is_undone_until_its_rows_are_sent(
 ) -> None:
     batch = batch_with_status_words(logged_client, portal)
     url = reverse("appointments:rows-bulk", args=[batch.pk])
-    fix = {"kind": "replace", "column": STATUS, "find": "Confirmed", "replace": "Scheduled"}
+    fix = {"kind": "replace", "column": STATUS, "find": "Tentative", "replace": "Scheduled"}
     logged_client.post(url, {**fix, "apply": "1"})
     edit = RowEdit.objects.get()
 
@@ -65,7 +65,7 @@ def test_the_latest_fix_is_undone_until_its_rows_are_sent(
 
     assert "2 rows have their values back." in page.text
     assert states(batch)[2] == states(batch)[3] == BatchRow.State.INVALID
-    assert batch.rows.get(row_number=2).raw[STATUS] == "Confirmed"
+    assert batch.rows.get(row_number=2).raw[STATUS] == "Tentative"
     edit.refresh_from_db()
     assert edit.undone_at is not None
 
@@ -75,7 +75,7 @@ def test_an_undo_leaves_rows_sent_meanwhile_alone(
 ) -> None:
     batch = batch_with_status_words(logged_client, portal)
     url = reverse("appointments:rows-bulk", args=[batch.pk])
-    fix = {"kind": "replace", "column": STATUS, "find": "Confirmed", "replace": "Scheduled"}
+    fix = {"kind": "replace", "column": STATUS, "find": "Tentative", "replace": "Scheduled"}
     logged_client.post(url, {**fix, "apply": "1"})
     logged_client.post(reverse("appointments:batch-submit", args=[batch.pk]))
     assert states(batch)[2] == BatchRow.State.CREATED
@@ -106,21 +106,21 @@ def test_same_error_and_value_changes_only_rows_with_that_error(
     logged_client: Client, portal: Portal, hubspot: Any
 ) -> None:
     lines = rows_csv(3)
-    lines[1] = lines[1].replace("Visit 1", "Booked")  # a name, not an error
-    lines[2] = lines[2].replace("Scheduled", "Booked")
+    lines[1] = lines[1].replace("Visit 1", "Tentative")  # a name, not an error
+    lines[2] = lines[2].replace("Scheduled", "Tentative")
     upload(logged_client, portal, csv_upload(lines))
     batch = Batch.objects.get()
     url = reverse("appointments:rows-bulk", args=[batch.pk])
 
     counted = logged_client.post(
-        url, {"kind": "same_error", "column": 0, "find": "Booked", "replace": "X"}
+        url, {"kind": "same_error", "column": 0, "find": "Tentative", "replace": "X"}
     )
-    assert "This fix changes 0 rows." in counted.text  # row 2's name "Booked" is no error
-    fix = {"kind": "same_error", "column": STATUS, "find": "Booked", "replace": "Scheduled"}
+    assert "This fix changes 0 rows." in counted.text  # row 2's name "Tentative" is no error
+    fix = {"kind": "same_error", "column": STATUS, "find": "Tentative", "replace": "Scheduled"}
     logged_client.post(url, {**fix, "apply": "1"})
 
     assert states(batch)[3] == BatchRow.State.READY
-    assert batch.rows.get(row_number=2).raw[0] == "Booked"
+    assert batch.rows.get(row_number=2).raw[0] == "Tentative"
 
 
 def test_a_fix_without_its_text_is_refused_with_a_message(
@@ -161,10 +161,10 @@ def test_the_fix_form_leads_to_fixing_every_row_with_the_same_error(
     form = logged_client.get(
         reverse("appointments:row-edit", args=[batch.pk, 2]), headers={"HX-Request": "true"}
     ).text
-    link = f"/batches/{batch.pk}/rows/bulk/?kind=same_error&amp;column={STATUS}&amp;find=Confirmed"
+    link = f"/batches/{batch.pk}/rows/bulk/?kind=same_error&amp;column={STATUS}&amp;find=Tentative"
     assert link in form
 
     page = logged_client.get(link.replace("&amp;", "&")).text
 
-    assert 'value="Confirmed"' in page
+    assert 'value="Tentative"' in page
     assert '<option value="same_error" selected>' in page

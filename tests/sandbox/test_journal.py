@@ -56,3 +56,31 @@ def test_it_switches_the_journal_mode_from_the_command_line(sandbox: Sandbox) ->
     first, second = sandbox.journal(PATH, method="POST")
     assert first.request_body == ""
     assert "Full visit" in second.request_body
+
+
+def test_the_journal_page_masks_the_client_secret_codes_and_tokens(sandbox: Sandbox) -> None:
+    secret_form = {
+        "grant_type": "authorization_code",
+        "client_id": sandbox.client_id,
+        "client_secret": sandbox.client_secret,
+        "code": "code-4f1d2a",
+        "code_verifier": "verifier-" + "v" * 40,
+        "redirect_uri": "http://127.0.0.1:8000/hubspot/oauth/callback",
+    }
+    requests.post(sandbox.url("/oauth/v1/token"), data=secret_form, timeout=10)
+    requests.post(
+        sandbox.url("/oauth/2026-03/token"),
+        data={**secret_form, "grant_type": "refresh_token", "refresh_token": "refresh-9a8b"},
+        timeout=10,
+    )
+    requests.get(sandbox.url(f"/oauth/v1/access-tokens/{sandbox.token}"), timeout=10)
+    requests.delete(sandbox.url("/oauth/v1/refresh-tokens/refresh-9a8b"), timeout=10)
+
+    page = requests.get(sandbox.url("/sandbox/journal/"), timeout=10).text
+
+    for secret in (sandbox.client_secret, "code-4f1d2a", "v" * 40, "refresh-9a8b", sandbox.token):
+        assert secret not in page
+    assert "client_secret=********" in page and "/oauth/v1/access-tokens/********" in page
+    assert f"client_id={sandbox.client_id}" in page  # what is not a secret stays readable
+    # The journal itself keeps what went over the wire, for the tests that read it.
+    assert sandbox.journal("/oauth/v1/token")[0].request_body.count(sandbox.client_secret) == 1

@@ -92,7 +92,7 @@ def test_it_creates_every_row_exactly_once_when_the_worker_is_killed_repeatedly(
     assert batch.rows.filter(state=BatchRow.State.READY).count() == ROWS
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     hubspot.set_latency(400)  # so that kills land while calls are in flight
-    batch_submit(batch=batch)
+    batch_submit(user=batch.created_by, batch=batch)
     rng = random.Random()
     log_path = tmp_path / "worker.log"
     with log_path.open("ab") as log:
@@ -137,7 +137,7 @@ def test_a_living_worker_resumes_the_batch_of_a_killed_one_within_the_bound(
             start_worker(hubspot, tmp_path, log, HUBPORTAL_CALLS_IN_FLIGHT="1") for _ in range(2)
         ]
         try:
-            batch_submit(batch=batch)
+            batch_submit(user=batch.created_by, batch=batch)
             wait_for_a_call_in_flight(batch)
             batch.refresh_from_db()
             sender = int(batch.worker.split(":")[1])

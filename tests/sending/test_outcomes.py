@@ -123,7 +123,7 @@ def test_it_sends_again_a_call_refused_before_it_reached_hubspot(
     upload(logged_client, portal, csv_upload(rows_csv(150)))
     batch = Batch.objects.get()
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
-    batch_submit(batch=batch)
+    batch_submit(user=batch.created_by, batch=batch)
     # HubSpot is out of reach (nothing listens on the port), then comes back on it.
     port = closed_port()
     settings.HUBSPOT_API_BASE_URL = f"http://127.0.0.1:{port}"
@@ -161,7 +161,7 @@ def test_a_worker_pointed_at_the_wrong_port_leaves_no_row_that_may_have_been_cre
     upload(logged_client, portal, csv_upload(rows_csv(150)))
     batch = Batch.objects.get()
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    batch_submit(batch=batch)
+    batch_submit(user=batch.created_by, batch=batch)
 
     worker = subprocess.run(
         [sys.executable, "manage.py", "worker", "--burst"],

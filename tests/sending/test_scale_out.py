@@ -56,7 +56,7 @@ def test_it_sends_a_batch_through_rq_workers_on_redis(
     settings.RQ_QUEUES = {"default": {"URL": REDIS_URL}}
     settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend"}}
 
-    batch_submit(batch=batch)
+    batch_submit(user=batch.created_by, batch=batch)
     assert empty_redis.llen("rq:queue:default") == 1
 
     env = {

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from appointments.models import Batch, BatchRow, Portal, SavedMapping, Upload
+from appointments.models import Batch, BatchRow, HeaderChoice, Portal, SavedMapping, Upload
 from sandbox.seed import DEMO_CONTACT_IDS
 from tests.intake_fixtures import CORPUS, sent_associations, sent_properties
 from tests.web import (
@@ -232,7 +232,7 @@ def test_it_saves_a_mapping_by_name_and_proposes_it_on_the_next_file(
     confirm(logged_client, {"col_4": "p:visit_notes", "save_as": "Clinic export"})
     saved = SavedMapping.objects.get()
     assert (saved.name, saved.portal) == ("Clinic export", portal)
-    assert {"header": "Note", "target": saved.columns[4]["target"]} == saved.columns[4]
+    assert {"header": "Office use", "target": saved.columns[4]["target"]} == saved.columns[4]
     assert saved.columns[4]["target"]["name"] == "visit_notes"
 
     upload(logged_client, portal, csv_file(two_rows(), name="next.csv"))
@@ -241,7 +241,11 @@ def test_it_saves_a_mapping_by_name_and_proposes_it_on_the_next_file(
     values = form_values(page.text, "mapping-form")
     assert values["col_4"] == "p:visit_notes"
     assert values["mapping"] == str(saved.pk)
-    # Choosing "proposed from the headers" instead drops the saved choice.
+    # Choosing "proposed from the headers" instead drops the saved mapping, but the portal
+    # learned the choice confirmed for that header: it is proposed first.
+    plain = logged_client.get(mapping_url(), {"mapping": ""})
+    assert form_values(plain.text, "mapping-form")["col_4"] == "p:visit_notes"
+    HeaderChoice.objects.all().delete()
     plain = logged_client.get(mapping_url(), {"mapping": ""})
     assert form_values(plain.text, "mapping-form")["col_4"] == ""
 

@@ -6,12 +6,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from appointments.services import access
+
 DEMO_USERNAME = "ops"
 DEMO_PASSWORD = "hubportal-demo"  # noqa: S105 - a documented demo login, DEBUG only
 
 
 class Command(BaseCommand):
-    help = "Create the demo staff user (DEBUG only) and print its login."
+    help = "Create the demo staff user, an admin (DEBUG only), and print its login."
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:
@@ -23,4 +25,6 @@ class Command(BaseCommand):
         if not user.check_password(DEMO_PASSWORD):
             user.set_password(DEMO_PASSWORD)
         user.save()
+        # The demo login connects portals and sends: an admin.
+        access.role_set(user, access.ADMIN)
         self.stdout.write(f"Demo login: username {DEMO_USERNAME!r}, password {DEMO_PASSWORD!r}")

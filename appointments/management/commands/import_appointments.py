@@ -7,37 +7,51 @@ import zoneinfo
 from pathlib import Path
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from appointments.hubspot.errors import HubSpotError
 from appointments.hubspot.schema import Schema
+from appointments.intake.cells import column_labels
 from appointments.intake.encoding import association_object_types
 from appointments.intake.errors import IntakeError
+from appointments.intake.headers import repeated_targets, sample_values
+from appointments.intake.keys import resolved_keys
 from appointments.intake.mapping import ColumnTarget
 from appointments.intake.readers import Table
 from appointments.intake.rows import ValidatedRow
 from appointments.intake.tuning import DATE_ORDERS, ambiguous_date_columns, date_order_verdicts
 from appointments.intake.validation import validate_table
+from appointments.management.acting import acting_user, add_user_argument, deny_as_error
 from appointments.models import Batch, Portal, Upload
 from appointments.services import batches as batch_services
 from appointments.services import mappings as mapping_services
 from appointments.services import uploads as upload_services
+from appointments.services.access import Action
 from appointments.services.portals import PortalNeedsReconnect, portal_schema
+from appointments.services.resolving import keys_create_contacts, keys_problem, keys_resolve
 
 
-def row_json(row: ValidatedRow, object_types: dict[tuple[str, int], str]) -> dict[str, Any]:
-    """One row of the output: ``row``, ``properties``, ``associations``, ``errors``."""
+def row_json(
+    row: ValidatedRow,
+    object_types: dict[tuple[str, int], str],
+    keys_of: dict[tuple[str, str], str] | None = None,
+) -> dict[str, Any]:
+    """One row of the output: ``row``, ``properties``, ``associations`` (each with the
+    natural ``key`` it was resolved from, when it was: ``keys_of`` maps ``(object type,
+    record id)`` to it), ``errors`` (``code`` ``not_found``, ``ambiguous``, ``bad_key``...)."""
+    associations = []
+    for record_id, category, type_id in row.associations:
+        object_type = object_types.get((category, type_id), "")
+        item = {"to_object_type": object_type, "id": record_id, "association_type_id": type_id}
+        key = (keys_of or {}).get((object_type, record_id))
+        if key is not None:
+            item["key"] = key
+        associations.append(item)
     return {
         "row": row.row_number,
         "properties": row.properties,
-        "associations": [
-            {
-                "to_object_type": object_types.get((category, type_id), ""),
-                "id": record_id,
-                "association_type_id": type_id,
-            }
-            for record_id, category, type_id in row.associations
-        ],
+        "associations": associations,
         "errors": [
             {"column": e.column, "value": e.value, "code": e.code, "message": e.message}
             for e in row.errors
@@ -49,12 +63,13 @@ class Command(BaseCommand):
     help = (
         "Read, map and validate a CSV/XLSX/XLSM/XLS/ODS file for a connected portal, like the "
         "upload page. With --dry-run print what would be sent; without, create the batch and "
-        "send its valid rows."
+        "send its valid rows, as --user (who must be allowed to use the portal)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path)
         parser.add_argument("--portal", type=int, required=True, help="HubSpot hub ID")
+        add_user_argument(parser)
         parser.add_argument(
             "--timezone", required=True, help="Time zone of times without an offset"
         )
@@ -66,9 +81,15 @@ class Command(BaseCommand):
             help="Day/month order for date columns whose values all read both ways",
         )
         parser.add_argument("--dry-run", action="store_true", help="Validate only; send nothing")
+        parser.add_argument(
+            "--create-contacts",
+            action="store_true",
+            help="Create the contacts whose emails HubSpot lacks (not on a dry run)",
+        )
         parser.add_argument("--format", choices=["json"], default="json")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        user = acting_user(options["user"])
         portal = Portal.objects.filter(
             hub_id=options["portal"], status=Portal.Status.ACTIVE
         ).first()
@@ -77,6 +98,7 @@ class Command(BaseCommand):
                 f"No connected portal has hub ID {options['portal']}. Connect it first "
                 "(manage.py portal_add, or the dashboard)."
             )
+        deny_as_error(user, Action.PORTAL_USE, portal)
         if options["timezone"] not in zoneinfo.available_timezones():
             raise CommandError(
                 f"“{options['timezone']}” is not a time zone. Use an IANA name such as "
@@ -108,9 +130,40 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Could not read the portal's properties from HubSpot: {exc}"
             ) from None
-        mapping = mapping_services.mapping_propose(
-            headers=table.headers, schema=schema, saved=saved
+        proposals = mapping_services.mapping_propose(
+            headers=table.headers,
+            schema=schema,
+            saved=saved,
+            portal=portal,
+            values=sample_values(table),
         )
+        clashes = repeated_targets(table.headers, proposals)
+        if clashes:
+            # The second column's cells would be lost without a word: a person must choose.
+            labels = column_labels(table.headers)
+            taken = [str(getattr(proposals[kept].target, "name", "")) for kept, _left in clashes]
+            raise CommandError(
+                "; ".join(
+                    f"Columns “{labels[kept]}” and “{labels[left]}” both name the property "
+                    f"{name}: only one column can give it"
+                    for (kept, left), name in zip(clashes, taken, strict=True)
+                )
+                + ". Rename or remove one of them, or map the file once on the upload page "
+                "and save the mapping (--mapping)."
+            )
+        mapping = [proposal.target for proposal in proposals]
+        try:
+            keys = keys_resolve(portal=portal, mapping=mapping, rows=table.rows)
+            if options["create_contacts"] and not options["dry_run"] and keys:
+                keys_create_contacts(
+                    portal=portal,
+                    mapping=mapping,
+                    headers=table.headers,
+                    rows=table.rows,
+                    resolution=keys,
+                )
+        except (HubSpotError, PortalNeedsReconnect, TimeoutError) as exc:
+            raise CommandError(keys_problem(exc)) from None
         orders = {
             index: options["date_order"]
             for index in ambiguous_date_columns(
@@ -124,28 +177,36 @@ class Command(BaseCommand):
             properties=schema.properties,
             timezone=zoneinfo.ZoneInfo(options["timezone"]),
             date_orders=orders,
+            keys=keys,
         )
         object_types = association_object_types(mapping)
+        keys_of = resolved_keys(keys)
         valid = sum(row.valid for row in rows)
         output: dict[str, Any] = {
-            "rows": [row_json(row, object_types) for row in rows],
+            "rows": [row_json(row, object_types, keys_of) for row in rows],
             "summary": {"total": len(rows), "valid": valid, "invalid": len(rows) - valid},
         }
+        if keys.get("created"):
+            output["created_contacts"] = keys["created"]["0-1"]
         if not options["dry_run"]:
-            output["batch"] = self._create_and_send(upload, table, mapping, schema, orders)
+            upload.created_by = user
+            output["batch"] = self._create_and_send(
+                user, upload, table, mapping, schema, orders, keys
+            )
         if saved is not None:
             mapping_services.mapping_mark_used(saved=saved)
         self.stdout.write(json.dumps(output, ensure_ascii=False))
 
     def _create_and_send(
         self,
+        user: User,
         upload: Upload,
         table: Table,
         mapping: list[ColumnTarget | None],
         schema: Schema,
         orders: dict[int, str],
+        keys: dict[str, Any],
     ) -> dict[str, Any]:
-        upload.created_by = upload.portal.connected_by
         upload.save()
         batch = upload_services.upload_table_confirm(
             upload=upload,
@@ -153,7 +214,8 @@ class Command(BaseCommand):
             mapping=mapping,
             properties=schema.properties,
             date_orders=orders,
+            keys=keys,
         )
-        queued = batch_services.batch_submit(batch=batch)
+        queued = batch_services.batch_submit(user=user, batch=batch)
         batch.refresh_from_db()
         return {"id": str(batch.pk), "queued": queued, "status": Batch.Status(batch.status).value}

@@ -5,22 +5,25 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from appointments.hubspot.client import HubSpotClient
 from appointments.hubspot.errors import HubSpotError
+from appointments.management.acting import acting_user, add_user_argument
 from appointments.models import Portal
+from appointments.services import access
+from appointments.services.access import Action
 
 
 def portal_connect_private_app(*, user: User, access_token: str) -> Portal:
     """Ask HubSpot which portal ``access_token`` belongs to and store it (no expiry, no
-    refresh token). Raises HubSpotError (HubSpotAuthError when the token is refused)."""
+    refresh token). Reconnecting keeps who may use the portal. Raises PermissionDenied unless
+    ``user`` may manage portals, HubSpotError (HubSpotAuthError when the token is refused)."""
+    access.require(user, Action.PORTAL_MANAGE)
     with HubSpotClient(access_token) as client:
         hub_id, domain = client.get_account_details()
     portal, _created = Portal.objects.get_or_create(hub_id=hub_id, defaults={"connected_by": user})
-    portal.connected_by = user
     portal.hub_domain = domain
     portal.auth_kind = Portal.AuthKind.PRIVATE_APP
     portal.status = Portal.Status.ACTIVE
@@ -40,21 +43,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--access-token", required=True)
-        parser.add_argument(
-            "--user", help="Username the portal belongs to (default: the only superuser)"
-        )
-
-    def _user(self, username: str | None) -> User:
-        users = get_user_model().objects
-        if username:
-            user = users.filter(username=username).first()
-            if user is None:
-                raise CommandError(f"There is no user “{username}”. Create it first.")
-            return user
-        superusers = list(users.filter(is_superuser=True)[:2])
-        if len(superusers) != 1:
-            raise CommandError("Pass --user USERNAME: the portal must belong to someone.")
-        return superusers[0]
+        add_user_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         token = options["access_token"]
@@ -63,7 +52,7 @@ class Command(BaseCommand):
         token = token.strip()
         if not token:
             raise CommandError("The access token is empty.")
-        user = self._user(options["user"])
+        user = acting_user(options["user"], Action.PORTAL_MANAGE)
         try:
             portal = portal_connect_private_app(user=user, access_token=token)
         except HubSpotError as exc:

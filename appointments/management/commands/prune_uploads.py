@@ -8,7 +8,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from appointments.management.acting import acting_user, add_user_argument
 from appointments.models import Upload
+from appointments.services.access import Action
 
 DEFAULT_DAYS = 2
 
@@ -17,13 +19,16 @@ class Command(BaseCommand):
     help = (
         "Delete uploads (the kept file, up to the upload size limit each) whose column mapping "
         "was never confirmed and that are older than --older-than-days days (default 2). "
-        "Confirmed uploads already had their file cleared and are kept."
+        "Confirmed uploads already had their file cleared and are kept. --user must be an admin."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--older-than-days", type=int, default=DEFAULT_DAYS, metavar="N")
+        add_user_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Everyone's uploads go: only a person who manages the portals may do that.
+        acting_user(options["user"], Action.PORTAL_MANAGE)
         days = options["older_than_days"]
         if days < 0:
             raise CommandError(f"--older-than-days must be 0 or more, not {days}.")

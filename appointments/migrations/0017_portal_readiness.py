@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('appointments', '0012_row_key'),
+        ('appointments', '0016_header_choices'),
     ]
 
     operations = [

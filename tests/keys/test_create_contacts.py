@@ -1,0 +1,130 @@
+"""The per-batch choice to create contacts that don't exist yet: once per email, never twice."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+
+from appointments.models import Batch, BatchRow, Portal
+from appointments.services import resolving
+from sandbox.models import CrmRecord
+from tests.web import confirm, csv_file, upload
+
+HEADER = "Appointment name,Start time,Client email,First name,Last name,Phone"
+ROWS = [
+    "Intake,2026-12-03 14:00,new.client@example.org,Zoé,Lambert,+33 6 12 34 56 78",
+    "Follow-up,2026-12-04 14:00,New.Client@example.org,Zoé,Lambert,",
+    "Known,2026-12-05 14:00,amina.rivera0@example.org,,,",
+]
+
+
+def contacts(email: str) -> list[CrmRecord]:
+    return [
+        r for r in CrmRecord.objects.filter(object_type="0-1") if r.properties.get("email") == email
+    ]
+
+
+def test_it_creates_a_missing_contact_once_and_links_both_rows(
+    logged_client: Client, portal: Portal, hubspot: Any
+) -> None:
+    upload(logged_client, portal, csv_file([HEADER, *ROWS]))
+
+    response = confirm(logged_client, {"create_contacts": "on"})
+
+    assert response.status_code == 302
+    [created] = contacts("new.client@example.org")
+    assert created.properties["firstname"] == "Zoé"
+    assert created.properties["phone"] == "+33 6 12 34 56 78"
+    batch = Batch.objects.get()
+    rows = list(batch.rows.order_by("row_number"))
+    assert [row.state for row in rows] == [BatchRow.State.READY] * 3
+    first, second = (row.batch.layout.unpack_associations(row.associations) for row in rows[:2])
+    assert first == second == [[created.record_id, "HUBSPOT_DEFINED", 906]]
+    page = logged_client.get(reverse("appointments:batch-detail", args=[batch.pk])).text
+    assert "(contact created)" in page
+    assert len(hubspot.journal("/0-1/batch/create")) == 1
+    download = logged_client.get(reverse("appointments:batch-export-csv", args=[batch.pk]))
+    lines = b"".join(download.streaming_content).decode().splitlines()  # type: ignore[attr-defined]
+    assert lines[0].endswith(",contacts_created")
+    assert lines[1].endswith(f",{created.record_id}") and lines[3].endswith(",")
+
+
+def test_without_the_choice_a_missing_contact_is_an_error(
+    logged_client: Client, portal: Portal
+) -> None:
+    upload(logged_client, portal, csv_file([HEADER, *ROWS]))
+
+    confirm(logged_client)
+
+    assert contacts("new.client@example.org") == []
+    row = Batch.objects.get().rows.get(row_number=2)
+    assert [e["code"] for e in row.errors] == ["not_found"]
+
+
+def test_a_contact_created_meanwhile_is_read_back_not_created_twice(
+    portal: Portal, tmp_path: Path, hubspot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "bookings.csv"
+    path.write_text("\n".join([HEADER, *ROWS]) + "\n", encoding="utf-8")
+    known = CrmRecord.objects.filter(object_type="0-1").first()
+    assert known is not None
+    real = resolving._by_email
+
+    def then_someone_creates_it(client: Any, keys: list[str], calls: Any) -> Any:
+        # Another tool creates the contact between the look-up and the create: a 409 names it.
+        found = real(client, keys, calls)
+        CrmRecord.objects.get_or_create(
+            portal=known.portal,
+            object_type="0-1",
+            record_id="99",
+            defaults={
+                "properties": {"email": "new.client@example.org", "firstname": "Zoé"},
+                "created_at": known.created_at,
+                "updated_at": known.updated_at,
+            },
+        )
+        return found
+
+    monkeypatch.setattr(resolving, "_by_email", then_someone_creates_it)
+    out = io.StringIO()
+    call_command(
+        "import_appointments",
+        str(path),
+        "--portal",
+        str(portal.hub_id),
+        "--timezone",
+        "Europe/Paris",
+        "--user",
+        "ops-amina",
+        "--create-contacts",
+        stdout=out,
+    )
+    output = json.loads(out.getvalue())
+
+    assert [r.record_id for r in contacts("new.client@example.org")] == ["99"]
+    assert [e.status for e in hubspot.journal("/0-1/batch/create")] == [409]
+    assert output["rows"][0]["associations"][0]["id"] == "99"
+    assert output["summary"]["invalid"] == 0
+
+
+def test_a_fix_naming_a_new_email_creates_that_contact_too(
+    logged_client: Client, portal: Portal
+) -> None:
+    upload(logged_client, portal, csv_file([HEADER, *ROWS]))
+    confirm(logged_client, {"create_contacts": "on"})
+    batch = Batch.objects.get()
+    url = reverse("appointments:row-edit", args=[batch.pk, 4])
+
+    logged_client.post(url, {"c2": "late.client@example.org"}, headers={"HX-Request": "true"})
+
+    [created] = contacts("late.client@example.org")
+    row = batch.rows.get(row_number=4)
+    assert row.state == BatchRow.State.READY
+    assert row.batch.layout.unpack_associations(row.associations)[0][0] == created.record_id

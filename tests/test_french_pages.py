@@ -1,0 +1,198 @@
+"""Each reader in their language: every page in French with counts 0, 1 and 2 says the
+expected phrases (agreement, plural, typography) and leaves no English sentence of the catalog;
+row errors, stored as codes, are said in the reader's language, not the uploader's."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import polib
+import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+
+from appointments.models import Batch, BatchRow, Portal
+from appointments.services import exports
+from appointments.services import uploads as upload_services
+from sandbox.seed import DEMO_CONTACT_IDS
+from tests.helpers import batch_from_upload
+from tests.test_i18n import FRENCH_PO, NB, PLACEHOLDER, french_catalog  # noqa: F401
+
+AP = "\N{RIGHT SINGLE QUOTATION MARK}"
+TAGS = re.compile(r"<(script|style)\b.*?</\1>|<[^>]+>", re.S)
+
+
+def visible_text(page: str) -> str:
+    """What a reader sees: the text between the tags, entities decoded, spaces collapsed."""
+    # ASCII spaces only: French typography's no-break spaces are part of what is checked.
+    return re.sub(r"[ \t\r\n]+", " ", html.unescape(TAGS.sub(" ", page))).strip()
+
+
+def english_sentences() -> list[str]:
+    """The English parts of the catalog's messages that French changes, two words or more:
+    were one on a French page, something was left untranslated."""
+    found = set()
+    for entry in polib.pofile(str(FRENCH_PO)):
+        if entry.obsolete or entry.msgstr == entry.msgid:
+            continue
+        for message in filter(None, (entry.msgid, entry.msgid_plural)):
+            for part in PLACEHOLDER.split(message):
+                part = " ".join(part.split()).strip(" .,:;()“”\"'")
+                if len(part.split()) >= 2:
+                    found.add(part)
+    return sorted(found)
+
+
+def batch_of(user: User, portal: Portal, valid: int, invalid: int, name: str) -> Batch:
+    lines = ["Appointment name,Start time,contact_ids"]
+    lines += [f"Visit {i},2027-02-0{i + 1} 10:00,{DEMO_CONTACT_IDS[0]}" for i in range(valid)]
+    lines += [f"Broken {i},2027-02-31 10:00,{DEMO_CONTACT_IDS[0]}" for i in range(invalid)]
+    # Checked in English: the uploader's language must not be what a French reader sees.
+    with translation.override("en"):
+        return batch_from_upload(
+            user=user,
+            portal=portal,
+            data=("\n".join(lines) + "\n").encode(),
+            filename=name,
+            timezone_name="Europe/Paris",
+        )
+
+
+def french_client(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "fr"
+    return client
+
+
+def bad_date(row: int) -> str:
+    """How the French page says row ``row``'s impossible start time."""
+    return (
+        f"Ligne {row}, colonne «{NB}Start time{NB}»{NB}: «{NB}2027-02-31 10:00{NB}» "
+        f"n{AP}est pas une date avec heure"
+    )
+
+
+# count -> phrases the batch page of a batch with that many valid and invalid rows says.
+EXPECTED = {
+    0: [
+        "0 sur 0 ligne traitée par HubSpot",  # French: 0 takes the singular
+        "1 ligne",
+        bad_date(2),
+    ],
+    1: [
+        "Envoyer 1 ligne valide à HubSpot",
+        "0 sur 1 ligne traitée par HubSpot",
+        "2 lignes",
+        bad_date(3),
+    ],
+    2: [
+        "Envoyer 2 lignes valides à HubSpot",
+        "0 sur 2 lignes traitées par HubSpot",
+        "4 lignes",
+        bad_date(5),
+    ],
+}
+
+
+@pytest.mark.parametrize("count", [0, 1, 2])
+def test_every_page_reads_in_french_with_0_1_and_2(
+    french_catalog: Path,  # noqa: F811
+    user: User,
+    portal: Portal,
+    count: int,
+) -> None:
+    # Count 0: no valid row, one invalid (a batch has at least one row).
+    batch = batch_of(user, portal, valid=count, invalid=max(count, 1), name="f.csv")
+    upload, problem = upload_services.upload_create(
+        user=user,
+        portal=portal,
+        data=b"Appointment name,Start time\nVisit,2027-02-01 10:00\n",
+        filename="next.csv",
+        timezone_name="UTC",
+    )
+    assert upload is not None, problem
+    client = french_client(user)
+    row = batch.rows.order_by("row_number").last()
+    assert row is not None
+    pages = {
+        "dashboard": reverse("appointments:home"),
+        "history": reverse("appointments:batch-history"),
+        "batch": reverse("appointments:batch-detail", args=[batch.pk]),
+        "upload": reverse("appointments:upload-create"),
+        "grid": reverse("appointments:grid-entry") + f"?portal={portal.pk}&timezone=UTC",
+        "row": reverse("appointments:row-edit", args=[batch.pk, row.row_number]),
+        "mapping": reverse("appointments:upload-mapping", args=[upload.pk]),
+    }
+    english = english_sentences()
+    texts = {}
+    for name, url in pages.items():
+        response = client.get(url)
+        assert response.status_code == 200, name
+        assert '<html lang="fr">' in response.text, name
+        texts[name] = visible_text(response.text)
+        left = [sentence for sentence in english if sentence in texts[name]]
+        assert left == [], f"English left on the {name} page"
+        # French typography: no word glued to a colon.
+        glued = re.search(r".{40}[a-zàâçéèêëîïôûùüÿœ]:\s.{20}", texts[name])
+        assert glued is None, (name, glued and glued.group())
+
+    for phrase in EXPECTED[count]:
+        assert phrase in texts["batch"], phrase
+    assert "Lots récents" in texts["dashboard"] and "f.csv" in texts["dashboard"]
+
+
+def test_a_row_error_is_said_in_the_readers_language_and_old_ones_stay_readable(
+    french_catalog: Path,  # noqa: F811
+    user: User,
+    portal: Portal,
+) -> None:
+    batch = batch_of(user, portal, valid=0, invalid=1, name="e.csv")
+    row = batch.rows.get()
+    stored = row.errors[0]
+    assert stored["code"] == "invalid_datetime" and "params" in stored
+    assert "is not a date and time" in stored["message"]  # checked in English
+    # An error stored before errors kept their parameters: only its sentence.
+    old = BatchRow.objects.create(
+        batch=batch,
+        row_number=9,
+        raw=["x", "y", "z"],
+        properties=row.properties,
+        associations=row.associations,
+        state=BatchRow.State.INVALID,
+        errors=[{"column": "Start time", "value": "y", "code": "x", "message": "Old sentence."}],
+    )
+
+    # An outcome the app wrote in English ("check HubSpot again" found nothing).
+    BatchRow.objects.create(
+        batch=batch,
+        row_number=10,
+        raw=["x", "y", "z"],
+        properties=row.properties,
+        associations=row.associations,
+        state=BatchRow.State.FAILED,
+        error_category="NOT_SENT",
+        error_message="HubSpot has no such appointment: this row was not created. Send the "
+        "failed rows again to send it.",
+    )
+
+    page = visible_text(
+        french_client(user).get(reverse("appointments:batch-detail", args=[batch.pk])).text
+    )
+    with translation.override("fr"):
+        lines = list(exports.results_rows(batch))
+
+    assert f"Ligne 2, colonne «{NB}Start time{NB}»{NB}: «{NB}2027-02-31 10:00{NB}»" in page
+    assert f"n{AP}est pas une date avec heure. Utilisez le format AAAA-MM-JJ HH:MM." in page
+    assert "is not a date and time" not in page
+    assert "Old sentence." in page
+    assert f"HubSpot n{AP}a pas ce rendez-vous" in page
+    assert "HubSpot has no such appointment" not in page
+    assert lines[0][0] == "ligne" and lines[0][-1] == "erreur"
+    assert lines[1][-1].startswith("Ligne 2, colonne")
+    assert old.error_texts == ["Old sentence."]
