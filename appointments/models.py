@@ -167,6 +167,15 @@ class Batch(models.Model):
     # worker died is handed to another one (appointments.services.sending.batch_recover_stalled).
     worker = models.CharField(max_length=100, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Time spent sending (RUNNING) in the stretches that ended, and when the current one began:
+    # rows per second leave out queues and pauses.
+    sending_time = models.DurationField(default=timedelta(0))
+    running_since = models.DateTimeField(null=True, blank=True)
+    # The engine's last wait before trying a call again that HubSpot did not answer or could
+    # not be reached for: what happened, the attempt, and when it tries again. Cleared when a
+    # call is answered and when the batch stops.
+    retry_message = models.TextField(blank=True)
+    retry_at = models.DateTimeField(null=True, blank=True)
     # What the batch was made from ("upload:<id>", "grid:<form key>"): unique, so confirming
     # the same upload or posting the same grid twice, at once or after a crash, finds the
     # first batch instead of making a second one.
@@ -277,7 +286,9 @@ class BatchRow(models.Model):
             models.UniqueConstraint(fields=["batch", "row_number"], name="unique_row_per_batch"),
         ]
         indexes = [
-            models.Index(fields=["batch", "state"]),
+            # With row_number: a filtered page of the results (created, failed...) is read in
+            # row order straight from the index, never sorted or scanned over the batch.
+            models.Index(fields=["batch", "state", "row_number"], name="row_batch_state_number"),
             models.Index(
                 fields=["call"], condition=models.Q(call__isnull=False), name="row_call_when_set"
             ),
@@ -295,7 +306,12 @@ class BatchRow(models.Model):
         name = batch.layout.unpack_properties(self.properties).get("hs_appointment_name")
         if name is not None:
             return name
-        return "" if batch.name_column is None else self.raw_text(batch.name_column)
+        if batch.name_column is None:
+            return ""
+        if "name_cell" in self.__dict__:
+            # Read alone by the results page, which leaves ``raw`` (every cell) unread.
+            return str(self.__dict__["name_cell"] or "")
+        return self.raw_text(batch.name_column)
 
     # Outcomes the app itself decides, by ``error_category``: said in the reader's language
     # (``outcome_text``); any other category is HubSpot's, whose message is shown as it came.
@@ -355,6 +371,12 @@ class BatchRow(models.Model):
         return self.is_editable or (
             self.state == self.State.FAILED and self.error_category not in NEVER_FIXED
         )
+
+    @property
+    def state_label(self) -> str:
+        """The state's label, as ``get_state_display`` but without rebuilding the choices (the
+        live table shows 100 rows every 2 s)."""
+        return str(self.State(self.state).label)
 
     @property
     def is_editable(self) -> bool:
@@ -485,6 +507,11 @@ class BatchCall(models.Model):
 
     def __str__(self) -> str:
         return f"Call {self.sequence}"
+
+    @property
+    def state_label(self) -> str:
+        """The state's label, as ``get_state_display`` without rebuilding the choices."""
+        return str(self.State(self.state).label)
 
 
 class Upload(models.Model):

@@ -1,8 +1,9 @@
 """Submission speed: pacing at HubSpot's limit, the engine's own speed, and the official client.
 
-Usage: ``.venv/bin/python bench/submit.py [--rows N] [--keep]`` from the project root. Starts the
-standalone sandbox (``manage.py sandbox``, a subprocess on its own SQLite file) and runs, in one
-process with the app's own SQLite file, all under a temporary folder (DEBUG off in both):
+Usage: ``.venv/bin/python bench/submit.py [--rows N] [--keep] [--poll-only]`` from the project
+root. Starts the standalone sandbox (``manage.py sandbox``, a subprocess on its own SQLite file)
+and runs, in one process with the app's own SQLite file, all under a temporary folder (DEBUG off
+in both):
 
 (a) pacing: sandbox and app at HubSpot's 110 calls per rolling 10 s, contract checking on. A
     batch of N appointments (name, start, end, status, contacts) is created with
@@ -22,9 +23,18 @@ process with the app's own SQLite file, all under a temporary folder (DEBUG off 
     row's outcome saved.
 (c) the rows of (b) sent again by the official ``hubspot-api-client`` in a plain loop of
     batch creates of 100 against the same unlimited sandbox.
+(d) the live results partial a batch's page polls every 2 s, for a 100-row and a 100,000-row
+    batch (made through the upload path), checked but not sent (draft) and while the engine
+    sends it (in a thread, the sandbox answering each call after 5 s so that it stays
+    "Sending"; polled once a few calls are answered, then canceled): the median of 15 requests
+    through Django's test client. ``--poll-only`` runs this phase alone.
 
 The last line is ``pacing_efficiency=<x> http_429=<n> own_rows_per_s=<n> sdk_rows_per_s=<n>
-poll_ms_100=<ms> poll_ms_100000=<ms>`` (one line).
+poll_ms_100=<ms> poll_ms_100000=<ms> poll_sending_ms_100=<ms> poll_sending_ms_100000=<ms>``
+(one line; only the poll figures with ``--poll-only``).
+
+Measured poll figures (about 28 ms draft and 20-25 ms while sending, for 100 and 100,000 rows
+alike, on SQLite): see bench/README.md.
 """
 
 from __future__ import annotations
@@ -72,8 +82,14 @@ DUMMY_TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"
 STATUSES = ["Scheduled", "Completed", "Canceled", "No show"]
 DOCTORS = ["Martin", "Müller", "Nguyen", "Smith", "Okafor", "Dubois"]
 
-# Requests timed per batch size in phase (d).
+# Requests timed per batch size and state in phase (d), the sizes, and how long the sandbox
+# takes to answer each call there (the batch stays "Sending" while it is polled).
 POLLS = 15
+POLL_SIZES = (100, 100_000)
+SENDING_LATENCY_MS = 5000
+# Decimal places of each figure of the last line (the poll's are milliseconds).
+PLACES = {"pacing_efficiency": 3, "own_rows_per_s": 0, "sdk_rows_per_s": 0}
+PLACES.update({f"poll_{state}ms_{n}": 1 for state in ("", "sending_") for n in POLL_SIZES})
 
 
 def say(message: str) -> None:
@@ -519,33 +535,102 @@ def phase_sdk(batch: Any, sandbox: Sandbox) -> float:
     return rate
 
 
-def phase_poll(user: Any, portal: Any) -> tuple[float, float]:
-    """(d) The live results partial a running batch polls every 2 s, for a 100-row and a
-    100,000-row batch: median milliseconds of ``POLLS`` requests each, through Django's test
-    client (the whole view: counts, the visible page of rows, the latest calls)."""
-    from django.test import Client
+def poll_median(client: Any, batch: Any) -> tuple[float, float, float]:
+    """Median and max milliseconds of ``POLLS`` requests of ``batch``'s live partial, and the
+    median CPU milliseconds of this thread (the view runs in it; unlike wall time, not
+    inflated by a loaded machine)."""
     from django.urls import reverse
 
-    say("\n(d) the live results poll, for a small and a large batch (median of 15 requests)")
+    url = reverse("appointments:batch-detail", args=[batch.pk])
+    client.get(url, headers={"HX-Request": "true"})  # warm: templates, connections
+    times, cpu = [], []
+    for _ in range(POLLS):
+        began, cpu_began = time.perf_counter(), time.thread_time()
+        response = client.get(url, headers={"HX-Request": "true"})
+        times.append((time.perf_counter() - began) * 1000)
+        cpu.append((time.thread_time() - cpu_began) * 1000)
+        assert response.status_code == 200, response.status_code
+    return statistics.median(times), max(times), statistics.median(cpu)
+
+
+def poll_while_sending(client: Any, batch: Any, sandbox: Sandbox) -> tuple[float, float, float]:
+    """Queue ``batch``, send it with the engine in a thread (the sandbox answers each call
+    after ``SENDING_LATENCY_MS``, so the batch stays "Sending"), poll it once it is running
+    and, for a batch of more than one call, once a few calls are answered; then cancel it."""
+    from django.db import connection
+    from django.test import override_settings
+
+    from appointments.models import Batch, BatchCall
+    from appointments.services.batches import batch_cancel, batch_submit
+    from appointments.services.sending import batch_send
+
+    with override_settings(TASKS=DUMMY_TASKS):
+        batch_submit(batch=batch)
+    calls = BatchCall.objects.filter(batch=batch)
+    answered_before = min(6, calls.count() - 1)
+
+    def body() -> None:
+        try:
+            batch_send(batch_id=str(batch.pk))
+        finally:
+            connection.close()
+
+    engine = threading.Thread(target=body, name="batch-send", daemon=True)
+    engine.start()
+    deadline = time.monotonic() + PHASE_TIMEOUT_S
+    while time.monotonic() < deadline and not (
+        Batch.objects.filter(pk=batch.pk, status=Batch.Status.RUNNING).exists()
+        and calls.filter(state=BatchCall.State.DONE).count() >= answered_before
+        and calls.filter(state=BatchCall.State.SENDING).exists()
+    ):
+        time.sleep(0.05)
+    batch.refresh_from_db()
+    if batch.status != Batch.Status.RUNNING:
+        raise RuntimeError(f"the batch is {batch.status}, not running: no poll while sending")
+    figures = poll_median(client, batch)
+    batch.refresh_from_db()
+    still = batch.status == Batch.Status.RUNNING
+    batch_cancel(batch=batch)
+    engine.join(timeout=PHASE_TIMEOUT_S)
+    if not still:
+        raise RuntimeError("the batch ended while it was polled: raise SENDING_LATENCY_MS")
+    return figures
+
+
+def phase_poll(user: Any, portal: Any, sandbox: Sandbox) -> dict[str, float]:
+    """(d) The live results partial a running batch polls every 2 s, for a 100-row and a
+    100,000-row batch, checked but not sent (draft) and while the engine sends it: median
+    milliseconds of ``POLLS`` requests each, through Django's test client (the whole view:
+    counts, the visible page of rows, the latest calls)."""
+    from django.test import Client
+
+    say(f"\n(d) the live results poll, for a small and a large batch (median of {POLLS} requests)")
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(user)
-    medians = []
-    for rows in (100, 100_000):
-        batch = create_batch(user, portal, rows, f"Poll{rows}")
-        url = reverse("appointments:batch-detail", args=[batch.pk])
-        client.get(url, headers={"HX-Request": "true"})  # warm: templates, connections
-        times = []
-        for _ in range(POLLS):
-            began = time.perf_counter()
-            response = client.get(url, headers={"HX-Request": "true"})
-            times.append((time.perf_counter() - began) * 1000)
-            assert response.status_code == 200, response.status_code
-        medians.append(statistics.median(times))
-        say(
-            f"  {rows:,} rows: median {medians[-1]:.1f} ms (min {min(times):.1f}, max "
-            f"{max(times):.1f})"
-        )
-    return medians[0], medians[1]
+    batches = {rows: create_batch(user, portal, rows, f"Poll{rows}") for rows in POLL_SIZES}
+    figures: dict[str, float] = {}
+    for rows, batch in batches.items():
+        median, high, cpu = poll_median(client, batch)
+        figures[f"poll_ms_{rows}"] = median
+        say(f"  draft, {rows:,} rows: median {median:.1f} ms (max {high:.1f}; CPU {cpu:.1f} ms)")
+    # Each call answered after 5 s: the batches stay "Sending" while they are polled.
+    say("  " + sandbox.run("sandbox_set", "--latency-ms", str(SENDING_LATENCY_MS)))
+    with override_budget():
+        for rows, batch in batches.items():
+            median, high, cpu = poll_while_sending(client, batch, sandbox)
+            figures[f"poll_sending_ms_{rows}"] = median
+            say(
+                f"  sending, {rows:,} rows: median {median:.1f} ms (max {high:.1f}; CPU "
+                f"{cpu:.1f} ms)"
+            )
+    say("  " + sandbox.run("sandbox_set", "--latency-ms", "0"))
+    return figures
+
+
+def override_budget() -> Any:
+    from django.test import override_settings
+
+    return override_settings(HUBSPOT_RATE_LIMIT_PER_10S=UNLIMITED)
 
 
 def migrate_sandbox(sandbox: Sandbox, failed: list[Exception]) -> None:
@@ -600,6 +685,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--poll-only", action="store_true", help="phase (d) alone")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="hubportal-bench-"))
     sandbox = Sandbox(folder)
@@ -617,18 +703,23 @@ def main() -> None:
         sandbox.start("--rate-limit", str(LIMIT_PER_10S))
         say(f"databases migrated, sandbox started: {time.perf_counter() - began:.1f} s")
         user, portal = connect_portal(sandbox)
-        pacing_batch = create_batch(user, portal, args.rows, "Pacing")
-        speed_batch = create_batch(user, portal, args.rows, "Speed")
-
-        efficiency, http_429 = phase_pacing(pacing_batch, sandbox)
-        ceiling_rows = phase_ceiling(pacing_batch, sandbox)
-        own = phase_own(speed_batch, sandbox)
-        sdk = phase_sdk(speed_batch, sandbox)
-        poll_small, poll_large = phase_poll(user, portal)
-        stored, expected = sandbox.appointments(), 3 * args.rows + ceiling_rows
+        figures: dict[str, float] = {}
+        if not args.poll_only:
+            pacing_batch = create_batch(user, portal, args.rows, "Pacing")
+            speed_batch = create_batch(user, portal, args.rows, "Speed")
+            efficiency, http_429 = phase_pacing(pacing_batch, sandbox)
+            ceiling_rows = phase_ceiling(pacing_batch, sandbox)
+            figures["own_rows_per_s"] = phase_own(speed_batch, sandbox)
+            figures["sdk_rows_per_s"] = phase_sdk(speed_batch, sandbox)
+            figures = {"pacing_efficiency": efficiency, "http_429": http_429, **figures}
+            stored, expected = sandbox.appointments(), 3 * args.rows + ceiling_rows
+            say(f"\nthe sandbox holds {stored:,} appointments ({expected:,} expected)")
+        else:
+            say("  " + sandbox.run("sandbox_set", "--rate-limit", str(UNLIMITED)))
+        figures.update(phase_poll(user, portal, sandbox))
         say(
-            f"\nthe sandbox holds {stored:,} appointments ({expected:,} expected); whole bench "
-            f"{time.perf_counter() - began:.0f} s, load average {os.getloadavg()[0]:.1f}"
+            f"whole bench {time.perf_counter() - began:.0f} s, load average "
+            f"{os.getloadavg()[0]:.1f}"
         )
     finally:
         sandbox.stop()
@@ -637,8 +728,10 @@ def main() -> None:
         else:
             shutil.rmtree(folder, ignore_errors=True)
     print(
-        f"pacing_efficiency={efficiency:.3f} http_429={http_429} own_rows_per_s={own:.0f} "
-        f"sdk_rows_per_s={sdk:.0f} poll_ms_100={poll_small:.1f} poll_ms_100000={poll_large:.1f}"
+        " ".join(
+            f"{name}={value}" if isinstance(value, int) else f"{name}={value:.{PLACES[name]}f}"
+            for name, value in figures.items()
+        )
     )
 
 

@@ -218,6 +218,10 @@ HUBPORTAL_MAX_ROWS = env_int("HUBPORTAL_MAX_ROWS", 100_000)
 # Cells (rows x columns) one upload may hold, counted before a sheet is loaded: memory stays
 # bounded whatever a small, dense workbook inflates to.
 HUBPORTAL_MAX_CELLS = env_int("HUBPORTAL_MAX_CELLS", 2_000_000)
+# Columns the mapping screen shows with their samples and a target select; further columns of
+# a wide file are listed by name (and shown in full when mapped or asked for), so the page
+# stays small whatever the file's width.
+HUBPORTAL_MAPPING_COLUMNS = env_int("HUBPORTAL_MAPPING_COLUMNS", 50)
 # Seconds without a stored chunk after which a batch whose rows were being stored is taken to
 # have lost its process (killed mid-confirm) and is stored again by the next visit or worker.
 HUBPORTAL_STORING_LEASE = env_int("HUBPORTAL_STORING_LEASE", 60)

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from appointments.forms.fields import PortalTimezoneForm, TimezoneInput
 from appointments.hubspot.schema import ASSOCIATION_TARGETS, AssociationLabel, PropertyDefinition
-from appointments.intake.cells import column_letter
+from appointments.intake.cells import column_index, column_letter
 from appointments.intake.headers import Proposal
 from appointments.intake.mapping import ColumnTarget
 from appointments.intake.values import propose_option, unmatched_values
@@ -47,6 +47,8 @@ DATE_ORDER_CHOICES = [
 
 
 ACCEPTED_EXTENSIONS = (".csv", ".xlsx", ".xlsm", ".xls", ".ods")
+# Columns a person may ask the mapping screen to show in full at once, beyond the first ones.
+MAX_ASKED = 200
 
 
 class UploadForm(PortalTimezoneForm):
@@ -266,6 +268,7 @@ class MappingForm(forms.Form):
         initial_targets: list[ColumnTarget | None],
         ambiguous: list[int],
         distinct: list[list[tuple[str, int]]] | None = None,
+        shown: list[int] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -273,11 +276,14 @@ class MappingForm(forms.Form):
         self.properties = properties
         self.labels = labels
         self.ambiguous = ambiguous
+        self.shown = shown
         self.by_name = {p.name: p for p in properties}
         self.value_rows: dict[int, list[tuple[int, str, int]]] = {}
         self.clashing: dict[str, list[int]] = {}
         choices = target_choices(properties, labels)
-        for index, target in enumerate(initial_targets):
+        # Only the shown columns are fields; the others of a wide file are ignored (None).
+        for index in range(len(headers)) if shown is None else shown:
+            target = initial_targets[index]
             self.fields[f"col_{index}"] = forms.ChoiceField(
                 label=headers[index] or column_letter(index),
                 choices=choices,
@@ -328,7 +334,8 @@ class MappingForm(forms.Form):
                 f"time:{j}",
                 _("Date here, time of day from column %(letter)s “%(header)s”") % self._named(j),
             )
-            for j in range(len(self.headers))
+            # A wide file offers its shown columns only: the others are not on the page.
+            for j in (range(len(self.headers)) if self.shown is None else self.shown)
             if j != index
         ]
         minutes = [
@@ -535,6 +542,22 @@ def proposal_text(
     if why is None:
         why = _("similar to “%(name)s”") % {"name": proposal.matched}
     return {"confidence": proposal.confidence, "why": why}
+
+
+def shown_columns(*, targets: list[ColumnTarget | None], limit: int, asked: str = "") -> list[int]:
+    """The columns the mapping screen shows in full (samples and a target select), in order:
+    the first ``limit``, every column with a target (proposed, saved or posted) and the
+    columns ``asked`` names by letter (``"AB, AC"``; unknown letters are skipped; the first
+    ``MAX_ASKED``). The others are listed by name only."""
+    wanted = set(range(min(limit, len(targets))))
+    wanted.update(index for index, target in enumerate(targets) if target is not None)
+    # At most MAX_ASKED: with the mapped ones, the POST stays under Django's 1,000 fields.
+    for letters in re.split(r"[\s,;]+", asked.upper()[:2000])[:MAX_ASKED]:
+        if letters.isascii() and letters.isalpha() and len(letters) <= 3:
+            index = column_index(letters)
+            if index < len(targets):
+                wanted.add(index)
+    return sorted(wanted)
 
 
 def posted_targets(

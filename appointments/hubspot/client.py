@@ -23,12 +23,13 @@ import requests
 from django.conf import settings
 from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
 from urllib3.util.retry import Retry
 from urllib3.util.ssl_match_hostname import CertificateError
 
 from appointments.hubspot import pacing
 from appointments.hubspot.errors import (
+    TIMED_OUT,
     HubSpotError,
     HubSpotNotSent,
     HubSpotUnknownOutcome,
@@ -168,6 +169,14 @@ def never_sent(exc: requests.RequestException) -> bool:
     return False
 
 
+def timed_out(exc: requests.RequestException) -> bool:
+    """Whether ``exc`` is a read time-out, however requests wraps it (a ``ReadTimeout``, or a
+    ``ConnectionError`` around urllib3's ``ReadTimeoutError`` once its retries are spent)."""
+    if isinstance(exc, requests.Timeout):
+        return True
+    return any(isinstance(cause, ReadTimeoutError | TimeoutError) for cause in _causes(exc))
+
+
 def _root_cause(exc: BaseException) -> str:
     """The innermost error's message, e.g. ``[Errno 111] Connection refused``."""
     *_, root = _causes(exc)
@@ -254,7 +263,7 @@ class HubSpotClient:
             timeout = min(timeout, self.deadline - time.monotonic())
             if timeout <= 0:
                 raise HubSpotUnknownOutcome(
-                    _("HubSpot did not answer in time."), category="NO_RESPONSE"
+                    _("HubSpot did not answer in time."), category=TIMED_OUT
                 )
         try:
             response = self.session.request(
@@ -274,6 +283,12 @@ class HubSpotClient:
             if not isinstance(exc, requests.Timeout | requests.ConnectionError):
                 raise HubSpotError(
                     _("Could not call HubSpot: %(error)s") % {"error": exc}
+                ) from None
+            if timed_out(exc):
+                raise HubSpotUnknownOutcome(
+                    _("HubSpot did not answer within %(seconds)s s (time-out).")
+                    % {"seconds": f"{timeout:.0f}"},
+                    category=TIMED_OUT,
                 ) from None
             raise HubSpotUnknownOutcome(
                 _("HubSpot did not answer (%(error)s).") % {"error": type(exc).__name__},

@@ -84,6 +84,11 @@ class HubSpotNotSent(HubSpotError):
     retryable = True
 
 
+# The category of a HubSpotUnknownOutcome whose call ran out of time (no answer within the
+# timeout), as opposed to a connection dropped mid-answer.
+TIMED_OUT = "TIMED_OUT"
+
+
 class HubSpotUnknownOutcome(HubSpotError):
     """The request may have reached HubSpot but no answer came (time-out, dropped connection).
 

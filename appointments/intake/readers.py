@@ -33,9 +33,10 @@ CSV_FORMATS = frozenset({"csv", "tsv", "txt"})
 # Cells (rows x columns) one upload may hold: 100,000 rows of 20 columns. The setting
 # HUBPORTAL_MAX_CELLS overrides it (services pass it in).
 DEFAULT_MAX_CELLS = 2_000_000
-# Columns one file may have: each is a field of the mapping form, and Django refuses a POST of
-# more than DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000) fields. No appointment needs more.
-MAX_COLUMNS = 500
+# Columns one file may have: XLSX's own limit (16,384, column XFD; Excel's specifications and
+# limits). The mapping screen shows the first HUBPORTAL_MAPPING_COLUMNS in full and lists the
+# rest by name, so its page and its POST stay small however wide the file is.
+MAX_COLUMNS = 16_384
 # How far down a title block above the header may reach when the header is looked for.
 HEADER_SEARCH_ROWS = 20
 

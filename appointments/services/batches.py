@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import groupby
@@ -22,7 +23,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -65,6 +67,7 @@ from appointments.services.sending import (
     UNKNOWN_OUTCOME,
     batch_queue,
     call_reconcile,
+    sending_stretch_closed,
     this_worker,
 )
 from appointments.services.storage import batch_rows_store_encoded
@@ -414,8 +417,10 @@ def batch_counts(*, batch: Batch) -> dict[str, int]:
 class BatchProgress:
     """``counts`` by row state (plus total/valid/done, as ``batch_counts``); ``to_send`` the
     valid rows that are or will be sent (``valid`` minus unsent: never the invalid or excluded
-    ones); ``percent`` of them HubSpot has answered for; ``rows_per_second`` since the first
-    call; ``seconds_left`` at that pace (None when unknown)."""
+    ones); ``percent`` of them HubSpot has answered for; ``rows_per_second`` over the time
+    spent sending (``batch_sending_seconds``: pauses left out); ``seconds_left`` at that pace
+    (None when unknown); ``retry_message`` and ``retry_in`` (seconds) while the engine waits
+    to try a call again that HubSpot did not answer ("" and None otherwise)."""
 
     counts: dict[str, int]
     to_send: int
@@ -424,28 +429,28 @@ class BatchProgress:
     seconds_left: int | None
     calls_total: int
     calls_by_status: dict[str, int]
+    retry_message: str
+    retry_in: int | None
 
 
 def batch_progress(*, batch: Batch) -> BatchProgress:
-    """The batch's progress, read in a fixed number of queries: counts from one GROUP BY over
-    the ``(batch, state)`` index, the calls from one aggregate."""
+    """The batch's progress, read in a fixed number of queries: counts from ``BatchCounts``
+    (one row), the calls by HubSpot status from one GROUP BY over the batch's calls."""
     counts = batch_counts(batch=batch)
     answered = counts["done"]
     waiting = counts[BatchRow.State.READY] + counts[BatchRow.State.SENDING]
     # The same rows as ``valid`` (ready, sending, created, failed) less those left unsent.
     to_send = counts["valid"] - counts[BatchRow.State.UNSENT]
-    calls = batch.calls.aggregate(first=Min("sent_at"), last=Max("completed_at"), total=Count("id"))
     rate = None
     seconds_left = None
-    if calls["first"] and answered:
-        end = batch.finished_at or timezone.now()
-        elapsed = max((end - calls["first"]).total_seconds(), 0.001)
-        rate = answered / elapsed
+    sending = batch_sending_seconds(batch=batch)
+    if sending and answered:
+        rate = answered / max(sending, 0.001)
         if waiting and batch.is_active:
             seconds_left = round(waiting / rate)
     by_status = {
         row["hubspot_status"] or "—": row["n"]
-        for row in batch.calls.values("hubspot_status").annotate(n=Count("id"))
+        for row in batch.calls.order_by().values("hubspot_status").annotate(n=Count("id"))
     }
     return BatchProgress(
         counts=counts,
@@ -453,9 +458,24 @@ def batch_progress(*, batch: Batch) -> BatchProgress:
         percent=round(100 * answered / to_send) if to_send else 0,
         rows_per_second=round(rate, 1) if rate is not None else None,
         seconds_left=seconds_left,
-        calls_total=calls["total"],
+        calls_total=sum(by_status.values()),
         calls_by_status=by_status,
+        retry_message=batch.retry_message if batch.is_active else "",
+        retry_in=(
+            max(round((batch.retry_at - timezone.now()).total_seconds()), 0)
+            if batch.retry_at and batch.is_active
+            else None
+        ),
     )
+
+
+def batch_sending_seconds(*, batch: Batch) -> float:
+    """Seconds ``batch`` has spent being sent (RUNNING): its ended stretches plus the current
+    one. Queues, pauses and waits for a person are left out."""
+    seconds = batch.sending_time.total_seconds()
+    if batch.running_since is not None:
+        seconds += max((timezone.now() - batch.running_since).total_seconds(), 0.0)
+    return seconds
 
 
 def batch_recent_calls(*, batch: Batch) -> QuerySet[BatchCall]:
@@ -475,7 +495,7 @@ def batch_recent_calls(*, batch: Batch) -> QuerySet[BatchCall]:
 class _CountedPaginator(Paginator):
     """A Paginator told its count (from ``BatchCounts``), so a page never counts rows."""
 
-    def __init__(self, object_list: QuerySet[BatchRow], per_page: int, count: int) -> None:
+    def __init__(self, object_list: QuerySet[Any], per_page: int, count: int) -> None:
         super().__init__(object_list, per_page)
         self._known = count
 
@@ -485,18 +505,48 @@ class _CountedPaginator(Paginator):
 
 
 def batch_rows_page(
-    *, batch: Batch, row_filter: str, number: str | None, counts: dict[str, int]
+    *,
+    batch: Batch,
+    row_filter: str,
+    number: str | None,
+    counts: dict[str, int],
+    cells: Sequence[int] = (),
 ) -> Page:
     """Page ``number`` (1-based text; out of range or bad: the nearest) of the batch's rows in
-    ``row_filter`` (a ``ROW_FILTERS`` key; unknown: all), ``ROWS_PER_PAGE`` rows in row order,
-    with their calls. ``counts`` is ``batch_counts``'s: the page knows its total without a
-    COUNT over the rows."""
+    ``row_filter`` (a ``ROW_FILTERS`` key; unknown: all), ``ROWS_PER_PAGE`` rows in row order
+    (without their associations, trace ids, calls and raw cells but the name's, which the
+    results table does not show). ``counts`` is ``batch_counts``'s: the page knows its total
+    without a COUNT over the rows. Reads the page's ids from an index, then those rows by
+    primary key: never a scan or a sort of the batch's rows. ``cells``: the column indexes
+    whose raw cells are read too (the columns shown beside the name, ``ShownCell``), each as
+    the row's ``cell_<index>``."""
     states = ROW_FILTERS.get(row_filter)
-    rows = batch.rows.select_related("call").order_by("row_number")
+    ids: QuerySet[Any] = batch.rows.values_list("pk", "row_number").order_by()
     if states:
-        rows = rows.filter(state__in=states)
+        # One ordered read per state, merged: each walks the (batch, state, row_number) index
+        # in order, where "state IN (...)" would walk the whole batch or sort its rows.
+        first, *others = (ids.filter(state=state) for state in states)
+        ids = first.union(*others, all=True) if others else first
     total = sum(counts[state] for state in states) if states else counts["total"]
-    return _CountedPaginator(rows, ROWS_PER_PAGE, total).get_page(number)
+    page = _CountedPaginator(ids.order_by("row_number"), ROWS_PER_PAGE, total).get_page(number)
+    # The page's ids are read from an index alone ((batch, row_number) or (batch, state,
+    # row_number)), then only those rows are fetched by primary key, in that order: a far
+    # page skips index entries, never whole rows with their JSON and their call. (Filtered by
+    # batch as well, the database would walk the batch's rows to find them.)
+    chosen = [pk for pk, _number in page.object_list]
+    # What the results table shows: not the associations, trace id or call (a row's call
+    # id says whether it may still be changed), and of the raw cells only the name's (a
+    # 5,000-column file's rows would otherwise decode every cell at every poll).
+    shown = BatchRow.objects.defer("associations", "object_write_trace_id", "updated_at", "raw")
+    if batch.name_column is not None:
+        shown = shown.annotate(name_cell=KT(f"raw__{batch.name_column}"))
+    if cells:
+        shown = shown.annotate(**{f"cell_{index}": KT(f"raw__{index}") for index in cells})
+    found = shown.order_by().in_bulk(chosen)
+    page.object_list = [found[pk] for pk in chosen if pk in found]
+    for row in page.object_list:
+        row.batch = batch  # one batch, and its layout, shared by the page's rows
+    return page
 
 
 def batch_submit(*, user: User, batch: Batch) -> int:
@@ -601,7 +651,9 @@ def batch_cancel(*, user: User, batch: Batch) -> bool:
     with transaction.atomic():
         canceled = Batch.objects.filter(
             pk=batch.pk, status__in=(*Batch.ACTIVE_STATUSES, Batch.Status.PAUSED)
-        ).update(status=Batch.Status.CANCELED, finished_at=timezone.now())
+        ).update(
+            status=Batch.Status.CANCELED, finished_at=timezone.now(), **sending_stretch_closed()
+        )
         if canceled:
             pending = BatchCall.objects.filter(batch=batch, state=BatchCall.State.PENDING)
             BatchRow.objects.filter(call__in=pending, state=BatchRow.State.READY).update(
@@ -708,8 +760,16 @@ NOT_SENT = "NOT_SENT"
 
 def batch_unknown_count(*, batch: Batch) -> int:
     """How many rows may have been created (``UNKNOWN_OUTCOME``): HubSpot never answered for
-    them and the engine could not find them afterwards."""
+    them and the engine could not find them afterwards (``batch_has_unknown`` when whether
+    is enough)."""
     return batch.rows.filter(state=BatchRow.State.FAILED, error_category=UNKNOWN_OUTCOME).count()
+
+
+def batch_has_unknown(*, batch: Batch) -> bool:
+    """Whether some row may have been created (``UNKNOWN_OUTCOME``): HubSpot never answered for
+    it and the engine could not find it afterwards. Stops at the first such row: never a
+    count over every failed row of the batch."""
+    return batch.rows.filter(state=BatchRow.State.FAILED, error_category=UNKNOWN_OUTCOME).exists()
 
 
 @dataclass(frozen=True)

@@ -580,7 +580,7 @@ def rows_attach_shown(
             sent = {}
         cells = []
         for index, label in columns:
-            raw = row.raw_text(index)
+            raw = _cell_text(row, index)
             target = batch.mapping[index] if index < len(batch.mapping) else None
             if target and target["kind"] == "property" and target["name"] in sent:
                 prop = properties.get(target["name"])
@@ -592,6 +592,15 @@ def rows_attach_shown(
                 fine = not any(error["column"] == label for error in row.errors)
                 cells.append(ShownCell(text=raw, raw=raw, sent=ids and fine))
         setattr(row, "shown", cells)  # noqa: B010 - read by the rows template
+
+
+def _cell_text(row: BatchRow, index: int) -> str:
+    """The row's cell ``index``: as the results page read it alone (``cell_<index>``, see
+    ``batches.batch_rows_page``, whose rows come without their other cells), else from its
+    raw cells."""
+    if f"cell_{index}" in row.__dict__:
+        return str(row.__dict__[f"cell_{index}"] or "")
+    return row.raw_text(index)
 
 
 @dataclass(frozen=True)

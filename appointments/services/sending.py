@@ -54,7 +54,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, models, transaction
-from django.db.models import F, Q
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, Value
 from django.db.models.functions import Coalesce
 from django.tasks import task
 from django.utils import timezone
@@ -172,6 +172,42 @@ class _LeaseKeeper:
                     logger.warning("Could not renew the lease on batch %s", self._batch_id)
         finally:
             connection.close()
+
+
+def sending_stretch_closed() -> dict[str, Any]:
+    """``Batch`` update arguments for a batch leaving RUNNING (paused, completed, canceled):
+    the time since ``running_since`` is added to ``sending_time`` (nothing when it was not
+    running) and the retry note is cleared."""
+    # This process's clock, as running_since was stamped with: never the database server's.
+    now = Value(timezone.now(), output_field=DateTimeField())
+    stretch = ExpressionWrapper(now - F("running_since"), output_field=DurationField())
+    return {
+        "sending_time": F("sending_time") + Coalesce(stretch, Value(timedelta(0))),
+        "running_since": None,
+        "retry_message": "",
+        "retry_at": None,
+    }
+
+
+def _wait_to_retry(batch: Batch, seconds: float, attempt: int, exc: HubSpotError) -> None:
+    """Wait ``seconds`` before the next try of a call HubSpot did not answer (or could not be
+    reached for), saying so on the batch so its page shows the attempt and the time left."""
+    if attempt < MAX_ATTEMPTS_PER_CALL:
+        if isinstance(exc, HubSpotNotSent):
+            note = _("HubSpot could not be reached (%(reason)s)")
+        elif isinstance(exc, HubSpotTransientError):
+            note = _("HubSpot could not take the call (%(reason)s)")
+        else:
+            note = _("HubSpot did not answer (%(reason)s)")
+        message = _("%(note)s; trying again: attempt %(next)s of %(max)s.") % {
+            "note": note % {"reason": exc},
+            "next": attempt + 1,
+            "max": MAX_ATTEMPTS_PER_CALL,
+        }
+        Batch.objects.filter(pk=batch.pk, status=Batch.Status.RUNNING).update(
+            retry_message=message, retry_at=timezone.now() + timedelta(seconds=seconds)
+        )
+    _sleep(batch, seconds)
 
 
 def _sleep(batch: Batch, seconds: float) -> None:
@@ -394,6 +430,10 @@ def _finish_call(call: BatchCall, rows: list[BatchRow], result: BatchCreateResul
         call.correlation_id = result.correlation_id
         call.error_message = ""
         call.save()
+        # HubSpot answers again: the page stops saying it is retrying.
+        Batch.objects.filter(pk=call.batch_id, retry_at__isnull=False).update(
+            retry_message="", retry_at=None
+        )
 
 
 def _fail_call(call: BatchCall, rows: list[BatchRow], exc: HubSpotError, category: str) -> None:
@@ -460,7 +500,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
                 except HubSpotError as exc:
                     # Still unknown: never send before knowing. Wait and look again.
                     last_error = exc
-                    _sleep(batch, _backoff(attempt))
+                    _wait_to_retry(batch, _backoff(attempt), attempt, exc)
                     continue
                 rows = [r for r in rows if r.state == BatchRow.State.SENDING]
                 unknown = False
@@ -495,15 +535,15 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
                 _sleep(batch, 2.0 * attempt)
             else:  # 502/503/504: HubSpot may or may not have created the records.
                 unknown = True
-                _sleep(batch, _backoff(attempt))
+                _wait_to_retry(batch, _backoff(attempt), attempt, exc)
         except HubSpotNotSent as exc:
             # No connection was made: nothing was created by this attempt, send it again.
             last_error = exc
             logger.warning("Call %s not sent (%s); trying again", call.pk, exc)
-            _sleep(batch, _backoff(attempt))
+            _wait_to_retry(batch, _backoff(attempt), attempt, exc)
         except HubSpotUnknownOutcome as exc:
             last_error, unknown = exc, True
-            _sleep(batch, _backoff(attempt))
+            _wait_to_retry(batch, _backoff(attempt), attempt, exc)
         except HubSpotAuthError as exc:
             if attempt > 1:
                 raise _Pause(exc.message) from None
@@ -596,7 +636,12 @@ def _pause(batch: Batch, message: str) -> bool:
     with transaction.atomic():
         if not Batch.objects.filter(
             pk=batch.pk, status=Batch.Status.RUNNING, worker=this_worker()
-        ).update(status=Batch.Status.PAUSED, status_message=message, worker=""):
+        ).update(
+            status=Batch.Status.PAUSED,
+            status_message=message,
+            worker="",
+            **sending_stretch_closed(),
+        ):
             return False  # taken over: its calls are the new owner's now
         calls = BatchCall.objects.filter(batch=batch, state=BatchCall.State.SENDING)
         # Rows of a paused call were not sent (or were reconciled): they wait for the resume.
@@ -633,7 +678,22 @@ def batch_recover_stalled() -> list[str]:
     ):
         if Batch.objects.filter(
             pk=pk, status=status, worker=worker, heartbeat_at=heartbeat_at
-        ).update(status=Batch.Status.QUEUED, worker="", heartbeat_at=now):
+        ).update(
+            status=Batch.Status.QUEUED,
+            worker="",
+            heartbeat_at=now,
+            # The dead worker sent until its last heartbeat, at most.
+            sending_time=F("sending_time")
+            + Coalesce(
+                ExpressionWrapper(
+                    F("heartbeat_at") - F("running_since"), output_field=DurationField()
+                ),
+                Value(timedelta(0)),
+            ),
+            running_since=None,
+            retry_message="",
+            retry_at=None,
+        ):
             if status == Batch.Status.RUNNING:
                 logger.warning("Batch %s: worker %s stopped renewing its lease", pk, worker)
             recovered.append(str(pk))
@@ -703,7 +763,10 @@ def batch_send(*, batch_id: str) -> None:
     # Flipping QUEUED -> RUNNING is the claim: a second task for the same batch finds nothing
     # to do, so it never mistakes the first one's in-flight call for a dead one.
     claimed = Batch.objects.filter(pk=batch_id, status=Batch.Status.QUEUED).update(
-        status=Batch.Status.RUNNING, worker=this_worker(), heartbeat_at=timezone.now()
+        status=Batch.Status.RUNNING,
+        worker=this_worker(),
+        heartbeat_at=timezone.now(),
+        running_since=timezone.now(),
     )
     if not claimed:
         return
@@ -718,7 +781,10 @@ def batch_send(*, batch_id: str) -> None:
             _schedule_resume(str(batch.pk), pause.resume_after)
         return
     if Batch.objects.filter(mine).update(
-        status=Batch.Status.COMPLETED, finished_at=timezone.now(), worker=""
+        status=Batch.Status.COMPLETED,
+        finished_at=timezone.now(),
+        worker="",
+        **sending_stretch_closed(),
     ):
         batch_notify(batch_id=str(batch.pk))
 

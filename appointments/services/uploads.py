@@ -25,7 +25,13 @@ from django.tasks.base import TaskResultStatus
 from django.tasks.exceptions import TaskResultDoesNotExist
 from django.utils.translation import gettext as _
 
-from appointments.hubspot.errors import HubSpotError
+from appointments.hubspot.errors import (
+    TIMED_OUT,
+    HubSpotError,
+    HubSpotNotSent,
+    HubSpotTransientError,
+    HubSpotUnknownOutcome,
+)
 from appointments.hubspot.schema import AssociationLabel, PropertyDefinition, Schema
 from appointments.intake.cells import display_text, without_nul
 from appointments.intake.errors import IntakeError
@@ -63,7 +69,21 @@ DISTINCT_VALUES = 50
 
 
 def schema_problem(exc: Exception) -> str:
-    """The sentence shown when the portal's properties cannot be read from HubSpot."""
+    """The sentence shown when the portal's properties cannot be read from HubSpot, with what
+    to do for that cause: a time-out or an unreachable HubSpot is waited out (reconnecting
+    would not help); a refused connection (``PortalNeedsReconnect``, 401) is reconnected."""
+    if isinstance(exc, HubSpotUnknownOutcome) and exc.category == TIMED_OUT:
+        return _(
+            "Could not read the portal's appointment properties from HubSpot: it did not answer "
+            "in time (%(message)s). Try again in a minute; if it keeps happening, check "
+            "HubSpot's status at https://status.hubspot.com."
+        ) % {"message": exc}
+    if isinstance(exc, HubSpotNotSent | HubSpotUnknownOutcome | HubSpotTransientError):
+        return _(
+            "Could not read the portal's appointment properties from HubSpot: %(message)s "
+            "Try again in a minute; if it keeps happening, check HubSpot's status at "
+            "https://status.hubspot.com."
+        ) % {"message": exc}
     return _(
         "Could not read the portal's appointment properties from HubSpot: %(message)s "
         "Try again in a minute, or reconnect the portal from the dashboard."

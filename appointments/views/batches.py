@@ -47,10 +47,14 @@ def _acting_on(request: AuthenticatedRequest, batch_id: str) -> Batch:
 def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, object]:
     row_filter = request.GET.get("filter", "all")
     progress = batch_services.batch_progress(batch=batch)
-    page = batch_services.batch_rows_page(
-        batch=batch, row_filter=row_filter, number=request.GET.get("page"), counts=progress.counts
-    )
     columns = shown_columns(request, batch)
+    page = batch_services.batch_rows_page(
+        batch=batch,
+        row_filter=row_filter,
+        number=request.GET.get("page"),
+        counts=progress.counts,
+        cells=[index for index, _label in columns],
+    )
     row_services.rows_attach_shown(user=request.user, batch=batch, rows=page, columns=columns)
     return {
         "batch": batch,
@@ -79,8 +83,9 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
 def _failed_context(batch: Batch, failed: int) -> dict[str, int]:
     """Failed rows by what can be done: ``unknown_outcomes`` (check HubSpot again),
     ``refused`` (fix first), ``retryable`` (send again as they are)."""
-    # Only failed rows are counted here: no extra query while none failed.
-    if not failed:
+    # Offered only once the batch stopped, and only failed rows are counted: no query at all
+    # while it is being sent or while none failed.
+    if not failed or batch.is_active:
         return {"unknown_outcomes": 0, "refused": 0, "retryable": 0}
     unknown = batch_services.batch_unknown_count(batch=batch)
     refused = batch_services.batch_refused_count(batch=batch)

@@ -72,11 +72,19 @@ def grid_entry(request: AuthenticatedRequest) -> HttpResponse:
     setup = GridSetupForm(
         data if "portal" in data else None,
         portals=portals,
+        unusable=portals_for(request.user).filter(status=Portal.Status.NEEDS_RECONNECT),
         initial={"timezone": batch_default_timezone(user=request.user)},
     )
     template = GRID_TEMPLATE + ("#grid-form" if request.htmx else "")
     context: dict[str, object] = {"setup": setup}
     if not setup.is_valid():
+        if request.htmx and setup.is_bound:
+            # The grid's own form asked (a row added, the batch created): its answer replaces
+            # that form, so the reason (e.g. the portal needs reconnecting) is said there.
+            context["problem"] = " ".join(
+                str(message) for messages in setup.errors.values() for message in messages
+            )
+            return render(request, template, context)
         return render(request, GRID_TEMPLATE, context)
     portal, timezone_name = setup.cleaned_data["portal"], setup.cleaned_data["timezone"]
     access.require(request.user, Action.PORTAL_USE, portal)

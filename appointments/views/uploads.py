@@ -26,6 +26,7 @@ from appointments.forms.uploads import (
     posted_targets,
     proposal_text,
     reading_choices,
+    shown_columns,
 )
 from appointments.hubspot.errors import HubSpotError
 from appointments.intake.cells import column_letter
@@ -70,7 +71,12 @@ def upload_create(request: AuthenticatedRequest) -> HttpResponse:
             },
         )
         return render(request, NEW_TEMPLATE, {"form": UploadForm(portals=portals, initial=initial)})
-    form = UploadForm(request.POST, request.FILES, portals=portals)
+    form = UploadForm(
+        request.POST,
+        request.FILES,
+        portals=portals,
+        unusable=portals_for(request.user).filter(status=Portal.Status.NEEDS_RECONNECT),
+    )
     if form.is_valid():
         file = form.cleaned_data["file"]
         data = file.read()
@@ -146,6 +152,10 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
         context = {"upload": upload, "problem": screen.problem}
         return render(request, template, {**context, "retry_url": screen.retry and request.path})
     assert screen.preview is not None and screen.schema is not None
+    asked = (posted or request.GET).get("show", "")[:2000]
+    shown = shown_columns(
+        targets=screen.targets, limit=settings.HUBPORTAL_MAPPING_COLUMNS, asked=asked
+    )
     form = MappingForm(
         posted,
         headers=screen.preview.headers,
@@ -154,6 +164,7 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
         initial_targets=screen.targets,
         ambiguous=screen.ambiguous,
         distinct=screen.preview.distinct,
+        shown=shown,
     )
     # "Update": show the choices the new targets need (times, values, a winner), confirm nothing.
     if posted is not None and form.is_valid() and "refresh" not in posted:
@@ -172,7 +183,7 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
             return redirect("appointments:batch-detail", batch_id=upload.batch_id)
         except (HubSpotError, PortalNeedsReconnect, TimeoutError) as exc:
             form.add_error(None, keys_problem(exc))
-            return render(request, template, _screen_context(request, upload, screen, form))
+            return render(request, template, _screen_context(request, upload, screen, form, shown))
         if done.batch is not None:
             return redirect("appointments:batch-detail", batch_id=done.batch.pk)
         request.session[confirming_key] = {
@@ -181,7 +192,8 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
             "task": done.task_id,
         }
         return redirect("appointments:upload-mapping", upload_id=upload.pk)
-    return render(request, template, _screen_context(request, upload, screen, form))
+    context = _screen_context(request, upload, screen, form, shown)
+    return render(request, template, {**context, "asked": asked})
 
 
 def _confirming(request: AuthenticatedRequest, upload: Upload, key: str) -> HttpResponse:
@@ -221,6 +233,7 @@ def _screen_context(
     upload: Upload,
     screen: upload_services.MappingScreen,
     form: MappingForm,
+    shown: list[int],
 ) -> dict[str, object]:
     table = screen.preview
     assert table is not None
@@ -253,7 +266,7 @@ def _screen_context(
     columns = [
         {
             "letter": column_letter(index),
-            "header": header,
+            "header": table.headers[index],
             "samples": table.samples[index],
             "field": form.column_field(index),
             "order_field": form.order_field(index),
@@ -265,7 +278,14 @@ def _screen_context(
             # Only while the column still goes where it was proposed to.
             "proposal": proposal_text(proposals[index], screen.targets[index]),
         }
+        for index in shown
+    ]
+    # A wide file's other columns, by letter and header only: a few bytes each on the page.
+    visible = set(shown)
+    listed = [
+        f"{column_letter(index)} {header}".strip()
         for index, header in enumerate(table.headers)
+        if index not in visible
     ]
     return {
         "upload": upload,
@@ -273,6 +293,7 @@ def _screen_context(
         "form": form,
         "reading_form": reading,
         "columns": columns,
+        "listed_columns": listed,
         "duplicates": duplicates,
         "row_count": table.row_count,
         "saved_mappings": screen.saved,

@@ -55,11 +55,16 @@ def test_it_reports_progress_speed_and_calls(user: Any, portal: Portal) -> None:
 def test_it_estimates_the_time_left_while_running(user: Any, portal: Portal) -> None:
     batch = make_batch(user, portal, [f"Visit {i}" for i in range(1, 201)])
     batch_submit(user=batch.created_by, batch=batch)
-    # Pretend the second call is still waiting, one minute after the first was sent.
+    # Pretend the second call is still waiting, after one minute of sending.
     second = batch.calls.get(sequence=2)
     second.rows.update(state="ready", hubspot_id="")
     BatchCall.objects.filter(batch=batch).update(sent_at=timezone.now() - timedelta(seconds=60))
-    Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.RUNNING, finished_at=None)
+    Batch.objects.filter(pk=batch.pk).update(
+        status=Batch.Status.RUNNING,
+        finished_at=None,
+        sending_time=timedelta(0),
+        running_since=timezone.now() - timedelta(seconds=60),
+    )
     batch.refresh_from_db()
 
     progress = batch_progress(batch=batch)

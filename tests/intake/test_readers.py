@@ -366,14 +366,18 @@ def test_it_still_reads_a_closed_multi_line_cell_in_the_last_row() -> None:
     assert table.rows[-1] == (3, ["B", "line1\nline2"])
 
 
-def test_it_refuses_more_columns_than_the_mapping_form_can_post() -> None:
-    header = ",".join(f"Column {n}" for n in range(2000))
-    data = (header + "\n" + ",".join(["x"] * 2000) + "\n").encode()
+def test_it_reads_a_wide_file_and_refuses_one_wider_than_a_workbook_can_be() -> None:
+    header = ",".join(f"Column {n}" for n in range(5000))
+    data = (header + "\n" + ",".join(["x"] * 5000) + "\n").encode()
+    assert len(read_table(data, "wide.csv", max_rows=10).headers) == 5000
+
+    header = ",".join(f"C{n}" for n in range(16_385))
+    data = (header + "\n" + ",".join(["x"] * 16_385) + "\n").encode()
     with pytest.raises(IntakeError) as refused:
-        read_table(data, "wide.csv", max_rows=10)
+        read_table(data, "wider.csv", max_rows=10)
     assert refused.value.message == (
-        "This file has 2,000 columns; one upload can take at most 500. Delete the columns you do "
-        "not need and upload it again."
+        "This file has 16,385 columns; one upload can take at most 16,384. Delete the columns "
+        "you do not need and upload it again."
     )
 
 

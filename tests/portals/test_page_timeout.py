@@ -39,7 +39,13 @@ def test_it_answers_within_the_page_timeout_when_a_schema_read_hangs(
 
     assert response.status_code == 200
     assert "Could not read the portal" in response.text
+    # A time-out named as one, with what to do: try again, check HubSpot; not reconnect.
+    assert "it did not answer in time" in response.text
+    assert "(time-out)" in response.text
     assert "Try again in a minute" in response.text
+    assert "https://status.hubspot.com" in response.text
+    assert "reconnect" not in response.text.lower().split("could not read the portal")[1][:400]
+    assert "ConnectionError" not in response.text
     assert elapsed < 1.8, f"the page took {elapsed:.1f} s"
     assert len(hubspot.journal(PROPERTIES, method="GET")) == 1
     # Let the sandbox's held connection end before the database is flushed.

@@ -146,3 +146,33 @@ def test_it_pauses_a_batch_whose_tokens_cannot_be_decrypted_and_resumes_after_re
     names = Counter(r.properties["hs_appointment_name"] for r in hubspot.appointments())
     assert len(names) == 150 and set(names.values()) == {1}
     assert set(batch.rows.values_list("state", flat=True)) == {BatchRow.State.CREATED}
+
+
+def test_the_grid_says_why_a_portal_that_needs_reconnecting_cannot_be_chosen(
+    logged_client: Client, hubspot: Any, settings: Any
+) -> None:
+    portal = connect(logged_client, hubspot)
+    url = reverse("appointments:grid-entry")
+    shown = logged_client.get(url + f"?portal={portal.pk}&timezone=Europe/Paris")
+    assert 'id="grid-form"' in shown.text
+    change_token_keys(settings)
+    # The first read after the restart finds the tokens unreadable and marks the portal.
+    logged_client.get(url + f"?portal={portal.pk}&timezone=Europe/Paris")
+    portal.refresh_from_db()
+    assert portal.status == Portal.Status.NEEDS_RECONNECT
+
+    # The grid still on screen adds a row (htmx), then the person chooses the portal again.
+    added = logged_client.post(
+        url,
+        {"portal": portal.pk, "timezone": "Europe/Paris", "rows": "1", "action": "add"},
+        headers={"HX-Request": "true"},
+    )
+    again = logged_client.get(url + f"?portal={portal.pk}&timezone=Europe/Paris")
+
+    for response in (added, again):
+        assert response.status_code == 200
+        assert "Select a valid choice" not in response.text
+        assert f"HubSpot {portal.hub_id} needs reconnecting" in response.text
+        assert REASON in response.text
+        assert "Reconnect it from the dashboard" in response.text
+    assert "<html" not in added.text

@@ -371,3 +371,64 @@ def test_it_reads_the_file_once_at_upload_and_once_to_confirm(
     logged_client.get(url)
     logged_client.get(url)
     assert len(reads) == 3
+
+
+WIDE = 5000
+# What the mapping page of a 5,000-column file may weigh: the first HUBPORTAL_MAPPING_COLUMNS
+# columns in full (about 2 KB each with their select), the others about 15 bytes each. Before,
+# every column had its select: about 10 MB for this file.
+WIDE_PAGE_BYTES = 250_000
+
+
+def wide_lines() -> list[str]:
+    """Two appointments with their four known columns first, then 4,996 extra columns; the
+    extra column "Room" (column GJH) matches no property."""
+    extra = [f"Extra {n}" for n in range(4, WIDE)]
+    extra[-1] = "Room"
+    header = ["Appointment name", "Start time", "End time", "contact_ids", *extra]
+    return [
+        ",".join(header),
+        ",".join(
+            ["Visit 1", "2026-12-03 14:00", "2026-12-03 15:00", DEMO_CONTACT_IDS[0]]
+            + ["x"] * (WIDE - 4)
+        ),
+        ",".join(
+            ["Visit 2", "2026-12-04 14:00", "2026-12-04 15:00", DEMO_CONTACT_IDS[1]]
+            + ["y"] * (WIDE - 4)
+        ),
+    ]
+
+
+def test_a_wide_file_shows_its_first_columns_in_full_and_lists_the_rest(
+    logged_client: Client, portal: Portal, hubspot: Any, settings: Any
+) -> None:
+    settings.HUBPORTAL_MAPPING_COLUMNS = 50
+    upload(logged_client, portal, csv_file(wide_lines(), "wide.csv"))
+
+    page = logged_client.get(mapping_url())
+
+    assert page.status_code == 200
+    assert len(page.content) < WIDE_PAGE_BYTES, len(page.content)
+    assert len(re.findall(r'<select name="col_\d+"', page.text)) == 50
+    assert "4,950 more columns, ignored: not sent." in page.text or (
+        "4950 more columns, ignored: not sent." in page.text
+    )
+    assert "GJH Room" in page.text  # the last column, by letter and name
+    values = form_values(page.text, "mapping-form")
+    assert values["col_0"] == "p:hs_appointment_name"
+    assert "col_4999" not in values
+
+    # The person asks for the last column in full, maps it, and confirms.
+    shown = logged_client.get(mapping_url() + "?show=GJH", headers={"HX-Request": "true"})
+    assert '<tr data-column="GJH">' in shown.text
+    assert len(re.findall(r'<select name="col_\d+"', shown.text)) == 51
+    posted = form_values(shown.text, "mapping-form")
+    assert posted["show"] == "GJH"
+    posted["col_4999"] = "p:visit_notes"
+    response = logged_client.post(mapping_url(), posted)
+
+    assert response.status_code == 302
+    batch = Batch.objects.get()
+    assert batch.rows.filter(state=BatchRow.State.READY).count() == 2
+    mapped = [index for index, target in enumerate(batch.mapping) if target]
+    assert mapped == [0, 1, 2, 3, 4999]
