@@ -46,6 +46,7 @@ from appointments.intake.records import (
 from appointments.intake.tuning import table_reading
 from appointments.intake.validation import RowValidator, snapshot_validator
 from appointments.models import (
+    MULTI_STATUS,
     REFUSED_ROWS,
     Batch,
     BatchCall,
@@ -638,8 +639,13 @@ def batch_retry_failed(*, user: User, batch: Batch) -> int:
 
 
 def batch_refused_count(*, batch: Batch) -> int:
-    """How many failed rows HubSpot refused one by one: fixed before they are sent again."""
-    return batch.rows.filter(REFUSED_ROWS).count()
+    """How many failed rows HubSpot refused one by one: fixed before they are sent again.
+    Counts only the rows of the calls HubSpot answered row by row (at most 100 each), and
+    asks nothing of the rows when there is none: never a count over the whole batch."""
+    calls = list(batch.calls.filter(http_status=MULTI_STATUS).values_list("pk", flat=True))
+    if not calls:
+        return 0
+    return BatchRow.objects.filter(REFUSED_ROWS, call_id__in=calls).count()
 
 
 def batch_cancel(*, user: User, batch: Batch) -> bool:

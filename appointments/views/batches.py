@@ -80,19 +80,22 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
     }
 
 
-def _failed_context(batch: Batch, failed: int) -> dict[str, int]:
+def _failed_context(batch: Batch, failed: int) -> dict[str, int | bool]:
     """Failed rows by what can be done: ``unknown_outcomes`` (check HubSpot again),
-    ``refused`` (fix first), ``retryable`` (send again as they are)."""
-    # Offered only once the batch stopped, and only failed rows are counted: no query at all
-    # while it is being sent or while none failed.
+    ``refused`` (fix first), ``retryable`` (send again as they are; counted only when no row
+    has an unknown outcome, else ``retry_uncounted``: some may be)."""
+    # Offered only once the batch stopped, and never a count over the batch's failed rows
+    # (main's poll cost): whether some outcome is unknown, and the refused rows of the calls
+    # HubSpot answered row by row (none: no row query at all).
     if not failed or batch.is_active:
-        return {"unknown_outcomes": 0, "refused": 0, "retryable": 0}
-    unknown = batch_services.batch_unknown_count(batch=batch)
+        return {"unknown_outcomes": False, "refused": 0, "retryable": 0, "retry_uncounted": False}
+    unknown = batch_services.batch_has_unknown(batch=batch)
     refused = batch_services.batch_refused_count(batch=batch)
     return {
         "unknown_outcomes": unknown,
         "refused": refused,
-        "retryable": max(failed - unknown - refused, 0),
+        "retryable": 0 if unknown else max(failed - refused, 0),
+        "retry_uncounted": unknown,
     }
 
 
