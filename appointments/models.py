@@ -498,6 +498,11 @@ class BatchCall(models.Model):
     reconciled = models.PositiveIntegerField(
         default=0, help_text="Rows found already created in HubSpot after an unknown outcome"
     )
+    # Set when an attempt's outcome was unknown (no answer): the moment HubSpot's search can be
+    # trusted to show what that attempt created (HUBPORTAL_SEARCH_SETTLE_SECONDS after it). The
+    # engine searches only then, and "Check HubSpot again" calls no row of the call "not sent"
+    # before it.
+    settles_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["batch", "sequence"]

@@ -29,9 +29,16 @@ in both):
     "Sending"; polled once a few calls are answered, then canceled): the median of 15 requests
     through Django's test client. ``--poll-only`` runs this phase alone.
 
+(e) a fault storm at the sandbox's default search lag (``--storm-rows``, 2,000): a random
+    fault every second (423, 502/503/504, a dropped connection, records created whose
+    answer is lost; 429s from a 40-call limit), written as ``sandbox_set`` writes it, while
+    the engine sends a batch without a row key; rows left "may have been created" are then
+    settled as a person would (check HubSpot again, send the failed rows again). Duplicates
+    are counted in the sandbox.
+
 The last line is ``pacing_efficiency=<x> http_429=<n> own_rows_per_s=<n> sdk_rows_per_s=<n>
-poll_ms_100=<ms> poll_ms_100000=<ms> poll_sending_ms_100=<ms> poll_sending_ms_100000=<ms>``
-(one line; only the poll figures with ``--poll-only``).
+poll_ms_100=<ms> poll_ms_100000=<ms> poll_sending_ms_100=<ms> poll_sending_ms_100000=<ms>
+duplicates=<n>`` (one line; only the poll figures with ``--poll-only``).
 
 Measured poll figures (about 28 ms draft and 20-25 ms while sending, for 100 and 100,000 rows
 alike, on SQLite): see bench/README.md.
@@ -227,6 +234,11 @@ class Sandbox:
         """Read the sandbox's database (WAL: reading does not block the sandbox's writes)."""
         with closing(sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=20)) as db:
             return db.execute(sql, params).fetchall()
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        """Write to the sandbox's database (its state lives there, as ``sandbox_set`` knows)."""
+        with closing(sqlite3.connect(self.db_path, timeout=20)) as db, db:
+            db.execute(sql, params)
 
     def last_journal_id(self) -> int:
         return int(self.query("SELECT COALESCE(MAX(id), 0) FROM sandbox_journalentry")[0][0])
@@ -565,7 +577,7 @@ def poll_while_sending(client: Any, batch: Any, sandbox: Sandbox) -> tuple[float
     from appointments.services.sending import batch_send
 
     with override_settings(TASKS=DUMMY_TASKS):
-        batch_submit(batch=batch)
+        batch_submit(user=batch.created_by, batch=batch)
     calls = BatchCall.objects.filter(batch=batch)
     answered_before = min(6, calls.count() - 1)
 
@@ -590,7 +602,7 @@ def poll_while_sending(client: Any, batch: Any, sandbox: Sandbox) -> tuple[float
     figures = poll_median(client, batch)
     batch.refresh_from_db()
     still = batch.status == Batch.Status.RUNNING
-    batch_cancel(batch=batch)
+    batch_cancel(user=batch.created_by, batch=batch)
     engine.join(timeout=PHASE_TIMEOUT_S)
     if not still:
         raise RuntimeError("the batch ended while it was polled: raise SENDING_LATENCY_MS")
@@ -631,6 +643,81 @@ def override_budget() -> Any:
     from django.test import override_settings
 
     return override_settings(HUBSPOT_RATE_LIMIT_PER_10S=UNLIMITED)
+
+
+def phase_storm(user: Any, portal: Any, sandbox: Sandbox, rows: int) -> tuple[int, int]:
+    """(e) A fault storm at the sandbox's default search lag, without a row key: returns the
+    appointments created more than once (extra copies) and the rows never created."""
+    from django.test import override_settings
+
+    from appointments.models import BatchRow
+    from appointments.services.batches import (
+        batch_check_hubspot,
+        batch_retry_failed,
+        batch_submit,
+    )
+    from appointments.services.sending import batch_send
+    from tests.helpers import FaultStorm, duplicates_and_lost
+
+    lag = float(sandbox.query("SELECT search_lag_seconds FROM sandbox_switches")[0][0])
+    say(f"\n(e) fault storm: {rows:,} rows, search lag {lag:g} s (the sandbox's default)")
+    say("  " + sandbox.run("sandbox_set", "--rate-limit", "40", "--contract", "on"))
+    batch = create_batch(user, portal, rows, "Storm")
+    rng = random.Random(12)
+
+    def strike(fault: str) -> None:
+        # What ``sandbox_set --fault F --times 1 --path P --hang-seconds 2`` writes
+        # (sandbox.faults.set_fault), without starting Django once a second.
+        path = "batch/create" if fault and rng.random() < 0.7 else ""
+        sandbox.execute(
+            "UPDATE sandbox_portal SET fault = ?, fault_remaining = 1, fault_path_contains = ?, "
+            "hang_seconds = 2 WHERE hub_id = ?",
+            (fault, path, sandbox.hub_id),
+        )
+
+    # The app waits just past the sandbox's known lag before trusting search (production: 60 s,
+    # for HubSpot's unknown one), so the storm takes minutes, not tens of minutes.
+    quick = {
+        "TASKS": DUMMY_TASKS,
+        "HUBSPOT_TIMEOUT_SECONDS": 2,
+        "HUBPORTAL_RETRY_WAIT_MAX_SECONDS": 4,
+        "HUBPORTAL_SEARCH_SETTLE_SECONDS": int(lag) + 1,
+    }
+    storm = FaultStorm(strike, interval=1.0, seed=12)
+    began = time.perf_counter()
+    with override_settings(**quick):
+        batch_submit(user=batch.created_by, batch=batch)
+        storm.start()
+        try:
+            batch_send(batch_id=str(batch.pk))
+        finally:
+            storm.stop()
+        unknown = batch.rows.filter(error_category="UNKNOWN_OUTCOME").count()
+        say(
+            f"  sent in {time.perf_counter() - began:.0f} s; faults {dict(storm.seen)}; "
+            f"{unknown} rows may have been created"
+        )
+        for _round in range(4):
+            if not batch.rows.filter(error_category="UNKNOWN_OUTCOME").exists():
+                break
+            time.sleep(int(lag) + 1.5)  # past the last settle time
+            checked = batch_check_hubspot(user=batch.created_by, batch=batch)
+            say(f"  check HubSpot again: {checked.created} found, {checked.not_sent} not sent")
+            if batch_retry_failed(user=batch.created_by, batch=batch):
+                batch_send(batch_id=str(batch.pk))
+    names = [
+        str(name)
+        for (name,) in sandbox.query(
+            "SELECT json_extract(properties, '$.hs_appointment_name') FROM sandbox_crmrecord "
+            "WHERE object_type = '0-421'"
+        )
+        if str(name).startswith("Storm ")
+    ]
+    expected = [row.appointment_name for row in batch.rows.all()]
+    duplicates, lost = duplicates_and_lost(names, expected)
+    created = batch.rows.filter(state=BatchRow.State.CREATED).count()
+    say(f"  {created:,} of {rows:,} rows created; duplicates {duplicates}, lost {lost}")
+    return duplicates, lost
 
 
 def migrate_sandbox(sandbox: Sandbox, failed: list[Exception]) -> None:
@@ -686,6 +773,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--poll-only", action="store_true", help="phase (d) alone")
+    parser.add_argument("--storm-rows", type=int, default=2000, help="rows of the storm (e)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="hubportal-bench-"))
     sandbox = Sandbox(folder)
@@ -717,6 +805,8 @@ def main() -> None:
         else:
             say("  " + sandbox.run("sandbox_set", "--rate-limit", str(UNLIMITED)))
         figures.update(phase_poll(user, portal, sandbox))
+        if not args.poll_only:
+            figures["duplicates"], _lost = phase_storm(user, portal, sandbox, args.storm_rows)
         say(
             f"whole bench {time.perf_counter() - began:.0f} s, load average "
             f"{os.getloadavg()[0]:.1f}"

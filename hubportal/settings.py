@@ -294,6 +294,12 @@ if HUBPORTAL_WORKER_LEASE_SECONDS < 4:
 # Longest wait between two tries of a call HubSpot did not answer or could not be reached for
 # (the wait doubles from 2 s up to this; 8 tries a call).
 HUBPORTAL_RETRY_WAIT_MAX_SECONDS = env_int("HUBPORTAL_RETRY_WAIT_MAX_SECONDS", 30)
+# After a call whose answer was lost (no row key), how long the engine waits before searching
+# HubSpot for what it created, and before "Check HubSpot again" may call a row not sent. HubSpot's
+# search guide says new records "may take a few moments" to appear in search and gives no figure;
+# integrators report several seconds (Locoia) and advise waiting 10 s after a create, 60 s after
+# an update (Okta Workflows); 60 s covers both (README, "Exactly once").
+HUBPORTAL_SEARCH_SETTLE_SECONDS = env_int("HUBPORTAL_SEARCH_SETTLE_SECONDS", 60)
 # Calls kept in reserve below that budget (our window starts at send, HubSpot's at arrival).
 HUBSPOT_RATE_LIMIT_MARGIN = env_int("HUBSPOT_RATE_LIMIT_MARGIN", 2)
 # Redis URL for the shared call budget (workers on several machines); empty: a SQLite file.

@@ -106,6 +106,12 @@ def batch_create(
         conflicts = [i for i, err in errors.items() if err.category == "CONFLICT"]
         if conflicts and duplicate_value == Switches.DuplicateValue.WHOLE_CALL:
             return Outcome(409, error=errors[min(conflicts)])
+        if conflicts and duplicate_value == Switches.DuplicateValue.WHOLE_CALL_UNNAMED:
+            # HubSpot's wording for this refusal is undocumented: a bare conflict, no names.
+            message = "Conflict: a unique value is already taken."
+            return Outcome(
+                409, error=InputError("CONFLICT", message, [{"message": message}], http_status=409)
+            )
         valid = [i for i in range(len(inputs)) if i not in errors]
         unique_names = [n for n, (d, _) in definitions.items() if d.get("hasUniqueValue")]
         results = _create(

@@ -5,6 +5,10 @@ from __future__ import annotations
 from django.core.validators import MinValueValidator
 from django.db import models
 
+# The search lag of a new sandbox: "a few moments" in HubSpot's search guide; several seconds
+# in integrators' reports (SANDBOX.md cites them).
+DEFAULT_SEARCH_LAG_SECONDS = 5.0
+
 
 class Portal(models.Model):
     """A HubSpot account ("portal", "hub") with its switches: limits, faults, enablement.
@@ -55,6 +59,10 @@ class Switches(models.Model):
         PER_INPUT = "per_input", "That input fails (207), its objectWriteTraceId in the error"
         PER_INPUT_UNTRACED = "untraced", "That input fails (207), no objectWriteTraceId"
         WHOLE_CALL = "whole_call", "The whole call fails (409), nothing created"
+        WHOLE_CALL_UNNAMED = (
+            "whole_call_unnamed",
+            "The whole call fails (409) naming neither the property nor the value",
+        )
 
     clock_offset_seconds = models.FloatField(default=0.0)
     token_lifetime_seconds = models.PositiveIntegerField(default=1800)
@@ -67,16 +75,16 @@ class Switches(models.Model):
     )
     # HubSpot's search index lags writes ("may take a few moments", SANDBOX.md): a record
     # created or updated is found by search only this many seconds (sandbox clock) later.
+    # Integrators report several seconds, and advise waiting 10 s after a create (SANDBOX.md).
     search_lag_seconds = models.FloatField(
-        default=0.0,
+        default=DEFAULT_SEARCH_LAG_SECONDS,
         validators=[MinValueValidator(0.0)],
         help_text="Seconds before a created or updated record appears in search results.",
     )
     # HubSpot's rule for IN/NOT_IN on string properties: values must be lowercase, and a value
-    # with capitals matches nothing. Off (any case matches) until the app's engine sends
-    # lowercase values; SANDBOX.md.
+    # with capitals matches nothing (SANDBOX.md). Off: any case matches.
     search_in_lowercase = models.BooleanField(
-        default=False,
+        default=True,
         help_text="IN/NOT_IN on string properties match lowercase values only, as HubSpot's.",
     )
     # UNCONFIRMED points about unique-value properties (SANDBOX.md, last section).

@@ -6,6 +6,8 @@ missing. The module constants name what it creates, so tests and scripts can use
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -194,7 +196,9 @@ def _seed_schema(portal: Portal) -> None:
 def _seed_records(portal: Portal) -> None:
     if CrmRecord.objects.filter(portal=portal).exclude(object_type=catalog.APPOINTMENTS).exists():
         return
-    now = timezone.now()
+    # The demo portal's contacts, companies and deals were made long before any test or demo:
+    # HubSpot's search has long since indexed them (its lag concerns new writes only).
+    now = timezone.now() - timedelta(days=30)
     records = []
     for i, record_id in enumerate(DEMO_CONTACT_IDS):
         first, last = _FIRST[i % len(_FIRST)], _LAST[i % len(_LAST)]

@@ -11,6 +11,7 @@ from django.test import Client
 
 from appointments.models import Portal
 from appointments.services.access import ADMIN, OPERATOR, role_set
+from sandbox.models import DEFAULT_SEARCH_LAG_SECONDS
 
 pytest_plugins = ["tests.fixtures_sandbox", "tests.fixtures_oidc"]
 
@@ -49,6 +50,10 @@ def hubspot(sandbox: Any, settings: Any, tmp_path: Path) -> Any:
     # One call at a time keeps the journal's order fixed; tests of concurrency raise it.
     settings.HUBPORTAL_CALLS_IN_FLIGHT = 1
     settings.HUBPORTAL_STATE_DIR = str(tmp_path)
+    # After a lost answer the app waits HUBPORTAL_SEARCH_SETTLE_SECONDS (60 s) before trusting
+    # search, because HubSpot states no bound on its lag. The sandbox's lag is known, so tests
+    # wait just past it: the same rule, proved in seconds instead of minutes.
+    settings.HUBPORTAL_SEARCH_SETTLE_SECONDS = int(DEFAULT_SEARCH_LAG_SECONDS) + 1
     return sandbox
 
 

@@ -108,7 +108,8 @@ class Sandbox:
 
     def set_search_lag(self, seconds: float) -> None:
         """Make search see a created or updated record only ``seconds`` (sandbox clock) later;
-        reads by ID stay immediate. 0 (the default) makes search immediate."""
+        reads by ID stay immediate. The default is ``DEFAULT_SEARCH_LAG_SECONDS`` (HubSpot-like);
+        0 makes search immediate (say why in the test)."""
         self.set_switches(search_lag_seconds=seconds)
 
     def set_switches(self, **values: Any) -> None:

@@ -16,7 +16,7 @@ from typing import cast
 
 from django.contrib.auth.models import AnonymousUser, Group, Permission, User
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
@@ -76,7 +76,13 @@ class UnknownRole(ValueError):
 def roles_sync(**_signal: object) -> None:
     """Create the role groups and give each exactly ``ROLE_PERMISSIONS``. Connected to
     ``post_migrate`` (``AppointmentsConfig.ready``), after Django creates permissions, so the
-    groups exist after every migrate and every test database flush."""
+    groups exist after every migrate and every test database flush. Does nothing on a
+    database without Django's auth tables (the standalone sandbox migrates only its own)."""
+    using = str(_signal.get("using") or DEFAULT_DB_ALIAS)
+    with connections[using].cursor() as cursor:
+        tables = connections[using].introspection.table_names(cursor)
+    if Group._meta.db_table not in tables or Permission._meta.db_table not in tables:
+        return
     for role, names in ROLE_PERMISSIONS.items():
         group, _created = Group.objects.get_or_create(name=role)
         codenames = [name.split(".", 1)[1] for name in names]

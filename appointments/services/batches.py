@@ -23,7 +23,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -68,6 +68,7 @@ from appointments.services.sending import (
     UNKNOWN_OUTCOME,
     batch_queue,
     call_reconcile,
+    search_settle,
     sending_stretch_closed,
     this_worker,
 )
@@ -479,6 +480,39 @@ def batch_sending_seconds(*, batch: Batch) -> float:
     return seconds
 
 
+@dataclass(frozen=True)
+class HubSpotChecking:
+    """Rows of calls whose answer was lost, waiting for HubSpot's search to settle (no row key)
+    or being looked for: ``rows`` how many, ``seconds_left`` until the search (0: under way)."""
+
+    rows: int
+    seconds_left: int
+
+
+def batch_checking(*, batch: Batch) -> HubSpotChecking | None:
+    """What the results page shows as "checking HubSpot" while the batch runs: the calls in
+    flight whose answer was lost (``BatchCall.settles_at`` set) and their rows still unknown.
+    None when there is none (two small queries on the call and row-call indexes)."""
+    if not batch.is_active:
+        return None
+    calls = list(
+        batch.calls.filter(state=BatchCall.State.SENDING, settles_at__isnull=False).values_list(
+            "pk", "settles_at"
+        )
+    )
+    if not calls:
+        return None
+    rows = BatchRow.objects.filter(
+        call_id__in=[pk for pk, _at in calls], state=BatchRow.State.SENDING
+    ).count()
+    if not rows:
+        return None
+    last = max(at for _pk, at in calls if at is not None)
+    return HubSpotChecking(
+        rows=rows, seconds_left=max(round((last - timezone.now()).total_seconds()), 0)
+    )
+
+
 def batch_recent_calls(*, batch: Batch) -> QuerySet[BatchCall]:
     """The latest ``RECENT_CALLS`` calls (newest first) with their row counts (``row_count``),
     each counted on its own through the row-call index: never a join over every row."""
@@ -539,6 +573,9 @@ def batch_rows_page(
     # id says whether it may still be changed), and of the raw cells only the name's (a
     # 5,000-column file's rows would otherwise decode every cell at every poll).
     shown = BatchRow.objects.defer("associations", "object_write_trace_id", "updated_at", "raw")
+    # A row of a call whose answer was lost shows "Checking HubSpot" until it is settled: the
+    # call's settle time, joined for the page's rows only.
+    shown = shown.annotate(call_settles_at=F("call__settles_at"))
     if batch.name_column is not None:
         shown = shown.annotate(name_cell=KT(f"raw__{batch.name_column}"))
     if cells:
@@ -781,10 +818,14 @@ def batch_has_unknown(*, batch: Batch) -> bool:
 @dataclass(frozen=True)
 class HubSpotCheck:
     """What ``batch_check_hubspot`` settled: ``created`` rows found in HubSpot, ``not_sent``
-    rows HubSpot has no record of."""
+    rows HubSpot has no record of; ``too_soon`` rows left unknown because their call's answer
+    was lost less than ``HUBPORTAL_SEARCH_SETTLE_SECONDS`` ago (search may not show them yet),
+    to be checked again in ``seconds_left``."""
 
     created: int
     not_sent: int
+    too_soon: int = 0
+    seconds_left: int = 0
 
 
 def batch_check_hubspot(*, user: User, batch: Batch) -> HubSpotCheck:
@@ -795,7 +836,11 @@ def batch_check_hubspot(*, user: User, batch: Batch) -> HubSpotCheck:
     matched by the values sent, never a record another row of the portal holds;
     https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm). A row found
     becomes CREATED with its record id; a row not found stays FAILED as ``NOT_SENT``, so "Send
-    the failed rows again" sends it: this action never sends anything. Returns the counts.
+    the failed rows again" sends it: this action never sends anything. A row whose call's
+    search has not settled yet (``BatchCall.settles_at`` in the future, or a lost answer older
+    than that field: its last update plus ``HUBPORTAL_SEARCH_SETTLE_SECONDS``) is neither
+    searched nor called not sent: HubSpot's search may not show its record yet, and calling it
+    not sent would let it be sent twice. Returns the counts.
     Raises HubSpotError / PortalNeedsReconnect when HubSpot cannot be asked; rows of calls
     settled before that stay settled, the others stay unknown.
     Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
@@ -807,10 +852,18 @@ def batch_check_hubspot(*, user: User, batch: Batch) -> HubSpotCheck:
         ).order_by("call_id", "row_number")
     )
     calls = BatchCall.objects.in_bulk({row.call_id for row in unknown})
-    created = not_sent = 0
+    created = not_sent = too_soon = seconds_left = 0
+    now = timezone.now()
     with portal_client(portal=batch.portal) as client:
         for call_id, group in groupby(unknown, key=attrgetter("call_id")):
             rows = list(group)
+            settles_at = calls[call_id].settles_at or (
+                max(row.updated_at for row in rows) + search_settle()
+            )
+            if settles_at > now:
+                too_soon += len(rows)
+                seconds_left = max(seconds_left, int((settles_at - now).total_seconds()) + 1)
+                continue
             created += call_reconcile(client, batch, calls[call_id], rows)
             missing = [row.pk for row in rows if row.state != BatchRow.State.CREATED]
             # Conditional, so a check running at the same time never undoes a row found.
@@ -821,4 +874,6 @@ def batch_check_hubspot(*, user: User, batch: Batch) -> HubSpotCheck:
                 error_message=str(BatchRow.OUTCOME_MESSAGES[NOT_SENT]),
                 updated_at=timezone.now(),
             )
-    return HubSpotCheck(created=created, not_sent=not_sent)
+    return HubSpotCheck(
+        created=created, not_sent=not_sent, too_soon=too_soon, seconds_left=seconds_left
+    )

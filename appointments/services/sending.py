@@ -21,12 +21,13 @@ Design:
   was sent: the call is sent again after the same bounded back-off, and when HubSpot stays out
   of reach the batch pauses with its rows ready and resumes by itself later.
 * No answer (read time-out, dropped connection, 502/503/504) or a call found ``SENDING`` when a
-  worker takes over (the previous one died between send and save) is an *unknown outcome*. It
-  is never resent blindly: the engine first searches the portal for appointments created since
-  the call was first sent with the names of its rows, marks the rows it finds (same values, not
-  already claimed by another row of the batch) as created, and resends only the others, with a
-  bounded back-off. Rows still unconfirmed after the last attempt are marked
-  ``UNKNOWN_OUTCOME`` and never resent automatically.
+  worker takes over (the previous one died between send and save) is an *unknown outcome*: the
+  call's ``settles_at`` is stamped (now + ``HUBPORTAL_SEARCH_SETTLE_SECONDS``). Without a row
+  key the engine waits until then (HubSpot's search shows new records only after a lag), then
+  searches the portal for appointments created since the call was first sent with the
+  (lowercased) names of its rows, marks the rows it finds (same values, not already claimed by
+  another row) as created, and sends nothing again: the others are marked ``UNKNOWN_OUTCOME``
+  ("may have been created") and never resent automatically.
 * With a row key (``Portal.row_key_property``, a unique-value appointment property) every
   input also carries its ``objectWriteTraceId`` as that property's value. An unknown outcome is
   then settled by a batch read by ``idProperty`` (a read by ID, immediate where search lags):
@@ -333,7 +334,9 @@ def call_reconcile(
         return len(found)
     since = (call.sent_at or timezone.now()) - RECONCILE_SKEW
     sent = [batch.layout.unpack_properties(row.properties) for row in rows]
-    names = sorted({properties.get("hs_appointment_name", "") for properties in sent} - {""})
+    # IN on a string property matches lowercase values only ("values must be lowercase",
+    # HubSpot's search guide); the records found are then matched by the exact values sent.
+    names = sorted({props.get("hs_appointment_name", "").lower() for props in sent} - {""})
     wanted = sorted({key for properties in sent for key in properties})
     candidates: list[CreatedRecord] = []
     for start in range(0, len(names), NAMES_PER_SEARCH):
@@ -412,9 +415,12 @@ def _read_back(client: HubSpotClient, row_key: str, rows: list[BatchRow]) -> lis
     return waiting
 
 
-def _names_row_key(exc: HubSpotError, row_key: str) -> bool:
-    """Whether a whole-call refusal is a taken value of the row key (409 naming it)."""
-    return bool(row_key) and exc.status == 409 and row_key in f"{exc.message} {exc.body}"
+def _may_be_row_key_conflict(exc: HubSpotError, row_key: str) -> bool:
+    """Whether a whole-call refusal may be a taken value of the row key: any 409 of a call
+    that carries one. HubSpot documents neither the wording nor whether it names the property
+    (SANDBOX.md, UNCONFIRMED), so the message is not read; the rows are read back by the row
+    key, which tells."""
+    return bool(row_key) and exc.status == 409
 
 
 def _finish_call(call: BatchCall, rows: list[BatchRow], result: BatchCreateResult) -> None:
@@ -489,6 +495,13 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
     BatchRow.objects.filter(pk__in=[r.pk for r in rows]).update(state=BatchRow.State.SENDING)
     for row in rows:
         row.state = BatchRow.State.SENDING
+    if unknown and call.settles_at is None:
+        # Found in flight: the previous worker died with the call out; HubSpot may still be
+        # creating its records, so the settle time runs from now.
+        _mark_unknown(call)
+    if unknown and not row_key:
+        _settle_by_search(call, lane, rows, _("the worker stopped while the call was out"))
+        return
     last_error: HubSpotError | None = None
     for attempt in range(1, MAX_ATTEMPTS_PER_CALL + 1):
         _heartbeat(batch)
@@ -532,8 +545,12 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
             last_error = exc
             # 423 Locked: not processed; wait at least 2 s (HubSpot's error handling guide).
             if exc.status == 423:
-                _sleep(batch, 2.0 * attempt)
+                _wait_to_retry(batch, 2.0 * attempt, attempt, exc)
             else:  # 502/503/504: HubSpot may or may not have created the records.
+                _mark_unknown(call)
+                if not row_key:
+                    _settle_by_search(call, lane, rows, str(exc))
+                    return
                 unknown = True
                 _wait_to_retry(batch, _backoff(attempt), attempt, exc)
         except HubSpotNotSent as exc:
@@ -542,6 +559,10 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
             logger.warning("Call %s not sent (%s); trying again", call.pk, exc)
             _wait_to_retry(batch, _backoff(attempt), attempt, exc)
         except HubSpotUnknownOutcome as exc:
+            _mark_unknown(call)
+            if not row_key:
+                _settle_by_search(call, lane, rows, str(exc))
+                return
             last_error, unknown = exc, True
             _wait_to_retry(batch, _backoff(attempt), attempt, exc)
         except HubSpotAuthError as exc:
@@ -552,7 +573,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
                 access_token_expires_at=timezone.now()
             )
         except HubSpotError as exc:
-            if _names_row_key(exc, row_key):
+            if _may_be_row_key_conflict(exc, row_key):
                 # A resend refused whole for a row key HubSpot holds: nothing of this call was
                 # created; read the rows back by the row key, then send the rest.
                 last_error, unknown = exc, True
@@ -605,6 +626,62 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
         _fail_call(call, rows, error, UNKNOWN_OUTCOME)
     else:
         _fail_call(call, rows, error, error.category or "RETRIES_EXHAUSTED")
+
+
+def search_settle() -> timedelta:
+    """How long after a lost answer HubSpot's search is trusted to show what the call created
+    (``HUBPORTAL_SEARCH_SETTLE_SECONDS``)."""
+    return timedelta(seconds=settings.HUBPORTAL_SEARCH_SETTLE_SECONDS)
+
+
+def _mark_unknown(call: BatchCall) -> None:
+    """Stamp the call's settle time: an attempt just ended (or was found) without an answer."""
+    call.settles_at = timezone.now() + search_settle()
+    BatchCall.objects.filter(pk=call.pk).update(settles_at=call.settles_at)
+
+
+def _settle_by_search(call: BatchCall, lane: _Lane, rows: list[BatchRow], detail: str) -> None:
+    """Settle a call without a row key whose answer was lost, never sending it again.
+
+    Waits until ``call.settles_at`` (the rows show "checking HubSpot" meanwhile), then
+    searches once (``call_reconcile``; bounded retries when the search itself fails): rows
+    found are CREATED, the others FAILED as ``UNKNOWN_OUTCOME`` ("may have been created"),
+    left to "Check HubSpot again". HubSpot's search lags its writes and gives no bound, so a
+    row not found may still exist: resending it could duplicate it. ``detail`` says what was
+    lost. Raises _Pause (reconnect: the call stays unknown and is settled on resume).
+    """
+    batch = lane.batch
+    assert call.settles_at is not None
+    _sleep(batch, max((call.settles_at - timezone.now()).total_seconds(), 0.0))
+    for attempt in range(1, MAX_ATTEMPTS_PER_CALL + 1):
+        _heartbeat(batch)
+        try:
+            call_reconcile(lane.client(), batch, call, rows)
+            break
+        except PortalNeedsReconnect as exc:
+            raise _Pause(
+                _(
+                    "The portal needs reconnecting (%(reason)s). Reconnect the portal, then "
+                    "resume the batch."
+                )
+                % {"reason": exc}
+            ) from None
+        except HubSpotError as exc:
+            logger.warning("Search after a lost answer of call %s failed: %s", call.pk, exc)
+            if attempt < MAX_ATTEMPTS_PER_CALL:
+                _sleep(batch, _backoff(attempt))
+    rows = [r for r in rows if r.state == BatchRow.State.SENDING]
+    if not rows:
+        BatchCall.objects.filter(pk=call.pk).update(state=BatchCall.State.DONE)
+        return
+    error = HubSpotError(
+        _(
+            "HubSpot did not confirm this row (%(detail)s). It may have been created: press "
+            "Check HubSpot again before sending it again."
+        )
+        % {"detail": detail}
+    )
+    _fail_call(call, rows, error, UNKNOWN_OUTCOME)
 
 
 def _backoff(attempt: int) -> float:
@@ -724,8 +801,8 @@ def _run_lanes(batch_id: str, mine: Q) -> _Pause | None:
                 call = _claim_next_call(lane.batch)
                 if call is None:
                     return
-                # Sent before and put back by a pause: HubSpot may have created some rows.
-                _send_call(call, lane, unknown=call.attempts > 1)
+                # Put back by a pause after an answer was lost: HubSpot may have created rows.
+                _send_call(call, lane, unknown=call.settles_at is not None)
         except _Pause as pause:
             pauses.append(pause)
             stop.set()

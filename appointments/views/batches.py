@@ -72,6 +72,7 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
         "calls": batch_services.batch_recent_calls(batch=batch),
         "to_send": batch_services.batch_to_send(batch=batch, counts=progress.counts),
         **_failed_context(batch, progress.counts["failed"]),
+        "checking": batch_services.batch_checking(batch=batch),
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
         "can_act": access.can(request.user, Action.BATCH_ACT, batch),
@@ -264,7 +265,19 @@ def batch_check_hubspot(request: AuthenticatedRequest, batch_id: str) -> HttpRes
             )
             % {"count": checked.not_sent},
         )
-    if not checked.created and not checked.not_sent:
+    if checked.too_soon:
+        messages.info(
+            request,
+            ngettext(
+                "%(count)s row's answer was lost too recently for HubSpot's search to show it: "
+                "check HubSpot again in %(seconds)s s.",
+                "%(count)s rows' answers were lost too recently for HubSpot's search to show "
+                "them: check HubSpot again in %(seconds)s s.",
+                checked.too_soon,
+            )
+            % {"count": checked.too_soon, "seconds": checked.seconds_left},
+        )
+    if not checked.created and not checked.not_sent and not checked.too_soon:
         messages.info(request, _("No row is waiting for HubSpot to be checked again."))
     return redirect("appointments:batch-detail", batch_id=batch.pk)
 

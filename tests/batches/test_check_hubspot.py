@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from appointments.hubspot.client import HubSpotClient
-from appointments.models import Batch, BatchRow, Portal
+from appointments.models import Batch, BatchCall, BatchRow, Portal
 from appointments.services.sending import _inputs
+from sandbox.models import DEFAULT_SEARCH_LAG_SECONDS
 from tests.web import csv_upload, rows_csv
 from tests.web import upload_and_confirm as upload
 
@@ -36,6 +39,8 @@ def test_it_settles_rows_that_may_have_been_created_both_ways(
     with HubSpotClient(hubspot.token) as client:
         client.batch_create(_inputs(batch.layout, [first]))
     (record,) = hubspot.appointments()
+    # Created just now: HubSpot's search shows it once its lag has passed.
+    hubspot.advance_clock(DEFAULT_SEARCH_LAG_SECONDS)
     url = reverse("appointments:batch-detail", args=[batch.pk])
     assert 'id="check-hubspot"' in logged_client.get(url).text
     creates = len(hubspot.journal("/batch/create"))
@@ -88,3 +93,26 @@ def test_it_refuses_a_check_without_the_csrf_token(
 
     assert response.status_code == 403
     assert set(batch.rows.values_list("error_category", flat=True)) == {"UNKNOWN_OUTCOME"}
+
+
+def test_it_calls_no_row_not_sent_before_hubspots_search_has_settled(
+    logged_client: Client, portal: Portal, hubspot: Any, settings: Any
+) -> None:
+    batch = unknown_batch(logged_client, portal, hubspot, settings)
+    # The answer was lost a moment ago: a record it created may not be in search yet.
+    BatchCall.objects.filter(batch=batch).update(settles_at=timezone.now() + timedelta(seconds=30))
+    searches = len(hubspot.journal("/search"))
+
+    response = logged_client.post(
+        reverse("appointments:batch-check-hubspot", args=[batch.pk]), follow=True
+    )
+
+    assert set(batch.rows.values_list("error_category", flat=True)) == {"UNKNOWN_OUTCOME"}
+    assert len(hubspot.journal("/search")) == searches  # not even asked
+    assert "2 rows&#x27; answers were lost too recently" in response.text
+    assert "check HubSpot again in 30 s" in response.text
+
+    BatchCall.objects.filter(batch=batch).update(settles_at=timezone.now())
+    logged_client.post(reverse("appointments:batch-check-hubspot", args=[batch.pk]))
+
+    assert set(batch.rows.values_list("error_category", flat=True)) == {"NOT_SENT"}

@@ -23,7 +23,7 @@ import pytest
 import requests
 
 from sandbox import contract
-from sandbox.models import JournalEntry
+from sandbox.models import DEFAULT_SEARCH_LAG_SECONDS, JournalEntry
 from sandbox.seed import DEMO_CONTACT_IDS
 from tests.fixtures_sandbox import Sandbox
 from tests.sandbox.test_oauth import exchange, get_code, refresh
@@ -278,6 +278,7 @@ def _traffic(sandbox: Sandbox) -> None:
     missing = post("/crm/objects/2026-03/0-421/batch/read", {**read, "inputs": [{"id": "1"}]})
     assert missing.status_code == 207
 
+    sandbox.advance_clock(DEFAULT_SEARCH_LAG_SECONDS + 0.1)  # the records reach search's index
     named = {
         "filterGroups": [
             {"filters": [{"propertyName": "hs_appointment_name", "operator": "HAS_PROPERTY"}]}

@@ -125,9 +125,11 @@ def test_a_taken_unique_value_fails_as_the_switch_says(sandbox: Sandbox, variant
     create(sandbox, ["k1"])
     answer = create(sandbox, ["k1", "k2"])
     body = answer.json()
-    if variant == Switches.DuplicateValue.WHOLE_CALL:
+    if variant in (Switches.DuplicateValue.WHOLE_CALL, Switches.DuplicateValue.WHOLE_CALL_UNNAMED):
         assert answer.status_code == 409
         assert body["category"] == "CONFLICT"
+        named = variant == Switches.DuplicateValue.WHOLE_CALL
+        assert ("hubportal_row_key" in body["message"]) is named, body["message"]
         assert len(sandbox.appointments()) == 1
         return
     assert answer.status_code == 207

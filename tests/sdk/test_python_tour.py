@@ -259,7 +259,12 @@ def test_it_searches_with_filters(tour: Tour) -> None:
         filter_groups=[
             FilterGroup(
                 filters=[
-                    Filter(property_name="hs_appointment_name", operator="IN", values=names),
+                    # IN on a string property: values must be lowercase (HubSpot's guide).
+                    Filter(
+                        property_name="hs_appointment_name",
+                        operator="IN",
+                        values=[name.lower() for name in names],
+                    ),
                     Filter(property_name="hs_appointment_status", operator="EQ", value="completed"),
                 ]
             )

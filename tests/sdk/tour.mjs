@@ -169,7 +169,12 @@ await step('search_filters', async () => {
   const wanted = ['Tour visit 0', 'Tour visit 2'];
   const body = {
     filterGroups: [{ filters: [
-      { propertyName: 'hs_appointment_name', operator: 'IN', values: wanted },
+      // IN on a string property: values must be lowercase (HubSpot's search guide).
+      {
+        propertyName: 'hs_appointment_name',
+        operator: 'IN',
+        values: wanted.map((n) => n.toLowerCase()),
+      },
       { propertyName: 'hs_appointment_status', operator: 'EQ', value: 'completed' },
     ] }],
     properties: ['hs_appointment_name', 'hs_appointment_status'],

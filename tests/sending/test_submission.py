@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from appointments.models import Batch, BatchCall, BatchRow, Portal
 from appointments.services.sending import batch_send
+from tests.helpers import settle_and_resend
 from tests.web import CALLBACK, consent, csv_upload, follow, rows_csv, start
 from tests.web import upload_and_confirm as upload
 
@@ -89,7 +91,7 @@ def test_it_waits_out_a_429_and_resends_the_refused_call(
 
 
 @pytest.mark.parametrize("status", ["502", "503", "504"])
-def test_it_reconciles_after_a_5xx_and_sends_only_what_is_missing(
+def test_after_a_5xx_it_searches_once_settled_and_never_resends_by_itself(
     logged_client: Client, portal: Portal, hubspot: Any, status: str
 ) -> None:
     batch = make_batch(logged_client, portal, 150)
@@ -98,8 +100,25 @@ def test_it_reconciles_after_a_5xx_and_sends_only_what_is_missing(
     batch = submit(logged_client, batch)
 
     assert batch.status == Batch.Status.COMPLETED
-    assert create_calls(hubspot) == [(int(status), 100), (201, 100), (201, 50)]
-    assert len(hubspot.journal("/search", method="POST")) == 2  # 100 names, 50 per search
+    # The first call's answer was lost: it is searched for (100 names, 50 per search) once
+    # HubSpot's search has settled, and never sent again by the engine.
+    assert create_calls(hubspot) == [(int(status), 100), (201, 50)]
+    searches = hubspot.journal("/search", method="POST")
+    assert len(searches) == 2
+    first = batch.calls.get(sequence=1)
+    assert first.settles_at is not None
+    assert all(s.received_at >= first.settles_at for s in searches)
+    # Names go lowercase into IN, as HubSpot's search requires.
+    values = json.loads(searches[0].request_body)["filterGroups"][0]["filters"][1]["values"]
+    assert values and all(v == v.lower() for v in values)
+    unknown = batch.rows.filter(error_category="UNKNOWN_OUTCOME")
+    assert set(unknown.values_list("call__sequence", flat=True)) == {1}
+    assert unknown.count() == 100
+    assert len(hubspot.appointments()) == 50
+
+    settle_and_resend(logged_client, batch)
+
+    assert create_calls(hubspot)[2:] == [(201, 100)]
     assert_exactly_once(batch, hubspot)
 
 
@@ -116,6 +135,11 @@ def test_a_lost_answer_never_takes_the_records_of_the_same_file_sent_before(
     second = submit(logged_client, second)
 
     assert (first.status, second.status) == (Batch.Status.COMPLETED, Batch.Status.COMPLETED)
+    # None of the first batch's records is taken: the refused call's rows stay unknown...
+    assert second.rows.filter(error_category="UNKNOWN_OUTCOME").count() == 100
+    assert second.calls.get(sequence=1).reconciled == 0
+    # ...until a person checks again (still nothing: they were not created) and resends them.
+    settle_and_resend(logged_client, second)
     first_ids = set(first.rows.values_list("hubspot_id", flat=True))
     second_ids = set(second.rows.values_list("hubspot_id", flat=True))
     assert len(first_ids) == len(second_ids) == 150 and "" not in second_ids
@@ -298,7 +322,11 @@ def test_it_reconciles_a_call_that_went_out_before_a_pause(
     # paused, putting the call back as PENDING; now it is resumed.
     with HubSpotClient(hubspot.token) as client:
         client.batch_create(_inputs(batch.layout, list(first.rows.all())))
-    BatchCall.objects.filter(pk=first.pk).update(attempts=1, sent_at=timezone.now())
+    # The engine stamped when search would show what the lost answer created.
+    settles_at = timezone.now() + timedelta(seconds=settings.HUBPORTAL_SEARCH_SETTLE_SECONDS)
+    BatchCall.objects.filter(pk=first.pk).update(
+        attempts=1, sent_at=timezone.now(), settles_at=settles_at
+    )
 
     batch_send(batch_id=str(batch.pk))
 

@@ -6,6 +6,7 @@ until interrupted. Re-executes itself under ``sandbox.settings`` (own cookie nam
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import sys
@@ -60,14 +61,16 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--search-in-lowercase",
-            action="store_true",
-            help="IN/NOT_IN on string properties match lowercase values only (HubSpot's rule)",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="IN/NOT_IN on string properties match lowercase values only (HubSpot's rule; "
+            "the default)",
         )
         parser.add_argument(
             "--search-lag",
             type=float,
             metavar="SECONDS",
-            help="seconds before a created or updated record appears in search results",
+            help="seconds before a created or updated record appears in search results (default 5)",
         )
         parser.add_argument(
             "--journal",
@@ -107,8 +110,8 @@ class Command(BaseCommand):
             row.echo_trace_id_on_success = True
         row.contract_checking = not options["no_contract"]
         row.journal_mode = options["journal"]
-        if options["search_in_lowercase"]:
-            row.search_in_lowercase = True
+        if options["search_in_lowercase"] is not None:
+            row.search_in_lowercase = options["search_in_lowercase"]
         if options["search_lag"] is not None:
             if options["search_lag"] < 0:
                 raise CommandError("--search-lag: use 0 or more seconds.")

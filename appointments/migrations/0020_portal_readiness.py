@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('appointments', '0018_batch_sending_time'),
+        ('appointments', '0019_call_settles_at'),
     ]
 
     operations = [

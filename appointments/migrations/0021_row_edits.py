@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('appointments', '0019_portal_readiness'),
+        ('appointments', '0020_portal_readiness'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
