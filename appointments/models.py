@@ -58,6 +58,11 @@ class Portal(models.Model):
     # so an unknown outcome is settled by a read by idProperty and a resend cannot duplicate.
     # Empty: no row key (settled by search). services.portals.portal_set_row_key sets it.
     row_key_property = models.CharField(max_length=100, blank=True)
+    # Why the portal cannot take appointments (the appointments object not activated, a scope
+    # missing, properties unreadable) and what an admin must do; "" when it can. Checked at
+    # connect and before every Send (services.portals.portal_check_readiness).
+    readiness_problem = models.TextField(blank=True)
+    readiness_checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -378,6 +383,27 @@ class BatchRow(models.Model):
         return self.raw[index] if 0 <= index < len(self.raw) else ""
 
     @property
+    def is_refused(self) -> bool:
+        """True when HubSpot refused this row itself (its own error in a 207 answer): sending
+        it unchanged would fail again, so it is fixed first (``REFUSED_ROWS``, the same rule
+        as a query). Needs ``call`` (select_related it)."""
+        return (
+            self.state == self.State.FAILED
+            and self.call is not None
+            and self.call.http_status == MULTI_STATUS
+            and self.error_category not in NEVER_FIXED
+        )
+
+    @property
+    def is_fixable(self) -> bool:
+        """True while a person may change the row: never given to a call (``is_editable``), or
+        failed with an outcome known to be "not created" (refused, not sent); never a row
+        HubSpot may have created."""
+        return self.is_editable or (
+            self.state == self.State.FAILED and self.error_category not in NEVER_FIXED
+        )
+
+    @property
     def state_label(self) -> str:
         """The state's label, as ``get_state_display`` but without rebuilding the choices (the
         live table shows 100 rows every 2 s)."""
@@ -391,6 +417,22 @@ class BatchRow(models.Model):
             self.State.READY,
             self.State.EXCLUDED,
         )
+
+
+# HubSpot's multi-status answer: each refused input has its own error.
+MULTI_STATUS = 207
+# Failure categories whose row HubSpot may have created (services.sending): never changed or
+# resent before someone checked HubSpot.
+NEVER_FIXED = ("UNKNOWN_OUTCOME", "UNMATCHED")
+# Rows HubSpot refused one by one (``BatchRow.is_refused``): "send the failed rows again"
+# skips them until they are fixed.
+REFUSED_ROWS = models.Q(state=BatchRow.State.FAILED, call__http_status=MULTI_STATUS) & ~models.Q(
+    error_category__in=NEVER_FIXED
+)
+# Failed rows a person may fix (``BatchRow.is_fixable`` once sent).
+FIXABLE_FAILED_ROWS = models.Q(state=BatchRow.State.FAILED) & ~models.Q(
+    error_category__in=NEVER_FIXED
+)
 
 
 class RowUndo(models.Model):
@@ -451,6 +493,39 @@ class BatchCounts(models.Model):
     def by_state(self) -> dict[str, int]:
         """``{state value: rows}`` for every ``BatchRow.State``."""
         return {state: getattr(self, f"n_{state}") for state in BatchRow.State.values}
+
+
+class RowEdit(models.Model):
+    """One bulk fix of a batch's unsent rows (``services.rows.rows_bulk_apply``), kept as the
+    batch's history of edits so that the latest can be undone until its rows are sent.
+
+    ``column`` is the index in ``batch.headers``; ``before`` maps each changed row's number
+    (as text) to the cell's text before the edit.
+    """
+
+    class Kind(models.TextChoices):
+        FILL = "fill", _("Fill the empty cells")
+        REPLACE = "replace", _("Find and replace")
+        SAME_ERROR = "same_error", _("Fix every row with the same error and value")
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="edits")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=12, choices=Kind)
+    column = models.PositiveIntegerField()
+    find = models.TextField(blank=True)
+    replace = models.TextField(blank=True)
+    before = models.JSONField(default=dict)
+    changed = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.changed})"
 
 
 class BatchCall(models.Model):

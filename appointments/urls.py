@@ -31,6 +31,11 @@ urlpatterns = [
         name="portal-disconnect",
     ),
     path(
+        "hubspot/portals/<int:hub_id>/readiness/",
+        portals.portal_readiness,
+        name="portal-readiness",
+    ),
+    path(
         "hubspot/portals/<int:hub_id>/row-key/",
         portals.portal_row_key,
         name="portal-row-key",
@@ -79,7 +84,18 @@ urlpatterns = [
         duplicates.batch_duplicates_search,
         name="batch-duplicates-search",
     ),
+    path(
+        "batches/<uuid:batch_id>/rows-to-fix.csv",
+        batches.batch_export_rows_to_fix,
+        name="batch-export-rows-to-fix",
+    ),
     # rows
+    path("batches/<uuid:batch_id>/rows/bulk/", rows.rows_bulk, name="rows-bulk"),
+    path(
+        "batches/<uuid:batch_id>/rows/bulk/<int:edit_id>/undo/",
+        rows.rows_bulk_undo,
+        name="rows-bulk-undo",
+    ),
     path("batches/<uuid:batch_id>/rows/<int:row_number>/", rows.row_detail, name="row-detail"),
     path("batches/<uuid:batch_id>/rows/<int:row_number>/edit/", rows.row_edit, name="row-edit"),
     path(

@@ -13,7 +13,15 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from appointments.models import Batch, BatchRow, Portal, PortalAccess, SavedMapping, Upload
+from appointments.models import (
+    Batch,
+    BatchRow,
+    Portal,
+    PortalAccess,
+    RowEdit,
+    SavedMapping,
+    Upload,
+)
 from appointments.services import access, exports
 from appointments.services import batches as batch_services
 from appointments.services import portals as portal_services
@@ -49,6 +57,8 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "appointments:oauth-callback": ("GET", {ADMIN}),
     "appointments:portal-disconnect": ("POST", {ADMIN}),
     "appointments:portal-row-key": ("POST", {ADMIN}),
+    # Re-checking whether a portal can take appointments only reads HubSpot: whoever may use it.
+    "appointments:portal-readiness": ("POST", USE_PORTAL),
     "appointments:portal-template": ("GET", USE_PORTAL),
     "appointments:upload-create": ("GET", SENDERS),
     "appointments:upload-mapping": ("GET", {CREATOR, ADMIN}),
@@ -66,6 +76,9 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "appointments:batch-undo": ("GET", SEE_PORTAL),
     "appointments:batch-duplicates-resolve": ("POST", ACT_ON_BATCH),
     "appointments:batch-duplicates-search": ("POST", ACT_ON_BATCH),
+    "appointments:batch-export-rows-to-fix": ("GET", SEE_PORTAL),
+    "appointments:rows-bulk": ("GET", ACT_ON_BATCH),
+    "appointments:rows-bulk-undo": ("POST", ACT_ON_BATCH),
     "appointments:row-detail": ("GET", SEE_PORTAL),
     "appointments:row-edit": ("GET", ACT_ON_BATCH),
     "appointments:row-exclude": ("POST", ACT_ON_BATCH),
@@ -74,6 +87,14 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "batches/upload/": ("GET", EVERYONE),
     "batches/grid/": ("GET", EVERYONE),
     "batches/": ("GET", EVERYONE),
+}
+# URLs answering a second method, walked too: the confirmation pages (GET) of Send (and Resume),
+# Cancel and Disconnect, whose buttons post; the bulk fix's count and apply (POST).
+SECOND_METHOD: dict[str, tuple[str, set[str]]] = {
+    "appointments:portal-disconnect": ("GET", {ADMIN}),
+    "appointments:batch-submit": ("GET", ACT_ON_BATCH),
+    "appointments:batch-cancel": ("GET", ACT_ON_BATCH),
+    "appointments:rows-bulk": ("POST", ACT_ON_BATCH),
 }
 # The Django admin's own URLs (its site checks staff and model permissions): these are walked.
 ADMIN_SAMPLES = {
@@ -137,7 +158,16 @@ def world(db: Any, settings: Any, django_user_model: type[User]) -> dict[str, An
     upload = Upload.objects.create(
         portal=portal, created_by=users[CREATOR], filename="next.csv", data=b"a\n1\n"
     )
-    return {"users": users, "portal": portal, "batch": batch, "upload": upload}
+    edit = RowEdit.objects.create(
+        batch=batch,
+        created_by=users[CREATOR],
+        kind=RowEdit.Kind.FILL,
+        column=0,
+        replace="Visit",
+        before={"2": ""},
+        changed=1,
+    )
+    return {"users": users, "portal": portal, "batch": batch, "upload": upload, "edit": edit}
 
 
 def _url(name: str, pattern: URLPattern, world: dict[str, Any]) -> str:
@@ -146,6 +176,7 @@ def _url(name: str, pattern: URLPattern, world: dict[str, Any]) -> str:
         "batch_id": world["batch"].pk,
         "upload_id": world["upload"].pk,
         "row_number": 2,
+        "edit_id": world["edit"].pk,
         "object_id": world["batch"].pk,
     }
     if name.startswith("admin:appointments_portal"):
@@ -179,19 +210,25 @@ def test_every_url_with_every_role_gives_exactly_the_allowed_set(world: dict[str
     walked = {name for name, _pattern, route in every if not route.startswith("admin/")}
     assert walked == set(EXPECTED), "every URL must say who may open it (EXPECTED)"
     assert set(ADMIN_SAMPLES) <= set(patterns)
+    assert set(SECOND_METHOD) <= set(patterns)
 
-    found: dict[str, set[str]] = {}
-    for name, (method, _allowed_roles) in {**EXPECTED, **ADMIN_SAMPLES}.items():
+    walks = [
+        *((name, method, roles) for name, (method, roles) in EXPECTED.items()),
+        *((name, method, roles) for name, (method, roles) in SECOND_METHOD.items()),
+        *((name, method, roles) for name, (method, roles) in ADMIN_SAMPLES.items()),
+    ]
+    found: dict[tuple[str, str], set[str]] = {}
+    for name, method, _allowed_roles in walks:
         url = _url(name, patterns[name], world)
-        found[name] = set()
+        found[name, method] = set()
         for role in EVERYONE:
             client = Client()
             if role != ANONYMOUS:
                 client.force_login(world["users"][role])
             if _allowed(client, method, url):
-                found[name].add(role)
+                found[name, method].add(role)
 
-    expected = {name: roles for name, (_method, roles) in {**EXPECTED, **ADMIN_SAMPLES}.items()}
+    expected = {(name, method): roles for name, method, roles in walks}
     assert found == expected
 
 
@@ -237,6 +274,17 @@ def test_the_services_check_too_not_only_the_views(world: dict[str, Any]) -> Non
         lambda: batch_services.batch_cancel(user=users[VIEWER], batch=batch),
         lambda: row_services.row_set_excluded(user=users[COLLEAGUE], row=row, excluded=True),
         lambda: exports.results_csv(user=users[OUTSIDER], batch=batch),
+        lambda: exports.rows_to_fix_csv(user=users[OUTSIDER], batch=batch),
+        lambda: batch_services.batch_send_checked(
+            user=users[COLLEAGUE], batch=batch, check_records=True
+        ),
+        lambda: row_services.rows_bulk_apply(
+            user=users[VIEWER],
+            batch=batch,
+            fix=row_services.BulkFix(kind=RowEdit.Kind.FILL, column=0, find="", replace="x"),
+        ),
+        lambda: row_services.rows_bulk_undo(user=users[COLLEAGUE], edit=world["edit"]),
+        lambda: portal_services.portal_check_readiness(user=users[VIEWER], portal=portal),
         lambda: portal_services.portal_disconnect(user=users[CREATOR], portal=portal),
         lambda: mapping_save(
             portal=portal, user=users[CREATOR], name="Shared", headers=["a"], mapping=[None]

@@ -2,11 +2,14 @@
 
 import zoneinfo
 from functools import cache
+from importlib.resources import files
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy
 
 from appointments.models import Portal
@@ -16,6 +19,72 @@ from appointments.models import Portal
 def timezone_choices() -> list[tuple[str, str]]:
     """Every IANA time zone, by name."""
     return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+# The zones offered first: where most of the product's users work.
+COMMON_TIMEZONES = (
+    "Europe/Paris",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Madrid",
+    "Europe/Brussels",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Toronto",
+    "America/Sao_Paulo",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "UTC",
+)
+_REGIONS = tuple(
+    f"{region}/"
+    for region in (
+        "Africa",
+        "America",
+        "Antarctica",
+        "Asia",
+        "Atlantic",
+        "Australia",
+        "Europe",
+        "Indian",
+        "Pacific",
+    )
+)
+
+
+@cache
+def timezone_suggestions() -> list[str]:
+    """The zones the picker suggests as one types: ``COMMON_TIMEZONES`` first, then every
+    zone of its own in the IANA database (tzdata's ``Z`` lines, Region/City names): links
+    such as ``US/Eastern``, ``Asia/Calcutta`` or ``Etc/GMT+1`` are not suggested, though a
+    file's zone typed that way is still accepted (``timezone_choices``)."""
+    compiled = files("tzdata").joinpath("zoneinfo", "tzdata.zi").read_text(encoding="utf-8")
+    zones = sorted(
+        line.split()[1]
+        for line in compiled.splitlines()
+        if line.startswith("Z ") and line.split()[1].startswith(_REGIONS)
+    )
+    return [*COMMON_TIMEZONES, *(zone for zone in zones if zone not in COMMON_TIMEZONES)]
+
+
+class TimezoneInput(forms.TextInput):
+    """A text input that finds a time zone as one types: a ``<datalist>`` of
+    ``timezone_suggestions`` (common zones first), no script."""
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        list_id = f"{(attrs or {}).get('id') or name}-zones"
+        attrs = {**(attrs or {}), "list": list_id, "autocomplete": "off", "spellcheck": "false"}
+        field = super().render(name, value, attrs, renderer)
+        options = format_html_join(
+            "", '<option value="{}">', ((z,) for z in timezone_suggestions())
+        )
+        return format_html('{}<datalist id="{}">{}</datalist>', field, list_id, options)
 
 
 class PortalChoiceField(forms.ModelChoiceField):
@@ -52,7 +121,9 @@ class PortalTimezoneForm(forms.Form):
     was shown)."""
 
     portal = PortalChoiceField(queryset=Portal.objects.none(), label=gettext_lazy("HubSpot portal"))
-    timezone = forms.ChoiceField(label=gettext_lazy("Time zone of the dates and times"))
+    timezone = forms.ChoiceField(
+        label=gettext_lazy("Time zone of the dates and times"), widget=TimezoneInput
+    )
 
     def __init__(
         self,

@@ -14,7 +14,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from appointments.forms.fields import PortalTimezoneForm
+from appointments.forms.fields import PortalTimezoneForm, TimezoneInput
 from appointments.hubspot.schema import ASSOCIATION_TARGETS, AssociationLabel, PropertyDefinition
 from appointments.intake.cells import column_index, column_letter
 from appointments.intake.headers import Proposal
@@ -56,11 +56,18 @@ class UploadForm(PortalTimezoneForm):
 
     timezone = forms.ChoiceField(
         label=gettext_lazy("Time zone of the dates in the file"),
-        help_text=gettext_lazy("Dates and times without an offset are read in this time zone."),
+        help_text=gettext_lazy(
+            "Dates and times without an offset are read in this time zone. Type a city to find "
+            "it (Europe/Paris, America/New_York)."
+        ),
+        widget=TimezoneInput,
     )
     file = forms.FileField(
         label=gettext_lazy("Spreadsheet"),
-        help_text=gettext_lazy("CSV, XLSX, XLSM, XLS or ODS, with one appointment per row."),
+        help_text=gettext_lazy(
+            "CSV, XLSX, XLSM, XLS or ODS, with one appointment per row: choose it, or drop it "
+            "on the box."
+        ),
     )
     sheet = forms.CharField(
         label=gettext_lazy("Sheet (optional)"),

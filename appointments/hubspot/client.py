@@ -454,6 +454,18 @@ class HubSpotClient:
             raise HubSpotError(_("HubSpot's account details did not include the portal ID."))
         return portal_id, str(data.get("uiDomain") or "")
 
+    # GET /crm/object-library/2026-03/enablement/{objectTypeId}: https://developers.hubspot.com/docs/api-reference/latest/crm/crm-data-model/guide
+    def appointments_enabled(self) -> bool:
+        """Whether the appointments object (0-421) is activated in the portal: HubSpot's
+        object library enablement, ``{"enablement": bool}``. Only a person in HubSpot can
+        activate it. Raises HubSpotError."""
+        data = self._json(
+            self._request(
+                "GET", f"/crm/object-library/2026-03/enablement/{APPOINTMENT_OBJECT_TYPE}"
+            )
+        )
+        return data.get("enablement") is True
+
     # POST /crm/objects/2026-03/{objectType}/batch/read: https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide
     def existing_ids(self, object_type: str, ids: list[str]) -> set[str]:
         """Which of ``ids`` (at most 100) are records of ``object_type`` in the portal.

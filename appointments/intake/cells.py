@@ -89,6 +89,20 @@ def display_text(value: object) -> str:
 
 NUL = "\x00"
 
+# What a spreadsheet would run as a formula: the product's downloads put a single quote before
+# a cell starting with one of these (OWASP's CSV-injection advice; services.exports), and an
+# upload takes that quote off again (``unescape_own_export``).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def unescape_own_export(cell: object) -> object:
+    """``cell`` without the single quote the product's downloads put before a text that would
+    run as a formula (``'=1+2`` -> ``=1+2``, ``'+33 1 23`` -> ``+33 1 23``); anything else as
+    it is. Such a cell is then mapped, checked and sent as it was before download."""
+    if isinstance(cell, str) and cell[:1] == "'" and cell[1:2] and cell[1] in FORMULA_PREFIXES:
+        return cell[1:]
+    return cell
+
 
 def without_nul(text: str) -> str:
     """``text`` with each NUL character as U+FFFD (``�``), as a browser shows it. A file's NUL

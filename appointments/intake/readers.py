@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from .bulk import gc_paused
-from .cells import FORMULA_WITHOUT_VALUE, column_letter, display_text, without_nul
+from .cells import (
+    FORMULA_WITHOUT_VALUE,
+    column_letter,
+    display_text,
+    unescape_own_export,
+    without_nul,
+)
 from .errors import IntakeError
 from .textfile import decode, split_rows
 from .workbook import (
@@ -55,6 +61,9 @@ class Table:
     format: str = "csv"
     date1904: bool = False
     header_candidates: list[int] = field(default_factory=list)
+    # Cells whose leading single quote, put there by the product's own downloads against
+    # formulas, was taken off (``cells.unescape_own_export``).
+    unescaped: int = 0
 
 
 _BLANKS = ("", None)
@@ -178,6 +187,19 @@ def _build(
     return headers, data, number, candidates
 
 
+def _unescape_rows(rows: list[tuple[int, list[object]]]) -> int:
+    """Take the product's own formula escape off every cell of ``rows`` (in place); returns
+    how many cells had it."""
+    count = 0
+    for _number, cells in rows:
+        for index, cell in enumerate(cells):
+            plain = unescape_own_export(cell)
+            if plain is not cell:
+                cells[index] = plain
+                count += 1
+    return count
+
+
 def _refuse_swallowed_rows(
     rows: list[tuple[int, list[object]]], headers: list[str], delimiter: str
 ) -> None:
@@ -279,6 +301,7 @@ def _read_table(
             header_row=header_number,
             format="csv",
             header_candidates=candidates,
+            unescaped=_unescape_rows(rows),
         )
     if kind not in WORKBOOK_FORMATS:
         raise IntakeError(
@@ -317,4 +340,5 @@ def _read_table(
         format=kind,
         date1904=book.date1904,
         header_candidates=candidates,
+        unescaped=_unescape_rows(rows),
     )

@@ -134,8 +134,9 @@ def table_reading(
     chosen_orders: dict[int, str],
 ) -> dict[str, Any]:
     """The reading choices stored on a batch: ``{"column_date_orders": {"<index>": "DMY" or
-    "MDY"}, "decimal_comma": bool or None, "date1904": bool}``, each column's day/month order
-    being the data's, or the person's (``chosen_orders``) where the data is ambiguous."""
+    "MDY"}, "decimal_comma": bool or None, "date1904": bool, "unescaped_cells": int}``, each
+    column's day/month order being the data's, or the person's (``chosen_orders``) where the
+    data is ambiguous; ``unescaped_cells`` the cells whose download escape was taken off."""
     orders = {
         str(index): chosen_orders.get(index, order)
         for index, order in column_date_orders(table, mapping, properties).items()
@@ -144,4 +145,5 @@ def table_reading(
         "column_date_orders": {k: v for k, v in orders.items() if v in DATE_ORDERS},
         "decimal_comma": file_decimal_comma(table, mapping, properties),
         "date1904": table.date1904,
+        "unescaped_cells": table.unescaped,
     }

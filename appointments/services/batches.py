@@ -10,7 +10,9 @@ Keyword-only, typed functions named ``batch_<action>``. Spreadsheets are read an
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import groupby
@@ -29,16 +31,31 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appointments.hubspot.client import MAX_BATCH_INPUTS
+from appointments.hubspot.errors import HubSpotError
 from appointments.hubspot.schema import PropertyDefinition
 from appointments.intake.bulk import gc_paused
 from appointments.intake.cells import column_labels
 from appointments.intake.encoding import association_object_types
 from appointments.intake.mapping import ColumnTarget, mapping_to_json, target_from_json
 from appointments.intake.readers import Table
-from appointments.intake.records import association_columns, column_holding, record_not_found
+from appointments.intake.records import (
+    RECORD_NOT_FOUND,
+    association_columns,
+    column_holding,
+    record_not_found,
+)
 from appointments.intake.tuning import table_reading
 from appointments.intake.validation import RowValidator, snapshot_validator
-from appointments.models import Batch, BatchCall, BatchCounts, BatchRow, Portal, Upload
+from appointments.models import (
+    MULTI_STATUS,
+    REFUSED_ROWS,
+    Batch,
+    BatchCall,
+    BatchCounts,
+    BatchRow,
+    Portal,
+    Upload,
+)
 from appointments.services import access
 from appointments.services.access import Action
 from appointments.services.duplicates import (
@@ -46,7 +63,12 @@ from appointments.services.duplicates import (
     batch_duplicates,
     batch_duplicates_skip_sent,
 )
-from appointments.services.portals import portal_client
+from appointments.services.exports import is_example_name
+from appointments.services.portals import (
+    PortalNeedsReconnect,
+    portal_check_readiness,
+    portal_client,
+)
 from appointments.services.resolving import keys_create_contacts, keys_resolve
 from appointments.services.sending import (
     UNKNOWN_OUTCOME,
@@ -59,6 +81,8 @@ from appointments.services.sending import (
 from appointments.services.states import Action as StateAction
 from appointments.services.states import batch_can, batch_transition
 from appointments.services.storage import batch_rows_store_encoded
+
+logger = logging.getLogger(__name__)
 
 # Rows validated and stored per step: a 100,000-row file never holds every row in memory twice.
 CHUNK_ROWS = 2000
@@ -254,6 +278,7 @@ def _batch_store_rows(
                 return
             batch_rows_store_encoded(batch=batch, rows=chunk)
     with transaction.atomic():
+        _hold_back_example_row(batch)
         if batch_transition(
             batch_id=batch.pk,
             action=StateAction.STORED,
@@ -263,6 +288,39 @@ def _batch_store_rows(
         ):
             # The rows hold every value: a confirmed upload is never read again.
             Upload.objects.filter(batch=batch).update(data=b"")
+
+
+EXAMPLE_ROW = "example_row"
+
+
+def example_row_error(*, batch: Batch, row: BatchRow) -> dict[str, str] | None:
+    """The error holding back ``row`` when its appointment name is still the template's
+    example (``exports.is_example_name``): left in the file, it must not be sent."""
+    index = batch.name_column
+    if index is None or not is_example_name(row.raw_text(index)):
+        return None
+    return {
+        "column": column_labels(batch.headers)[index],
+        "value": row.raw_text(index),
+        "code": EXAMPLE_ROW,
+        "message": _(
+            "Row %(row)s is the template's example row: type a real appointment over it, or "
+            "exclude it. It is not sent as it is."
+        )
+        % {"row": row.row_number},
+    }
+
+
+def _hold_back_example_row(batch: Batch) -> None:
+    """Hold back the first data row if it is still the template's example row."""
+    first = batch.rows.order_by("row_number").select_related("batch").first()
+    if first is None:
+        return
+    error = example_row_error(batch=batch, row=first)
+    if error is not None:
+        BatchRow.objects.filter(pk=first.pk).update(
+            state=BatchRow.State.INVALID, errors=[*first.errors, error]
+        )
 
 
 # Rows a draft may hold for its mapping to change: none was given to HubSpot.
@@ -503,14 +561,21 @@ class _CountedPaginator(Paginator):
 
 
 def batch_rows_page(
-    *, batch: Batch, row_filter: str, number: str | None, counts: dict[str, int]
+    *,
+    batch: Batch,
+    row_filter: str,
+    number: str | None,
+    counts: dict[str, int],
+    cells: Sequence[int] = (),
 ) -> Page:
     """Page ``number`` (1-based text; out of range or bad: the nearest) of the batch's rows in
     ``row_filter`` (a ``ROW_FILTERS`` key; unknown: all), ``ROWS_PER_PAGE`` rows in row order
     (without their associations, trace ids, calls and raw cells but the name's, which the
     results table does not show). ``counts`` is ``batch_counts``'s: the page knows its total
     without a COUNT over the rows. Reads the page's ids from an index, then those rows by
-    primary key: never a scan or a sort of the batch's rows."""
+    primary key: never a scan or a sort of the batch's rows. ``cells``: the column indexes
+    whose raw cells are read too (the columns shown beside the name, ``ShownCell``), each as
+    the row's ``cell_<index>``."""
     states = ROW_FILTERS.get(row_filter)
     ids: QuerySet[Any] = batch.rows.values_list("pk", "row_number").order_by()
     if states:
@@ -536,6 +601,8 @@ def batch_rows_page(
     shown = shown.select_related("undo")
     if batch.name_column is not None:
         shown = shown.annotate(name_cell=KT(f"raw__{batch.name_column}"))
+    if cells:
+        shown = shown.annotate(**{f"cell_{index}": KT(f"raw__{index}") for index in cells})
     found = shown.order_by().in_bulk(chosen)
     page.object_list = [found[pk] for pk in chosen if pk in found]
     for row in page.object_list:
@@ -545,8 +612,9 @@ def batch_rows_page(
 
 def batch_submit(*, user: User, batch: Batch, on_duplicate: str = "ask", canary: int = 0) -> int:
     """Send the batch: its ready rows are queued in calls of at most 100 for the worker
-    (``services.sending.batch_queue``); a paused batch resumes. Returns the number of rows
-    waiting to be sent (0 when there is nothing to send or the batch is already being sent).
+    (``services.sending.batch_queue``); a paused batch resumes, and so does a canceled one
+    (the rows its cancel left unsent are ready again). Returns the number of rows waiting to
+    be sent (0 when there is nothing to send or the batch is already being sent).
 
     Rows the app already created in this portal (``services.duplicates``) are never sent by
     accident: ``on_duplicate`` ``"skip"`` excludes them first, ``"create"`` sends them anyway,
@@ -569,23 +637,103 @@ def batch_submit(*, user: User, batch: Batch, on_duplicate: str = "ask", canary:
                 rows = {m.row_number for m in report.sent} | {m.row_number for m in report.hubspot}
                 raise DuplicatesUndecided(len(rows))
             batch_duplicates_skip_sent(batch=batch, report=report)
+    if batch.status == Batch.Status.CANCELED:
+        batch.rows.filter(state=BatchRow.State.UNSENT, call__isnull=True).update(
+            state=BatchRow.State.READY, error_message="", updated_at=timezone.now()
+        )
     return batch_queue(batch=batch)
 
 
+def batch_to_send(*, batch: Batch, counts: dict[str, int]) -> int:
+    """How many rows Send would send now (``counts`` from ``batch_counts``): the ready ones,
+    plus, for a canceled batch, the ones its cancel left unsent."""
+    extra = counts[BatchRow.State.UNSENT] if batch.status == Batch.Status.CANCELED else 0
+    return counts[BatchRow.State.READY] + extra
+
+
+@dataclass(frozen=True)
+class SendCheck:
+    """What ``batch_send_checked`` did: ``queued`` rows (0 when it stopped); ``problem`` why
+    the portal cannot take appointments (nothing sent); ``records``: the record check's
+    outcome when it ran (rows it held back: nothing sent)."""
+
+    queued: int
+    problem: str = ""
+    records: RecordCheck | None = None
+
+
+def batch_send_checked(
+    *,
+    user: User,
+    batch: Batch,
+    check_records: bool,
+    on_duplicate: str = "ask",
+    canary: int = 0,
+) -> SendCheck:
+    """Check the portal, then (``check_records``) the record IDs, then send (``batch_submit``).
+
+    The portal's readiness (``portals.portal_check_readiness``: the appointments object
+    activated, the scopes, the properties) is checked first: a portal that cannot take
+    appointments is refused with the reason and what an admin must do, nothing sent (HubSpot
+    not answering that check does not stop the send: the engine waits or pauses). Then the
+    record IDs every unsent row names (``batch_check_records``): any row naming a record that
+    does not exist is held back and nothing is sent, so the person sees the new count before
+    sending. ``on_duplicate`` and ``canary``: as ``batch_submit`` (which raises
+    ``DuplicatesUndecided``). Raises HubSpotError / PortalNeedsReconnect when the record check
+    cannot ask HubSpot (nothing sent then), PermissionDenied unless ``user`` may act on the
+    batch (``services.access``).
+    """
+    access.require(user, Action.BATCH_ACT, batch)
+    try:
+        problem = portal_check_readiness(user=user, portal=batch.portal, with_properties=False)
+    except (HubSpotError, PortalNeedsReconnect) as exc:
+        # HubSpot out of reach or the token refused: the engine waits, pauses and says so
+        # itself (services.sending); only a known problem stops the send here.
+        logger.warning("Portal %s: readiness not checked before Send (%s)", batch.portal, exc)
+        problem = ""
+    if problem:
+        return SendCheck(queued=0, problem=problem)
+    records = None
+    if check_records and batch_names_records(batch=batch):
+        records = batch_check_records(user=user, batch=batch)
+        if records.held:
+            return SendCheck(queued=0, records=records)
+    queued = batch_submit(user=user, batch=batch, on_duplicate=on_duplicate, canary=canary)
+    return SendCheck(queued=queued, records=records)
+
+
+def batch_names_records(*, batch: Batch) -> bool:
+    """Whether the batch maps a column to record IDs (contacts, companies, deals)."""
+    return bool(association_columns(batch.mapping))
+
+
 def batch_retry_failed(*, user: User, batch: Batch) -> int:
-    """Give rows HubSpot refused another chance: they become ready and are queued again.
+    """Send the failed rows again that sending unchanged can cure: they become ready and are
+    queued again.
 
     Rows whose outcome is unknown (``UNKNOWN_OUTCOME``: HubSpot may have created them) are left
-    alone, so retrying never creates a record twice. Returns the number of rows queued.
-    Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
+    alone, so retrying never creates a record twice; rows HubSpot refused one
+    by one (``models.REFUSED_ROWS``: an invalid option, an unknown contact) are left for a
+    fix (``services.rows.row_revalidate`` makes a fixed one ready). Returns the number of rows
+    queued. Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
     """
     access.require(user, Action.BATCH_ACT, batch)
     if not batch_can(status=batch.status, action=StateAction.QUEUE):
         return 0  # being sent (or stored, checked, undone): nothing to retry now
-    batch.rows.filter(state=BatchRow.State.FAILED).exclude(error_category=UNKNOWN_OUTCOME).update(
-        state=BatchRow.State.READY, call=None, error_category="", error_message=""
-    )
+    batch.rows.filter(state=BatchRow.State.FAILED).exclude(error_category=UNKNOWN_OUTCOME).exclude(
+        REFUSED_ROWS
+    ).update(state=BatchRow.State.READY, call=None, error_category="", error_message="")
     return batch_queue(batch=batch)
+
+
+def batch_refused_count(*, batch: Batch) -> int:
+    """How many failed rows HubSpot refused one by one: fixed before they are sent again.
+    Counts only the rows of the calls HubSpot answered row by row (at most 100 each), and
+    asks nothing of the rows when there is none: never a count over the whole batch."""
+    calls = list(batch.calls.filter(http_status=MULTI_STATUS).values_list("pk", flat=True))
+    if not calls:
+        return 0
+    return BatchRow.objects.filter(REFUSED_ROWS, call_id__in=calls).count()
 
 
 def batch_cancel(*, user: User, batch: Batch) -> bool:
@@ -613,22 +761,44 @@ def batch_cancel(*, user: User, batch: Batch) -> bool:
     return bool(canceled)
 
 
-def batch_check_records(*, user: User, batch: Batch) -> int:
-    """Hold back ready rows whose association ids are not records of the portal.
+@dataclass(frozen=True)
+class RecordCheck:
+    """What ``batch_check_records`` found: ``held`` ready rows held back (now invalid);
+    ``flagged`` rows already invalid for another reason that also name a missing record
+    (told now, not after their other error is fixed); ``checked`` rows whose IDs were asked
+    about (every unsent row, ready or invalid)."""
+
+    held: int
+    flagged: int
+    checked: int
+
+    @property
+    def all_exist(self) -> bool:
+        return not self.held and not self.flagged
+
+
+def batch_check_records(*, user: User, batch: Batch) -> RecordCheck:
+    """Check the record IDs of every row not yet sent, ready or invalid alike.
 
     One batch read of up to 100 ids per call and object type (contacts, companies, deals),
     paced like every other call, so a 10,000-row file with 300 distinct contacts costs 3 calls
     (https://developers.hubspot.com/docs/api-reference/crm-objects-v3/batch/post-crm-v3-objects-objectType-batch-read).
-    Each such row becomes INVALID with an error naming its row, column and id. Returns the
-    number of rows held back. Raises HubSpotError / PortalNeedsReconnect when HubSpot cannot be
-    asked (nothing is changed then).
+    A row naming an id that is no record of the portal gets an error naming its row, column
+    and id: a ready row becomes INVALID (held back), an invalid one keeps its other errors
+    and gains this one, so "every record ID exists" is never said while an unchecked row
+    remains. Raises HubSpotError / PortalNeedsReconnect when HubSpot cannot be asked (nothing
+    is changed then).
     Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
     """
     access.require(user, Action.BATCH_ACT, batch)
     object_types = association_object_types([target_from_json(c) for c in batch.mapping])
     columns = association_columns(batch.mapping)
     labels = column_labels(batch.headers)
-    rows = list(batch.rows.filter(state=BatchRow.State.READY, call__isnull=True))
+    rows = list(
+        batch.rows.filter(
+            state__in=(BatchRow.State.READY, BatchRow.State.INVALID), call__isnull=True
+        )
+    )
     links = {row.pk: batch.layout.unpack_associations(row.associations) for row in rows}
     wanted: dict[str, set[str]] = defaultdict(set)
     for row in rows:
@@ -644,34 +814,50 @@ def batch_check_records(*, user: User, batch: Batch) -> int:
             for start in range(0, len(ordered), MAX_BATCH_INPUTS):
                 chunk = ordered[start : start + MAX_BATCH_INPUTS]
                 existing[object_type] |= client.existing_ids(object_type, chunk)
-    held: list[BatchRow] = []
+    changed: list[BatchRow] = []
+    held = flagged = 0
     for row in rows:
         errors = []
+        known = {(e["code"], e["value"]) for e in row.errors}
         for record_id, category, type_id in links[row.pk]:
             key = (category, type_id)
             target_type = object_types.get(key)
-            if target_type and record_id not in existing.get(target_type, set()):
-                index = column_holding(row.raw, record_id, columns[key])
-                column = target_type if index is None else labels[index]
-                errors.append(
-                    record_not_found(
-                        hub_id=batch.portal.hub_id,
-                        row_number=row.row_number,
-                        column=column,
-                        record_id=record_id,
-                    )
+            if not target_type or record_id in existing.get(target_type, set()):
+                continue
+            if (RECORD_NOT_FOUND, record_id) in known:
+                continue  # said by an earlier check
+            index = column_holding(row.raw, record_id, columns[key])
+            column = target_type if index is None else labels[index]
+            errors.append(
+                record_not_found(
+                    hub_id=batch.portal.hub_id,
+                    row_number=row.row_number,
+                    column=column,
+                    record_id=record_id,
                 )
+            )
         if errors:
+            if row.state == BatchRow.State.READY:
+                held += 1
+            else:
+                flagged += 1
             row.state, row.errors = BatchRow.State.INVALID, [*row.errors, *errors]
-            held.append(row)
+            changed.append(row)
     with transaction.atomic():
-        BatchRow.objects.bulk_update(held, ["state", "errors"], batch_size=500)
-    return len(held)
+        BatchRow.objects.bulk_update(changed, ["state", "errors"], batch_size=500)
+    return RecordCheck(held=held, flagged=flagged, checked=len(rows))
 
 
 # A row "check HubSpot again" did not find: it was not created, and "Send the failed rows
 # again" sends it.
 NOT_SENT = "NOT_SENT"
+
+
+def batch_unknown_count(*, batch: Batch) -> int:
+    """How many rows may have been created (``UNKNOWN_OUTCOME``): HubSpot never answered for
+    them and the engine could not find them afterwards (``batch_has_unknown`` when whether
+    is enough)."""
+    return batch.rows.filter(state=BatchRow.State.FAILED, error_category=UNKNOWN_OUTCOME).count()
 
 
 def batch_has_unknown(*, batch: Batch) -> bool:

@@ -14,6 +14,7 @@ import datetime
 import io
 from collections.abc import Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import xlsxwriter
 from django.conf import settings
@@ -24,12 +25,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from appointments.hubspot.schema import ASSOCIATION_TARGETS, PropertyDefinition, Schema
-from appointments.intake.cells import column_letter
-from appointments.models import Batch, BatchRow
+from appointments.intake.cells import FORMULA_PREFIXES, column_letter
+from appointments.models import NEVER_FIXED, Batch, BatchRow
 from appointments.services import access
 from appointments.services.access import Action
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Excel's limit on the characters of one cell (xlsxwriter cuts longer strings silently).
 EXCEL_CELL_CHARACTERS = 32_767
 
@@ -78,31 +78,46 @@ def results_rows(batch: Batch) -> Iterator[list[str]]:
     contacts (``services.resolving.keys_create_contacts``) has a last column
     ``contacts_created``: the IDs of the row's contacts it created."""
     headers = list(batch.headers)
+    created = _contacts_created(batch)
+    yield [pgettext("results column", "row"), *headers, *_results_tail_header(created)]
+    for row in batch.rows.order_by("row_number").iterator(chunk_size=2000):
+        yield [
+            str(row.row_number),
+            *[row.raw_text(index) for index in range(len(headers))],
+            *_results_tail(batch, row, created),
+        ]
+
+
+def _contacts_created(batch: Batch) -> set[str]:
     keys = (batch.reading or {}).get("keys") or {}
-    created = set((keys.get("created") or {}).get("0-1", []))
-    yield [
-        pgettext("results column", "row"),
-        *headers,
+    return set((keys.get("created") or {}).get("0-1", []))
+
+
+def _results_tail_header(created: set[str]) -> list[str]:
+    """The results' columns after the file's: state, hubspot_id, hubspot_url, error and, when
+    the batch created contacts, contacts_created."""
+    return [
         pgettext("results column", "state"),
         pgettext("results column", "hubspot_id"),
         pgettext("results column", "hubspot_url"),
         pgettext("results column", "error"),
         *([pgettext("results column", "contacts_created")] if created else []),
     ]
-    for row in batch.rows.order_by("row_number").iterator(chunk_size=2000):
-        error = " | ".join(row.error_texts) if row.errors else row.outcome_text
-        cells = [
-            str(row.row_number),
-            *[row.raw_text(index) for index in range(len(headers))],
-            str(BatchRow.State(row.state).label),
-            row.hubspot_id,
-            record_url(batch.portal.hub_id, row.hubspot_id),
-            error,
-        ]
-        if created:
-            ids = [item[0] for item in batch.layout.unpack_associations(row.associations)]
-            cells.append(";".join(dict.fromkeys(i for i in ids if i in created)))
-        yield cells
+
+
+def _results_tail(batch: Batch, row: BatchRow, created: set[str]) -> list[str]:
+    """One row's cells under ``_results_tail_header``."""
+    error = " | ".join(row.error_texts) if row.errors else row.outcome_text
+    cells = [
+        str(BatchRow.State(row.state).label),
+        row.hubspot_id,
+        record_url(batch.portal.hub_id, row.hubspot_id),
+        error,
+    ]
+    if created:
+        ids = [item[0] for item in batch.layout.unpack_associations(row.associations)]
+        cells.append(";".join(dict.fromkeys(i for i in ids if i in created)))
+    return cells
 
 
 def results_csv(*, user: User, batch: Batch) -> Iterator[str]:
@@ -123,27 +138,177 @@ def _csv_lines(batch: Batch, language: str | None) -> Iterator[str]:
             yield writer.writerow([neutralise(cell) for cell in cells])
 
 
+# Excel keeps at most 65,530 links on a worksheet; later record IDs are written as plain text.
+EXCEL_LINKS = 65_530
+_DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+_DATE_FORMAT = "yyyy-mm-dd"
+
+
+def _column_kinds(batch: Batch) -> list[tuple[str, str]]:
+    """Per file column: ``(kind, property name)``; kind ``datetime``, ``date`` or ``number``
+    (written typed from the value sent), ``id`` (record IDs: text) or ``text``."""
+    types = {prop["name"]: prop.get("type") for prop in batch.properties_snapshot}
+    kinds = []
+    for target in batch.mapping:
+        if not target:
+            kinds.append(("text", ""))
+        elif target["kind"] != "property":
+            kinds.append(("id", ""))
+        else:
+            kind = types.get(target["name"])
+            typed = kind if kind in ("datetime", "date", "number") else "text"
+            kinds.append((typed, target["name"]))
+    return kinds
+
+
+def _typed(kind: str, sent: str | None, zone: ZoneInfo) -> object:
+    """The value sent to HubSpot as the spreadsheet type of ``kind`` (a datetime naive in the
+    batch's zone, a date, a float), or None when there is none to show that way."""
+    if sent is None or sent == "":
+        return None
+    try:
+        if kind == "datetime":
+            moment = (
+                datetime.datetime.fromtimestamp(int(sent) / 1000, datetime.UTC)
+                if sent.isdigit()
+                else datetime.datetime.fromisoformat(sent)
+            )
+            return moment.astimezone(zone).replace(tzinfo=None)
+        if kind == "date":
+            return datetime.date.fromisoformat(sent)
+        if kind == "number":
+            return float(sent)
+    except ValueError:
+        return None
+    return None
+
+
 def results_xlsx(*, user: User, batch: Batch) -> bytes:
-    """The results as an XLSX workbook; every cell is written as text, never as a formula.
-    Raises PermissionDenied unless ``user`` may see the batch."""
+    """The results as an XLSX workbook people can work with: the file's columns typed from the
+    values sent (dates and times as Excel dates in the batch's time zone, numbers as numbers;
+    a cell not sent keeps its text), record IDs and every other text as text, never a
+    formula (``neutralise``); column widths, a filter on the header row, the header frozen,
+    and each created appointment's HubSpot page as a link (the first ``EXCEL_LINKS``).
+    Raises PermissionDenied unless ``user`` may see the batch.
+    """
     access.require(user, Action.BATCH_VIEW, batch)
     buffer = io.BytesIO()
     # constant_memory streams rows to disk, so 100,000 rows do not sit in memory.
     workbook = xlsxwriter.Workbook(buffer, {"constant_memory": True, "in_memory": False})
     sheet = workbook.add_worksheet("Results")
     bold = workbook.add_format({"bold": True})
-    for row_index, cells in enumerate(results_rows(batch)):
-        for column, cell in enumerate(cells):
-            text = fit_excel_cell(neutralise(cell))
-            sheet.write_string(row_index, column, text, bold if row_index == 0 else None)
+    formats = {
+        "datetime": workbook.add_format({"num_format": _DATETIME_FORMAT}),
+        "date": workbook.add_format({"num_format": _DATE_FORMAT}),
+        "number": None,
+    }
+    text = workbook.add_format({"num_format": "@"})
+    zone = ZoneInfo(batch.timezone)
+    kinds = _column_kinds(batch)
+    created = _contacts_created(batch)
+    headers = [
+        pgettext("results column", "row"),
+        *batch.headers,
+        *_results_tail_header(created),
+    ]
+    widths = [6]
+    widths += [
+        _width(header, kind) for header, (kind, _n) in zip(batch.headers, kinds, strict=True)
+    ]
+    for column, width in enumerate(widths):
+        sheet.set_column(column, column, width)
+    for column, header in enumerate(headers):
+        sheet.write_string(0, column, fit_excel_cell(neutralise(header)), bold)
+    links = 0
+    last = 0
+    rows = batch.rows.order_by("row_number").iterator(chunk_size=2000)
+    for last, row in enumerate(rows, start=1):
+        sheet.write_number(last, 0, row.row_number)
+        try:
+            sent = batch.layout.unpack_properties(row.properties)
+        except ValueError:
+            sent = {}
+        for index, (kind, name) in enumerate(kinds):
+            value = _typed(kind, sent.get(name), zone) if name else None
+            if isinstance(value, datetime.datetime | datetime.date):
+                sheet.write_datetime(last, index + 1, value, formats[kind])
+            elif isinstance(value, float):
+                sheet.write_number(last, index + 1, value)
+            else:
+                cell = fit_excel_cell(neutralise(row.raw_text(index)))
+                sheet.write_string(last, index + 1, cell, text if kind == "id" else None)
+        end = len(kinds) + 1
+        state, hubspot_id, url, error, *rest = _results_tail(batch, row, created)
+        sheet.write_string(last, end, state)
+        sheet.write_string(last, end + 1, hubspot_id, text)
+        if url and links < EXCEL_LINKS:
+            sheet.write_url(last, end + 2, url, string=url)
+            links += 1
+        else:
+            sheet.write_string(last, end + 2, url)
+        sheet.write_string(last, end + 3, fit_excel_cell(neutralise(error)))
+        for offset, cell in enumerate(rest, start=end + 4):
+            sheet.write_string(last, offset, fit_excel_cell(neutralise(cell)), text)
+    sheet.autofilter(0, 0, last, len(headers) - 1)
     sheet.freeze_panes(1, 0)
     workbook.close()
     return buffer.getvalue()
 
 
+def _width(header: str, kind: str) -> int:
+    """A column's width in characters: room for the header, and for a date and time."""
+    least = {"datetime": 17, "date": 11, "number": 10, "id": 14}.get(kind, 14)
+    return min(max(least, len(header) + 2), 40)
+
+
+# Rows "download the rows to fix" gives: held back, or failed with "not created" known.
+ROWS_TO_FIX = (BatchRow.State.INVALID, BatchRow.State.FAILED)
+
+
+def rows_to_fix_csv(*, user: User, batch: Batch) -> Iterator[str]:
+    """The batch's invalid and failed rows in the file's own layout (its headers, then each
+    row's cells as given), to fix and upload again as a new batch. Rows whose outcome is
+    unknown (HubSpot may have created them) are left out. Cells are escaped against formula
+    injection like every export (``neutralise``); an upload takes the escape off again.
+    Raises PermissionDenied (at once, not at the first line) unless ``user`` may see the batch.
+    """
+    access.require(user, Action.BATCH_VIEW, batch)
+    return _rows_to_fix_lines(batch)
+
+
+def _rows_to_fix_lines(batch: Batch) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield "\ufeff"
+    yield writer.writerow([neutralise(header) for header in batch.headers])
+    rows = (
+        batch.rows.filter(state__in=ROWS_TO_FIX)
+        .exclude(error_category__in=NEVER_FIXED)
+        .order_by("row_number")
+    )
+    for row in rows.iterator(chunk_size=2000):
+        yield writer.writerow(
+            [neutralise(row.raw_text(index)) for index in range(len(batch.headers))]
+        )
+
+
 # Excel refuses an inline list longer than 255 characters; longer lists live on a hidden sheet.
 _INLINE_LIST_LIMIT = 255
 _EXAMPLE_START = datetime.datetime(2026, 12, 3, 14, 0)
+
+
+def example_name() -> str:
+    """The appointment name of the template's example row, in the active language: an upload
+    holds back a row still named so (``is_example_name``), so it is never sent by mistake."""
+    return _("Example: type your appointment here, or delete this row")
+
+
+def is_example_name(text: str) -> bool:
+    """Whether ``text`` is the template's example name, in any language of the interface."""
+    names = set()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            names.add(example_name().casefold())
+    return text.strip().casefold() in names
 
 
 def template_properties(schema: Schema) -> list[PropertyDefinition]:
@@ -173,7 +338,7 @@ def _example(prop: PropertyDefinition) -> object:
     if prop.type == "number":
         return 2
     if prop.name == "hs_appointment_name":
-        return _("First visit")
+        return example_name()
     return ""
 
 

@@ -144,7 +144,80 @@ def portal_connect(*, user: User, code: str, redirect_uri: str, code_verifier: s
     )
     portal.save()
     logger.info("Connected HubSpot portal %s for user %s", portal.hub_id, user.pk)
+    try:
+        portal_check_readiness(user=user, portal=portal)
+    except (HubSpotError, PortalNeedsReconnect) as exc:
+        # Connected all the same: the check runs again before every Send.
+        logger.warning("Checking portal %s's readiness failed: %s", portal.hub_id, exc)
     return portal
+
+
+# Creating appointments needs the write scope and one that reads their properties
+# (https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide,
+# https://developers.hubspot.com/docs/api/crm/properties).
+APPOINTMENT_WRITE_SCOPE = "crm.objects.appointments.write"
+PROPERTY_READ_SCOPES = ("crm.schemas.appointments.read", "crm.objects.appointments.read")
+
+
+def _readiness_problems(
+    portal: Portal, client: HubSpotClient, *, with_properties: bool
+) -> list[str]:
+    """What keeps ``portal`` from taking appointments, each with what an admin must do."""
+    problems = []
+    # A private-app token (manage.py portal_add) does not say its scopes: its calls will.
+    granted = set(portal.scopes or (APPOINTMENT_WRITE_SCOPE, *PROPERTY_READ_SCOPES))
+    missing = [] if APPOINTMENT_WRITE_SCOPE in granted else [APPOINTMENT_WRITE_SCOPE]
+    if not granted & set(PROPERTY_READ_SCOPES):
+        missing.append(PROPERTY_READ_SCOPES[0])
+    if missing:
+        problems.append(
+            _(
+                "The connection was not granted %(scopes)s. Add the scopes to the HubSpot app "
+                "(HUBSPOT_SCOPES), then reconnect the portal."
+            )
+            % {"scopes": ", ".join(missing)}
+        )
+    if not client.appointments_enabled():
+        problems.append(
+            _(
+                "The appointments object is not activated in this HubSpot portal, so HubSpot "
+                "refuses every appointment. A super admin of the portal must activate "
+                "Appointments in HubSpot's object library (Settings, Data Management, Objects), "
+                "then check the portal again here."
+            )
+        )
+    elif with_properties and not missing:
+        names = {p.name for p in client.get_appointment_properties()}
+        if "hs_appointment_name" not in names:
+            problems.append(
+                _(
+                    "HubSpot lists no appointment properties for this portal: check that "
+                    "Appointments is activated, then check the portal again here."
+                )
+            )
+    return problems
+
+
+def portal_check_readiness(*, user: User, portal: Portal, with_properties: bool = True) -> str:
+    """Check that ``portal`` can take appointments: the scopes granted, the appointments
+    object activated (object library enablement,
+    https://developers.hubspot.com/docs/api-reference/latest/crm/crm-data-model/guide,
+    activated only by a person in HubSpot:
+    https://knowledge.hubspot.com/object-settings/use-the-object-library) and its properties
+    readable (``with_properties``; a batch about to be sent has its own snapshot of them).
+    Stores and returns the problem ("" when ready), each sentence saying what an admin must
+    do. At most two calls (one without properties) within the page timeout. Raises HubSpotError or
+    PortalNeedsReconnect when HubSpot cannot be asked (nothing is stored then), and
+    PermissionDenied unless ``user`` may use the portal (``access.Action.PORTAL_USE``: the check
+    only reads HubSpot, and whoever is stopped by it may see whether an admin fixed it).
+    """
+    access.require(user, Action.PORTAL_USE, portal)
+    with portal_client(portal=portal, for_page=True) as client:
+        problem = " ".join(_readiness_problems(portal, client, with_properties=with_properties))
+    now = timezone.now()
+    Portal.objects.filter(pk=portal.pk).update(readiness_problem=problem, readiness_checked_at=now)
+    portal.readiness_problem, portal.readiness_checked_at = problem, now
+    return problem
 
 
 def portal_disconnect(*, user: User, portal: Portal) -> str:

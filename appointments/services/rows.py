@@ -1,4 +1,5 @@
-"""Row actions on a stored batch: fix cells (re-validated at once), exclude, include.
+"""Row actions on a stored batch: fix cells (re-validated at once), exclude, include; fix a
+row HubSpot refused so that it, and only it, is sent again.
 
 A fix is judged exactly as its file was: the batch's stored mapping, property snapshot, time
 zone and reading choices build the same ``RowValidator``. Rows given to a HubSpot call are never
@@ -8,12 +9,17 @@ changed (conditional UPDATEs, so a worker that took the row wins).
 from __future__ import annotations
 
 import datetime
+import difflib
 import re
 import zoneinfo
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from appointments.hubspot.schema import PropertyDefinition
 from appointments.intake.cells import (
@@ -31,9 +37,10 @@ from appointments.intake.records import (
     record_not_found,
 )
 from appointments.intake.validation import RowValidator, snapshot_validator
-from appointments.models import Batch, BatchRow
+from appointments.models import FIXABLE_FAILED_ROWS, Batch, BatchRow, RowEdit
 from appointments.services import access
 from appointments.services.access import Action
+from appointments.services.batches import example_row_error
 from appointments.services.resolving import (
     AmbiguousKey,
     keys_ambiguous,
@@ -48,9 +55,24 @@ _SERIAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 EDITABLE_STATES = (BatchRow.State.INVALID, BatchRow.State.READY, BatchRow.State.EXCLUDED)
 
 
+# Rows a fix may change: never given to a call, or failed with "not created" known.
+FIXABLE_ROWS = Q(call__isnull=True, state__in=EDITABLE_STATES) | FIXABLE_FAILED_ROWS
+
+
+class RowUnchanged(Exception):
+    """A failed row was saved with no value changed: sending it as it is would fail again."""
+
+
 def row_is_editable(row: BatchRow) -> bool:
     """True while the row has not been given to a HubSpot call."""
     return row.is_editable
+
+
+def row_is_fixable(row: BatchRow) -> bool:
+    """True while the row may be fixed: not given to a call yet, or failed with its outcome
+    known to be "not created" (HubSpot refused it, or it was never sent): see
+    ``BatchRow.is_fixable``."""
+    return row.is_fixable
 
 
 def _batch_snapshot(batch: Batch) -> tuple[list[ColumnTarget | None], RowValidator]:
@@ -209,22 +231,25 @@ def row_revalidate(
     (``services.resolving``; the batch keeps the answers). ``picks``: ``(column index, n)`` ->
     the record ID chosen for the n-th ambiguous key of that cell (``row_ambiguous_keys``); a
     pick applies to every row of the batch with that key, which are re-validated too. The row
-    becomes READY when valid, INVALID otherwise (an excluded row is included again). Returns
-    False, changing nothing, when the row was given to a HubSpot call meanwhile. Raises
-    HubSpotError / PortalNeedsReconnect / TimeoutError when new keys cannot be looked up,
-    PermissionDenied unless ``user`` may act on the row's batch.
+    becomes READY when valid, INVALID otherwise (an excluded row is included again). A row
+    that failed at HubSpot (``row_is_fixable``) leaves its call and HubSpot's error behind
+    when fixed, so Send sends it, and only it, again; saved with no value changed it raises
+    RowUnchanged (HubSpot would refuse it again). Returns False, changing nothing, when the
+    row was given to a HubSpot call meanwhile. Raises HubSpotError / PortalNeedsReconnect /
+    TimeoutError when new keys cannot be looked up, PermissionDenied unless ``user`` may act
+    on the row's batch.
     """
     batch = row.batch
     access.require(user, Action.BATCH_ACT, batch)
     picked = _apply_picks(batch, row, picks or {})
-    updated = _revalidate(batch, row, values)
+    updated = _revalidate(batch, row, values, FIXABLE_ROWS)
     if picked:
         for other in batch.rows.filter(state=BatchRow.State.INVALID, call__isnull=True).exclude(
             pk=row.pk
         ):
             if any(error["code"] == "ambiguous" for error in other.errors):
                 other.batch = batch
-                _revalidate(batch, other, {})
+                _revalidate(batch, other, {}, FIXABLE_ROWS)
     return updated
 
 
@@ -260,7 +285,15 @@ def _apply_picks(batch: Batch, row: BatchRow, picks: dict[tuple[int, int], str])
     return recorded
 
 
-def _revalidate(batch: Batch, row: BatchRow, values: dict[int, str]) -> bool:
+def _revalidate(
+    batch: Batch,
+    row: BatchRow,
+    values: dict[int, str],
+    allowed: Q,
+    validator: RowValidator | None = None,
+) -> bool:
+    """``row_revalidate`` of one row: ``allowed`` the rows the conditional UPDATE may change;
+    ``validator`` the batch's, built once for many rows (bulk fixes), or None to build it."""
     mapping = [target_from_json(item) for item in batch.mapping]
     # The form posts every cell; one the user left alone keeps its stored text, which a form
     # cannot hold exactly (CRLF, NUL), and is judged as _untouched_cells says.
@@ -269,6 +302,8 @@ def _revalidate(batch: Batch, row: BatchRow, values: dict[int, str]) -> bool:
         for index, text in values.items()
         if 0 <= index < len(row.raw) and not _left_alone(text, row.raw_text(index))
     }
+    if row.state == BatchRow.State.FAILED and not changed:
+        raise RowUnchanged
     # A U+FFFD still in a cell that held a NUL stands for that NUL: it stays an error.
     for index in _columns_with(batch, row, "nul_character") & set(changed):
         changed[index] = str(changed[index]).replace("\ufffd", NUL)
@@ -301,7 +336,9 @@ def _revalidate(batch: Batch, row: BatchRow, values: dict[int, str]) -> bool:
         if resolution != known:
             batch.reading = {**batch.reading, "keys": resolution}
             Batch.objects.filter(pk=batch.pk).update(reading=batch.reading)
-    _mapping, validator = _batch_snapshot(batch)
+            validator = None  # it judges keys by the batch's resolution, which changed
+    if validator is None:
+        _mapping, validator = _batch_snapshot(batch)
     checked = validator.validate(row.row_number, cells)
     raw = [checked.raw[index] if index in changed else text for index, text in enumerate(row.raw)]
     errors: list[dict[str, Any]] = [
@@ -315,17 +352,27 @@ def _revalidate(batch: Batch, row: BatchRow, values: dict[int, str]) -> bool:
         for e in checked.errors
     ]
     errors += _records_still_missing(batch, row, raw)
+    row.raw = raw
+    if (example := example_row_error(batch=batch, row=row)) is not None:
+        errors.append(example)
     state = BatchRow.State.INVALID if errors else BatchRow.State.READY
     # Conditional: a worker that took the row meanwhile wins, and the fix is not applied.
-    updated = BatchRow.objects.filter(
-        pk=row.pk, call__isnull=True, state__in=EDITABLE_STATES
-    ).update(
-        raw=raw,
-        properties=batch.layout.pack_properties(checked.properties),
-        associations=batch.layout.pack_associations(checked.associations),
-        errors=errors,
-        state=state,
-        updated_at=timezone.now(),
+    updated = (
+        BatchRow.objects.filter(pk=row.pk)
+        .filter(allowed)
+        .update(
+            raw=raw,
+            properties=batch.layout.pack_properties(checked.properties),
+            associations=batch.layout.pack_associations(checked.associations),
+            errors=errors,
+            state=state,
+            # A failed row fixed is a row not yet sent: HubSpot's answer no longer applies.
+            call=None,
+            hubspot_id="",
+            error_category="",
+            error_message="",
+            updated_at=timezone.now(),
+        )
     )
     row.refresh_from_db()
     return bool(updated)
@@ -345,3 +392,253 @@ def row_set_excluded(*, user: User, row: BatchRow, excluded: bool) -> bool:
     ).update(state=state, updated_at=timezone.now())
     row.refresh_from_db()
     return bool(updated)
+
+
+# Rows a bulk fix changes: not yet given to a call, and not excluded (a fix would include
+# an excluded row again without being asked).
+BULK_ROWS = Q(call__isnull=True, state__in=(BatchRow.State.INVALID, BatchRow.State.READY))
+
+
+@dataclass(frozen=True)
+class BulkFix:
+    """A bulk fix of column ``column`` (index in ``batch.headers``): ``kind`` a
+    ``RowEdit.Kind``; ``find`` the text looked for (replace: a part of the cell; same error:
+    the whole cell of a row with an error in that column); ``replace`` the new text (fill:
+    the value put in empty cells)."""
+
+    kind: str
+    column: int
+    find: str
+    replace: str
+
+
+def _new_text(fix: BulkFix, row: BatchRow, label: str) -> str | None:
+    """The cell's text after ``fix``, or None when the fix leaves this row alone."""
+    text = row.raw_text(fix.column)
+    if fix.kind == RowEdit.Kind.FILL:
+        return fix.replace if not text.strip() else None
+    if fix.kind == RowEdit.Kind.REPLACE:
+        return text.replace(fix.find, fix.replace) if fix.find and fix.find in text else None
+    has_error = any(error["column"] == label for error in row.errors)
+    return fix.replace if has_error and text == fix.find else None
+
+
+def _bulk_targets(batch: Batch, fix: BulkFix) -> Iterator[tuple[BatchRow, str]]:
+    """Each unsent row ``fix`` changes (in row order), with its new text."""
+    label = column_labels(batch.headers)[fix.column]
+    rows = batch.rows.filter(BULK_ROWS).order_by("row_number")
+    for row in rows.iterator(chunk_size=2000):
+        row.batch = batch  # one batch (and its layout) for every row
+        new = _new_text(fix, row, label)
+        if new is not None and new != row.raw_text(fix.column):
+            yield row, new
+
+
+def rows_bulk_count(*, user: User, batch: Batch, fix: BulkFix) -> int:
+    """How many rows ``fix`` would change (rows not yet sent, excluded ones left alone).
+    Raises PermissionDenied unless ``user`` may act on the batch (``services.access``)."""
+    access.require(user, Action.BATCH_ACT, batch)
+    return sum(1 for _target in _bulk_targets(batch, fix))
+
+
+def rows_bulk_apply(*, user: User, batch: Batch, fix: BulkFix) -> RowEdit:
+    """Apply ``fix`` to every unsent row it concerns, each re-validated at once exactly as a
+    one-row fix (``row_revalidate``; the batch's validator built once), and keep the edit in
+    the batch's history with each row's old text so it can be undone (``rows_bulk_undo``).
+    A row given to a HubSpot call meanwhile is left alone (conditional UPDATE). Raises
+    PermissionDenied unless ``user`` may act on the batch (``services.access``)."""
+    access.require(user, Action.BATCH_ACT, batch)
+    _mapping, validator = _batch_snapshot(batch)
+    before: dict[str, str] = {}
+    for row, new in list(_bulk_targets(batch, fix)):
+        old = row.raw_text(fix.column)
+        if _revalidate(batch, row, {fix.column: new}, BULK_ROWS, validator):
+            before[str(row.row_number)] = old
+    return RowEdit.objects.create(
+        batch=batch,
+        created_by=user,
+        kind=fix.kind,
+        column=fix.column,
+        find=fix.find,
+        replace=fix.replace,
+        before=before,
+        changed=len(before),
+    )
+
+
+def rows_bulk_history(*, user: User, batch: Batch) -> list[tuple[RowEdit, str]]:
+    """The batch's bulk fixes, latest first, each with its column as errors name it.
+    Raises PermissionDenied unless ``user`` may see the batch (``services.access``)."""
+    access.require(user, Action.BATCH_VIEW, batch)
+    labels = column_labels(batch.headers)
+    return [(edit, labels[edit.column]) for edit in batch.edits.all()]
+
+
+def rows_bulk_undoable(*, user: User, batch: Batch) -> RowEdit | None:
+    """The edit "Undo" undoes: the latest not undone, while the batch has rows not sent.
+    Raises PermissionDenied unless ``user`` may see the batch (``services.access``)."""
+    access.require(user, Action.BATCH_VIEW, batch)
+    return _latest_edit(batch)
+
+
+def _latest_edit(batch: Batch) -> RowEdit | None:
+    return batch.edits.filter(undone_at__isnull=True).first()
+
+
+def rows_bulk_undo(*, user: User, edit: RowEdit) -> int:
+    """Undo ``edit`` (the latest not undone: ``rows_bulk_undoable``): each of its rows not yet
+    sent gets its old text back and is re-validated. Returns how many rows were restored;
+    rows sent meanwhile keep the fix. Raises ValueError for an edit that is not the latest,
+    PermissionDenied unless ``user`` may act on the batch (``services.access``)."""
+    batch = edit.batch
+    access.require(user, Action.BATCH_ACT, batch)
+    if _latest_edit(batch) != edit:
+        raise ValueError("only the latest edit can be undone")
+    _mapping, validator = _batch_snapshot(batch)
+    numbers = [int(number) for number in edit.before]
+    restored = 0
+    for row in batch.rows.filter(BULK_ROWS, row_number__in=numbers).order_by("row_number"):
+        row.batch = batch
+        old = edit.before[str(row.row_number)]
+        if _revalidate(batch, row, {edit.column: old}, BULK_ROWS, validator):
+            restored += 1
+    RowEdit.objects.filter(pk=edit.pk).update(undone_at=timezone.now())
+    return restored
+
+
+# Columns the preview shows beside each row when the person has not chosen: the first few
+# mapped columns other than the name (shown already).
+DEFAULT_SHOWN_COLUMNS = 4
+
+
+@dataclass(frozen=True)
+class ShownCell:
+    """One cell of the preview: ``text`` the value HubSpot will hold, as a person sees it
+    there (a date and time in the batch's zone, an option's label); ``raw`` the file's text;
+    ``sent`` False when nothing is sent for it (blank or invalid: ``text`` is then ``raw``)."""
+
+    text: str
+    raw: str
+    sent: bool
+
+
+def rows_shown_columns(
+    *, user: User, batch: Batch, chosen: list[int] | None
+) -> list[tuple[int, str]]:
+    """``(column index, label)`` of the mapped columns the preview shows: ``chosen`` (indexes;
+    unknown ones ignored) or, when None, the first ``DEFAULT_SHOWN_COLUMNS`` mapped columns
+    other than the appointment's name. Raises PermissionDenied unless ``user`` may see the
+    batch (``services.access``)."""
+    access.require(user, Action.BATCH_VIEW, batch)
+    editable = row_editable_columns(batch=batch)
+    if chosen is not None:
+        wanted = set(chosen)
+        return [(index, label) for index, label in editable if index in wanted]
+    others = [(index, label) for index, label in editable if index != batch.name_column]
+    return others[:DEFAULT_SHOWN_COLUMNS]
+
+
+def _as_hubspot_shows(prop: PropertyDefinition | None, value: str, zone: zoneinfo.ZoneInfo) -> str:
+    """``value`` as sent (HubSpot's string) as HubSpot shows it: datetimes in ``zone``
+    (``YYYY-MM-DD HH:MM``), options by label (several joined by ``;``), booleans Yes/No."""
+    kind = prop.type if prop else None
+    if kind == "datetime" and value:
+        try:
+            moment = (
+                datetime.datetime.fromtimestamp(int(value) / 1000, datetime.UTC)
+                if value.isdigit()
+                else datetime.datetime.fromisoformat(value)
+            )
+        except ValueError:
+            return value
+        return display_text(moment.astimezone(zone).replace(tzinfo=None))
+    if kind == "enumeration" and prop:
+        labels = {option.value: option.label for option in prop.options}
+        return ";".join(labels.get(part, part) for part in value.split(";"))
+    if kind == "bool":
+        return {"true": _("Yes"), "false": _("No")}.get(value, value)
+    return value
+
+
+def rows_attach_shown(
+    *, user: User, batch: Batch, rows: Iterable[BatchRow], columns: list[tuple[int, str]]
+) -> None:
+    """Give each row a ``shown`` list of ``ShownCell``, one per ``(column index, label)`` of
+    ``columns`` (``rows_shown_columns``): what HubSpot will hold for that column (record ID
+    columns: their IDs as given, sent when the column has no error). Raises PermissionDenied
+    unless ``user`` may see the batch (``services.access``)."""
+    access.require(user, Action.BATCH_VIEW, batch)
+    zone = zoneinfo.ZoneInfo(batch.timezone)
+    properties = {
+        prop.name: prop
+        for prop in (PropertyDefinition.from_json(p) for p in batch.properties_snapshot)
+    }
+    for row in rows:
+        try:
+            sent = batch.layout.unpack_properties(row.properties)
+        except ValueError:
+            sent = {}
+        cells = []
+        for index, label in columns:
+            raw = _cell_text(row, index)
+            target = batch.mapping[index] if index < len(batch.mapping) else None
+            if target and target["kind"] == "property" and target["name"] in sent:
+                prop = properties.get(target["name"])
+                text = _as_hubspot_shows(prop, sent[target["name"]], zone)
+                cells.append(ShownCell(text=text, raw=raw, sent=True))
+            else:
+                # Record IDs go as given; a blank or invalid cell sends nothing.
+                ids = bool(raw) and target is not None and target["kind"] != "property"
+                fine = not any(error["column"] == label for error in row.errors)
+                cells.append(ShownCell(text=raw, raw=raw, sent=ids and fine))
+        setattr(row, "shown", cells)  # noqa: B010 - read by the rows template
+
+
+def _cell_text(row: BatchRow, index: int) -> str:
+    """The row's cell ``index``: as the results page read it alone (``cell_<index>``, see
+    ``batches.batch_rows_page``, whose rows come without their other cells), else from its
+    raw cells."""
+    if f"cell_{index}" in row.__dict__:
+        return str(row.__dict__[f"cell_{index}"] or "")
+    return row.raw_text(index)
+
+
+@dataclass(frozen=True)
+class OptionChoice:
+    """The Fix form's select for a one-option enumeration column: ``options`` the visible
+    options' labels; ``suggestion`` the label closest to a text that is none of them ("did
+    you mean"), or ""."""
+
+    options: list[str]
+    suggestion: str
+
+
+def row_option_choices(*, user: User, batch: Batch) -> dict[int, PropertyDefinition]:
+    """Column index -> its property, for the columns mapped to a one-option enumeration
+    (the Fix form offers a select for them). Raises PermissionDenied unless ``user`` may see
+    the batch (``services.access``)."""
+    access.require(user, Action.BATCH_VIEW, batch)
+    properties = {p["name"]: p for p in batch.properties_snapshot}
+    found = {}
+    for index, target in enumerate(batch.mapping):
+        if not target or target["kind"] != "property" or target["name"] not in properties:
+            continue
+        prop = PropertyDefinition.from_json(properties[target["name"]])
+        if prop.type == "enumeration" and not prop.multiple and prop.options:
+            found[index] = prop
+    return found
+
+
+def option_choice(prop: PropertyDefinition, text: str) -> OptionChoice:
+    """The select for ``prop`` and the cell's ``text``: the option labels, and the closest
+    one when ``text`` is no option's label or value (``difflib``'s ratio, at least 0.5,
+    case ignored)."""
+    labels = [option.label for option in prop.options if not option.hidden]
+    known = {label.casefold() for label in labels}
+    known |= {option.value.casefold() for option in prop.options}
+    suggestion = ""
+    if text.strip() and text.strip().casefold() not in known:
+        by_folded = {label.casefold(): label for label in labels}
+        close = difflib.get_close_matches(text.strip().casefold(), by_folded, n=1, cutoff=0.5)
+        suggestion = by_folded[close[0]] if close else ""
+    return OptionChoice(options=labels, suggestion=suggestion)

@@ -8,11 +8,11 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from appointments.hubspot.errors import HubSpotError
@@ -21,6 +21,7 @@ from appointments.services import access, exports
 from appointments.services import audit as audit_services
 from appointments.services import batches as batch_services
 from appointments.services import duplicates as duplicate_services
+from appointments.services import rows as row_services
 from appointments.services import undo as undo_services
 from appointments.services import uploads as upload_services
 from appointments.services.access import Action, batches_for
@@ -28,9 +29,12 @@ from appointments.services.portals import PortalNeedsReconnect
 from appointments.services.resolving import keys_row_links
 from appointments.services.states import Action as StateAction
 from appointments.services.states import batch_can
-from appointments.views.base import AuthenticatedRequest
+from appointments.views.base import SHOWN_KEY, AuthenticatedRequest, shown_columns
 
 logger = logging.getLogger(__name__)
+
+# The step that names what Send or Cancel will do before it is done (no script needed).
+CONFIRM_PAGE = "appointments/batches/confirm.html"
 
 STILL_STORING = gettext_lazy(
     "The rows of this batch are still being checked and stored; this page shows them as they "
@@ -51,11 +55,20 @@ DUPLICATES_SHOWN = (Batch.Status.DRAFT, Batch.Status.PAUSED, Batch.Status.CANARY
 def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, object]:
     row_filter = request.GET.get("filter", "all")
     progress = batch_services.batch_progress(batch=batch)
+    columns = shown_columns(request, batch)
     page = batch_services.batch_rows_page(
-        batch=batch, row_filter=row_filter, number=request.GET.get("page"), counts=progress.counts
+        batch=batch,
+        row_filter=row_filter,
+        number=request.GET.get("page"),
+        counts=progress.counts,
+        cells=[index for index, _label in columns],
     )
+    row_services.rows_attach_shown(user=request.user, batch=batch, rows=page, columns=columns)
     return {
         "batch": batch,
+        "shown_columns": columns,
+        "shown_indexes": [index for index, _label in columns],
+        "all_columns": row_services.row_editable_columns(batch=batch),
         "counts": progress.counts,
         "progress": progress,
         "percent_done": progress.percent,
@@ -65,18 +78,16 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
         "row_filter": row_filter,
         "row_filters": list(batch_services.ROW_FILTERS),
         "calls": batch_services.batch_recent_calls(batch=batch),
-        # Offered only once the batch stopped, and only a failed row can have an unknown
-        # outcome: no query at all while it is being sent or while none failed.
-        "unknown_outcomes": (
-            progress.counts["failed"]
-            and not batch.is_active
-            and batch_services.batch_has_unknown(batch=batch)
-        ),
+        "to_send": batch_services.batch_to_send(batch=batch, counts=progress.counts),
+        **_failed_context(batch, progress.counts["failed"]),
         "checking": batch_services.batch_checking(batch=batch),
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
         "undo_possible": undo_services.batch_undo_possible(user=request.user, batch=batch),
         "can_queue": batch_can(status=batch.status, action=StateAction.QUEUE),
+        # The send form (and its record check, its "change the columns"): before or between sends.
+        "can_send": batch.status
+        in (Batch.Status.DRAFT, Batch.Status.PAUSED, Batch.Status.CANCELED, Batch.Status.CANARY),
         "undo_counts": (
             [
                 (outcome, label, n)
@@ -102,6 +113,25 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
     }
 
 
+def _failed_context(batch: Batch, failed: int) -> dict[str, int | bool]:
+    """Failed rows by what can be done: ``unknown_outcomes`` (check HubSpot again),
+    ``refused`` (fix first), ``retryable`` (send again as they are; counted only when no row
+    has an unknown outcome, else ``retry_uncounted``: some may be)."""
+    # Offered only once the batch stopped, and never a count over the batch's failed rows
+    # (main's poll cost): whether some outcome is unknown, and the refused rows of the calls
+    # HubSpot answered row by row (none: no row query at all).
+    if not failed or batch.is_active:
+        return {"unknown_outcomes": False, "refused": 0, "retryable": 0, "retry_uncounted": False}
+    unknown = batch_services.batch_has_unknown(batch=batch)
+    refused = batch_services.batch_refused_count(batch=batch)
+    return {
+        "unknown_outcomes": unknown,
+        "refused": refused,
+        "retryable": 0 if unknown else max(failed - refused, 0),
+        "retry_uncounted": unknown,
+    }
+
+
 @require_GET
 @login_required
 @vary_on_headers("HX-Request")
@@ -109,6 +139,10 @@ def batch_detail(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     batch = get_object_or_404(
         batches_for(request.user).select_related("portal", "created_by"), pk=batch_id
     )
+    if "show" in request.GET or "show-none" in request.GET:
+        # The "columns to show" form: kept for this person and batch (see views.rows).
+        chosen = [int(v) for v in request.GET.getlist("show") if v.isdigit()]
+        request.session[f"{SHOWN_KEY}{batch.pk}"] = chosen
     # Rows whose storing stopped (a killed process) are stored again in the background.
     upload_services.upload_resume(batch=batch)
     template = "appointments/batches/detail.html"
@@ -117,54 +151,125 @@ def batch_detail(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     return render(request, template, _batch_context(request, batch))
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
+    """GET: the confirmation naming what Send will do; POST: check the portal (and, with
+    ``check_records=1``, the record IDs), then send."""
     batch = _acting_on(request, batch_id)
     if batch.is_active:
         messages.info(request, _("This batch is already being sent."))
     elif batch.status == Batch.Status.STORING:
         messages.info(request, STILL_STORING)
-    elif batch.status == Batch.Status.CANCELED:
-        messages.info(request, _("This batch was canceled; upload the file again to send it."))
     elif batch.status in (Batch.Status.UNDOING, Batch.Status.UNDONE, Batch.Status.CHECKING):
         messages.info(request, _("This batch was undone; it cannot be sent again."))
-    else:
-        on_duplicate = request.POST.get("on_duplicate", "ask")
-        try:
-            queued = batch_services.batch_submit(
-                user=request.user, batch=batch, on_duplicate=on_duplicate, canary=_canary(request)
-            )
-        except duplicate_services.DuplicatesUndecided as exc:
-            messages.warning(
-                request,
-                ngettext(
-                    "%(count)s row was already sent to this portal: choose to skip it or to "
-                    "create it anyway, then send.",
-                    "%(count)s rows were already sent to this portal: choose to skip them or to "
-                    "create them anyway, then send.",
-                    exc.count,
-                )
-                % {"count": exc.count},
-            )
-            return redirect("appointments:batch-detail", batch_id=batch.pk)
-        if queued:
-            messages.success(request, _sending(queued))
-        else:
+    elif request.method == "GET":
+        counts = batch_services.batch_counts(batch=batch)
+        count = batch_services.batch_to_send(batch=batch, counts=counts)
+        if not count:
             messages.info(request, _("There are no valid rows left to send."))
+            return redirect("appointments:batch-detail", batch_id=batch.pk)
+        return render(
+            request,
+            CONFIRM_PAGE,
+            {
+                "batch": batch,
+                "action": "send",
+                "count": count,
+                "checks_records": batch_services.batch_names_records(batch=batch),
+                "on_duplicate": request.GET.get("on_duplicate", "")
+                if request.GET.get("on_duplicate") in ("skip", "create")
+                else "",
+                "canary": _canary(request.GET) if batch.status == Batch.Status.DRAFT else 0,
+            },
+        )
+    else:
+        _send_checked(request, batch)
     return redirect("appointments:batch-detail", batch_id=batch.pk)
 
 
 DEFAULT_CANARY = 10
 
 
-def _canary(request: AuthenticatedRequest) -> int:
+def _canary(data: QueryDict) -> int:
     """The canary's size the send form asked for (0: none): ``canary`` ticked, ``canary_size``
     rows (``DEFAULT_CANARY`` when not a whole number from 1 to 1,000)."""
-    if request.POST.get("canary") != "on":
+    if data.get("canary") != "on":
         return 0
-    size = request.POST.get("canary_size", "")
+    size = data.get("canary_size", "")
     return int(size) if size.isdigit() and 1 <= int(size) <= 1000 else DEFAULT_CANARY
+
+
+def _send_checked(request: AuthenticatedRequest, batch: Batch) -> None:
+    try:
+        sent = batch_services.batch_send_checked(
+            user=request.user,
+            batch=batch,
+            check_records=request.POST.get("check_records") == "1",
+            on_duplicate=request.POST.get("on_duplicate", "ask"),
+            canary=_canary(request.POST),
+        )
+    except duplicate_services.DuplicatesUndecided as exc:
+        messages.warning(
+            request,
+            ngettext(
+                "%(count)s row was already sent to this portal: choose to skip it or to "
+                "create it anyway, then send.",
+                "%(count)s rows were already sent to this portal: choose to skip them or to "
+                "create them anyway, then send.",
+                exc.count,
+            )
+            % {"count": exc.count},
+        )
+        return
+    except (HubSpotError, PortalNeedsReconnect) as exc:
+        messages.error(
+            request,
+            _("HubSpot could not be asked: %(reason)s. Nothing was sent; try again.")
+            % {"reason": exc},
+        )
+        return
+    if sent.problem:
+        messages.error(
+            request,
+            _("Nothing was sent: this portal cannot take appointments. %(problem)s")
+            % {"problem": sent.problem},
+        )
+    elif sent.records is not None and sent.records.held:
+        messages.warning(request, _records_message(sent.records) + " " + _("Nothing was sent."))
+    elif sent.queued:
+        messages.success(request, _sending(sent.queued))
+    else:
+        messages.info(request, _("There are no valid rows left to send."))
+
+
+def _records_message(check: batch_services.RecordCheck) -> str:
+    if check.all_exist:
+        return ngettext(
+            "Every record ID of the %(count)s row not yet sent exists in HubSpot.",
+            "Every record ID of the %(count)s rows not yet sent exists in HubSpot.",
+            check.checked,
+        ) % {"count": check.checked}
+    parts = []
+    if check.held:
+        parts.append(
+            ngettext(
+                "%(count)s row names a record that does not exist; it is held back.",
+                "%(count)s rows name records that do not exist; they are held back.",
+                check.held,
+            )
+            % {"count": check.held}
+        )
+    if check.flagged:
+        parts.append(
+            ngettext(
+                "%(count)s invalid row also names a record that does not exist.",
+                "%(count)s invalid rows also name records that do not exist.",
+                check.flagged,
+            )
+            % {"count": check.flagged}
+        )
+    return " ".join(parts)
 
 
 def _sending(count: int) -> str:
@@ -184,22 +289,14 @@ def batch_check_records(request: AuthenticatedRequest, batch_id: str) -> HttpRes
         messages.info(request, _("This batch is already being sent."))
         return redirect("appointments:batch-detail", batch_id=batch.pk)
     try:
-        held = batch_services.batch_check_records(user=request.user, batch=batch)
+        check = batch_services.batch_check_records(user=request.user, batch=batch)
     except (HubSpotError, PortalNeedsReconnect) as exc:
         messages.error(request, _("HubSpot could not be asked: %(reason)s") % {"reason": exc})
     else:
-        if held:
-            messages.warning(
-                request,
-                ngettext(
-                    "%(count)s row names a record that does not exist; it is held back.",
-                    "%(count)s rows name records that do not exist; they are held back.",
-                    held,
-                )
-                % {"count": held},
-            )
+        if check.all_exist:
+            messages.success(request, _records_message(check))
         else:
-            messages.success(request, _("Every record ID exists in HubSpot."))
+            messages.warning(request, _records_message(check))
     return redirect("appointments:batch-detail", batch_id=batch.pk)
 
 
@@ -272,12 +369,25 @@ def batch_retry(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     return redirect("appointments:batch-detail", batch_id=batch.pk)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def batch_cancel(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
+    """GET: the confirmation naming what Cancel will do; POST: cancel."""
     batch = _acting_on(request, batch_id)
-    if batch_services.batch_cancel(user=request.user, batch=batch):
-        messages.info(request, _("Batch canceled. Rows not yet sent stay unsent."))
+    if request.method == "GET":
+        if batch.is_active or batch.status == Batch.Status.PAUSED:
+            counts = batch_services.batch_counts(batch=batch)
+            return render(
+                request,
+                CONFIRM_PAGE,
+                {"batch": batch, "action": "cancel", "count": counts["ready"] + counts["sending"]},
+            )
+        messages.info(request, _("This batch had already ended; there was nothing to cancel."))
+    elif batch_services.batch_cancel(user=request.user, batch=batch):
+        messages.info(
+            request,
+            _("Batch canceled. Rows not yet sent stay unsent; “Resume” sends them later."),
+        )
     else:
         messages.info(request, _("This batch had already ended; there was nothing to cancel."))
     return redirect("appointments:batch-detail", batch_id=batch.pk)
@@ -317,4 +427,16 @@ def batch_export_audit(request: AuthenticatedRequest, batch_id: str) -> JsonResp
         audit_services.batch_audit(user=request.user, batch=batch), json_dumps_params={"indent": 2}
     )
     response["Content-Disposition"] = f'attachment; filename="audit-{batch.pk}.json"'
+    return response
+
+
+@require_GET
+@login_required
+def batch_export_rows_to_fix(request: AuthenticatedRequest, batch_id: str) -> StreamingHttpResponse:
+    """The invalid and failed rows in the file's own layout, to fix and upload again."""
+    batch = get_object_or_404(batches_for(request.user), pk=batch_id)
+    response = StreamingHttpResponse(
+        exports.rows_to_fix_csv(user=request.user, batch=batch), content_type="text/csv"
+    )
+    response["Content-Disposition"] = f'attachment; filename="rows-to-fix-{batch.pk}.csv"'
     return response

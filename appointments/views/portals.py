@@ -12,7 +12,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from appointments.forms.uploads import UploadForm
 from appointments.hubspot import oauth
@@ -121,15 +121,41 @@ def oauth_callback(request: AuthenticatedRequest) -> HttpResponse:
     return redirect("appointments:home")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def portal_disconnect(request: AuthenticatedRequest, hub_id: int) -> HttpResponse:
+    """GET: the confirmation naming the portal and what disconnecting does; POST: disconnect."""
     portal = get_object_or_404(portals_for(request.user), hub_id=hub_id)
     access.require(request.user, Action.PORTAL_MANAGE, portal)
+    if request.method == "GET":
+        return render(request, "appointments/portals/confirm_disconnect.html", {"portal": portal})
     problem = portal_services.portal_disconnect(user=request.user, portal=portal)
     messages.success(request, _("Disconnected HubSpot portal %(hub_id)s.") % {"hub_id": hub_id})
     if problem:
         messages.warning(request, problem)
+    return redirect("appointments:home")
+
+
+@require_POST
+@login_required
+def portal_readiness(request: AuthenticatedRequest, hub_id: int) -> HttpResponse:
+    """Check again whether the portal can take appointments; says so on the dashboard."""
+    portal = get_object_or_404(
+        portals_for(request.user).filter(status=Portal.Status.ACTIVE), hub_id=hub_id
+    )
+    access.require(request.user, Action.PORTAL_USE, portal)
+    try:
+        problem = portal_services.portal_check_readiness(user=request.user, portal=portal)
+    except (HubSpotError, PortalNeedsReconnect) as exc:
+        messages.error(request, schema_problem(exc))
+    else:
+        if problem:
+            messages.warning(request, problem)
+        else:
+            messages.success(
+                request,
+                _("Portal %(hub_id)s can take appointments.") % {"hub_id": hub_id},
+            )
     return redirect("appointments:home")
 
 

@@ -1,4 +1,5 @@
-"""Row views on the batch preview: show one row, fix its cells inline, exclude or include it."""
+"""Row views on the batch preview: show one row, fix its cells inline, exclude or include it;
+fix many rows at once and undo that."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from appointments.forms.rows import BulkFixForm
 from appointments.hubspot.errors import HubSpotError
 from appointments.models import Batch, BatchRow
 from appointments.services import access
@@ -19,10 +22,11 @@ from appointments.services import rows as row_services
 from appointments.services.access import Action, batches_for
 from appointments.services.portals import PortalNeedsReconnect
 from appointments.services.resolving import keys_problem, keys_row_links
-from appointments.views.base import AuthenticatedRequest
+from appointments.views.base import AuthenticatedRequest, shown_columns
 
 ROWS_TEMPLATE = "appointments/rows/_rows.html"
 EDIT_PAGE = "appointments/rows/edit.html"
+BULK_PAGE = "appointments/rows/bulk.html"
 # Tells the rows table's listener (in _rows.html) to reload the counts and buttons.
 ROWS_CHANGED = "rows-changed"
 
@@ -39,15 +43,22 @@ def _load(
 
 
 def _row_context(
-    request: AuthenticatedRequest, row: BatchRow, values: dict[int, str] | None = None
+    request: AuthenticatedRequest,
+    row: BatchRow,
+    values: dict[int, str] | None = None,
+    extra_errors: tuple[str, ...] = (),
 ) -> dict[str, object]:
     batch: Batch = row.batch
+    columns = shown_columns(request, batch)
+    row_services.rows_attach_shown(user=request.user, batch=batch, rows=[row], columns=columns)
     known = set()
     cells = []
     dates_read = row_services.row_dates_read(row=row)
+    enumerations = row_services.row_option_choices(user=request.user, batch=batch)
     for index, header in row_services.row_editable_columns(batch=batch):
         known.add(header)
         value = (values or {}).get(index, row.raw_text(index))
+        prop = enumerations.get(index)
         cells.append(
             {
                 "index": index,
@@ -56,6 +67,7 @@ def _row_context(
                 "multiline": row_services.is_multiline(value),
                 "errors": row.error_texts_for(header),
                 "read_as": dates_read.get(index, ""),
+                "choice": row_services.option_choice(prop, value) if prop else None,
                 "ambiguous": row_services.row_ambiguous_keys(
                     user=request.user, row=row, index=index
                 ),
@@ -73,8 +85,11 @@ def _row_context(
             text
             for error, text in zip(row.errors, row.error_texts, strict=True)
             if error["column"] not in known
-        ],
+        ]
+        + ([row.error_message] if row.state == BatchRow.State.FAILED and row.error_message else [])
+        + list(extra_errors),
         "editable": row_services.row_is_editable(row),
+        "shown_columns": columns,
         "can_act": access.can(request.user, Action.BATCH_ACT, batch),
         "links": keys_row_links(batch=batch, row=row),
         "hub_id": batch.portal.hub_id,
@@ -126,7 +141,7 @@ def row_edit(request: AuthenticatedRequest, batch_id: str, row_number: int) -> H
     """
     row = _load(request, batch_id, row_number, acting=True)
     template = ROWS_TEMPLATE + "#row-edit" if request.htmx else EDIT_PAGE
-    if not row_services.row_is_editable(row):
+    if not row_services.row_is_fixable(row):
         messages.warning(
             request,
             _("Row %(row)s was already given to HubSpot and can no longer be changed.")
@@ -146,6 +161,10 @@ def row_edit(request: AuthenticatedRequest, batch_id: str, row_number: int) -> H
         applied = row_services.row_revalidate(
             user=request.user, row=row, values=values, picks=_picks(request)
         )
+    except row_services.RowUnchanged:
+        message = _("HubSpot refused this row as it is: change a value before sending it again.")
+        context = _row_context(request, row, values, (message,))
+        return render(request, template, context)
     except (HubSpotError, PortalNeedsReconnect, TimeoutError) as exc:
         messages.error(request, keys_problem(exc))
         return render(request, template, _row_context(request, row, values))
@@ -185,3 +204,81 @@ def row_exclude(request: AuthenticatedRequest, batch_id: str, row_number: int) -
     response = render(request, ROWS_TEMPLATE + "#row-view", _row_context(request, row))
     response["HX-Trigger"] = ROWS_CHANGED
     return response
+
+
+def _bulk_page(
+    request: AuthenticatedRequest, batch: Batch, form: BulkFixForm, count: int | None = None
+) -> HttpResponse:
+    return render(
+        request,
+        BULK_PAGE,
+        {
+            "batch": batch,
+            "form": form,
+            "count": count,
+            "edits": row_services.rows_bulk_history(user=request.user, batch=batch),
+            "undoable": row_services.rows_bulk_undoable(user=request.user, batch=batch),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def rows_bulk(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
+    """Fix many rows at once: fill empty cells, find and replace, or fix every row with the
+    same error and value. A POST without ``apply`` shows how many rows the fix changes; with
+    ``apply=1`` it changes them and says how many."""
+    batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
+    access.require(request.user, Action.BATCH_ACT, batch)
+    columns = row_services.row_editable_columns(batch=batch)
+    if request.method == "GET":
+        return _bulk_page(request, batch, BulkFixForm(columns=columns, initial=request.GET))
+    form = BulkFixForm(request.POST, columns=columns)
+    if not form.is_valid():
+        return _bulk_page(request, batch, form)
+    fix = row_services.BulkFix(
+        kind=form.cleaned_data["kind"],
+        column=form.cleaned_data["column"],
+        find=form.cleaned_data["find"],
+        replace=form.cleaned_data["replace"],
+    )
+    if request.POST.get("apply") != "1":
+        count = row_services.rows_bulk_count(user=request.user, batch=batch, fix=fix)
+        return _bulk_page(request, batch, form, count)
+    edit = row_services.rows_bulk_apply(user=request.user, batch=batch, fix=fix)
+    messages.success(
+        request,
+        ngettext(
+            "%(count)s row changed and checked again; “Undo” puts it back.",
+            "%(count)s rows changed and checked again; “Undo” puts them back.",
+            edit.changed,
+        )
+        % {"count": edit.changed},
+    )
+    return redirect("appointments:rows-bulk", batch_id=batch.pk)
+
+
+@require_POST
+@login_required
+def rows_bulk_undo(request: AuthenticatedRequest, batch_id: str, edit_id: int) -> HttpResponse:
+    """Undo the batch's latest bulk fix on the rows not yet sent."""
+    batch = get_object_or_404(batches_for(request.user), pk=batch_id)
+    access.require(request.user, Action.BATCH_ACT, batch)
+    edit = get_object_or_404(batch.edits.select_related("batch__portal"), pk=edit_id)
+    try:
+        restored = row_services.rows_bulk_undo(user=request.user, edit=edit)
+    except ValueError:
+        messages.warning(
+            request, _("Only the latest fix can be undone; undo the later ones first.")
+        )
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "%(count)s row has its value back.",
+                "%(count)s rows have their values back.",
+                restored,
+            )
+            % {"count": restored},
+        )
+    return redirect("appointments:rows-bulk", batch_id=batch.pk)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import openpyxl
@@ -102,7 +102,38 @@ def test_it_downloads_excel_results_with_formulas_neutralised(
     assert rows[0][:2] == ["row", "Appointment name"]
     assert [r[1] for r in rows[1:]] == ["'=1+2", "'@SUM(A1)", "Plain visit"]
     assert all(r[-4] == "Created" for r in rows[1:])
-    assert all(cell.data_type == "s" for row in sheet.iter_rows() for cell in row if cell.value)
+    # No cell is a formula: text, numbers and dates only.
+    assert {cell.data_type for row in sheet.iter_rows() for cell in row if cell.value} <= {
+        "s",
+        "n",
+        "d",
+    }
+
+
+def test_the_excel_results_have_typed_cells_widths_a_filter_and_record_links(
+    logged_client: Client, user: Any, portal: Portal
+) -> None:
+    lines = [
+        "Appointment name,Start time,contact_ids",
+        f"Visit,2027-02-01 10:30,{DEMO_CONTACT_IDS[0]}",
+    ]
+    batch = batch_from_lines(user, portal, lines, "typed.csv")
+    batch_submit(user=batch.created_by, batch=batch)
+    record_id = batch.rows.get().hubspot_id
+
+    response = logged_client.get(reverse("appointments:batch-export-xlsx", args=[batch.pk]))
+
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    row = [cell for cell in sheet[2]]
+    assert row[0].value == 2  # the row number, a number
+    # The start as HubSpot shows it in the batch's zone (Paris), an Excel date and time.
+    assert row[2].value == datetime(2027, 2, 1, 10, 30)
+    assert row[2].number_format == "yyyy-mm-dd hh:mm"
+    assert row[3].value == str(DEMO_CONTACT_IDS[0]) and row[3].data_type == "s"
+    assert row[5].value == record_id and row[5].data_type == "s"  # an ID stays text
+    assert row[6].hyperlink.target.endswith(f"/record/0-421/{record_id}")
+    assert sheet.auto_filter.ref == "A1:H2"
+    assert sheet.column_dimensions["C"].width > 15
 
 
 def test_it_says_so_where_an_excel_cell_cannot_hold_the_whole_text(

@@ -77,19 +77,21 @@ def test_it_connects_uploads_and_creates_appointments_in_calls_of_100(
         page.get_by_role("button", name="Connect app").click()
         expect(page.locator(".message.success")).to_contain_text(f"{sandbox.hub_id}")
 
-        page.select_option("select[name=timezone]", "Europe/Paris")
+        page.fill("input[name=timezone]", "Europe/Paris")
         page.set_input_files("input[name=file]", str(WORKBOOK))
         page.get_by_role("button", name="Check the file").click()
         page.get_by_role("button", name="Check every row").click()
 
         expect(page.locator("[data-count=total]")).to_have_text("250")
         expect(page.locator("[data-count=invalid]")).to_have_text("1")
-        page.get_by_role("link", name="Invalid").click()
+        page.get_by_role("link", name="Invalid", exact=True).click()
         invalid = page.locator("tr[data-row='121']")
         expect(invalid).to_contain_text("Row 121")
         expect(invalid).to_contain_text("Tentative")
 
         page.get_by_role("button", name="Send 249 valid rows to HubSpot").click()
+        # The confirmation names the count and the portal before anything is sent.
+        page.get_by_role("button", name="Send 249 appointments to HubSpot").click()
         expect(page.locator("#batch-status")).to_have_text("Completed", timeout=90_000)
         expect(page.locator("[data-count=created]")).to_have_text("249")
         expect(page.locator("[data-count=failed]")).to_have_text("0")

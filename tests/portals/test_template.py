@@ -33,7 +33,9 @@ def test_it_downloads_a_template_that_maps_itself(logged_client: Client, portal:
         str(v.sqref): v.formula1 for v in sheet.data_validations.dataValidation if v.type == "list"
     }
     assert lists[f"{letter}2:{letter}10001"] == '"Scheduled,Completed,Canceled,No show"'
-    assert sheet.cell(row=2, column=1).value == "First visit"
+    assert sheet.cell(row=2, column=1).value == (
+        "Example: type your appointment here, or delete this row"
+    )
 
     upload(logged_client, portal, SimpleUploadedFile("template.xlsx", response.content))
     values = form_values(logged_client.get(mapping_url()).text, "mapping-form")

@@ -33,12 +33,14 @@ def test_it_fixes_an_invalid_cell_inline_and_the_row_becomes_ready(
 
     form = logged_client.get(url, headers=htmx)
     assert form.text.strip().startswith('<tr id="row-3"')
-    assert 'name="c3" value="Tentative"' in form.text
+    # The status is an enumeration: a select of its options, the file's text kept first.
+    assert '<option value="Tentative" selected>Tentative' in form.text
+    assert '<option value="Scheduled">Scheduled</option>' in form.text
     still_wrong = logged_client.post(url, {"c3": "Maybe"}, headers=htmx)
     fixed = logged_client.post(url, {"c3": "scheduled"}, headers=htmx)
 
     assert still_wrong.status_code == 200
-    assert 'name="c3" value="Maybe"' in still_wrong.text
+    assert '<option value="Maybe" selected>Maybe' in still_wrong.text
     assert "Row 3" in still_wrong.text and "Maybe" in still_wrong.text
     assert fixed.status_code == 200
     assert fixed["HX-Trigger"] == "rows-changed"

@@ -263,7 +263,8 @@ def test_it_pauses_when_the_daily_limit_is_reached(
     logged_client: Client, portal: Portal, hubspot: Any
 ) -> None:
     batch = make_batch(logged_client, portal, 250)
-    hubspot.set_limits(daily=6)  # 4 schema reads at upload, then two creates
+    # 4 schema reads at upload, the object library check before Send, then two creates
+    hubspot.set_limits(daily=7)
 
     batch = submit(logged_client, batch)
 
@@ -279,26 +280,33 @@ def test_it_pauses_when_the_daily_limit_is_reached(
     assert_exactly_once(batch, hubspot)
 
 
-def test_it_retries_failed_rows_but_never_unknown_ones(
+def test_it_retries_failed_rows_but_never_unknown_or_refused_ones(
     logged_client: Client, portal: Portal, hubspot: Any
 ) -> None:
-    lines = rows_csv(3)
-    lines[2] = (
-        lines[2]
-        .replace(",Scheduled,", ",Scheduled,")
-        .replace(lines[2].split(",")[4], "99999999999")
-    )
+    lines = rows_csv(4)
+    lines[2] = lines[2].replace(lines[2].split(",")[4], "99999999999")
     upload(logged_client, portal, csv_upload(lines))
     batch = submit(logged_client, Batch.objects.get())
     assert batch.rows.get(row_number=3).state == BatchRow.State.FAILED
     BatchRow.objects.filter(batch=batch, row_number=4).update(
         state=BatchRow.State.FAILED, error_category="UNKNOWN_OUTCOME", hubspot_id=""
     )
+    # A row failed for a passing reason (HubSpot out of reach) is sent again as it is.
+    gave_up = BatchCall.objects.create(
+        batch=batch, sequence=99, state=BatchCall.State.FAILED, http_status=503
+    )
+    BatchRow.objects.filter(batch=batch, row_number=5).update(
+        state=BatchRow.State.FAILED, error_category="RETRIES_EXHAUSTED", hubspot_id="", call=gave_up
+    )
+    before = len(hubspot.journal("/batch/create", method="POST"))
 
     logged_client.post(reverse("appointments:batch-retry", args=[batch.pk]))
 
-    retried = json.loads(hubspot.journal("/batch/create", method="POST")[-1].request_body)
-    assert [i["properties"]["hs_appointment_name"] for i in retried["inputs"]] == ["Visit 2"]
+    calls = hubspot.journal("/batch/create", method="POST")[before:]
+    retried = [json.loads(call.request_body)["inputs"] for call in calls]
+    # Row 3 (HubSpot refused its contact) is not resent unchanged; row 4 may exist.
+    assert [[i["properties"]["hs_appointment_name"] for i in c] for c in retried] == [["Visit 4"]]
+    assert batch.rows.get(row_number=3).state == BatchRow.State.FAILED
     assert batch.rows.get(row_number=4).error_category == "UNKNOWN_OUTCOME"
 
 
