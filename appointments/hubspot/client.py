@@ -536,26 +536,12 @@ class HubSpotClient:
         A read by ID, not a search: HubSpot answers 200, or 207 with the missing values in
         ``errors[].context.ids``. Raises HubSpotError.
         """
-        if not 0 < len(values) <= MAX_BATCH_INPUTS:
-            raise ValueError(f"appointments_by_unique_value takes 1 to {MAX_BATCH_INPUTS} values")
-        data = self._json(
-            self._request(
-                "POST",
-                f"/crm/objects/2026-03/{APPOINTMENT_OBJECT_TYPE}/batch/read",
-                json={
-                    "idProperty": id_property,
-                    "inputs": [{"id": value} for value in values],
-                    "properties": [id_property],
-                    "propertiesWithHistory": [],
-                },
-            )
-        )
-        found: dict[str, str] = {}
-        for item in data.get("results", []):
-            value = (item.get("properties") or {}).get(id_property)
-            if value in values:
-                found[str(value)] = str(item["id"])
-        return found
+        records = self.read_by_property(APPOINTMENT_OBJECT_TYPE, id_property, values, [])
+        return {
+            str(record.properties[id_property]): record.id
+            for record in records
+            if record.properties.get(id_property) in values
+        }
 
     # POST /crm/objects/2026-03/{objectType}/batch/read with idProperty: https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/contacts/guide
     # (email is the contacts' unique identifier; missing ones come back in a 207's errors)
