@@ -27,3 +27,15 @@ document.addEventListener("change", function (event) {
     target.form.submit();
   }
 });
+// A row's fix form takes the focus on its first cell to fix, once, when it is swapped in (or
+// its page loads). Not the autofocus attribute: Chrome applies that again at its next
+// rendering, after htmx already did, and a key typed meanwhile into another cell of the form
+// would land in the first one.
+function focusFirstCellToFix() {
+  var cell = document.querySelector("[data-autofocus]");
+  if (!cell) return;
+  cell.removeAttribute("data-autofocus");
+  cell.focus();
+}
+document.addEventListener("htmx:afterSettle", focusFirstCellToFix);
+document.addEventListener("DOMContentLoaded", focusFirstCellToFix);

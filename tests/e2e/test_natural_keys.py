@@ -34,7 +34,7 @@ def test_it_maps_emails_picks_an_ambiguous_company_and_sends(
         page.fill("input[name=username]", user.username)
         page.fill("input[name=password]", "correct-horse-42")
         page.click("button[type=submit]")
-        page.select_option("select[name=timezone]", "Europe/Paris")
+        page.fill("input[name=timezone]", "Europe/Paris")
         page.set_input_files("input[name=file]", str(file))
         page.get_by_role("button", name="Check the file").click()
 
@@ -53,6 +53,8 @@ def test_it_maps_emails_picks_an_ambiguous_company_and_sends(
         expect(page.locator("tr[data-row='3']")).to_contain_text("Twin Clinics South")
 
         page.get_by_role("button", name="Send 2 valid rows to HubSpot").click()
+        # The confirmation page names what is sent, and to which portal.
+        page.click("#confirm-send")
         expect(page.locator("[data-count=created]")).to_have_text("2")
     except Exception:
         ARTIFACTS.mkdir(exist_ok=True)

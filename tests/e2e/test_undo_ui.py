@@ -29,11 +29,13 @@ def test_it_sends_then_undoes_a_batch(
         page.fill("input[name=username]", user.username)
         page.fill("input[name=password]", "correct-horse-42")
         page.click("button[type=submit]")
-        page.select_option("select[name=timezone]", "Europe/Paris")
+        page.fill("input[name=timezone]", "Europe/Paris")
         page.set_input_files("input[name=file]", str(file))
         page.get_by_role("button", name="Check the file").click()
         page.get_by_role("button", name="Check every row").click()
         page.get_by_role("button", name="Send 12 valid rows to HubSpot").click()
+        # The confirmation page names what is sent, and to which portal.
+        page.click("#confirm-send")
         expect(page.locator("#batch-status")).to_have_text("Completed", timeout=60_000)
         expect(page.locator("[data-count=created]")).to_have_text("12")
         assert len([r for r in hubspot.appointments() if not r.archived]) == 12
