@@ -343,6 +343,7 @@ def batch_recheck(
     mapping: list[ColumnTarget | None],
     properties: list[PropertyDefinition],
     date_orders: dict[int, str],
+    create_contacts: bool = False,
 ) -> Batch:
     """Check every row of a draft batch again, in place, with a new column ``mapping`` (the
     mapping screen reached back from the batch): each row's cells are its stored texts (the
@@ -374,7 +375,8 @@ def batch_recheck(
     keys = keys_resolve(
         portal=batch.portal, mapping=mapping, rows=rows, known=batch.reading.get("keys")
     )
-    if batch.reading.get("create_contacts") and keys:
+    # Asked now (the mapping screen's box) or when the batch was first checked.
+    if (create_contacts or batch.reading.get("create_contacts")) and keys:
         reading["create_contacts"] = True
         keys_create_contacts(
             portal=batch.portal, mapping=mapping, headers=batch.headers, rows=rows, resolution=keys

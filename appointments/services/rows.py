@@ -134,8 +134,16 @@ def _checked_dates(batch: Batch, row: BatchRow) -> dict[int, datetime.date]:
         if not target or target["kind"] != "property" or target["name"] not in sent:
             continue
         value = sent[target["name"]]
+        if target.get("minutes_after") or target.get("fallback"):
+            # The value sent was built from another cell too (a duration after a start, a
+            # column filling this one's blanks): this cell alone never held it.
+            continue
         if kinds.get(target["name"]) == "datetime":
-            checked[index] = datetime.datetime.fromisoformat(value).astimezone(zone)
+            read = datetime.datetime.fromisoformat(value).astimezone(zone)
+            # A date whose time of day comes from another column or a fixed time: the cell
+            # held the date alone (the time goes back in from its own column).
+            joined = target.get("time_column") is not None or target.get("fixed_time")
+            checked[index] = read.date() if joined else read
         elif kinds.get(target["name"]) == "date":
             checked[index] = datetime.date.fromisoformat(value)
     return checked

@@ -473,6 +473,7 @@ def upload_confirm(
             mapping=mapping,
             properties=screen.schema.properties,
             date_orders=date_orders,
+            create_contacts=create_contacts,
         )
         return Confirmation(batch=batch, rows=preview.row_count)
     if preview.row_count > CONFIRM_INLINE_MAX_ROWS:

@@ -15,7 +15,7 @@ from django.urls import reverse
 from appointments.models import Batch, BatchRow, Portal
 from appointments.services import resolving
 from sandbox.models import CrmRecord
-from tests.web import confirm, csv_file, upload
+from tests.web import confirm, csv_file, form_values, mapping_url, upload
 
 HEADER = "Appointment name,Start time,Client email,First name,Last name,Phone"
 ROWS = [
@@ -128,3 +128,23 @@ def test_a_fix_naming_a_new_email_creates_that_contact_too(
     row = batch.rows.get(row_number=4)
     assert row.state == BatchRow.State.READY
     assert row.batch.layout.unpack_associations(row.associations)[0][0] == created.record_id
+
+
+def test_the_choice_made_when_changing_the_columns_creates_the_missing_contact(
+    logged_client: Client, portal: Portal, hubspot: Any
+) -> None:
+    # First checked without the choice, then back to the mapping from the batch with it.
+    upload(logged_client, portal, csv_file([HEADER, *ROWS]))
+    confirm(logged_client)
+    batch = Batch.objects.get()
+    assert batch.rows.get(row_number=2).state == BatchRow.State.INVALID
+    url = mapping_url() + "?change=1"
+    page = logged_client.get(url)
+    data = {**form_values(page.text, "mapping-form"), "create_contacts": "on", "change": "1"}
+
+    logged_client.post(url, data)
+
+    assert len(contacts("new.client@example.org")) == 1
+    assert Batch.objects.get().pk == batch.pk
+    assert batch.rows.get(row_number=2).state == BatchRow.State.READY
+    assert len(hubspot.journal("/0-1/batch/create")) == 1

@@ -251,3 +251,25 @@ def test_two_columns_for_one_association_keep_every_record_id(
         [DEMO_CONTACT_IDS[0], "HUBSPOT_DEFINED", 906],
         [DEMO_CONTACT_IDS[1], "HUBSPOT_DEFINED", 906],
     ]
+
+
+def test_fixing_a_row_keeps_its_date_and_its_time_from_their_two_columns(
+    logged_client: Client, portal: Portal
+) -> None:
+    # Row 3's notes are fixed; its date (column B) and time (column C) are left alone and must
+    # still make 2026-12-11 14:30 Paris, not a datetime put back into the date-only cell.
+    upload(logged_client, portal, csv_file(BOOKING))
+    confirm(logged_client, {"col_3": ""})
+    batch = Batch.objects.get()
+    row = batch.rows.get(row_number=3)
+    assert row.state == BatchRow.State.READY
+    posted = {f"c{i}": text for i, text in enumerate(row.raw)}
+    posted["c4"] = "Bring the referral letter"
+    url = reverse("appointments:row-edit", args=[batch.pk, 3])
+
+    logged_client.post(url, posted, headers={"HX-Request": "true"})
+
+    row.refresh_from_db()
+    assert (row.state, row.errors) == (BatchRow.State.READY, [])
+    assert sent_properties(row)["hs_appointment_start"] == "2026-12-11T13:30:00Z"
+    assert sent_properties(row)["visit_notes"] == "Bring the referral letter"
