@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from appointments.models import Batch, BatchRow, Portal
 from sandbox.models import DEFAULT_SEARCH_LAG_SECONDS, Switches
+from sandbox.models import Portal as SandboxPortal
 from tests.helpers import FaultStorm, batch_from_upload, duplicates_and_lost, settle_and_resend
 from tests.sending.test_crash import big_csv
 from tests.sending.test_row_key import choose_row_key
@@ -43,6 +44,10 @@ def test_a_fault_storm_at_the_default_lag_loses_and_duplicates_nothing(
     aim = random.Random(421)
 
     def strike(fault: str) -> None:
+        # A fault not yet met by a call stays: replacing it a second later (on a loaded machine
+        # calls can be that slow) would leave some kinds of fault untried.
+        if SandboxPortal.objects.filter(hub_id=hubspot.hub_id, fault_remaining__gt=0).exists():
+            return
         # Mostly at creates; now and then at whatever comes next (a search, a read by row key).
         path = "batch/create" if aim.random() < 0.7 else ""
         hubspot.set_fault(fault, times=1, path_contains=path, hang_seconds=2)
