@@ -68,3 +68,34 @@ def test_it_maps_emails_picks_an_ambiguous_company_and_sends(
         (("0-1", DEMO_CONTACT_IDS[0]), ("0-2", "18771200011")),
         (("0-1", DEMO_CONTACT_IDS[1]), ("0-2", DEMO_TWIN_COMPANY_IDS[1])),
     }
+
+
+def test_ticking_create_contacts_offers_the_contact_columns(
+    live_server: Any, portal: Portal, page: Page, tmp_path: Path
+) -> None:
+    user = portal.connected_by
+    user.set_password("correct-horse-42")
+    user.save()
+    file = tmp_path / "bookings.csv"
+    file.write_text(
+        "Appointment name,Client email,Given\nIntake,new.person@example.org,Zoé\n",
+        encoding="utf-8",
+    )
+    page.goto(f"{live_server.url}/uploads/new/")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", "correct-horse-42")
+    page.click("button[type=submit]")
+    page.fill("input[name=timezone]", "Europe/Paris")
+    page.set_input_files("input[name=file]", str(file))
+    page.get_by_role("button", name="Check the file").click()
+    target = page.locator("tr[data-column=C] select")
+    expect(target.locator("option[value='c:firstname']")).to_have_count(0)
+
+    page.locator("input[name=create_contacts]").check()
+
+    # The screen is redrawn (htmx) with the contact targets offered, the box still ticked.
+    expect(target.locator("option[value='c:firstname']")).to_have_count(1)
+    expect(page.locator("input[name=create_contacts]")).to_be_checked()
+    target.select_option("c:firstname")
+    page.get_by_role("button", name="Check every row").click()
+    expect(page.locator("[data-count=invalid]")).to_have_text("0")
