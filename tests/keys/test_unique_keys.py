@@ -17,6 +17,8 @@ from django.test import Client
 from django.urls import reverse
 
 from appointments.models import Batch, BatchRow, Portal
+from appointments.services.portals import portal_schema
+from sandbox.models import Token
 from sandbox.seed import (
     DEMO_ACCOUNT_NUMBERS,
     DEMO_BOOKING_REFS,
@@ -194,3 +196,24 @@ def test_the_cli_reports_the_key_property_each_association_came_from(
     assert [(e["column"], e["code"]) for e in second["errors"]] == [
         ("Booking reference", "not_found")
     ]
+
+
+def test_a_connection_without_an_objects_read_scope_offers_no_key_of_it(
+    portal: Portal, hubspot: Any
+) -> None:
+    static = Token.objects.get(token=hubspot.token)
+    Token.objects.create(
+        token="no-deals",
+        kind=Token.Kind.ACCESS,
+        app=static.app,
+        portal=static.portal,
+        user_id=static.user_id,
+        scopes=[s for s in static.scopes if "deals" not in s],
+    )
+    portal.set_tokens(access_token="no-deals", refresh_token=None, expires_in=None)
+    portal.save()
+
+    schema = portal_schema(portal=portal)
+
+    assert [p.name for p in schema.key_properties["0-1"]] == ["patient_number"]
+    assert schema.key_properties["0-3"] == []
