@@ -115,7 +115,12 @@ def _matches(props: dict[str, str], flt: dict[str, Any], kind: str, lowercase_in
         return have is None
     if op in ("IN", "NOT_IN"):
         values = [str(v) for v in flt.get("values") or []]
-        if kind == "string" and lowercase_in:
+        if kind in ("date", "datetime"):
+            # Dates and datetimes compare as instants, as for EQ: the values in epoch
+            # milliseconds or ISO-8601 (UNCONFIRMED for IN; SANDBOX.md).
+            instants = {_instant_ms(v) for v in values} - {None}
+            inside = have is not None and _instant_ms(have) in instants
+        elif kind == "string" and lowercase_in:
             # "When searching a string property with this operator, values must be lowercase":
             # the index holds lowercase text, so a value with capitals matches nothing.
             inside = have is not None and have.lower() in values
