@@ -1,4 +1,4 @@
-"""The duplicate check against HubSpot at scale: calls and seconds for N rows against N appointments.
+"""The duplicate check against HubSpot at scale: calls and seconds, N rows against N records.
 
 Usage: ``.venv/bin/python bench/duplicates.py [--rows 20000] [--database-url URL]`` from the
 project root (about two minutes for 20,000 rows, most of it making the batch). On a temporary

@@ -249,3 +249,12 @@ def test_it_splits_searches_that_match_more_than_search_reaches(
         "operator": "IN",
         "values": [wanted[4]],
     }
+
+
+def test_the_batch_page_states_the_search_lag(
+    hubspot: Any, portal: Portal, user: User, logged_client: Any
+) -> None:
+    batch = batch_of(user, portal, [(BASE, DEMO_CONTACT_IDS[0])])
+    page = logged_client.get(reverse("appointments:batch-detail", args=[batch.pk]))
+    assert 'id="search-duplicates"' in page.text
+    assert "one made in HubSpot in the last seconds may be missed" in page.text
