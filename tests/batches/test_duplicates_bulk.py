@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from appointments.models import Batch, BatchRow, Portal
 from appointments.services.duplicates import batch_duplicates_search_hubspot
+from appointments.services.portals import portal_client
 from sandbox.models import DEFAULT_SEARCH_LAG_SECONDS, CrmRecord
 from sandbox.models import Portal as SandboxPortal
 from sandbox.seed import DEMO_CONTACT_IDS
@@ -258,3 +259,47 @@ def test_the_batch_page_states_the_search_lag(
     page = logged_client.get(reverse("appointments:batch-detail", args=[batch.pk]))
     assert 'id="search-duplicates"' in page.text
     assert "one made in HubSpot in the last seconds may be missed" in page.text
+
+
+def test_it_waits_out_search_s_own_limit_when_another_client_searches(
+    hubspot: Any, portal: Portal, user: User, settings: Any
+) -> None:
+    # The app paces at 10 searches a second, the portal allows 1: as when another app of the
+    # portal uses part of it. Each 429 is tried again a second later.
+    settings.HUBSPOT_SEARCH_PER_SECOND = 10
+    hubspot.set_limits(search_per_second=1)
+    contacts = DEMO_CONTACT_IDS[:10]
+    rows = [(BASE + timedelta(minutes=15 * n), contacts[n % 10]) for n in range(300)]
+    seed(
+        hubspot.hub_id,
+        "0-421",
+        [
+            (str(65_000_000_000 + n), appointment("Phone", rows[n][0]), [rows[n][1]])
+            for n in (0, 299)
+        ],
+    )
+    batch = batch_of(user, portal, rows)
+
+    assert batch_duplicates_search_hubspot(user=user, batch=batch) == 2
+    statuses = [e.status for e in hubspot.journal("/0-421/search")]
+    assert statuses.count(200) == 3 and 429 in statuses
+
+
+def test_it_reads_every_contact_of_an_appointment_past_one_answer(
+    hubspot: Any, portal: Portal, monkeypatch: Any
+) -> None:
+    # HubSpot lists a record's associations a page at a time; one per page shows the cursor.
+    monkeypatch.setattr("sandbox.views.associations.ASSOCIATIONS_PAGE", 1)
+    contacts = DEMO_CONTACT_IDS[:3]
+    seed(hubspot.hub_id, "0-421", [("66000000001", appointment("Group", BASE), contacts)])
+
+    with portal_client(portal=portal) as client:
+        linked = client.read_associations("0-421", "0-1", ["66000000001", "66000000002"])
+
+    assert linked == {"66000000001": set(contacts)}
+    reads = hubspot.journal("/0-421/0-1/batch/read")
+    assert [json.loads(e.request_body)["inputs"] for e in reads] == [
+        [{"id": "66000000001"}, {"id": "66000000002"}],
+        [{"id": "66000000001", "after": "1"}],
+        [{"id": "66000000001", "after": "2"}],
+    ]
