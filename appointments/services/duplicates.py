@@ -322,8 +322,9 @@ def batch_duplicates_search_hubspot(*, user: User, batch: Batch) -> int:
     contacts of the appointments found are read 1,000 at a time through the associations
     API's batch read, and rows are matched by (start, contact). Unique-value properties are
     read by batch read with ``idProperty``, 100 values a call. For N rows with S distinct
-    starts, C candidates and U unique values: ceil(S/100) searches (more only when an instant
-    holds over 200 appointments), ceil(C/1,000) association reads and ceil(U/100) reads.
+    starts, C candidates and U unique values: ceil(S/100) searches of one page each while 100
+    starts hold at most 200 appointments (a page more per 200 beyond), ceil(C/1,000)
+    association reads and ceil(U/100) reads.
     Searches keep search's own per-second limit (``HUBSPOT_SEARCH_PER_SECOND``, a 429 tried
     again); reads are paced by the portal's 10-second budget
     (https://developers.hubspot.com/docs/api/usage-details). Search lags writes by a few
