@@ -61,21 +61,13 @@ def test_it_maps_emails_picks_an_ambiguous_company_and_sends(
 def test_ticking_create_contacts_offers_the_contact_columns(
     live_server: Any, portal: Portal, page: Page, tmp_path: Path
 ) -> None:
-    user = portal.connected_by
-    user.set_password("correct-horse-42")
-    user.save()
     file = tmp_path / "bookings.csv"
     file.write_text(
         "Appointment name,Client email,Given\nIntake,new.person@example.org,Zoé\n",
         encoding="utf-8",
     )
-    page.goto(f"{live_server.url}/uploads/new/")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", "correct-horse-42")
-    page.click("button[type=submit]")
-    page.fill("input[name=timezone]", "Europe/Paris")
-    page.set_input_files("input[name=file]", str(file))
-    page.get_by_role("button", name="Check the file").click()
+    sign_in(page, f"{live_server.url}/uploads/new/", portal.connected_by)
+    upload_file(page, file)
     target = page.locator("tr[data-column=C] select")
     expect(target.locator("option[value='c:firstname']")).to_have_count(0)
 
