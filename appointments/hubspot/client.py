@@ -335,6 +335,16 @@ class HubSpotClient:
         )
         return [PropertyDefinition.from_api(item) for item in data.get("results", [])]
 
+    # GET /crm/properties/2026-03/{objectType}: https://developers.hubspot.com/docs/api-reference/2026-03/crm/properties/get-properties
+    # ("hasUniqueValue": records can be read by it, idProperty)
+    def get_unique_properties(self, object_type: str) -> list[PropertyDefinition]:
+        """The unique-value properties (``hasUniqueValue``) of ``object_type`` (``0-1``
+        contacts, ``0-2`` companies, ``0-3`` deals): the properties its records can be read
+        by. Raises HubSpotScopeError without that object's read scope, HubSpotError."""
+        data = self._json(self._request("GET", f"/crm/properties/2026-03/{object_type}"))
+        found = [PropertyDefinition.from_api(item) for item in data.get("results", [])]
+        return [prop for prop in found if prop.has_unique_value and not prop.hidden]
+
     # POST /crm/properties/2026-03/{objectType}: https://developers.hubspot.com/docs/api/crm/properties
     # ("Create a property", "Create unique identifier properties")
     def create_appointment_property(self, definition: dict[str, Any]) -> PropertyDefinition:

@@ -64,7 +64,7 @@ def test_a_canceled_batch_is_resumed(
         data=("\n".join(rows_csv(250)) + "\n").encode(),
         filename="long.csv",
     )
-    hubspot.set_limits(daily=6)  # 4 schema reads, two calls of 100, then paused
+    hubspot.set_limits(daily=9)  # 7 schema reads, two calls of 100, then paused
     batch_submit(user=batch.created_by, batch=batch)
     batch.refresh_from_db()
     assert batch.status == Batch.Status.PAUSED

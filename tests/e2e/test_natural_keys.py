@@ -56,3 +56,26 @@ def test_it_maps_emails_picks_an_ambiguous_company_and_sends(
         (("0-1", DEMO_CONTACT_IDS[0]), ("0-2", "18771200011")),
         (("0-1", DEMO_CONTACT_IDS[1]), ("0-2", DEMO_TWIN_COMPANY_IDS[1])),
     }
+
+
+def test_ticking_create_contacts_offers_the_contact_columns(
+    live_server: Any, portal: Portal, page: Page, tmp_path: Path
+) -> None:
+    file = tmp_path / "bookings.csv"
+    file.write_text(
+        "Appointment name,Client email,Given\nIntake,new.person@example.org,Zoé\n",
+        encoding="utf-8",
+    )
+    sign_in(page, f"{live_server.url}/uploads/new/", portal.connected_by)
+    upload_file(page, file)
+    target = page.locator("tr[data-column=C] select")
+    expect(target.locator("option[value='c:firstname']")).to_have_count(0)
+
+    page.locator("input[name=create_contacts]").check()
+
+    # The screen is redrawn (htmx) with the contact targets offered, the box still ticked.
+    expect(target.locator("option[value='c:firstname']")).to_have_count(1)
+    expect(page.locator("input[name=create_contacts]")).to_be_checked()
+    target.select_option("c:firstname")
+    page.get_by_role("button", name="Check every row").click()
+    expect(page.locator("[data-count=invalid]")).to_have_text("0")
