@@ -920,6 +920,8 @@ def batch_queue(*, batch: Batch) -> int:
             heartbeat_at=now,
             finished_at=None,
             status_message="",
+            # Why a Send that waited for the look in HubSpot did not send: sent now.
+            hubspot_search_message="",
         )
         batch_id = str(locked.pk)
         transaction.on_commit(lambda: send_batch.enqueue(batch_id))
