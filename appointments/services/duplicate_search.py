@@ -2,14 +2,15 @@
 the batch page or by Send, run by the task ``search_duplicates`` in ``manage.py worker``,
 polled by the page, recovered when its worker dies.
 
-A 20,000-row batch costs about 210 calls and close to a minute at search's own limit
-(``bench/duplicates.py``), past a web worker's time-out, so no page waits for it. The search
-itself is ``services.duplicates.duplicates_in_hubspot``. While it runs the batch is neither
-sent nor remapped (``services.states.GUARDS``). A worker holds a look by a lease, as undoing
-does (``services.undo``): stamped with ``host:pid:nonce`` and a heartbeat it renews every
-quarter of ``HUBPORTAL_WORKER_LEASE_SECONDS``; a look whose lease expired is started again by
-the next worker's scan (``batch_search_recover_stalled``) or by a person. A look only reads
-HubSpot, so starting it again is harmless. Keyword-only, typed functions named
+A 20,000-row batch costs about 210 calls and close to a minute at search's own limit of 5
+searches a second (https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm,
+"Limitations"; ``bench/duplicates.py``), past a web worker's time-out, so no page waits for
+it. The search itself is ``services.duplicates.duplicates_in_hubspot``. While it runs the
+batch is neither sent nor remapped (``services.states.GUARDS``). A worker holds a look by a
+lease, as undoing does (``services.undo``): stamped with ``host:pid:nonce`` and a heartbeat it
+renews every quarter of ``HUBPORTAL_WORKER_LEASE_SECONDS``; a look whose lease expired is
+started again by the next worker's scan (``batch_search_recover_stalled``) or by a person. A
+look only reads HubSpot, so starting it again is harmless. Keyword-only, typed functions named
 ``batch_search_<action>``.
 """
 

@@ -241,3 +241,36 @@ def test_send_after_a_look_that_finds_matches_asks_first(
     assert batch.status == Batch.Status.COMPLETED
     assert batch.rows.get(row_number=2).state == BatchRow.State.EXCLUDED
     assert len(hubspot.appointments()) == 2
+
+
+def test_a_429_storm_ends_the_look_with_the_reason(
+    hubspot: Any, portal: Portal, user: User, logged_client: Client
+) -> None:
+    # Other clients of the portal take every search of each second: each 429 is tried again
+    # a second later, twice, then the look stops and says so.
+    batch = batch_of(user, portal, [(BASE, DEMO_CONTACT_IDS[0])])
+    hubspot.set_limits(search_per_second=0)
+    response = look(logged_client, batch)
+    batch.refresh_from_db()
+    assert batch.hubspot_search_state == Batch.Search.FAILED
+    assert [e.status for e in hubspot.journal("/0-421/search")] == [429, 429, 429]
+    assert "stopped: HubSpot could not be asked:" in response.text
+    assert "secondly limit" in batch.hubspot_search_message
+    assert 'hx-trigger="every 2s"' not in response.text
+
+
+def test_a_portal_to_reconnect_ends_the_look_and_the_send_waiting_for_it(
+    hubspot: Any, portal: Portal, user: User, logged_client: Client
+) -> None:
+    batch = batch_of(user, portal, [(BASE, DEMO_CONTACT_IDS[0])])
+    # The token keys changed: the stored tokens cannot be decrypted; a person must act.
+    Portal.objects.filter(pk=portal.pk).update(access_token_encrypted="not-a-token")
+    response = logged_client.post(
+        reverse("appointments:batch-submit", args=[batch.pk]), {"look_first": "1"}, follow=True
+    )
+    batch.refresh_from_db()
+    assert batch.hubspot_search_state == Batch.Search.FAILED
+    assert batch.status == Batch.Status.DRAFT and hubspot.appointments() == []
+    assert "cannot be decrypted" in batch.hubspot_search_message
+    assert batch.hubspot_search_message.endswith("Nothing was sent.")
+    assert "stopped: HubSpot could not be asked:" in response.text
