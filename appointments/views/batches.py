@@ -472,7 +472,9 @@ def batch_export_xlsx(request: AuthenticatedRequest, batch_id: str) -> HttpRespo
 @login_required
 def batch_export_audit(request: AuthenticatedRequest, batch_id: str) -> JsonResponse:
     batch = get_object_or_404(
-        batches_for(request.user).select_related("portal", "created_by", "undo_requested_by"),
+        batches_for(request.user).select_related(
+            "portal", "created_by", "undo_requested_by", "hubspot_search_by"
+        ),
         pk=batch_id,
     )
     response = JsonResponse(

@@ -107,6 +107,10 @@ def test_two_clicks_start_one_look_that_the_page_polls_then_shows(
     assert "1 row matched an appointment there." in shown.text
     assert 'hx-trigger="every 2s"' not in shown.text
     assert 'id="submit-batch"' in shown.text and "Look in HubSpot again" in shown.text
+    audit = logged_client.get(reverse("appointments:batch-export-audit", args=[batch.pk])).json()
+    assert audit["hubspot_search"]["state"] == "done"
+    assert audit["hubspot_search"]["requested_by"] == user.username
+    assert audit["hubspot_search"]["matches"] == [{"row": 2, "record_id": record}]
 
 
 def test_a_batch_is_not_sent_while_its_look_runs(
