@@ -399,6 +399,10 @@ def batch_recheck(
         mapping=mapping_to_json(mapping),
         properties_snapshot=[p.to_json() for p in properties],
         reading=reading,
+        # Other rows now: what a look in HubSpot found for the old ones no longer holds.
+        hubspot_search_state=Batch.Search.NONE,
+        hubspot_search_message="",
+        hubspot_duplicates=[],
     )
     if not claimed:
         raise BatchNotEditable
