@@ -79,7 +79,7 @@ from appointments.services.sending import (
     this_worker,
 )
 from appointments.services.states import Action as StateAction
-from appointments.services.states import batch_can, batch_transition
+from appointments.services.states import batch_allows, batch_can, batch_transition
 from appointments.services.storage import batch_rows_store_encoded
 
 logger = logging.getLogger(__name__)
@@ -395,6 +395,10 @@ def batch_recheck(
         mapping=mapping_to_json(mapping),
         properties_snapshot=[p.to_json() for p in properties],
         reading=reading,
+        # Other rows now: what a look in HubSpot found for the old ones no longer holds.
+        hubspot_search_state=Batch.Search.NONE,
+        hubspot_search_message="",
+        hubspot_duplicates=[],
     )
     if not claimed:
         raise BatchNotEditable
@@ -628,7 +632,7 @@ def batch_submit(*, user: User, batch: Batch, on_duplicate: str = "ask", canary:
     if canary and batch.status == Batch.Status.DRAFT:
         Batch.objects.filter(pk=batch.pk, status=Batch.Status.DRAFT).update(canary_size=canary)
         batch.canary_size = canary
-    if on_duplicate != "create" and batch_can(status=batch.status, action=StateAction.QUEUE):
+    if on_duplicate != "create" and batch_allows(batch=batch, action=StateAction.QUEUE):
         report = batch_duplicates(batch=batch)
         if report.sent or report.hubspot:
             if on_duplicate != "skip":

@@ -309,7 +309,13 @@ SEARCH_TRIES = 3
 ASSOCIATION_READS = MAX_ASSOCIATION_READ_INPUTS
 
 
-def batch_duplicates_search_hubspot(*, user: User, batch: Batch) -> int:
+# Called with (searches done, searches planned) after each search; may raise to stop the look.
+SearchProgress = Callable[[int, int], None]
+
+
+def batch_duplicates_search_hubspot(
+    *, user: User, batch: Batch, progress: SearchProgress | None = None
+) -> int:
     """Look in HubSpot for appointments that match the batch's ready rows (same start and an
     associated contact in common, or the same value of a unique-value property) and that the
     app did not create; keep them on the batch (``hubspot_duplicates``, shown and skipped like
@@ -331,9 +337,24 @@ def batch_duplicates_search_hubspot(*, user: User, batch: Batch) -> int:
     moments: an appointment created in the last seconds may be missed (those the app created
     are caught at once by ``batch_duplicates``). Raises HubSpotError / PortalNeedsReconnect
     when HubSpot cannot be asked, PermissionDenied unless ``user`` may act on the batch;
-    nothing is changed then.
+    nothing is changed then. ``progress``: as ``duplicates_in_hubspot``. Inline: a script's
+    (``import_appointments``); the pages look in the background (``services.duplicate_search``).
     """
     access.require(user, Action.BATCH_ACT, batch)
+    found_rows = duplicates_in_hubspot(batch=batch, progress=progress)
+    Batch.objects.filter(pk=batch.pk).update(hubspot_duplicates=found_rows)
+    batch.hubspot_duplicates = found_rows
+    return len(found_rows)
+
+
+def duplicates_in_hubspot(
+    *, batch: Batch, progress: SearchProgress | None = None
+) -> list[dict[str, Any]]:
+    """What ``batch_duplicates_search_hubspot`` finds, ``[{"row": row number, "record_id":
+    id}]`` in row order, without keeping it. ``progress(done, planned)`` is called after each
+    search (planned grows when a chunk of starts is halved); an exception it raises stops the
+    look and is raised. Same calls and errors as ``batch_duplicates_search_hubspot``; the
+    caller checks access."""
     keys_of = _keyer(batch)
     # {start instant (ms): {contact id: [row numbers]}}; {property: {value: [row numbers]}}
     by_start: dict[int, dict[str, list[int]]] = {}
@@ -352,7 +373,7 @@ def batch_duplicates_search_hubspot(*, user: User, batch: Batch) -> int:
     hits: dict[int, str] = {}
     hub_id = batch.portal.hub_id
     with portal_client(portal=batch.portal) as client:
-        found = _appointments_starting(client, hub_id, by_start)
+        found = _appointments_starting(client, hub_id, by_start, progress)
         mine = _app_created(batch.portal_id, list(found))
         candidates = sorted(set(found) - mine)
         for at in range(0, len(candidates), ASSOCIATION_READS):
@@ -372,10 +393,7 @@ def batch_duplicates_search_hubspot(*, user: User, batch: Batch) -> int:
                     for number in values.get(value, []):
                         hits.setdefault(number, record_id)
     held = _app_created(batch.portal_id, list(set(hits.values())))
-    found_rows = [{"row": n, "record_id": r} for n, r in sorted(hits.items()) if r not in held]
-    Batch.objects.filter(pk=batch.pk).update(hubspot_duplicates=found_rows)
-    batch.hubspot_duplicates = found_rows
-    return len(found_rows)
+    return [{"row": n, "record_id": r} for n, r in sorted(hits.items()) if r not in held]
 
 
 def _app_created(portal_id: int, record_ids: list[str]) -> set[str]:
@@ -392,27 +410,42 @@ def _app_created(portal_id: int, record_ids: list[str]) -> set[str]:
 
 
 def _appointments_starting(
-    client: HubSpotClient, hub_id: int, by_start: dict[int, dict[str, list[int]]]
+    client: HubSpotClient,
+    hub_id: int,
+    by_start: dict[int, dict[str, list[int]]],
+    progress: SearchProgress | None = None,
 ) -> dict[str, int]:
     """``{record id: start instant (ms)}`` of the portal's appointments (as search sees them)
-    that start at one of ``by_start``'s instants."""
+    that start at one of ``by_start``'s instants; ``progress`` as ``duplicates_in_hubspot``."""
     found: dict[str, int] = {}
     instants = sorted(by_start)
     pending = [
         instants[at : at + STARTS_PER_SEARCH] for at in range(0, len(instants), STARTS_PER_SEARCH)
     ]
+    done = 0
+
+    def searched(later: int = 0) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, done + len(pending) + later)
+
     while pending:
         chunk = pending.pop(0)
         groups = [{"filters": [_start_filter(chunk)]}]
         if _search_into(found, client, hub_id, groups, whole=False):
+            searched()
             continue
         if len(chunk) > 1:
             # Over 10,000 matches: the pages would stop short; two halves each reach theirs.
             half = len(chunk) // 2
             pending[:0] = [chunk[:half], chunk[half:]]
+            searched()
             continue
         contacts = sorted(by_start[chunk[0]])
-        for at in range(0, len(contacts), STARTS_PER_SEARCH):
+        chunks = range(0, len(contacts), STARTS_PER_SEARCH)
+        searched(len(chunks))
+        for number, at in enumerate(chunks, start=1):
             by_contact = {
                 "propertyName": "associations.contact",
                 "operator": "IN",
@@ -421,6 +454,7 @@ def _appointments_starting(
             _search_into(
                 found, client, hub_id, [{"filters": [_start_filter(chunk), by_contact]}], whole=True
             )
+            searched(len(chunks) - number)
     return found
 
 

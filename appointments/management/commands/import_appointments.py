@@ -94,9 +94,10 @@ class Command(BaseCommand):
             "--on-duplicate",
             choices=duplicate_services.ON_DUPLICATE_CHOICES,
             help=(
-                "What to do with rows this app already created in the portal (same start and "
-                "contact, or same unique value): skip them, or create them anyway. Without it, "
-                "a file with such rows is not sent"
+                "What to do with rows already in the portal (same start and contact, or same "
+                "unique value), created by this app or found in HubSpot (looked in before "
+                "sending, unless create): skip them, or create them anyway. Without it, a file "
+                "with such rows is not sent"
             ),
         )
 
@@ -257,14 +258,23 @@ class Command(BaseCommand):
             keys=keys,
         )
         refused = None
+        queued = 0
         try:
+            if on_duplicate != "create":
+                # As Send on the pages, which look in the background: a script may wait.
+                duplicate_services.batch_duplicates_search_hubspot(user=user, batch=batch)
             queued = batch_services.batch_submit(user=user, batch=batch, on_duplicate=on_duplicate)
         except duplicate_services.DuplicatesUndecided as exc:
-            queued = 0
             refused = (
-                f"{exc.count} row(s) duplicate appointments this app already created in portal "
-                f"{batch.portal.hub_id}; nothing was sent. Run again with --on-duplicate skip "
-                "(leave them out) or --on-duplicate create (create them anyway)."
+                f"{exc.count} row(s) duplicate appointments already in portal "
+                f"{batch.portal.hub_id} (created by this app, or found in HubSpot); nothing "
+                "was sent. Run again with --on-duplicate skip (leave them out) or "
+                "--on-duplicate create (create them anyway)."
+            )
+        except (HubSpotError, PortalNeedsReconnect) as exc:
+            refused = (
+                f"HubSpot could not be asked for appointments like these rows ({exc}); nothing "
+                "was sent. Run again, or with --on-duplicate create to send without looking."
             )
         batch.refresh_from_db()
         skipped = batch.rows.filter(state=BatchRow.State.EXCLUDED).count()
@@ -272,5 +282,6 @@ class Command(BaseCommand):
             "id": str(batch.pk),
             "queued": queued,
             "skipped_duplicates": skipped,
+            "found_in_hubspot": len(batch.hubspot_duplicates),
             "status": Batch.Status(batch.status).value,
         }, refused
