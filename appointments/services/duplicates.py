@@ -29,6 +29,7 @@ from appointments.models import Batch, BatchRow, RowUndo
 from appointments.services import access
 from appointments.services.access import Action
 from appointments.services.matching import value_key
+from appointments.services.notifications import batch_notify
 from appointments.services.portals import portal_client
 
 # Rows of this batch that are or will be sent: the ones a duplicate matters for.
@@ -308,6 +309,7 @@ def batch_duplicates_search_hubspot(*, user: User, batch: Batch) -> int:
     created in the last seconds may be missed (those the app created are caught at once by
     ``batch_duplicates``). Raises HubSpotError / PortalNeedsReconnect when HubSpot cannot be
     asked, PermissionDenied unless ``user`` may act on the batch; nothing is changed then.
+    Duplicates found mail the sender once (``notifications.batch_notify``).
     """
     access.require(user, Action.BATCH_ACT, batch)
     keys_of = _keyer(batch)
@@ -321,7 +323,7 @@ def batch_duplicates_search_hubspot(*, user: User, batch: Batch) -> int:
                 _, start, contact = key
                 by_contact.setdefault(contact, {}).setdefault(value_key(start), []).append(number)
     hits: dict[int, str] = {}
-    with portal_client(portal=batch.portal) as client:
+    with portal_client(portal=batch.portal, user=user) as client:
         for contact, starts in by_contact.items():
             instants = sorted(ms for ms in map(_instant_ms, _starts(batch, starts)) if ms)
             if not instants:
@@ -346,6 +348,8 @@ def batch_duplicates_search_hubspot(*, user: User, batch: Batch) -> int:
     found = [{"row": n, "record_id": r} for n, r in sorted(hits.items()) if r not in held]
     Batch.objects.filter(pk=batch.pk).update(hubspot_duplicates=found)
     batch.hubspot_duplicates = found
+    if found:  # the batch now waits for the sender to decide: tell them (once)
+        batch_notify(batch_id=str(batch.pk))
     return len(found)
 
 
