@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from appointments import crypto
 from appointments.intake.encoding import RowLayout
 from appointments.intake.messages import error_text
-from appointments.status_messages import status_text
+from appointments.status_messages import message_text, status_text
 
 
 class Portal(models.Model):
@@ -390,9 +390,20 @@ class BatchRow(models.Model):
 
     @property
     def outcome_text(self) -> str:
-        """``error_message`` in the reader's language when the app wrote it (see
-        ``OUTCOME_MESSAGES``), else as stored (HubSpot's own words)."""
-        return str(self.OUTCOME_MESSAGES.get(self.error_category) or self.error_message)
+        """``error_message`` in the reader's language when the app wrote it: by its category
+        (``OUTCOME_MESSAGES``), or the failed call's stored message (``BatchCall.error_said``,
+        read from a ``call_error_said`` annotation or an already fetched ``call``, never by a
+        query of its own); else as stored (HubSpot's own words)."""
+        fixed = self.OUTCOME_MESSAGES.get(self.error_category)
+        if fixed:
+            return str(fixed)
+        if "call_error_said" in self.__dict__:
+            said = self.__dict__["call_error_said"]
+        else:
+            said = self.call.error_said if BatchRow.call.is_cached(self) and self.call else None
+        if said and self.state == self.State.FAILED:
+            return message_text(said) or self.error_message
+        return self.error_message
 
     @property
     def error_texts(self) -> list[str]:
@@ -583,6 +594,10 @@ class BatchCall(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     correlation_id = models.CharField(max_length=64, blank=True)
     error_message = models.TextField(blank=True)
+    # ``error_message`` as a ``status_messages`` message (a code and its parameters, or
+    # HubSpot's own text), said in the reader's language (``error_text``); the call's failed
+    # rows say the same.
+    error_said = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # When the call was first sent: reconciliation looks for records created since then.
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -603,6 +618,11 @@ class BatchCall(models.Model):
 
     def __str__(self) -> str:
         return f"Call {self.sequence}"
+
+    @property
+    def error_text(self) -> str:
+        """``error_message`` in the reader's language (``error_said`` when set)."""
+        return message_text(self.error_said) if self.error_said else self.error_message
 
     @property
     def state_label(self) -> str:

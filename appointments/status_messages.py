@@ -23,6 +23,18 @@ MESSAGES: dict[str, Promise] = {
     "hubspot_timed_out": _("HubSpot did not answer within %(seconds)s s (time-out)."),
     "hubspot_no_answer": _("HubSpot did not answer (%(error)s)."),
     "hubspot_http_status": _("HubSpot answered HTTP %(status)s."),
+    # Why a call's rows failed (``BatchCall.error_said``).
+    "worker_stopped": _("the worker stopped while the call was out"),
+    "resend_duplicate_row_key": _("HubSpot refused a resend as a duplicate row key."),
+    "hubspot_kept_refusing": _("HubSpot kept refusing this call."),
+    "row_unconfirmed": _(
+        "HubSpot did not confirm this row (%(detail)s). It may have been created: check "
+        "HubSpot before sending it again."
+    ),
+    "row_unconfirmed_after_search": _(
+        "HubSpot did not confirm this row (%(detail)s). It may have been created: press "
+        "Check HubSpot again before sending it again."
+    ),
     # Why the engine waits before trying a call again (``Batch.retry_code``).
     "retry_unreachable": _(
         "HubSpot could not be reached (%(reason)s); trying again: attempt %(next)s of %(max)s."

@@ -224,7 +224,7 @@ def test_a_paused_batch_says_why_in_the_readers_language(
         french_client(user).get(reverse("appointments:batch-detail", args=[batch.pk])).text
     )
 
-    assert f"HubSpot est injoignable (" in text
+    assert "HubSpot est injoignable (" in text
     assert "Impossible de joindre HubSpot" in text
     left = [sentence for sentence in english_sentences() if sentence in text]
     assert left == []
@@ -244,3 +244,40 @@ def test_a_paused_batch_says_why_in_the_readers_language(
     )
     assert "HubSpot a répondu HTTP 502" in text and "tentative 2 sur 8" in text
     assert [sentence for sentence in english_sentences() if sentence in text] == []
+
+
+def test_a_call_that_failed_says_why_in_the_readers_language(
+    french_catalog: Path,  # noqa: F811
+    user: User,
+    portal: Portal,
+    hubspot: Any,
+) -> None:
+    """Rows whose create call got no usable answer (502s, then a search that found nothing):
+    the worker wrote in English, the French page says the call's and the rows' reason in
+    French around HubSpot's own words."""
+    batch = batch_of(user, portal, valid=2, invalid=0, name="u.csv")
+    hubspot.set_fault("502", times=100, path_contains="/batch/create")
+    with translation.override("en"):
+        batch_services.batch_submit(user=user, batch=batch)
+    row = batch.rows.order_by("row_number").first()
+    assert row is not None and row.error_category == "UNKNOWN_OUTCOME"
+    assert "did not confirm" in row.error_message  # stored in the worker's language
+
+    client = french_client(user)
+    pages = [
+        (reverse("appointments:batch-detail", args=[batch.pk]), {}),
+        # The row alone, as htmx asks for it when a fix is closed.
+        (
+            reverse("appointments:row-detail", args=[batch.pk, row.row_number]),
+            {"HX-Request": "true"},
+        ),
+    ]
+    for url, headers in pages:
+        text = visible_text(client.get(url, headers=headers).text)
+        assert f"HubSpot n{AP}a pas confirmé cette ligne (HTTP 502 " in text, url
+        assert "Elle a peut-être été créée" in text, url
+        assert [sentence for sentence in english_sentences() if sentence in text] == [], url
+    # The results download too.
+    download = client.get(reverse("appointments:batch-export-csv", args=[batch.pk]))
+    content = b"".join(download.streaming_content).decode()  # type: ignore[attr-defined]
+    assert f"HubSpot n{AP}a pas confirmé cette ligne (HTTP 502 " in content

@@ -61,14 +61,18 @@ class HubSpotError(Exception):
         message = message_text({"code": code, "params": params})
         return cls(message, code=code, params=params, **kw)
 
+    def said(self) -> dict[str, Any]:
+        """``message`` as a message to store (``status_messages``): the app's words as their
+        code, HubSpot's as text."""
+        return {"code": self.code, "params": self.params} if self.code else {"text": self.message}
+
     def stored(self) -> dict[str, Any]:
-        """This error as ``str`` says it, as a message to store (``status_messages``): the
-        app's words as their code, HubSpot's as text, after the HTTP status and category."""
+        """This error as ``str`` says it, as a message to store: ``said`` after the HTTP status
+        and category."""
         prefix = (f"HTTP {self.status} " if self.status else "") + (
             f"{self.category}: " if self.category else ""
         )
-        said = {"code": self.code, "params": self.params} if self.code else {"text": self.message}
-        return {**said, "prefix": prefix} if prefix else said
+        return {**self.said(), "prefix": prefix} if prefix else self.said()
 
 
 class HubSpotAuthError(HubSpotError):

@@ -600,6 +600,8 @@ def batch_rows_page(
     # A row of a call whose answer was lost shows "Checking HubSpot" until it is settled: the
     # call's settle time, joined for the page's rows only.
     shown = shown.annotate(call_settles_at=F("call__settles_at"))
+    # Why the row's call failed, said in the reader's language (``BatchRow.outcome_text``).
+    shown = shown.annotate(call_error_said=F("call__error_said"))
     # What an undo did to the row's record (``RowUndo``, one per row at most).
     shown = shown.select_related("undo")
     if batch.name_column is not None:

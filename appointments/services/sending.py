@@ -60,7 +60,6 @@ from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F,
 from django.db.models.functions import Coalesce
 from django.tasks import task
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from appointments.hubspot.client import (
     MAX_BATCH_INPUTS,
@@ -445,6 +444,7 @@ def _finish_call(call: BatchCall, rows: list[BatchRow], result: BatchCreateResul
         call.completed_at = result.completed_at
         call.correlation_id = result.correlation_id
         call.error_message = ""
+        call.error_said = {}
         call.save()
         # HubSpot answers again: the page stops saying it is retrying.
         Batch.objects.filter(pk=call.batch_id, retry_at__isnull=False).update(
@@ -463,6 +463,8 @@ def _fail_call(call: BatchCall, rows: list[BatchRow], exc: HubSpotError, categor
         _save_rows(rows)
         call.state, call.http_status = BatchCall.State.FAILED, exc.status
         call.error_message, call.correlation_id = exc.message, exc.correlation_id
+        # Said again in each reader's language, on the call and on its rows.
+        call.error_said = exc.said()
         call.save()
 
 
@@ -513,7 +515,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
         # creating its records, so the settle time runs from now.
         _mark_unknown(call)
     if unknown and not row_key:
-        _settle_by_search(call, lane, rows, _("the worker stopped while the call was out"))
+        _settle_by_search(call, lane, rows, stored("worker_stopped"))
         return
     last_error: HubSpotError | None = None
     for attempt in range(1, MAX_ATTEMPTS_PER_CALL + 1):
@@ -555,7 +557,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
             else:  # 502/503/504: HubSpot may or may not have created the records.
                 _mark_unknown(call)
                 if not row_key:
-                    _settle_by_search(call, lane, rows, str(exc))
+                    _settle_by_search(call, lane, rows, exc.stored())
                     return
                 unknown = True
                 _wait_to_retry(batch, _backoff(attempt), attempt, exc)
@@ -567,7 +569,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
         except HubSpotUnknownOutcome as exc:
             _mark_unknown(call)
             if not row_key:
-                _settle_by_search(call, lane, rows, str(exc))
+                _settle_by_search(call, lane, rows, exc.stored())
                 return
             last_error, unknown = exc, True
             _wait_to_retry(batch, _backoff(attempt), attempt, exc)
@@ -595,7 +597,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
                 # Save what is settled; look for the rest again after the wait.
                 _save_rows([r for r in rows if r.state != BatchRow.State.SENDING])
                 rows, unknown = waiting, True
-                last_error = HubSpotError(_("HubSpot refused a resend as a duplicate row key."))
+                last_error = HubSpotError.coded("resend_duplicate_row_key", {})
                 _sleep(batch, _backoff(attempt))
                 continue
             _finish_call(call, rows, result)
@@ -612,7 +614,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
             ),
             resume_after=UNREACHABLE_RETRY,
         )
-    error = last_error or HubSpotError(_("HubSpot kept refusing this call."))
+    error = last_error or HubSpotError.coded("hubspot_kept_refusing", {})
     if unknown:
         try:
             call_reconcile(lane.client(), batch, call, rows)
@@ -622,13 +624,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
         if not rows:  # the last look found every row
             BatchCall.objects.filter(pk=call.pk).update(state=BatchCall.State.DONE)
             return
-        error = HubSpotError(
-            _(
-                "HubSpot did not confirm this row (%(detail)s). It may have been created: check "
-                "HubSpot before sending it again."
-            )
-            % {"detail": error}
-        )
+        error = HubSpotError.coded("row_unconfirmed", {"detail": error.stored()})
         _fail_call(call, rows, error, UNKNOWN_OUTCOME)
     else:
         _fail_call(call, rows, error, error.category or "RETRIES_EXHAUSTED")
@@ -646,7 +642,9 @@ def _mark_unknown(call: BatchCall) -> None:
     BatchCall.objects.filter(pk=call.pk).update(settles_at=call.settles_at)
 
 
-def _settle_by_search(call: BatchCall, lane: _Lane, rows: list[BatchRow], detail: str) -> None:
+def _settle_by_search(
+    call: BatchCall, lane: _Lane, rows: list[BatchRow], detail: dict[str, Any]
+) -> None:
     """Settle a call without a row key whose answer was lost, never sending it again.
 
     Waits until ``call.settles_at`` (the rows show "checking HubSpot" meanwhile), then
@@ -654,7 +652,8 @@ def _settle_by_search(call: BatchCall, lane: _Lane, rows: list[BatchRow], detail
     found are CREATED, the others FAILED as ``UNKNOWN_OUTCOME`` ("may have been created"),
     left to "Check HubSpot again". HubSpot's search lags its writes and gives no bound, so a
     row not found may still exist: resending it could duplicate it. ``detail`` says what was
-    lost. Raises _Pause (reconnect: the call stays unknown and is settled on resume).
+    lost (a ``status_messages`` message). Raises _Pause (reconnect: the call stays unknown and
+    is settled on resume).
     """
     batch = lane.batch
     assert call.settles_at is not None
@@ -674,13 +673,7 @@ def _settle_by_search(call: BatchCall, lane: _Lane, rows: list[BatchRow], detail
     if not rows:
         BatchCall.objects.filter(pk=call.pk).update(state=BatchCall.State.DONE)
         return
-    error = HubSpotError(
-        _(
-            "HubSpot did not confirm this row (%(detail)s). It may have been created: press "
-            "Check HubSpot again before sending it again."
-        )
-        % {"detail": detail}
-    )
+    error = HubSpotError.coded("row_unconfirmed_after_search", {"detail": detail})
     _fail_call(call, rows, error, UNKNOWN_OUTCOME)
 
 
