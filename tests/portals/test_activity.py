@@ -85,7 +85,7 @@ def test_the_page_shows_the_error_rate_429s_and_recent_errors_for_admins_only(
     assert f'<dd id="activity-calls">{len(calls)}</dd>' in page
     assert f'<dd id="activity-429">{len(errors)}</dd>' in page
     assert f"{rate:.1f} %" in page
-    assert "Above HubSpot’s guideline" in page
+    assert "Above HubSpot\N{RIGHT SINGLE QUOTATION MARK}s guideline" in page
     correlation = hubspot.journal(method="POST")[-1].correlation_id
     assert correlation and correlation in page
     assert "/old" not in page
@@ -99,7 +99,8 @@ def test_the_page_shows_the_error_rate_429s_and_recent_errors_for_admins_only(
 def test_a_quiet_portal_is_within_the_guideline(
     logged_client: Client, portal: Portal, user: User
 ) -> None:
-    now = timezone.now()
+    # A quarter to the hour, in the past: the last hour holds the calls at :45 and :15.
+    now = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(minutes=15)
     for minutes in range(40):
         HubSpotCallLog.objects.create(
             hub_id=portal.hub_id, method="GET", path="/crm/owners/2026-03", status=200,
@@ -115,11 +116,11 @@ def test_a_quiet_portal_is_within_the_guideline(
     assert (activity.calls, activity.errors, activity.rate_limited) == (41, 1, 0)
     assert activity.error_rate == pytest.approx(100 / 41) and not activity.above_limit
     assert sum(hour.calls for hour in activity.hours) == 41
-    assert activity.hours[-1].calls == 2 and activity.hours[-1].errors == 1
+    assert activity.hours[-1].calls == 3 and activity.hours[-1].errors == 1
     [error] = activity.recent_errors
     assert error.error_category == "TIMED_OUT"
     page = logged_client.get(reverse("appointments:portal-activity", args=[portal.hub_id])).text
-    assert "Within HubSpot’s guideline" in page
+    assert "Within HubSpot\N{RIGHT SINGLE QUOTATION MARK}s guideline" in page
 
 
 def test_the_worker_acts_for_the_sender_and_stops_when_they_lost_the_portal(
@@ -156,6 +157,8 @@ def test_the_worker_acts_for_the_sender_and_stops_when_they_lost_the_portal(
     assert batch.rows.filter(state=BatchRow.State.CREATED).count() == 3
     creates = HubSpotCallLog.objects.filter(path__endswith="/batch/create")
     assert set(creates.values_list("user__username", flat=True)) == {"ops-amina"}
+    audit = logged_client.get(reverse("appointments:batch-export-audit", args=[batch.pk])).json()
+    assert (audit["batch"]["created_by"], audit["batch"]["sent_by"]) == ("ops-carla", "ops-amina")
     # Undo is done for whoever pressed it.
     logged_client.post(reverse("appointments:batch-undo", args=[batch.pk]))
     batch.refresh_from_db()
