@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from appointments import crypto
 from appointments.intake.encoding import RowLayout
 from appointments.intake.messages import error_text
+from appointments.status_messages import message_text, status_text
 
 
 class Portal(models.Model):
@@ -242,6 +243,21 @@ class Batch(models.Model):
     undo_requested_at = models.DateTimeField(null=True, blank=True)
     undone_at = models.DateTimeField(null=True, blank=True)
     undo_include_changed = models.BooleanField(default=False)
+    # Who the worker acts for while it sends: the person who last pressed Send, Resume or
+    # "Send the failed rows again" (null before the first send: the batch's creator).
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # ``status_message`` and ``retry_message`` as a message code and its parameters, said in
+    # the reader's language (``appointments.intake.messages.status_text``); the text columns
+    # keep HubSpot's own words, and older batches' text.
+    status_code = models.CharField(max_length=40, blank=True)
+    status_params = models.JSONField(default=dict, blank=True)
+    retry_code = models.CharField(max_length=40, blank=True)
+    retry_params = models.JSONField(default=dict, blank=True)
+    # The waiting state the sender was last mailed about ("canary", "hubspot_duplicates",
+    # "unknown_outcome"), so each entry into one mails once; cleared when the batch is queued.
+    waiting_notified = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -255,6 +271,21 @@ class Batch(models.Model):
 
     def __str__(self) -> str:
         return self.filename or _("Batch %(id)s") % {"id": self.pk}
+
+    @property
+    def acting_user_id(self) -> int:
+        """Who the worker acts for: the person who last sent it, else its creator."""
+        return self.sent_by_id or self.created_by_id
+
+    @property
+    def status_text(self) -> str:
+        """``status_message`` in the reader's language (``status_code`` when set)."""
+        return status_text(self.status_code, self.status_params) or self.status_message
+
+    @property
+    def retry_text(self) -> str:
+        """``retry_message`` in the reader's language (``retry_code`` when set)."""
+        return status_text(self.retry_code, self.retry_params) or self.retry_message
 
     @property
     def is_active(self) -> bool:
@@ -395,9 +426,20 @@ class BatchRow(models.Model):
 
     @property
     def outcome_text(self) -> str:
-        """``error_message`` in the reader's language when the app wrote it (see
-        ``OUTCOME_MESSAGES``), else as stored (HubSpot's own words)."""
-        return str(self.OUTCOME_MESSAGES.get(self.error_category) or self.error_message)
+        """``error_message`` in the reader's language when the app wrote it: by its category
+        (``OUTCOME_MESSAGES``), or the failed call's stored message (``BatchCall.error_said``,
+        read from a ``call_error_said`` annotation or an already fetched ``call``, never by a
+        query of its own); else as stored (HubSpot's own words)."""
+        fixed = self.OUTCOME_MESSAGES.get(self.error_category)
+        if fixed:
+            return str(fixed)
+        if "call_error_said" in self.__dict__:
+            said = self.__dict__["call_error_said"]
+        else:
+            said = self.call.error_said if BatchRow.call.is_cached(self) and self.call else None
+        if said and self.state == self.State.FAILED:
+            return message_text(said) or self.error_message
+        return self.error_message
 
     @property
     def error_texts(self) -> list[str]:
@@ -588,6 +630,10 @@ class BatchCall(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     correlation_id = models.CharField(max_length=64, blank=True)
     error_message = models.TextField(blank=True)
+    # ``error_message`` as a ``status_messages`` message (a code and its parameters, or
+    # HubSpot's own text), said in the reader's language (``error_text``); the call's failed
+    # rows say the same.
+    error_said = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # When the call was first sent: reconciliation looks for records created since then.
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -608,6 +654,11 @@ class BatchCall(models.Model):
 
     def __str__(self) -> str:
         return f"Call {self.sequence}"
+
+    @property
+    def error_text(self) -> str:
+        """``error_message`` in the reader's language (``error_said`` when set)."""
+        return message_text(self.error_said) if self.error_said else self.error_message
 
     @property
     def state_label(self) -> str:
@@ -751,3 +802,38 @@ class DataRemoval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.performed_at:%Y-%m-%d %H:%M}"
+
+
+class HubSpotCallLog(models.Model):
+    """One HTTP call the app made to HubSpot for a portal (``hubspot.client``, its one writer):
+    when, what (method and path, no query, body or token), HubSpot's answer (``status``: null
+    when none came), how long it took, its correlation ID and error category. The admins'
+    activity page (``services.activity``) reads the last day; ``manage.py purge_data`` deletes
+    older ones.
+    """
+
+    hub_id = models.BigIntegerField()
+    at = models.DateTimeField(default=timezone.now)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=255)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    correlation_id = models.CharField(max_length=64, blank=True)
+    error_category = models.CharField(max_length=64, blank=True)
+    # Who the call was made for (a page view's person, or the person a background task acts
+    # for); null for calls made for nobody in particular (e.g. a probe).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["hub_id", "at"], name="call_log_hub_at")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} {self.status}"
+
+    @property
+    def is_error(self) -> bool:
+        """An error response (4xx, 5xx) or no answer at all."""
+        return self.status is None or self.status >= 400

@@ -9,7 +9,17 @@ from typing import Any
 from django.urls import path
 from django.views.generic.base import RedirectView
 
-from appointments.views import batches, duplicates, grid, history, portals, rows, undo, uploads
+from appointments.views import (
+    activity,
+    batches,
+    duplicates,
+    grid,
+    history,
+    portals,
+    rows,
+    undo,
+    uploads,
+)
 
 app_name = "appointments"
 
@@ -44,6 +54,12 @@ urlpatterns = [
         "hubspot/portals/<int:hub_id>/template.xlsx",
         portals.portal_template,
         name="portal-template",
+    ),
+    # activity: a portal's HubSpot calls of the last day (admins)
+    path(
+        "hubspot/portals/<int:hub_id>/activity/",
+        activity.portal_activity_page,
+        name="portal-activity",
     ),
     # uploads
     path("uploads/new/", uploads.upload_create, name="upload-create"),

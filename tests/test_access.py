@@ -60,6 +60,8 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     # Re-checking whether a portal can take appointments only reads HubSpot: whoever may use it.
     "appointments:portal-readiness": ("POST", USE_PORTAL),
     "appointments:portal-template": ("GET", USE_PORTAL),
+    # A portal's HubSpot calls, error rate and correlation IDs: the admins'.
+    "appointments:portal-activity": ("GET", {ADMIN}),
     "appointments:upload-create": ("GET", SENDERS),
     "appointments:upload-mapping": ("GET", {CREATOR, ADMIN}),
     "appointments:grid-entry": ("GET", SENDERS),

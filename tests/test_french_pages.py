@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
+from typing import Any
 
 import polib
 import pytest
@@ -14,14 +15,16 @@ from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from appointments.models import Batch, BatchRow, Portal
+from appointments.services import batches as batch_services
 from appointments.services import exports
 from appointments.services import uploads as upload_services
 from sandbox.seed import DEMO_CONTACT_IDS
 from tests.helpers import batch_from_upload
 from tests.test_i18n import FRENCH_PO, NB, PLACEHOLDER, french_catalog  # noqa: F401
+from tests.test_reachability import closed_port
 
 AP = "\N{RIGHT SINGLE QUOTATION MARK}"
 TAGS = re.compile(r"<(script|style)\b.*?</\1>|<[^>]+>", re.S)
@@ -128,6 +131,7 @@ def test_every_page_reads_in_french_with_0_1_and_2(
         "grid": reverse("appointments:grid-entry") + f"?portal={portal.pk}&timezone=UTC",
         "row": reverse("appointments:row-edit", args=[batch.pk, row.row_number]),
         "mapping": reverse("appointments:upload-mapping", args=[upload.pk]),
+        "activity": reverse("appointments:portal-activity", args=[portal.hub_id]),
     }
     english = english_sentences()
     texts = {}
@@ -196,3 +200,84 @@ def test_a_row_error_is_said_in_the_readers_language_and_old_ones_stay_readable(
     assert lines[0][0] == "ligne" and lines[0][-1] == "erreur"
     assert lines[1][-1].startswith("Ligne 2, colonne")
     assert old.error_texts == ["Old sentence."]
+
+
+def test_a_paused_batch_says_why_in_the_readers_language(
+    french_catalog: Path,  # noqa: F811
+    user: User,
+    portal: Portal,
+    hubspot: Any,
+    settings: Any,
+) -> None:
+    """A batch paused by HubSpot out of reach, its reason written by the worker in English,
+    read in French: the pause, HubSpot client's reason and the retry note, all in French."""
+    batch = batch_of(user, portal, valid=2, invalid=0, name="p.csv")
+    settings.HUBSPOT_API_BASE_URL = f"http://127.0.0.1:{closed_port()}"
+    settings.HUBPORTAL_RETRY_WAIT_MAX_SECONDS = 0
+    with translation.override("en"):
+        batch_services.batch_submit(user=user, batch=batch)
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.PAUSED
+    assert batch.status_code == "paused_unreachable" and batch.status_message == ""
+
+    text = visible_text(
+        french_client(user).get(reverse("appointments:batch-detail", args=[batch.pk])).text
+    )
+
+    assert "HubSpot est injoignable (" in text
+    assert "Impossible de joindre HubSpot" in text
+    left = [sentence for sentence in english_sentences() if sentence in text]
+    assert left == []
+    # The retry note the worker wrote while trying, also said in French.
+    Batch.objects.filter(pk=batch.pk).update(
+        status=Batch.Status.RUNNING,
+        retry_code="retry_unreachable",
+        retry_params={
+            "reason": {"code": "hubspot_http_status", "params": {"status": 502}},
+            "next": 2,
+            "max": 8,
+        },
+        retry_at=timezone.now(),
+    )
+    text = visible_text(
+        french_client(user).get(reverse("appointments:batch-detail", args=[batch.pk])).text
+    )
+    assert "HubSpot a répondu HTTP 502" in text and "tentative 2 sur 8" in text
+    assert [sentence for sentence in english_sentences() if sentence in text] == []
+
+
+def test_a_call_that_failed_says_why_in_the_readers_language(
+    french_catalog: Path,  # noqa: F811
+    user: User,
+    portal: Portal,
+    hubspot: Any,
+) -> None:
+    """Rows whose create call got no usable answer (502s, then a search that found nothing):
+    the worker wrote in English, the French page says the call's and the rows' reason in
+    French around HubSpot's own words."""
+    batch = batch_of(user, portal, valid=2, invalid=0, name="u.csv")
+    hubspot.set_fault("502", times=100, path_contains="/batch/create")
+    with translation.override("en"):
+        batch_services.batch_submit(user=user, batch=batch)
+    row = batch.rows.order_by("row_number").first()
+    assert row is not None and row.error_category == "UNKNOWN_OUTCOME"
+    assert "did not confirm" in row.error_message  # stored in the worker's language
+
+    client = french_client(user)
+    pages = [
+        (reverse("appointments:batch-detail", args=[batch.pk]), {}),
+        # The row alone, as htmx asks for it when a fix is closed.
+        (
+            reverse("appointments:row-detail", args=[batch.pk, row.row_number]),
+            {"HX-Request": "true"},
+        ),
+    ]
+    for url, headers in pages:
+        text = visible_text(client.get(url, headers=headers).text)
+        assert f"HubSpot n{AP}a pas confirmé cette ligne (HTTP 502 " in text, url
+        assert "Elle a peut-être été créée" in text, url
+        assert [sentence for sentence in english_sentences() if sentence in text] == [], url
+    # The results download too.
+    download = client.get(reverse("appointments:batch-export-csv", args=[batch.pk]))
+    content = b"".join(download.streaming_content).decode()  # type: ignore[attr-defined]
+    assert f"HubSpot n{AP}a pas confirmé cette ligne (HTTP 502 " in content

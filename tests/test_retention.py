@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments.models import Batch, BatchRow, DataRemoval, Portal, Upload
+from appointments.models import Batch, BatchRow, DataRemoval, HubSpotCallLog, Portal, Upload
 from tests.web import BATCH_HEADER, csv_upload, rows_csv
 from tests.web import upload_and_confirm as upload
 
@@ -42,6 +42,9 @@ def test_the_purge_deletes_old_batches_and_uploads_and_records_it(
     long_ago = timezone.now() - timedelta(days=100)
     Batch.objects.filter(pk=old.pk).update(created_at=long_ago)
     Upload.objects.filter(batch=old).update(created_at=long_ago)
+    HubSpotCallLog.objects.all().delete()  # the calls made by the uploads above
+    HubSpotCallLog.objects.create(hub_id=portal.hub_id, method="GET", path="/old", at=long_ago)
+    recent_call = HubSpotCallLog.objects.create(hub_id=portal.hub_id, method="GET", path="/new")
 
     call_command("purge_data", "--user", "ops-admin", "--older-than-days", "90")
 
@@ -50,7 +53,8 @@ def test_the_purge_deletes_old_batches_and_uploads_and_records_it(
     assert Upload.objects.filter(batch=recent).exists()
     [record] = DataRemoval.objects.all()
     assert record.kind == DataRemoval.Kind.PURGE and record.performed_by == admin_user
-    assert record.counts == {"batches": 1, "rows": 3, "uploads": 1}
+    assert record.counts == {"batches": 1, "rows": 3, "uploads": 1, "hubspot_calls": 1}
+    assert list(HubSpotCallLog.objects.all()) == [recent_call]
     assert record.criteria["older_than_days"] == 90
 
 

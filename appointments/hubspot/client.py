@@ -12,6 +12,7 @@ that may have reached HubSpot (``HubSpotUnknownOutcome``).
 
 from __future__ import annotations
 
+import logging
 import ssl
 import time
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from typing import Any
 
 import requests
 from django.conf import settings
+from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
@@ -40,6 +42,9 @@ from appointments.hubspot.schema import (
     AssociationLabel,
     PropertyDefinition,
 )
+from appointments.models import HubSpotCallLog
+
+logger = logging.getLogger(__name__)
 
 # Attempts of an idempotent read after the first, for background work.
 READ_RETRIES = 3
@@ -227,6 +232,10 @@ class HubSpotClient:
     left, at most ``HUBSPOT_TIMEOUT_SECONDS``). Every method raises a ``HubSpotError``
     subclass on failure (see ``errors.py``); a call past the deadline raises
     ``HubSpotUnknownOutcome``.
+
+    With a ``hub_id``, every call is paced by the portal's shared budget and recorded in
+    ``HubSpotCallLog`` (for the admins' activity page), as made for ``user_id`` (the person
+    the page or the task acts for), without bodies or tokens.
     """
 
     def __init__(
@@ -237,8 +246,10 @@ class HubSpotClient:
         base_url: str | None = None,
         retries: int = READ_RETRIES,
         deadline_seconds: float | None = None,
+        user_id: int | None = None,
     ) -> None:
         self.hub_id = hub_id  # when set, calls are paced by the shared per-portal budget
+        self.user_id = user_id
         self.base_url = (base_url or settings.HUBSPOT_API_BASE_URL).rstrip("/")
         self.timeout = settings.HUBSPOT_TIMEOUT_SECONDS
         self.deadline = None if deadline_seconds is None else time.monotonic() + deadline_seconds
@@ -265,6 +276,36 @@ class HubSpotClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _log(
+        self,
+        method: str,
+        path: str,
+        started: float | None,
+        status: int | None,
+        correlation_id: str = "",
+        category: str = "",
+    ) -> None:
+        """Record one call of a portal's client (the one place calls are recorded); a
+        database that cannot take it loses the record, never the call."""
+        if self.hub_id is None:
+            return
+        duration = None if started is None else round((time.monotonic() - started) * 1000)
+        try:
+            # A savepoint: a failed insert must not break a transaction the caller holds.
+            with transaction.atomic():
+                HubSpotCallLog.objects.create(
+                    hub_id=self.hub_id,
+                    method=method,
+                    path=path[:255],
+                    status=status,
+                    duration_ms=duration,
+                    correlation_id=correlation_id[:64],
+                    error_category=category[:64],
+                    user_id=self.user_id,
+                )
+        except DatabaseError as exc:
+            logger.warning("Could not record the HubSpot call %s %s: %s", method, path, exc)
+
     def _request(
         self, method: str, path: str, *, paced: bool = True, **kwargs: Any
     ) -> requests.Response:
@@ -274,39 +315,22 @@ class HubSpotClient:
         if self.deadline is not None:
             timeout = min(timeout, self.deadline - time.monotonic())
             if timeout <= 0:
-                raise HubSpotUnknownOutcome(
-                    _("HubSpot did not answer in time."), category=TIMED_OUT
+                raise HubSpotUnknownOutcome.coded(
+                    "hubspot_no_answer_in_time", {}, category=TIMED_OUT
                 )
+        started = time.monotonic()
         try:
-            response = self.session.request(
-                method, f"{self.base_url}{path}", timeout=timeout, **kwargs
-            )
-        except requests.RequestException as exc:
-            if never_sent(exc):
-                raise HubSpotNotSent(
-                    _("Could not connect to HubSpot at %(url)s (%(error)s: %(cause)s).")
-                    % {
-                        "url": self.base_url,
-                        "error": type(exc).__name__,
-                        "cause": _root_cause(exc),
-                    },
-                    category="NOT_CONNECTED",
-                ) from None
-            if not isinstance(exc, requests.Timeout | requests.ConnectionError):
-                raise HubSpotError(
-                    _("Could not call HubSpot: %(error)s") % {"error": exc}
-                ) from None
-            if timed_out(exc):
-                raise HubSpotUnknownOutcome(
-                    _("HubSpot did not answer within %(seconds)s s (time-out).")
-                    % {"seconds": f"{timeout:.0f}"},
-                    category=TIMED_OUT,
-                ) from None
-            raise HubSpotUnknownOutcome(
-                _("HubSpot did not answer (%(error)s).") % {"error": type(exc).__name__},
-                category="NO_RESPONSE",
-            ) from None
-        raise_for_response(response)
+            response = self._send(method, path, timeout, **kwargs)
+        except HubSpotError as exc:
+            self._log(method, path, started, exc.status, exc.correlation_id, exc.category)
+            raise
+        self._log(
+            method,
+            path,
+            started,
+            response.status_code,
+            response.headers.get("x-hubspot-correlation-id", ""),
+        )
         if paced:
             headers = response.headers
             pacing.slow_down(
@@ -314,6 +338,40 @@ class HubSpotClient:
                 _int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds"),
                 _int_header(headers, "X-HubSpot-RateLimit-Max"),
             )
+        return response
+
+    def _send(self, method: str, path: str, timeout: float, **kwargs: Any) -> requests.Response:
+        """One request (with urllib3's retries of reads); the answers urllib3 retried (429s,
+        5xx) are recorded first, each a call of its own. Raises HubSpotError."""
+        try:
+            response = self.session.request(
+                method, f"{self.base_url}{path}", timeout=timeout, **kwargs
+            )
+        except requests.RequestException as exc:
+            if never_sent(exc):
+                raise HubSpotNotSent.coded(
+                    "hubspot_not_connected",
+                    {
+                        "url": self.base_url,
+                        "error": type(exc).__name__,
+                        "cause": _root_cause(exc),
+                    },
+                    category="NOT_CONNECTED",
+                ) from None
+            if not isinstance(exc, requests.Timeout | requests.ConnectionError):
+                raise HubSpotError.coded("hubspot_call_failed", {"error": str(exc)}) from None
+            if timed_out(exc):
+                raise HubSpotUnknownOutcome.coded(
+                    "hubspot_timed_out", {"seconds": f"{timeout:.0f}"}, category=TIMED_OUT
+                ) from None
+            raise HubSpotUnknownOutcome.coded(
+                "hubspot_no_answer", {"error": type(exc).__name__}, category="NO_RESPONSE"
+            ) from None
+        retried = getattr(getattr(response.raw, "retries", None), "history", ())
+        for attempt in retried:
+            if attempt.status:
+                self._log(method, path, None, attempt.status)
+        raise_for_response(response)
         return response
 
     def _json(self, response: requests.Response) -> dict[str, Any]:

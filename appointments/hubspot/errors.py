@@ -10,10 +10,11 @@ https://developers.hubspot.com/docs/api/usage-details.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 import requests
-from django.utils.translation import gettext as _
+
+from appointments.status_messages import message_text
 
 
 class HubSpotError(Exception):
@@ -22,7 +23,8 @@ class HubSpotError(Exception):
     ``status`` is the HTTP status (None when no response arrived); ``category`` HubSpot's
     ``category`` or OAuth ``status`` (e.g. ``VALIDATION_ERROR``, ``BAD_REFRESH_TOKEN``);
     ``message`` HubSpot's own message, fit to show; ``retryable`` whether sending the same
-    request again later may succeed.
+    request again later may succeed. When the app wrote the message (no answer, no message in
+    it), ``code`` and ``params`` say it again in any language (``status_messages``).
     """
 
     retryable = False
@@ -35,9 +37,13 @@ class HubSpotError(Exception):
         category: str = "",
         correlation_id: str = "",
         body: dict[str, Any] | None = None,
+        code: str = "",
+        params: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
+        self.code = code
+        self.params = params or {}
         self.status = status
         self.category = category
         self.correlation_id = correlation_id
@@ -47,6 +53,26 @@ class HubSpotError(Exception):
         prefix = f"HTTP {self.status} " if self.status else ""
         category = f"{self.category}: " if self.category else ""
         return f"{prefix}{category}{self.message}"
+
+    @classmethod
+    def coded(cls, code: str, params: dict[str, Any], **kw: Any) -> Self:
+        """An error whose message the app writes: ``code`` of ``status_messages.MESSAGES``
+        with ``params``, said now in the active language and stored as the code."""
+        message = message_text({"code": code, "params": params})
+        return cls(message, code=code, params=params, **kw)
+
+    def said(self) -> dict[str, Any]:
+        """``message`` as a message to store (``status_messages``): the app's words as their
+        code, HubSpot's as text."""
+        return {"code": self.code, "params": self.params} if self.code else {"text": self.message}
+
+    def stored(self) -> dict[str, Any]:
+        """This error as ``str`` says it, as a message to store: ``said`` after the HTTP status
+        and category."""
+        prefix = (f"HTTP {self.status} " if self.status else "") + (
+            f"{self.category}: " if self.category else ""
+        )
+        return {**self.said(), "prefix": prefix} if prefix else self.said()
 
 
 class HubSpotAuthError(HubSpotError):
@@ -101,11 +127,11 @@ class HubSpotUnknownOutcome(HubSpotError):
 def error_from_response(status: int, body: Any, headers: dict[str, str]) -> HubSpotError:
     """Build the fitting HubSpotError from an error response's status, JSON body and headers."""
     data: dict[str, Any] = body if isinstance(body, dict) else {}
-    message = str(
-        data.get("message")
-        or data.get("error_description")
-        or _("HubSpot answered HTTP %(status)s.") % {"status": status}
-    )
+    message = str(data.get("message") or data.get("error_description") or "")
+    coded: dict[str, Any] = {}
+    if not message:  # a gateway's HTML page, an empty body: the app says it
+        coded = {"code": "hubspot_http_status", "params": {"status": status}}
+        message = message_text(coded)
     if "error" in data and data.get("status") not in (None, "error"):
         # An OAuth error: HubSpot's own code is in "status" (BAD_REFRESH_TOKEN, BAD_AUTH_CODE).
         category = str(data["status"])
@@ -119,6 +145,7 @@ def error_from_response(status: int, body: Any, headers: dict[str, str]) -> HubS
         "category": category,
         "correlation_id": correlation_id,
         "body": data,
+        **coded,
     }
     if status == 429:
         retry_after = headers.get("Retry-After")

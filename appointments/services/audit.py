@@ -19,16 +19,16 @@ def _when(moment: datetime | None) -> str | None:
 
 def batch_audit(*, user: User, batch: Batch) -> dict[str, Any]:
     """The batch's audit as a JSON-ready dict: ``batch`` (id, status, times as ISO-8601 UTC,
-    ``created_by`` username, canary size), ``portal`` (hub_id, domain), ``file`` (name, size in
-    bytes, SHA-256 hex; null size and empty digest for the form grid), ``mapping`` (the column
-    mapping as stored, one target or null per header) with ``headers`` and ``timezone``,
-    ``calls`` (sequence, HTTP status, HubSpot batch status, correlation ID, HubSpot's times),
-    ``created`` (row number and record ID of every row HubSpot created) and ``undo`` (who asked,
-    when, when it ended, whether changed records were included, and per record its outcome),
-    null when the batch was never undone; ``hubspot_search`` (the last look in HubSpot for
-    appointments like its rows: state, who asked, when, when it ended, why it stopped, its
-    matches ``[{"row", "record_id"}]``), null when HubSpot was never looked in. Raises
-    PermissionDenied unless ``user`` may see the batch (``services.access``)."""
+    ``created_by`` and ``sent_by`` usernames, canary size), ``portal`` (hub_id, domain),
+    ``file`` (name, size in bytes, SHA-256 hex; null size and empty digest for the form grid),
+    ``mapping`` (the column mapping as stored, one target or null per header) with ``headers``
+    and ``timezone``, ``calls`` (sequence, HTTP status, HubSpot batch status, correlation ID,
+    HubSpot's times), ``created`` (row number and record ID of every row HubSpot created) and
+    ``undo`` (who asked, when, when it ended, whether changed records were included, and per
+    record its outcome), null when the batch was never undone; ``hubspot_search`` (the last
+    look in HubSpot for appointments like its rows: state, who asked, when, when it ended, why
+    it stopped, its matches ``[{"row", "record_id"}]``), null when HubSpot was never looked in.
+    Raises PermissionDenied unless ``user`` may see the batch (``services.access``)."""
     access.require(user, Action.BATCH_VIEW, batch)
     created = batch.rows.filter(state=BatchRow.State.CREATED).order_by("row_number")
     undo = None
@@ -65,6 +65,8 @@ def batch_audit(*, user: User, batch: Batch) -> dict[str, Any]:
             "status": batch.status,
             "source": batch.source,
             "created_by": batch.created_by.get_username(),
+            # Whom the worker sent it for (who last pressed Send), null if never sent.
+            "sent_by": batch.sent_by.get_username() if batch.sent_by else None,
             "created_at": _when(batch.created_at),
             "submitted_at": _when(batch.submitted_at),
             "finished_at": _when(batch.finished_at),

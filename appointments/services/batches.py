@@ -444,8 +444,9 @@ class BatchProgress:
     valid rows that are or will be sent (``valid`` minus unsent: never the invalid or excluded
     ones); ``percent`` of them HubSpot has answered for; ``rows_per_second`` over the time
     spent sending (``batch_sending_seconds``: pauses left out); ``seconds_left`` at that pace
-    (None when unknown); ``retry_message`` and ``retry_in`` (seconds) while the engine waits
-    to try a call again that HubSpot did not answer ("" and None otherwise)."""
+    (None when unknown); ``retry_message`` (in the reader's language) and ``retry_in``
+    (seconds) while the engine waits to try a call again that HubSpot did not answer ("" and
+    None otherwise)."""
 
     counts: dict[str, int]
     to_send: int
@@ -485,7 +486,7 @@ def batch_progress(*, batch: Batch) -> BatchProgress:
         seconds_left=seconds_left,
         calls_total=sum(by_status.values()),
         calls_by_status=by_status,
-        retry_message=batch.retry_message if batch.is_active else "",
+        retry_message=batch.retry_text if batch.is_active else "",
         retry_in=(
             max(round((batch.retry_at - timezone.now()).total_seconds()), 0)
             if batch.retry_at and batch.is_active
@@ -599,6 +600,8 @@ def batch_rows_page(
     # A row of a call whose answer was lost shows "Checking HubSpot" until it is settled: the
     # call's settle time, joined for the page's rows only.
     shown = shown.annotate(call_settles_at=F("call__settles_at"))
+    # Why the row's call failed, said in the reader's language (``BatchRow.outcome_text``).
+    shown = shown.annotate(call_error_said=F("call__error_said"))
     # What an undo did to the row's record (``RowUndo``, one per row at most).
     shown = shown.select_related("undo")
     if batch.name_column is not None:
@@ -643,7 +646,7 @@ def batch_submit(*, user: User, batch: Batch, on_duplicate: str = "ask", canary:
         batch.rows.filter(state=BatchRow.State.UNSENT, call__isnull=True).update(
             state=BatchRow.State.READY, error_message="", updated_at=timezone.now()
         )
-    return batch_queue(batch=batch)
+    return batch_queue(batch=batch, user=user)
 
 
 def batch_to_send(*, batch: Batch, counts: dict[str, int]) -> int:
@@ -725,7 +728,7 @@ def batch_retry_failed(*, user: User, batch: Batch) -> int:
     batch.rows.filter(state=BatchRow.State.FAILED).exclude(error_category=UNKNOWN_OUTCOME).exclude(
         REFUSED_ROWS
     ).update(state=BatchRow.State.READY, call=None, error_category="", error_message="")
-    return batch_queue(batch=batch)
+    return batch_queue(batch=batch, user=user)
 
 
 def batch_refused_count(*, batch: Batch) -> int:
@@ -809,7 +812,7 @@ def batch_check_records(*, user: User, batch: Batch) -> RecordCheck:
                 wanted[object_types[category, type_id]].add(record_id)
     existing: dict[str, set[str]] = {}
     # A person waits for this answer: one attempt, within the page timeout.
-    with portal_client(portal=batch.portal, for_page=True) as client:
+    with portal_client(portal=batch.portal, for_page=True, user=user) as client:
         for object_type, ids in wanted.items():
             ordered = sorted(ids)
             existing[object_type] = set()
@@ -910,18 +913,18 @@ def batch_check_hubspot(*, user: User, batch: Batch) -> HubSpotCheck:
     # state (nothing is sent either way).
     checking = bool(unknown) and batch_transition(batch_id=batch.pk, action=StateAction.CHECK)
     try:
-        return _check_calls(batch=batch, unknown=unknown, calls=calls)
+        return _check_calls(batch=batch, unknown=unknown, calls=calls, user=user)
     finally:
         if checking:
             batch_transition(batch_id=batch.pk, action=StateAction.CHECKED)
 
 
 def _check_calls(
-    *, batch: Batch, unknown: list[BatchRow], calls: dict[Any, BatchCall]
+    *, batch: Batch, unknown: list[BatchRow], calls: dict[Any, BatchCall], user: User
 ) -> HubSpotCheck:
     created = not_sent = too_soon = seconds_left = 0
     now = timezone.now()
-    with portal_client(portal=batch.portal) as client:
+    with portal_client(portal=batch.portal, user=user) as client:
         for call_id, group in groupby(unknown, key=attrgetter("call_id")):
             rows = list(group)
             settles_at = calls[call_id].settles_at or (

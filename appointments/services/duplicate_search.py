@@ -37,6 +37,7 @@ from appointments.services import access
 from appointments.services.access import Action as AccessAction
 from appointments.services.batches import batch_send_checked
 from appointments.services.duplicates import DuplicatesUndecided, duplicates_in_hubspot
+from appointments.services.notifications import batch_notify
 from appointments.services.portals import PortalNeedsReconnect
 from appointments.services.sending import this_worker, worker_lease
 from appointments.services.states import TRANSITIONS, Action
@@ -204,7 +205,7 @@ def batch_search_run(*, batch_id: str) -> None:
         if user is None or not access.can(user, AccessAction.BATCH_ACT, batch):
             raise PermissionDenied
         with _Lease(batch_id):
-            found = duplicates_in_hubspot(batch=batch, progress=progress)
+            found = duplicates_in_hubspot(batch=batch, user=user, progress=progress)
     except _Lost:
         return
     except (HubSpotError, PortalNeedsReconnect) as exc:
@@ -225,6 +226,8 @@ def batch_search_run(*, batch_id: str) -> None:
         message = _send_after(ended, ended.hubspot_search_by, SendAfter.from_json(then), found)
         if message:
             Batch.objects.filter(pk=batch_id).update(hubspot_search_message=message)
+    if found:  # unless the Send that waited went ahead, the batch waits for a decision: mail it
+        batch_notify(batch_id=batch_id)
 
 
 def _stopped(reason: str, then: dict[str, Any] | None) -> str:

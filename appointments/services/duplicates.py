@@ -34,6 +34,7 @@ from appointments.intake.mapping import ColumnTarget, target_from_json
 from appointments.models import Batch, BatchRow, RowUndo
 from appointments.services import access
 from appointments.services.access import Action
+from appointments.services.notifications import batch_notify
 from appointments.services.portals import portal_client
 
 # Rows of this batch that are or will be sent: the ones a duplicate matters for.
@@ -337,24 +338,27 @@ def batch_duplicates_search_hubspot(
     moments: an appointment created in the last seconds may be missed (those the app created
     are caught at once by ``batch_duplicates``). Raises HubSpotError / PortalNeedsReconnect
     when HubSpot cannot be asked, PermissionDenied unless ``user`` may act on the batch;
-    nothing is changed then. ``progress``: as ``duplicates_in_hubspot``. Inline: a script's
+    nothing is changed then; matches found mail the sender once (``notifications.batch_notify``).
+    ``progress``: as ``duplicates_in_hubspot``. Inline: a script's
     (``import_appointments``); the pages look in the background (``services.duplicate_search``).
     """
     access.require(user, Action.BATCH_ACT, batch)
-    found_rows = duplicates_in_hubspot(batch=batch, progress=progress)
+    found_rows = duplicates_in_hubspot(batch=batch, user=user, progress=progress)
     Batch.objects.filter(pk=batch.pk).update(hubspot_duplicates=found_rows)
     batch.hubspot_duplicates = found_rows
+    if found_rows:  # the batch now waits for the sender to decide: tell them (once)
+        batch_notify(batch_id=str(batch.pk))
     return len(found_rows)
 
 
 def duplicates_in_hubspot(
-    *, batch: Batch, progress: SearchProgress | None = None
+    *, batch: Batch, user: User | None = None, progress: SearchProgress | None = None
 ) -> list[dict[str, Any]]:
     """What ``batch_duplicates_search_hubspot`` finds, ``[{"row": row number, "record_id":
     id}]`` in row order, without keeping it. ``progress(done, planned)`` is called after each
     search (planned grows when a chunk of starts is halved); an exception it raises stops the
-    look and is raised. Same calls and errors as ``batch_duplicates_search_hubspot``; the
-    caller checks access."""
+    look and is raised. ``user``: whom the calls are made for (``portal_client``). Same calls
+    and errors as ``batch_duplicates_search_hubspot``; the caller checks access."""
     keys_of = _keyer(batch)
     # {start instant (ms): {contact id: [row numbers]}}; {property: {value: [row numbers]}}
     by_start: dict[int, dict[str, list[int]]] = {}
@@ -372,7 +376,7 @@ def duplicates_in_hubspot(
                 by_unique.setdefault(key[1], {}).setdefault(key[2], []).append(number)
     hits: dict[int, str] = {}
     hub_id = batch.portal.hub_id
-    with portal_client(portal=batch.portal) as client:
+    with portal_client(portal=batch.portal, user=user) as client:
         found = _appointments_starting(client, hub_id, by_start, progress)
         mine = _app_created(batch.portal_id, list(found))
         candidates = sorted(set(found) - mine)

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import xlsxwriter
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db.models import F
 from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -80,12 +81,19 @@ def results_rows(batch: Batch) -> Iterator[list[str]]:
     headers = list(batch.headers)
     created = _contacts_created(batch)
     yield [pgettext("results column", "row"), *headers, *_results_tail_header(created)]
-    for row in batch.rows.order_by("row_number").iterator(chunk_size=2000):
+    for row in _result_rows(batch):
         yield [
             str(row.row_number),
             *[row.raw_text(index) for index in range(len(headers))],
             *_results_tail(batch, row, created),
         ]
+
+
+def _result_rows(batch: Batch) -> Iterator[BatchRow]:
+    """The batch's rows in order, each with its failed call's stored message
+    (``call_error_said``), so ``outcome_text`` says it in the reader's language."""
+    rows = batch.rows.annotate(call_error_said=F("call__error_said")).order_by("row_number")
+    return rows.iterator(chunk_size=2000)
 
 
 def _contacts_created(batch: Batch) -> set[str]:
@@ -221,8 +229,7 @@ def results_xlsx(*, user: User, batch: Batch) -> bytes:
         sheet.write_string(0, column, fit_excel_cell(neutralise(header)), bold)
     links = 0
     last = 0
-    rows = batch.rows.order_by("row_number").iterator(chunk_size=2000)
-    for last, row in enumerate(rows, start=1):
+    for last, row in enumerate(_result_rows(batch), start=1):
         sheet.write_number(last, 0, row.row_number)
         try:
             sent = batch.layout.unpack_properties(row.properties)

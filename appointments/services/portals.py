@@ -217,7 +217,7 @@ def portal_check_readiness(*, user: User, portal: Portal, with_properties: bool 
     only reads HubSpot, and whoever is stopped by it may see whether an admin fixed it).
     """
     access.require(user, Action.PORTAL_USE, portal)
-    with portal_client(portal=portal, for_page=True) as client:
+    with portal_client(portal=portal, for_page=True, user=user) as client:
         problem = " ".join(_readiness_problems(portal, client, with_properties=with_properties))
     now = timezone.now()
     Portal.objects.filter(pk=portal.pk).update(readiness_problem=problem, readiness_checked_at=now)
@@ -313,33 +313,38 @@ def portal_access_token(*, portal: Portal) -> str:
     raise HubSpotError(_("Another process is still refreshing the HubSpot token; try again."))
 
 
-def portal_client(*, portal: Portal, for_page: bool = False) -> HubSpotClient:
-    """A HubSpotClient for ``portal`` with a fresh access token.
+def portal_client(
+    *, portal: Portal, for_page: bool = False, user: User | None = None
+) -> HubSpotClient:
+    """A HubSpotClient for ``portal`` with a fresh access token, its calls recorded as made for
+    ``user`` (the person the page or the task acts for; ``HubSpotCallLog``).
 
     ``for_page``: a person is waiting (a page view): one attempt per call, and every call of
     the client together within ``HUBSPOT_PAGE_TIMEOUT_SECONDS``; otherwise (background work)
     reads are retried and each call has ``HUBSPOT_TIMEOUT_SECONDS``.
     """
+    user_id = user.pk if user is not None else None
     if for_page:
         return HubSpotClient(
             portal_access_token(portal=portal),
             hub_id=portal.hub_id,
             retries=0,
             deadline_seconds=settings.HUBSPOT_PAGE_TIMEOUT_SECONDS,
+            user_id=user_id,
         )
-    return HubSpotClient(portal_access_token(portal=portal), hub_id=portal.hub_id)
+    return HubSpotClient(portal_access_token(portal=portal), hub_id=portal.hub_id, user_id=user_id)
 
 
-def portal_schema(*, portal: Portal, for_page: bool = False) -> Schema:
+def portal_schema(*, portal: Portal, for_page: bool = False, user: User | None = None) -> Schema:
     """The portal's appointment properties, association labels (contacts, companies, deals)
     and the unique-value properties of contacts, companies and deals (``Schema.key_properties``).
 
     Seven calls: the properties, then the labels to contacts, companies and deals, then those
     three objects' properties (an object whose read scope the connection lacks has none);
-    ``for_page`` as for ``portal_client``. Raises HubSpotError, or PortalNeedsReconnect when
-    the portal's token was revoked or cannot be decrypted.
+    ``for_page`` and ``user`` as for ``portal_client``. Raises HubSpotError, or
+    PortalNeedsReconnect when the portal's token was revoked or cannot be decrypted.
     """
-    with portal_client(portal=portal, for_page=for_page) as client:
+    with portal_client(portal=portal, for_page=for_page, user=user) as client:
         properties = client.get_appointment_properties()
         labels: list[AssociationLabel] = []
         for to_object_type, _name in ASSOCIATION_TARGETS.values():
@@ -359,7 +364,7 @@ def portal_template(*, user: User, portal: Portal) -> bytes:
     read afresh within the page timeout. Raises PermissionDenied unless ``user`` may use the
     portal, HubSpotError, or PortalNeedsReconnect."""
     access.require(user, Action.PORTAL_USE, portal)
-    return template_workbook(schema=portal_schema(portal=portal, for_page=True))
+    return template_workbook(schema=portal_schema(portal=portal, for_page=True, user=user))
 
 
 class RowKeyUnavailable(Exception):
@@ -394,7 +399,7 @@ def portal_set_row_key(*, user: User, portal: Portal, property_name: str = "") -
     """
     access.require(user, Action.PORTAL_MANAGE, portal)
     name = property_name.strip()
-    with portal_client(portal=portal, for_page=True) as client:
+    with portal_client(portal=portal, for_page=True, user=user) as client:
         if not name:
             if not portal_can_create_row_key(portal=portal):
                 raise RowKeyUnavailable(

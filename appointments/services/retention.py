@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from appointments.models import Batch, BatchRow, DataRemoval, Upload
+from appointments.models import Batch, BatchRow, DataRemoval, HubSpotCallLog, Upload
 from appointments.services import access
 
 ERASED = "[erased]"
@@ -46,9 +46,9 @@ def _require_admin(user: User) -> None:
 @transaction.atomic
 def data_purge(*, older_than_days: int, by: User) -> Removed:
     """Delete batches (their rows and calls) last active more than ``older_than_days`` days ago
-    (finished, else submitted, else created), and uploads created before then; batches being
-    stored or sent are kept. Raises ``RetentionRefused`` for a negative period or a ``by`` who
-    is not an administrator."""
+    (finished, else submitted, else created), uploads created before then and the record of
+    HubSpot calls made before then (``HubSpotCallLog``); batches being stored or sent are kept.
+    Raises ``RetentionRefused`` for a negative period or a ``by`` who is not an administrator."""
     _require_admin(by)
     if older_than_days < 0:
         raise RetentionRefused(f"The period must be 0 days or more, not {older_than_days}.")
@@ -64,7 +64,8 @@ def data_purge(*, older_than_days: int, by: User) -> Removed:
         Q(created_at__lt=cutoff) | Q(batch_id__in=batch_ids)
     ).delete()
     Batch.objects.filter(pk__in=batch_ids).delete()
-    counts = {"batches": len(batch_ids), "rows": rows, "uploads": uploads}
+    calls, _by_model = HubSpotCallLog.objects.filter(at__lt=cutoff).delete()
+    counts = {"batches": len(batch_ids), "rows": rows, "uploads": uploads, "hubspot_calls": calls}
     record = DataRemoval.objects.create(
         kind=DataRemoval.Kind.PURGE,
         performed_by=by,

@@ -54,12 +54,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import DatabaseError, connection, models, transaction
 from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, Value
 from django.db.models.functions import Coalesce
 from django.tasks import task
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from appointments.hubspot.client import (
     MAX_BATCH_INPUTS,
@@ -77,10 +77,12 @@ from appointments.hubspot.errors import (
 )
 from appointments.intake.encoding import RowLayout
 from appointments.models import Batch, BatchCall, BatchRow
+from appointments.services import access
 from appointments.services.matching import ValueIndex, match_results
 from appointments.services.notifications import batch_notify
 from appointments.services.portals import PortalNeedsReconnect, portal_access_token
 from appointments.services.states import Action, batch_allows, batch_transition
+from appointments.status_messages import stored
 
 logger = logging.getLogger(__name__)
 
@@ -97,12 +99,13 @@ UNREACHABLE_RETRY = timedelta(minutes=5)
 
 
 class _Pause(Exception):
-    """Stop sending this batch for now; ``message`` tells the user why.
+    """Stop sending this batch for now; ``message`` (a ``status_messages`` code and its
+    parameters) tells the user why, in their language.
 
     ``resume_after``: when the batch may resume by itself (None: a person must act).
     """
 
-    def __init__(self, message: str, resume_after: timedelta | None = None) -> None:
+    def __init__(self, message: dict[str, Any], resume_after: timedelta | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.resume_after = resume_after
@@ -187,6 +190,8 @@ def sending_stretch_closed() -> dict[str, Any]:
         "sending_time": F("sending_time") + Coalesce(stretch, Value(timedelta(0))),
         "running_since": None,
         "retry_message": "",
+        "retry_code": "",
+        "retry_params": {},
         "retry_at": None,
     }
 
@@ -196,18 +201,21 @@ def _wait_to_retry(batch: Batch, seconds: float, attempt: int, exc: HubSpotError
     reached for), saying so on the batch so its page shows the attempt and the time left."""
     if attempt < MAX_ATTEMPTS_PER_CALL:
         if isinstance(exc, HubSpotNotSent):
-            note = _("HubSpot could not be reached (%(reason)s)")
+            code = "retry_unreachable"
         elif isinstance(exc, HubSpotTransientError):
-            note = _("HubSpot could not take the call (%(reason)s)")
+            code = "retry_busy"
         else:
-            note = _("HubSpot did not answer (%(reason)s)")
-        message = _("%(note)s; trying again: attempt %(next)s of %(max)s.") % {
-            "note": note % {"reason": exc},
-            "next": attempt + 1,
-            "max": MAX_ATTEMPTS_PER_CALL,
-        }
+            code = "retry_no_answer"
+        # A code, said in each reader's language (status_messages), never this worker's.
         Batch.objects.filter(pk=batch.pk, status=Batch.Status.RUNNING).update(
-            retry_message=message, retry_at=timezone.now() + timedelta(seconds=seconds)
+            retry_code=code,
+            retry_params={
+                "reason": exc.stored(),
+                "next": attempt + 1,
+                "max": MAX_ATTEMPTS_PER_CALL,
+            },
+            retry_message="",
+            retry_at=timezone.now() + timedelta(seconds=seconds),
         )
     _sleep(batch, seconds)
 
@@ -436,10 +444,11 @@ def _finish_call(call: BatchCall, rows: list[BatchRow], result: BatchCreateResul
         call.completed_at = result.completed_at
         call.correlation_id = result.correlation_id
         call.error_message = ""
+        call.error_said = {}
         call.save()
         # HubSpot answers again: the page stops saying it is retrying.
         Batch.objects.filter(pk=call.batch_id, retry_at__isnull=False).update(
-            retry_message="", retry_at=None
+            retry_message="", retry_code="", retry_params={}, retry_at=None
         )
 
 
@@ -454,6 +463,8 @@ def _fail_call(call: BatchCall, rows: list[BatchRow], exc: HubSpotError, categor
         _save_rows(rows)
         call.state, call.http_status = BatchCall.State.FAILED, exc.status
         call.error_message, call.correlation_id = exc.message, exc.correlation_id
+        # Said again in each reader's language, on the call and on its rows.
+        call.error_said = exc.said()
         call.save()
 
 
@@ -470,11 +481,14 @@ class _Lane:
         self._client: HubSpotClient | None = None
 
     def client(self) -> HubSpotClient:
-        """A client with a fresh token; raises PortalNeedsReconnect."""
+        """A client with a fresh token, its calls made for the person the batch is sent for;
+        raises PortalNeedsReconnect."""
         token = portal_access_token(portal=self.batch.portal)
         if self._client is None or token != self._token:
             self.close()
-            self._client = HubSpotClient(token, hub_id=self.batch.portal.hub_id)
+            self._client = HubSpotClient(
+                token, hub_id=self.batch.portal.hub_id, user_id=self.batch.acting_user_id
+            )
             self._token = token
         return self._client
 
@@ -501,7 +515,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
         # creating its records, so the settle time runs from now.
         _mark_unknown(call)
     if unknown and not row_key:
-        _settle_by_search(call, lane, rows, _("the worker stopped while the call was out"))
+        _settle_by_search(call, lane, rows, stored("worker_stopped"))
         return
     last_error: HubSpotError | None = None
     for attempt in range(1, MAX_ATTEMPTS_PER_CALL + 1):
@@ -523,21 +537,14 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
                 return
             result = client.batch_create(_inputs(batch.layout, rows, row_key))
         except PortalNeedsReconnect as exc:
-            raise _Pause(
-                _(
-                    "The portal needs reconnecting (%(reason)s). Reconnect the portal, then "
-                    "resume the batch."
-                )
-                % {"reason": exc}
-            ) from None
+            raise _Pause(stored("paused_reconnect", reason={"text": str(exc)})) from None
         except HubSpotRateLimitError as exc:
             if exc.policy_name == "DAILY":
                 raise _Pause(
-                    _(
-                        "HubSpot's daily API limit for this portal is reached; the batch resumes "
-                        "by itself in %(minutes)s minutes, or press Send to try sooner."
-                    )
-                    % {"minutes": int(DAILY_LIMIT_RETRY.total_seconds() // 60)},
+                    stored(
+                        "paused_daily_limit",
+                        minutes=int(DAILY_LIMIT_RETRY.total_seconds() // 60),
+                    ),
                     resume_after=DAILY_LIMIT_RETRY,
                 ) from None
             # Not processed: safe to send again after the wait HubSpot asks for.
@@ -550,7 +557,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
             else:  # 502/503/504: HubSpot may or may not have created the records.
                 _mark_unknown(call)
                 if not row_key:
-                    _settle_by_search(call, lane, rows, str(exc))
+                    _settle_by_search(call, lane, rows, exc.stored())
                     return
                 unknown = True
                 _wait_to_retry(batch, _backoff(attempt), attempt, exc)
@@ -562,13 +569,13 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
         except HubSpotUnknownOutcome as exc:
             _mark_unknown(call)
             if not row_key:
-                _settle_by_search(call, lane, rows, str(exc))
+                _settle_by_search(call, lane, rows, exc.stored())
                 return
             last_error, unknown = exc, True
             _wait_to_retry(batch, _backoff(attempt), attempt, exc)
         except HubSpotAuthError as exc:
             if attempt > 1:
-                raise _Pause(exc.message) from None
+                raise _Pause(stored("paused_token_refused", reason=exc.stored())) from None
             # The token may have been revoked and reissued elsewhere: force one refresh.
             type(batch.portal).objects.filter(pk=batch.portal.pk).update(
                 access_token_expires_at=timezone.now()
@@ -590,7 +597,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
                 # Save what is settled; look for the rest again after the wait.
                 _save_rows([r for r in rows if r.state != BatchRow.State.SENDING])
                 rows, unknown = waiting, True
-                last_error = HubSpotError(_("HubSpot refused a resend as a duplicate row key."))
+                last_error = HubSpotError.coded("resend_duplicate_row_key", {})
                 _sleep(batch, _backoff(attempt))
                 continue
             _finish_call(call, rows, result)
@@ -600,14 +607,14 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
         # is called "may have been created" for it. The pause puts the rows back to ready; a
         # call that went out before stays marked (its attempts), so it is reconciled first.
         raise _Pause(
-            _(
-                "HubSpot could not be reached (%(reason)s). The batch resumes by itself in "
-                "%(minutes)s minutes, or press Send to try sooner."
-            )
-            % {"reason": last_error, "minutes": int(UNREACHABLE_RETRY.total_seconds() // 60)},
+            stored(
+                "paused_unreachable",
+                reason=last_error.stored(),
+                minutes=int(UNREACHABLE_RETRY.total_seconds() // 60),
+            ),
             resume_after=UNREACHABLE_RETRY,
         )
-    error = last_error or HubSpotError(_("HubSpot kept refusing this call."))
+    error = last_error or HubSpotError.coded("hubspot_kept_refusing", {})
     if unknown:
         try:
             call_reconcile(lane.client(), batch, call, rows)
@@ -617,13 +624,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
         if not rows:  # the last look found every row
             BatchCall.objects.filter(pk=call.pk).update(state=BatchCall.State.DONE)
             return
-        error = HubSpotError(
-            _(
-                "HubSpot did not confirm this row (%(detail)s). It may have been created: check "
-                "HubSpot before sending it again."
-            )
-            % {"detail": error}
-        )
+        error = HubSpotError.coded("row_unconfirmed", {"detail": error.stored()})
         _fail_call(call, rows, error, UNKNOWN_OUTCOME)
     else:
         _fail_call(call, rows, error, error.category or "RETRIES_EXHAUSTED")
@@ -641,7 +642,9 @@ def _mark_unknown(call: BatchCall) -> None:
     BatchCall.objects.filter(pk=call.pk).update(settles_at=call.settles_at)
 
 
-def _settle_by_search(call: BatchCall, lane: _Lane, rows: list[BatchRow], detail: str) -> None:
+def _settle_by_search(
+    call: BatchCall, lane: _Lane, rows: list[BatchRow], detail: dict[str, Any]
+) -> None:
     """Settle a call without a row key whose answer was lost, never sending it again.
 
     Waits until ``call.settles_at`` (the rows show "checking HubSpot" meanwhile), then
@@ -649,7 +652,8 @@ def _settle_by_search(call: BatchCall, lane: _Lane, rows: list[BatchRow], detail
     found are CREATED, the others FAILED as ``UNKNOWN_OUTCOME`` ("may have been created"),
     left to "Check HubSpot again". HubSpot's search lags its writes and gives no bound, so a
     row not found may still exist: resending it could duplicate it. ``detail`` says what was
-    lost. Raises _Pause (reconnect: the call stays unknown and is settled on resume).
+    lost (a ``status_messages`` message). Raises _Pause (reconnect: the call stays unknown and
+    is settled on resume).
     """
     batch = lane.batch
     assert call.settles_at is not None
@@ -660,13 +664,7 @@ def _settle_by_search(call: BatchCall, lane: _Lane, rows: list[BatchRow], detail
             call_reconcile(lane.client(), batch, call, rows)
             break
         except PortalNeedsReconnect as exc:
-            raise _Pause(
-                _(
-                    "The portal needs reconnecting (%(reason)s). Reconnect the portal, then "
-                    "resume the batch."
-                )
-                % {"reason": exc}
-            ) from None
+            raise _Pause(stored("paused_reconnect", reason={"text": str(exc)})) from None
         except HubSpotError as exc:
             logger.warning("Search after a lost answer of call %s failed: %s", call.pk, exc)
             if attempt < MAX_ATTEMPTS_PER_CALL:
@@ -675,13 +673,7 @@ def _settle_by_search(call: BatchCall, lane: _Lane, rows: list[BatchRow], detail
     if not rows:
         BatchCall.objects.filter(pk=call.pk).update(state=BatchCall.State.DONE)
         return
-    error = HubSpotError(
-        _(
-            "HubSpot did not confirm this row (%(detail)s). It may have been created: press "
-            "Check HubSpot again before sending it again."
-        )
-        % {"detail": detail}
-    )
+    error = HubSpotError.coded("row_unconfirmed_after_search", {"detail": detail})
     _fail_call(call, rows, error, UNKNOWN_OUTCOME)
 
 
@@ -709,14 +701,17 @@ def _claim_next_call(batch: Batch) -> BatchCall | None:
     return None
 
 
-def _pause(batch: Batch, message: str) -> bool:
-    """Pause the batch this worker owns; False when another worker took it over."""
+def _pause(batch: Batch, message: dict[str, Any]) -> bool:
+    """Pause the batch this worker owns, saying why (``message``: a ``status_messages`` code
+    and its parameters); False when another worker took it over."""
     with transaction.atomic():
         if not batch_transition(
             batch_id=batch.pk,
             action=Action.PAUSE,
             where=Q(worker=this_worker()),
-            status_message=message,
+            status_message="",
+            status_code=message["code"],
+            status_params=message["params"],
             worker="",
             **sending_stretch_closed(),
         ):
@@ -770,6 +765,8 @@ def batch_recover_stalled() -> list[str]:
             ),
             running_since=None,
             retry_message="",
+            retry_code="",
+            retry_params={},
             retry_at=None,
         ):
             if status == Batch.Status.RUNNING:
@@ -849,10 +846,16 @@ def batch_send(*, batch_id: str) -> None:
     )
     if not claimed:
         return
-    batch = Batch.objects.get(pk=batch_id)
+    batch = Batch.objects.select_related("portal").get(pk=batch_id)
     mine = Q(pk=batch_id, status=Batch.Status.RUNNING, worker=this_worker())
-    with _LeaseKeeper(batch_id):
-        pause = _run_lanes(batch_id, mine)
+    # The worker acts for the person who sent the batch: if they may no longer send it (role
+    # or grant taken away since), nothing goes out for them.
+    sender = User.objects.get(pk=batch.acting_user_id)
+    if not access.can(sender, access.Action.BATCH_ACT, batch):
+        pause: _Pause | None = _Pause(stored("paused_not_allowed", user=sender.get_username()))
+    else:
+        with _LeaseKeeper(batch_id):
+            pause = _run_lanes(batch_id, mine)
     if pause is not None:
         if _pause(batch, pause.message):
             batch_notify(batch_id=str(batch.pk))
@@ -875,12 +878,15 @@ def batch_send(*, batch_id: str) -> None:
         batch_notify(batch_id=str(batch.pk))
 
 
-def batch_queue(*, batch: Batch) -> int:
-    """Queue the batch's ready rows in calls of at most 100 and start the worker task.
+def batch_queue(*, batch: Batch, user: User) -> int:
+    """Queue the batch's ready rows in calls of at most 100 and start the worker task, which
+    sends them for ``user`` (kept as ``sent_by``: the worker's calls are recorded as theirs,
+    and it stops if they may no longer send the batch).
 
     Also resumes a paused batch (its unsent calls go out again). Returns the number of rows
     waiting to be sent. Invalid rows stay held back. Safe to call twice: a row given to a call
-    is never given to another, and only one worker sends a batch at a time.
+    is never given to another, and only one worker sends a batch at a time. The caller checked
+    that ``user`` may act on the batch.
     """
     with transaction.atomic():
         locked = Batch.objects.select_for_update().get(pk=batch.pk)
@@ -922,6 +928,10 @@ def batch_queue(*, batch: Batch) -> int:
             status_message="",
             # Why a Send that waited for the look in HubSpot did not send: sent now.
             hubspot_search_message="",
+            status_code="",
+            status_params={},
+            sent_by=user,
+            waiting_notified="",
         )
         batch_id = str(locked.pk)
         transaction.on_commit(lambda: send_batch.enqueue(batch_id))
@@ -940,4 +950,5 @@ def resume_batch(batch_id: str) -> None:
     """Resume a batch paused by HubSpot's daily limit (queues it again if still paused)."""
     batch = Batch.objects.filter(pk=batch_id, status=Batch.Status.PAUSED).first()
     if batch is not None:
-        batch_queue(batch=batch)
+        # Resumed for whoever sent it, as they pressed Send.
+        batch_queue(batch=batch, user=User.objects.get(pk=batch.acting_user_id))

@@ -28,6 +28,7 @@ from appointments.services.matching import value_key
 from appointments.services.portals import PortalNeedsReconnect, portal_client
 from appointments.services.sending import this_worker, worker_lease
 from appointments.services.states import Action, batch_can, batch_transition
+from appointments.status_messages import stored
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ def batch_undo_start(*, batch: Batch, user: User, include_changed: bool = False)
             worker="",
             heartbeat_at=now,
             status_message="",
+            status_code="",
+            status_params={},
         ):
             return 0
         batch_id = str(batch.pk)
@@ -149,9 +152,15 @@ def batch_undo_run(*, batch_id: str) -> None:
     """
     if not _claim(batch_id):
         return
-    batch = Batch.objects.select_related("portal").get(pk=batch_id)
+    batch = Batch.objects.select_related("portal", "undo_requested_by").get(pk=batch_id)
+    # The worker acts for the person who pressed Undo: if they may no longer act on the batch,
+    # nothing is archived for them (the batch says so and stays UNDOING).
+    user = batch.undo_requested_by or batch.created_by
+    if not access.can(user, AccessAction.BATCH_ACT, batch):
+        _stopped(batch_id, stored("undo_not_allowed", user=user.get_username()))
+        return
     try:
-        with portal_client(portal=batch.portal) as client:
+        with portal_client(portal=batch.portal, user=user) as client:
             pending = list(_created(batch).filter(undo__outcome=RowUndo.Outcome.ARCHIVING))
             for start in range(0, len(pending), MAX_BATCH_INPUTS):
                 if not _still_mine(batch_id):
@@ -171,9 +180,8 @@ def batch_undo_run(*, batch_id: str) -> None:
     except (HubSpotError, PortalNeedsReconnect) as exc:
         # Said on the batch page; a worker's scan resumes the undo once the lease expires.
         logger.warning("Undoing batch %s stopped: %s", batch_id, exc)
-        Batch.objects.filter(pk=batch_id, worker=this_worker()).update(
-            status_message=str(exc), worker=""
-        )
+        reason = exc.stored() if isinstance(exc, HubSpotError) else {"text": str(exc)}
+        _stopped(batch_id, stored("undo_stopped", reason=reason))
         return
     batch_transition(
         batch_id=batch_id,
@@ -182,6 +190,15 @@ def batch_undo_run(*, batch_id: str) -> None:
         undone_at=timezone.now(),
         worker="",
         status_message="",
+        status_code="",
+        status_params={},
+    )
+
+
+def _stopped(batch_id: str, message: dict[str, Any]) -> None:
+    """Say on the batch why undoing stopped (a ``status_messages`` code) and let it go."""
+    Batch.objects.filter(pk=batch_id, worker=this_worker()).update(
+        status_message="", status_code=message["code"], status_params=message["params"], worker=""
     )
 
 

@@ -38,7 +38,9 @@ def _load(
     batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
     if acting:
         access.require(request.user, Action.BATCH_ACT, batch)
-    row = get_object_or_404(batch.rows.select_related("batch__portal"), row_number=row_number)
+    row = get_object_or_404(
+        batch.rows.select_related("batch__portal", "call"), row_number=row_number
+    )
     return row
 
 
@@ -86,7 +88,7 @@ def _row_context(
             for error, text in zip(row.errors, row.error_texts, strict=True)
             if error["column"] not in known
         ]
-        + ([row.error_message] if row.state == BatchRow.State.FAILED and row.error_message else [])
+        + ([row.outcome_text] if row.state == BatchRow.State.FAILED and row.error_message else [])
         + list(extra_errors),
         "editable": row_services.row_is_editable(row),
         "shown_columns": columns,

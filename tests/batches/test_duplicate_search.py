@@ -130,7 +130,7 @@ def test_a_batch_is_not_sent_while_its_look_runs(
     confirm = logged_client.get(reverse("appointments:batch-submit", args=[batch.pk]), follow=True)
     assert 'id="confirm-send"' not in confirm.text
     # The state diagram's guard, whoever asks.
-    assert batch_queue(batch=batch) == 0
+    assert batch_queue(batch=batch, user=batch.created_by) == 0
     assert not batch_transition(batch_id=batch.pk, action=Action.QUEUE)
     assert not batch_transition(batch_id=batch.pk, action=Action.REMAP)
     batch.refresh_from_db()

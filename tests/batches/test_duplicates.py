@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import requests
+from django.contrib.auth.models import User
+from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
@@ -172,3 +174,26 @@ def test_it_does_not_report_as_found_in_hubspot_what_the_app_sent(
     again.refresh_from_db()
     assert again.hubspot_duplicates == []
     assert len(batch_duplicates(batch=again).sent) == 3
+
+
+def test_duplicates_found_in_hubspot_wait_for_a_decision_mailed_once(
+    logged_client: Client, portal: Portal, hubspot: Any, user: User
+) -> None:
+    user.email = "amina@example.com"
+    user.save()
+    contact = DEMO_CONTACT_IDS[0]
+    hubspot_create(hubspot, "2026-12-03T13:00:00Z", contact)
+    hubspot.advance_clock(DEFAULT_SEARCH_LAG_SECONDS + 1)
+    lines = [BATCH_HEADER, f"Visit,2026-12-03 14:00,2026-12-03 15:00,Scheduled,{contact},"]
+    batch = confirmed(logged_client, portal, lines, "phone.csv")
+    search = reverse("appointments:batch-duplicates-search", args=[batch.pk])
+
+    logged_client.post(search)
+    logged_client.post(search)  # the same wait, looked at again: no second mail
+
+    [message] = mail.outbox
+    assert message.to == ["amina@example.com"]
+    assert message.subject == "phone.csv waits for a decision: duplicates in HubSpot"
+    assert f"1 row is already in HubSpot portal {portal.hub_id}" in message.body
+    submit(logged_client, batch, on_duplicate="skip")
+    assert len(mail.outbox) == 1  # nothing left to send: no other mail

@@ -111,7 +111,7 @@ def test_it_shows_the_engines_retry_while_hubspot_does_not_answer(
     assert "Next try in" in text
     batch.refresh_from_db()
     assert batch.status == Batch.Status.COMPLETED
-    assert (batch.retry_message, batch.retry_at) == ("", None)
+    assert (batch.retry_text, batch.retry_code, batch.retry_at) == ("", "", None)
     assert "trying again" not in live(logged_client, batch)
 
 

@@ -68,7 +68,7 @@ def test_it_moves_a_batch_only_from_a_state_the_action_starts_from(draft: Batch)
 def test_it_never_resumes_an_undone_batch(draft: Batch) -> None:
     Batch.objects.filter(pk=draft.pk).update(status=Batch.Status.UNDONE)
     draft.refresh_from_db()
-    assert batch_queue(batch=draft) == 0
+    assert batch_queue(batch=draft, user=draft.created_by) == 0
     draft.refresh_from_db()
     assert draft.status == Batch.Status.UNDONE
 

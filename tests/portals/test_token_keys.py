@@ -131,7 +131,7 @@ def test_it_pauses_a_batch_whose_tokens_cannot_be_decrypted_and_resumes_after_re
 
     batch.refresh_from_db()
     assert batch.status == Batch.Status.PAUSED
-    assert REASON in batch.status_message and "Reconnect the portal" in batch.status_message
+    assert REASON in batch.status_text and "Reconnect the portal" in batch.status_text
     states = Counter(batch.rows.values_list("state", flat=True))
     assert states == {BatchRow.State.READY: 150}
     assert hubspot.journal("/batch/create") == []

@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from appointments.models import Batch, Portal
+from appointments.services.notifications import batch_notify
 from tests.web import csv_upload, rows_csv
 from tests.web import upload_and_confirm as upload
 
@@ -45,15 +46,21 @@ def test_it_mails_the_sender_when_the_batch_finishes(
     assert f"https://ops.example.com/batches/{batch.pk}/" in message.body
 
 
-def test_it_says_how_many_rows_failed(
+def test_rows_that_may_have_been_created_wait_for_a_decision_mailed_once(
     logged_client: Client, portal: Portal, sender: User, hubspot: Any
 ) -> None:
     hubspot.set_fault("502", times=100, path_contains="/batch/create")
     batch = send(logged_client, portal, 3)
     assert batch.status == Batch.Status.COMPLETED
     [message] = mail.outbox
-    assert message.subject == f"{batch} finished: 3 rows failed"
+    assert message.subject == f"{batch} waits for a decision: rows may have been created"
     assert "3 rows were not created" in message.body
+    assert "HubSpot never confirmed 3 rows: they may have been created. Press Check" in (
+        message.body.replace("\n", " ")
+    )
+    # The same wait is never mailed twice (a second worker, a check that found nothing new).
+    assert batch_notify(batch_id=str(batch.pk)) is False
+    assert len(mail.outbox) == 1
 
 
 def test_it_mails_the_sender_when_the_batch_pauses(

@@ -185,7 +185,7 @@ def test_a_worker_pointed_at_the_wrong_port_leaves_no_row_that_may_have_been_cre
     assert worker.returncode == 0, worker.stderr[-3000:]
     batch.refresh_from_db()
     assert batch.status == Batch.Status.PAUSED
-    assert "could not be reached" in batch.status_message
+    assert "could not be reached" in batch.status_text
     assert not batch.rows.filter(error_category="UNKNOWN_OUTCOME").exists()
     assert batch.rows.filter(state=BatchRow.State.READY).count() == 150
     assert hubspot.journal("/batch/create") == []

@@ -245,7 +245,7 @@ def test_it_pauses_for_a_revoked_connection_and_resumes_after_reconnecting(
     batch = submit(logged_client, batch)
 
     assert batch.status == Batch.Status.PAUSED
-    assert "Reconnect the portal" in batch.status_message
+    assert "Reconnect the portal" in batch.status_text
     assert batch.rows.filter(state=BatchRow.State.READY).count() == 150
     assert not batch.rows.filter(state=BatchRow.State.FAILED).exists()
     assert create_calls(hubspot) == []
@@ -269,7 +269,7 @@ def test_it_pauses_when_the_daily_limit_is_reached(
     batch = submit(logged_client, batch)
 
     assert batch.status == Batch.Status.PAUSED
-    assert "daily API limit" in batch.status_message
+    assert "daily API limit" in batch.status_text
     assert batch.rows.filter(state=BatchRow.State.CREATED).count() == 200
     assert batch.rows.filter(state=BatchRow.State.READY).count() == 50
     hubspot.set_limits(daily=100)

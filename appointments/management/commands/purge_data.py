@@ -14,7 +14,8 @@ from appointments.services.retention import RetentionRefused, data_purge
 class Command(BaseCommand):
     help = (
         "Delete batches (their rows and calls) last active more than --older-than-days days "
-        "ago (default HUBPORTAL_RETENTION_DAYS) and uploads created before then, as the "
+        "ago (default HUBPORTAL_RETENTION_DAYS), uploads created and HubSpot calls recorded "
+        "before then, as the "
         "administrator --user; batches being stored or sent are kept. Recorded with who ran it."
     )
 
@@ -36,5 +37,6 @@ class Command(BaseCommand):
         counts = removed.counts
         self.stdout.write(
             f"Deleted {counts['batches']} batches ({counts['rows']} rows) and "
-            f"{counts['uploads']} uploads older than {days} days (record {removed.record.pk})."
+            f"{counts['uploads']} uploads and {counts['hubspot_calls']} recorded HubSpot calls "
+            f"older than {days} days (record {removed.record.pk})."
         )
