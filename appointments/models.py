@@ -149,6 +149,12 @@ class Batch(models.Model):
         UNDOING = "undoing", _("Undoing")
         UNDONE = "undone", _("Undone")
 
+    class WriteMode(models.TextChoices):
+        CREATE = "create", _("Create every row")
+        UPDATE = "update", _("Update the appointments named, create the rest")
+        UPDATE_ONLY = "update_only", _("Update the appointments named only")
+        UPSERT = "upsert", _("Update existing appointments, create the rest")
+
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -211,6 +217,13 @@ class Batch(models.Model):
     undo_requested_at = models.DateTimeField(null=True, blank=True)
     undone_at = models.DateTimeField(null=True, blank=True)
     undo_include_changed = models.BooleanField(default=False)
+    # Update or create (services.updating): "create" sends every row through batch create;
+    # "update" sends rows naming a record (a column mapped to hs_object_id, or a duplicate the
+    # person chose to update) through batch update and creates the rest; "update_only" refuses
+    # the rest; "upsert" sends rows through batch upsert by ``upsert_property``.
+    write_mode = models.CharField(max_length=12, choices=WriteMode, default=WriteMode.CREATE)
+    # The unique-value appointment property of an "upsert" batch (``idProperty``).
+    upsert_property = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -446,6 +459,9 @@ class RowUndo(models.Model):
         # Chosen for archiving, the call not yet answered: archived again on resume.
         ARCHIVING = "archiving", _("Being archived")
         ARCHIVED = "archived", _("Archived")
+        # An updated record: its values before the batch are being written back, then are.
+        RESTORING = "restoring", _("Being restored")
+        RESTORED = "restored", _("Restored to its previous values")
         CHANGED = "changed", _("Kept: changed in HubSpot since")
         MISSING = "missing", _("Already gone from HubSpot")
 
@@ -462,6 +478,41 @@ class RowUndo(models.Model):
 
     def __str__(self) -> str:
         return f"{self.record_id}: {self.outcome}"
+
+
+class RowWrite(models.Model):
+    """How a row of an update-or-create batch reaches HubSpot, and what it did
+    (``services.updating``).
+
+    ``target_id``: the record the row updates by ID (batch update), "" for an upsert or a
+    create. ``before``: the record's values of the properties the row changes, read just
+    before the first attempt (``{name: value}``, "" for no value), kept for undo; null when
+    no record held them (an upsert that creates). ``attempts``: attempts sent, counted before
+    each leaves. ``outcome``: "created" or "updated", set once from the first answer received.
+
+    A table of its own, like ``RowUndo``: a column of ``BatchRow`` would rebuild that table
+    on SQLite and drop its count triggers.
+    """
+
+    class Outcome(models.TextChoices):
+        CREATED = "created", _("Created")
+        UPDATED = "updated", _("Updated")
+
+    row = models.OneToOneField(
+        "BatchRow", primary_key=True, on_delete=models.CASCADE, related_name="write"
+    )
+    batch = models.ForeignKey("Batch", on_delete=models.CASCADE, related_name="writes")
+    target_id = models.CharField(max_length=32, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=10, choices=Outcome, blank=True)
+
+    class Meta:
+        ordering = ["batch", "row"]
+
+    def __str__(self) -> str:
+        return f"{self.target_id or '-'}: {self.outcome or 'waiting'}"
 
 
 class BatchCounts(models.Model):

@@ -58,6 +58,9 @@ for prefix in ("crm/associations/2026-03", "crm/associations/v4", "crm/v4/associ
     urlpatterns.append(
         path(f"{prefix}/<str:from_type>/<str:to_type>/labels", associations.association_labels)
     )
+    urlpatterns.append(
+        path(f"{prefix}/<str:from_type>/<str:to_type>/batch/create", associations.associate_batch)
+    )
 for prefix in ("crm/object-library/2026-03", "crm/v3/object-library"):
     urlpatterns += [
         path(f"{prefix}/enablement", object_library.enablement_all),

@@ -50,6 +50,10 @@ def batch_undo(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
         {
             "batch": batch,
             "rows": rows,
+            # Rows whose record undo writes back instead of archiving (the batch updated it).
+            "restored": sum(
+                getattr(row, "undo_action", "") == undo_services.RESTORE for row in rows
+            ),
             "possible": undo_services.batch_undo_possible(user=request.user, batch=batch),
             "restore_days": undo_services.RESTORE_DAYS,
             "hub_id": batch.portal.hub_id,
