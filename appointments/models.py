@@ -419,7 +419,15 @@ class BatchRow(models.Model):
     @property
     def state_label(self) -> str:
         """The state's label, as ``get_state_display`` but without rebuilding the choices (the
-        live table shows 100 rows every 2 s)."""
+        live table shows 100 rows every 2 s); "Updated" for a row that updated a record, when
+        its ``write`` was fetched with it (``select_related("write")``; never a query here)."""
+        write = self._state.fields_cache.get("write")
+        if (
+            self.state == self.State.CREATED
+            and write is not None
+            and write.outcome == RowWrite.Outcome.UPDATED
+        ):
+            return str(RowWrite.Outcome.UPDATED.label)
         return str(self.State(self.state).label)
 
     @property

@@ -386,3 +386,46 @@ def test_it_reports_duplicates_and_refuses_to_send_them_unless_told(
     assert skipped["batch"]["skipped_duplicates"] == 3
     assert skipped["batch"]["queued"] == 0
     assert len(creates()) == 1
+
+
+def test_on_duplicate_update_says_and_does_update_then_record_ids_update(
+    portal: Portal, tmp_path: Path, hubspot: Any
+) -> None:
+    """``--on-duplicate update``: the dry run says per row "create" or "update" (with the
+    record), the send updates those records through batch update; a file with an
+    ``hs_object_id`` column updates the records it names."""
+    path = write_csv(tmp_path, DUPLICATED)
+    args = [path, "--portal", str(portal.hub_id), "--timezone", "Europe/Paris"]
+    run(*args, "--on-duplicate", "create")
+    first = Batch.objects.get()
+    record = first.rows.get(row_number=2).hubspot_id
+    again = write_csv(
+        tmp_path,
+        [*DUPLICATED[:2], f"Brand new,2026-12-09 10:00,Scheduled,{DEMO_CONTACT_IDS[2]}"],
+        name="again.csv",
+    )
+    again_args = [again, *args[1:]]
+    dry = run(*again_args, "--dry-run", "--on-duplicate", "update")
+    assert [(r["row"], r["action"], r.get("record_id")) for r in dry["rows"]] == [
+        (2, "update", record),
+        (3, "create", None),
+    ]
+    sent = run(*again_args, "--on-duplicate", "update")
+    assert sent["batch"]["queued"] == 2
+    [update] = [json.loads(e.request_body) for e in hubspot.journal("/batch/update")]
+    assert [i["id"] for i in update["inputs"]] == [record]
+    # The first file's create and the new row's; the updated row's contact is associated.
+    assert len(hubspot.journal("/objects/2026-03/0-421/batch/create")) == 2
+    [link] = [
+        json.loads(e.request_body)
+        for e in hubspot.journal("/batch/create", method="POST")
+        if "/associations/" in e.path
+    ]
+    assert link["inputs"][0]["from"]["id"] == record
+
+    by_id = write_csv(
+        tmp_path, ["hs_object_id,Appointment status", f"{record},Canceled"], name="ids.csv"
+    )
+    dry = run(by_id, *args[1:], "--dry-run")
+    assert [(r["row"], r["action"], r["record_id"]) for r in dry["rows"]] == [(2, "update", record)]
+    assert dry["rows"][0]["errors"] == []

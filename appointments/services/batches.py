@@ -600,7 +600,7 @@ def batch_rows_page(
     # call's settle time, joined for the page's rows only.
     shown = shown.annotate(call_settles_at=F("call__settles_at"))
     # What an undo did to the row's record (``RowUndo``, one per row at most).
-    shown = shown.select_related("undo")
+    shown = shown.select_related("undo", "write")
     if batch.name_column is not None:
         shown = shown.annotate(name_cell=KT(f"raw__{batch.name_column}"))
     if cells:

@@ -80,7 +80,8 @@ def results_rows(batch: Batch) -> Iterator[list[str]]:
     headers = list(batch.headers)
     created = _contacts_created(batch)
     yield [pgettext("results column", "row"), *headers, *_results_tail_header(created)]
-    for row in batch.rows.order_by("row_number").iterator(chunk_size=2000):
+    rows = batch.rows.select_related("write").order_by("row_number")
+    for row in rows.iterator(chunk_size=2000):
         yield [
             str(row.row_number),
             *[row.raw_text(index) for index in range(len(headers))],
@@ -109,7 +110,8 @@ def _results_tail(batch: Batch, row: BatchRow, created: set[str]) -> list[str]:
     """One row's cells under ``_results_tail_header``."""
     error = " | ".join(row.error_texts) if row.errors else row.outcome_text
     cells = [
-        str(BatchRow.State(row.state).label),
+        # "Updated" for a row that updated an existing appointment (services.updating).
+        row.state_label,
         row.hubspot_id,
         record_url(batch.portal.hub_id, row.hubspot_id),
         error,
@@ -221,7 +223,7 @@ def results_xlsx(*, user: User, batch: Batch) -> bytes:
         sheet.write_string(0, column, fit_excel_cell(neutralise(header)), bold)
     links = 0
     last = 0
-    rows = batch.rows.order_by("row_number").iterator(chunk_size=2000)
+    rows = batch.rows.select_related("write").order_by("row_number").iterator(chunk_size=2000)
     for last, row in enumerate(rows, start=1):
         sheet.write_number(last, 0, row.row_number)
         try:

@@ -208,9 +208,23 @@ def test_undo_keeps_an_updated_record_changed_since_unless_included(
     lines = ["Record ID,Appointment name", f"{one},Renamed 1", f"{two},Renamed 2"]
     batch = _send(
         logged_client,
-        _upload(logged_client, portal, lines, "rename.csv", col_0="p:hs_object_id"),
+        # "Record ID" is proposed as the record ID column: no choice to make.
+        _upload(logged_client, portal, lines, "rename.csv"),
     )
     assert _outcomes(batch) == {2: "updated", 3: "updated"}
+    # The results page, the download and the audit say "updated" per row.
+    page = logged_client.get(reverse("appointments:batch-detail", args=[batch.pk]))
+    assert page.text.count(">Updated<") == 2
+    csv = b"".join(
+        logged_client.get(reverse("appointments:batch-export-csv", args=[batch.pk]))
+    ).decode()
+    assert csv.count(",Updated,") == 2
+    audit = logged_client.get(reverse("appointments:batch-export-audit", args=[batch.pk])).json()
+    assert [(r["outcome"], r["before"]) for r in audit["created"]] == [
+        ("updated", {"hs_appointment_name": "Visit 1"}),
+        ("updated", {"hs_appointment_name": "Visit 2"}),
+    ]
+    assert audit["batch"]["write_mode"] == "update"
     edited = hubspot_update(hubspot, two, {"hs_appointment_name": "Someone else"})
     assert edited.status_code == 200, edited.text
 
