@@ -62,8 +62,10 @@ def test_it_prints_what_would_be_sent_and_sends_nothing_on_a_dry_run(
         ],
         "errors": [],
         "duplicates": [],
+        "action": "create",
     }
     assert second["row"] == 3
+    assert "action" not in second  # invalid: not sent at all
     assert [(e["column"], e["value"], e["code"]) for e in second["errors"]] == [
         ("Start time", "2026-12-04 25:00", "invalid_datetime"),
         ("Appointment status", "Tentative", "invalid_option"),
