@@ -661,16 +661,22 @@ def _write_group(call: BatchCall, lane: _Lane, kind: str, rows: list[BatchRow]) 
     last_error: HubSpotError | None = None
     for attempt in range(1, MAX_ATTEMPTS_PER_CALL + 1):
         _heartbeat(batch)
+        # True while this attempt's write is out: a 429 or no connection then takes it back.
+        in_flight = False
         try:
             client = lane.client()
             updating.read_before(client, batch, kind, rows)
             updating.count_attempt(rows)
+            in_flight = True
             if kind == updating.UPDATE:
                 result = client.batch_update(updating.update_inputs(batch, rows))
+                in_flight = False
                 updating.apply_update(rows, result)
             else:
                 result = client.batch_upsert(updating.upsert_inputs(batch, rows))
+                in_flight = False
                 updating.apply_upsert(batch, rows, result)
+                updating.settle_unmatched(client, batch, rows)
             # The records exist now: their IDs are saved before the associations are added.
             _save_rows(rows)
             BatchCall.objects.filter(pk=call.pk).update(
@@ -697,8 +703,15 @@ def _write_group(call: BatchCall, lane: _Lane, kind: str, rows: list[BatchRow]) 
                     % {"minutes": int(DAILY_LIMIT_RETRY.total_seconds() // 60)},
                     resume_after=DAILY_LIMIT_RETRY,
                 ) from None
+            if in_flight:  # not processed: this attempt wrote nothing
+                updating.uncount_attempt(rows)
             _sleep(batch, exc.retry_after or (1.0 if exc.policy_name == "SECONDLY" else 10.0))
-        except (HubSpotTransientError, HubSpotNotSent, HubSpotUnknownOutcome) as exc:
+        except HubSpotNotSent as exc:
+            if in_flight:
+                updating.uncount_attempt(rows)
+            last_error = exc
+            _wait_to_retry(batch, _backoff(attempt), attempt, exc)
+        except (HubSpotTransientError, HubSpotUnknownOutcome) as exc:
             # Idempotent: whatever the lost attempt did, sending it again does it once.
             last_error = exc
             _wait_to_retry(batch, _backoff(attempt), attempt, exc)

@@ -86,10 +86,11 @@ def split_rows(
         write = writes.get(row.pk)
         values = batch.layout.unpack_properties(row.properties)
         target = (write.target_id if write else "") or values.get(RECORD_ID_PROPERTY, "")
-        if batch.write_mode == Batch.WriteMode.UPSERT and values.get(batch.upsert_property):
-            upserts.append(row)
-        elif target and batch.write_mode != Batch.WriteMode.UPSERT:
+        # A record named by ID first: the most precise; then a unique value to upsert by.
+        if target:
             updates.append(row)
+        elif batch.write_mode == Batch.WriteMode.UPSERT and values.get(batch.upsert_property):
+            upserts.append(row)
         else:
             creates.append(row)
             continue
@@ -140,6 +141,14 @@ def count_attempt(rows: list[BatchRow]) -> None:
     """Count an attempt of ``rows`` before it leaves: an answer ``new: false`` after a
     counted attempt without answer is the record that attempt created."""
     RowWrite.objects.filter(pk__in=[row.pk for row in rows]).update(attempts=F("attempts") + 1)
+
+
+def uncount_attempt(rows: list[BatchRow]) -> None:
+    """Take back an attempt HubSpot did not process (429, no connection made): only attempts
+    that may have written count for ``_outcome``."""
+    RowWrite.objects.filter(pk__in=[row.pk for row in rows], attempts__gt=0).update(
+        attempts=F("attempts") - 1
+    )
 
 
 def update_inputs(batch: Batch, rows: list[BatchRow]) -> list[dict[str, Any]]:
@@ -221,6 +230,31 @@ def apply_upsert(batch: Batch, rows: list[BatchRow], result: BatchWriteResult) -
                 RowWrite.objects.filter(pk=row.pk, outcome="").update(
                     outcome=_outcome(write, record.new)
                 )
+
+
+def settle_unmatched(client: HubSpotClient, batch: Batch, rows: list[BatchRow]) -> None:
+    """Find by their unique value the upserted ``rows`` an answer did not name (HubSpot's
+    upsert results need not echo ``idProperty``): one batch read by ``idProperty``. A row
+    found holds that record, "created" when no record held its value before the first
+    attempt, else "updated". Raises HubSpotError."""
+    unmatched = [row for row in rows if row.error_category == "UNMATCHED"]
+    if not unmatched:
+        return
+    prop = batch.upsert_property
+    key = {row.pk: batch.layout.unpack_properties(row.properties)[prop] for row in unmatched}
+    ids = client.appointments_by_unique_value(prop, sorted(set(key.values())))
+    writes = _writes(unmatched)
+    with transaction.atomic():
+        for row in unmatched:
+            record_id = ids.get(key[row.pk])
+            if record_id is None:
+                continue
+            row.state, row.hubspot_id = BatchRow.State.CREATED, record_id
+            row.error_category = row.error_message = ""
+            write = writes[row.pk]
+            RowWrite.objects.filter(pk=row.pk, outcome="").update(
+                outcome=write.outcome or _outcome(write, write.before is None)
+            )
 
 
 def associate(client: HubSpotClient, batch: Batch, rows: list[BatchRow]) -> None:
