@@ -173,8 +173,11 @@ def batch_undo_run(*, batch_id: str) -> None:
     MISSING, a changed one CHANGED (kept) unless the batch's ``undo_include_changed``; the
     others are marked ARCHIVING, then archived in one batch archive call
     (https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/custom-objects/batch/delete-custom-objects)
-    and marked ARCHIVED. A worker killed at any line loses nothing: ARCHIVING rows are
-    archived again first on resume. Every call is paced by the portal's shared budget
+    and marked ARCHIVED; a record the batch updated (``RowWrite``) is marked RESTORING
+    instead, its values before the update written back in one batch update
+    (https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide),
+    then RESTORED. A worker killed at any line loses nothing: ARCHIVING and RESTORING rows
+    are archived or restored again first on resume. Every call is paced by the portal's shared budget
     (``hubspot.pacing``). A HubSpot failure leaves the batch UNDOING with the reason in
     ``status_message``; the next worker's scan (``batch_undo_recover_stalled``) resumes it.
     """

@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from appointments.models import Batch, BatchRow, Portal, RowUndo, RowWrite
+from appointments.services.undo import batch_undo_run
 from sandbox.models import CrmRecord
 from sandbox.seed import DEMO_CONTACT_IDS
 from tests.web import (
@@ -235,3 +236,25 @@ def test_undo_keeps_an_updated_record_changed_since_unless_included(
         one: RowUndo.Outcome.RESTORED,
         two: RowUndo.Outcome.CHANGED,
     }
+
+
+def test_an_undo_stopped_between_marking_and_restoring_restores_on_resume(
+    logged_client: Client, portal: Portal, hubspot: Any
+) -> None:
+    """A worker killed after marking a record RESTORING (before or after the batch update)
+    loses nothing: the next run writes the previous values again (harmless) and marks it."""
+    first = _send(logged_client, _upload(logged_client, portal, rows_csv(2), "first.csv"))
+    one, two = first.rows.order_by("row_number").values_list("hubspot_id", flat=True)
+    lines = ["Record ID,Appointment name", f"{one},Renamed 1", f"{two},Renamed 2"]
+    batch = _send(logged_client, _upload(logged_client, portal, lines, "rename.csv"))
+    row = batch.rows.get(hubspot_id=one)
+    RowUndo.objects.create(row=row, batch=batch, record_id=one, outcome=RowUndo.Outcome.RESTORING)
+    Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.UNDOING, worker="")
+    batch_undo_run(batch_id=str(batch.pk))
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.UNDONE
+    assert set(batch.undos.values_list("outcome", flat=True)) == {RowUndo.Outcome.RESTORED}
+    assert [_record(i).properties["hs_appointment_name"] for i in (one, two)] == [
+        "Visit 1",
+        "Visit 2",
+    ]
