@@ -177,9 +177,10 @@ def batch_undo_run(*, batch_id: str) -> None:
     instead, its values before the update written back in one batch update
     (https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide),
     then RESTORED. A worker killed at any line loses nothing: ARCHIVING and RESTORING rows
-    are archived or restored again first on resume. Every call is paced by the portal's shared budget
-    (``hubspot.pacing``). A HubSpot failure leaves the batch UNDOING with the reason in
-    ``status_message``; the next worker's scan (``batch_undo_recover_stalled``) resumes it.
+    are archived or restored again first on resume. Every call is paced by the portal's
+    shared budget (``hubspot.pacing``). A HubSpot failure leaves the batch UNDOING with the
+    reason in ``status_message``; the next worker's scan (``batch_undo_recover_stalled``)
+    resumes it.
     """
     if not _claim(batch_id):
         return
