@@ -85,7 +85,8 @@ def split_rows(
     for row in rows:
         write = writes.get(row.pk)
         values = batch.layout.unpack_properties(row.properties)
-        target = (write.target_id if write else "") or values.get(RECORD_ID_PROPERTY, "")
+        # The row's own record ID column first: a fixed row may name another record now.
+        target = values.get(RECORD_ID_PROPERTY, "") or (write.target_id if write else "")
         # A record named by ID first: the most precise; then a unique value to upsert by.
         if target:
             updates.append(row)
@@ -96,8 +97,11 @@ def split_rows(
             continue
         if write is None:
             missing.append(RowWrite(row=row, batch=batch, target_id=target))
-        elif target and not write.target_id:
-            RowWrite.objects.filter(pk=row.pk).update(target_id=target)
+        elif target != write.target_id and not write.outcome:
+            # Another record than the one read before (a fixed row): read it afresh.
+            RowWrite.objects.filter(pk=row.pk).update(
+                target_id=target, before=None, read_at=None, attempts=0
+            )
     RowWrite.objects.bulk_create(missing, ignore_conflicts=True)
     return updates, upserts, creates
 

@@ -258,3 +258,25 @@ def test_an_undo_stopped_between_marking_and_restoring_restores_on_resume(
         "Visit 1",
         "Visit 2",
     ]
+
+
+def test_a_row_naming_no_appointment_fails_saying_so_and_once_fixed_updates_the_right_one(
+    logged_client: Client, portal: Portal, hubspot: Any
+) -> None:
+    first = _send(logged_client, _upload(logged_client, portal, rows_csv(2), "first.csv"))
+    one, two = first.rows.order_by("row_number").values_list("hubspot_id", flat=True)
+    lines = ["Record ID,Appointment name", f"{one},Renamed 1", "99999999999,Renamed 2"]
+    batch = _send(logged_client, _upload(logged_client, portal, lines, "typo.csv"))
+    wrong = batch.rows.get(row_number=3)
+    assert (wrong.state, wrong.error_category) == (BatchRow.State.FAILED, "OBJECT_NOT_FOUND")
+    assert "no appointment 99999999999 to update" in wrong.error_message
+
+    edit = reverse("appointments:row-edit", args=[batch.pk, 3])
+    logged_client.post(edit, {"c0": two}, headers={"HX-Request": "true"})
+    assert batch.rows.get(row_number=3).state == BatchRow.State.READY
+    _send(logged_client, batch)
+    wrong.refresh_from_db()
+    assert (wrong.state, wrong.hubspot_id) == (BatchRow.State.CREATED, two)
+    assert _record(two).properties["hs_appointment_name"] == "Renamed 2"
+    # What undo would restore is the fixed record's own earlier value.
+    assert RowWrite.objects.get(pk=wrong.pk).before == {"hs_appointment_name": "Visit 2"}
