@@ -716,6 +716,8 @@ def _write_group(call: BatchCall, lane: _Lane, kind: str, rows: list[BatchRow]) 
             last_error = exc
             _wait_to_retry(batch, _backoff(attempt), attempt, exc)
         except HubSpotAuthError as exc:
+            if in_flight:  # refused before anything was written
+                updating.uncount_attempt(rows)
             if attempt > 1:
                 raise _Pause(exc.message) from None
             type(batch.portal).objects.filter(pk=batch.portal.pk).update(
