@@ -158,6 +158,12 @@ class Batch(models.Model):
         DONE = "done", _("Looked in HubSpot")
         FAILED = "failed", _("Look in HubSpot stopped")
 
+    class WriteMode(models.TextChoices):
+        CREATE = "create", _("Create every row")
+        UPDATE = "update", _("Update the appointments named, create the rest")
+        UPDATE_ONLY = "update_only", _("Update the appointments named only")
+        UPSERT = "upsert", _("Update existing appointments, create the rest")
+
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -258,6 +264,13 @@ class Batch(models.Model):
     # The waiting state the sender was last mailed about ("canary", "hubspot_duplicates",
     # "unknown_outcome"), so each entry into one mails once; cleared when the batch is queued.
     waiting_notified = models.CharField(max_length=20, blank=True)
+    # Update or create (services.updating): "create" sends every row through batch create;
+    # "update" sends rows naming a record (a column mapped to hs_object_id, or a duplicate the
+    # person chose to update) through batch update and creates the rest; "update_only" refuses
+    # the rest; "upsert" sends rows through batch upsert by ``upsert_property``.
+    write_mode = models.CharField(max_length=12, choices=WriteMode, default=WriteMode.CREATE)
+    # The unique-value appointment property of an "upsert" batch (``idProperty``).
+    upsert_property = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -484,7 +497,15 @@ class BatchRow(models.Model):
     @property
     def state_label(self) -> str:
         """The state's label, as ``get_state_display`` but without rebuilding the choices (the
-        live table shows 100 rows every 2 s)."""
+        live table shows 100 rows every 2 s); "Updated" for a row that updated a record, when
+        its ``write`` was fetched with it (``select_related("write")``; never a query here)."""
+        write = self._state.fields_cache.get("write")
+        if (
+            self.state == self.State.CREATED
+            and write is not None
+            and write.outcome == RowWrite.Outcome.UPDATED
+        ):
+            return str(RowWrite.Outcome.UPDATED.label)
         return str(self.State(self.state).label)
 
     @property
@@ -524,6 +545,9 @@ class RowUndo(models.Model):
         # Chosen for archiving, the call not yet answered: archived again on resume.
         ARCHIVING = "archiving", _("Being archived")
         ARCHIVED = "archived", _("Archived")
+        # An updated record: its values before the batch are being written back, then are.
+        RESTORING = "restoring", _("Being restored")
+        RESTORED = "restored", _("Restored to its previous values")
         CHANGED = "changed", _("Kept: changed in HubSpot since")
         MISSING = "missing", _("Already gone from HubSpot")
 
@@ -540,6 +564,41 @@ class RowUndo(models.Model):
 
     def __str__(self) -> str:
         return f"{self.record_id}: {self.outcome}"
+
+
+class RowWrite(models.Model):
+    """How a row of an update-or-create batch reaches HubSpot, and what it did
+    (``services.updating``).
+
+    ``target_id``: the record the row updates by ID (batch update), "" for an upsert or a
+    create. ``before``: the record's values of the properties the row changes, read just
+    before the first attempt (``{name: value}``, "" for no value), kept for undo; null when
+    no record held them (an upsert that creates). ``attempts``: attempts sent, counted before
+    each leaves. ``outcome``: "created" or "updated", set once from the first answer received.
+
+    A table of its own, like ``RowUndo``: a column of ``BatchRow`` would rebuild that table
+    on SQLite and drop its count triggers.
+    """
+
+    class Outcome(models.TextChoices):
+        CREATED = "created", _("Created")
+        UPDATED = "updated", _("Updated")
+
+    row = models.OneToOneField(
+        "BatchRow", primary_key=True, on_delete=models.CASCADE, related_name="write"
+    )
+    batch = models.ForeignKey("Batch", on_delete=models.CASCADE, related_name="writes")
+    target_id = models.CharField(max_length=32, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=10, choices=Outcome, blank=True)
+
+    class Meta:
+        ordering = ["batch", "row"]
+
+    def __str__(self) -> str:
+        return f"{self.target_id or '-'}: {self.outcome or 'waiting'}"
 
 
 class BatchCounts(models.Model):

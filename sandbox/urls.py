@@ -61,6 +61,7 @@ for prefix in ("crm/associations/2026-03", "crm/associations/v4", "crm/v4/associ
             f"{prefix}/<str:from_type>/<str:to_type>/batch/read",
             associations.read_associations_batch,
         ),
+        path(f"{prefix}/<str:from_type>/<str:to_type>/batch/create", associations.associate_batch),
     ]
 for prefix in ("crm/object-library/2026-03", "crm/v3/object-library"):
     urlpatterns += [

@@ -63,6 +63,7 @@ PROPERTIES: list[PropertyDefinition] = [
         has_unique_value=True,
     ),
     _prop("hs_object_id", "Record ID", "number", "number", read_only_value=True),
+    _prop("hs_createdate", "Create date", "datetime", "date", read_only_value=True),
 ]
 
 LABELS: list[AssociationLabel] = [

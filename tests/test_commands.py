@@ -64,8 +64,10 @@ def test_it_prints_what_would_be_sent_and_sends_nothing_on_a_dry_run(
         ],
         "errors": [],
         "duplicates": [],
+        "action": "create",
     }
     assert second["row"] == 3
+    assert "action" not in second  # invalid: not sent at all
     assert [(e["column"], e["value"], e["code"]) for e in second["errors"]] == [
         ("Start time", "2026-12-04 25:00", "invalid_datetime"),
         ("Appointment status", "Tentative", "invalid_option"),
@@ -413,3 +415,46 @@ def test_it_looks_in_hubspot_before_sending_and_refuses_what_it_finds_unless_tol
     skipped = run(*args, "--on-duplicate", "skip")["batch"]
     assert skipped["skipped_duplicates"] == 1 and skipped["queued"] == 1
     assert len(creates()) == made_outside + 1
+
+
+def test_on_duplicate_update_says_and_does_update_then_record_ids_update(
+    portal: Portal, tmp_path: Path, hubspot: Any
+) -> None:
+    """``--on-duplicate update``: the dry run says per row "create" or "update" (with the
+    record), the send updates those records through batch update; a file with an
+    ``hs_object_id`` column updates the records it names."""
+    path = write_csv(tmp_path, DUPLICATED)
+    args = [path, "--portal", str(portal.hub_id), "--timezone", "Europe/Paris"]
+    run(*args, "--on-duplicate", "create")
+    first = Batch.objects.get()
+    record = first.rows.get(row_number=2).hubspot_id
+    again = write_csv(
+        tmp_path,
+        [*DUPLICATED[:2], f"Brand new,2026-12-09 10:00,Scheduled,{DEMO_CONTACT_IDS[2]}"],
+        name="again.csv",
+    )
+    again_args = [again, *args[1:]]
+    dry = run(*again_args, "--dry-run", "--on-duplicate", "update")
+    assert [(r["row"], r["action"], r.get("record_id")) for r in dry["rows"]] == [
+        (2, "update", record),
+        (3, "create", None),
+    ]
+    sent = run(*again_args, "--on-duplicate", "update")
+    assert sent["batch"]["queued"] == 2
+    [update] = [json.loads(e.request_body) for e in hubspot.journal("/batch/update")]
+    assert [i["id"] for i in update["inputs"]] == [record]
+    # The first file's create and the new row's; the updated row's contact is associated.
+    assert len(hubspot.journal("/objects/2026-03/0-421/batch/create")) == 2
+    [link] = [
+        json.loads(e.request_body)
+        for e in hubspot.journal("/batch/create", method="POST")
+        if "/associations/" in e.path
+    ]
+    assert link["inputs"][0]["from"]["id"] == record
+
+    by_id = write_csv(
+        tmp_path, ["hs_object_id,Appointment status", f"{record},Canceled"], name="ids.csv"
+    )
+    dry = run(by_id, *args[1:], "--dry-run")
+    assert [(r["row"], r["action"], r["record_id"]) for r in dry["rows"]] == [(2, "update", record)]
+    assert dry["rows"][0]["errors"] == []

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from appointments.forms.fields import PortalTimezoneForm, TimezoneInput
 from appointments.hubspot.schema import ASSOCIATION_TARGETS, AssociationLabel, PropertyDefinition
 from appointments.intake.cells import column_index, column_letter
+from appointments.intake.converters import RECORD_ID_PROPERTY
 from appointments.intake.headers import Proposal
 from appointments.intake.mapping import ColumnTarget
 from appointments.intake.values import propose_option, unmatched_values
@@ -162,6 +163,8 @@ def target_choices(
         for p in sorted(properties, key=lambda p: (not p.required, p.label.casefold()))
         if p.writable
     ]
+    # Rows naming a record ID update that appointment (batch update) instead of creating one.
+    props.insert(0, (f"p:{RECORD_ID_PROPERTY}", _("Record ID (update this appointment)")))
     associations = []
     keyed = []
     for object_type, _name in ASSOCIATION_TARGETS.values():
@@ -487,6 +490,9 @@ class MappingForm(forms.Form):
                     % {"letters": ", ".join(letters), "property": labels.get(name, name)},
                 )
         for prop in self.properties:
+            # With a record ID column, rows that name one change only what they give.
+            if RECORD_ID_PROPERTY in seen:
+                break
             if prop.required and prop.writable and prop.name not in seen:
                 self.add_error(
                     None,

@@ -136,6 +136,58 @@ class BatchCreateResult:
     rate_limit: RateLimit = field(default_factory=RateLimit)
 
 
+@dataclass(frozen=True)
+class WrittenRecord:
+    """One record of a batch update or upsert answer: ``new`` is upsert's flag (True: created
+    by this call, False: updated), None for an update."""
+
+    id: str
+    properties: dict[str, str]
+    new: bool | None
+
+
+@dataclass(frozen=True)
+class BatchWriteResult:
+    """A batch update or upsert answer (200, or 207 for an update naming IDs it did not find).
+
+    ``missing_ids``: the record IDs HubSpot did not find (``errors[].context.ids``);
+    ``errors``: every other per-input error, as ``InputError`` (no trace ids on these calls).
+    """
+
+    http_status: int
+    results: tuple[WrittenRecord, ...]
+    missing_ids: tuple[str, ...]
+    errors: tuple[InputError, ...]
+    correlation_id: str
+
+
+def _write_result(response: requests.Response, data: dict[str, Any]) -> BatchWriteResult:
+    missing: list[str] = []
+    errors = []
+    for error in data.get("errors") or ():
+        ids = (error.get("context") or {}).get("ids")
+        if error.get("category") == "OBJECT_NOT_FOUND" and isinstance(ids, list):
+            missing.extend(str(i) for i in ids)
+        else:
+            errors.append(_input_error(error))
+    return BatchWriteResult(
+        http_status=response.status_code,
+        results=tuple(
+            WrittenRecord(
+                id=str(item["id"]),
+                properties={
+                    k: str(v) for k, v in (item.get("properties") or {}).items() if v is not None
+                },
+                new=item.get("new") if isinstance(item.get("new"), bool) else None,
+            )
+            for item in data.get("results", [])
+        ),
+        missing_ids=tuple(missing),
+        errors=tuple(errors),
+        correlation_id=response.headers.get("x-hubspot-correlation-id", ""),
+    )
+
+
 # OpenSSL reasons that only a TLS handshake gives, before any byte of the request is written
 # (e.g. WRONG_VERSION_NUMBER: https:// to a port that speaks plain HTTP). Any other TLS error
 # may come after the request went out, so it stays an unknown outcome.
@@ -606,6 +658,67 @@ class HubSpotClient:
             json={"inputs": [{"id": record_id} for record_id in ids]},
         )
         return response.headers.get("x-hubspot-correlation-id", "")
+
+    # POST /crm/objects/2026-03/{objectType}/batch/update: https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide
+    # ("Update appointments": inputs of ``id`` and ``properties``; "" clears a value)
+    def batch_update(self, inputs: list[dict[str, Any]]) -> BatchWriteResult:
+        """Update up to 100 appointments: ``inputs`` are ``{"id": record id, "properties":
+        {name: value}}``. Sending the same inputs again writes the same values (idempotent), so
+        an update whose answer was lost is simply sent again. IDs HubSpot did not find come
+        back in ``missing_ids`` (207). Whole-call failures raise HubSpotError; no answer raises
+        HubSpotUnknownOutcome."""
+        if not 0 < len(inputs) <= MAX_BATCH_INPUTS:
+            raise ValueError(f"batch_update takes 1 to {MAX_BATCH_INPUTS} inputs")
+        response = self._request(
+            "POST",
+            f"/crm/objects/2026-03/{APPOINTMENT_OBJECT_TYPE}/batch/update",
+            json={"inputs": inputs},
+        )
+        return _write_result(response, self._json(response))
+
+    # POST /crm/objects/2026-03/{objectType}/batch/upsert: https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/custom-objects/batch/upsert-custom-objects
+    # ("Create or update a batch of objects by unique property values": ``idProperty``, ``id``)
+    def batch_upsert(self, inputs: list[dict[str, Any]]) -> BatchWriteResult:
+        """Create or update up to 100 appointments by a unique-value property: ``inputs`` are
+        ``{"idProperty": name, "id": value, "properties": {...}}``. Each result says ``new``
+        (True: created by this call). A resend cannot create twice (the value is unique) but
+        answers ``new: False`` for what the lost attempt created. Raises like
+        ``batch_update``."""
+        if not 0 < len(inputs) <= MAX_BATCH_INPUTS:
+            raise ValueError(f"batch_upsert takes 1 to {MAX_BATCH_INPUTS} inputs")
+        response = self._request(
+            "POST",
+            f"/crm/objects/2026-03/{APPOINTMENT_OBJECT_TYPE}/batch/upsert",
+            json={"inputs": inputs},
+        )
+        return _write_result(response, self._json(response))
+
+    # POST /crm/associations/2026-03/{fromObjectType}/{toObjectType}/batch/create: https://developers.hubspot.com/docs/api-reference/2026-03/crm/associations/associate-records/batch/create-associations-labeled
+    def associate(self, to_object_type: str, pairs: list[tuple[str, str, str, int]]) -> None:
+        """Associate appointments with records of ``to_object_type``: ``pairs`` are
+        ``(appointment id, record id, associationCategory, associationTypeId)``, at most 100.
+        Associating twice is harmless (the association exists, once). Raises HubSpotError;
+        a 207 naming refused pairs raises HubSpotError with HubSpot's message."""
+        if not 0 < len(pairs) <= MAX_BATCH_INPUTS:
+            raise ValueError(f"associate takes 1 to {MAX_BATCH_INPUTS} pairs")
+        response = self._request(
+            "POST",
+            f"/crm/associations/2026-03/{APPOINTMENT_OBJECT_TYPE}/{to_object_type}/batch/create",
+            json={
+                "inputs": [
+                    {
+                        "from": {"id": source},
+                        "to": {"id": target},
+                        "types": [{"associationCategory": category, "associationTypeId": type_id}],
+                    }
+                    for source, target, category, type_id in pairs
+                ]
+            },
+        )
+        data = self._json(response)
+        if data.get("errors"):
+            error = _input_error(data["errors"][0])
+            raise HubSpotError(error.message, status=response.status_code, category=error.category)
 
     # POST /crm/objects/2026-03/{objectType}/batch/read with idProperty: https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide
     # ("idProperty": a custom unique value property; the ids are its values)

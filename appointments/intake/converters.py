@@ -235,6 +235,22 @@ def convert_minutes(cell: object) -> str | None:
     return _decimal_text(text.lstrip("+"))
 
 
+# The record ID property: read-only in HubSpot, but a column mapped to it names the record a
+# row updates (batch update by ID), so its cells are record IDs, never a value sent.
+RECORD_ID_PROPERTY = "hs_object_id"
+
+
+def convert_record_id(cell: object) -> str | None:
+    """One record ID (digits; ``51234.0`` is ``51234``) as text, None for a blank cell.
+    Raises CellProblem ``invalid_record_id`` for anything else, several IDs included."""
+    ids = convert_record_ids(cell)
+    if ids is None:
+        return None
+    if len(ids) != 1:
+        raise CellProblem("invalid_record_id")
+    return ids[0]
+
+
 def refuse_read_only(cell: object) -> str | None:
     if type(cell) is str and not cell.strip():
         return None

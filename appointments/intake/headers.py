@@ -26,6 +26,7 @@ from appointments.hubspot.schema import (
 )
 
 from .cells import display_text
+from .converters import RECORD_ID_PROPERTY
 from .mapping import (
     ColumnTarget,
     association_label_header,
@@ -336,6 +337,11 @@ def _keys(
         target = ColumnTarget(kind="property", name=prop.name)
         keys.append(_Key(prop.name, target, EXACT, "exact"))
         keys.append(_Key(prop.label, target, EXACT, "exact"))
+    if any(p.name == RECORD_ID_PROPERTY for p in properties):
+        # Read-only, yet a column of record IDs names the appointments a file updates.
+        record = ColumnTarget(kind="property", name=RECORD_ID_PROPERTY)
+        keys.append(_Key(RECORD_ID_PROPERTY, record, EXACT, "exact"))
+        keys.append(_Key("Record ID", record, EXACT, "exact"))
     for concept, synonyms in CONCEPTS.items():
         name = _concept_property(concept, writable)
         if name is not None:
@@ -454,7 +460,7 @@ def match_headers(
     minutes after the start (``ColumnTarget.minutes_after``).
     """
     by_name = {p.name: p for p in properties}
-    writable = {p.name for p in properties if p.writable}
+    writable = {p.name for p in properties if p.writable} | {RECORD_ID_PROPERTY}
     type_ids = {(label.to_object_type, label.type_id) for label in labels}
     keys = _keys(properties, labels, key_properties or {})
     columns = values or [[] for _h in headers]

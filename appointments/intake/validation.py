@@ -22,8 +22,10 @@ from .bulk import gc_paused
 from .cells import NUL, column_labels, display_text, without_nul
 from .columnar import Memo, association_json, encode_columns, validate_columns
 from .converters import (
+    RECORD_ID_PROPERTY,
     CellProblem,
     convert_minutes,
+    convert_record_id,
     convert_record_ids,
     property_converter,
     refuse_unknown,
@@ -106,6 +108,10 @@ class RowValidator:
                 self._columns.append(_Column(index, label, target.name, convert, association))
                 continue
             prop = by_name.get(target.name)
+            if target.name == RECORD_ID_PROPERTY:
+                # The record the row updates (services.updating), not a value to write.
+                self._columns.append(_Column(index, label, target.name, convert_record_id, None))
+                continue
             if prop is not None and prop.name == OWNER_PROPERTY and keys is not None:
                 self._columns.append(
                     _Column(index, label, target.name, owner_converter(keys), None)
@@ -234,7 +240,10 @@ class RowValidator:
                 moment = datetime.datetime.fromisoformat(begins.removesuffix("Z"))
                 ends = moment + datetime.timedelta(minutes=float(value))
                 properties[target] = ends.isoformat(timespec="seconds") + "Z"
-        for name, label in self.required:
+        # A row naming the record it updates changes only the values it gives: HubSpot's
+        # batch update requires none.
+        required = () if RECORD_ID_PROPERTY in properties else self.required
+        for name, label in required:
             # A filled but invalid cell already has its error; "required" is for blanks only.
             if name not in properties:
                 header = self._column_of.get(name)

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 
-from appointments.models import Batch, BatchRow
+from appointments.models import Batch, BatchRow, RowWrite
 from appointments.services import access
 from appointments.services.access import Action
 
@@ -23,12 +23,14 @@ def batch_audit(*, user: User, batch: Batch) -> dict[str, Any]:
     ``file`` (name, size in bytes, SHA-256 hex; null size and empty digest for the form grid),
     ``mapping`` (the column mapping as stored, one target or null per header) with ``headers``
     and ``timezone``, ``calls`` (sequence, HTTP status, HubSpot batch status, correlation ID,
-    HubSpot's times), ``created`` (row number and record ID of every row HubSpot created) and
-    ``undo`` (who asked, when, when it ended, whether changed records were included, and per
-    record its outcome), null when the batch was never undone; ``hubspot_search`` (the last
-    look in HubSpot for appointments like its rows: state, who asked, when, when it ended, why
-    it stopped, its matches ``[{"row", "record_id"}]``), null when HubSpot was never looked in.
-    Raises PermissionDenied unless ``user`` may see the batch (``services.access``)."""
+    HubSpot's times), ``created`` (row number, record ID and ``outcome`` of every row HubSpot
+    wrote: ``"created"``, or ``"updated"`` with the record's values ``before``; the batch's
+    ``write_mode`` and ``upsert_property`` say how) and ``undo`` (who asked, when, when it
+    ended, whether changed records were included, and per record its outcome), null when the
+    batch was never undone; ``hubspot_search`` (the last look in HubSpot for appointments like
+    its rows: state, who asked, when, when it ended, why it stopped, its matches
+    ``[{"row", "record_id"}]``), null when HubSpot was never looked in. Raises
+    PermissionDenied unless ``user`` may see the batch (``services.access``)."""
     access.require(user, Action.BATCH_VIEW, batch)
     created = batch.rows.filter(state=BatchRow.State.CREATED).order_by("row_number")
     undo = None
@@ -71,6 +73,8 @@ def batch_audit(*, user: User, batch: Batch) -> dict[str, Any]:
             "submitted_at": _when(batch.submitted_at),
             "finished_at": _when(batch.finished_at),
             "canary_size": batch.canary_size,
+            "write_mode": batch.write_mode,
+            "upsert_property": batch.upsert_property,
         },
         "portal": {"hub_id": batch.portal.hub_id, "domain": batch.portal.hub_domain},
         "file": {"name": batch.filename, "size": batch.file_size, "sha256": batch.file_sha256},
@@ -90,8 +94,15 @@ def batch_audit(*, user: User, batch: Batch) -> dict[str, Any]:
             for call in batch.calls.order_by("sequence")
         ],
         "created": [
-            {"row": row, "record_id": record_id}
-            for row, record_id in created.values_list("row_number", "hubspot_id")
+            {
+                "row": row,
+                "record_id": record_id,
+                "outcome": outcome or RowWrite.Outcome.CREATED.value,
+                **({"before": before} if outcome == RowWrite.Outcome.UPDATED else {}),
+            }
+            for row, record_id, outcome, before in created.values_list(
+                "row_number", "hubspot_id", "write__outcome", "write__before"
+            )
         ],
         "undo": undo,
         "hubspot_search": search,

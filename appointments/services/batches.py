@@ -56,7 +56,7 @@ from appointments.models import (
     Portal,
     Upload,
 )
-from appointments.services import access
+from appointments.services import access, updating
 from appointments.services.access import Action
 from appointments.services.duplicates import (
     DuplicatesUndecided,
@@ -603,7 +603,7 @@ def batch_rows_page(
     # Why the row's call failed, said in the reader's language (``BatchRow.outcome_text``).
     shown = shown.annotate(call_error_said=F("call__error_said"))
     # What an undo did to the row's record (``RowUndo``, one per row at most).
-    shown = shown.select_related("undo")
+    shown = shown.select_related("undo", "write")
     if batch.name_column is not None:
         shown = shown.annotate(name_cell=KT(f"raw__{batch.name_column}"))
     if cells:
@@ -615,7 +615,15 @@ def batch_rows_page(
     return page
 
 
-def batch_submit(*, user: User, batch: Batch, on_duplicate: str = "ask", canary: int = 0) -> int:
+def batch_submit(
+    *,
+    user: User,
+    batch: Batch,
+    on_duplicate: str = "ask",
+    canary: int = 0,
+    write_mode: str = "",
+    upsert_property: str = "",
+) -> int:
     """Send the batch: its ready rows are queued in calls of at most 100 for the worker
     (``services.sending.batch_queue``); a paused batch resumes, and so does a canceled one
     (the rows its cancel left unsent are ready again). Returns the number of rows waiting to
@@ -630,18 +638,35 @@ def batch_submit(*, user: User, batch: Batch, on_duplicate: str = "ask", canary:
     the canary (``Batch.Status.CANARY``) until this is called again ("send the rest") or the
     batch is undone (``services.undo``). Raises PermissionDenied unless ``user`` may act on
     the batch (``services.access``).
+
+    ``write_mode`` (``Batch.WriteMode``, "" keeps the batch's) and ``upsert_property``: how
+    rows reach HubSpot (``services.updating.batch_write_mode_set``, which raises ValueError).
+    ``on_duplicate`` ``"update"`` makes each row that duplicates a known record update it
+    (``services.updating``). An "update only" batch leaves out the rows naming no record.
     """
     access.require(user, Action.BATCH_ACT, batch)
+    if batch.status == Batch.Status.DRAFT and (write_mode or updating.names_records(batch=batch)):
+        updating.batch_write_mode_set(
+            user=user,
+            batch=batch,
+            write_mode=write_mode or batch.write_mode,
+            upsert_property=upsert_property or batch.upsert_property,
+        )
     if canary and batch.status == Batch.Status.DRAFT:
         Batch.objects.filter(pk=batch.pk, status=Batch.Status.DRAFT).update(canary_size=canary)
         batch.canary_size = canary
     if on_duplicate != "create" and batch_allows(batch=batch, action=StateAction.QUEUE):
         report = batch_duplicates(batch=batch)
-        if report.sent or report.hubspot:
+        if (report.sent or report.hubspot) and on_duplicate == "update":
+            matches = [(m.row_number, m.record_id) for m in report.sent]
+            matches += [(m.row_number, m.record_id) for m in report.hubspot]
+            updating.batch_update_matches(user=user, batch=batch, matches=matches)
+        elif report.sent or report.hubspot:
             if on_duplicate != "skip":
                 rows = {m.row_number for m in report.sent} | {m.row_number for m in report.hubspot}
                 raise DuplicatesUndecided(len(rows))
             batch_duplicates_skip_sent(batch=batch, report=report)
+    updating.batch_refuse_unnamed(user=user, batch=batch)
     if batch.status == Batch.Status.CANCELED:
         batch.rows.filter(state=BatchRow.State.UNSENT, call__isnull=True).update(
             state=BatchRow.State.READY, error_message="", updated_at=timezone.now()
@@ -674,6 +699,8 @@ def batch_send_checked(
     check_records: bool,
     on_duplicate: str = "ask",
     canary: int = 0,
+    write_mode: str = "",
+    upsert_property: str = "",
 ) -> SendCheck:
     """Check the portal, then (``check_records``) the record IDs, then send (``batch_submit``).
 
@@ -683,7 +710,8 @@ def batch_send_checked(
     not answering that check does not stop the send: the engine waits or pauses). Then the
     record IDs every unsent row names (``batch_check_records``): any row naming a record that
     does not exist is held back and nothing is sent, so the person sees the new count before
-    sending. ``on_duplicate`` and ``canary``: as ``batch_submit`` (which raises
+    sending. ``on_duplicate``, ``canary``, ``write_mode`` and ``upsert_property``: as
+    ``batch_submit`` (which raises
     ``DuplicatesUndecided``). Raises HubSpotError / PortalNeedsReconnect when the record check
     cannot ask HubSpot (nothing sent then), PermissionDenied unless ``user`` may act on the
     batch (``services.access``).
@@ -703,7 +731,14 @@ def batch_send_checked(
         records = batch_check_records(user=user, batch=batch)
         if records.held:
             return SendCheck(queued=0, records=records)
-    queued = batch_submit(user=user, batch=batch, on_duplicate=on_duplicate, canary=canary)
+    queued = batch_submit(
+        user=user,
+        batch=batch,
+        on_duplicate=on_duplicate,
+        canary=canary,
+        write_mode=write_mode,
+        upsert_property=upsert_property,
+    )
     return SendCheck(queued=queued, records=records)
 
 

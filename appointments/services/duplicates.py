@@ -41,7 +41,7 @@ from appointments.services.portals import portal_client
 LIVE_STATES = (BatchRow.State.READY, BatchRow.State.SENDING, BatchRow.State.CREATED)
 
 
-ON_DUPLICATE_CHOICES = ("skip", "create")
+ON_DUPLICATE_CHOICES = ("skip", "create", "update")
 
 
 class DuplicatesUndecided(Exception):

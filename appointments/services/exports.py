@@ -91,9 +91,10 @@ def results_rows(batch: Batch) -> Iterator[list[str]]:
 
 def _result_rows(batch: Batch) -> Iterator[BatchRow]:
     """The batch's rows in order, each with its failed call's stored message
-    (``call_error_said``), so ``outcome_text`` says it in the reader's language."""
-    rows = batch.rows.annotate(call_error_said=F("call__error_said")).order_by("row_number")
-    return rows.iterator(chunk_size=2000)
+    (``call_error_said``), so ``outcome_text`` says it in the reader's language, and what an
+    update wrote (``write``: "created" or "updated")."""
+    rows = batch.rows.select_related("write").annotate(call_error_said=F("call__error_said"))
+    return rows.order_by("row_number").iterator(chunk_size=2000)
 
 
 def _contacts_created(batch: Batch) -> set[str]:
@@ -117,7 +118,8 @@ def _results_tail(batch: Batch, row: BatchRow, created: set[str]) -> list[str]:
     """One row's cells under ``_results_tail_header``."""
     error = " | ".join(row.error_texts) if row.errors else row.outcome_text
     cells = [
-        str(BatchRow.State(row.state).label),
+        # "Updated" for a row that updated an existing appointment (services.updating).
+        row.state_label,
         row.hubspot_id,
         record_url(batch.portal.hub_id, row.hubspot_id),
         error,

@@ -77,7 +77,7 @@ from appointments.hubspot.errors import (
 )
 from appointments.intake.encoding import RowLayout
 from appointments.models import Batch, BatchCall, BatchRow
-from appointments.services import access
+from appointments.services import access, updating
 from appointments.services.matching import ValueIndex, match_results
 from appointments.services.notifications import batch_notify
 from appointments.services.portals import PortalNeedsReconnect, portal_access_token
@@ -510,6 +510,12 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
     BatchRow.objects.filter(pk__in=[r.pk for r in rows]).update(state=BatchRow.State.SENDING)
     for row in rows:
         row.state = BatchRow.State.SENDING
+    if updating.batch_writes(batch):
+        # Rows that update (by ID) or upsert go first; the rest are created below.
+        rows = _send_writes(call, lane, rows)
+        if not rows:
+            BatchCall.objects.filter(pk=call.pk).update(state=BatchCall.State.DONE)
+            return
     if unknown and call.settles_at is None:
         # Found in flight: the previous worker died with the call out; HubSpot may still be
         # creating its records, so the settle time runs from now.
@@ -628,6 +634,107 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
         _fail_call(call, rows, error, UNKNOWN_OUTCOME)
     else:
         _fail_call(call, rows, error, error.category or "RETRIES_EXHAUSTED")
+
+
+def _send_writes(call: BatchCall, lane: _Lane, rows: list[BatchRow]) -> list[BatchRow]:
+    """Send the rows of ``call`` that update an appointment (batch update by ID) or upsert one
+    (batch upsert by a unique value), each kind in one request with its retries; returns the
+    rows left to create. ``services.updating`` holds the steps.
+
+    Both requests are idempotent, so unlike a create, an attempt without answer (time-out,
+    dropped connection, 502/503/504, a worker killed mid-call) is simply sent again: the same
+    values are written again, and an upsert finds the record its lost attempt created.
+    Raises _Pause (daily limit, reconnect).
+    """
+    batch = lane.batch
+    updates, upserts, creates = updating.split_rows(batch, rows)
+    for kind, group in ((updating.UPDATE, updates), (updating.UPSERT, upserts)):
+        if group:
+            _write_group(call, lane, kind, group)
+    return creates
+
+
+def _write_group(call: BatchCall, lane: _Lane, kind: str, rows: list[BatchRow]) -> None:
+    """One batch update or upsert of ``rows`` (at most 100) until answered, then their
+    associations; saves every row's outcome. See ``_send_writes``."""
+    batch = lane.batch
+    last_error: HubSpotError | None = None
+    for attempt in range(1, MAX_ATTEMPTS_PER_CALL + 1):
+        _heartbeat(batch)
+        # True while this attempt's write is out: a 429 or no connection then takes it back.
+        in_flight = False
+        try:
+            client = lane.client()
+            updating.read_before(client, batch, kind, rows)
+            updating.count_attempt(rows)
+            in_flight = True
+            if kind == updating.UPDATE:
+                result = client.batch_update(updating.update_inputs(batch, rows))
+                in_flight = False
+                updating.apply_update(rows, result)
+            else:
+                result = client.batch_upsert(updating.upsert_inputs(batch, rows))
+                in_flight = False
+                updating.apply_upsert(batch, rows, result)
+                updating.settle_unmatched(client, batch, rows)
+            # The records exist now: their IDs are saved before the associations are added.
+            _save_rows(rows)
+            BatchCall.objects.filter(pk=call.pk).update(
+                http_status=result.http_status, correlation_id=result.correlation_id
+            )
+            updating.associate(
+                client, batch, [r for r in rows if r.state == BatchRow.State.CREATED]
+            )
+        except PortalNeedsReconnect as exc:
+            raise _Pause(stored("paused_reconnect", reason={"text": str(exc)})) from None
+        except HubSpotRateLimitError as exc:
+            if exc.policy_name == "DAILY":
+                raise _Pause(
+                    stored(
+                        "paused_daily_limit",
+                        minutes=int(DAILY_LIMIT_RETRY.total_seconds() // 60),
+                    ),
+                    resume_after=DAILY_LIMIT_RETRY,
+                ) from None
+            if in_flight:  # not processed: this attempt wrote nothing
+                updating.uncount_attempt(rows)
+            _sleep(batch, exc.retry_after or (1.0 if exc.policy_name == "SECONDLY" else 10.0))
+        except HubSpotNotSent as exc:
+            if in_flight:
+                updating.uncount_attempt(rows)
+            last_error = exc
+            _wait_to_retry(batch, _backoff(attempt), attempt, exc)
+        except (HubSpotTransientError, HubSpotUnknownOutcome) as exc:
+            # Idempotent: whatever the lost attempt did, sending it again does it once.
+            last_error = exc
+            _wait_to_retry(batch, _backoff(attempt), attempt, exc)
+        except HubSpotAuthError as exc:
+            if in_flight:  # refused before anything was written
+                updating.uncount_attempt(rows)
+            if attempt > 1:
+                raise _Pause(stored("paused_token_refused", reason=exc.stored())) from None
+            type(batch.portal).objects.filter(pk=batch.portal.pk).update(
+                access_token_expires_at=timezone.now()
+            )
+        except HubSpotError as exc:
+            # A whole-call refusal: nothing was written by this request.
+            for row in rows:
+                if row.state != BatchRow.State.CREATED:
+                    row.state, row.error_category = (
+                        BatchRow.State.FAILED,
+                        (exc.category or f"HTTP_{exc.status}"),
+                    )
+                    row.error_message = exc.message
+            _save_rows(rows)
+            return
+        else:
+            return
+    error = last_error or HubSpotError.coded("hubspot_kept_refusing", {})
+    for row in rows:
+        if row.state != BatchRow.State.CREATED:
+            row.state, row.error_category = BatchRow.State.FAILED, "RETRIES_EXHAUSTED"
+            row.error_message = error.message
+    _save_rows(rows)
 
 
 def search_settle() -> timedelta:

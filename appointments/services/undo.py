@@ -1,6 +1,8 @@
 """Undo a batch: archive exactly the appointments it created, through HubSpot's batch archive,
-100 per call, paced by the portal's budget, resumable after a crash; records changed in
-HubSpot since the batch wrote them are kept unless a person includes them.
+and write back the previous values of those it updated (read before the update,
+``services.updating``) through batch update, 100 per call, paced by the portal's budget,
+resumable after a crash; records changed in HubSpot since the batch wrote them are kept
+unless a person includes them.
 
 Keyword-only, typed functions named ``batch_undo_<action>``; the background task ``undo_batch``
 is defined here, beside the code that enqueues it. HubSpot keeps archived records in its
@@ -15,19 +17,20 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Case, CharField, Q, QuerySet, Value, When
 from django.tasks import task
 from django.utils import timezone
 
 from appointments.hubspot.client import MAX_BATCH_INPUTS, HubSpotClient
 from appointments.hubspot.errors import HubSpotError
-from appointments.models import Batch, BatchRow, RowUndo
+from appointments.models import Batch, BatchRow, RowUndo, RowWrite
 from appointments.services import access
 from appointments.services.access import Action as AccessAction
 from appointments.services.matching import value_key
 from appointments.services.portals import PortalNeedsReconnect, portal_client
 from appointments.services.sending import this_worker, worker_lease
 from appointments.services.states import Action, batch_can, batch_transition
+from appointments.services.updating import written_values
 from appointments.status_messages import stored
 
 logger = logging.getLogger(__name__)
@@ -37,15 +40,29 @@ RESTORE_DAYS = 90
 
 
 def batch_undo_rows(*, user: User, batch: Batch) -> QuerySet[BatchRow]:
-    """The rows whose records undoing ``batch`` archives: every row the batch created (a
-    HubSpot record ID of its own), in row order. Never a record the batch did not create.
-    Raises PermissionDenied unless ``user`` may see the batch (``services.access``)."""
+    """The rows whose records undoing ``batch`` touches, in row order, each annotated with
+    ``undo_action``: ``"archive"`` for a record the batch created (a HubSpot record ID of its
+    own), ``"restore"`` for one it updated and whose previous values it read
+    (``services.updating``). Never a record the batch did not write. Raises PermissionDenied
+    unless ``user`` may see the batch (``services.access``)."""
     access.require(user, AccessAction.BATCH_VIEW, batch)
-    return _created(batch)
+    return _created(batch).annotate(
+        undo_action=Case(
+            When(_UPDATED, then=Value(RESTORE)), default=Value(ARCHIVE), output_field=CharField()
+        )
+    )
+
+
+ARCHIVE, RESTORE = "archive", "restore"
+# Rows that updated a record (``RowWrite``): undo writes its previous values back.
+_UPDATED = Q(write__outcome=RowWrite.Outcome.UPDATED)
 
 
 def _created(batch: Batch) -> QuerySet[BatchRow]:
-    return batch.rows.filter(state=BatchRow.State.CREATED).exclude(hubspot_id="")
+    """Rows the batch wrote that undo can take back: created records, and updated ones whose
+    values before the update were read (an update without them cannot be taken back)."""
+    rows = batch.rows.filter(state=BatchRow.State.CREATED).exclude(hubspot_id="")
+    return rows.exclude(_UPDATED & Q(write__before__isnull=True))
 
 
 def batch_undo_possible(*, user: User, batch: Batch) -> bool:
@@ -105,9 +122,9 @@ def _still_mine(batch_id: str) -> bool:
 
 
 def _written(batch: Batch, row: BatchRow) -> dict[str, str]:
-    """The property values the batch wrote for ``row`` (its row key left out: not a value a
-    person would change)."""
-    return batch.layout.unpack_properties(row.properties)
+    """The property values the batch wrote for ``row`` (its record ID column left out: it
+    names the record, it is not a value written)."""
+    return written_values(batch, row)
 
 
 def _changed(written: dict[str, str], current: dict[str, str]) -> bool:
@@ -125,6 +142,20 @@ def _save(batch: Batch, rows: list[BatchRow], outcome: str) -> None:
                 row=row,
                 defaults={"batch": batch, "record_id": row.hubspot_id, "outcome": outcome},
             )
+
+
+def _restore(client: HubSpotClient, batch: Batch, rows: list[BatchRow]) -> None:
+    """Write back the values the records of ``rows`` (already marked RESTORING) had before
+    the batch updated them ("" clears a value that was blank), then mark them RESTORED.
+    Writing them twice is harmless, so a resume simply sends it again."""
+    if rows:
+        befores = dict(
+            RowWrite.objects.filter(pk__in=[r.pk for r in rows]).values_list("pk", "before")
+        )
+        client.batch_update(
+            [{"id": row.hubspot_id, "properties": befores[row.pk] or {}} for row in rows]
+        )
+        _save(batch, rows, RowUndo.Outcome.RESTORED)
 
 
 def _archive(client: HubSpotClient, batch: Batch, rows: list[BatchRow]) -> None:
@@ -145,10 +176,14 @@ def batch_undo_run(*, batch_id: str) -> None:
     MISSING, a changed one CHANGED (kept) unless the batch's ``undo_include_changed``; the
     others are marked ARCHIVING, then archived in one batch archive call
     (https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/custom-objects/batch/delete-custom-objects)
-    and marked ARCHIVED. A worker killed at any line loses nothing: ARCHIVING rows are
-    archived again first on resume. Every call is paced by the portal's shared budget
-    (``hubspot.pacing``). A HubSpot failure leaves the batch UNDOING with the reason in
-    ``status_message``; the next worker's scan (``batch_undo_recover_stalled``) resumes it.
+    and marked ARCHIVED; a record the batch updated (``RowWrite``) is marked RESTORING
+    instead, its values before the update written back in one batch update
+    (https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide),
+    then RESTORED. A worker killed at any line loses nothing: ARCHIVING and RESTORING rows
+    are archived or restored again first on resume. Every call is paced by the portal's
+    shared budget (``hubspot.pacing``). A HubSpot failure leaves the batch UNDOING with the
+    reason in ``status_message``; the next worker's scan (``batch_undo_recover_stalled``)
+    resumes it.
     """
     if not _claim(batch_id):
         return
@@ -161,11 +196,15 @@ def batch_undo_run(*, batch_id: str) -> None:
         return
     try:
         with portal_client(portal=batch.portal, user=user) as client:
-            pending = list(_created(batch).filter(undo__outcome=RowUndo.Outcome.ARCHIVING))
-            for start in range(0, len(pending), MAX_BATCH_INPUTS):
-                if not _still_mine(batch_id):
-                    return
-                _archive(client, batch, pending[start : start + MAX_BATCH_INPUTS])
+            for outcome, finish in (
+                (RowUndo.Outcome.ARCHIVING, _archive),
+                (RowUndo.Outcome.RESTORING, _restore),
+            ):
+                pending = list(_created(batch).filter(undo__outcome=outcome))
+                for start in range(0, len(pending), MAX_BATCH_INPUTS):
+                    if not _still_mine(batch_id):
+                        return
+                    finish(client, batch, pending[start : start + MAX_BATCH_INPUTS])
             while True:
                 if not _still_mine(batch_id):
                     return
@@ -217,11 +256,19 @@ def _undo_chunk(client: HubSpotClient, batch: Batch, rows: list[BatchRow]) -> No
     else:
         changed_kept = changed
     skip = {row.pk for row in (*missing, *changed_kept)}
-    to_archive = [row for row in rows if row.pk not in skip]
+    updated = set(
+        RowWrite.objects.filter(
+            pk__in=[row.pk for row in rows], outcome=RowWrite.Outcome.UPDATED
+        ).values_list("pk", flat=True)
+    )
+    to_archive = [row for row in rows if row.pk not in skip and row.pk not in updated]
+    to_restore = [row for row in rows if row.pk not in skip and row.pk in updated]
     _save(batch, missing, RowUndo.Outcome.MISSING)
     _save(batch, changed_kept, RowUndo.Outcome.CHANGED)
     _save(batch, to_archive, RowUndo.Outcome.ARCHIVING)
+    _save(batch, to_restore, RowUndo.Outcome.RESTORING)
     _archive(client, batch, to_archive)
+    _restore(client, batch, to_restore)
 
 
 def batch_undo_counts(*, batch: Batch) -> dict[str, int]:

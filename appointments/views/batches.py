@@ -23,6 +23,7 @@ from appointments.services import batches as batch_services
 from appointments.services import duplicates as duplicate_services
 from appointments.services import rows as row_services
 from appointments.services import undo as undo_services
+from appointments.services import updating as updating_services
 from appointments.services import uploads as upload_services
 from appointments.services.access import Action, batches_for
 from appointments.services.portals import PortalNeedsReconnect
@@ -209,8 +210,14 @@ def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
                 "count": count,
                 "checks_records": batch_services.batch_names_records(batch=batch),
                 "on_duplicate": request.GET.get("on_duplicate", "")
-                if request.GET.get("on_duplicate") in ("skip", "create")
+                if request.GET.get("on_duplicate") in duplicate_services.ON_DUPLICATE_CHOICES
                 else "",
+                # Update or create (services.updating): the choices this batch allows.
+                "names_records": updating_services.names_records(batch=batch),
+                "upsert_properties": updating_services.upsert_properties(batch=batch)
+                if batch.status == Batch.Status.DRAFT
+                else [],
+                "write_mode": batch.write_mode,
                 "canary": _canary(request.GET) if batch.status == Batch.Status.DRAFT else 0,
                 # Send looks in HubSpot first unless it was looked in already.
                 "look_first": batch.hubspot_search_state != Batch.Search.DONE,
@@ -260,7 +267,18 @@ def _send_checked(request: AuthenticatedRequest, batch: Batch) -> None:
             check_records=request.POST.get("check_records") == "1",
             on_duplicate=request.POST.get("on_duplicate", "ask"),
             canary=_canary(request.POST),
+            write_mode=request.POST.get("write_mode", ""),
+            upsert_property=request.POST.get("upsert_property", ""),
         )
+    except ValueError:
+        messages.error(
+            request,
+            _(
+                "Nothing was sent: choose how rows update appointments again (a unique-value "
+                "property mapped to a column)."
+            ),
+        )
+        return
     except duplicate_services.DuplicatesUndecided as exc:
         messages.warning(
             request,

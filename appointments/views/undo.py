@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
+from appointments.models import Batch
 from appointments.services import undo as undo_services
 from appointments.services.access import batches_for
 from appointments.views.base import AuthenticatedRequest
@@ -19,8 +20,8 @@ from appointments.views.base import AuthenticatedRequest
 @require_http_methods(["GET", "POST"])
 @login_required
 def batch_undo(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
-    """GET: the records undoing would archive (row, name, record link). POST (``include_changed``
-    optional): start archiving them, back to the batch page."""
+    """GET: the records undoing would archive or restore (row, name, record link, which).
+    POST (``include_changed`` optional): start undoing, back to the batch page."""
     batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
     if request.method == "POST":
         started = undo_services.batch_undo_start(
@@ -28,7 +29,17 @@ def batch_undo(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
             user=request.user,
             include_changed=request.POST.get("include_changed") == "on",
         )
-        if started:
+        if started and batch.write_mode != Batch.WriteMode.CREATE:
+            messages.success(
+                request,
+                ngettext(
+                    "Undoing the %(count)s appointment this batch created or updated.",
+                    "Undoing the %(count)s appointments this batch created or updated.",
+                    started,
+                )
+                % {"count": started},
+            )
+        elif started:
             messages.success(
                 request,
                 ngettext(
@@ -50,6 +61,10 @@ def batch_undo(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
         {
             "batch": batch,
             "rows": rows,
+            # Rows whose record undo writes back instead of archiving (the batch updated it).
+            "restored": sum(
+                getattr(row, "undo_action", "") == undo_services.RESTORE for row in rows
+            ),
             "possible": undo_services.batch_undo_possible(user=request.user, batch=batch),
             "restore_days": undo_services.RESTORE_DAYS,
             "hub_id": batch.portal.hub_id,

@@ -1,5 +1,5 @@
 """Associations of the sandbox: ``GET /crm/associations/2026-03/{from}/{to}/labels`` and
-``POST /crm/associations/2026-03/{from}/{to}/batch/read``.
+``POST /crm/associations/2026-03/{from}/{to}/batch/read`` and ``…/batch/create``.
 
 Also the v4 forms (``/crm/associations/v4/…``, ``/crm/v4/associations/…``). Follows
 https://developers.hubspot.com/docs/api-reference/latest/crm/associations/associations-schema/guide
@@ -17,6 +17,7 @@ from sandbox import catalog
 from sandbox.api import api_view
 from sandbox.clock import iso
 from sandbox.context import ApiContext, error_response, unknown_object_type
+from sandbox.db import write_transaction
 from sandbox.models import AssociationLabel, CrmRecord
 
 
@@ -166,3 +167,117 @@ def read_associations_batch(
         for record_id in missing
     ]
     return JsonResponse(body, status=207)
+
+
+@api_view(scopes_any=("crm.objects.appointments.write",), methods=("POST",))
+def associate_batch(
+    request: HttpRequest, ctx: ApiContext, from_type: str, to_type: str
+) -> HttpResponse:
+    """``POST /crm/associations/2026-03/{from}/{to}/batch/create`` from appointments: each
+    input's ``from`` appointment is associated with its ``to`` record with the ``types`` given
+    (https://developers.hubspot.com/docs/api-reference/2026-03/crm/associations/associate-records/batch/create-associations-labeled).
+
+    An association that exists already stays once (creating it again is harmless). A type
+    that is no association type from appointments to ``to`` fails the whole call (400
+    ``VALIDATION_ERROR``); pairs naming a record that does not exist (or is archived) are
+    listed in a 207's ``errors[0].context.ids``, the others associated. 201 otherwise.
+    """
+    source, target = catalog.object_type_id(from_type), catalog.object_type_id(to_type)
+    if source != catalog.APPOINTMENTS:
+        return unknown_object_type(ctx, from_type)
+    if target is None:
+        return unknown_object_type(ctx, to_type)
+    try:
+        payload = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        return _bad(ctx, f"Invalid input JSON: {exc}")
+    inputs = payload.get("inputs") if isinstance(payload, dict) else None
+    if not isinstance(inputs, list) or len(inputs) > 100:
+        return _bad(ctx, "Invalid input JSON: inputs must be a list of at most 100 objects.")
+    known = {
+        (row.category, row.type_id)
+        for row in AssociationLabel.objects.filter(
+            portal=ctx.portal, from_object_type=source, to_object_type=target
+        )
+    }
+    pairs: list[tuple[str, str, list[tuple[str, int]]]] = []
+    for index, item in enumerate(inputs):
+        types = [
+            (str(t["associationCategory"]), int(t["associationTypeId"])) for t in item["types"]
+        ]
+        unknown = [t for t in types if t not in known]
+        if unknown:
+            return _bad(ctx, f"Input {index}: {unknown} is no association type to {to_type}.")
+        pairs.append((str(item["from"]["id"]), str(item["to"]["id"]), types))
+    with write_transaction():
+        appointments = {
+            r.record_id: r
+            for r in CrmRecord.objects.filter(
+                portal=ctx.portal,
+                object_type=source,
+                record_id__in={p[0] for p in pairs},
+                archived=False,
+            )
+        }
+        others = set(
+            CrmRecord.objects.filter(
+                portal=ctx.portal,
+                object_type=target,
+                record_id__in={p[1] for p in pairs},
+                archived=False,
+            ).values_list("record_id", flat=True)
+        )
+        results: list[dict[str, Any]] = []
+        missing: list[str] = []
+        for from_id, to_id, types in pairs:
+            record = appointments.get(from_id)
+            if record is None or to_id not in others:
+                missing.append(from_id if record is None else to_id)
+                continue
+            for category, type_id in types:
+                link = {
+                    "toObjectTypeId": target,
+                    "toObjectId": to_id,
+                    "associationCategory": category,
+                    "associationTypeId": type_id,
+                }
+                if link not in record.associations:
+                    record.associations = [*record.associations, link]
+                results.append(
+                    {
+                        "from": {"id": from_id},
+                        "to": {"id": to_id},
+                        "associationSpec": {
+                            "associationCategory": category,
+                            "associationTypeId": type_id,
+                        },
+                    }
+                )
+        for record in appointments.values():
+            record.save(update_fields=["associations"])
+    body: dict[str, Any] = {
+        "status": "COMPLETE",
+        "results": results,
+        "startedAt": iso(ctx.now_dt),
+        "completedAt": iso(ctx.now_dt),
+    }
+    if not missing:
+        return JsonResponse(body, status=201)
+    body["numErrors"] = 1
+    body["errors"] = [
+        {
+            "status": "error",
+            "category": "VALIDATION_ERROR",
+            "message": f"No record with id {', '.join(missing)} to associate.",
+            "context": {"ids": missing},
+            "errors": [],
+            "links": {},
+        }
+    ]
+    return JsonResponse(body, status=207)
+
+
+def _bad(ctx: ApiContext, message: str) -> JsonResponse:
+    return error_response(
+        400, correlation_id=ctx.correlation_id, category="VALIDATION_ERROR", message=message
+    )

@@ -63,6 +63,7 @@ def update_batch(request: HttpRequest, ctx: ApiContext, object_type: str) -> Htt
         )
     }
     changes: dict[str, dict[str, str]] = {}
+    cleared: dict[str, set[str]] = {}
     for index, item in enumerate(inputs):
         record_id = str(item.get("id", "")) if isinstance(item, dict) else ""
         values, problems = check_properties(
@@ -73,6 +74,11 @@ def update_batch(request: HttpRequest, ctx: ApiContext, object_type: str) -> Htt
             reason = json.dumps(problems) if problems else f"unique-value properties {unique}"
             return _bad(ctx, f"Input {index} (id {record_id or 'missing'}) is not valid: {reason}")
         changes.setdefault(record_id, {}).update(values)
+        # "Properties values can be cleared by passing an empty string" (the batch update
+        # reference, https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/contacts/batch/update-contacts).
+        cleared.setdefault(record_id, set()).update(
+            name for name, value in (item.get("properties") or {}).items() if value == ""
+        )
     with write_transaction():
         records = {
             r.record_id: r
@@ -88,7 +94,8 @@ def update_batch(request: HttpRequest, ctx: ApiContext, object_type: str) -> Htt
             record = records.get(record_id)
             if record is None:
                 continue
-            record.properties = {**record.properties, **values, "hs_lastmodifieddate": stamp}
+            kept = {k: v for k, v in record.properties.items() if k not in cleared[record_id]}
+            record.properties = {**kept, **values, "hs_lastmodifieddate": stamp}
             record.updated_at = ctx.now_dt
             record.save(update_fields=["properties", "updated_at"])
     body: dict[str, Any] = {

@@ -53,7 +53,8 @@ REAL_HEADERS: list[tuple[str, ColumnTarget | None]] = [
     ("Party sise", prop("party_size")),  # a typo, by edit distance
     ("Interpreter needed?", prop("interpreter_needed")),
     ("Tel", None),
-    ("Record ID", None),
+    # The record a row updates (services.updating): read-only, yet proposed for that.
+    ("Record ID", prop("hs_object_id")),
 ]
 
 

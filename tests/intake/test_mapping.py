@@ -56,8 +56,19 @@ def test_it_falls_back_to_hubspot_default_type_ids_when_the_portal_lists_none() 
 
 
 def test_it_never_proposes_read_only_properties_or_one_property_twice() -> None:
-    headers = ["Record ID", "hs_object_id", "Start time", "hs_appointment_start", "Comments", ""]
+    """Read-only properties are never proposed, but for the record ID: its column names the
+    appointment a row updates (issue 15), once, like any property."""
+    headers = [
+        "Record ID",
+        "hs_object_id",
+        "Create date",
+        "Start time",
+        "hs_appointment_start",
+        "Comments",
+        "",
+    ]
     assert propose_mapping(headers, PROPERTIES, LABELS) == [
+        prop("hs_object_id"),
         None,
         None,
         prop("hs_appointment_start"),

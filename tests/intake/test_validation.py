@@ -263,10 +263,10 @@ def test_it_leaves_empty_cells_out() -> None:
 
 def test_it_refuses_read_only_and_unknown_properties_mapped_by_hand() -> None:
     validator = RowValidator(
-        headers=["Appointment name", "Record ID", "Mood"],
+        headers=["Appointment name", "Created", "Mood"],
         mapping=[
             ColumnTarget("property", "hs_appointment_name"),
-            ColumnTarget("property", "hs_object_id"),
+            ColumnTarget("property", "hs_createdate"),
             ColumnTarget("property", "mood"),
         ],
         properties=PROPERTIES,
@@ -276,7 +276,7 @@ def test_it_refuses_read_only_and_unknown_properties_mapped_by_hand() -> None:
     assert [(e.code, e.message) for e in result.errors] == [
         (
             "read_only",
-            'Row 4, column "Record ID": "123" cannot be set: HubSpot calculates this property. '
+            'Row 4, column "Created": "123" cannot be set: HubSpot calculates this property. '
             "Leave the column out of the mapping.",
         ),
         (
@@ -286,6 +286,22 @@ def test_it_refuses_read_only_and_unknown_properties_mapped_by_hand() -> None:
         ),
     ]
     assert validator.validate(5, ["Visit", "", ""]).valid
+
+
+def test_a_record_id_column_names_the_record_a_row_updates() -> None:
+    """``hs_object_id`` is read-only, yet its column names the appointment a row updates
+    (services.updating): one record ID, and the row then needs no required value."""
+    validator = RowValidator(
+        headers=["Record ID", "Appointment status"],
+        mapping=[ColumnTarget("property", "hs_object_id"), None],
+        properties=PROPERTIES,
+        timezone=PARIS,
+    )
+    updates = validator.validate(2, [51234.0, "Canceled"])
+    assert updates.valid and updates.properties == {"hs_object_id": "51234"}
+    # Several IDs name no one record.
+    assert "invalid_record_id" in {e.code for e in validator.validate(3, ["12;13", ""]).errors}
+    assert "required" in {e.code for e in validator.validate(4, ["", "Canceled"]).errors}
 
 
 def test_it_flags_an_end_before_its_start() -> None:

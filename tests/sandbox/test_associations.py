@@ -70,3 +70,41 @@ def test_it_reads_the_contacts_of_a_batch_of_appointments(sandbox: Sandbox) -> N
     assert too_many.status_code == 400
     assert "at most 1000" in too_many.json()["message"]
     assert sandbox.contract_violations() == []
+
+
+def test_it_associates_appointments_in_batch_once_and_names_missing_records(
+    sandbox: Sandbox,
+) -> None:
+    created = post(
+        sandbox,
+        "/crm/objects/2026-03/0-421/batch/create",
+        {
+            "inputs": [
+                {
+                    "properties": {
+                        "hs_appointment_name": "Linked",
+                        "hs_appointment_start": "2026-12-03T09:00:00Z",
+                    }
+                }
+            ]
+        },
+    )
+    assert created.status_code == 201, created.text
+    record = created.json()["results"][0]["id"]
+    path = "/crm/associations/2026-03/0-421/contacts/batch/create"
+    pair = {
+        "from": {"id": record},
+        "to": {"id": DEMO_CONTACT_IDS[0]},
+        "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 906}],
+    }
+    for _attempt in range(2):  # associating again changes nothing
+        answer = post(sandbox, path, {"inputs": [pair]})
+        assert answer.status_code == 201, answer.text
+    [stored] = [r for r in sandbox.appointments() if r.record_id == record]
+    assert [a["toObjectId"] for a in stored.associations] == [DEMO_CONTACT_IDS[0]]
+
+    missing = post(sandbox, path, {"inputs": [pair, {**pair, "to": {"id": "999"}}]})
+    assert missing.status_code == 207
+    assert missing.json()["errors"][0]["context"]["ids"] == ["999"]
+    wrong = {**pair, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 1}]}
+    assert post(sandbox, path, {"inputs": [wrong]}).status_code == 400

@@ -377,8 +377,8 @@ def test_it_reads_the_file_once_at_upload_and_once_to_confirm(
 WIDE = 5000
 # What the mapping page of a 5,000-column file may weigh: the first HUBPORTAL_MAPPING_COLUMNS
 # columns in full (2 to 3 KB each with their select, which offers each association by its
-# unique-value properties too), the others about 15 bytes each. Before, every column had its
-# select: about 10 MB for this file.
+# unique-value properties too, and the record ID column, "update this appointment"), the others
+# about 15 bytes each. Before, every column had its select: about 10 MB for this file.
 WIDE_PAGE_BYTES = 300_000
 
 

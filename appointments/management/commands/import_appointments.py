@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from appointments.hubspot.errors import HubSpotError
 from appointments.hubspot.schema import Schema
 from appointments.intake.cells import column_labels
+from appointments.intake.converters import RECORD_ID_PROPERTY
 from appointments.intake.encoding import association_object_types
 from appointments.intake.errors import IntakeError
 from appointments.intake.headers import repeated_targets, sample_values
@@ -62,6 +63,23 @@ def row_json(
     }
 
 
+def write_action(
+    row: ValidatedRow, duplicates: list[dict[str, Any]], on_duplicate: str | None
+) -> dict[str, Any]:
+    """What sending would do with a valid row: ``{"action": "update", "record_id": id}`` when
+    it names a record (an ``hs_object_id`` column) or duplicates a known one with
+    ``--on-duplicate update``; ``{"action": "create"}`` otherwise; nothing for an invalid
+    row (``services.updating``)."""
+    if not row.valid:
+        return {}
+    record_id = row.properties.get(RECORD_ID_PROPERTY)
+    if not record_id and on_duplicate == "update":
+        record_id = next((d["record_id"] for d in duplicates if d.get("record_id")), None)
+    if record_id:
+        return {"action": "update", "record_id": record_id}
+    return {"action": "create"}
+
+
 class Command(BaseCommand):
     help = (
         "Read, map and validate a CSV/XLSX/XLSM/XLS/ODS file for a connected portal, like the "
@@ -96,7 +114,8 @@ class Command(BaseCommand):
             help=(
                 "What to do with rows already in the portal (same start and contact, or same "
                 "unique value), created by this app or found in HubSpot (looked in before "
-                "sending, unless create): skip them, or create them anyway. Without it, a file "
+                "sending, unless create): skip them, create them anyway, or update the existing "
+                "appointment with the row. Without it, a file "
                 "with such rows is not sent"
             ),
         )
@@ -205,6 +224,7 @@ class Command(BaseCommand):
                 {
                     **row_json(row, object_types, keys_of),
                     "duplicates": found.get(row.row_number, []),
+                    **write_action(row, found.get(row.row_number, []), options["on_duplicate"]),
                 }
                 for row in rows
             ],
@@ -268,8 +288,9 @@ class Command(BaseCommand):
             refused = (
                 f"{exc.count} row(s) duplicate appointments already in portal "
                 f"{batch.portal.hub_id} (created by this app, or found in HubSpot); nothing "
-                "was sent. Run again with --on-duplicate skip (leave them out) or "
-                "--on-duplicate create (create them anyway)."
+                "was sent. Run again with --on-duplicate skip (leave them out), "
+                "--on-duplicate create (create them anyway) or --on-duplicate update (update the "
+                "existing appointments)."
             )
         except (HubSpotError, PortalNeedsReconnect) as exc:
             refused = (
