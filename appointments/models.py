@@ -351,6 +351,11 @@ class BatchRow(models.Model):
             "HubSpot has no such appointment: this row was not created. Send the "
             "failed rows again to send it."
         ),
+        "NOT_FOUND_BY_SEARCH": _(
+            "HubSpot's search did not show this row when it was checked, but its search lags "
+            "and the appointment may still appear. Check HubSpot again later; send it again "
+            "only if you accept it may be created twice."
+        ),
         "UNMATCHED": _(
             "HubSpot's answer did not say what happened to this row; check HubSpot before "
             "sending it again."
@@ -423,7 +428,7 @@ class BatchRow(models.Model):
 MULTI_STATUS = 207
 # Failure categories whose row HubSpot may have created (services.sending): never changed or
 # resent before someone checked HubSpot.
-NEVER_FIXED = ("UNKNOWN_OUTCOME", "UNMATCHED")
+NEVER_FIXED = ("UNKNOWN_OUTCOME", "UNMATCHED", "NOT_FOUND_BY_SEARCH")
 # Rows HubSpot refused one by one (``BatchRow.is_refused``): "send the failed rows again"
 # skips them until they are fixed.
 REFUSED_ROWS = models.Q(state=BatchRow.State.FAILED, call__http_status=MULTI_STATUS) & ~models.Q(

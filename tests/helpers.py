@@ -63,16 +63,23 @@ def batch_from_upload(
 def settle_and_resend(client: Client, batch: Batch, *, rounds: int = 3) -> None:
     """Do what a person does with rows that "may have been created": once HubSpot's search has
     settled for every call (``BatchCall.settles_at``), press "Check HubSpot again", then "Send
-    the failed rows again" for those it calls not sent; repeat (a resend can lose its answer
-    too) up to ``rounds`` times or until no row is left unknown."""
+    the failed rows again" for those it calls not sent, and "Resend anyway" (box ticked) for
+    those search did not show: the sandbox's search lag is known and past, so those were not
+    created (against HubSpot a person takes that risk knowingly); repeat (a resend can lose
+    its answer too) up to ``rounds`` times or until no row is left unknown."""
+    unsettled = ("UNKNOWN_OUTCOME", "NOT_FOUND_BY_SEARCH")
     for _round in range(rounds):
-        if not batch.rows.filter(error_category="UNKNOWN_OUTCOME").exists():
+        if not batch.rows.filter(error_category__in=unsettled).exists():
             return
         last = batch.calls.aggregate(last=Max("settles_at"))["last"]
         if last is not None:
             time.sleep(max((last - timezone.now()).total_seconds(), 0.0) + 0.1)
         client.post(reverse("appointments:batch-check-hubspot", args=[batch.pk]))
         client.post(reverse("appointments:batch-retry", args=[batch.pk]))
+        client.post(
+            reverse("appointments:batch-resend-unfound", args=[batch.pk]),
+            {"accept_duplicates": "yes"},
+        )
         batch.refresh_from_db()
 
 
