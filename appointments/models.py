@@ -568,6 +568,10 @@ class BatchCall(models.Model):
     # engine searches only then, and "Check HubSpot again" calls no row of the call "not sent"
     # before it.
     settles_at = models.DateTimeField(null=True, blank=True)
+    # The portal's row key when the call was first sent (empty: none): the property its inputs
+    # carry. A lost answer is settled by reading it only if the rows carried it; a key chosen
+    # later finds nothing of an earlier send, which would pass for "not created".
+    row_key_property = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["batch", "sequence"]

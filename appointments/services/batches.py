@@ -934,7 +934,8 @@ def batch_check_hubspot(*, user: User, batch: Batch) -> HubSpotCheck:
     """Settle the rows whose creation is unconfirmed (``UNSETTLED``) by asking HubSpot.
 
     For each call with such rows, looks for them as the engine does after a lost answer
-    (``sending.call_reconcile``). With a row key, a batch read by ``idProperty`` (immediate):
+    (``sending.call_reconcile``). With the row key its rows carried
+    (``BatchCall.row_key_property``), a batch read by ``idProperty`` (immediate):
     a row not found was not created and becomes ``NOT_SENT`` ("Send the failed rows again"
     sends it; a resend that would duplicate is refused by HubSpot anyway). Without one, a
     search (appointments created since the call was first sent, by name, matched by the
@@ -972,11 +973,12 @@ def _check_calls(
 ) -> HubSpotCheck:
     created = not_sent = not_found = too_soon = seconds_left = 0
     now = timezone.now()
-    # Only a read by the row key can tell "not created"; search can only tell "not seen yet".
-    outcome = NOT_SENT if batch.portal.row_key_property else NOT_FOUND_BY_SEARCH
     with portal_client(portal=batch.portal) as client:
         for call_id, group in groupby(unknown, key=attrgetter("call_id")):
             rows = list(group)
+            # Only a read by the row key the rows carried can tell "not created"; search can
+            # only tell "not seen yet".
+            outcome = NOT_SENT if calls[call_id].row_key_property else NOT_FOUND_BY_SEARCH
             settles_at = calls[call_id].settles_at or (
                 max(row.updated_at for row in rows) + search_settle()
             )

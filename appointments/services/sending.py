@@ -313,7 +313,7 @@ def call_reconcile(
 ) -> int:
     """Find rows of ``call`` that HubSpot created although we never saw the answer.
 
-    With a row key (``batch.portal.row_key_property``): one batch read by ``idProperty`` of the
+    With a row key (``call.row_key_property``, the one its rows carried): one batch read by ``idProperty`` of the
     rows' ``objectWriteTraceId``s (https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide),
     no search. Otherwise: searches appointments created since the call was first sent (less
     RECONCILE_SKEW) whose
@@ -323,7 +323,8 @@ def call_reconcile(
     saves found rows CREATED with their record id; returns how many. Raises HubSpotError when
     the search (or the read) fails.
     """
-    row_key = batch.portal.row_key_property
+    # The key the rows carried when sent (``BatchCall.row_key_property``), not the portal's now.
+    row_key = call.row_key_property
     if row_key:
         ids = _found_by_row_key(client, row_key, rows)
         found = [row for row in rows if row.object_write_trace_id in ids]
@@ -491,7 +492,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
     Raises _Pause when the batch must stop (daily limit, revoked connection).
     """
     batch = lane.batch
-    row_key = batch.portal.row_key_property
+    row_key = call.row_key_property
     rows = list(call.rows.filter(state__in=[BatchRow.State.READY, BatchRow.State.SENDING]))
     BatchRow.objects.filter(pk__in=[r.pk for r in rows]).update(state=BatchRow.State.SENDING)
     for row in rows:
@@ -899,8 +900,15 @@ def batch_queue(*, batch: Batch) -> int:
         next_sequence = (
             locked.calls.order_by("-sequence").values_list("sequence", flat=True).first() or 0
         ) + 1
+        # Calls never sent carry the portal's row key as it is now (one chosen since counts).
+        row_key = locked.portal.row_key_property
+        locked.calls.filter(state=BatchCall.State.PENDING, sent_at__isnull=True).update(
+            row_key_property=row_key
+        )
         for offset in range(0, len(ready), MAX_BATCH_INPUTS):
-            call = BatchCall.objects.create(batch=locked, sequence=next_sequence)
+            call = BatchCall.objects.create(
+                batch=locked, sequence=next_sequence, row_key_property=row_key
+            )
             next_sequence += 1
             BatchRow.objects.filter(pk__in=ready[offset : offset + MAX_BATCH_INPUTS]).update(
                 call=call

@@ -239,3 +239,19 @@ def test_the_cli_checks_and_resends_unfound_rows_only_when_told_they_may_duplica
         "resent": 0,
     }
     assert len(hubspot.appointments()) == 2
+
+
+def test_a_row_key_chosen_after_the_send_never_calls_its_rows_not_created(
+    logged_client: Client, portal: Portal, hubspot: Any, settings: Any
+) -> None:
+    batch = created_unanswered_batch(logged_client, portal, hubspot, settings)
+    # The person follows the page's advice: the portal gets a row key. These rows never
+    # carried it, so a read by it finds nothing of them; only search can.
+    choose_row_key(portal, hubspot)
+    hubspot.advance_clock(120)
+
+    logged_client.post(reverse("appointments:batch-check-hubspot", args=[batch.pk]))
+
+    assert set(batch.rows.values_list("error_category", flat=True)) == {"NOT_FOUND_BY_SEARCH"}
+    logged_client.post(reverse("appointments:batch-retry", args=[batch.pk]))
+    assert len(hubspot.appointments()) == 2
