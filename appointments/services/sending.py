@@ -23,7 +23,9 @@ Design:
 * No answer (read time-out, dropped connection, 502/503/504) or a call found ``SENDING`` when a
   worker takes over (the previous one died between send and save) is an *unknown outcome*: the
   call's ``settles_at`` is stamped (now + ``HUBPORTAL_SEARCH_SETTLE_SECONDS``). Without a row
-  key the engine waits until then (HubSpot's search shows new records only after a lag), then
+  key the call is set aside while the lanes send the others, and once they are done the
+  engine waits until the settle times (one wait for every lost answer: HubSpot's search shows
+  new records only after a lag), then
   searches the portal for appointments created since the call was first sent with the
   (lowercased) names of its rows, marks the rows it finds (same values, not already claimed by
   another row) as created, and sends nothing again: the others are marked ``UNKNOWN_OUTCOME``
@@ -502,7 +504,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
         # creating its records, so the settle time runs from now.
         _mark_unknown(call)
     if unknown and not row_key:
-        _settle_by_search(call, lane, rows, _("the worker stopped while the call was out"))
+        _defer_settle(call, _("the worker stopped while the call was out"))
         return
     last_error: HubSpotError | None = None
     for attempt in range(1, MAX_ATTEMPTS_PER_CALL + 1):
@@ -551,7 +553,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
             else:  # 502/503/504: HubSpot may or may not have created the records.
                 _mark_unknown(call)
                 if not row_key:
-                    _settle_by_search(call, lane, rows, str(exc))
+                    _defer_settle(call, str(exc))
                     return
                 unknown = True
                 _wait_to_retry(batch, _backoff(attempt), attempt, exc)
@@ -563,7 +565,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
         except HubSpotUnknownOutcome as exc:
             _mark_unknown(call)
             if not row_key:
-                _settle_by_search(call, lane, rows, str(exc))
+                _defer_settle(call, str(exc))
                 return
             last_error, unknown = exc, True
             _wait_to_retry(batch, _backoff(attempt), attempt, exc)
@@ -642,6 +644,31 @@ def _mark_unknown(call: BatchCall) -> None:
     BatchCall.objects.filter(pk=call.pk).update(settles_at=call.settles_at)
 
 
+def _defer_settle(call: BatchCall, detail: str) -> None:
+    """Leave a call without a row key whose answer was lost ``SENDING`` (its rows too) until
+    its ``settles_at``, noting ``detail`` (what was lost) on it: the lane goes on with the next
+    call instead of sleeping through the wait, and ``_settle_deferred`` settles every such
+    call once the lanes are done, in one wait. A pause meanwhile puts it back PENDING with its
+    ``settles_at``, so it is settled, never sent, when the batch resumes."""
+    BatchCall.objects.filter(pk=call.pk).update(error_message=detail)
+
+
+def _settle_deferred(batch_id: str) -> None:
+    """Settle the batch's calls left by ``_defer_settle``, earliest ``settles_at`` first: the
+    waits overlap, so five lost answers cost one wait, not five. Raises _Pause, _Lost."""
+    lane = _Lane(batch_id)
+    try:
+        waiting = lane.batch.calls.filter(
+            state=BatchCall.State.SENDING, settles_at__isnull=False, row_key_property=""
+        )
+        for call in waiting.order_by("settles_at", "sequence"):
+            rows = list(call.rows.filter(state=BatchRow.State.SENDING))
+            detail = call.error_message or _("the answer was lost")
+            _settle_by_search(call, lane, rows, detail)
+    finally:
+        lane.close()
+
+
 def _settle_by_search(call: BatchCall, lane: _Lane, rows: list[BatchRow], detail: str) -> None:
     """Settle a call without a row key whose answer was lost, never sending it again.
 
@@ -674,7 +701,7 @@ def _settle_by_search(call: BatchCall, lane: _Lane, rows: list[BatchRow], detail
                 _sleep(batch, _backoff(attempt))
     rows = [r for r in rows if r.state == BatchRow.State.SENDING]
     if not rows:
-        BatchCall.objects.filter(pk=call.pk).update(state=BatchCall.State.DONE)
+        BatchCall.objects.filter(pk=call.pk).update(state=BatchCall.State.DONE, error_message="")
         return
     error = HubSpotError(
         _(
@@ -829,6 +856,14 @@ def _run_lanes(batch_id: str, mine: Q) -> _Pause | None:
         run(own_thread=False)
         for thread in threads:
             thread.join()
+    if not stop.is_set():
+        # Every call sent: now the lost answers, in one wait (never a lane asleep meanwhile).
+        try:
+            _settle_deferred(batch_id)
+        except _Pause as pause:
+            pauses.append(pause)
+        except _Lost:
+            pass
     if errors:
         raise errors[0]
     return pauses[0] if pauses else None
