@@ -315,8 +315,8 @@ def call_reconcile(
 ) -> int:
     """Find rows of ``call`` that HubSpot created although we never saw the answer.
 
-    With a row key (``call.row_key_property``, the one its rows carried): one batch read by ``idProperty`` of the
-    rows' ``objectWriteTraceId``s (https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide),
+    With a row key (``call.row_key_property``, the one its rows carried): one batch read by
+    ``idProperty`` of the rows' ``objectWriteTraceId``s (https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide),
     no search. Otherwise: searches appointments created since the call was first sent (less
     RECONCILE_SKEW) whose
     ``hs_appointment_name`` is one of the rows', leaves out those another row of the portal
