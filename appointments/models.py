@@ -174,6 +174,9 @@ class Batch(models.Model):
     # worker died is handed to another one (appointments.services.sending.batch_recover_stalled).
     worker = models.CharField(max_length=100, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The latest send task queued for the batch (its django.tasks result id): while it waits for
+    # a worker, the stalled-batch scan does not queue another one.
+    send_task_id = models.CharField(max_length=64, blank=True)
     # Time spent sending (RUNNING) in the stretches that ended, and when the current one began:
     # rows per second leave out queues and pauses.
     sending_time = models.DurationField(default=timedelta(0))

@@ -59,7 +59,8 @@ from django.conf import settings
 from django.db import DatabaseError, connection, models, transaction
 from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, Value
 from django.db.models.functions import Coalesce
-from django.tasks import task
+from django.tasks import TaskResultStatus, task
+from django.tasks.exceptions import TaskResultDoesNotExist
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -763,6 +764,33 @@ def _schedule_resume(batch_id: str, delay: timedelta) -> None:
         resume_batch.using(run_after=timezone.now() + delay).enqueue(batch_id)
 
 
+def batch_enqueue_send(batch_id: str) -> None:
+    """Queue ``send_batch`` for the batch and note the task's id on it (``send_task_id``)."""
+    result = send_batch.enqueue(batch_id)
+    Batch.objects.filter(pk=batch_id).update(send_task_id=result.id)
+
+
+def _task_waiting(task_id: str) -> bool:
+    """Whether the send task ``task_id`` is still waiting for a worker (READY), or started less
+    than a lease ago (RUNNING: about to claim its batch). False when the backend no longer
+    knows it (lost with a queue, or a backend that keeps no results): queue another."""
+    if not task_id:
+        return False
+    try:
+        result = send_batch.get_result(task_id)
+    except (TaskResultDoesNotExist, NotImplementedError):
+        return False
+    if result.status == TaskResultStatus.READY:
+        return True
+    # A worker that took the task and died before claiming the batch leaves it RUNNING.
+    started = result.started_at or result.last_attempted_at
+    return (
+        result.status == TaskResultStatus.RUNNING
+        and started is not None
+        and timezone.now() - started < worker_lease()
+    )
+
+
 def batch_recover_stalled() -> list[str]:
     """Hand batches whose worker's lease expired back to the queue; returns their ids.
 
@@ -770,8 +798,11 @@ def batch_recover_stalled() -> list[str]:
     worker (killed, frozen, cut off from the database): it becomes QUEUED again. Its in-flight
     call stays SENDING, so the next worker reconciles it before sending anything. A QUEUED
     batch whose heartbeat (stamped when it was queued) is as old may have lost its task with a
-    worker that died after taking it; it is returned too, at most once a lease. A second task
-    for a batch is harmless: only one can claim it. Never trusts a PID: a zombie, or a
+    worker that died after taking it; it is returned too, at most once a lease, but only when
+    its latest send task (``Batch.send_task_id``) is no longer waiting for a worker
+    (``_task_waiting``): a batch merely queued behind others is left alone, so a busy queue
+    does not grow by a task per batch every lease. A second task for a batch is harmless:
+    only one can claim it. Never trusts a PID: a zombie, or a
     restarted container with the same host name and PID, stops renewing the lease all the same.
     Each hand-back is a conditional UPDATE, so workers scanning at once never both take one.
     """
@@ -779,9 +810,11 @@ def batch_recover_stalled() -> list[str]:
     stale = Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - worker_lease())
     recovered = []
     candidates = Batch.objects.filter(stale, status__in=Batch.ACTIVE_STATUSES)
-    for pk, status, worker, heartbeat_at in candidates.values_list(
-        "pk", "status", "worker", "heartbeat_at"
+    for pk, status, worker, heartbeat_at, task_id in candidates.values_list(
+        "pk", "status", "worker", "heartbeat_at", "send_task_id"
     ):
+        if status == Batch.Status.QUEUED and _task_waiting(task_id):
+            continue
         if batch_transition(
             batch_id=pk,
             action=Action.RECOVER,
@@ -965,7 +998,7 @@ def batch_queue(*, batch: Batch) -> int:
             status_message="",
         )
         batch_id = str(locked.pk)
-        transaction.on_commit(lambda: send_batch.enqueue(batch_id))
+        transaction.on_commit(lambda: batch_enqueue_send(batch_id))
     batch.refresh_from_db()
     return waiting
 
