@@ -528,6 +528,10 @@ class RowEdit(models.Model):
     changed = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     undone_at = models.DateTimeField(null=True, blank=True)
+    # While the edit (or its undo) is being applied: the batch's other bulk edits wait for it
+    # (``services.rows``). Renewed as rows are done; one silent for a lease was cut short.
+    applying_since = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
