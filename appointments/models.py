@@ -432,6 +432,9 @@ MULTI_STATUS = 207
 # Failure categories whose row HubSpot may have created (services.sending): never changed or
 # resent before someone checked HubSpot.
 NEVER_FIXED = ("UNKNOWN_OUTCOME", "UNMATCHED", "NOT_FOUND_BY_SEARCH")
+# Failure categories whose creation HubSpot has not confirmed either way: no answer came, or
+# its search (which lags) did not show the row yet. "Check HubSpot again" looks for them.
+UNSETTLED_OUTCOMES = ("UNKNOWN_OUTCOME", "NOT_FOUND_BY_SEARCH")
 # Rows HubSpot refused one by one (``BatchRow.is_refused``): "send the failed rows again"
 # skips them until they are fixed.
 REFUSED_ROWS = models.Q(state=BatchRow.State.FAILED, call__http_status=MULTI_STATUS) & ~models.Q(

@@ -49,6 +49,7 @@ from appointments.intake.validation import RowValidator, snapshot_validator
 from appointments.models import (
     MULTI_STATUS,
     REFUSED_ROWS,
+    UNSETTLED_OUTCOMES,
     Batch,
     BatchCall,
     BatchCounts,
@@ -859,7 +860,7 @@ NOT_SENT = "NOT_SENT"
 # leaves it alone; only the explicit, warned "Resend anyway" (``batch_resend_unfound``) sends it.
 NOT_FOUND_BY_SEARCH = "NOT_FOUND_BY_SEARCH"
 # Rows whose creation HubSpot has not confirmed either way: "Check HubSpot again" looks for them.
-UNSETTLED = (UNKNOWN_OUTCOME, NOT_FOUND_BY_SEARCH)
+UNSETTLED = UNSETTLED_OUTCOMES
 
 
 def batch_unknown_count(*, batch: Batch) -> int:

@@ -52,6 +52,7 @@ import secrets
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -837,6 +838,64 @@ def batch_recover_stalled() -> list[str]:
                 logger.warning("Batch %s: worker %s stopped renewing its lease", pk, worker)
             recovered.append(str(pk))
     return sorted(recovered)
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """Calls a stopped (canceled) batch still had out at HubSpot: ``rows`` their rows not yet
+    answered, ``seconds_left`` until their worker must have let go (``batch_in_flight``)."""
+
+    rows: int
+    seconds_left: int
+
+
+def _let_go_after() -> timedelta:
+    """How long after its last heartbeat a canceled batch's worker may still save an answer:
+    the lease (its lanes stop at their next heartbeat) plus one HTTP call's time-out."""
+    return worker_lease() + timedelta(seconds=settings.HUBSPOT_TIMEOUT_SECONDS)
+
+
+def batch_in_flight(*, batch: Batch) -> InFlight | None:
+    """What a batch that stopped (canceled while a call was out) still waits for; None when
+    nothing is out (or the batch is being sent: not this function's business).
+
+    Its worker saves the answer of a call out when the cancel came (``_finish_call``), but a
+    lost answer it no longer settles (it holds no lease). Once ``_let_go_after`` has passed
+    since its last heartbeat, nobody will: those rows become ``UNKNOWN_OUTCOME`` ("may have
+    been created", settled by "Check HubSpot again") and their calls FAILED, here, in one
+    conditional UPDATE per call."""
+    if batch.is_active:
+        return None
+    out = list(batch.calls.filter(state=BatchCall.State.SENDING))
+    if not out:
+        return None
+    fresh = Batch.objects.filter(pk=batch.pk).values_list("heartbeat_at", flat=True).first()
+    let_go = (fresh or timezone.now()) + _let_go_after()
+    if let_go > timezone.now():
+        rows = BatchRow.objects.filter(call__in=out, state=BatchRow.State.SENDING).count()
+        seconds = round((let_go - timezone.now()).total_seconds())
+        return InFlight(rows=rows, seconds_left=max(seconds, 1))
+    message = _(
+        "HubSpot did not confirm this row before the batch was canceled. It may have been "
+        "created: press Check HubSpot again before sending it again."
+    )
+    for call in out:
+        with transaction.atomic():
+            if BatchCall.objects.filter(pk=call.pk, state=BatchCall.State.SENDING).update(
+                state=BatchCall.State.FAILED,
+                error_message=message,
+                settles_at=Coalesce(
+                    F("settles_at"),
+                    Value(timezone.now() + search_settle(), output_field=DateTimeField()),
+                ),
+            ):
+                call.rows.filter(state=BatchRow.State.SENDING).update(
+                    state=BatchRow.State.FAILED,
+                    error_category=UNKNOWN_OUTCOME,
+                    error_message=message,
+                    updated_at=timezone.now(),
+                )
+    return None
 
 
 def _run_lanes(batch_id: str, mine: Q) -> _Pause | None:

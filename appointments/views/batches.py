@@ -83,7 +83,8 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
         "checking": batch_services.batch_checking(batch=batch),
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
-        "undo_possible": undo_services.batch_undo_possible(user=request.user, batch=batch),
+        # Offered in every state an undo starts from: its page says why it waits, if it does.
+        "undo_possible": undo_services.batch_undo_offered(user=request.user, batch=batch),
         "can_queue": batch_can(status=batch.status, action=StateAction.QUEUE),
         # The send form (and its record check, its "change the columns"): before or between sends.
         "can_send": batch.status
