@@ -806,6 +806,7 @@ def batch_recover_stalled() -> list[str]:
     only one can claim it. Never trusts a PID: a zombie, or a
     restarted container with the same host name and PID, stops renewing the lease all the same.
     Each hand-back is a conditional UPDATE, so workers scanning at once never both take one.
+    Also settles the calls canceled batches left out (``batch_in_flight``).
     """
     now = timezone.now()
     stale = Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - worker_lease())
@@ -837,6 +838,12 @@ def batch_recover_stalled() -> list[str]:
             if status == Batch.Status.RUNNING:
                 logger.warning("Batch %s: worker %s stopped renewing its lease", pk, worker)
             recovered.append(str(pk))
+    # A canceled batch's call its worker left out: once it has let go, its rows say "may have
+    # been created" (``batch_in_flight``), so the page and an undo stop waiting for it.
+    for canceled in Batch.objects.filter(
+        status=Batch.Status.CANCELED, calls__state=BatchCall.State.SENDING
+    ).distinct():
+        batch_in_flight(batch=canceled)
     return sorted(recovered)
 
 

@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from appointments.models import Batch, Portal
+from appointments.models import Batch, BatchCall, BatchRow, Portal
 from appointments.services.batches import batch_submit
 from appointments.services.sending import batch_recover_stalled
 from tests.web import csv_upload, rows_csv
@@ -44,3 +44,26 @@ def test_a_batch_queued_behind_others_is_not_queued_again_until_its_task_is_lost
     Batch.objects.filter(pk=batch.pk).update(heartbeat_at=old)
     DBTaskResult.objects.all().delete()
     assert batch_recover_stalled() == [str(batch.pk)]
+
+
+def test_a_call_a_canceled_batch_left_out_is_marked_may_have_been_created_once_let_go(
+    logged_client: Client, portal: Portal, hubspot: Any, settings: Any
+) -> None:
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    upload(logged_client, portal, csv_upload(rows_csv(3)))
+    batch = Batch.objects.get()
+    batch_submit(user=batch.created_by, batch=batch)
+    # Canceled while its one call was out; the worker then stopped renewing its lease.
+    batch.calls.update(state=BatchCall.State.SENDING, sent_at=timezone.now())
+    batch.rows.update(state=BatchRow.State.SENDING)
+    Batch.objects.filter(pk=batch.pk).update(
+        status=Batch.Status.CANCELED, worker="gone:1:abcd", heartbeat_at=timezone.now()
+    )
+    batch_recover_stalled()
+    assert set(batch.rows.values_list("state", flat=True)) == {BatchRow.State.SENDING}
+
+    Batch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
+    batch_recover_stalled()
+
+    assert set(batch.rows.values_list("error_category", flat=True)) == {"UNKNOWN_OUTCOME"}
+    assert batch.calls.get().state == BatchCall.State.FAILED
