@@ -79,7 +79,7 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
         "row_filters": list(batch_services.ROW_FILTERS),
         "calls": batch_services.batch_recent_calls(batch=batch),
         "to_send": batch_services.batch_to_send(batch=batch, counts=progress.counts),
-        **_failed_context(batch, progress.counts["failed"]),
+        **_failed_context(batch, progress.counts["failed"], full_page=not request.htmx),
         "checking": batch_services.batch_checking(batch=batch),
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
@@ -114,10 +114,11 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
     }
 
 
-def _failed_context(batch: Batch, failed: int) -> dict[str, object]:
+def _failed_context(batch: Batch, failed: int, *, full_page: bool) -> dict[str, object]:
     """Failed rows by what can be done: ``unknown_outcomes`` (check HubSpot again),
     ``unfound`` (``batch_services.Unfound``: rows search did not show, resent only on an
-    explicit, warned request), ``refused`` (fix first), ``retryable`` (send again as they
+    explicit, warned request; on the full page only, where a check leads, as it counts
+    them), ``refused`` (fix first), ``retryable`` (send again as they
     are; counted only when no row has an unknown outcome, else ``retry_uncounted``: some may
     be)."""
     # Offered only once the batch stopped, and never a count over the batch's failed rows
@@ -135,7 +136,7 @@ def _failed_context(batch: Batch, failed: int) -> dict[str, object]:
     refused = batch_services.batch_refused_count(batch=batch)
     return {
         "unknown_outcomes": unknown,
-        "unfound": batch_services.batch_unfound(batch=batch) if unknown else None,
+        "unfound": batch_services.batch_unfound(batch=batch) if unknown and full_page else None,
         "refused": refused,
         "retryable": 0 if unknown else max(failed - refused, 0),
         "retry_uncounted": unknown,
