@@ -159,7 +159,7 @@ def test_it_says_at_least_when_the_declared_size_lies(tmp_path: Path) -> None:
     )
     assert found, refused.value.message
     rows, cells = (int(group.replace(",", "")) for group in found.groups())
-    assert 2_000_000 < cells and rows * 250 <= cells < (rows + 1) * 250
+    assert cells > 2_000_000 and rows * 250 <= cells < (rows + 1) * 250
 
 
 def test_it_names_the_row_column_and_length_of_a_cell_too_long_for_a_csv() -> None:

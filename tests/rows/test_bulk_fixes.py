@@ -194,9 +194,7 @@ def test_a_second_bulk_fix_while_one_is_applied_changes_nothing_and_says_why(
 
     def apply_first() -> None:
         try:
-            row_services.rows_bulk_apply(
-                user=user, batch=batch, fix=row_services.BulkFix(**first)
-            )
+            row_services.rows_bulk_apply(user=user, batch=batch, fix=row_services.BulkFix(**first))
         finally:
             connection.close()
 
