@@ -149,6 +149,14 @@ class Batch(models.Model):
         UNDOING = "undoing", _("Undoing")
         UNDONE = "undone", _("Undone")
 
+    class Search(models.TextChoices):
+        """The look in HubSpot for appointments like the rows (services.duplicate_search)."""
+
+        NONE = "", _("Not looked in HubSpot")
+        RUNNING = "running", _("Looking in HubSpot")
+        DONE = "done", _("Looked in HubSpot")
+        FAILED = "failed", _("Look in HubSpot stopped")
+
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -202,6 +210,29 @@ class Batch(models.Model):
     # What the last look in HubSpot found (services.duplicates.batch_duplicates_search_hubspot):
     # ``[{"row": row number, "record_id": id}]`` of appointments the app did not create.
     hubspot_duplicates = models.JSONField(default=list, blank=True)
+    # The look in HubSpot for appointments like the rows, run in the background
+    # (services.duplicate_search): its state, who asked and when, when it ended and, when it
+    # stopped (or the Send waiting for it did not send), why; its searches done of those
+    # planned; the worker holding it and its lease; the Send waiting for it
+    # (``{"check_records": bool, "on_duplicate": str, "canary": int}``, null: none).
+    hubspot_search_state = models.CharField(
+        max_length=10, choices=Search, blank=True, default=Search.NONE
+    )
+    hubspot_search_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    hubspot_search_at = models.DateTimeField(null=True, blank=True)
+    hubspot_search_ended_at = models.DateTimeField(null=True, blank=True)
+    hubspot_search_message = models.TextField(blank=True)
+    hubspot_search_done = models.PositiveIntegerField(default=0)
+    hubspot_search_total = models.PositiveIntegerField(default=0)
+    hubspot_search_worker = models.CharField(max_length=100, blank=True)
+    hubspot_search_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    hubspot_search_then_send = models.JSONField(null=True, blank=True)
     # Undo (services.undo): who asked and when, when it ended, and whether records changed in
     # HubSpot since the batch wrote them are archived too.
     undo_requested_by = models.ForeignKey(
@@ -234,8 +265,13 @@ class Batch(models.Model):
 
     @property
     def is_changing(self) -> bool:
-        """True while the results page should poll: rows are being stored or sent."""
-        return self.is_active or self.status in (self.Status.STORING, self.Status.UNDOING)
+        """True while the results page should poll: rows are being stored, sent or archived,
+        or HubSpot is being looked in for appointments like them."""
+        return (
+            self.is_active
+            or self.status in (self.Status.STORING, self.Status.UNDOING)
+            or self.hubspot_search_state == self.Search.RUNNING
+        )
 
     @cached_property
     def name_column(self) -> int | None:

@@ -14,7 +14,9 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from appointments.models import Batch, BatchRow, Portal, SavedMapping, Upload
+from sandbox.models import DEFAULT_SEARCH_LAG_SECONDS
 from sandbox.seed import DEMO_COMPANY_IDS, DEMO_CONTACT_IDS
+from tests.batches.test_duplicates import hubspot_create
 from tests.intake_fixtures import CORPUS
 from tests.web import creates
 
@@ -386,3 +388,28 @@ def test_it_reports_duplicates_and_refuses_to_send_them_unless_told(
     assert skipped["batch"]["skipped_duplicates"] == 3
     assert skipped["batch"]["queued"] == 0
     assert len(creates()) == 1
+
+
+def test_it_looks_in_hubspot_before_sending_and_refuses_what_it_finds_unless_told(
+    portal: Portal, hubspot: Any, tmp_path: Path
+) -> None:
+    # Made in HubSpot, outside the app, a while ago: Paris 14:00 in December is 13:00 UTC.
+    record = hubspot_create(hubspot, "2026-12-03T13:00:00Z", DEMO_CONTACT_IDS[0])
+    hubspot.advance_clock(DEFAULT_SEARCH_LAG_SECONDS + 1)
+    made_outside = len(creates())
+    path = write_csv(tmp_path, [DUPLICATED[0], DUPLICATED[1], DUPLICATED[3]])
+    args = [path, "--portal", str(portal.hub_id), "--timezone", "Europe/Paris"]
+
+    out = io.StringIO()
+    with pytest.raises(CommandError, match=r"found in HubSpot\); nothing was sent"):
+        call_command("import_appointments", *args, "--user", ADMIN_NAME, stdout=out)
+    refused = json.loads(out.getvalue())["batch"]
+    assert refused["queued"] == 0 and refused["found_in_hubspot"] == 1
+    assert len(hubspot.journal("/0-421/search")) == 1 and len(creates()) == made_outside
+    assert Batch.objects.get(pk=refused["id"]).hubspot_duplicates == [
+        {"row": 2, "record_id": record}
+    ]
+
+    skipped = run(*args, "--on-duplicate", "skip")["batch"]
+    assert skipped["skipped_duplicates"] == 1 and skipped["queued"] == 1
+    assert len(creates()) == made_outside + 1

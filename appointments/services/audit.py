@@ -25,8 +25,10 @@ def batch_audit(*, user: User, batch: Batch) -> dict[str, Any]:
     ``calls`` (sequence, HTTP status, HubSpot batch status, correlation ID, HubSpot's times),
     ``created`` (row number and record ID of every row HubSpot created) and ``undo`` (who asked,
     when, when it ended, whether changed records were included, and per record its outcome),
-    null when the batch was never undone. Raises PermissionDenied unless ``user`` may see the
-    batch (``services.access``)."""
+    null when the batch was never undone; ``hubspot_search`` (the last look in HubSpot for
+    appointments like its rows: state, who asked, when, when it ended, why it stopped, its
+    matches ``[{"row", "record_id"}]``), null when HubSpot was never looked in. Raises
+    PermissionDenied unless ``user`` may see the batch (``services.access``)."""
     access.require(user, Action.BATCH_VIEW, batch)
     created = batch.rows.filter(state=BatchRow.State.CREATED).order_by("row_number")
     undo = None
@@ -44,6 +46,18 @@ def batch_audit(*, user: User, batch: Batch) -> dict[str, Any]:
                     "row__row_number"
                 ).values_list("row__row_number", "record_id", "outcome", "at")
             ],
+        }
+    search = None
+    if batch.hubspot_search_state:
+        search = {
+            "state": batch.hubspot_search_state,
+            "requested_by": batch.hubspot_search_by.get_username()
+            if batch.hubspot_search_by
+            else None,
+            "requested_at": _when(batch.hubspot_search_at),
+            "ended_at": _when(batch.hubspot_search_ended_at),
+            "message": batch.hubspot_search_message,
+            "matches": batch.hubspot_duplicates,
         }
     return {
         "batch": {
@@ -78,4 +92,5 @@ def batch_audit(*, user: User, batch: Batch) -> dict[str, Any]:
             for row, record_id in created.values_list("row_number", "hubspot_id")
         ],
         "undo": undo,
+        "hubspot_search": search,
     }

@@ -80,7 +80,7 @@ from appointments.services.sending import (
     this_worker,
 )
 from appointments.services.states import Action as StateAction
-from appointments.services.states import batch_can, batch_transition
+from appointments.services.states import batch_allows, batch_can, batch_transition
 from appointments.services.storage import batch_rows_store_encoded
 
 logger = logging.getLogger(__name__)
@@ -154,9 +154,7 @@ def batch_create(
         # leaves nothing half-stored, and the batch keeps the answers for its fixes.
         keys = keys_resolve(portal=portal, mapping=mapping, rows=rows)
         if reading.get("create_contacts") and keys:
-            keys_create_contacts(
-                portal=portal, mapping=mapping, headers=headers, rows=rows, resolution=keys
-            )
+            keys_create_contacts(portal=portal, mapping=mapping, rows=rows, resolution=keys)
         reading = {**reading, "keys": keys}
     # Built first: a mapping that does not fit the headers fails here, before any claim.
     validator = snapshot_validator(
@@ -379,9 +377,7 @@ def batch_recheck(
     # Asked now (the mapping screen's box) or when the batch was first checked.
     if (create_contacts or batch.reading.get("create_contacts")) and keys:
         reading["create_contacts"] = True
-        keys_create_contacts(
-            portal=batch.portal, mapping=mapping, headers=batch.headers, rows=rows, resolution=keys
-        )
+        keys_create_contacts(portal=batch.portal, mapping=mapping, rows=rows, resolution=keys)
     reading["keys"] = keys
     validator = snapshot_validator(
         headers=batch.headers,
@@ -400,6 +396,10 @@ def batch_recheck(
         mapping=mapping_to_json(mapping),
         properties_snapshot=[p.to_json() for p in properties],
         reading=reading,
+        # Other rows now: what a look in HubSpot found for the old ones no longer holds.
+        hubspot_search_state=Batch.Search.NONE,
+        hubspot_search_message="",
+        hubspot_duplicates=[],
     )
     if not claimed:
         raise BatchNotEditable
@@ -633,7 +633,7 @@ def batch_submit(*, user: User, batch: Batch, on_duplicate: str = "ask", canary:
     if canary and batch.status == Batch.Status.DRAFT:
         Batch.objects.filter(pk=batch.pk, status=Batch.Status.DRAFT).update(canary_size=canary)
         batch.canary_size = canary
-    if on_duplicate != "create" and batch_can(status=batch.status, action=StateAction.QUEUE):
+    if on_duplicate != "create" and batch_allows(batch=batch, action=StateAction.QUEUE):
         report = batch_duplicates(batch=batch)
         if report.sent or report.hubspot:
             if on_duplicate != "skip":

@@ -84,7 +84,7 @@ from appointments.models import Batch, BatchCall, BatchRow
 from appointments.services.matching import ValueIndex, match_results
 from appointments.services.notifications import batch_notify
 from appointments.services.portals import PortalNeedsReconnect, portal_access_token
-from appointments.services.states import Action, batch_can, batch_transition
+from appointments.services.states import Action, batch_allows, batch_transition
 
 logger = logging.getLogger(__name__)
 
@@ -1020,7 +1020,7 @@ def batch_queue(*, batch: Batch) -> int:
     with transaction.atomic():
         locked = Batch.objects.select_for_update().get(pk=batch.pk)
         # Rows still being stored are not all there yet: nothing goes out before the last.
-        if not batch_can(status=locked.status, action=Action.QUEUE):
+        if not batch_allows(batch=locked, action=Action.QUEUE):
             return 0
         ready = list(
             locked.rows.filter(state=BatchRow.State.READY, call__isnull=True)
@@ -1062,6 +1062,8 @@ def batch_queue(*, batch: Batch) -> int:
             heartbeat_at=now,
             finished_at=None,
             status_message="",
+            # Why a Send that waited for the look in HubSpot did not send: sent now.
+            hubspot_search_message="",
         )
         batch_id = str(locked.pk)
         transaction.on_commit(lambda: batch_enqueue_send(batch_id))

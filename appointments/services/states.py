@@ -65,9 +65,29 @@ TRANSITIONS: dict[Action, tuple[frozenset[str], str]] = {
 }
 
 
+# What an action needs beside the batch's state: action -> (field, value) the batch must not
+# hold. While HubSpot is looked in for appointments like the rows (services.duplicate_search),
+# the batch is neither sent (its matches are not known yet) nor remapped (its rows are what is
+# looked for); the look ends, or its lease expires and it is started again, so this never
+# leaves a batch stuck.
+GUARDS: dict[Action, tuple[str, str]] = {
+    Action.QUEUE: ("hubspot_search_state", Batch.Search.RUNNING),
+    Action.REMAP: ("hubspot_search_state", Batch.Search.RUNNING),
+}
+
+
 def batch_can(*, status: str, action: Action) -> bool:
-    """Whether a batch in ``status`` (a ``Batch.Status`` value) may take ``action``."""
+    """Whether a batch in ``status`` (a ``Batch.Status`` value) may take ``action``, as far as
+    its state goes (``batch_allows`` also asks ``GUARDS``)."""
     return status in TRANSITIONS[action][0]
+
+
+def batch_allows(*, batch: Batch, action: Action) -> bool:
+    """Whether ``batch``, as loaded, may take ``action`` now: its state and ``GUARDS``."""
+    if not batch_can(status=batch.status, action=action):
+        return False
+    guard = GUARDS.get(action)
+    return guard is None or getattr(batch, guard[0]) != guard[1]
 
 
 def batch_transition(
@@ -75,13 +95,17 @@ def batch_transition(
 ) -> bool:
     """Move the batch ``batch_id`` by ``action`` if its current state allows it, setting
     ``fields`` (model field names) in the same conditional ``UPDATE``; ``where`` narrows the
-    condition (e.g. ``Q(worker=...)``: only the worker holding the batch may pause it).
+    condition (e.g. ``Q(worker=...)``: only the worker holding the batch may pause it), and
+    the action's ``GUARDS`` always do.
 
     Returns True when the batch moved, False (changing nothing) when it was in a state the
-    action does not start from or ``where`` did not hold.
+    action does not start from, or its guard or ``where`` did not hold.
     """
     sources, target = TRANSITIONS[action]
     batches = Batch.objects.filter(pk=batch_id, status__in=sources)
+    if action in GUARDS:
+        field, value = GUARDS[action]
+        batches = batches.exclude(**{field: value})
     if where is not None:
         batches = batches.filter(where)
     return bool(batches.update(status=target, **fields))

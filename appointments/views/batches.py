@@ -17,7 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from appointments.hubspot.errors import HubSpotError
 from appointments.models import Batch, RowUndo
-from appointments.services import access, exports
+from appointments.services import access, duplicate_search, exports
 from appointments.services import audit as audit_services
 from appointments.services import batches as batch_services
 from appointments.services import duplicates as duplicate_services
@@ -28,7 +28,7 @@ from appointments.services.access import Action, batches_for
 from appointments.services.portals import PortalNeedsReconnect
 from appointments.services.resolving import keys_row_links
 from appointments.services.states import Action as StateAction
-from appointments.services.states import batch_can
+from appointments.services.states import batch_allows
 from appointments.views.base import SHOWN_KEY, AuthenticatedRequest, shown_columns
 
 logger = logging.getLogger(__name__)
@@ -50,11 +50,24 @@ def _acting_on(request: AuthenticatedRequest, batch_id: str) -> Batch:
 
 
 DUPLICATES_SHOWN = (Batch.Status.DRAFT, Batch.Status.PAUSED, Batch.Status.CANARY)
+SENDABLE = (Batch.Status.DRAFT, Batch.Status.PAUSED, Batch.Status.CANCELED, Batch.Status.CANARY)
+# The poll's marker: the page that polls showed a look in HubSpot running.
+SEARCHING = "searching"
+
+
+def _poll_query(request: AuthenticatedRequest, searching: bool) -> str:
+    query = request.GET.copy()
+    query.pop(SEARCHING, None)
+    if searching:
+        query[SEARCHING] = "1"
+    return query.urlencode()
 
 
 def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, object]:
     row_filter = request.GET.get("filter", "all")
     progress = batch_services.batch_progress(batch=batch)
+    sendable = batch.status in SENDABLE
+    searching = duplicate_search.batch_search_running(batch=batch)
     columns = shown_columns(request, batch)
     page = batch_services.batch_rows_page(
         batch=batch,
@@ -85,10 +98,15 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
         # Offered in every state an undo starts from: its page says why it waits, if it does.
         "undo_possible": undo_services.batch_undo_offered(user=request.user, batch=batch),
-        "can_queue": batch_can(status=batch.status, action=StateAction.QUEUE),
-        # The send form (and its record check, its "change the columns"): before or between sends.
-        "can_send": batch.status
-        in (Batch.Status.DRAFT, Batch.Status.PAUSED, Batch.Status.CANCELED, Batch.Status.CANARY),
+        "can_queue": batch_allows(batch=batch, action=StateAction.QUEUE),
+        # The send form (and its record check, its "change the columns"): before or between
+        # sends, and not while HubSpot is looked in for the rows.
+        "can_send": sendable and not searching,
+        # The look in HubSpot: how far it is, or what the last one said, while it matters.
+        "search_shown": sendable or searching,
+        # The poll's query: the rows' filter and page, and whether a look runs (when it ends,
+        # the whole page is drawn again: its matches and the send form, see batch_detail).
+        "poll_query": _poll_query(request, searching),
         "undo_counts": (
             [
                 (outcome, label, n)
@@ -156,6 +174,12 @@ def batch_detail(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
         request.session[f"{SHOWN_KEY}{batch.pk}"] = chosen
     # Rows whose storing stopped (a killed process) are stored again in the background.
     upload_services.upload_resume(batch=batch)
+    if request.htmx and SEARCHING in request.GET and not batch.is_changing:
+        # The look in HubSpot ended: the whole page again, with its matches and send form
+        # (htmx reloads on HX-Refresh; 204: nothing swapped meanwhile).
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
     template = "appointments/batches/detail.html"
     if request.htmx:
         template += "#live-results"
@@ -165,8 +189,10 @@ def batch_detail(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
-    """GET: the confirmation naming what Send will do; POST: check the portal (and, with
-    ``check_records=1``, the record IDs), then send."""
+    """GET: the confirmation naming what Send will do and whether HubSpot was looked in for
+    the rows, and when; POST: with ``look_first=1``, look in HubSpot in the background first
+    (the look sends when no row matches); else check the portal (and, with
+    ``check_records=1``, the record IDs), then send. Nothing is sent while a look runs."""
     batch = _acting_on(request, batch_id)
     if batch.is_active:
         messages.info(request, _("This batch is already being sent."))
@@ -174,6 +200,11 @@ def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
         messages.info(request, STILL_STORING)
     elif batch.status in (Batch.Status.UNDOING, Batch.Status.UNDONE, Batch.Status.CHECKING):
         messages.info(request, _("This batch was undone; it cannot be sent again."))
+    elif duplicate_search.batch_search_running(batch=batch):
+        messages.info(
+            request,
+            _("HubSpot is being looked in for appointments like these rows; send once it ends."),
+        )
     elif request.method == "GET":
         counts = batch_services.batch_counts(batch=batch)
         count = batch_services.batch_to_send(batch=batch, counts=counts)
@@ -192,11 +223,32 @@ def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
                 if request.GET.get("on_duplicate") in ("skip", "create")
                 else "",
                 "canary": _canary(request.GET) if batch.status == Batch.Status.DRAFT else 0,
+                # Send looks in HubSpot first unless it was looked in already.
+                "look_first": batch.hubspot_search_state != Batch.Search.DONE,
             },
         )
-    else:
+    elif request.POST.get("look_first") != "1" or not _look_first(request, batch):
         _send_checked(request, batch)
     return redirect("appointments:batch-detail", batch_id=batch.pk)
+
+
+def _look_first(request: AuthenticatedRequest, batch: Batch) -> bool:
+    """Start looking in HubSpot, sending when no row matches; False when it cannot start."""
+    then = duplicate_search.SendAfter(
+        check_records=request.POST.get("check_records") == "1",
+        on_duplicate=request.POST.get("on_duplicate", "ask"),
+        canary=_canary(request.POST),
+    )
+    if not duplicate_search.batch_search_start(user=request.user, batch=batch, then_send=then):
+        return False
+    messages.info(
+        request,
+        _(
+            "Looking in HubSpot first for appointments like these rows: the batch is sent as "
+            "soon as none matches; if some do, this page asks you what to do with them."
+        ),
+    )
+    return True
 
 
 DEFAULT_CANARY = 10
@@ -473,7 +525,9 @@ def batch_export_xlsx(request: AuthenticatedRequest, batch_id: str) -> HttpRespo
 @login_required
 def batch_export_audit(request: AuthenticatedRequest, batch_id: str) -> JsonResponse:
     batch = get_object_or_404(
-        batches_for(request.user).select_related("portal", "created_by", "undo_requested_by"),
+        batches_for(request.user).select_related(
+            "portal", "created_by", "undo_requested_by", "hubspot_search_by"
+        ),
         pk=batch_id,
     )
     response = JsonResponse(

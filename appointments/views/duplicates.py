@@ -1,5 +1,5 @@
-"""Duplicate views: settle a group of rows of a batch that are the same appointment; look in
-HubSpot for appointments the rows would duplicate."""
+"""Duplicate views: settle a group of rows of a batch that are the same appointment; start
+looking in HubSpot (in the background) for appointments the rows would duplicate."""
 
 from __future__ import annotations
 
@@ -8,14 +8,18 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from appointments.hubspot.errors import HubSpotError
+from appointments.services import duplicate_search
 from appointments.services import duplicates as duplicate_services
 from appointments.services.access import batches_for
-from appointments.services.portals import PortalNeedsReconnect
 from appointments.views.base import AuthenticatedRequest
+
+LOOKING = gettext_lazy(
+    "Looking in HubSpot for appointments like these rows; this page shows how far it is, then "
+    "what it found."
+)
 
 
 @require_POST
@@ -50,24 +54,14 @@ def batch_duplicates_resolve(request: AuthenticatedRequest, batch_id: str) -> Ht
 @require_POST
 @login_required
 def batch_duplicates_search(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
-    """Look in HubSpot for appointments matching the batch's ready rows; back to the batch page
-    saying how many rows matched."""
+    """Start looking in HubSpot, in the background, for appointments matching the batch's
+    ready rows; back to the batch page, which shows how far the look is, then what it found."""
     batch = get_object_or_404(batches_for(request.user).select_related("portal"), pk=batch_id)
-    try:
-        found = duplicate_services.batch_duplicates_search_hubspot(user=request.user, batch=batch)
-    except (HubSpotError, PortalNeedsReconnect) as exc:
-        messages.error(request, _("HubSpot could not be asked: %(reason)s") % {"reason": exc})
+    started = duplicate_search.batch_search_start(user=request.user, batch=batch)
+    if started == "started":
+        messages.info(request, LOOKING)
+    elif started == "running":
+        messages.info(request, _("HubSpot is already being looked in for these rows."))
     else:
-        if found:
-            messages.warning(
-                request,
-                ngettext(
-                    "%(count)s row matches an appointment already in HubSpot.",
-                    "%(count)s rows match appointments already in HubSpot.",
-                    found,
-                )
-                % {"count": found},
-            )
-        else:
-            messages.success(request, _("No row matches an appointment already in HubSpot."))
+        messages.info(request, _("HubSpot can be looked in only while the batch may be sent."))
     return redirect("appointments:batch-detail", batch_id=batch.pk)

@@ -135,6 +135,10 @@ def test_back_from_the_batch_the_same_rows_are_checked_again_in_place(
     third.save()
     page = logged_client.get(reverse("appointments:batch-detail", args=[batch.pk]))
     assert 'id="change-columns"' in page.text
+    # HubSpot was looked in for the rows as first mapped.
+    Batch.objects.filter(pk=batch.pk).update(
+        hubspot_search_state=Batch.Search.DONE, hubspot_duplicates=[{"row": 2, "record_id": "7"}]
+    )
 
     url = mapping_url() + "?change=1"
     screen = logged_client.get(url)
@@ -155,6 +159,9 @@ def test_back_from_the_batch_the_same_rows_are_checked_again_in_place(
     ]
     assert sent_properties(rows[1])["hs_appointment_start"] == "2026-12-11T13:30:00Z"
     assert Batch.objects.get().status == Batch.Status.DRAFT
+    # Other rows now: Send looks in HubSpot again by default.
+    assert Batch.objects.get().hubspot_search_state == Batch.Search.NONE
+    assert Batch.objects.get().hubspot_duplicates == []
 
 
 def test_a_sent_batch_cannot_go_back_to_its_columns(

@@ -37,18 +37,19 @@ from appointments.services.resolving import keys_create_contacts, keys_problem, 
 def row_json(
     row: ValidatedRow,
     object_types: dict[tuple[str, int], str],
-    keys_of: dict[tuple[str, str], str] | None = None,
+    keys_of: dict[tuple[str, str], tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """One row of the output: ``row``, ``properties``, ``associations`` (each with the
-    natural ``key`` it was resolved from, when it was: ``keys_of`` maps ``(object type,
-    record id)`` to it), ``errors`` (``code`` ``not_found``, ``ambiguous``, ``bad_key``...)."""
+    natural ``key`` it was resolved from and its ``key_property``, when it was: ``keys_of``
+    maps ``(object type, record id)`` to them), ``errors`` (``code`` ``not_found``,
+    ``ambiguous``, ``bad_key``...)."""
     associations = []
     for record_id, category, type_id in row.associations:
         object_type = object_types.get((category, type_id), "")
         item = {"to_object_type": object_type, "id": record_id, "association_type_id": type_id}
-        key = (keys_of or {}).get((object_type, record_id))
-        if key is not None:
-            item["key"] = key
+        found = (keys_of or {}).get((object_type, record_id))
+        if found is not None:
+            item["key"], item["key_property"] = found
         associations.append(item)
     return {
         "row": row.row_number,
@@ -93,9 +94,10 @@ class Command(BaseCommand):
             "--on-duplicate",
             choices=duplicate_services.ON_DUPLICATE_CHOICES,
             help=(
-                "What to do with rows this app already created in the portal (same start and "
-                "contact, or same unique value): skip them, or create them anyway. Without it, "
-                "a file with such rows is not sent"
+                "What to do with rows already in the portal (same start and contact, or same "
+                "unique value), created by this app or found in HubSpot (looked in before "
+                "sending, unless create): skip them, or create them anyway. Without it, a file "
+                "with such rows is not sent"
             ),
         )
 
@@ -169,7 +171,6 @@ class Command(BaseCommand):
                 keys_create_contacts(
                     portal=portal,
                     mapping=mapping,
-                    headers=table.headers,
                     rows=table.rows,
                     resolution=keys,
                 )
@@ -257,14 +258,23 @@ class Command(BaseCommand):
             keys=keys,
         )
         refused = None
+        queued = 0
         try:
+            if on_duplicate != "create":
+                # As Send on the pages, which look in the background: a script may wait.
+                duplicate_services.batch_duplicates_search_hubspot(user=user, batch=batch)
             queued = batch_services.batch_submit(user=user, batch=batch, on_duplicate=on_duplicate)
         except duplicate_services.DuplicatesUndecided as exc:
-            queued = 0
             refused = (
-                f"{exc.count} row(s) duplicate appointments this app already created in portal "
-                f"{batch.portal.hub_id}; nothing was sent. Run again with --on-duplicate skip "
-                "(leave them out) or --on-duplicate create (create them anyway)."
+                f"{exc.count} row(s) duplicate appointments already in portal "
+                f"{batch.portal.hub_id} (created by this app, or found in HubSpot); nothing "
+                "was sent. Run again with --on-duplicate skip (leave them out) or "
+                "--on-duplicate create (create them anyway)."
+            )
+        except (HubSpotError, PortalNeedsReconnect) as exc:
+            refused = (
+                f"HubSpot could not be asked for appointments like these rows ({exc}); nothing "
+                "was sent. Run again, or with --on-duplicate create to send without looking."
             )
         batch.refresh_from_db()
         skipped = batch.rows.filter(state=BatchRow.State.EXCLUDED).count()
@@ -272,5 +282,6 @@ class Command(BaseCommand):
             "id": str(batch.pk),
             "queued": queued,
             "skipped_duplicates": skipped,
+            "found_in_hubspot": len(batch.hubspot_duplicates),
             "status": Batch.Status(batch.status).value,
         }, refused

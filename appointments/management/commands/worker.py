@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, connection
 
 from appointments.hubspot.reachability import reachability_problem
+from appointments.services.duplicate_search import batch_search_recover_stalled, search_duplicates
 from appointments.services.sending import batch_enqueue_send, batch_recover_stalled
 from appointments.services.undo import batch_undo_recover_stalled, undo_batch
 
@@ -19,8 +20,9 @@ logger = logging.getLogger(__name__)
 class Command(BaseCommand):
     help = (
         "Run the task worker of the configured backend (db_worker for django-tasks-db, rqworker "
-        "for RQ with HUBPORTAL_TASK_BACKEND=rq), re-queueing batches whose worker died: at start, "
-        "then every quarter of HUBPORTAL_WORKER_LEASE_SECONDS."
+        "for RQ with HUBPORTAL_TASK_BACKEND=rq), re-queueing batches whose worker died (sending, "
+        "undoing, looking in HubSpot): at start, then every quarter of "
+        "HUBPORTAL_WORKER_LEASE_SECONDS."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -57,6 +59,9 @@ class Command(BaseCommand):
         for batch_id in batch_undo_recover_stalled():
             undo_batch.enqueue(batch_id)
             self.stdout.write(f"Queued the undo of batch {batch_id} again.")
+        for batch_id in batch_search_recover_stalled():
+            search_duplicates.enqueue(batch_id)
+            self.stdout.write(f"Queued the look in HubSpot of batch {batch_id} again.")
 
     def _watch(self) -> None:
         stop = threading.Event()

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('appointments', '0022_row_edits'),
+        ('appointments', '0023_batch_hubspot_search'),
     ]
 
     operations = [
