@@ -189,6 +189,9 @@ class Batch(models.Model):
     # worker died is handed to another one (appointments.services.sending.batch_recover_stalled).
     worker = models.CharField(max_length=100, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The latest send task queued for the batch (its django.tasks result id): while it waits for
+    # a worker, the stalled-batch scan does not queue another one.
+    send_task_id = models.CharField(max_length=64, blank=True)
     # Time spent sending (RUNNING) in the stretches that ended, and when the current one began:
     # rows per second leave out queues and pauses.
     sending_time = models.DurationField(default=timedelta(0))
@@ -431,6 +434,11 @@ class BatchRow(models.Model):
             "HubSpot has no such appointment: this row was not created. Send the "
             "failed rows again to send it."
         ),
+        "NOT_FOUND_BY_SEARCH": _(
+            "HubSpot's search did not show this row when it was checked, but its search lags "
+            "and the appointment may still appear. Check HubSpot again later; send it again "
+            "only if you accept it may be created twice."
+        ),
         "UNMATCHED": _(
             "HubSpot's answer did not say what happened to this row; check HubSpot before "
             "sending it again."
@@ -522,7 +530,10 @@ class BatchRow(models.Model):
 MULTI_STATUS = 207
 # Failure categories whose row HubSpot may have created (services.sending): never changed or
 # resent before someone checked HubSpot.
-NEVER_FIXED = ("UNKNOWN_OUTCOME", "UNMATCHED")
+NEVER_FIXED = ("UNKNOWN_OUTCOME", "UNMATCHED", "NOT_FOUND_BY_SEARCH")
+# Failure categories whose creation HubSpot has not confirmed either way: no answer came, or
+# its search (which lags) did not show the row yet. "Check HubSpot again" looks for them.
+UNSETTLED_OUTCOMES = ("UNKNOWN_OUTCOME", "NOT_FOUND_BY_SEARCH")
 # Rows HubSpot refused one by one (``BatchRow.is_refused``): "send the failed rows again"
 # skips them until they are fixed.
 REFUSED_ROWS = models.Q(state=BatchRow.State.FAILED, call__http_status=MULTI_STATUS) & ~models.Q(
@@ -657,6 +668,10 @@ class RowEdit(models.Model):
     changed = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     undone_at = models.DateTimeField(null=True, blank=True)
+    # While the edit (or its undo) is being applied: the batch's other bulk edits wait for it
+    # (``services.rows``). Renewed as rows are done; one silent for a lease was cut short.
+    applying_since = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -704,6 +719,10 @@ class BatchCall(models.Model):
     # engine searches only then, and "Check HubSpot again" calls no row of the call "not sent"
     # before it.
     settles_at = models.DateTimeField(null=True, blank=True)
+    # The portal's row key when the call was first sent (empty: none): the property its inputs
+    # carry. A lost answer is settled by reading it only if the rows carried it; a key chosen
+    # later finds nothing of an earlier send, which would pass for "not created".
+    row_key_property = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["batch", "sequence"]

@@ -25,11 +25,16 @@ MESSAGES: dict[str, Promise] = {
     "hubspot_http_status": _("HubSpot answered HTTP %(status)s."),
     # Why a call's rows failed (``BatchCall.error_said``).
     "worker_stopped": _("the worker stopped while the call was out"),
+    "answer_lost": _("the answer was lost"),
     "resend_duplicate_row_key": _("HubSpot refused a resend as a duplicate row key."),
     "hubspot_kept_refusing": _("HubSpot kept refusing this call."),
     "row_unconfirmed": _(
         "HubSpot did not confirm this row (%(detail)s). It may have been created: check "
         "HubSpot before sending it again."
+    ),
+    "row_unconfirmed_canceled": _(
+        "HubSpot did not confirm this row before the batch was canceled. It may have been "
+        "created: press Check HubSpot again before sending it again."
     ),
     "row_unconfirmed_after_search": _(
         "HubSpot did not confirm this row (%(detail)s). It may have been created: press "

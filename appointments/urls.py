@@ -80,6 +80,11 @@ urlpatterns = [
         batches.batch_check_hubspot,
         name="batch-check-hubspot",
     ),
+    path(
+        "batches/<uuid:batch_id>/resend-unfound/",
+        batches.batch_resend_unfound,
+        name="batch-resend-unfound",
+    ),
     path("batches/<uuid:batch_id>/cancel/", batches.batch_cancel, name="batch-cancel"),
     path("batches/<uuid:batch_id>/results.csv", batches.batch_export_csv, name="batch-export-csv"),
     path(

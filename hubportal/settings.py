@@ -86,6 +86,8 @@ MIDDLEWARE = [
     # Right after SecurityMiddleware, as WhiteNoise asks: static files answer before sessions.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Below it: adds form-action from settings read per response (hubportal.middleware).
+    "hubportal.middleware.csp_form_action",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -374,9 +376,10 @@ AUTHENTICATION_BACKENDS = [
 
 
 # Content-Security-Policy (Django's own, django.middleware.csp): scripts and styles come only
-# from our static files, never inline. No form-action: browsers apply it to the redirects that
-# follow a form (the connect button's, to HubSpot's authorize page), and the HubSpot and OpenID
-# hosts are settings that tests and deployments change.
+# from our static files, never inline; no <base> (base-uri 'none', stricter than 'self'); never
+# framed. form-action ('self' and HubSpot's authorize host, where the Connect form's redirect
+# goes) is added per response by hubportal.middleware.csp_form_action: HUBSPOT_APP_BASE_URL is a
+# setting tests and deployments change.
 # https://docs.djangoproject.com/en/6.0/ref/csp/
 SECURE_CSP = {
     "default-src": [CSP.SELF],
@@ -410,7 +413,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # A 4xx (PermissionDenied, a bad request) is logged in one line, without its traceback.
+    "filters": {"client_errors": {"()": "hubportal.logs.ClientErrorsInOneLine"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["client_errors"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("HUBPORTAL_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

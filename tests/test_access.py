@@ -70,6 +70,7 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "appointments:batch-retry": ("POST", ACT_ON_BATCH),
     "appointments:batch-check-records": ("POST", ACT_ON_BATCH),
     "appointments:batch-check-hubspot": ("POST", ACT_ON_BATCH),
+    "appointments:batch-resend-unfound": ("POST", ACT_ON_BATCH),
     "appointments:batch-cancel": ("POST", ACT_ON_BATCH),
     "appointments:batch-export-csv": ("GET", SEE_PORTAL),
     "appointments:batch-export-xlsx": ("GET", SEE_PORTAL),

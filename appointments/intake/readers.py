@@ -23,8 +23,8 @@ from .workbook import (
     DEFAULT_MAX_INFLATED_BYTES,
     WORKBOOK_FORMATS,
     accepted_formats_sentence,
+    cells_over_limit,
     read_workbook,
-    too_many_cells,
 )
 
 __all__ = ["IntakeError", "Table", "read_table"]
@@ -148,11 +148,16 @@ def _build(
         headers = [without_nul(display_text(cell).strip()) for cell in _trimmed(header_cells)]
     data: list[tuple[int, list[object]]] = []
     widest = max((len(cells) for _n, cells in sample), default=0)
+    # The header row is kept too: it counts with the data rows, as wide as the widest.
+    above = 0 if no_header else 1
     for item in _chain(sample[header_index + 1 :], rows_iter):
         if len(item[1]) > widest:
             widest = len(item[1])
-        if (len(data) + 1) * widest > max_cells:
-            raise too_many_cells(len(data) + 1, widest, max_cells, so_far=True)
+        if (above + len(data) + 1) * widest > max_cells:
+            rows = above + len(data) + 1
+            raise cells_over_limit(
+                cells=rows * widest, row=item[0], limit=max_cells, rows=rows, columns=widest
+            )
         if len(data) == max_rows:
             raise IntakeError(
                 _(

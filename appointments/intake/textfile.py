@@ -5,11 +5,14 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 from collections.abc import Iterator
 
 from charset_normalizer import from_bytes
 from django.utils.translation import gettext as _
 
+from .cells import column_letter
+from .converters import MAX_STRING_LENGTH
 from .errors import IntakeError
 
 # Offices export in UTF-8 or in their Windows code page; restricting the detector to Western
@@ -127,6 +130,42 @@ def _refuse_unclosed_quote(text: str, delimiter: str, last_row: int) -> None:
         ) from None
 
 
+def _cell_too_long(record: str, delimiter: str, row: int) -> IntakeError | None:
+    """The message for a record (its physical lines, as in the file) that holds a cell longer
+    than the CSV reader takes (``csv.field_size_limit()``, 131,072 characters), naming row
+    ``row``, the column, the cell's length and the limit. None when the long cell is a quoted
+    one never closed: that message (a quote to close) is the right one then."""
+    limit = csv.field_size_limit()
+    column = length = 0
+    quoted = opened = False
+    for char in record.rstrip("\r\n"):
+        if char == '"':
+            quoted = not quoted
+            opened = opened or length == 0
+        elif char == delimiter and not quoted:
+            if length > limit:
+                break
+            column, length, opened = column + 1, 0, False
+            continue
+        length += 1
+    if length <= limit or (opened and quoted):
+        return None
+    return IntakeError(
+        _(
+            "Row %(row)s, column %(column)s holds a cell of %(length)s characters: one cell can "
+            "hold at most %(limit)s (and a HubSpot text property %(hubspot)s). Shorten that "
+            "cell or empty it, then upload the file again."
+        )
+        % {
+            "row": row,
+            "column": column_letter(column),
+            "length": f"{length:,}",
+            "limit": f"{limit:,}",
+            "hubspot": f"{MAX_STRING_LENGTH:,}",
+        }
+    )
+
+
 def split_rows(text: str, delimiter: str | None) -> tuple[Iterator[tuple[int, list[str]]], str]:
     """Split decoded CSV text into ``(row number, cells)``; returns the rows and the delimiter.
 
@@ -141,18 +180,25 @@ def split_rows(text: str, delimiter: str | None) -> tuple[Iterator[tuple[int, li
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
 
     def rows() -> Iterator[tuple[int, list[str]]]:
-        number = 0
+        number = ended = 0  # records read; the physical line the last one ended on
         last: list[str] = []
         try:
             for cells in reader:
                 number += 1
+                ended = reader.line_num
                 last = cells
                 yield number, cells
             # A quote never closed makes the last record swallow every line below it, which
             # the lenient reader accepts: a strict read tells, only when it may have happened.
             if any("\n" in cell or "\r" in cell for cell in last):
                 _refuse_unclosed_quote(text, delimiter, number)
-        except csv.Error:
+        except csv.Error as error:
+            if "field larger than field limit" in str(error):
+                record = "".join(
+                    itertools.islice(io.StringIO(text, newline=""), ended, reader.line_num)
+                )
+                if (too_long := _cell_too_long(record, delimiter, number + 1)) is not None:
+                    raise too_long from None
             raise IntakeError(
                 _(
                     "Row %(row)s cannot be read: a quoted cell is not closed or is too long. "

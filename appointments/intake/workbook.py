@@ -209,29 +209,47 @@ def scan_zip(data: bytes, max_inflated_bytes: int) -> ZipScan:
     return inflate_all(open_checked(data, max_inflated_bytes), max_inflated_bytes)
 
 
-def too_many_cells(rows: int, columns: int, limit: int, *, so_far: bool = False) -> IntakeError:
-    """The sentence for a sheet of ``rows`` x ``columns`` cells over the ``limit``; ``so_far``
-    when reading stopped there (a CSV is refused as it is read: it has at least that many)."""
-    counts = {
-        "rows": f"{rows:,}",
-        "columns": f"{columns:,}",
-        "cells": f"{rows * columns:,}",
-        "limit": f"{limit:,}",
-    }
-    if so_far:
-        return IntakeError(
-            _(
-                "This file has more than %(cells)s cells (at least %(rows)s rows of %(columns)s "
-                "columns); one upload can take at most %(limit)s cells. Delete the columns you "
-                "do not need, or split the file into smaller ones."
-            )
-            % counts
-        )
+def too_many_cells(rows: int, columns: int, limit: int) -> IntakeError:
+    """The sentence for a sheet that declares ``rows`` x ``columns`` cells, over the ``limit``."""
     return IntakeError(
         _(
             "This sheet has %(rows)s rows and %(columns)s columns (%(cells)s cells); one upload "
             "can take at most %(limit)s cells. Delete the columns you do not need, or split the "
             "file into smaller ones."
+        )
+        % {
+            "rows": f"{rows:,}",
+            "columns": f"{columns:,}",
+            "cells": f"{rows * columns:,}",
+            "limit": f"{limit:,}",
+        }
+    )
+
+
+def cells_over_limit(
+    *, cells: int, row: int, limit: int, rows: int = 0, columns: int = 0
+) -> IntakeError:
+    """The sentence for a file whose reading stopped at row ``row`` (as the spreadsheet numbers
+    it) once ``cells`` cells were counted, over the ``limit``: the file has at least that many
+    and how many more is not known. ``rows`` and ``columns`` (a CSV): the rows read and the
+    widest of them, whose product ``cells`` is (every row is padded to the widest); 0: the
+    cells written in the sheet were counted (a workbook)."""
+    counts = {"cells": f"{cells:,}", "row": f"{row:,}", "limit": f"{limit:,}"}
+    if rows and columns:
+        return IntakeError(
+            _(
+                "This file has more cells than one upload can take (%(limit)s): reading stopped "
+                "at row %(row)s, where its first %(rows)s rows, each as wide as the widest "
+                "(%(columns)s columns), already made %(cells)s cells. Delete the columns you do "
+                "not need, or split the file into smaller ones."
+            )
+            % {**counts, "rows": f"{rows:,}", "columns": f"{columns:,}"}
+        )
+    return IntakeError(
+        _(
+            "This sheet has more cells than one upload can take (%(limit)s): counting stopped "
+            "at row %(row)s, after %(cells)s cells. Delete the columns you do not need, or "
+            "split the file into smaller ones."
         )
         % counts
     )
@@ -269,13 +287,11 @@ def check_sheet_size(archive: zipfile.ZipFile, path: str, max_cells: int) -> Non
             written_rows += chunk.count(b"row>")
             if written_cells > max_cells:
                 break
-    rows = max(declared_rows, written_rows, 1)
     if declared_rows * declared_columns > max_cells:
         raise too_many_cells(declared_rows, declared_columns, max_cells)
     if written_cells > max_cells:
-        # Counting stopped at the cap: what was counted is a floor, and said as one.
-        columns = max(declared_columns, -(-written_cells // rows))
-        raise too_many_cells(rows, columns, max_cells, so_far=True)
+        # Counting stopped past the cap: what was counted is a floor, and said as one.
+        raise cells_over_limit(cells=written_cells, row=max(written_rows, 1), limit=max_cells)
 
 
 def _too_big(size: int, limit: int) -> IntakeError:

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -49,6 +49,7 @@ from appointments.intake.validation import RowValidator, snapshot_validator
 from appointments.models import (
     MULTI_STATUS,
     REFUSED_ROWS,
+    UNSETTLED_OUTCOMES,
     Batch,
     BatchCall,
     BatchCounts,
@@ -751,8 +752,9 @@ def batch_retry_failed(*, user: User, batch: Batch) -> int:
     """Send the failed rows again that sending unchanged can cure: they become ready and are
     queued again.
 
-    Rows whose outcome is unknown (``UNKNOWN_OUTCOME``: HubSpot may have created them) are left
-    alone, so retrying never creates a record twice; rows HubSpot refused one
+    Rows whose creation is unconfirmed (``UNSETTLED``: an answer lost, or a search that did
+    not show them yet; HubSpot may have created them) are left alone, so retrying never
+    creates a record twice; rows HubSpot refused one
     by one (``models.REFUSED_ROWS``: an invalid option, an unknown contact) are left for a
     fix (``services.rows.row_revalidate`` makes a fixed one ready). Returns the number of rows
     queued. Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
@@ -760,7 +762,7 @@ def batch_retry_failed(*, user: User, batch: Batch) -> int:
     access.require(user, Action.BATCH_ACT, batch)
     if not batch_can(status=batch.status, action=StateAction.QUEUE):
         return 0  # being sent (or stored, checked, undone): nothing to retry now
-    batch.rows.filter(state=BatchRow.State.FAILED).exclude(error_category=UNKNOWN_OUTCOME).exclude(
+    batch.rows.filter(state=BatchRow.State.FAILED).exclude(error_category__in=UNSETTLED).exclude(
         REFUSED_ROWS
     ).update(state=BatchRow.State.READY, call=None, error_category="", error_message="")
     return batch_queue(batch=batch, user=user)
@@ -888,9 +890,15 @@ def batch_check_records(*, user: User, batch: Batch) -> RecordCheck:
     return RecordCheck(held=held, flagged=flagged, checked=len(rows))
 
 
-# A row "check HubSpot again" did not find: it was not created, and "Send the failed rows
-# again" sends it.
+# A row "check HubSpot again" did not find by the row key (a read by ID, immediate): it was not
+# created, and "Send the failed rows again" sends it.
 NOT_SENT = "NOT_SENT"
+# A row "check HubSpot again" did not find by search (no row key). HubSpot's search lags its
+# writes and documents no bound, so the record may still appear: "Send the failed rows again"
+# leaves it alone; only the explicit, warned "Resend anyway" (``batch_resend_unfound``) sends it.
+NOT_FOUND_BY_SEARCH = "NOT_FOUND_BY_SEARCH"
+# Rows whose creation HubSpot has not confirmed either way: "Check HubSpot again" looks for them.
+UNSETTLED = UNSETTLED_OUTCOMES
 
 
 def batch_unknown_count(*, batch: Batch) -> int:
@@ -901,38 +909,83 @@ def batch_unknown_count(*, batch: Batch) -> int:
 
 
 def batch_has_unknown(*, batch: Batch) -> bool:
-    """Whether some row may have been created (``UNKNOWN_OUTCOME``): HubSpot never answered for
-    it and the engine could not find it afterwards. Stops at the first such row: never a
-    count over every failed row of the batch."""
-    return batch.rows.filter(state=BatchRow.State.FAILED, error_category=UNKNOWN_OUTCOME).exists()
+    """Whether some row's creation is unconfirmed (``UNSETTLED``: never answered, or not found
+    by a search that may lag), so "Check HubSpot again" is offered. Stops at the first such
+    row: never a count over every failed row of the batch."""
+    return batch.rows.filter(state=BatchRow.State.FAILED, error_category__in=UNSETTLED).exists()
+
+
+@dataclass(frozen=True)
+class Unfound:
+    """Rows HubSpot's search did not show (``NOT_FOUND_BY_SEARCH``): ``rows`` how many,
+    ``minutes`` the least time between a call of theirs being sent and the search that missed
+    it (whole minutes, rounded down)."""
+
+    rows: int
+    minutes: int
+
+
+def batch_unfound(*, batch: Batch) -> Unfound | None:
+    """The rows "Resend anyway" would send (``NOT_FOUND_BY_SEARCH``), None when there is none.
+    One aggregate on the (batch, state) index."""
+    found = batch.rows.filter(
+        state=BatchRow.State.FAILED, error_category=NOT_FOUND_BY_SEARCH
+    ).aggregate(n=Count("pk"), searched=Min("updated_at"), sent=Max("call__sent_at"))
+    if not found["n"]:
+        return None
+    elapsed = (found["searched"] - (found["sent"] or found["searched"])).total_seconds()
+    return Unfound(rows=found["n"], minutes=max(int(elapsed // 60), 0))
+
+
+def batch_resend_unfound(*, user: User, batch: Batch) -> int:
+    """Send again the rows HubSpot's search did not show (``NOT_FOUND_BY_SEARCH``), at the
+    person's explicit, warned request: each may still appear in search and be created twice.
+    Returns the number of rows queued (0 when the batch cannot be queued now: being sent,
+    stored, checked). Raises PermissionDenied unless ``user`` may act on the batch."""
+    access.require(user, Action.BATCH_ACT, batch)
+    if not batch_can(status=batch.status, action=StateAction.QUEUE):
+        return 0
+    resent = batch.rows.filter(state=BatchRow.State.FAILED, error_category=NOT_FOUND_BY_SEARCH)
+    logger.warning(
+        "Batch %s: %s resends %d rows search did not show", batch.pk, user, resent.count()
+    )
+    resent.update(state=BatchRow.State.READY, call=None, error_category="", error_message="")
+    return batch_queue(batch=batch, user=user)
 
 
 @dataclass(frozen=True)
 class HubSpotCheck:
     """What ``batch_check_hubspot`` settled: ``created`` rows found in HubSpot, ``not_sent``
-    rows HubSpot has no record of; ``too_soon`` rows left unknown because their call's answer
-    was lost less than ``HUBPORTAL_SEARCH_SETTLE_SECONDS`` ago (search may not show them yet),
-    to be checked again in ``seconds_left``."""
+    rows HubSpot has no record of (read by the row key), ``not_found`` rows its search did not
+    show (no row key: they may still appear, see ``NOT_FOUND_BY_SEARCH``); ``too_soon`` rows
+    left unknown because their call's answer was lost less than
+    ``HUBPORTAL_SEARCH_SETTLE_SECONDS`` ago (search may not show them yet), to be checked
+    again in ``seconds_left``."""
 
     created: int
     not_sent: int
     too_soon: int = 0
     seconds_left: int = 0
+    not_found: int = 0
 
 
 def batch_check_hubspot(*, user: User, batch: Batch) -> HubSpotCheck:
-    """Settle the rows that may have been created (``UNKNOWN_OUTCOME``) by asking HubSpot.
+    """Settle the rows whose creation is unconfirmed (``UNSETTLED``) by asking HubSpot.
 
-    For each call with such rows, searches the portal as the engine does after a lost answer
-    (``sending.call_reconcile``: appointments created since the call was first sent, by name,
-    matched by the values sent, never a record another row of the portal holds;
-    https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm). A row found
-    becomes CREATED with its record id; a row not found stays FAILED as ``NOT_SENT``, so "Send
-    the failed rows again" sends it: this action never sends anything. A row whose call's
-    search has not settled yet (``BatchCall.settles_at`` in the future, or a lost answer older
-    than that field: its last update plus ``HUBPORTAL_SEARCH_SETTLE_SECONDS``) is neither
-    searched nor called not sent: HubSpot's search may not show its record yet, and calling it
-    not sent would let it be sent twice. Returns the counts.
+    For each call with such rows, looks for them as the engine does after a lost answer
+    (``sending.call_reconcile``). With the row key its rows carried
+    (``BatchCall.row_key_property``), a batch read by ``idProperty`` (immediate):
+    a row not found was not created and becomes ``NOT_SENT`` ("Send the failed rows again"
+    sends it; a resend that would duplicate is refused by HubSpot anyway). Without one, a
+    search (appointments created since the call was first sent, by name, matched by the
+    values sent, never a record another row of the portal holds;
+    https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm): HubSpot
+    documents no bound on search's lag, so a row not found becomes ``NOT_FOUND_BY_SEARCH``,
+    never resent but by ``batch_resend_unfound``, and is looked for again at the next check.
+    A row found becomes CREATED with its record id. This action never sends anything. A row
+    whose call's search has not settled yet (``BatchCall.settles_at`` in the future, or a
+    lost answer older than that field: its last update plus
+    ``HUBPORTAL_SEARCH_SETTLE_SECONDS``) is not searched. Returns the counts.
     Raises HubSpotError / PortalNeedsReconnect when HubSpot cannot be asked; rows of calls
     settled before that stay settled, the others stay unknown.
     Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
@@ -940,7 +993,7 @@ def batch_check_hubspot(*, user: User, batch: Batch) -> HubSpotCheck:
     access.require(user, Action.BATCH_ACT, batch)
     unknown = list(
         batch.rows.filter(
-            state=BatchRow.State.FAILED, error_category=UNKNOWN_OUTCOME, call__isnull=False
+            state=BatchRow.State.FAILED, error_category__in=UNSETTLED, call__isnull=False
         ).order_by("call_id", "row_number")
     )
     calls = BatchCall.objects.in_bulk({row.call_id for row in unknown})
@@ -957,11 +1010,14 @@ def batch_check_hubspot(*, user: User, batch: Batch) -> HubSpotCheck:
 def _check_calls(
     *, batch: Batch, unknown: list[BatchRow], calls: dict[Any, BatchCall], user: User
 ) -> HubSpotCheck:
-    created = not_sent = too_soon = seconds_left = 0
+    created = not_sent = not_found = too_soon = seconds_left = 0
     now = timezone.now()
     with portal_client(portal=batch.portal, user=user) as client:
         for call_id, group in groupby(unknown, key=attrgetter("call_id")):
             rows = list(group)
+            # Only a read by the row key the rows carried can tell "not created"; search can
+            # only tell "not seen yet".
+            outcome = NOT_SENT if calls[call_id].row_key_property else NOT_FOUND_BY_SEARCH
             settles_at = calls[call_id].settles_at or (
                 max(row.updated_at for row in rows) + search_settle()
             )
@@ -972,13 +1028,21 @@ def _check_calls(
             created += call_reconcile(client, batch, calls[call_id], rows)
             missing = [row.pk for row in rows if row.state != BatchRow.State.CREATED]
             # Conditional, so a check running at the same time never undoes a row found.
-            not_sent += BatchRow.objects.filter(
-                pk__in=missing, state=BatchRow.State.FAILED, error_category=UNKNOWN_OUTCOME
+            counted = BatchRow.objects.filter(
+                pk__in=missing, state=BatchRow.State.FAILED, error_category__in=UNSETTLED
             ).update(
-                error_category=NOT_SENT,
-                error_message=str(BatchRow.OUTCOME_MESSAGES[NOT_SENT]),
+                error_category=outcome,
+                error_message=str(BatchRow.OUTCOME_MESSAGES[outcome]),
                 updated_at=timezone.now(),
             )
+            if outcome == NOT_SENT:
+                not_sent += counted
+            else:
+                not_found += counted
     return HubSpotCheck(
-        created=created, not_sent=not_sent, too_soon=too_soon, seconds_left=seconds_left
+        created=created,
+        not_sent=not_sent,
+        not_found=not_found,
+        too_soon=too_soon,
+        seconds_left=seconds_left,
     )

@@ -16,7 +16,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -448,29 +450,81 @@ def rows_bulk_count(*, user: User, batch: Batch, fix: BulkFix) -> int:
     return sum(1 for _target in _bulk_targets(batch, fix))
 
 
+class BulkEditBusy(Exception):
+    """Another bulk fix of the batch (or an undo) is being applied: ``edit`` is that one."""
+
+    def __init__(self, edit: RowEdit) -> None:
+        super().__init__(f"bulk edit {edit.pk} is being applied")
+        self.edit = edit
+
+
+def _edit_lease() -> datetime.timedelta:
+    """How long a bulk edit being applied may stay silent before it counts as cut short (its
+    process killed): ``HUBPORTAL_STORING_LEASE``, the same bound as storing rows."""
+    return datetime.timedelta(seconds=settings.HUBPORTAL_STORING_LEASE)
+
+
+def _claim_edits(batch: Batch, edit: RowEdit) -> None:
+    """Mark ``edit`` (saved or not) as being applied, once no other edit of the batch is:
+    bulk edits of one batch run one at a time, so two never interleave their rows or record
+    each other's texts as "before". The check and the mark are one transaction on the locked
+    batch row (``SELECT ... FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE``). Raises BulkEditBusy."""
+    now = timezone.now()
+    with transaction.atomic():
+        Batch.objects.select_for_update().filter(pk=batch.pk).first()
+        busy = (
+            batch.edits.filter(applying_since__isnull=False, heartbeat_at__gte=now - _edit_lease())
+            .exclude(pk=edit.pk)
+            .first()
+        )
+        if busy is not None:
+            raise BulkEditBusy(busy)
+        edit.applying_since = edit.heartbeat_at = now
+        edit.save()
+
+
+def _release_edit(edit: RowEdit, **fields: Any) -> None:
+    RowEdit.objects.filter(pk=edit.pk).update(applying_since=None, heartbeat_at=None, **fields)
+
+
 def rows_bulk_apply(*, user: User, batch: Batch, fix: BulkFix) -> RowEdit:
     """Apply ``fix`` to every unsent row it concerns, each re-validated at once exactly as a
     one-row fix (``row_revalidate``; the batch's validator built once), and keep the edit in
     the batch's history with each row's old text so it can be undone (``rows_bulk_undo``).
-    A row given to a HubSpot call meanwhile is left alone (conditional UPDATE). Raises
-    PermissionDenied unless ``user`` may act on the batch (``services.access``)."""
+    A row given to a HubSpot call meanwhile is left alone (conditional UPDATE). One bulk edit
+    of a batch at a time: raises BulkEditBusy, changing nothing, while another is applied
+    (``_claim_edits``). Raises PermissionDenied unless ``user`` may act on the batch
+    (``services.access``)."""
     access.require(user, Action.BATCH_ACT, batch)
-    _mapping, validator = _batch_snapshot(batch)
-    before: dict[str, str] = {}
-    for row, new in list(_bulk_targets(batch, fix)):
-        old = row.raw_text(fix.column)
-        if _revalidate(batch, row, {fix.column: new}, BULK_ROWS, validator):
-            before[str(row.row_number)] = old
-    return RowEdit.objects.create(
+    edit = RowEdit(
         batch=batch,
         created_by=user,
         kind=fix.kind,
         column=fix.column,
         find=fix.find,
         replace=fix.replace,
-        before=before,
-        changed=len(before),
     )
+    _claim_edits(batch, edit)
+    before: dict[str, str] = {}
+    try:
+        _mapping, validator = _batch_snapshot(batch)
+        for row, new in list(_bulk_targets(batch, fix)):
+            old = row.raw_text(fix.column)
+            if _revalidate(batch, row, {fix.column: new}, BULK_ROWS, validator):
+                before[str(row.row_number)] = old
+                if len(before) % EDIT_PROGRESS_ROWS == 0:
+                    # What is done so far can be undone even if this process is killed.
+                    RowEdit.objects.filter(pk=edit.pk).update(
+                        before=before, changed=len(before), heartbeat_at=timezone.now()
+                    )
+    finally:
+        _release_edit(edit, before=before, changed=len(before))
+    edit.refresh_from_db()
+    return edit
+
+
+# Rows a bulk edit does between two notes of its progress (and renewals of its claim).
+EDIT_PROGRESS_ROWS = 200
 
 
 def rows_bulk_history(*, user: User, batch: Batch) -> list[tuple[RowEdit, str]]:
@@ -496,20 +550,28 @@ def rows_bulk_undo(*, user: User, edit: RowEdit) -> int:
     """Undo ``edit`` (the latest not undone: ``rows_bulk_undoable``): each of its rows not yet
     sent gets its old text back and is re-validated. Returns how many rows were restored;
     rows sent meanwhile keep the fix. Raises ValueError for an edit that is not the latest,
-    PermissionDenied unless ``user`` may act on the batch (``services.access``)."""
+    PermissionDenied unless ``user`` may act on the batch (``services.access``), BulkEditBusy
+    while another bulk edit of the batch is applied."""
     batch = edit.batch
     access.require(user, Action.BATCH_ACT, batch)
     if _latest_edit(batch) != edit:
         raise ValueError("only the latest edit can be undone")
-    _mapping, validator = _batch_snapshot(batch)
-    numbers = [int(number) for number in edit.before]
+    _claim_edits(batch, edit)
     restored = 0
-    for row in batch.rows.filter(BULK_ROWS, row_number__in=numbers).order_by("row_number"):
-        row.batch = batch
-        old = edit.before[str(row.row_number)]
-        if _revalidate(batch, row, {edit.column: old}, BULK_ROWS, validator):
-            restored += 1
-    RowEdit.objects.filter(pk=edit.pk).update(undone_at=timezone.now())
+    try:
+        _mapping, validator = _batch_snapshot(batch)
+        numbers = [int(number) for number in edit.before]
+        for row in batch.rows.filter(BULK_ROWS, row_number__in=numbers).order_by("row_number"):
+            row.batch = batch
+            old = edit.before[str(row.row_number)]
+            if _revalidate(batch, row, {edit.column: old}, BULK_ROWS, validator):
+                restored += 1
+                if restored % EDIT_PROGRESS_ROWS == 0:
+                    RowEdit.objects.filter(pk=edit.pk).update(heartbeat_at=timezone.now())
+    except BaseException:
+        _release_edit(edit)
+        raise
+    _release_edit(edit, undone_at=timezone.now())
     return restored
 
 

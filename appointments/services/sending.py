@@ -23,7 +23,9 @@ Design:
 * No answer (read time-out, dropped connection, 502/503/504) or a call found ``SENDING`` when a
   worker takes over (the previous one died between send and save) is an *unknown outcome*: the
   call's ``settles_at`` is stamped (now + ``HUBPORTAL_SEARCH_SETTLE_SECONDS``). Without a row
-  key the engine waits until then (HubSpot's search shows new records only after a lag), then
+  key the call is set aside while the lanes send the others, and once they are done the
+  engine waits until the settle times (one wait for every lost answer: HubSpot's search shows
+  new records only after a lag), then
   searches the portal for appointments created since the call was first sent with the
   (lowercased) names of its rows, marks the rows it finds (same values, not already claimed by
   another row) as created, and sends nothing again: the others are marked ``UNKNOWN_OUTCOME``
@@ -50,6 +52,7 @@ import secrets
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -58,7 +61,8 @@ from django.contrib.auth.models import User
 from django.db import DatabaseError, connection, models, transaction
 from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, Value
 from django.db.models.functions import Coalesce
-from django.tasks import task
+from django.tasks import TaskResultStatus, task
+from django.tasks.exceptions import TaskResultDoesNotExist
 from django.utils import timezone
 
 from appointments.hubspot.client import (
@@ -82,7 +86,7 @@ from appointments.services.matching import ValueIndex, match_results
 from appointments.services.notifications import batch_notify
 from appointments.services.portals import PortalNeedsReconnect, portal_access_token
 from appointments.services.states import Action, batch_allows, batch_transition
-from appointments.status_messages import stored
+from appointments.status_messages import message_text, stored
 
 logger = logging.getLogger(__name__)
 
@@ -321,8 +325,8 @@ def call_reconcile(
 ) -> int:
     """Find rows of ``call`` that HubSpot created although we never saw the answer.
 
-    With a row key (``batch.portal.row_key_property``): one batch read by ``idProperty`` of the
-    rows' ``objectWriteTraceId``s (https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide),
+    With a row key (``call.row_key_property``, the one its rows carried): one batch read by
+    ``idProperty`` of the rows' ``objectWriteTraceId``s (https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/appointments/guide),
     no search. Otherwise: searches appointments created since the call was first sent (less
     RECONCILE_SKEW) whose
     ``hs_appointment_name`` is one of the rows', leaves out those another row of the portal
@@ -331,7 +335,8 @@ def call_reconcile(
     saves found rows CREATED with their record id; returns how many. Raises HubSpotError when
     the search (or the read) fails.
     """
-    row_key = batch.portal.row_key_property
+    # The key the rows carried when sent (``BatchCall.row_key_property``), not the portal's now.
+    row_key = call.row_key_property
     if row_key:
         ids = _found_by_row_key(client, row_key, rows)
         found = [row for row in rows if row.object_write_trace_id in ids]
@@ -505,7 +510,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
     Raises _Pause when the batch must stop (daily limit, revoked connection).
     """
     batch = lane.batch
-    row_key = batch.portal.row_key_property
+    row_key = call.row_key_property
     rows = list(call.rows.filter(state__in=[BatchRow.State.READY, BatchRow.State.SENDING]))
     BatchRow.objects.filter(pk__in=[r.pk for r in rows]).update(state=BatchRow.State.SENDING)
     for row in rows:
@@ -521,7 +526,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
         # creating its records, so the settle time runs from now.
         _mark_unknown(call)
     if unknown and not row_key:
-        _settle_by_search(call, lane, rows, stored("worker_stopped"))
+        _defer_settle(call, stored("worker_stopped"))
         return
     last_error: HubSpotError | None = None
     for attempt in range(1, MAX_ATTEMPTS_PER_CALL + 1):
@@ -563,7 +568,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
             else:  # 502/503/504: HubSpot may or may not have created the records.
                 _mark_unknown(call)
                 if not row_key:
-                    _settle_by_search(call, lane, rows, exc.stored())
+                    _defer_settle(call, exc.stored())
                     return
                 unknown = True
                 _wait_to_retry(batch, _backoff(attempt), attempt, exc)
@@ -575,7 +580,7 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
         except HubSpotUnknownOutcome as exc:
             _mark_unknown(call)
             if not row_key:
-                _settle_by_search(call, lane, rows, exc.stored())
+                _defer_settle(call, exc.stored())
                 return
             last_error, unknown = exc, True
             _wait_to_retry(batch, _backoff(attempt), attempt, exc)
@@ -749,6 +754,32 @@ def _mark_unknown(call: BatchCall) -> None:
     BatchCall.objects.filter(pk=call.pk).update(settles_at=call.settles_at)
 
 
+def _defer_settle(call: BatchCall, detail: dict[str, Any]) -> None:
+    """Leave a call without a row key whose answer was lost ``SENDING`` (its rows too) until
+    its ``settles_at``, noting ``detail`` (what was lost, a ``status_messages`` message) on
+    it: the lane goes on with the next call instead of sleeping through the wait, and
+    ``_settle_deferred`` settles every such call once the lanes are done, in one wait. A pause
+    meanwhile puts it back PENDING with its ``settles_at``, so it is settled, never sent, when
+    the batch resumes."""
+    BatchCall.objects.filter(pk=call.pk).update(error_said=detail)
+
+
+def _settle_deferred(batch_id: str) -> None:
+    """Settle the batch's calls left by ``_defer_settle``, earliest ``settles_at`` first: the
+    waits overlap, so five lost answers cost one wait, not five. Raises _Pause, _Lost."""
+    lane = _Lane(batch_id)
+    try:
+        waiting = lane.batch.calls.filter(
+            state=BatchCall.State.SENDING, settles_at__isnull=False, row_key_property=""
+        )
+        for call in waiting.order_by("settles_at", "sequence"):
+            rows = list(call.rows.filter(state=BatchRow.State.SENDING))
+            detail = call.error_said or stored("answer_lost")
+            _settle_by_search(call, lane, rows, detail)
+    finally:
+        lane.close()
+
+
 def _settle_by_search(
     call: BatchCall, lane: _Lane, rows: list[BatchRow], detail: dict[str, Any]
 ) -> None:
@@ -778,7 +809,9 @@ def _settle_by_search(
                 _sleep(batch, _backoff(attempt))
     rows = [r for r in rows if r.state == BatchRow.State.SENDING]
     if not rows:
-        BatchCall.objects.filter(pk=call.pk).update(state=BatchCall.State.DONE)
+        BatchCall.objects.filter(pk=call.pk).update(
+            state=BatchCall.State.DONE, error_message="", error_said={}
+        )
         return
     error = HubSpotError.coded("row_unconfirmed_after_search", {"detail": detail})
     _fail_call(call, rows, error, UNKNOWN_OUTCOME)
@@ -837,6 +870,33 @@ def _schedule_resume(batch_id: str, delay: timedelta) -> None:
         resume_batch.using(run_after=timezone.now() + delay).enqueue(batch_id)
 
 
+def batch_enqueue_send(batch_id: str) -> None:
+    """Queue ``send_batch`` for the batch and note the task's id on it (``send_task_id``)."""
+    result = send_batch.enqueue(batch_id)
+    Batch.objects.filter(pk=batch_id).update(send_task_id=result.id)
+
+
+def _task_waiting(task_id: str) -> bool:
+    """Whether the send task ``task_id`` is still waiting for a worker (READY), or started less
+    than a lease ago (RUNNING: about to claim its batch). False when the backend no longer
+    knows it (lost with a queue, or a backend that keeps no results): queue another."""
+    if not task_id:
+        return False
+    try:
+        result = send_batch.get_result(task_id)
+    except (TaskResultDoesNotExist, NotImplementedError):
+        return False
+    if result.status == TaskResultStatus.READY:
+        return True
+    # A worker that took the task and died before claiming the batch leaves it RUNNING.
+    started = result.started_at or result.last_attempted_at
+    return (
+        result.status == TaskResultStatus.RUNNING
+        and started is not None
+        and timezone.now() - started < worker_lease()
+    )
+
+
 def batch_recover_stalled() -> list[str]:
     """Hand batches whose worker's lease expired back to the queue; returns their ids.
 
@@ -844,18 +904,24 @@ def batch_recover_stalled() -> list[str]:
     worker (killed, frozen, cut off from the database): it becomes QUEUED again. Its in-flight
     call stays SENDING, so the next worker reconciles it before sending anything. A QUEUED
     batch whose heartbeat (stamped when it was queued) is as old may have lost its task with a
-    worker that died after taking it; it is returned too, at most once a lease. A second task
-    for a batch is harmless: only one can claim it. Never trusts a PID: a zombie, or a
+    worker that died after taking it; it is returned too, at most once a lease, but only when
+    its latest send task (``Batch.send_task_id``) is no longer waiting for a worker
+    (``_task_waiting``): a batch merely queued behind others is left alone, so a busy queue
+    does not grow by a task per batch every lease. A second task for a batch is harmless:
+    only one can claim it. Never trusts a PID: a zombie, or a
     restarted container with the same host name and PID, stops renewing the lease all the same.
     Each hand-back is a conditional UPDATE, so workers scanning at once never both take one.
+    Also settles the calls canceled batches left out (``batch_in_flight``).
     """
     now = timezone.now()
     stale = Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - worker_lease())
     recovered = []
     candidates = Batch.objects.filter(stale, status__in=Batch.ACTIVE_STATUSES)
-    for pk, status, worker, heartbeat_at in candidates.values_list(
-        "pk", "status", "worker", "heartbeat_at"
+    for pk, status, worker, heartbeat_at, task_id in candidates.values_list(
+        "pk", "status", "worker", "heartbeat_at", "send_task_id"
     ):
+        if status == Batch.Status.QUEUED and _task_waiting(task_id):
+            continue
         if batch_transition(
             batch_id=pk,
             action=Action.RECOVER,
@@ -879,7 +945,70 @@ def batch_recover_stalled() -> list[str]:
             if status == Batch.Status.RUNNING:
                 logger.warning("Batch %s: worker %s stopped renewing its lease", pk, worker)
             recovered.append(str(pk))
+    # A canceled batch's call its worker left out: once it has let go, its rows say "may have
+    # been created" (``batch_in_flight``), so the page and an undo stop waiting for it.
+    for canceled in Batch.objects.filter(
+        status=Batch.Status.CANCELED, calls__state=BatchCall.State.SENDING
+    ).distinct():
+        batch_in_flight(batch=canceled)
     return sorted(recovered)
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """Calls a stopped (canceled) batch still had out at HubSpot: ``rows`` their rows not yet
+    answered, ``seconds_left`` until their worker must have let go (``batch_in_flight``)."""
+
+    rows: int
+    seconds_left: int
+
+
+def _let_go_after() -> timedelta:
+    """How long after its last heartbeat a canceled batch's worker may still save an answer:
+    the lease (its lanes stop at their next heartbeat) plus one HTTP call's time-out."""
+    return worker_lease() + timedelta(seconds=settings.HUBSPOT_TIMEOUT_SECONDS)
+
+
+def batch_in_flight(*, batch: Batch) -> InFlight | None:
+    """What a batch that stopped (canceled while a call was out) still waits for; None when
+    nothing is out (or the batch is being sent: not this function's business).
+
+    Its worker saves the answer of a call out when the cancel came (``_finish_call``), but a
+    lost answer it no longer settles (it holds no lease). Once ``_let_go_after`` has passed
+    since its last heartbeat, nobody will: those rows become ``UNKNOWN_OUTCOME`` ("may have
+    been created", settled by "Check HubSpot again") and their calls FAILED, here, in one
+    conditional UPDATE per call."""
+    if batch.is_active:
+        return None
+    out = list(batch.calls.filter(state=BatchCall.State.SENDING))
+    if not out:
+        return None
+    fresh = Batch.objects.filter(pk=batch.pk).values_list("heartbeat_at", flat=True).first()
+    let_go = (fresh or timezone.now()) + _let_go_after()
+    if let_go > timezone.now():
+        rows = BatchRow.objects.filter(call__in=out, state=BatchRow.State.SENDING).count()
+        seconds = round((let_go - timezone.now()).total_seconds())
+        return InFlight(rows=rows, seconds_left=max(seconds, 1))
+    said = stored("row_unconfirmed_canceled")
+    message = message_text(said)
+    for call in out:
+        with transaction.atomic():
+            if BatchCall.objects.filter(pk=call.pk, state=BatchCall.State.SENDING).update(
+                state=BatchCall.State.FAILED,
+                error_message=message,
+                error_said=said,
+                settles_at=Coalesce(
+                    F("settles_at"),
+                    Value(timezone.now() + search_settle(), output_field=DateTimeField()),
+                ),
+            ):
+                call.rows.filter(state=BatchRow.State.SENDING).update(
+                    state=BatchRow.State.FAILED,
+                    error_category=UNKNOWN_OUTCOME,
+                    error_message=message,
+                    updated_at=timezone.now(),
+                )
+    return None
 
 
 def _run_lanes(batch_id: str, mine: Q) -> _Pause | None:
@@ -932,6 +1061,14 @@ def _run_lanes(batch_id: str, mine: Q) -> _Pause | None:
         run(own_thread=False)
         for thread in threads:
             thread.join()
+    if not stop.is_set():
+        # Every call sent: now the lost answers, in one wait (never a lane asleep meanwhile).
+        try:
+            _settle_deferred(batch_id)
+        except _Pause as pause:
+            pauses.append(pause)
+        except _Lost:
+            pass
     if errors:
         raise errors[0]
     return pauses[0] if pauses else None
@@ -1012,8 +1149,15 @@ def batch_queue(*, batch: Batch, user: User) -> int:
         next_sequence = (
             locked.calls.order_by("-sequence").values_list("sequence", flat=True).first() or 0
         ) + 1
+        # Calls never sent carry the portal's row key as it is now (one chosen since counts).
+        row_key = locked.portal.row_key_property
+        locked.calls.filter(state=BatchCall.State.PENDING, sent_at__isnull=True).update(
+            row_key_property=row_key
+        )
         for offset in range(0, len(ready), MAX_BATCH_INPUTS):
-            call = BatchCall.objects.create(batch=locked, sequence=next_sequence)
+            call = BatchCall.objects.create(
+                batch=locked, sequence=next_sequence, row_key_property=row_key
+            )
             next_sequence += 1
             BatchRow.objects.filter(pk__in=ready[offset : offset + MAX_BATCH_INPUTS]).update(
                 call=call
@@ -1041,7 +1185,7 @@ def batch_queue(*, batch: Batch, user: User) -> int:
             waiting_notified="",
         )
         batch_id = str(locked.pk)
-        transaction.on_commit(lambda: send_batch.enqueue(batch_id))
+        transaction.on_commit(lambda: batch_enqueue_send(batch_id))
     batch.refresh_from_db()
     return waiting
 

@@ -23,12 +23,12 @@ from django.utils import timezone
 
 from appointments.hubspot.client import MAX_BATCH_INPUTS, HubSpotClient
 from appointments.hubspot.errors import HubSpotError
-from appointments.models import Batch, BatchRow, RowUndo, RowWrite
+from appointments.models import UNSETTLED_OUTCOMES, Batch, BatchRow, RowUndo, RowWrite
 from appointments.services import access
 from appointments.services.access import Action as AccessAction
 from appointments.services.matching import value_key
 from appointments.services.portals import PortalNeedsReconnect, portal_client
-from appointments.services.sending import this_worker, worker_lease
+from appointments.services.sending import InFlight, batch_in_flight, this_worker, worker_lease
 from appointments.services.states import Action, batch_can, batch_transition
 from appointments.services.updating import written_values
 from appointments.status_messages import stored
@@ -66,20 +66,49 @@ def _created(batch: Batch) -> QuerySet[BatchRow]:
 
 
 def batch_undo_possible(*, user: User, batch: Batch) -> bool:
-    """Whether ``user`` may undo ``batch`` now: they may act on it, and it is finished,
-    canceled or waiting at the canary."""
+    """Whether ``user`` may undo ``batch`` now: they may act on it, it is finished, canceled
+    or waiting at the canary, and no call of it is still out at HubSpot
+    (``batch_undo_waits_for``)."""
+    return (
+        access.can(user, AccessAction.BATCH_ACT, batch)
+        and batch_can(status=batch.status, action=Action.UNDO)
+        and batch_undo_waits_for(batch=batch) is None
+    )
+
+
+def batch_undo_offered(*, user: User, batch: Batch) -> bool:
+    """Whether the batch page offers Undo: ``user`` may act on ``batch`` and its state allows
+    one (``batch_undo_possible`` may still say "not yet": the undo page says why)."""
     return access.can(user, AccessAction.BATCH_ACT, batch) and batch_can(
         status=batch.status, action=Action.UNDO
     )
+
+
+def batch_undo_waits_for(*, batch: Batch) -> InFlight | None:
+    """The calls of a canceled batch still out at HubSpot (``sending.batch_in_flight``): an
+    undo now would miss the records they create, so it waits until their worker has saved
+    their answer or let go (their rows then "may have been created"). None: nothing out."""
+    return batch_in_flight(batch=batch)
+
+
+def batch_undo_unsettled(*, batch: Batch) -> int:
+    """How many rows may have been created (``UNSETTLED_OUTCOMES``): an undo cannot archive
+    their records until "Check HubSpot again" finds them."""
+    return batch.rows.filter(
+        state=BatchRow.State.FAILED, error_category__in=UNSETTLED_OUTCOMES
+    ).count()
 
 
 def batch_undo_start(*, batch: Batch, user: User, include_changed: bool = False) -> int:
     """Start undoing ``batch``: it becomes UNDOING (who asked and when are kept) and the task
     ``undo_batch`` archives its records. ``include_changed``: archive records changed in
     HubSpot since the batch wrote them too. Returns how many records will be looked at; 0,
-    changing nothing, when the batch cannot be undone now. Raises PermissionDenied unless
+    changing nothing, when the batch cannot be undone now (``batch_undo_waits_for``: a
+    call still out). Raises PermissionDenied unless
     ``user`` may act on the batch (``services.access``)."""
     access.require(user, AccessAction.BATCH_ACT, batch)
+    if batch_undo_waits_for(batch=batch) is not None:
+        return 0
     count = _created(batch).count()
     now = timezone.now()
     with transaction.atomic():

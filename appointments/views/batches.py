@@ -93,11 +93,12 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
         "row_filters": list(batch_services.ROW_FILTERS),
         "calls": batch_services.batch_recent_calls(batch=batch),
         "to_send": batch_services.batch_to_send(batch=batch, counts=progress.counts),
-        **_failed_context(batch, progress.counts["failed"]),
+        **_failed_context(batch, progress.counts["failed"], full_page=not request.htmx),
         "checking": batch_services.batch_checking(batch=batch),
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
-        "undo_possible": undo_services.batch_undo_possible(user=request.user, batch=batch),
+        # Offered in every state an undo starts from: its page says why it waits, if it does.
+        "undo_possible": undo_services.batch_undo_offered(user=request.user, batch=batch),
         "can_queue": batch_allows(batch=batch, action=StateAction.QUEUE),
         # The send form (and its record check, its "change the columns"): before or between
         # sends, and not while HubSpot is looked in for the rows.
@@ -132,19 +133,29 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
     }
 
 
-def _failed_context(batch: Batch, failed: int) -> dict[str, int | bool]:
+def _failed_context(batch: Batch, failed: int, *, full_page: bool) -> dict[str, object]:
     """Failed rows by what can be done: ``unknown_outcomes`` (check HubSpot again),
-    ``refused`` (fix first), ``retryable`` (send again as they are; counted only when no row
-    has an unknown outcome, else ``retry_uncounted``: some may be)."""
+    ``unfound`` (``batch_services.Unfound``: rows search did not show, resent only on an
+    explicit, warned request; on the full page only, where a check leads, as it counts
+    them), ``refused`` (fix first), ``retryable`` (send again as they
+    are; counted only when no row has an unknown outcome, else ``retry_uncounted``: some may
+    be)."""
     # Offered only once the batch stopped, and never a count over the batch's failed rows
     # (main's poll cost): whether some outcome is unknown, and the refused rows of the calls
     # HubSpot answered row by row (none: no row query at all).
     if not failed or batch.is_active:
-        return {"unknown_outcomes": False, "refused": 0, "retryable": 0, "retry_uncounted": False}
+        return {
+            "unknown_outcomes": False,
+            "unfound": None,
+            "refused": 0,
+            "retryable": 0,
+            "retry_uncounted": False,
+        }
     unknown = batch_services.batch_has_unknown(batch=batch)
     refused = batch_services.batch_refused_count(batch=batch)
     return {
         "unknown_outcomes": unknown,
+        "unfound": batch_services.batch_unfound(batch=batch) if unknown and full_page else None,
         "refused": refused,
         "retryable": 0 if unknown else max(failed - refused, 0),
         "retry_uncounted": unknown,
@@ -414,7 +425,19 @@ def batch_check_hubspot(request: AuthenticatedRequest, batch_id: str) -> HttpRes
             )
             % {"count": checked.too_soon, "seconds": checked.seconds_left},
         )
-    if not checked.created and not checked.not_sent and not checked.too_soon:
+    if checked.not_found:
+        messages.warning(
+            request,
+            ngettext(
+                "%(count)s row is not in HubSpot's search yet. Its search lags and documents no "
+                "bound: the appointment may still appear. Check HubSpot again later.",
+                "%(count)s rows are not in HubSpot's search yet. Its search lags and documents "
+                "no bound: the appointments may still appear. Check HubSpot again later.",
+                checked.not_found,
+            )
+            % {"count": checked.not_found},
+        )
+    if not (checked.created or checked.not_sent or checked.not_found or checked.too_soon):
         messages.info(request, _("No row is waiting for HubSpot to be checked again."))
     return redirect("appointments:batch-detail", batch_id=batch.pk)
 
@@ -424,6 +447,36 @@ def batch_check_hubspot(request: AuthenticatedRequest, batch_id: str) -> HttpRes
 def batch_retry(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     batch = _acting_on(request, batch_id)
     queued = batch_services.batch_retry_failed(user=request.user, batch=batch)
+    if queued:
+        messages.success(
+            request,
+            ngettext(
+                "Sending %(count)s row to HubSpot again.",
+                "Sending %(count)s rows to HubSpot again.",
+                queued,
+            )
+            % {"count": queued},
+        )
+    else:
+        messages.info(request, _("There are no failed rows to send again."))
+    return redirect("appointments:batch-detail", batch_id=batch.pk)
+
+
+@require_POST
+@login_required
+def batch_resend_unfound(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
+    """Resend the rows search did not show, only with the warning's box ticked."""
+    batch = _acting_on(request, batch_id)
+    if request.POST.get("accept_duplicates") != "yes":
+        messages.warning(
+            request,
+            _(
+                "Nothing was sent: tick the box saying you accept that these appointments may "
+                "be created twice, or check HubSpot again later."
+            ),
+        )
+        return redirect("appointments:batch-detail", batch_id=batch.pk)
+    queued = batch_services.batch_resend_unfound(user=request.user, batch=batch)
     if queued:
         messages.success(
             request,

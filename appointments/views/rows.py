@@ -9,6 +9,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -247,7 +249,11 @@ def rows_bulk(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
     if request.POST.get("apply") != "1":
         count = row_services.rows_bulk_count(user=request.user, batch=batch, fix=fix)
         return _bulk_page(request, batch, form, count)
-    edit = row_services.rows_bulk_apply(user=request.user, batch=batch, fix=fix)
+    try:
+        edit = row_services.rows_bulk_apply(user=request.user, batch=batch, fix=fix)
+    except row_services.BulkEditBusy as busy:
+        messages.warning(request, _busy_message(busy))
+        return _bulk_page(request, batch, form)
     messages.success(
         request,
         ngettext(
@@ -258,6 +264,19 @@ def rows_bulk(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
         % {"count": edit.changed},
     )
     return redirect("appointments:rows-bulk", batch_id=batch.pk)
+
+
+def _busy_message(busy: row_services.BulkEditBusy) -> str:
+    """What to tell the person whose bulk edit waits for another one of the same batch."""
+    who = busy.edit.created_by.get_username() if busy.edit.created_by else _("someone")
+    return _(
+        "Nothing was changed: %(who)s is applying another fix to this batch's rows right now "
+        "(started at %(time)s). Fixes of one batch are applied one at a time so that they do "
+        "not mix: look at the rows once it is done, then apply yours again if it is still needed."
+    ) % {
+        "who": who,
+        "time": date_format(timezone.localtime(busy.edit.applying_since), "TIME_FORMAT"),
+    }
 
 
 @require_POST
@@ -273,6 +292,8 @@ def rows_bulk_undo(request: AuthenticatedRequest, batch_id: str, edit_id: int) -
         messages.warning(
             request, _("Only the latest fix can be undone; undo the later ones first.")
         )
+    except row_services.BulkEditBusy as busy:
+        messages.warning(request, _busy_message(busy))
     else:
         messages.success(
             request,

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from appointments.models import Batch, BatchRow, Portal, RowUndo
+from appointments.models import Batch, BatchCall, BatchRow, Portal, RowUndo
 from appointments.services.access import VIEWER, portal_grant, role_set
 from appointments.services.undo import batch_undo_run
-from sandbox.models import CrmRecord
+from sandbox.models import DEFAULT_SEARCH_LAG_SECONDS, CrmRecord
 from tests.web import csv_upload, hubspot_update, rows_csv, upload_and_confirm
 
 
@@ -168,3 +170,41 @@ def test_a_viewer_sees_the_list_but_cannot_undo(
     batch.refresh_from_db()
     assert batch.status == Batch.Status.COMPLETED
     assert hubspot.journal("/batch/archive") == []
+
+
+def test_a_canceled_batch_with_a_call_out_is_undone_once_that_call_settles(
+    logged_client: Client, portal: Portal, hubspot: Any
+) -> None:
+    batch = sent_batch(logged_client, portal, rows_csv(150), "out.csv")
+    second = batch.calls.get(sequence=2)
+    # As the batch stands when canceled while its second call was out: HubSpot created its
+    # 50 records, but no answer was saved yet.
+    second.rows.update(state=BatchRow.State.SENDING, hubspot_id="")
+    BatchCall.objects.filter(pk=second.pk).update(state=BatchCall.State.SENDING)
+    Batch.objects.filter(pk=batch.pk).update(
+        status=Batch.Status.CANCELED, worker="gone:1:abcd", heartbeat_at=timezone.now()
+    )
+    url = reverse("appointments:batch-undo", args=[batch.pk])
+
+    page = logged_client.get(url).text
+    assert "cannot be undone yet: 50 rows were still out at HubSpot when it was canceled" in page
+    assert 'id="undo-confirm"' not in page
+    refused = logged_client.post(url, follow=True).text
+    assert "reload this page to undo" in refused
+    assert Batch.objects.get(pk=batch.pk).status == Batch.Status.CANCELED
+    assert not hubspot.journal("/batch/archive")
+
+    # The worker let go without an answer: the rows may have been created, and say so.
+    Batch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
+    page = logged_client.get(url).text
+    assert "50 rows may have been created" in page
+    assert 'id="undo-confirm"' in page
+    # Checked first, as the page says: found, so the undo archives them too.
+    BatchCall.objects.filter(pk=second.pk).update(settles_at=timezone.now())
+    hubspot.advance_clock(DEFAULT_SEARCH_LAG_SECONDS)
+    logged_client.post(reverse("appointments:batch-check-hubspot", args=[batch.pk]))
+    assert batch.rows.filter(state=BatchRow.State.CREATED).count() == 150
+    logged_client.post(url)
+
+    assert Batch.objects.get(pk=batch.pk).status == Batch.Status.UNDONE
+    assert len(archived_ids(hubspot)) == 150

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import zipfile
@@ -135,9 +136,12 @@ def test_it_refuses_a_wide_csv_as_it_reads_it() -> None:
     data = ("\n".join([line] * 300) + "\n").encode()
     with pytest.raises(IntakeError) as refused:
         read_table(data, "wide.csv", max_rows=100_000, max_cells=2_000_000)
+    # The header row and the first 200 data rows fit (2,010,000 > 2,000,000 stops at the
+    # 201st row read): the counts are those of the rows read, the row where it stopped named.
     assert refused.value.message.startswith(
-        "This file has more than 2,010,000 cells (at least 201 rows of 10,000 columns); one "
-        "upload can take at most 2,000,000 cells."
+        "This file has more cells than one upload can take (2,000,000): reading stopped at row "
+        "201, where its first 201 rows, each as wide as the widest (10,000 columns), already "
+        "made 2,010,000 cells."
     )
 
 
@@ -146,5 +150,32 @@ def test_it_says_at_least_when_the_declared_size_lies(tmp_path: Path) -> None:
     path = dense_workbook(tmp_path / "liar.xlsx", 20_001, 250, dimension="A1:B2")
     with pytest.raises(IntakeError) as refused:
         read_table(path.read_bytes(), "liar.xlsx", max_rows=100_000, max_cells=2_000_000)
-    assert refused.value.message.startswith("This file has more than ")
-    assert "one upload can take at most 2,000,000 cells" in refused.value.message
+    # Counted as the XML inflates (a megabyte at a time): where it stopped, and the true count
+    # of cells written up to there (250 a row), over the cap.
+    found = re.match(
+        r"This sheet has more cells than one upload can take \(2,000,000\): counting stopped at "
+        r"row ([\d,]+), after ([\d,]+) cells\.",
+        refused.value.message,
+    )
+    assert found, refused.value.message
+    rows, cells = (int(group.replace(",", "")) for group in found.groups())
+    assert cells > 2_000_000 and rows * 250 <= cells < (rows + 1) * 250
+
+
+def test_it_names_the_row_column_and_length_of_a_cell_too_long_for_a_csv() -> None:
+    # An unquoted 2 MB cell: nothing to do with quotes, so the message says what is wrong.
+    data = ("name,start,notes\nA,2026-12-01 09:00," + "x" * 2_000_000 + "\n").encode()
+    with pytest.raises(IntakeError) as refused:
+        read_table(data, "big.csv", max_rows=100_000, max_cells=2_000_000)
+    assert refused.value.message == (
+        "Row 2, column C holds a cell of 2,000,000 characters: one cell can hold at most "
+        "131,072 (and a HubSpot text property 65,536). Shorten that cell or empty it, then "
+        "upload the file again."
+    )
+
+
+def test_a_quote_never_closed_is_still_told_as_one() -> None:
+    data = ('name,start,notes\nA,2026-12-01 09:00,"' + "x\n" * 100_000).encode()
+    with pytest.raises(IntakeError) as refused:
+        read_table(data, "quote.csv", max_rows=1_000_000, max_cells=20_000_000)
+    assert "a quoted cell is not closed" in refused.value.message

@@ -3,12 +3,15 @@ the same error and value; each says how many rows it changes and can be undone u
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from appointments.models import Batch, BatchRow, Portal, RowEdit
+from appointments.services import rows as row_services
 from sandbox.seed import DEMO_COMPANY_IDS
 from tests.web import csv_upload, rows_csv
 from tests.web import upload_and_confirm as upload
@@ -168,3 +171,51 @@ def test_the_fix_form_leads_to_fixing_every_row_with_the_same_error(
 
     assert 'value="Tentative"' in page
     assert '<option value="same_error" selected>' in page
+
+
+def test_a_second_bulk_fix_while_one_is_applied_changes_nothing_and_says_why(
+    logged_client: Client, portal: Portal, hubspot: Any, monkeypatch: Any
+) -> None:
+    batch = batch_with_status_words(logged_client, portal)
+    url = reverse("appointments:rows-bulk", args=[batch.pk])
+    first = {"kind": "replace", "column": STATUS, "find": "Tentative", "replace": "Scheduled"}
+    second = {"kind": "replace", "column": STATUS, "find": "Tentative", "replace": "Canceled"}
+    started, go = threading.Event(), threading.Event()
+    revalidate = row_services._revalidate
+
+    def slow_revalidate(*args: Any, **kwargs: Any) -> bool:
+        if threading.current_thread().name == "first-fix":
+            started.set()
+            go.wait(10)
+        return revalidate(*args, **kwargs)
+
+    monkeypatch.setattr(row_services, "_revalidate", slow_revalidate)
+    user = batch.created_by
+
+    def apply_first() -> None:
+        try:
+            row_services.rows_bulk_apply(user=user, batch=batch, fix=row_services.BulkFix(**first))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=apply_first, name="first-fix")
+    thread.start()
+    try:
+        assert started.wait(10)
+        response = logged_client.post(url, {**second, "apply": "1"}, follow=True)
+    finally:
+        go.set()
+        thread.join()
+
+    assert "Nothing was changed: ops-amina is applying another fix" in response.text
+    # Only the first fix was applied, whole: the rows were never half one, half the other.
+    assert [batch.rows.get(row_number=n).raw[STATUS] for n in (2, 3)] == ["Scheduled"] * 2
+    edit = RowEdit.objects.get()
+    assert (edit.changed, edit.before, edit.applying_since) == (
+        2,
+        {"2": "Tentative", "3": "Tentative"},
+        None,
+    )
+    # Once it is done, the next fix goes through.
+    logged_client.post(url, {**first, "find": "Scheduled", "replace": "Completed", "apply": "1"})
+    assert RowEdit.objects.count() == 2

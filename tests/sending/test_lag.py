@@ -106,3 +106,24 @@ def test_the_results_page_says_checking_hubspot_with_the_time_left(
     assert create_sizes(hubspot) == [20]
     page = logged_client.get(reverse("appointments:batch-detail", args=[batch.pk])).text
     assert 'id="checking-hubspot"' not in page
+
+
+def test_lost_answers_are_settled_in_one_wait_not_one_wait_each(
+    logged_client: Client, portal: Portal, hubspot: Any, settings: Any
+) -> None:
+    settings.HUBPORTAL_SEARCH_SETTLE_SECONDS = 5
+    upload(logged_client, portal, csv_upload(rows_csv(300)))
+    batch = Batch.objects.get()
+    # Every one of the three calls loses its connection after the request went out.
+    hubspot.set_fault("drop", times=3, path_contains="batch/create")
+    began = time.monotonic()
+
+    logged_client.post(reverse("appointments:batch-submit", args=[batch.pk]))
+
+    elapsed = time.monotonic() - began
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.COMPLETED
+    assert create_sizes(hubspot) == [100] * 3  # none sent again
+    assert batch.rows.filter(error_category="UNKNOWN_OUTCOME").count() == 300
+    # One settle wait (5 s) for the three, where waiting for each in turn took 15 s.
+    assert elapsed < 11, elapsed

@@ -11,7 +11,7 @@ from django.db import DatabaseError, connection
 
 from appointments.hubspot.reachability import reachability_problem
 from appointments.services.duplicate_search import batch_search_recover_stalled, search_duplicates
-from appointments.services.sending import batch_recover_stalled, send_batch
+from appointments.services.sending import batch_enqueue_send, batch_recover_stalled
 from appointments.services.undo import batch_undo_recover_stalled, undo_batch
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class Command(BaseCommand):
 
     def _recover(self) -> None:
         for batch_id in batch_recover_stalled():
-            send_batch.enqueue(batch_id)
+            batch_enqueue_send(batch_id)
             self.stdout.write(f"Queued batch {batch_id} again (its worker may have stopped).")
         for batch_id in batch_undo_recover_stalled():
             undo_batch.enqueue(batch_id)
