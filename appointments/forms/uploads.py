@@ -18,6 +18,7 @@ from appointments.forms.fields import PortalTimezoneForm, TimezoneInput
 from appointments.hubspot.schema import ASSOCIATION_TARGETS, AssociationLabel, PropertyDefinition
 from appointments.intake.cells import column_index, column_letter
 from appointments.intake.headers import Proposal
+from appointments.intake.keys import OWNER_PROPERTY
 from appointments.intake.mapping import ColumnTarget
 from appointments.intake.values import propose_option, unmatched_values
 from appointments.models import SavedMapping
@@ -302,7 +303,9 @@ class MappingForm(forms.Form):
                 continue
             if prop.type == "datetime":
                 self._add_how(index, target, prop)  # type: ignore[arg-type]
-            if prop.type == "enumeration":
+            # An owner column holds emails, names or owner IDs that the owners API resolves
+            # (services.resolving): its property lists no options, so there is nothing to map.
+            if prop.type == "enumeration" and prop.name != OWNER_PROPERTY:
                 column = (distinct or [])[index] if index < len(distinct or []) else []
                 self._add_values(index, target, prop, column)  # type: ignore[arg-type]
             self.clashing.setdefault(prop.name, []).append(index)
