@@ -58,7 +58,7 @@ def _row_context(
     for index, header in row_services.row_editable_columns(batch=batch):
         known.add(header)
         value = (values or {}).get(index, row.raw_text(index))
-        prop = enumerations.get(index)
+        enumeration = enumerations.get(index)
         cells.append(
             {
                 "index": index,
@@ -67,7 +67,9 @@ def _row_context(
                 "multiline": row_services.is_multiline(value),
                 "errors": row.error_texts_for(header),
                 "read_as": dates_read.get(index, ""),
-                "choice": row_services.option_choice(prop, value) if prop else None,
+                "choice": row_services.option_choice(enumeration[0], value, enumeration[1])
+                if enumeration
+                else None,
                 "ambiguous": row_services.row_ambiguous_keys(
                     user=request.user, row=row, index=index
                 ),

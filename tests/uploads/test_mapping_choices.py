@@ -273,3 +273,27 @@ def test_fixing_a_row_keeps_its_date_and_its_time_from_their_two_columns(
     assert (row.state, row.errors) == (BatchRow.State.READY, [])
     assert sent_properties(row)["hs_appointment_start"] == "2026-12-11T13:30:00Z"
     assert sent_properties(row)["visit_notes"] == "Bring the referral letter"
+
+
+def test_the_fix_form_shows_the_mapped_option_and_the_file_text(
+    logged_client: Client, portal: Portal
+) -> None:
+    # Row 2's "Confirmed" is sent as Scheduled by the value map: the Fix form selects
+    # Scheduled, says what the file holds, and proposes no other option.
+    upload(logged_client, portal, csv_file(BOOKING))
+    confirm(logged_client, {"col_3": ""})
+    batch = Batch.objects.get()
+    url = reverse("appointments:row-edit", args=[batch.pk, 2])
+
+    page = logged_client.get(url, headers={"HX-Request": "true"}).text
+
+    assert "(as in the file)" not in page
+    assert "Did you mean" not in page
+    assert "“Confirmed” in the file, sent as “Scheduled” by the batch's value map." in page
+    select = page[page.index('name="c5"') : page.index("</select>", page.index('name="c5"'))]
+    selected = [
+        part.split(">", 1)[1].split("<")[0].strip()
+        for part in select.split("<option")[1:]
+        if " selected" in part.split(">", 1)[0]
+    ]
+    assert selected == ["Scheduled"]
