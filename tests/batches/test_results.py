@@ -133,6 +133,8 @@ def test_the_excel_results_have_typed_cells_widths_a_filter_and_record_links(
     assert row[5].value == record_id and row[5].data_type == "s"  # an ID stays text
     assert row[6].hyperlink.target.endswith(f"/record/0-421/{record_id}")
     assert sheet.auto_filter.ref == "A1:H2"
+    # Excel dates carry no zone: the header names it.
+    assert sheet["C1"].value == "Start time (Europe/Paris)"
     assert sheet.column_dimensions["C"].width > 15
 
 
