@@ -40,7 +40,7 @@ from appointments.intake.validation import RowValidator, snapshot_validator
 from appointments.models import FIXABLE_FAILED_ROWS, Batch, BatchRow, RowEdit
 from appointments.services import access
 from appointments.services.access import Action
-from appointments.services.batches import example_row_error
+from appointments.services.batches import ROWS_PER_PAGE, example_row_error
 from appointments.services.resolving import (
     AmbiguousKey,
     keys_ambiguous,
@@ -66,6 +66,15 @@ class RowUnchanged(Exception):
 def row_is_editable(row: BatchRow) -> bool:
     """True while the row has not been given to a HubSpot call."""
     return row.is_editable
+
+
+def row_page(*, row: BatchRow) -> int:
+    """The page (1-based) of the batch's unfiltered rows table that shows ``row``
+    (``ROWS_PER_PAGE`` rows a page, in row order): where a fix made on the separate Fix page
+    returns, so the person sees the row as it now is. One count over the (batch, row_number)
+    index."""
+    before = BatchRow.objects.filter(batch_id=row.batch_id, row_number__lt=row.row_number).count()
+    return before // ROWS_PER_PAGE + 1
 
 
 def row_is_fixable(row: BatchRow) -> bool:

@@ -96,6 +96,8 @@ def _row_context(
         "links": keys_row_links(batch=batch, row=row),
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
+        # The separate Fix page (no htmx) goes back to the row where the table shows it.
+        "back_url": "" if request.htmx else _back(row),
     }
 
 
@@ -117,7 +119,11 @@ def _picks(request: AuthenticatedRequest) -> dict[tuple[int, int], str]:
 
 
 def _back(row: BatchRow) -> str:
-    return reverse("appointments:batch-detail", args=[row.batch_id]) + f"#row-{row.row_number}"
+    """The batch page's rows table where it shows ``row`` (its page, unfiltered: a fixed row
+    leaves the "invalid" filter), scrolled to the row."""
+    page = row_services.row_page(row=row)
+    url = reverse("appointments:batch-detail", args=[row.batch_id])
+    return f"{url}?page={page}#row-{row.row_number}"
 
 
 @require_GET
