@@ -297,3 +297,36 @@ def test_the_fix_form_shows_the_mapped_option_and_the_file_text(
         if " selected" in part.split(">", 1)[0]
     ]
     assert selected == ["Scheduled"]
+
+
+def test_the_time_choices_offer_time_columns_first_and_only_what_applies(
+    logged_client: Client, portal: Portal
+) -> None:
+    upload(logged_client, portal, csv_file(BOOKING))
+
+    page = logged_client.get(mapping_url()).text
+
+    how = page[page.index('name="how_1"') : page.index("</select>", page.index('name="how_1"'))]
+    first_group = how.split("<optgroup")[0]
+    # Column C holds times: offered first; the other columns only under their own heading.
+    assert "column C “Time”" in first_group
+    assert "column D" not in first_group and "column E" not in first_group
+    assert '<optgroup label="Time of day from another column">' in how
+    # No column gives the end: "minutes after" it is no choice; the fixed time waits hidden
+    # until its option is picked.
+    assert "Minutes after" not in how
+    assert '<span class="fixed-time" hidden>' in page
+
+
+def test_minutes_after_the_start_is_offered_once_a_column_gives_the_start(
+    logged_client: Client, portal: Portal
+) -> None:
+    upload(logged_client, portal, csv_file(["Title,Start,Duration", "Visit,2026-12-10 09:00,30"]))
+
+    page = logged_client.get(mapping_url()).text
+    no_start = logged_client.post(
+        mapping_url(), {**form_values(page, "mapping-form"), "col_1": "", "refresh": "1"}
+    ).text
+
+    assert "Minutes after “Start time”" in page
+    assert "Minutes after “Start time”" not in no_start
