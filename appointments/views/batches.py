@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy, ngettext, npgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from appointments.hubspot.errors import HubSpotError
+from appointments.hubspot.errors import HubSpotError, clause
 from appointments.models import Batch, BatchRow, RowUndo
 from appointments.services import access, exports
 from appointments.services import audit as audit_services
@@ -240,7 +240,7 @@ def _send_checked(request: AuthenticatedRequest, batch: Batch) -> None:
         messages.error(
             request,
             _("HubSpot could not be asked: %(reason)s. Nothing was sent; try again.")
-            % {"reason": exc},
+            % {"reason": clause(exc)},
         )
         return
     if sent.problem:
@@ -305,7 +305,9 @@ def batch_check_records(request: AuthenticatedRequest, batch_id: str) -> HttpRes
     try:
         check = batch_services.batch_check_records(user=request.user, batch=batch)
     except (HubSpotError, PortalNeedsReconnect) as exc:
-        messages.error(request, _("HubSpot could not be asked: %(reason)s") % {"reason": exc})
+        messages.error(
+            request, _("HubSpot could not be asked: %(reason)s.") % {"reason": clause(exc)}
+        )
     else:
         if check.all_exist:
             messages.success(request, _records_message(check))
@@ -324,7 +326,9 @@ def batch_check_hubspot(request: AuthenticatedRequest, batch_id: str) -> HttpRes
     try:
         checked = batch_services.batch_check_hubspot(user=request.user, batch=batch)
     except (HubSpotError, PortalNeedsReconnect) as exc:
-        messages.error(request, _("HubSpot could not be asked: %(reason)s") % {"reason": exc})
+        messages.error(
+            request, _("HubSpot could not be asked: %(reason)s.") % {"reason": clause(exc)}
+        )
         return redirect("appointments:batch-detail", batch_id=batch.pk)
     if checked.created:
         messages.success(

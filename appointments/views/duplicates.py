@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from appointments.hubspot.errors import HubSpotError
+from appointments.hubspot.errors import HubSpotError, clause
 from appointments.services import duplicates as duplicate_services
 from appointments.services.access import batches_for
 from appointments.services.portals import PortalNeedsReconnect
@@ -56,7 +56,9 @@ def batch_duplicates_search(request: AuthenticatedRequest, batch_id: str) -> Htt
     try:
         found = duplicate_services.batch_duplicates_search_hubspot(user=request.user, batch=batch)
     except (HubSpotError, PortalNeedsReconnect) as exc:
-        messages.error(request, _("HubSpot could not be asked: %(reason)s") % {"reason": exc})
+        messages.error(
+            request, _("HubSpot could not be asked: %(reason)s.") % {"reason": clause(exc)}
+        )
     else:
         if found:
             messages.warning(
