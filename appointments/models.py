@@ -81,6 +81,12 @@ class Portal(models.Model):
         return _("HubSpot %(hub_id)s") % {"hub_id": self.hub_id}
 
     @property
+    def can_create_row_key(self) -> bool:
+        """Whether the connection was granted the scope creating a property needs
+        (``crm.schemas.appointments.write``): "Create the row key" is offered only then."""
+        return "crm.schemas.appointments.write" in (self.scopes or [])
+
+    @property
     def access_token(self) -> str:
         return crypto.decrypt(self.access_token_encrypted)
 

@@ -362,8 +362,9 @@ def _row_key_help() -> str:
 
 
 def portal_can_create_row_key(*, portal: Portal) -> bool:
-    """Whether the connection was granted the scope that creating a property needs."""
-    return SCHEMA_WRITE_SCOPE in (portal.scopes or [])
+    """Whether the connection was granted the scope that creating a property needs
+    (``Portal.can_create_row_key``)."""
+    return portal.can_create_row_key
 
 
 def portal_set_row_key(*, user: User, portal: Portal, property_name: str = "") -> str:
