@@ -165,6 +165,8 @@ def test_every_page_reads_in_french_with_0_1_and_2(
         for phrase in CONFIRM_EXPECTED[count]:
             assert phrase in text, phrase
     assert "Lots récents" in texts["dashboard"] and "f.csv" in texts["dashboard"]
+    # A batch (un lot) was created: the date columns agree with it, not with a row (une ligne).
+    assert "Créé le" in texts["dashboard"] and "Créé le" in texts["history"]
 
 
 def test_a_row_error_is_said_in_the_readers_language_and_old_ones_stay_readable(
