@@ -330,3 +330,21 @@ def test_minutes_after_the_start_is_offered_once_a_column_gives_the_start(
 
     assert "Minutes after “Start time”" in page
     assert "Minutes after “Start time”" not in no_start
+
+
+def test_the_mapping_and_send_pages_name_the_portal_by_its_account_name(
+    logged_client: Client, portal: Portal
+) -> None:
+    portal.name = "Riverside Care Network"
+    portal.save()
+    upload(logged_client, portal, csv_file(BOOKING))
+
+    mapping = logged_client.get(mapping_url()).text
+    confirm(logged_client, {"col_3": ""})
+    batch = Batch.objects.get()
+    send = logged_client.get(reverse("appointments:batch-submit", args=[batch.pk])).text
+    detail = logged_client.get(reverse("appointments:batch-detail", args=[batch.pk])).text
+
+    assert "3 data rows for portal Riverside Care Network, times read in" in mapping
+    assert "Send 3 appointments to Riverside Care Network" in send
+    assert f'<small class="hub-id">hub ID {portal.hub_id}</small>' in detail
