@@ -740,8 +740,10 @@ def phase_duplicates(
     """(f) The duplicate checks of a new N-row batch (the same appointments as the batches sent
     above) against a portal holding them: seconds of the database check (``batch_duplicates``,
     what the batch page shows), then the calls and seconds of the HubSpot search
-    (``batch_duplicates_search_hubspot``, one search per contact, paged, at the sandbox's
-    search limit of 5 per second)."""
+    (``batch_duplicates_search_hubspot``: one search per 100 distinct starts, at the app's
+    search pace; the appointments found are the app's own, so no association read follows).
+    ``bench/duplicates.py`` measures the same check against appointments made outside the
+    app."""
     from appointments.services.duplicates import (
         batch_duplicates,
         batch_duplicates_search_hubspot,

@@ -52,9 +52,22 @@ RECORD_PROPERTY_TYPES: dict[str, dict[str, str]] = {
         "firstname": "string",
         "lastname": "string",
         "phone": "string",
+        "patient_number": "string",
     },
-    COMPANIES: {**_COMMON_TYPES, "name": "string", "domain": "string", "website": "string"},
-    DEALS: {**_COMMON_TYPES, "dealname": "string", "amount": "number", "closedate": "datetime"},
+    COMPANIES: {
+        **_COMMON_TYPES,
+        "name": "string",
+        "domain": "string",
+        "website": "string",
+        "account_number": "string",
+    },
+    DEALS: {
+        **_COMMON_TYPES,
+        "dealname": "string",
+        "amount": "number",
+        "closedate": "datetime",
+        "booking_ref": "string",
+    },
 }
 # Reading an object type's schema (properties, pipelines): either scope will do.
 SCHEMA_SCOPES = ("crm.schemas.appointments.read", "crm.objects.appointments.read")
@@ -240,3 +253,48 @@ APPOINTMENT_STAGES: list[tuple[str, str, int]] = [
     ("appt_booked", "Booked", 0),
     ("appt_done", "Done", 1),
 ]
+
+
+def _record_prop(
+    name: str, label: str, type_: str, field_type: str, group: str, *, unique: bool = False
+) -> dict[str, Any]:
+    """A contact, company or deal ``Property``: HubSpot's own (``unique`` False) or the
+    portal's custom unique-value identifier (``hasUniqueValue``, not HubSpot-defined)."""
+    definition = prop(name, label, type_, field_type, unique=unique, hubspot_defined=not unique)
+    definition["groupName"] = group
+    return definition
+
+
+# The properties API's definitions of the demo portal's contacts, companies and deals: a few of
+# HubSpot's defaults and one custom unique-value property each, as a portal that keeps an
+# identifier from another system has ("Create unique identifier properties",
+# https://developers.hubspot.com/docs/api/crm/properties). HubSpot lists ``email`` and
+# ``domain`` without ``hasUniqueValue``: their uniqueness is the object's own rule, not a
+# property setting (https://knowledge.hubspot.com/records/deduplication-of-records).
+RECORD_PROPERTIES: dict[str, list[dict[str, Any]]] = {
+    CONTACTS: [
+        _record_prop("email", "Email", "string", "text", "contactinformation"),
+        _record_prop("firstname", "First Name", "string", "text", "contactinformation"),
+        _record_prop("lastname", "Last Name", "string", "text", "contactinformation"),
+        _record_prop("phone", "Phone Number", "string", "phonenumber", "contactinformation"),
+        _record_prop(
+            "patient_number", "Patient number", "string", "text", "contactinformation", unique=True
+        ),
+    ],
+    COMPANIES: [
+        _record_prop("name", "Company name", "string", "text", "companyinformation"),
+        _record_prop("domain", "Company Domain Name", "string", "text", "companyinformation"),
+        _record_prop("website", "Website URL", "string", "text", "companyinformation"),
+        _record_prop(
+            "account_number", "Account number", "string", "text", "companyinformation", unique=True
+        ),
+    ],
+    DEALS: [
+        _record_prop("dealname", "Deal Name", "string", "text", "dealinformation"),
+        _record_prop("amount", "Amount", "number", "number", "dealinformation"),
+        _record_prop("closedate", "Close Date", "datetime", "date", "dealinformation"),
+        _record_prop(
+            "booking_ref", "Booking reference", "string", "text", "dealinformation", unique=True
+        ),
+    ],
+}

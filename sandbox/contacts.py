@@ -33,7 +33,10 @@ def create_contacts(portal: Portal, payload: dict[str, Any], *, now_ts: float) -
     if len(inputs) > MAX_INPUTS:
         message = f"Too many inputs: {len(inputs)}. A batch takes at most {MAX_INPUTS} inputs."
         return Outcome(400, error=simple_error(message))
-    known = catalog.RECORD_PROPERTY_TYPES[catalog.CONTACTS]
+    # The custom unique-value property is not written by this sandbox's contact creates (its
+    # uniqueness would go unchecked): refused like an unknown property.
+    unique = {d["name"] for d in catalog.RECORD_PROPERTIES[catalog.CONTACTS] if d["hasUniqueValue"]}
+    known = set(catalog.RECORD_PROPERTY_TYPES[catalog.CONTACTS]) - unique
     cleaned: list[dict[str, str]] = []
     for item in inputs:
         props = item.get("properties")

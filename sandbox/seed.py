@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sandbox import catalog
+from sandbox.batch_checks import value_hash
 from sandbox.models import (
     AssociationLabel,
     CrmRecord,
@@ -21,6 +22,7 @@ from sandbox.models import (
     Portal,
     PropertyDefinition,
     Token,
+    UniqueValue,
 )
 
 DEMO_HUB_ID = 48213579
@@ -65,6 +67,14 @@ DEMO_SHARED_DOMAIN = "twin-clinics.example"
 DEMO_TWIN_COMPANY_IDS = ["18771299001", "18771299002"]
 DEMO_SHARED_DEAL_NAME = "Annual check-up contract"
 DEMO_TWIN_DEAL_IDS = ["29450399001", "29450399002"]
+# The custom unique-value identifiers of the demo records (catalog.RECORD_PROPERTIES): a patient
+# number per contact (the 60 first, then the 400 more), an account number per company (the 20,
+# then the two twins) and a booking reference per deal (the 20, then the two twins).
+DEMO_PATIENT_NUMBERS = [f"PN-{i + 1:06d}" for i in range(60)] + [
+    f"PN-{1001 + i:06d}" for i in range(400)
+]
+DEMO_ACCOUNT_NUMBERS = [f"AC-{1001 + i}" for i in range(20)] + ["AC-9001", "AC-9002"]
+DEMO_BOOKING_REFS = [f"BR-{5001 + i}" for i in range(20)] + ["BR-9901", "BR-9902"]
 # (owner id, user id, email, first name, last name, archived): HubSpot owners, one deactivated.
 DEMO_OWNERS = [
     ("70110001", 9_100_001, "nadia.haddad@riverside-care.example", "Nadia", "Haddad", False),
@@ -145,17 +155,28 @@ def register_redirect_uri(uri: str) -> None:
 
 
 def _seed_schema(portal: Portal) -> None:
-    if not PropertyDefinition.objects.filter(portal=portal).exists():
-        PropertyDefinition.objects.bulk_create(
-            PropertyDefinition(
-                portal=portal,
-                object_type=catalog.APPOINTMENTS,
-                name=definition["name"],
-                definition=definition,
-                required=required,
-            )
-            for definition, required in catalog.APPOINTMENT_PROPERTIES
+    definitions = {
+        catalog.APPOINTMENTS: catalog.APPOINTMENT_PROPERTIES,
+        **{
+            object_type: [(definition, False) for definition in listed]
+            for object_type, listed in catalog.RECORD_PROPERTIES.items()
+        },
+    }
+    seeded = set(
+        PropertyDefinition.objects.filter(portal=portal).values_list("object_type", flat=True)
+    )
+    PropertyDefinition.objects.bulk_create(
+        PropertyDefinition(
+            portal=portal,
+            object_type=object_type,
+            name=definition["name"],
+            definition=definition,
+            required=required,
         )
+        for object_type, listed in definitions.items()
+        if object_type not in seeded
+        for definition, required in listed
+    )
     if not AssociationLabel.objects.filter(portal=portal).exists():
         AssociationLabel.objects.bulk_create(
             AssociationLabel(
@@ -206,28 +227,44 @@ def _seed_records(portal: Portal) -> None:
             "firstname": first,
             "lastname": last,
             "email": f"{first.lower()}.{last.lower()}{i}@example.org",
+            "patient_number": DEMO_PATIENT_NUMBERS[i],
         }
         records.append((catalog.CONTACTS, record_id, props))
     for i, record_id in enumerate(DEMO_COMPANY_IDS):
         name = f"{_COMPANY[i % len(_COMPANY)]} {'Health' if i < 10 else 'Partners'}"
         domain = f"{name.lower().replace(' ', '-')}.example"
-        records.append((catalog.COMPANIES, record_id, {"name": name, "domain": domain}))
+        props = {"name": name, "domain": domain, "account_number": DEMO_ACCOUNT_NUMBERS[i]}
+        records.append((catalog.COMPANIES, record_id, props))
     for i, record_id in enumerate(DEMO_DEAL_IDS):
-        props = {"dealname": f"Care plan {2026 + i // 10}-{i:02d}", "amount": str(1200 + 150 * i)}
+        props = {
+            "dealname": f"Care plan {2026 + i // 10}-{i:02d}",
+            "amount": str(1200 + 150 * i),
+            "booking_ref": DEMO_BOOKING_REFS[i],
+        }
         records.append((catalog.DEALS, record_id, props))
     for i, record_id in enumerate(DEMO_MORE_CONTACT_IDS):
         first, last = _FIRST[(i + 3) % len(_FIRST)], _LAST[(i + 1) % len(_LAST)]
         clinic = _COMPANY[i % len(_COMPANY)].lower()
-        props = {"firstname": first, "lastname": last, "email": f"client{i}@{clinic}.example"}
+        props = {
+            "firstname": first,
+            "lastname": last,
+            "email": f"client{i}@{clinic}.example",
+            "patient_number": DEMO_PATIENT_NUMBERS[60 + i],
+        }
         records.append((catalog.CONTACTS, record_id, props))
     for i, record_id in enumerate(DEMO_TWIN_COMPANY_IDS):
         props = {
             "name": f"Twin Clinics {'North' if i == 0 else 'South'}",
             "domain": DEMO_SHARED_DOMAIN,
+            "account_number": DEMO_ACCOUNT_NUMBERS[20 + i],
         }
         records.append((catalog.COMPANIES, record_id, props))
     for i, record_id in enumerate(DEMO_TWIN_DEAL_IDS):
-        props = {"dealname": DEMO_SHARED_DEAL_NAME, "amount": str(900 + 100 * i)}
+        props = {
+            "dealname": DEMO_SHARED_DEAL_NAME,
+            "amount": str(900 + 100 * i),
+            "booking_ref": DEMO_BOOKING_REFS[20 + i],
+        }
         records.append((catalog.DEALS, record_id, props))
     stamp = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     CrmRecord.objects.bulk_create(
@@ -246,6 +283,23 @@ def _seed_records(portal: Portal) -> None:
             updated_at=now,
         )
         for object_type, record_id, props in records
+    )
+    # Their unique values, as a create stores them (sandbox.batch): what reads by idProperty use.
+    unique = {
+        object_type: [d["name"] for d in listed if d["hasUniqueValue"]]
+        for object_type, listed in catalog.RECORD_PROPERTIES.items()
+    }
+    UniqueValue.objects.bulk_create(
+        UniqueValue(
+            portal=portal,
+            object_type=object_type,
+            property=name,
+            value_hash=value_hash(props[name]),
+            record_id=record_id,
+        )
+        for object_type, record_id, props in records
+        for name in unique.get(object_type, ())
+        if props.get(name)
     )
     Owner.objects.bulk_create(
         Owner(

@@ -56,9 +56,13 @@ for prefix in ("crm/objects/2026-03", "crm/v3/objects", "crm/objects/v3"):
 for prefix in ("crm/properties/2026-03", "crm/v3/properties"):
     urlpatterns.append(path(f"{prefix}/<str:object_type>", properties.properties))
 for prefix in ("crm/associations/2026-03", "crm/associations/v4", "crm/v4/associations"):
-    urlpatterns.append(
-        path(f"{prefix}/<str:from_type>/<str:to_type>/labels", associations.association_labels)
-    )
+    urlpatterns += [
+        path(f"{prefix}/<str:from_type>/<str:to_type>/labels", associations.association_labels),
+        path(
+            f"{prefix}/<str:from_type>/<str:to_type>/batch/read",
+            associations.read_associations_batch,
+        ),
+    ]
 for prefix in ("crm/object-library/2026-03", "crm/v3/object-library"):
     urlpatterns += [
         path(f"{prefix}/enablement", object_library.enablement_all),

@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments.models import Batch, Portal
+from appointments.models import Batch, BatchRow, Portal
 from appointments.services import uploads as upload_services
 
 
@@ -61,17 +61,20 @@ def batch_from_upload(
 
 
 def settle_and_resend(client: Client, batch: Batch, *, rounds: int = 3) -> None:
-    """Do what a person does with rows that "may have been created": once HubSpot's search has
-    settled for every call (``BatchCall.settles_at``), press "Check HubSpot again", then "Send
-    the failed rows again" for those it calls not sent; repeat (a resend can lose its answer
-    too) up to ``rounds`` times or until no row is left unknown."""
+    """Do what a person does with the failed rows a fault storm leaves: for rows that "may have
+    been created", wait until HubSpot's search has settled for every call
+    (``BatchCall.settles_at``) and press "Check HubSpot again"; then press "Send the failed
+    rows again", which sends those it calls not sent and those whose retries the storm
+    exhausted; repeat (a resend can lose its answer too) up to ``rounds`` times or until no
+    row is left failed."""
     for _round in range(rounds):
-        if not batch.rows.filter(error_category="UNKNOWN_OUTCOME").exists():
+        if not batch.rows.filter(state=BatchRow.State.FAILED).exists():
             return
-        last = batch.calls.aggregate(last=Max("settles_at"))["last"]
-        if last is not None:
-            time.sleep(max((last - timezone.now()).total_seconds(), 0.0) + 0.1)
-        client.post(reverse("appointments:batch-check-hubspot", args=[batch.pk]))
+        if batch.rows.filter(error_category="UNKNOWN_OUTCOME").exists():
+            last = batch.calls.aggregate(last=Max("settles_at"))["last"]
+            if last is not None:
+                time.sleep(max((last - timezone.now()).total_seconds(), 0.0) + 0.1)
+            client.post(reverse("appointments:batch-check-hubspot", args=[batch.pk]))
         client.post(reverse("appointments:batch-retry", args=[batch.pk]))
         batch.refresh_from_db()
 

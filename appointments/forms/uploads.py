@@ -125,22 +125,39 @@ KEY_CHOICES = {
 }
 
 
+# The contact properties a column can give a contact created from an email (issue 13):
+# ``ColumnTarget(kind="contact", name=...)``, used only when contacts are created.
+CONTACT_TARGETS = {
+    "firstname": gettext_lazy("Contact: first name"),
+    "lastname": gettext_lazy("Contact: last name"),
+    "phone": gettext_lazy("Contact: phone"),
+}
+
+
 def choice_value(target: ColumnTarget | None) -> str:
-    """The mapping select's value for ``target``: ``""``, ``p:<name>``, ``a:<type>:<id>`` or
-    ``k:<type>:<id>:<key property>``."""
+    """The mapping select's value for ``target``: ``""``, ``p:<name>``, ``a:<type>:<id>``,
+    ``k:<type>:<id>:<key property>`` or ``c:<contact property>``."""
     if target is None:
         return ""
     if target.kind == "property":
         return f"p:{target.name}"
+    if target.kind == "contact":
+        return f"c:{target.name}"
     if target.match_property:
         return f"k:{target.name}:{target.association_type_id}:{target.match_property}"
     return f"a:{target.name}:{target.association_type_id}"
 
 
 def target_choices(
-    properties: list[PropertyDefinition], labels: list[AssociationLabel]
+    properties: list[PropertyDefinition],
+    labels: list[AssociationLabel],
+    key_properties: dict[str, list[PropertyDefinition]] | None = None,
+    contact_targets: bool = False,
 ) -> list[tuple[str, Any]]:
-    """Grouped choices: writable properties (required ones marked) and association types."""
+    """Grouped choices: writable properties (required ones marked), association types by
+    record ID, by their object's usual key and by each of its unique-value properties
+    (``key_properties``: object type -> properties), and with ``contact_targets`` the
+    properties a created contact takes (``CONTACT_TARGETS``)."""
     props = [
         (f"p:{p.name}", f"{p.label} *" if p.required else p.label)
         for p in sorted(properties, key=lambda p: (not p.required, p.label.casefold()))
@@ -161,12 +178,26 @@ def target_choices(
             associations.append((f"a:{object_type}:{label.type_id}", text))
             key, how = KEY_CHOICES[object_type]
             keyed.append((f"k:{object_type}:{label.type_id}:{key}", f"{text}, {how}"))
-    return [
+            for prop in (key_properties or {}).get(object_type, []):
+                if prop.name == key:
+                    continue
+                keyed.append(
+                    (
+                        f"k:{object_type}:{label.type_id}:{prop.name}",
+                        _("%(association)s, by %(property)s")
+                        % {"association": text, "property": prop.label},
+                    )
+                )
+    groups: list[tuple[str, Any]] = [
         ("", _("Ignored")),
         (_("Appointment properties"), props),
         (_("Associations (record IDs)"), associations),
-        (_("Associations (emails, domains, names)"), keyed),
+        (_("Associations (emails, domains, names, unique values)"), keyed),
     ]
+    if contact_targets:
+        contact = [(f"c:{name}", label) for name, label in CONTACT_TARGETS.items()]
+        groups.append((_("Contacts created from emails"), contact))
+    return groups
 
 
 def parse_choice(value: str, labels: list[AssociationLabel]) -> ColumnTarget | None:
@@ -174,6 +205,9 @@ def parse_choice(value: str, labels: list[AssociationLabel]) -> ColumnTarget | N
     ``k:<type>:<id>:<property>`` is an association whose cells hold that property's values."""
     if value.startswith("p:") and len(value) > 2:
         return ColumnTarget(kind="property", name=value[2:])
+    if value.startswith("c:"):
+        known = value[2:] in CONTACT_TARGETS
+        return ColumnTarget(kind="contact", name=value[2:]) if known else None
     match_property = None
     if value.startswith("k:"):
         value, _sep, match_property = ("a:" + value[2:]).rpartition(":")
@@ -255,8 +289,8 @@ class MappingForm(forms.Form):
         required=False,
         help_text=gettext_lazy(
             "For a column of contact emails: an email HubSpot does not know becomes a new "
-            "contact (with the file's first name, last name and phone columns) when you check "
-            "the rows, once per email."
+            "contact when you check the rows, once per email, with the columns you map to "
+            "“Contact: first name”, “Contact: last name” and “Contact: phone”."
         ),
     )
 
@@ -270,6 +304,7 @@ class MappingForm(forms.Form):
         ambiguous: list[int],
         distinct: list[list[tuple[str, int]]] | None = None,
         shown: list[int] | None = None,
+        key_properties: dict[str, list[PropertyDefinition]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -284,7 +319,12 @@ class MappingForm(forms.Form):
         self.by_name = {p.name: p for p in properties}
         self.value_rows: dict[int, list[tuple[int, str, int]]] = {}
         self.clashing: dict[str, list[int]] = {}
-        choices = target_choices(properties, labels)
+        # The contact targets are offered once contacts are to be created (the box redraws
+        # the screen), or when a column already goes to one (a proposal, a saved mapping).
+        creating = bool(self["create_contacts"].value()) or any(
+            target is not None and target.kind == "contact" for target in initial_targets
+        )
+        choices = target_choices(properties, labels, key_properties, contact_targets=creating)
         # Only the shown columns are fields; the others of a wide file are ignored (None).
         for index in range(len(headers)) if shown is None else shown:
             target = initial_targets[index]

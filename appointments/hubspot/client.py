@@ -46,6 +46,8 @@ READ_RETRIES = 3
 
 # At most 100 inputs per batch call: https://developers.hubspot.com/docs/api-reference/crm-appointments-v3/batch/post-crm-v3-objects-0-421-batch-create
 MAX_BATCH_INPUTS = 100
+# At most 1,000 ids per batch read of associations: https://developers.hubspot.com/changelog/bug-fix-batch-read-limit-for-hubspot-associations-api
+MAX_ASSOCIATION_READ_INPUTS = 1000
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -64,6 +66,16 @@ class CreatedRecord:
     id: str
     properties: dict[str, str]
     object_write_trace_id: str | None
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of a search: its ``records``, the ``after`` cursor of the next page (None on
+    the last), and ``total``, every match HubSpot counts (pages stop at 10,000 of them)."""
+
+    records: list[CreatedRecord]
+    after: str | None
+    total: int
 
 
 @dataclass(frozen=True)
@@ -322,6 +334,16 @@ class HubSpotClient:
             self._request("GET", f"/crm/properties/2026-03/{APPOINTMENT_OBJECT_TYPE}")
         )
         return [PropertyDefinition.from_api(item) for item in data.get("results", [])]
+
+    # GET /crm/properties/2026-03/{objectType}: https://developers.hubspot.com/docs/api-reference/2026-03/crm/properties/get-properties
+    # ("hasUniqueValue": records can be read by it, idProperty)
+    def get_unique_properties(self, object_type: str) -> list[PropertyDefinition]:
+        """The unique-value properties (``hasUniqueValue``) of ``object_type`` (``0-1``
+        contacts, ``0-2`` companies, ``0-3`` deals): the properties its records can be read
+        by. Raises HubSpotScopeError without that object's read scope, HubSpotError."""
+        data = self._json(self._request("GET", f"/crm/properties/2026-03/{object_type}"))
+        found = [PropertyDefinition.from_api(item) for item in data.get("results", [])]
+        return [prop for prop in found if prop.has_unique_value and not prop.hidden]
 
     # POST /crm/properties/2026-03/{objectType}: https://developers.hubspot.com/docs/api/crm/properties
     # ("Create a property", "Create unique identifier properties")
@@ -612,6 +634,71 @@ class HubSpotClient:
         next_after = ((data.get("paging") or {}).get("next") or {}).get("after")
         records = [_record(item) for item in data.get("results", [])]
         return records, str(next_after) if next_after else None
+
+    # POST /crm/objects/2026-03/{objectType}/search: https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm
+    # ("Limitations": 200 records a page, 10,000 results a query, its own per-second limit)
+    def search_page(
+        self,
+        object_type: str,
+        filter_groups: list[dict[str, Any]],
+        properties: list[str],
+        after: str | None = None,
+    ) -> SearchPage:
+        """One page (200) of ``object_type`` records matching ``filter_groups`` (HubSpot's
+        search syntax), with ``properties``, in record ID order, and HubSpot's ``total``. Not
+        paced here: search has its own per-second limit, which the caller keeps. Raises
+        HubSpotError (HubSpotRateLimitError on 429)."""
+        body: dict[str, Any] = {
+            "filterGroups": filter_groups,
+            "properties": properties,
+            "limit": 200,
+            "sorts": ["hs_object_id"],
+            "after": after or "0",
+        }
+        data = self._json(
+            self._request(
+                "POST", f"/crm/objects/2026-03/{object_type}/search", paced=False, json=body
+            )
+        )
+        next_after = ((data.get("paging") or {}).get("next") or {}).get("after")
+        total = data.get("total")
+        return SearchPage(
+            records=[_record(item) for item in data.get("results", [])],
+            after=str(next_after) if next_after else None,
+            total=total if isinstance(total, int) and not isinstance(total, bool) else 0,
+        )
+
+    # POST /crm/associations/2026-03/{fromObjectType}/{toObjectType}/batch/read:
+    # https://developers.hubspot.com/docs/api-reference/2026-03/crm/associations/associate-records/batch/get-associations
+    def read_associations(
+        self, from_type: str, to_type: str, ids: list[str]
+    ) -> dict[str, set[str]]:
+        """``{record id: {associated record id}}`` of ``ids`` (1 to 1,000 records of
+        ``from_type``) to records of ``to_type``, every association type together. A record
+        with more associations than one answer lists is asked again with its ``after`` cursor.
+        Records with none (HubSpot lists them in a 207's errors) are left out. Paced by the
+        portal's 10-second budget. Raises HubSpotError."""
+        if not 0 < len(ids) <= MAX_ASSOCIATION_READ_INPUTS:
+            raise ValueError(f"read_associations takes 1 to {MAX_ASSOCIATION_READ_INPUTS} ids")
+        found: dict[str, set[str]] = {}
+        inputs: list[dict[str, str]] = [{"id": record_id} for record_id in ids]
+        while inputs:
+            data = self._json(
+                self._request(
+                    "POST",
+                    f"/crm/associations/2026-03/{from_type}/{to_type}/batch/read",
+                    json={"inputs": inputs},
+                )
+            )
+            inputs = []
+            for item in data.get("results", []):
+                record_id = str((item.get("from") or {}).get("id"))
+                linked = found.setdefault(record_id, set())
+                linked.update(str(to["toObjectId"]) for to in item.get("to") or [])
+                after = ((item.get("paging") or {}).get("next") or {}).get("after")
+                if after:
+                    inputs.append({"id": record_id, "after": str(after)})
+        return found
 
     # GET /crm/owners/2026-03: https://developers.hubspot.com/docs/api-reference/latest/crm/owners/guide
     def owners_page(

@@ -8,7 +8,7 @@ Pure: no HTTP.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 APPOINTMENT_OBJECT_TYPE = "0-421"
@@ -179,22 +179,34 @@ def default_label(labels: list[AssociationLabel], to_object_type: str) -> Associ
 
 @dataclass(frozen=True)
 class Schema:
-    """A portal's appointment properties and association types, as read from HubSpot."""
+    """A portal's appointment properties and association types, as read from HubSpot, and
+    ``key_properties``: object type (``0-1``...) -> its unique-value properties, which
+    association cells may name records by (``idProperty`` reads)."""
 
     properties: list[PropertyDefinition]
     labels: list[AssociationLabel]
+    key_properties: dict[str, list[PropertyDefinition]] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, list[dict[str, Any]]]:
-        """``{"properties": [...], "labels": [...]}``, as kept on an upload or a session."""
+    def to_json(self) -> dict[str, Any]:
+        """``{"properties": [...], "labels": [...], "key_properties": {type: [...]}}``, as
+        kept on an upload or a session."""
         return {
             "properties": [p.to_json() for p in self.properties],
             "labels": [label.to_json() for label in self.labels],
+            "key_properties": {
+                object_type: [p.to_json() for p in props]
+                for object_type, props in self.key_properties.items()
+            },
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Schema:
-        """The inverse of ``to_json``."""
+        """The inverse of ``to_json`` (a schema kept before ``key_properties``: none)."""
         return cls(
             properties=[PropertyDefinition.from_json(p) for p in data["properties"]],
             labels=[AssociationLabel.from_json(label) for label in data["labels"]],
+            key_properties={
+                object_type: [PropertyDefinition.from_json(p) for p in props]
+                for object_type, props in (data.get("key_properties") or {}).items()
+            },
         )

@@ -119,6 +119,36 @@ def to_utc(naive: datetime.datetime, timezone: ZoneInfo) -> datetime.datetime:
     return naive - offset  # type: ignore[operator]
 
 
+def _cell_value(
+    cell: object, order: str | None, date1904: bool, invalid: str
+) -> datetime.datetime | datetime.date | None:
+    """One cell as what it holds: a datetime (text, workbook datetime, Excel serial), a date
+    (a workbook date) or None (blank). Raises CellProblem ``invalid`` when it is none of them,
+    ``formula_without_value`` for a formula the workbook never computed."""
+    if type(cell) is datetime.datetime:  # first: by far the commonest in workbooks
+        return cell
+    if type(cell) is str:
+        text = cell.strip()
+        if not text:
+            return None
+        try:
+            return parse_text(text, order)
+        except ValueError:
+            raise CellProblem(invalid) from None
+    if cell is None:
+        return None
+    if isinstance(cell, datetime.date):
+        return cell
+    if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+        try:
+            return from_serial(cell, date1904)
+        except (ValueError, OverflowError):
+            raise CellProblem(invalid) from None
+    if isinstance(cell, FormulaWithoutValue):
+        raise CellProblem("formula_without_value")
+    raise CellProblem(invalid)
+
+
 def datetime_converter(
     timezone: ZoneInfo, order: str | None, date1904: bool
 ) -> Callable[[object], str | None]:
@@ -130,29 +160,11 @@ def datetime_converter(
     """
 
     def convert(cell: object) -> str | None:
-        if type(cell) is datetime.datetime:
-            value = cell
-        elif type(cell) is str:
-            text = cell.strip()
-            if not text:
-                return None
-            try:
-                value = parse_text(text, order)
-            except ValueError:
-                raise CellProblem("invalid_datetime") from None
-        elif cell is None:
+        value = _cell_value(cell, order, date1904, "invalid_datetime")
+        if value is None:
             return None
-        elif isinstance(cell, datetime.date):
-            value = datetime.datetime(cell.year, cell.month, cell.day)
-        elif isinstance(cell, (int, float)) and not isinstance(cell, bool):
-            try:
-                value = from_serial(cell, date1904)
-            except (ValueError, OverflowError):
-                raise CellProblem("invalid_datetime") from None
-        elif isinstance(cell, FormulaWithoutValue):
-            raise CellProblem("formula_without_value")
-        else:
-            raise CellProblem("invalid_datetime")
+        if not isinstance(value, datetime.datetime):
+            value = datetime.datetime(value.year, value.month, value.day)
         try:
             if value.tzinfo is None:
                 value = to_utc(value, timezone)
@@ -173,29 +185,11 @@ def date_converter(order: str | None, date1904: bool) -> Callable[[object], str 
     """
 
     def convert(cell: object) -> str | None:
-        if type(cell) is str:
-            text = cell.strip()
-            if not text:
-                return None
-            try:
-                value = parse_text(text, order)
-            except ValueError:
-                raise CellProblem("invalid_date") from None
-        elif cell is None:
+        value = _cell_value(cell, order, date1904, "invalid_date")
+        if value is None:
             return None
-        elif isinstance(cell, datetime.datetime):
-            value = cell
-        elif isinstance(cell, datetime.date):
-            return cell.isoformat()
-        elif isinstance(cell, (int, float)) and not isinstance(cell, bool):
-            try:
-                value = from_serial(cell, date1904)
-            except (ValueError, OverflowError):
-                raise CellProblem("invalid_date") from None
-        elif isinstance(cell, FormulaWithoutValue):
-            raise CellProblem("formula_without_value")
-        else:
-            raise CellProblem("invalid_date")
+        if not isinstance(value, datetime.datetime):
+            return value.isoformat()
         if value.tzinfo is not None or value.time() != datetime.time():
             raise CellProblem("date_with_time")
         return value.date().isoformat()

@@ -92,7 +92,8 @@ class RowLayout:
         for kind, name, category, type_id in targets:
             if kind == "association":
                 associations[association_type(category, type_id)] = None
-            else:
+            elif kind == "property":
+                # A "contact" column feeds created contacts, not the appointment.
                 properties[name] = None
         return cls(tuple(properties), tuple(associations))
 

@@ -44,6 +44,13 @@ MOSTLY = 0.8
 # What each source of a proposal is worth when it is exact.
 LEARNED, EXACT, SYNONYM, FROM_VALUES = 100, 100, 95, 70
 
+# Headers of the columns a contact created from an email takes its other properties from
+# (``ColumnTarget(kind="contact")``), in English and French.
+CONTACT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "firstname": ("first name", "firstname", "given name", "prénom", "prenom"),
+    "lastname": ("last name", "lastname", "surname", "family name", "nom de famille"),
+    "phone": ("phone", "phone number", "telephone", "téléphone", "mobile", "portable"),
+}
 # Ways people name the common appointment fields, in English and French. Each concept is a
 # HubSpot property name, or a word a portal's own property name or label contains (the notes,
 # owner and location fields are often custom properties).
@@ -318,7 +325,11 @@ def _concept_property(concept: str, writable: list[PropertyDefinition]) -> str |
     return None
 
 
-def _keys(properties: Sequence[PropertyDefinition], labels: list[AssociationLabel]) -> list[_Key]:
+def _keys(
+    properties: Sequence[PropertyDefinition],
+    labels: list[AssociationLabel],
+    key_properties: Mapping[str, Sequence[PropertyDefinition]],
+) -> list[_Key]:
     writable = [p for p in properties if p.writable]
     keys: list[_Key] = []
     for prop in writable:
@@ -340,6 +351,20 @@ def _keys(properties: Sequence[PropertyDefinition], labels: list[AssociationLabe
             association_category=chosen.category,
         )
         keys.extend(_Key(s, target, SYNONYM if s != column else EXACT, "synonym") for s in synonyms)
+    # A unique-value property of contacts, companies or deals, named by its label or name
+    # ("Patient number"): that object's default association, by that property.
+    for object_type, props in key_properties.items():
+        chosen = default_label(labels, object_type)
+        for prop in props:
+            target = ColumnTarget(
+                kind="association",
+                name=object_type,
+                association_type_id=chosen.type_id,
+                association_category=chosen.category,
+                match_property=prop.name,
+            )
+            keys.append(_Key(prop.label, target, EXACT, "exact"))
+            keys.append(_Key(prop.name, target, EXACT, "exact"))
     return keys
 
 
@@ -354,6 +379,10 @@ def _fits(
     header's guess, and any text vetoes a guess by mere similarity. Unknown kinds fit."""
     if kind is None:
         return True
+    if target.kind == "association" and target.match_property:
+        # A unique-value property holds identifiers of any shape, but no e-mail addresses
+        # or dates; named nearly as the header, or not at all.
+        return kind in ("ids", "number", "text") and score >= SYNONYM
     if target.kind == "association":
         return kind in ("ids", "email") or (kind == "text" and score >= EXACT)
     if target.name == OWNER:
@@ -403,8 +432,14 @@ def match_headers(
     *,
     values: Sequence[Sequence[str]] | None = None,
     learned: Mapping[str, ColumnTarget | None] | None = None,
+    key_properties: Mapping[str, Sequence[PropertyDefinition]] | None = None,
 ) -> list[Proposal]:
     """One Proposal per column, in column order.
+
+    ``key_properties``: object type -> its unique-value properties (``Schema.key_properties``):
+    a header naming one (``Patient number``) is proposed as that object's default association
+    by that property. Once a column gives contacts by email, the columns headed first name,
+    last name or phone are proposed as what a created contact takes (``kind="contact"``).
 
     ``values``: some of each column's cell texts (the mapping screen's samples and distinct
     values), used to tell dates, times, e-mail addresses and record IDs apart and to find the
@@ -421,7 +456,7 @@ def match_headers(
     by_name = {p.name: p for p in properties}
     writable = {p.name for p in properties if p.writable}
     type_ids = {(label.to_object_type, label.type_id) for label in labels}
-    keys = _keys(properties, labels)
+    keys = _keys(properties, labels, key_properties or {})
     columns = values or [[] for _h in headers]
     kinds = [value_kind(column) for column in columns]
     candidates: list[Proposal] = []
@@ -429,10 +464,14 @@ def match_headers(
         key = normalise(header)
         if learned and key in learned:
             target = learned[key]
-            still_there = target is None or (
-                target.name in writable
-                if target.kind == "property"
-                else (target.name, target.association_type_id) in type_ids
+            still_there = (
+                target is None
+                or target.kind == "contact"
+                or (
+                    target.name in writable
+                    if target.kind == "property"
+                    else (target.name, target.association_type_id) in type_ids
+                )
             )
             if still_there:
                 candidates.append(Proposal(target, LEARNED, "learned", header))
@@ -466,7 +505,32 @@ def match_headers(
         candidates.append(Proposal(None))
     proposals = _one_column_per_property(candidates)
     proposals = [_keyed_by_values(p, columns[i], labels) for i, p in enumerate(proposals)]
+    proposals = _contact_columns(headers, proposals)
     return _time_and_duration(headers, proposals, kinds, by_name)
+
+
+def _contact_columns(headers: list[str], proposals: list[Proposal]) -> list[Proposal]:
+    """With a column of contacts by email, the unmapped columns headed first name, last name
+    or phone (``CONTACT_COLUMNS``) go to the contact a missing email creates: the first such
+    column of each property."""
+    if not any(
+        p.target is not None and p.target.name == "0-1" and p.target.match_property == "email"
+        for p in proposals
+    ):
+        return proposals
+    result = list(proposals)
+    taken = {p.target.name for p in result if p.target is not None and p.target.kind == "contact"}
+    for index, header in enumerate(headers):
+        if result[index].target is not None or result[index].clash_with is not None:
+            continue
+        for name, synonyms in CONTACT_COLUMNS.items():
+            found = next((s for s in synonyms if similarity(header, s) >= 100), None)
+            if found is not None and name not in taken:
+                target = ColumnTarget(kind="contact", name=name)
+                result[index] = Proposal(target, SYNONYM, "synonym", found)
+                taken.add(name)
+                break
+    return result
 
 
 def _keyed_by_values(
@@ -556,9 +620,17 @@ def propose_mapping(
     *,
     values: Sequence[Sequence[str]] | None = None,
     learned: Mapping[str, ColumnTarget | None] | None = None,
+    key_properties: Mapping[str, Sequence[PropertyDefinition]] | None = None,
 ) -> list[ColumnTarget | None]:
     """``match_headers``' targets alone, one per column (None: ignored)."""
-    proposals = match_headers(headers, properties, labels, values=values, learned=learned)
+    proposals = match_headers(
+        headers,
+        properties,
+        labels,
+        values=values,
+        learned=learned,
+        key_properties=key_properties,
+    )
     return [proposal.target for proposal in proposals]
 
 

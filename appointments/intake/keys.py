@@ -39,12 +39,12 @@ OWNERS = "owners"
 AUTO = "@auto"
 # The key HubSpot's own import matches each object type by.
 USUAL_KEYS = {"0-1": "email", "0-2": "domain", "0-3": "dealname"}
-# Headers of the columns a created contact takes its other properties from.
-CONTACT_COLUMNS = {
-    "firstname": ("first name", "firstname", "given name", "prénom", "prenom"),
-    "lastname": ("last name", "lastname", "surname", "family name", "nom de famille"),
-    "phone": ("phone", "phone number", "telephone", "téléphone", "mobile", "portable"),
-}
+# Keys found by search, which compares lowercase. Any other key property but email is a
+# unique-value property, read by ``idProperty`` like email.
+SEARCHED_KEYS = frozenset({"domain", "dealname"})
+# The longest unique value a key cell may hold: a longer cell (or one of several lines) is no
+# identifier but a wrong column, refused before any call.
+MAX_UNIQUE_VALUE = 255
 # Candidates named in an "ambiguous" error.
 SHOWN_CANDIDATES = 5
 _SPACES = re.compile(r"\s+")
@@ -64,10 +64,13 @@ def key_property(target: ColumnTarget) -> str | None:
 
 
 def normalise_key(text: str, match_property: str) -> str:
-    """One key as HubSpot compares it; raises CellProblem ``bad_key`` (with ``kind`` ``email``
-    or ``domain`` and the ``part``) when it cannot be one: "not an email" is said before any
-    call. ``match_property`` ``email``: lowercase address; ``domain``: the host of a website
-    or domain, lowercase, without ``www.``; any other property: the text, lowercase."""
+    """One key as HubSpot compares it; raises CellProblem ``bad_key`` (with ``kind`` ``email``,
+    ``domain`` or ``value`` and the ``part``) when it cannot be one: "not an email" is said
+    before any call. ``match_property`` ``email``: lowercase address; ``domain``: the host of
+    a website or domain, lowercase, without ``www.``; ``dealname`` (searched, and search
+    compares lowercase): the text, lowercase; any other (a unique-value property, read by
+    ``idProperty``, which compares the value as stored): the text as written, spacing
+    trimmed, at most ``MAX_UNIQUE_VALUE`` characters on one line."""
     text = text.strip()
     if match_property == "email":
         key = text.lower()
@@ -84,7 +87,11 @@ def normalise_key(text: str, match_property: str) -> str:
         except ValidationError:
             raise CellProblem("bad_key", kind="domain", part=text) from None
         return host
-    return _SPACES.sub(" ", text).lower()
+    if match_property in SEARCHED_KEYS:
+        return _SPACES.sub(" ", text).lower()
+    if len(text) > MAX_UNIQUE_VALUE or any(c in text for c in "\r\n\t"):
+        raise CellProblem("bad_key", kind="value", part=text[:40], property=match_property)
+    return text
 
 
 def _host(text: str) -> str:
@@ -267,19 +274,20 @@ def found_names(resolution: dict[str, Any]) -> dict[tuple[str, str], str]:
     return names
 
 
-def resolved_keys(resolution: dict[str, Any]) -> dict[tuple[str, str], str]:
-    """``(object type, record id) -> key`` of every key that resolved to one record (or was
-    picked): which email, domain or name an association came from."""
-    keys_of: dict[tuple[str, str], str] = {}
+def resolved_keys(resolution: dict[str, Any]) -> dict[tuple[str, str], tuple[str, str]]:
+    """``(object type, record id) -> (key, key property)`` of every key that resolved to one
+    record (or was picked): which email, domain, name or unique value an association came
+    from, and by which property (``email``, ``patient_number``...)."""
+    keys_of: dict[tuple[str, str], tuple[str, str]] = {}
     picks = resolution.get("picks") or {}
     for table, keys in (resolution.get("tables") or {}).items():
-        object_type = table.partition(":")[0]
+        object_type, _sep, prop = table.partition(":")
         for key, candidates in keys.items():
             record_id = picks.get(table, {}).get(key)
             if record_id is None and len(candidates) == 1:
                 record_id = candidates[0][0]
             if record_id is not None:
-                keys_of.setdefault((object_type, str(record_id)), key)
+                keys_of.setdefault((object_type, str(record_id)), (key, prop))
     return keys_of
 
 
@@ -295,22 +303,6 @@ def cell_keys(target: ColumnTarget, text: str) -> list[tuple[str, str]]:
         table = table_name(target.name, target.match_property)
         return [(table, key) for key in _keys_of(target.match_property)(text)]
     return []
-
-
-def contact_columns(headers: Sequence[str]) -> dict[str, int]:
-    """Contact property -> index of the first column whose header names it (``First name``,
-    ``Prénom``, ``Phone``...): what a contact created from an email takes besides it."""
-    wanted = {
-        "".join(c for c in alias.casefold() if c.isalnum()): prop
-        for prop, aliases in CONTACT_COLUMNS.items()
-        for alias in aliases
-    }
-    found: dict[str, int] = {}
-    for index, header in enumerate(headers):
-        prop = wanted.get("".join(c for c in header.casefold() if c.isalnum()))
-        if prop is not None:
-            found.setdefault(prop, index)
-    return found
 
 
 def split_text_keys(cell: object, match_property: str) -> list[str]:

@@ -92,7 +92,9 @@ class ColumnTarget:
     ``association_type_id``/``association_category`` the type to create and
     ``match_property`` what the cells hold: None for record IDs, ``email`` (contacts),
     ``domain`` (companies), ``dealname`` (deals), any unique-value property, or
-    ``intake.keys.AUTO`` (the form grid: an ID or the usual key).
+    ``intake.keys.AUTO`` (the form grid: an ID or the usual key). ``kind="contact"``:
+    ``name`` is a contact property (``firstname``...) a contact created from the row's
+    email takes; nothing of the column is sent with the appointment.
 
     Per-column choices of the mapping screen (each has a default, so a mapping stored before
     they existed loads unchanged):
@@ -108,7 +110,7 @@ class ColumnTarget:
       used only where that one is blank.
     """
 
-    kind: Literal["property", "association"]
+    kind: Literal["property", "association", "contact"]
     name: str
     association_type_id: int | None = None
     association_category: str | None = None
@@ -259,9 +261,11 @@ def with_values(
     domains is proposed as such."""
     key = values_key(samples)
     parts = [part.strip() for sample in samples for part in sample.split(";") if part.strip()]
-    # A "Client email" column of record IDs holds record IDs.
+    # A "Client email" column of record IDs holds record IDs (a unique-value property's
+    # column may hold numbers: it keeps them).
     digits = bool(parts) and all(part.isdigit() for part in parts)
-    if key is None and target is not None and target.match_property and digits:
+    usual = {key for key, _aliases in KEY_ALIASES.values()}
+    if key is None and target is not None and target.match_property in usual and digits:
         return dataclasses.replace(target, match_property=None)
     if key is None:
         return target

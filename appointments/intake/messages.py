@@ -145,6 +145,14 @@ def _key_problem(code: str, params: dict[str, object]) -> str:
                 "is not an email address. Write the contact's email (name@example.com), "
                 "several separated by “;”."
             )
+        if params.get("kind") == "value":
+            return prefix + (
+                _(
+                    "is not a value of %(property)s: write one identifier per value, on one "
+                    "line and at most 255 characters, several separated by “;”."
+                )
+                % context
+            )
         return prefix + _(
             "is not a website or domain. Write the company's domain (example.com) or website."
         )

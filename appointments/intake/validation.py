@@ -93,7 +93,8 @@ class RowValidator:
         # Column index -> the datetime property its minutes count from.
         self._minutes: dict[int, str] = {}
         for index, (label, target) in enumerate(zip(labels, mapping, strict=True)):
-            if target is None:
+            if target is None or target.kind == "contact":
+                # A contact column is read only to create contacts (services.resolving).
                 continue
             if target.kind == "association":
                 association = association_type(

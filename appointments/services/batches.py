@@ -153,9 +153,7 @@ def batch_create(
         # leaves nothing half-stored, and the batch keeps the answers for its fixes.
         keys = keys_resolve(portal=portal, mapping=mapping, rows=rows)
         if reading.get("create_contacts") and keys:
-            keys_create_contacts(
-                portal=portal, mapping=mapping, headers=headers, rows=rows, resolution=keys
-            )
+            keys_create_contacts(portal=portal, mapping=mapping, rows=rows, resolution=keys)
         reading = {**reading, "keys": keys}
     # Built first: a mapping that does not fit the headers fails here, before any claim.
     validator = snapshot_validator(
@@ -378,9 +376,7 @@ def batch_recheck(
     # Asked now (the mapping screen's box) or when the batch was first checked.
     if (create_contacts or batch.reading.get("create_contacts")) and keys:
         reading["create_contacts"] = True
-        keys_create_contacts(
-            portal=batch.portal, mapping=mapping, headers=batch.headers, rows=rows, resolution=keys
-        )
+        keys_create_contacts(portal=batch.portal, mapping=mapping, rows=rows, resolution=keys)
     reading["keys"] = keys
     validator = snapshot_validator(
         headers=batch.headers,

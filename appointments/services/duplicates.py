@@ -19,16 +19,21 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appointments.hubspot.client import CreatedRecord, HubSpotClient
+from appointments.hubspot import pacing
+from appointments.hubspot.client import (
+    MAX_ASSOCIATION_READ_INPUTS,
+    MAX_BATCH_INPUTS,
+    HubSpotClient,
+    SearchPage,
+)
 from appointments.hubspot.errors import HubSpotRateLimitError
-from appointments.hubspot.schema import PropertyDefinition
+from appointments.hubspot.schema import APPOINTMENT_OBJECT_TYPE, PropertyDefinition
 from appointments.intake.duplicates import START, appointment_keys, contact_pairs, group_rows
 from appointments.intake.encoding import association_object_types
 from appointments.intake.mapping import ColumnTarget, target_from_json
 from appointments.models import Batch, BatchRow, RowUndo
 from appointments.services import access
 from appointments.services.access import Action
-from appointments.services.matching import value_key
 from appointments.services.portals import portal_client
 
 # Rows of this batch that are or will be sent: the ones a duplicate matters for.
@@ -293,85 +298,172 @@ def _instant_ms(value: str) -> int | None:
         return None
 
 
+# IN takes up to 100 values; a page holds up to 200 records; a query reaches 10,000 results
+# (https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm, "Filter search
+# results", "Limitations").
+STARTS_PER_SEARCH = 100
+SEARCH_RESULTS_LIMIT = 10_000
+# Tries of one search page answered 429 (another client of the portal searched meanwhile).
+SEARCH_TRIES = 3
+# Appointment IDs per batch read of their contacts (associations API: at most 1,000).
+ASSOCIATION_READS = MAX_ASSOCIATION_READ_INPUTS
+
+
 def batch_duplicates_search_hubspot(*, user: User, batch: Batch) -> int:
     """Look in HubSpot for appointments that match the batch's ready rows (same start and an
-    associated contact in common) and that the app did not create; keep them on the batch
-    (``hubspot_duplicates``, shown and skipped like rows sent before). Returns how many rows
-    matched.
+    associated contact in common, or the same value of a unique-value property) and that the
+    app did not create; keep them on the batch (``hubspot_duplicates``, shown and skipped like
+    rows sent before). Returns how many rows matched.
 
-    One search per associated contact (``associations.contact`` EQ its ID, and
-    ``hs_appointment_start`` BETWEEN the earliest and latest start of its rows; results are
-    then matched to rows by start), paging through every result; search's own per-second
-    limit (429) is waited out
-    (https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm, "Search
-    through associations", "Limitations"). Search lags writes by a few moments: an appointment
-    created in the last seconds may be missed (those the app created are caught at once by
-    ``batch_duplicates``). Raises HubSpotError / PortalNeedsReconnect when HubSpot cannot be
-    asked, PermissionDenied unless ``user`` may act on the batch; nothing is changed then.
+    In bulk, whatever the number of contacts: the rows' distinct start instants go 100 at a
+    time into one search (``hs_appointment_start`` IN their epoch milliseconds, paged by 200,
+    only the start asked for; a chunk matching more than the 10,000 results a query reaches is
+    halved, and a single start past it is searched per 100 of its rows' contacts); then the
+    contacts of the appointments found are read 1,000 at a time through the associations
+    API's batch read, and rows are matched by (start, contact). Unique-value properties are
+    read by batch read with ``idProperty``, 100 values a call. For N rows with S distinct
+    starts, C candidates and U unique values: ceil(S/100) searches of one page each while 100
+    starts hold at most 200 appointments (a page more per 200 beyond), ceil(C/1,000)
+    association reads and ceil(U/100) reads.
+    Searches keep search's own per-second limit (``HUBSPOT_SEARCH_PER_SECOND``, a 429 tried
+    again); reads are paced by the portal's 10-second budget
+    (https://developers.hubspot.com/docs/api/usage-details). Search lags writes by a few
+    moments: an appointment created in the last seconds may be missed (those the app created
+    are caught at once by ``batch_duplicates``). Raises HubSpotError / PortalNeedsReconnect
+    when HubSpot cannot be asked, PermissionDenied unless ``user`` may act on the batch;
+    nothing is changed then.
     """
     access.require(user, Action.BATCH_ACT, batch)
     keys_of = _keyer(batch)
-    by_contact: dict[str, dict[str | None, list[int]]] = {}
+    # {start instant (ms): {contact id: [row numbers]}}; {property: {value: [row numbers]}}
+    by_start: dict[int, dict[str, list[int]]] = {}
+    by_unique: dict[str, dict[str, list[int]]] = {}
     rows = batch.rows.filter(state=BatchRow.State.READY).order_by("row_number")
     for number, properties, associations in rows.values_list(
         "row_number", "properties", "associations"
     ):
         for key in keys_of(properties, associations):
             if key[0] == "start":
-                _, start, contact = key
-                by_contact.setdefault(contact, {}).setdefault(value_key(start), []).append(number)
+                instant = _instant_ms(key[1])
+                if instant is not None:
+                    by_start.setdefault(instant, {}).setdefault(key[2], []).append(number)
+            else:
+                by_unique.setdefault(key[1], {}).setdefault(key[2], []).append(number)
     hits: dict[int, str] = {}
+    hub_id = batch.portal.hub_id
     with portal_client(portal=batch.portal) as client:
-        for contact, starts in by_contact.items():
-            instants = sorted(ms for ms in map(_instant_ms, _starts(batch, starts)) if ms)
-            if not instants:
-                continue
-            filters = [
-                {"propertyName": "associations.contact", "operator": "EQ", "value": contact},
-                {
-                    "propertyName": START,
-                    "operator": "BETWEEN",
-                    "value": str(instants[0]),
-                    "highValue": str(instants[-1]),
-                },
-            ]
-            for record in _search_all(client, filters):
-                for number in starts.get(value_key(record.properties.get(START)), []):
-                    hits.setdefault(number, record.id)
-    held = set(
-        BatchRow.objects.filter(
-            batch__portal_id=batch.portal_id, hubspot_id__in=set(hits.values())
-        ).values_list("hubspot_id", flat=True)
-    )
-    found = [{"row": n, "record_id": r} for n, r in sorted(hits.items()) if r not in held]
-    Batch.objects.filter(pk=batch.pk).update(hubspot_duplicates=found)
-    batch.hubspot_duplicates = found
-    return len(found)
+        found = _appointments_starting(client, hub_id, by_start)
+        mine = _app_created(batch.portal_id, list(found))
+        candidates = sorted(set(found) - mine)
+        for at in range(0, len(candidates), ASSOCIATION_READS):
+            chunk = candidates[at : at + ASSOCIATION_READS]
+            for record_id, contacts in client.read_associations(
+                APPOINTMENT_OBJECT_TYPE, "0-1", chunk
+            ).items():
+                rows_of = by_start.get(found.get(record_id, -1), {})
+                for contact in sorted(contacts):
+                    for number in rows_of.get(contact, []):
+                        hits.setdefault(number, record_id)
+        for name, values in by_unique.items():
+            listed = sorted(values)
+            for at in range(0, len(listed), MAX_BATCH_INPUTS):
+                chunk = listed[at : at + MAX_BATCH_INPUTS]
+                for value, record_id in client.appointments_by_unique_value(name, chunk).items():
+                    for number in values.get(value, []):
+                        hits.setdefault(number, record_id)
+    held = _app_created(batch.portal_id, list(set(hits.values())))
+    found_rows = [{"row": n, "record_id": r} for n, r in sorted(hits.items()) if r not in held]
+    Batch.objects.filter(pk=batch.pk).update(hubspot_duplicates=found_rows)
+    batch.hubspot_duplicates = found_rows
+    return len(found_rows)
 
 
-def _starts(batch: Batch, starts: dict[str | None, list[int]]) -> list[str]:
-    """The start strings of the rows in ``starts`` (one row per distinct start)."""
-    numbers = [rows[0] for rows in starts.values()]
-    layout = batch.layout
-    return [
-        layout.unpack_properties(properties).get(START, "")
-        for properties in batch.rows.filter(row_number__in=numbers).values_list(
-            "properties", flat=True
+def _app_created(portal_id: int, record_ids: list[str]) -> set[str]:
+    """Those of ``record_ids`` that rows of the portal's batches created (never duplicates of
+    themselves), asked 1,000 at a time to stay under SQLite's bound on query parameters."""
+    held: set[str] = set()
+    for at in range(0, len(record_ids), 1000):
+        held.update(
+            BatchRow.objects.filter(
+                batch__portal_id=portal_id, hubspot_id__in=record_ids[at : at + 1000]
+            ).values_list("hubspot_id", flat=True)
         )
+    return held
+
+
+def _appointments_starting(
+    client: HubSpotClient, hub_id: int, by_start: dict[int, dict[str, list[int]]]
+) -> dict[str, int]:
+    """``{record id: start instant (ms)}`` of the portal's appointments (as search sees them)
+    that start at one of ``by_start``'s instants."""
+    found: dict[str, int] = {}
+    instants = sorted(by_start)
+    pending = [
+        instants[at : at + STARTS_PER_SEARCH] for at in range(0, len(instants), STARTS_PER_SEARCH)
     ]
+    while pending:
+        chunk = pending.pop(0)
+        groups = [{"filters": [_start_filter(chunk)]}]
+        if _search_into(found, client, hub_id, groups, whole=False):
+            continue
+        if len(chunk) > 1:
+            # Over 10,000 matches: the pages would stop short; two halves each reach theirs.
+            half = len(chunk) // 2
+            pending[:0] = [chunk[:half], chunk[half:]]
+            continue
+        contacts = sorted(by_start[chunk[0]])
+        for at in range(0, len(contacts), STARTS_PER_SEARCH):
+            by_contact = {
+                "propertyName": "associations.contact",
+                "operator": "IN",
+                "values": contacts[at : at + STARTS_PER_SEARCH],
+            }
+            _search_into(
+                found, client, hub_id, [{"filters": [_start_filter(chunk), by_contact]}], whole=True
+            )
+    return found
 
 
-def _search_all(client: HubSpotClient, filters: list[dict[str, Any]]) -> list[CreatedRecord]:
-    found: list[CreatedRecord] = []
+def _start_filter(instants: list[int]) -> dict[str, Any]:
+    # Datetimes are given to search in epoch milliseconds (search guide, "Filter search results").
+    return {"propertyName": START, "operator": "IN", "values": [str(ms) for ms in instants]}
+
+
+def _search_into(
+    found: dict[str, int],
+    client: HubSpotClient,
+    hub_id: int,
+    groups: list[dict[str, Any]],
+    *,
+    whole: bool,
+) -> bool:
+    """Page through the search ``groups`` into ``found``; False, after its first page, when it
+    matches more than search reaches (10,000) unless ``whole`` (then as many as it reaches)."""
     after: str | None = None
     while True:
+        page = _search_page(client, hub_id, groups, after)
+        if after is None and page.total > SEARCH_RESULTS_LIMIT and not whole:
+            return False
+        for record in page.records:
+            instant = _instant_ms(record.properties.get(START, ""))
+            if instant is not None:
+                found[record.id] = instant
+        if page.after is None:
+            return True
+        after = page.after
+
+
+def _search_page(
+    client: HubSpotClient, hub_id: int, groups: list[dict[str, Any]], after: str | None
+) -> SearchPage:
+    """One search page within the per-second limit; a 429 is tried again a second later,
+    twice at most (a search writes nothing, so trying again is safe)."""
+    for attempt in range(SEARCH_TRIES):
+        pacing.acquire_search(hub_id)
         try:
-            page, after = client.search_appointments(
-                filter_groups=[{"filters": filters}], properties=[START], after=after
-            )
-        except HubSpotRateLimitError as exc:  # search's own per-second limit
-            time.sleep(exc.retry_after or 1.0)
-            continue
-        found.extend(page)
-        if after is None:
-            return found
+            return client.search_page(APPOINTMENT_OBJECT_TYPE, groups, [START], after)
+        except HubSpotRateLimitError:
+            if attempt == SEARCH_TRIES - 1:
+                raise
+            time.sleep(1)
+    raise AssertionError("unreachable")

@@ -150,9 +150,9 @@ def _column_kinds(batch: Batch) -> list[tuple[str, str]]:
     types = {prop["name"]: prop.get("type") for prop in batch.properties_snapshot}
     kinds = []
     for target in batch.mapping:
-        if not target:
+        if not target or target["kind"] == "contact":
             kinds.append(("text", ""))
-        elif target["kind"] != "property":
+        elif target["kind"] == "association":
             kinds.append(("id", ""))
         else:
             kind = types.get(target["name"])

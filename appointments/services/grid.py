@@ -65,6 +65,7 @@ class GridColumn:
     options: tuple[tuple[str, str], ...] = ()
     multiple: bool = False
     required: bool = False
+    help: str = ""
 
 
 _INPUTS = {"number": "number", "date": "date", "datetime": "datetime-local", "bool": "checkbox"}
@@ -73,9 +74,12 @@ _INPUTS = {"number": "number", "date": "date", "datetime": "datetime-local", "bo
 def grid_columns(*, schema: Schema) -> list[GridColumn]:
     """Writable, visible properties (required first), then for contacts, companies and deals
     a column for the portal's default association type (key ``contact_ids``...) followed by one
-    per labelled type, user-defined ones included (key ``contact_ids-<typeId>``, label
-    ``Contact IDs (<label>)``). Association inputs take record IDs or the object's usual key
-    (contact emails, company domains, deal names); the owner input an email, name or ID."""
+    per labelled type, user-defined ones included (key ``contact_ids-<typeId>``), each labelled
+    by what it takes: record IDs or the object's usual key ("Contacts (email or record ID)";
+    contact emails, company domains, deal names), with a help text; then one column per
+    unique-value property of the object (``Schema.key_properties``) for its default type (key
+    ``contact_ids-by-<property>``, "Contacts by Patient number"). The owner input takes an
+    email, name or owner ID."""
     columns: list[GridColumn] = []
     properties = sorted(
         (p for p in schema.properties if p.writable and not p.hidden),
@@ -99,7 +103,28 @@ def grid_columns(*, schema: Schema) -> list[GridColumn]:
                 required=prop.required,
             )
         )
-    names = {"0-1": _("Contact IDs"), "0-2": _("Company IDs"), "0-3": _("Deal IDs")}
+    names = {
+        "0-1": _("Contacts (email or record ID)"),
+        "0-2": _("Companies (domain or record ID)"),
+        "0-3": _("Deals (deal name or record ID)"),
+    }
+    labelled_names = {
+        "0-1": _("Contacts as %(label)s (email or record ID)"),
+        "0-2": _("Companies as %(label)s (domain or record ID)"),
+        "0-3": _("Deals as %(label)s (deal name or record ID)"),
+    }
+    helps = {
+        "0-1": _("Each contact's email (name@example.com) or record ID, several separated by “;”."),
+        "0-2": _(
+            "Each company's domain or website (example.com) or record ID, several separated by “;”."
+        ),
+        "0-3": _("Each deal's name or record ID, several separated by “;”."),
+    }
+    by_names = {
+        "0-1": _("Contacts by %(property)s"),
+        "0-2": _("Companies by %(property)s"),
+        "0-3": _("Deals by %(property)s"),
+    }
     for key, (object_type, _name) in ASSOCIATION_TARGETS.items():
         default = default_label(schema.labels, object_type)
         labelled = [
@@ -113,7 +138,7 @@ def grid_columns(*, schema: Schema) -> list[GridColumn]:
                     key=key if label is default else f"{key}-{label.type_id}",
                     label=names[object_type]
                     if label is default
-                    else f"{names[object_type]} ({label.label or label.type_id})",
+                    else labelled_names[object_type] % {"label": label.label or label.type_id},
                     input="text",
                     target=ColumnTarget(
                         kind="association",
@@ -122,6 +147,24 @@ def grid_columns(*, schema: Schema) -> list[GridColumn]:
                         association_category=label.category,
                         match_property=AUTO,
                     ),
+                    help=helps[object_type],
+                )
+            )
+        for prop in schema.key_properties.get(object_type, []):
+            columns.append(
+                GridColumn(
+                    key=f"{key}-by-{prop.name}",
+                    label=by_names[object_type] % {"property": prop.label},
+                    input="text",
+                    target=ColumnTarget(
+                        kind="association",
+                        name=object_type,
+                        association_type_id=default.type_id,
+                        association_category=default.category,
+                        match_property=prop.name,
+                    ),
+                    help=_("The value of %(property)s, several separated by “;”.")
+                    % {"property": prop.label},
                 )
             )
     return columns

@@ -59,7 +59,12 @@ def mapping_propose(
     """
     learned = mapping_learned(portal=portal) if portal is not None else None
     proposal = match_headers(
-        headers, schema.properties, schema.labels, values=values, learned=learned
+        headers,
+        schema.properties,
+        schema.labels,
+        values=values,
+        learned=learned,
+        key_properties=schema.key_properties,
     )
     if saved is None:
         return proposal
@@ -80,10 +85,14 @@ def mapping_propose(
             result.append(proposed)
             continue
         target = known[key]
-        still_there = target is None or (
-            target.name in writable
-            if target.kind == "property"
-            else (target.name, target.association_type_id) in type_ids
+        still_there = (
+            target is None
+            or target.kind == "contact"
+            or (
+                target.name in writable
+                if target.kind == "property"
+                else (target.name, target.association_type_id) in type_ids
+            )
         )
         result.append(Proposal(target, 100, "saved", header) if still_there else proposed)
     # The same property twice (two headers the saved mapping sent to one target) is settled

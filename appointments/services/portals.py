@@ -21,7 +21,12 @@ from appointments.crypto import TokenDecryptionError
 from appointments.hubspot import oauth
 from appointments.hubspot.client import HubSpotClient
 from appointments.hubspot.errors import HubSpotAuthError, HubSpotError, HubSpotScopeError
-from appointments.hubspot.schema import ASSOCIATION_TARGETS, AssociationLabel, Schema
+from appointments.hubspot.schema import (
+    ASSOCIATION_TARGETS,
+    AssociationLabel,
+    PropertyDefinition,
+    Schema,
+)
 from appointments.models import Portal
 from appointments.services import access
 from appointments.services.access import Action
@@ -343,18 +348,27 @@ def portal_client(*, portal: Portal, for_page: bool = False) -> HubSpotClient:
 
 
 def portal_schema(*, portal: Portal, for_page: bool = False) -> Schema:
-    """The portal's appointment properties and association labels (contacts, companies, deals).
+    """The portal's appointment properties, association labels (contacts, companies, deals)
+    and the unique-value properties of contacts, companies and deals (``Schema.key_properties``).
 
-    Four calls: the properties, then the labels to contacts, companies and deals; ``for_page``
-    as for ``portal_client``. Raises HubSpotError, or PortalNeedsReconnect when the portal's
-    token was revoked or cannot be decrypted.
+    Seven calls: the properties, then the labels to contacts, companies and deals, then those
+    three objects' properties (an object whose read scope the connection lacks has none);
+    ``for_page`` as for ``portal_client``. Raises HubSpotError, or PortalNeedsReconnect when
+    the portal's token was revoked or cannot be decrypted.
     """
     with portal_client(portal=portal, for_page=for_page) as client:
         properties = client.get_appointment_properties()
         labels: list[AssociationLabel] = []
         for to_object_type, _name in ASSOCIATION_TARGETS.values():
             labels.extend(client.get_association_labels(to_object_type))
-    return Schema(properties=properties, labels=labels)
+        keyed: dict[str, list[PropertyDefinition]] = {}
+        for to_object_type, _name in ASSOCIATION_TARGETS.values():
+            try:
+                keyed[to_object_type] = client.get_unique_properties(to_object_type)
+            except HubSpotScopeError:
+                # Without the object's read scope its records cannot be read by any key anyway.
+                keyed[to_object_type] = []
+    return Schema(properties=properties, labels=labels, key_properties=keyed)
 
 
 def portal_template(*, user: User, portal: Portal) -> bytes:

@@ -7,9 +7,12 @@ are ``intake.keys`` (pure); this module asks HubSpot once per distinct key:
 - contacts by email: batch read with ``idProperty=email``, 100 per call, paced by the portal's
   10-second budget like sending
   (https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/contacts/guide);
-- companies, deals and any other key property: search with an ``IN`` filter of 100 lowercase
+- companies by domain and deals by name: search with an ``IN`` filter of 100 lowercase
   values, paged by 200, kept under search's own per-second limit (``pacing.acquire_search``;
   https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm);
+- any unique-value property of contacts, companies or deals (``Schema.key_properties``):
+  batch read with ``idProperty=<that property>``, 100 per call, paced like contacts by email
+  (https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/contacts/guide);
 - owners: one paged listing of the active owners and one of the deactivated ones
   (https://developers.hubspot.com/docs/api-reference/latest/crm/owners/guide).
 
@@ -34,9 +37,9 @@ from appointments.hubspot.errors import HubSpotError, HubSpotRateLimitError, cla
 from appointments.intake.dates import CellProblem
 from appointments.intake.keys import (
     OWNERS,
+    SEARCHED_KEYS,
     cell_keys,
     choose,
-    contact_columns,
     normalise_key,
     owner_key,
     split_text_keys,
@@ -117,8 +120,10 @@ def keys_resolve(
             object_type, _sep, prop = table.partition(":")
             if object_type == "0-1" and prop == "email":
                 found.update(_by_email(client, keys, calls))
-            else:
+            elif prop in SEARCHED_KEYS:
                 found.update(_by_search(client, portal.hub_id, object_type, prop, keys, calls))
+            else:
+                found.update(_by_unique_value(client, object_type, prop, keys, calls))
     return resolution
 
 
@@ -153,6 +158,21 @@ def _by_email(client: HubSpotClient, keys: list[str], calls: Calls) -> dict[str,
             email = record.properties.get("email", "").lower()
             if email in found and record.id not in {c[0] for c in found[email]}:
                 found[email].append([record.id, _name("0-1", record), True])
+    return found
+
+
+def _by_unique_value(
+    client: HubSpotClient, object_type: str, prop: str, keys: list[str], calls: Calls
+) -> dict[str, list[list[Any]]]:
+    """``keys`` of the unique-value property ``prop``, read by ``idProperty`` 100 at a time:
+    one record each at most (the property's values are unique), none when missing (207)."""
+    found: dict[str, list[list[Any]]] = {key: [] for key in keys}
+    for chunk in _chunks(keys):
+        calls.reads += 1
+        for record in client.read_by_property(object_type, prop, chunk, names_of(object_type)):
+            value = record.properties.get(prop, "").strip()
+            if value in found and not found[value]:
+                found[value].append([record.id, _name(object_type, record), True])
     return found
 
 
@@ -311,16 +331,16 @@ def keys_create_contacts(
     *,
     portal: Portal,
     mapping: Sequence[ColumnTarget | None],
-    headers: Sequence[str],
     rows: Sequence[tuple[int, Sequence[object]]],
     resolution: dict[str, Any],
     calls: Calls | None = None,
 ) -> list[str]:
     """Create the contacts whose emails the rows name and HubSpot lacks (``resolution``'s
-    contact emails with no candidate), once per email, from the email and the columns named
-    first name, last name and phone (``intake.keys.contact_columns``; the first row naming the
-    email gives them); record them in ``resolution`` as found and created. Returns the created
-    contacts' IDs.
+    contact emails with no candidate), once per email, from the email and the columns the
+    mapping sends to contact properties (``ColumnTarget(kind="contact")``: first name, last
+    name, phone; the first row naming the email with a value gives each); record them in
+    ``resolution`` as found and created. Returns the created contacts' IDs. A column merely
+    headed "First name" but mapped elsewhere (or ignored) gives nothing.
 
     Exactly once: HubSpot refuses a second contact with one email (409 "Existing ID: N"), and
     that ID is taken instead, so a create whose answer was lost, or a second confirmation,
@@ -330,7 +350,11 @@ def keys_create_contacts(
     missing = {key for key, candidates in table.items() if not candidates}
     if not missing:
         return []
-    columns = contact_columns(headers)
+    columns = {
+        target.name: index
+        for index, target in reversed(list(enumerate(mapping)))
+        if target is not None and target.kind == "contact"
+    }
     email_columns = [
         index
         for index, target in enumerate(mapping)

@@ -346,7 +346,6 @@ def _revalidate(
             keys_create_contacts(
                 portal=batch.portal,
                 mapping=mapping,
-                headers=batch.headers,
                 rows=[(row.row_number, cells)],
                 resolution=resolution,
             )
@@ -605,7 +604,7 @@ def rows_attach_shown(
                 cells.append(ShownCell(text=text, raw=raw, sent=True))
             else:
                 # Record IDs go as given; a blank or invalid cell sends nothing.
-                ids = bool(raw) and target is not None and target["kind"] != "property"
+                ids = bool(raw) and target is not None and target["kind"] == "association"
                 fine = not any(error["column"] == label for error in row.errors)
                 cells.append(ShownCell(text=raw, raw=raw, sent=ids and fine))
         setattr(row, "shown", cells)  # noqa: B010 - read by the rows template

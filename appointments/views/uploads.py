@@ -165,6 +165,7 @@ def upload_mapping(request: AuthenticatedRequest, upload_id: str) -> HttpRespons
         ambiguous=screen.ambiguous,
         distinct=screen.preview.distinct,
         shown=shown,
+        key_properties=screen.schema.key_properties,
     )
     # "Update": show the choices the new targets need (times, values, a winner), confirm nothing.
     if posted is not None and form.is_valid() and "refresh" not in posted:

@@ -20,21 +20,46 @@ from sandbox.models import PropertyDefinition
 SCHEMA_WRITE_SCOPE = {catalog.APPOINTMENTS: "crm.schemas.appointments.write"}
 
 
+# Reading the properties of contacts, companies or deals: that object's schema or read scope
+# (https://developers.hubspot.com/docs/api-reference/2026-03/crm/properties/get-properties).
+RECORD_SCHEMA_SCOPES = {
+    catalog.CONTACTS: ("crm.schemas.contacts.read", "crm.objects.contacts.read"),
+    catalog.COMPANIES: ("crm.schemas.companies.read", "crm.objects.companies.read"),
+    catalog.DEALS: ("crm.schemas.deals.read", "crm.objects.deals.read"),
+}
+
+
 @api_view(
-    scopes_any=(*catalog.SCHEMA_SCOPES, *SCHEMA_WRITE_SCOPE.values()), methods=("GET", "POST")
+    scopes_any=(
+        *catalog.SCHEMA_SCOPES,
+        *SCHEMA_WRITE_SCOPE.values(),
+        *(scope for scopes in RECORD_SCHEMA_SCOPES.values() for scope in scopes),
+    ),
+    methods=("GET", "POST"),
 )
 def properties(request: HttpRequest, ctx: ApiContext, object_type: str) -> HttpResponse:
-    """``GET /crm/properties/2026-03/{objectType}``: ``{"results": [Property, ...]}``.
+    """``GET /crm/properties/2026-03/{objectType}``: ``{"results": [Property, ...]}``, for
+    appointments, contacts, companies and deals (each with its own scopes: 403
+    ``MISSING_SCOPES`` otherwise). ``hasUniqueValue`` says which properties records can be
+    read by (``idProperty``).
 
     Only non-archived, non-sensitive properties exist in the sandbox, so ``archived=true`` or a
     sensitive ``dataSensitivity`` gives an empty list. ``properties=a,b`` filters by name.
-    ``POST``: ``property_create``.
+    ``POST`` (appointments only): ``property_create``.
     """
-    if catalog.object_type_id(object_type) != catalog.APPOINTMENTS:
+    type_id = catalog.object_type_id(object_type)
+    if type_id not in (catalog.APPOINTMENTS, *RECORD_SCHEMA_SCOPES):
         return unknown_object_type(ctx, object_type)
-    if request.method == "POST":
+    assert ctx.token is not None
+    if type_id in RECORD_SCHEMA_SCOPES:
+        needed = RECORD_SCHEMA_SCOPES[type_id]
+        if request.method != "GET" or not set(needed) & set(ctx.token.scopes):
+            return missing_scopes(ctx, needed)
+    elif request.method == "POST":
         return property_create(request, ctx)
-    rows = PropertyDefinition.objects.filter(portal=ctx.portal, object_type=catalog.APPOINTMENTS)
+    elif not {*catalog.SCHEMA_SCOPES, *SCHEMA_WRITE_SCOPE.values()} & set(ctx.token.scopes):
+        return missing_scopes(ctx, (*catalog.SCHEMA_SCOPES, *SCHEMA_WRITE_SCOPE.values()))
+    rows = PropertyDefinition.objects.filter(portal=ctx.portal, object_type=type_id)
     results = [row.definition for row in rows.order_by("id")]
     if request.GET.get("archived", "false").lower() == "true":
         results = []

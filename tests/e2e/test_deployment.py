@@ -29,7 +29,7 @@ from cryptography.fernet import Fernet
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from sandbox.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_HUB_ID
-from tests.e2e.conftest import ARTIFACTS, ROOT
+from tests.e2e.conftest import ARTIFACTS, ROOT, upload_file
 from tests.fixtures_oidc import CLIENT_ID, CLIENT_SECRET, GROUP_ROLES, OidcProvider, free_port
 
 WORKBOOK = ROOT / "tests" / "data" / "appointments-250.xlsx"
@@ -185,43 +185,37 @@ def test_the_production_shape_signs_in_with_sso_uploads_sends_and_shows_results(
 
     page.on("console", on_console)
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    try:
-        first = page.goto(f"{app}/")
-        assert first is not None
-        csp = first.headers["content-security-policy"]
-        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
-        assert page.locator("input[name=password]").count() == 0  # password sign-in is off
-        page.locator("#sso-sign-in").click()
-        # The OpenID provider's own sign-in and consent pages.
-        # An admin (the hub-admins group): connecting a portal is an admin's act.
-        page.fill("input[name=login]", "amina")
-        page.fill("input[name=password]", "any-password")
-        page.get_by_role("button", name="Sign-in").click()
-        page.get_by_role("button", name="Continue").click()
-        expect(page.locator(".who")).to_have_text("amina")
+    first = page.goto(f"{app}/")
+    assert first is not None
+    csp = first.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert page.locator("input[name=password]").count() == 0  # password sign-in is off
+    page.locator("#sso-sign-in").click()
+    # The OpenID provider's own sign-in and consent pages.
+    # An admin (the hub-admins group): connecting a portal is an admin's act.
+    page.fill("input[name=login]", "amina")
+    page.fill("input[name=password]", "any-password")
+    page.get_by_role("button", name="Sign-in").click()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator(".who")).to_have_text("amina")
 
-        page.get_by_role("button", name="Connect HubSpot").click()
-        page.get_by_role("button", name="Connect app").click()
-        expect(page.locator(".message.success")).to_contain_text(f"{DEMO_HUB_ID}")
+    page.get_by_role("button", name="Connect HubSpot").click()
+    page.get_by_role("button", name="Connect app").click()
+    expect(page.locator(".message.success")).to_contain_text(f"{DEMO_HUB_ID}")
 
-        page.fill("input[name=timezone]", "Europe/Paris")
-        page.set_input_files("input[name=file]", str(WORKBOOK))
-        page.get_by_role("button", name="Check the file").click()
-        page.get_by_role("button", name="Check every row").click()
-        expect(page.locator("[data-count=total]")).to_have_text("250")
-        expect(page.locator("[data-count=invalid]")).to_have_text("1")
+    upload_file(page, WORKBOOK)
+    page.get_by_role("button", name="Check every row").click()
+    expect(page.locator("[data-count=total]")).to_have_text("250")
+    expect(page.locator("[data-count=invalid]")).to_have_text("1")
 
-        page.get_by_role("button", name="Send 249 valid rows to HubSpot").click()
-        # The confirmation page names what is sent, and to which portal.
-        page.click("#confirm-send")
-        expect(page.locator("#batch-status")).to_have_text("Completed", timeout=120_000)
-        expect(page.locator("[data-count=created]")).to_have_text("249")
-        expect(page.locator("[data-count=failed]")).to_have_text("0")
-        expect(page.locator("#calls .hubspot-status")).to_have_text(["COMPLETE"] * 3)
-        # The language menu works through app.js, the CSP allowing no inline handler.
-        page.select_option("#language-select", "fr")
-        expect(page.locator("#batch-status")).to_have_text("Terminé")
-    except Exception:
-        page.screenshot(path=str(ARTIFACTS / "e2e-deployment.png"), full_page=True)
-        raise
+    page.get_by_role("button", name="Send 249 valid rows to HubSpot").click()
+    # The confirmation page names what is sent, and to which portal.
+    page.click("#confirm-send")
+    expect(page.locator("#batch-status")).to_have_text("Completed", timeout=120_000)
+    expect(page.locator("[data-count=created]")).to_have_text("249")
+    expect(page.locator("[data-count=failed]")).to_have_text("0")
+    expect(page.locator("#calls .hubspot-status")).to_have_text(["COMPLETE"] * 3)
+    # The language menu works through app.js, the CSP allowing no inline handler.
+    page.select_option("#language-select", "fr")
+    expect(page.locator("#batch-status")).to_have_text("Terminé")
     assert problems == []

@@ -15,21 +15,11 @@ from playwright.sync_api import Page, expect
 from appointments.models import Batch, BatchRow, Portal
 from appointments.services.batches import batch_submit
 from sandbox.seed import DEMO_CONTACT_IDS
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import sign_in
 from tests.helpers import batch_from_upload
 from tests.web import rows_csv
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page: Page, live_server: Any, portal: Portal, path: str) -> None:
-    user = portal.connected_by
-    user.set_password("correct-horse-42")
-    user.save()
-    page.goto(f"{live_server.url}{path}")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", "correct-horse-42")
-    page.click("button[type=submit]")
 
 
 def test_a_row_hubspot_refused_is_fixed_and_sent_again(
@@ -45,26 +35,21 @@ def test_a_row_hubspot_refused_is_fixed_and_sent_again(
     )
     batch_submit(user=batch.created_by, batch=batch)
     assert batch.rows.get(row_number=3).state == BatchRow.State.FAILED
-    try:
-        sign_in(page, live_server, portal, f"/batches/{batch.pk}/")
-        row = page.locator("tr[data-row='3']")
-        expect(row).to_contain_text("Failed")
-        expect(page.locator("#refused-help")).to_contain_text("HubSpot refused 1 row")
-        row.get_by_role("link", name="Fix").click()
-        # The form takes the focus once swapped in (its first cell): typing waits for that.
-        expect(page.locator("#row-3-c0")).to_be_focused()
-        page.fill("#row-3-c4", DEMO_CONTACT_IDS[0])
-        page.get_by_role("button", name="Save and check").click()
-        expect(page.locator("tr[data-row='3'] td.state")).to_have_text("Ready")
+    sign_in(page, f"{live_server.url}/batches/{batch.pk}/", portal.connected_by)
+    row = page.locator("tr[data-row='3']")
+    expect(row).to_contain_text("Failed")
+    expect(page.locator("#refused-help")).to_contain_text("HubSpot refused 1 row")
+    row.get_by_role("link", name="Fix").click()
+    # The form takes the focus once swapped in (its first cell): typing waits for that.
+    expect(page.locator("#row-3-c0")).to_be_focused()
+    page.fill("#row-3-c4", DEMO_CONTACT_IDS[0])
+    page.get_by_role("button", name="Save and check").click()
+    expect(page.locator("tr[data-row='3'] td.state")).to_have_text("Ready")
 
-        page.get_by_role("button", name="Send 1 fixed row to HubSpot").click()
-        page.get_by_role("button", name="Send 1 appointment to HubSpot").click()
-        expect(page.locator("tr[data-row='3'] td.state")).to_have_text("Created")
-        expect(page.locator("[data-count=created]")).to_have_text("3")
-    except Exception:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "e2e-fix-refused.png"), full_page=True)
-        raise
+    page.get_by_role("button", name="Send 1 fixed row to HubSpot").click()
+    page.get_by_role("button", name="Send 1 appointment to HubSpot").click()
+    expect(page.locator("tr[data-row='3'] td.state")).to_have_text("Created")
+    expect(page.locator("[data-count=created]")).to_have_text("3")
     inputs = [len(e.request_body) for e in hubspot.journal("/batch/create", method="POST")]
     assert len(inputs) == 2  # the first call, then the fixed row alone
     assert batch.rows.filter(state=BatchRow.State.CREATED).count() == 3
@@ -79,25 +64,20 @@ def test_a_canceled_batch_is_resumed(
         data=("\n".join(rows_csv(250)) + "\n").encode(),
         filename="long.csv",
     )
-    hubspot.set_limits(daily=6)  # 4 schema reads, two calls of 100, then paused
+    hubspot.set_limits(daily=9)  # 7 schema reads, two calls of 100, then paused
     batch_submit(user=batch.created_by, batch=batch)
     batch.refresh_from_db()
     assert batch.status == Batch.Status.PAUSED
-    try:
-        sign_in(page, live_server, portal, f"/batches/{batch.pk}/")
-        page.get_by_role("button", name="Cancel the batch").click()
-        page.get_by_role("button", name="Cancel the batch, leaving 50 rows unsent").click()
-        expect(page.locator("#batch-status")).to_have_text("Canceled")
-        expect(page.locator("[data-count=unsent]")).to_have_text("50")
-        hubspot.set_limits(daily=1000)
+    sign_in(page, f"{live_server.url}/batches/{batch.pk}/", portal.connected_by)
+    page.get_by_role("button", name="Cancel the batch").click()
+    page.get_by_role("button", name="Cancel the batch, leaving 50 rows unsent").click()
+    expect(page.locator("#batch-status")).to_have_text("Canceled")
+    expect(page.locator("[data-count=unsent]")).to_have_text("50")
+    hubspot.set_limits(daily=1000)
 
-        page.get_by_role("button", name="Resume: send 50 rows to HubSpot").click()
-        page.get_by_role("button", name="Send 50 appointments to HubSpot").click()
-        expect(page.locator("#batch-status")).to_have_text("Completed")
-        expect(page.locator("[data-count=created]")).to_have_text("250")
-    except Exception:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "e2e-resume.png"), full_page=True)
-        raise
+    page.get_by_role("button", name="Resume: send 50 rows to HubSpot").click()
+    page.get_by_role("button", name="Send 50 appointments to HubSpot").click()
+    expect(page.locator("#batch-status")).to_have_text("Completed")
+    expect(page.locator("[data-count=created]")).to_have_text("250")
     names = [record.properties["hs_appointment_name"] for record in hubspot.appointments()]
     assert len(names) == len(set(names)) == 250

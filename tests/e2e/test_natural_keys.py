@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from appointments.models import Portal
 from sandbox.seed import DEMO_CONTACT_IDS, DEMO_SHARED_DOMAIN, DEMO_TWIN_COMPANY_IDS
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import sign_in, upload_file
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -20,8 +20,6 @@ def test_it_maps_emails_picks_an_ambiguous_company_and_sends(
     live_server: Any, portal: Portal, page: Page, tmp_path: Path, hubspot: Any
 ) -> None:
     user = portal.connected_by
-    user.set_password("correct-horse-42")
-    user.save()
     file = tmp_path / "bookings.csv"
     file.write_text(
         "Appointment name,Start time,Client,Website\n"
@@ -29,37 +27,27 @@ def test_it_maps_emails_picks_an_ambiguous_company_and_sends(
         f"Follow-up,2026-12-04 09:00,bruno.martin1@example.org,www.{DEMO_SHARED_DOMAIN}\n",
         encoding="utf-8",
     )
-    try:
-        page.goto(f"{live_server.url}/uploads/new/")
-        page.fill("input[name=username]", user.username)
-        page.fill("input[name=password]", "correct-horse-42")
-        page.click("button[type=submit]")
-        page.fill("input[name=timezone]", "Europe/Paris")
-        page.set_input_files("input[name=file]", str(file))
-        page.get_by_role("button", name="Check the file").click()
+    sign_in(page, f"{live_server.url}/uploads/new/", user)
+    upload_file(page, file)
 
-        page.locator("tr[data-column=C] select").select_option("k:0-1:906:email")
-        page.get_by_role("button", name="Check every row").click()
+    page.locator("tr[data-column=C] select").select_option("k:0-1:906:email")
+    page.get_by_role("button", name="Check every row").click()
 
-        expect(page.locator("[data-count=invalid]")).to_have_text("1")
-        expect(page.locator("tr[data-row='2']")).to_contain_text(
-            f"Amina Rivera, #{DEMO_CONTACT_IDS[0]}"
-        )
-        expect(page.locator("tr[data-row='3']")).to_contain_text("matches several companies")
-        page.locator("tr[data-row='3']").get_by_role("link", name="Fix").click()
-        page.locator("select[name='pick-3-0']").select_option(DEMO_TWIN_COMPANY_IDS[1])
-        page.get_by_role("button", name="Save and check").click()
-        expect(page.locator("[data-count=invalid]")).to_have_text("0")
-        expect(page.locator("tr[data-row='3']")).to_contain_text("Twin Clinics South")
+    expect(page.locator("[data-count=invalid]")).to_have_text("1")
+    expect(page.locator("tr[data-row='2']")).to_contain_text(
+        f"Amina Rivera, #{DEMO_CONTACT_IDS[0]}"
+    )
+    expect(page.locator("tr[data-row='3']")).to_contain_text("matches several companies")
+    page.locator("tr[data-row='3']").get_by_role("link", name="Fix").click()
+    page.locator("select[name='pick-3-0']").select_option(DEMO_TWIN_COMPANY_IDS[1])
+    page.get_by_role("button", name="Save and check").click()
+    expect(page.locator("[data-count=invalid]")).to_have_text("0")
+    expect(page.locator("tr[data-row='3']")).to_contain_text("Twin Clinics South")
 
-        page.get_by_role("button", name="Send 2 valid rows to HubSpot").click()
-        # The confirmation page names what is sent, and to which portal.
-        page.click("#confirm-send")
-        expect(page.locator("[data-count=created]")).to_have_text("2")
-    except Exception:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "e2e-natural-keys.png"), full_page=True)
-        raise
+    page.get_by_role("button", name="Send 2 valid rows to HubSpot").click()
+    # The confirmation page names what is sent, and to which portal.
+    page.click("#confirm-send")
+    expect(page.locator("[data-count=created]")).to_have_text("2")
     links = {
         tuple(sorted((a["toObjectTypeId"], a["toObjectId"]) for a in record.associations))
         for record in hubspot.appointments()
@@ -68,3 +56,26 @@ def test_it_maps_emails_picks_an_ambiguous_company_and_sends(
         (("0-1", DEMO_CONTACT_IDS[0]), ("0-2", "18771200011")),
         (("0-1", DEMO_CONTACT_IDS[1]), ("0-2", DEMO_TWIN_COMPANY_IDS[1])),
     }
+
+
+def test_ticking_create_contacts_offers_the_contact_columns(
+    live_server: Any, portal: Portal, page: Page, tmp_path: Path
+) -> None:
+    file = tmp_path / "bookings.csv"
+    file.write_text(
+        "Appointment name,Client email,Given\nIntake,new.person@example.org,Zoé\n",
+        encoding="utf-8",
+    )
+    sign_in(page, f"{live_server.url}/uploads/new/", portal.connected_by)
+    upload_file(page, file)
+    target = page.locator("tr[data-column=C] select")
+    expect(target.locator("option[value='c:firstname']")).to_have_count(0)
+
+    page.locator("input[name=create_contacts]").check()
+
+    # The screen is redrawn (htmx) with the contact targets offered, the box still ticked.
+    expect(target.locator("option[value='c:firstname']")).to_have_count(1)
+    expect(page.locator("input[name=create_contacts]")).to_be_checked()
+    target.select_option("c:firstname")
+    page.get_by_role("button", name="Check every row").click()
+    expect(page.locator("[data-count=invalid]")).to_have_text("0")

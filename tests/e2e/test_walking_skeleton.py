@@ -20,7 +20,7 @@ from playwright.sync_api import Page, expect
 from appointments.services.access import ADMIN, role_set
 from sandbox.models import JournalEntry
 from sandbox.seed import register_redirect_uri
-from tests.e2e.conftest import ARTIFACTS, ROOT
+from tests.e2e.conftest import ARTIFACTS, ROOT, sign_in, upload_file
 from tests.helpers import database_url
 
 WORKBOOK = ROOT / "tests" / "data" / "appointments-250.xlsx"
@@ -64,43 +64,33 @@ def test_it_connects_uploads_and_creates_appointments_in_calls_of_100(
     settings.HUBSPOT_API_BASE_URL = sandbox.base_url
     settings.HUBSPOT_APP_BASE_URL = sandbox.base_url
     register_redirect_uri(f"{live_server.url}/hubspot/oauth/callback")
-    chloe = django_user_model.objects.create_user(username="ops-chloe", password="correct-horse-42")
+    chloe = django_user_model.objects.create_user(username="ops-chloe")
     role_set(chloe, ADMIN)  # she connects the portal
-    try:
-        page.goto(f"{live_server.url}/")
-        page.fill("input[name=username]", "ops-chloe")
-        page.fill("input[name=password]", "correct-horse-42")
-        page.click("button[type=submit]")
+    sign_in(page, f"{live_server.url}/", chloe)
 
-        page.get_by_role("button", name="Connect HubSpot").click()
-        # The sandbox's consent screen: approve for the demo portal.
-        page.get_by_role("button", name="Connect app").click()
-        expect(page.locator(".message.success")).to_contain_text(f"{sandbox.hub_id}")
+    page.get_by_role("button", name="Connect HubSpot").click()
+    # The sandbox's consent screen: approve for the demo portal.
+    page.get_by_role("button", name="Connect app").click()
+    expect(page.locator(".message.success")).to_contain_text(f"{sandbox.hub_id}")
 
-        page.fill("input[name=timezone]", "Europe/Paris")
-        page.set_input_files("input[name=file]", str(WORKBOOK))
-        page.get_by_role("button", name="Check the file").click()
-        page.get_by_role("button", name="Check every row").click()
+    upload_file(page, WORKBOOK)
+    page.get_by_role("button", name="Check every row").click()
 
-        expect(page.locator("[data-count=total]")).to_have_text("250")
-        expect(page.locator("[data-count=invalid]")).to_have_text("1")
-        page.get_by_role("link", name="Invalid", exact=True).click()
-        invalid = page.locator("tr[data-row='121']")
-        expect(invalid).to_contain_text("Row 121")
-        expect(invalid).to_contain_text("Tentative")
+    expect(page.locator("[data-count=total]")).to_have_text("250")
+    expect(page.locator("[data-count=invalid]")).to_have_text("1")
+    page.get_by_role("link", name="Invalid", exact=True).click()
+    invalid = page.locator("tr[data-row='121']")
+    expect(invalid).to_contain_text("Row 121")
+    expect(invalid).to_contain_text("Tentative")
 
-        page.get_by_role("button", name="Send 249 valid rows to HubSpot").click()
-        # The confirmation names the count and the portal before anything is sent.
-        page.get_by_role("button", name="Send 249 appointments to Riverside Care Network").click()
-        expect(page.locator("#batch-status")).to_have_text("Completed", timeout=90_000)
-        expect(page.locator("[data-count=created]")).to_have_text("249")
-        expect(page.locator("[data-count=failed]")).to_have_text("0")
-        expect(page.locator("[data-count=invalid]")).to_have_text("1")
-        expect(page.locator("#calls .hubspot-status")).to_have_text(["COMPLETE"] * 3)
-    except Exception:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "e2e-walking-skeleton.png"), full_page=True)
-        raise
+    page.get_by_role("button", name="Send 249 valid rows to HubSpot").click()
+    # The confirmation names the count and the portal before anything is sent.
+    page.get_by_role("button", name="Send 249 appointments to Riverside Care Network").click()
+    expect(page.locator("#batch-status")).to_have_text("Completed", timeout=90_000)
+    expect(page.locator("[data-count=created]")).to_have_text("249")
+    expect(page.locator("[data-count=failed]")).to_have_text("0")
+    expect(page.locator("[data-count=invalid]")).to_have_text("1")
+    expect(page.locator("#calls .hubspot-status")).to_have_text(["COMPLETE"] * 3)
 
     creates = [
         json.loads(entry.request_body)

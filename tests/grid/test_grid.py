@@ -108,7 +108,10 @@ def test_it_creates_a_batch_from_the_grid_checked_like_an_upload(
         DEMO_COMPANY_IDS[0],
     ]
     assert third.state == BatchRow.State.INVALID
-    assert sorted(e["column"] for e in third.errors) == ["Appointment name", "Contact IDs"]
+    assert sorted(e["column"] for e in third.errors) == [
+        "Appointment name",
+        "Contacts (email or record ID)",
+    ]
     assert all("Row 3" in e["message"] for e in third.errors)
 
 
@@ -134,8 +137,9 @@ def test_it_asks_hubspot_for_the_schema_once_per_grid_session(
     removed = logged_client.post(url, grid_post(portal, "remove:1", rows), headers=htmx)
     created = logged_client.post(url, grid_post(portal, "create", rows), headers=htmx)
 
-    # Properties and the three label lists, read when the grid was shown, and nothing since.
-    assert shown == 4
+    # Properties, the three label lists and the three objects' properties (their unique-value
+    # keys), read when the grid was shown, and nothing since.
+    assert shown == 7
     assert len(hubspot.journal("/crm/properties/2026-03/0-421")) == 1
     assert len(hubspot.journal()) == shown
     assert 'name="r2-hs_appointment_name" value=""' in added.text
@@ -162,15 +166,19 @@ def test_it_offers_user_defined_association_labels_in_the_grid(
 
     logged_client.post(reverse("appointments:grid-entry"), grid_post(portal, "create", rows))
 
-    headers = re.findall(r"<th>((?:Contact|Company|Deal) IDs[^<*]*)</th>", page)
+    # Each association input says what it takes (not "Contact IDs": emails and domains too).
+    headers = re.findall(r"<th>((?:Contacts|Companies|Deals) [^<*]*?)\s*(?:<span|</th>)", page)
     assert headers == [
-        "Contact IDs",
-        "Contact IDs (Attendee)",
-        "Contact IDs (Interpreter)",
-        "Company IDs",
-        "Company IDs (Venue)",
-        "Deal IDs",
-        "Deal IDs (Related deal)",
+        "Contacts (email or record ID)",
+        "Contacts as Attendee (email or record ID)",
+        "Contacts as Interpreter (email or record ID)",
+        "Contacts by Patient number",
+        "Companies (domain or record ID)",
+        "Companies as Venue (domain or record ID)",
+        "Companies by Account number",
+        "Deals (deal name or record ID)",
+        "Deals as Related deal (deal name or record ID)",
+        "Deals by Booking reference",
     ]
     assert 'name="r0-contact_ids-39"' in page and 'name="r0-deal_ids-43"' in page
     (row,) = Batch.objects.get().rows.all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from appointments.hubspot.schema import PropertyDefinition
 from appointments.intake.headers import match_headers, propose_mapping, similarity
 from appointments.intake.mapping import ColumnTarget, normalise
 from tests.intake_fixtures import LABELS, PROPERTIES
@@ -161,3 +162,40 @@ def test_a_repeated_header_is_proposed_once_and_says_which_column_took_it() -> N
 def test_short_words_match_exactly_or_not_at_all() -> None:
     assert similarity("Tel", "le") == 0
     assert similarity("Fin", "fin") == 100
+
+
+def test_a_header_naming_a_unique_value_property_links_by_that_property() -> None:
+    patient = PropertyDefinition("patient_number", "Patient number", "string", "text")
+    account = PropertyDefinition("account_number", "Account number", "number", "number")
+    keyed = {"0-1": [patient], "0-2": [account]}
+    headers = ["Patient number", "account_number", "Patient number 2", "Client email"]
+    values = [["PN-000123", "PN-000124"], ["100234", "100235"], ["a@x.org"], ["a@x.org"]]
+
+    targets = propose_mapping(headers, PROPERTIES, LABELS, values=values, key_properties=keyed)
+    without = propose_mapping(headers, PROPERTIES, LABELS, values=values)
+
+    assert targets[0] == ColumnTarget(
+        "association", "0-1", 906, "HUBSPOT_DEFINED", match_property="patient_number"
+    )
+    # A unique property of numbers keeps its numbers: they are no record IDs.
+    assert targets[1] == ColumnTarget(
+        "association", "0-2", 908, "HUBSPOT_DEFINED", match_property="account_number"
+    )
+    # A column of emails is no patient number, whatever its header says.
+    assert targets[2] != targets[0]
+    assert without[0] is None and without[1] is None
+
+
+def test_with_a_contact_email_column_name_and_phone_columns_feed_created_contacts() -> None:
+    headers = ["Client email", "First name", "Nom de famille", "Téléphone", "Prénom"]
+
+    with_email = propose_mapping(headers, PROPERTIES, LABELS)
+    without_email = propose_mapping(headers[1:], PROPERTIES, LABELS)
+
+    assert with_email[1:] == [
+        ColumnTarget("contact", "firstname"),
+        ColumnTarget("contact", "lastname"),
+        ColumnTarget("contact", "phone"),
+        None,  # the first name already comes from column B
+    ]
+    assert without_email == [None, None, None, None]

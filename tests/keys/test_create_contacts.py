@@ -148,3 +148,53 @@ def test_the_choice_made_when_changing_the_columns_creates_the_missing_contact(
     assert Batch.objects.get().pk == batch.pk
     assert batch.rows.get(row_number=2).state == BatchRow.State.READY
     assert len(hubspot.journal("/0-1/batch/create")) == 1
+
+
+def test_a_created_contact_takes_the_columns_mapped_to_contact_properties_not_headers(
+    logged_client: Client, portal: Portal
+) -> None:
+    # "Prénom du patient" is mapped to the contact's first name by hand; the column headed
+    # "First name" is ignored, so a created contact must not take it.
+    header = "Appointment name,Client email,First name,Prénom du patient,Tel"
+    row = "Intake,fresh.client@example.org,Ignored,Zoé,+33 6 00 00 00 01"
+    upload(logged_client, portal, csv_file([header, row]))
+    page = logged_client.get(mapping_url(), {"create_contacts": "on"}).text
+    proposed = form_values(page, "mapping-form")
+
+    response = confirm(
+        logged_client,
+        {
+            "create_contacts": "on",
+            "col_2": "",
+            "col_3": "c:firstname",
+            "col_4": "c:phone",
+        },
+    )
+
+    # Proposed from the header once a column gives contacts by email.
+    assert proposed["col_2"] == "c:firstname"
+    assert response.status_code == 302, response.text
+    [created] = contacts("fresh.client@example.org")
+    assert created.properties["firstname"] == "Zoé"
+    assert created.properties["phone"] == "+33 6 00 00 00 01"
+    assert "lastname" not in created.properties
+    # The contact columns are not sent with the appointment.
+    batch = Batch.objects.get()
+    assert batch.layout.properties == ("hs_appointment_name",)
+    assert batch.rows.get().state == BatchRow.State.READY
+
+
+def test_the_contact_targets_are_offered_once_contacts_are_to_be_created(
+    logged_client: Client, portal: Portal
+) -> None:
+    upload(logged_client, portal, csv_file(["Appointment name,Client email", "A,a@example.org"]))
+
+    plain = logged_client.get(mapping_url()).text
+    redrawn = logged_client.post(
+        mapping_url(),
+        {**form_values(plain, "mapping-form"), "create_contacts": "on", "refresh": "1"},
+        headers={"HX-Request": "true"},
+    ).text
+
+    assert 'value="c:firstname"' not in plain
+    assert 'value="c:firstname"' in redrawn and "Contact: first name" in redrawn

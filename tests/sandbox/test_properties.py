@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import requests
+
+from sandbox.models import Token
 from tests.fixtures_sandbox import Sandbox
 from tests.sandbox.calls import get
 
@@ -30,3 +33,42 @@ def test_it_filters_properties_and_hides_sensitive_ones(sandbox: Sandbox) -> Non
     assert [p["name"] for p in some.json()["results"]] == ["visit_notes", "party_size"]
     sensitive = get(sandbox, "/crm/properties/2026-03/0-421", dataSensitivity="sensitive")
     assert sensitive.json() == {"results": []}
+
+
+def test_contacts_companies_and_deals_list_their_unique_value_properties(
+    sandbox: Sandbox,
+) -> None:
+    unique = {
+        path: [p["name"] for p in get(sandbox, path).json()["results"] if p["hasUniqueValue"]]
+        for path in (
+            "/crm/properties/2026-03/0-1",
+            "/crm/properties/2026-03/companies",
+            "/crm/v3/properties/deals",
+        )
+    }
+    assert list(unique.values()) == [["patient_number"], ["account_number"], ["booking_ref"]]
+
+
+def test_an_objects_properties_need_that_objects_scope(sandbox: Sandbox) -> None:
+    static = Token.objects.get(token=sandbox.token)
+    Token.objects.create(
+        token="appointments-only",
+        kind=Token.Kind.ACCESS,
+        app=static.app,
+        portal=static.portal,
+        user_id=static.user_id,
+        scopes=["crm.schemas.appointments.read"],
+    )
+    auth = {"Authorization": "Bearer appointments-only"}
+
+    contacts = requests.get(sandbox.url("/crm/properties/2026-03/0-1"), headers=auth, timeout=10)
+    appointments = requests.get(
+        sandbox.url("/crm/properties/2026-03/0-421"), headers=auth, timeout=10
+    )
+
+    assert contacts.status_code == 403
+    assert contacts.json()["errors"][0]["context"]["requiredGranularScopes"] == [
+        "crm.schemas.contacts.read",
+        "crm.objects.contacts.read",
+    ]
+    assert appointments.status_code == 200

@@ -256,3 +256,24 @@ def test_it_enforces_the_page_size_and_the_10000_results(sandbox: Sandbox) -> No
     beyond = search(sandbox, after="10000")
     assert beyond.status_code == 400
     assert "10000 total results" in beyond.json()["message"]
+
+
+def test_it_matches_in_on_datetimes_as_instants(sandbox: Sandbox) -> None:
+    nine, ten = create(sandbox, "At nine", "At ten", settle=False)
+    for record_id, start in ((nine, "2026-12-03T09:00:00Z"), (ten, "2026-12-03T10:00:00.000Z")):
+        update = {"inputs": [{"id": record_id, "properties": {"hs_appointment_start": start}}]}
+        assert post(sandbox, "/crm/objects/2026-03/0-421/batch/update", update).status_code == 200
+    sandbox.advance_clock(DEFAULT_SEARCH_LAG_SECONDS + 0.1)
+    nine_ms, ten_ms = "1796288400000", "1796292000000"  # 09:00 and 10:00 UTC that day
+    starts = {"propertyName": "hs_appointment_start", "operator": "IN"}
+
+    both = search(sandbox, filterGroups=[{"filters": [{**starts, "values": [nine_ms, ten_ms]}]}])
+    iso = search(sandbox, filterGroups=[{"filters": [{**starts, "values": ["2026-12-03T10:00Z"]}]}])
+    other = search(sandbox, filterGroups=[{"filters": [{**starts, "values": ["1796288400001"]}]}])
+    not_in = {**starts, "operator": "NOT_IN", "values": [nine_ms]}
+    outside = search(sandbox, filterGroups=[{"filters": [not_in]}])
+
+    assert sorted(found(both)) == sorted([nine, ten])
+    assert found(iso) == [ten]
+    assert found(other) == []
+    assert nine not in found(outside) and ten in found(outside)

@@ -263,8 +263,8 @@ def test_it_pauses_when_the_daily_limit_is_reached(
     logged_client: Client, portal: Portal, hubspot: Any
 ) -> None:
     batch = make_batch(logged_client, portal, 250)
-    # 4 schema reads at upload, the object library check before Send, then two creates
-    hubspot.set_limits(daily=7)
+    # 7 schema reads at upload, the object library check before Send, then two creates
+    hubspot.set_limits(daily=10)
 
     batch = submit(logged_client, batch)
 

@@ -41,18 +41,19 @@ from appointments.services.resolving import keys_create_contacts, keys_problem, 
 def row_json(
     row: ValidatedRow,
     object_types: dict[tuple[str, int], str],
-    keys_of: dict[tuple[str, str], str] | None = None,
+    keys_of: dict[tuple[str, str], tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """One row of the output: ``row``, ``properties``, ``associations`` (each with the
-    natural ``key`` it was resolved from, when it was: ``keys_of`` maps ``(object type,
-    record id)`` to it), ``errors`` (``code`` ``not_found``, ``ambiguous``, ``bad_key``...)."""
+    natural ``key`` it was resolved from and its ``key_property``, when it was: ``keys_of``
+    maps ``(object type, record id)`` to them), ``errors`` (``code`` ``not_found``,
+    ``ambiguous``, ``bad_key``...)."""
     associations = []
     for record_id, category, type_id in row.associations:
         object_type = object_types.get((category, type_id), "")
         item = {"to_object_type": object_type, "id": record_id, "association_type_id": type_id}
-        key = (keys_of or {}).get((object_type, record_id))
-        if key is not None:
-            item["key"] = key
+        found = (keys_of or {}).get((object_type, record_id))
+        if found is not None:
+            item["key"], item["key_property"] = found
         associations.append(item)
     return {
         "row": row.row_number,
@@ -188,7 +189,6 @@ class Command(BaseCommand):
                 keys_create_contacts(
                     portal=portal,
                     mapping=mapping,
-                    headers=table.headers,
                     rows=table.rows,
                     resolution=keys,
                 )
