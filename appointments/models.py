@@ -37,6 +37,9 @@ class Portal(models.Model):
 
     hub_id = models.BigIntegerField(unique=True)
     hub_domain = models.CharField(max_length=255, blank=True)
+    # The account's name in HubSpot ("Riverside Care Network"), shown wherever the portal is
+    # named; "" until HubSpot told it (services.portals.portal_read_name).
+    name = models.CharField(max_length=255, blank=True)
     # Who connected it first, for the record: who may use it is ``grants`` (PortalAccess), and
     # reconnecting (refreshing its tokens) changes neither.
     connected_by = models.ForeignKey(
@@ -74,12 +77,20 @@ class Portal(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.name:
+            return self.name
         if self.hub_domain:
             return _("HubSpot %(hub_id)s (%(domain)s)") % {
                 "hub_id": self.hub_id,
                 "domain": self.hub_domain,
             }
         return _("HubSpot %(hub_id)s") % {"hub_id": self.hub_id}
+
+    @property
+    def can_create_row_key(self) -> bool:
+        """Whether the connection was granted the scope creating a property needs
+        (``crm.schemas.appointments.write``): "Create the row key" is offered only then."""
+        return "crm.schemas.appointments.write" in (self.scopes or [])
 
     @property
     def access_token(self) -> str:

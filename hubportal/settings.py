@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # intcomma: every count on a page with the language's thousands separator.
+    "django.contrib.humanize",
     "django_htmx",
     "django_tasks_db",
     "django_rq",

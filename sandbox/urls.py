@@ -32,6 +32,7 @@ urlpatterns = [
     path("sandbox/", pages.settings_page, name="settings"),
     path("sandbox/journal/", pages.journal_page, name="journal"),
     path("account-info/v3/details", account.account_details),
+    path("account-info/2027-03-beta/details", account.account_details_beta),
     path(
         "contacts/<int:hub_id>/record/<str:object_type>/<str:record_id>",
         pages.record_page,

@@ -458,3 +458,68 @@ def test_on_duplicate_update_says_and_does_update_then_record_ids_update(
     dry = run(by_id, *args[1:], "--dry-run")
     assert [(r["row"], r["action"], r["record_id"]) for r in dry["rows"]] == [(2, "update", record)]
     assert dry["rows"][0]["errors"] == []
+
+
+# --- import_appointments --value-map --------------------------------------------------------
+
+BOOKED = [
+    "Appointment name,Start time,Status",
+    "Check-up,2026-12-10 09:00,Confirmed",
+    "Review,2026-12-11 10:00,Booked",
+]
+
+
+def test_a_value_map_file_says_what_the_files_words_mean(
+    portal: Portal, tmp_path: Path, hubspot: Any
+) -> None:
+    path = write_csv(tmp_path, BOOKED)
+    statuses = write_csv(
+        tmp_path, ["text,option", "Confirmed,Scheduled", "booked,scheduled"], "s.csv"
+    )
+    args = (path, "--portal", str(portal.hub_id), "--timezone", "Europe/Paris")
+
+    without = run(*args, "--dry-run")
+    output = run(*args, "--value-map", f"Status={statuses}")
+
+    assert [row["errors"][0]["code"] for row in without["rows"]] == ["invalid_option"] * 2
+    assert [row["properties"]["hs_appointment_status"] for row in output["rows"]] == [
+        "scheduled",
+        "scheduled",
+    ]
+    # The batch keeps the value map, as one mapped on the screen does.
+    batch = Batch.objects.get()
+    assert sorted(map(tuple, batch.mapping[2]["values"])) == [
+        ("Confirmed", "scheduled"),
+        ("booked", "scheduled"),
+    ]
+    [sent] = creates()
+    assert [i["properties"]["hs_appointment_status"] for i in sent["inputs"]] == ["scheduled"] * 2
+
+
+@pytest.mark.parametrize(
+    ("spec", "lines", "message"),
+    [
+        ("Status", None, r"write COLUMN=FILE"),
+        ("Where={map}", ["Confirmed,Scheduled"], r"the file has no column “Where”"),
+        (
+            "A={map}",
+            ["Confirmed,Scheduled"],
+            r"column “Appointment name” does not go to a property",
+        ),
+        (
+            "C={map}",
+            ["Confirmed,Scheduled", "Booked,Maybe"],
+            r"s.csv, line 2: “Maybe” is no option of “Appointment status”. Use one of: Scheduled",
+        ),
+        ("Status={map}", ["Confirmed"], r"s.csv, line 1: give two cells"),
+    ],
+)
+def test_a_bad_value_map_is_explained_without_a_traceback(
+    portal: Portal, tmp_path: Path, spec: str, lines: list[str] | None, message: str
+) -> None:
+    path = write_csv(tmp_path, BOOKED)
+    statuses = write_csv(tmp_path, lines or [], "s.csv")
+    args = (path, "--portal", str(portal.hub_id), "--timezone", "UTC", "--dry-run")
+
+    with pytest.raises(CommandError, match=message):
+        run(*args, "--value-map", spec.format(map=statuses))

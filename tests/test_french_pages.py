@@ -86,20 +86,34 @@ EXPECTED = {
     0: [
         "0 sur 0 ligne traitée par HubSpot",  # French: 0 takes the singular
         "1 ligne",
+        "0 valide",
+        "1 invalide, retenue",
+        "0 créée",
+        "0 non envoyée",
+        "0 exclue, jamais envoyée",
         bad_date(2),
     ],
     1: [
         "Envoyer 1 ligne valide à HubSpot",
         "0 sur 1 ligne traitée par HubSpot",
         "2 lignes",
+        "1 valide",
+        "1 invalide, retenue",
         bad_date(3),
     ],
     2: [
         "Envoyer 2 lignes valides à HubSpot",
         "0 sur 2 lignes traitées par HubSpot",
         "4 lignes",
+        "2 valides",
+        "2 invalides, retenues",
         bad_date(5),
     ],
+}
+# count -> phrases the Send confirmation of that batch says (none to send at 0).
+CONFIRM_EXPECTED = {
+    1: ["Ceci envoie 1 rendez-vous à", "Envoyer 1 rendez-vous à", f"«{NB}Défaire{NB}»"],
+    2: ["Ceci envoie 2 rendez-vous à", "Envoyer 2 rendez-vous à", "90 jours"],
 }
 
 
@@ -148,7 +162,15 @@ def test_every_page_reads_in_french_with_0_1_and_2(
 
     for phrase in EXPECTED[count]:
         assert phrase in texts["batch"], phrase
+    if count:
+        confirm = client.get(reverse("appointments:batch-submit", args=[batch.pk]))
+        text = visible_text(confirm.text)
+        assert [s for s in english if s in text] == [], "English left on the Send confirmation"
+        for phrase in CONFIRM_EXPECTED[count]:
+            assert phrase in text, phrase
     assert "Lots récents" in texts["dashboard"] and "f.csv" in texts["dashboard"]
+    # A batch (un lot) was created: the date columns agree with it, not with a row (une ligne).
+    assert "Créé le" in texts["dashboard"] and "Créé le" in texts["history"]
 
 
 def test_a_row_error_is_said_in_the_readers_language_and_old_ones_stay_readable(
@@ -274,10 +296,12 @@ def test_a_call_that_failed_says_why_in_the_readers_language(
     ]
     for url, headers in pages:
         text = visible_text(client.get(url, headers=headers).text)
-        assert f"HubSpot n{AP}a pas confirmé cette ligne (HTTP 502 " in text, url
+        # HubSpot's words as a clause; the HTTP status and category sit under "Détails".
+        assert f"HubSpot n{AP}a pas confirmé cette ligne (Processing limits reached" in text, url
+        assert "HTTP 502" not in text and "gateway.)" not in text, url
         assert "Elle a peut-être été créée" in text, url
         assert [sentence for sentence in english_sentences() if sentence in text] == [], url
     # The results download too.
     download = client.get(reverse("appointments:batch-export-csv", args=[batch.pk]))
     content = b"".join(download.streaming_content).decode()  # type: ignore[attr-defined]
-    assert f"HubSpot n{AP}a pas confirmé cette ligne (HTTP 502 " in content
+    assert f"HubSpot n{AP}a pas confirmé cette ligne (Processing limits reached" in content

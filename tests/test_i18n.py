@@ -130,7 +130,8 @@ def test_it_switches_the_dashboard_and_a_batch_preview_to_french_and_back(
         "Envoyer 2 lignes valides à HubSpot",
         "Télécharger les résultats (CSV)",
         ">Corriger</a>",
-        "invalides, retenues",
+        # One invalid row: the count's words agree with it.
+        "invalide, retenue</a>",
         '<td class="state">Prête</td>',
         '<td class="state">Invalide, retenue</td>',
         f"Ligne 3, colonne «{NB}Appointment status{NB}»{NB}: «{NB}Tentative{NB}» "

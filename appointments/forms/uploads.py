@@ -18,7 +18,8 @@ from appointments.forms.fields import PortalTimezoneForm, TimezoneInput
 from appointments.hubspot.schema import ASSOCIATION_TARGETS, AssociationLabel, PropertyDefinition
 from appointments.intake.cells import column_index, column_letter
 from appointments.intake.converters import RECORD_ID_PROPERTY
-from appointments.intake.headers import Proposal
+from appointments.intake.headers import THRESHOLD, TIME_SYNONYMS, Proposal, similarity, value_kind
+from appointments.intake.keys import OWNER_PROPERTY
 from appointments.intake.mapping import ColumnTarget
 from appointments.intake.values import propose_option, unmatched_values
 from appointments.models import SavedMapping
@@ -315,6 +316,9 @@ class MappingForm(forms.Form):
         self.labels = labels
         self.ambiguous = ambiguous
         self.shown = shown
+        self.distinct = distinct or []
+        # Properties some column goes to: "minutes after" offers only those.
+        self.mapped = {t.name for t in initial_targets if t is not None and t.kind == "property"}
         self.by_name = {p.name: p for p in properties}
         self.value_rows: dict[int, list[tuple[int, str, int]]] = {}
         self.clashing: dict[str, list[int]] = {}
@@ -345,7 +349,9 @@ class MappingForm(forms.Form):
                 continue
             if prop.type == "datetime":
                 self._add_how(index, target, prop)  # type: ignore[arg-type]
-            if prop.type == "enumeration":
+            # An owner column holds emails, names or owner IDs that the owners API resolves
+            # (services.resolving): its property lists no options, so there is nothing to map.
+            if prop.type == "enumeration" and prop.name != OWNER_PROPERTY:
                 column = (distinct or [])[index] if index < len(distinct or []) else []
                 self._add_values(index, target, prop, column)  # type: ignore[arg-type]
             self.clashing.setdefault(prop.name, []).append(index)
@@ -371,20 +377,42 @@ class MappingForm(forms.Form):
     def _named(self, index: int) -> dict[str, str]:
         return {"letter": column_letter(index), "header": self.headers[index] or "—"}
 
+    def _gives_times(self, index: int) -> bool:
+        """Whether column ``index`` plausibly holds times of day: its values read as times,
+        or its header names a time ("Time", "Heure")."""
+        values = self.distinct[index] if index < len(self.distinct) else []
+        if value_kind([text for text, _count in values]) == "time":
+            return True
+        header = self.headers[index]
+        return bool(header) and max(similarity(header, s) for s in TIME_SYNONYMS) >= THRESHOLD
+
     def _add_how(self, index: int, target: ColumnTarget, prop: PropertyDefinition) -> None:
-        others = [
+        # A wide file offers its shown columns only: the others are not on the page.
+        columns = [
+            j
+            for j in (range(len(self.headers)) if self.shown is None else self.shown)
+            if j != index
+        ]
+        times = [j for j in columns if self._gives_times(j) or j == target.time_column]
+        column_choices = [
             (
                 f"time:{j}",
                 _("Date here, time of day from column %(letter)s “%(header)s”") % self._named(j),
             )
-            # A wide file offers its shown columns only: the others are not on the page.
-            for j in (range(len(self.headers)) if self.shown is None else self.shown)
-            if j != index
+            for j in times + [j for j in columns if j not in times]
         ]
+        # The columns that hold times are offered first; the others last, under their own label.
+        rest: list[tuple[str, Any]] = []
+        if len(columns) > len(times):
+            rest.append((_("Time of day from another column"), column_choices[len(times) :]))
         minutes = [
             (f"minutes:{p.name}", _("Minutes after “%(property)s”") % {"property": p.label})
             for p in self.properties
-            if p.writable and p.type == "datetime" and p.name != prop.name
+            if p.writable
+            and p.type == "datetime"
+            and p.name != prop.name
+            # Only after a property some column gives (or the one already chosen).
+            and (p.name in self.mapped or p.name == target.minutes_after)
         ]
         initial = ""
         if target.time_column is not None:
@@ -398,9 +426,10 @@ class MappingForm(forms.Form):
             % {"letter": column_letter(index), "property": prop.label},
             choices=[
                 ("", _("Date and time in this column")),
-                *others,
+                *column_choices[: len(times)],
                 ("fixed", _("Date here, the same time of day on every row")),
                 *minutes,
+                *rest,
             ],
             required=False,
             initial=initial,

@@ -586,6 +586,17 @@ class HubSpotClient:
             raise HubSpotError(_("HubSpot's account details did not include the portal ID."))
         return portal_id, str(data.get("uiDomain") or "")
 
+    # HubSpot's "Account information API", Get account details (2027-03-beta), whose answer
+    # adds ``portalName`` to the settings above:
+    # https://developers.hubspot.com/docs/api-reference/2027-03-beta/account/account-information/guide
+    def get_account_name(self) -> str:
+        """The account's name (``portalName``), "" when the answer has none.
+
+        Raises HubSpotError (HubSpotAuthError for a refused token)."""
+        data = self._json(self._request("GET", "/account-info/2027-03-beta/details"))
+        name = data.get("portalName")
+        return name.strip()[:255] if isinstance(name, str) else ""
+
     # GET /crm/object-library/2026-03/enablement/{objectTypeId}: https://developers.hubspot.com/docs/api-reference/latest/crm/crm-data-model/guide
     def appointments_enabled(self) -> bool:
         """Whether the appointments object (0-421) is activated in the portal: HubSpot's

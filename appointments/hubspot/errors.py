@@ -50,9 +50,21 @@ class HubSpotError(Exception):
         self.body = body or {}
 
     def __str__(self) -> str:
-        prefix = f"HTTP {self.status} " if self.status else ""
-        category = f"{self.category}: " if self.category else ""
-        return f"{prefix}{category}{self.message}"
+        """HubSpot's message as a clause to put in a sentence: no HTTP status or category (they
+        are in ``details``) and no closing full stop, so "…: %(reason)s." never ends in "..".
+        """
+        return self.message.strip().rstrip(". ") or self.details
+
+    @property
+    def details(self) -> str:
+        """The codes behind the message, for logs and a "details" line: ``HTTP 500 ·
+        INTERNAL_ERROR · correlation id …`` (the parts HubSpot gave)."""
+        parts = [
+            f"HTTP {self.status}" if self.status else "",
+            self.category,
+            f"correlation id {self.correlation_id}" if self.correlation_id else "",
+        ]
+        return " · ".join(part for part in parts if part)
 
     @classmethod
     def coded(cls, code: str, params: dict[str, Any], **kw: Any) -> Self:
@@ -67,12 +79,18 @@ class HubSpotError(Exception):
         return {"code": self.code, "params": self.params} if self.code else {"text": self.message}
 
     def stored(self) -> dict[str, Any]:
-        """This error as ``str`` says it, as a message to store: ``said`` after the HTTP status
-        and category."""
-        prefix = (f"HTTP {self.status} " if self.status else "") + (
-            f"{self.category}: " if self.category else ""
-        )
-        return {**self.said(), "prefix": prefix} if prefix else self.said()
+        """This error as ``str`` says it, as a message to store: a clause to put in a sentence
+        (HubSpot's words without their closing full stop; the codes stay in ``details``)."""
+        said = self.said()
+        if "text" in said:
+            return {"text": str(self)}
+        return said
+
+
+def clause(exc: BaseException) -> str:
+    """Any error's text as a clause to put in a sentence ("…: %(reason)s."): without its
+    closing full stop, and for a HubSpotError without its codes (``HubSpotError.details``)."""
+    return str(exc).strip().rstrip(". ")
 
 
 class HubSpotAuthError(HubSpotError):

@@ -3,12 +3,14 @@ each most likely means (the mapping screen's value map, ``ColumnTarget.values``)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
+from django.utils.translation import gettext as _
 from rapidfuzz import fuzz, process
 
 from appointments.hubspot.schema import PropertyDefinition
 
+from .errors import IntakeError
 from .headers import words
 
 # Below this similarity to an option's label, no option is proposed for a value.
@@ -90,3 +92,51 @@ def propose_option(prop: PropertyDefinition, text: str) -> str | None:
     if best is None:
         return None
     return options[best[2]].value
+
+
+def value_map_from_rows(
+    prop: PropertyDefinition, rows: Iterable[Sequence[str]], *, source: str
+) -> tuple[tuple[str, str], ...]:
+    """A value map given as rows of ``(the file's text, the option it means)``, as the
+    mapping screen's value map (``ColumnTarget.values``): the option by its label or its
+    value, spacing and case ignored. Blank lines and a first line naming no option (a
+    header) are skipped. ``source`` names the rows' file in messages.
+
+    Returns ``(text, option value)`` pairs. Raises IntakeError naming the line, the text
+    and what to do for a line without two cells, or whose option is none of ``prop``'s.
+    """
+    by_text = {_key(o.label): o.value for o in prop.options}
+    by_text.update({_key(o.value): o.value for o in prop.options})
+    choices = ", ".join(o.label for o in prop.options if not o.hidden)
+    pairs: list[tuple[str, str]] = []
+    for number, row in enumerate(rows, start=1):
+        cells = [cell.strip() for cell in row]
+        if not any(cells):
+            continue
+        if len(cells) < 2 or not cells[0] or not cells[1]:
+            raise IntakeError(
+                _(
+                    "%(source)s, line %(line)s: give two cells, the file's text and the option "
+                    "it means (e.g. Confirmed,Scheduled)."
+                )
+                % {"source": source, "line": number}
+            )
+        value = by_text.get(_key(cells[1]))
+        if value is None:
+            if number == 1:
+                continue  # a header line ("text,option")
+            raise IntakeError(
+                _(
+                    "%(source)s, line %(line)s: “%(option)s” is no option of “%(property)s”. "
+                    "Use one of: %(choices)s."
+                )
+                % {
+                    "source": source,
+                    "line": number,
+                    "option": cells[1],
+                    "property": prop.label,
+                    "choices": choices,
+                }
+            )
+        pairs.append((cells[0], value))
+    return tuple(pairs)

@@ -683,6 +683,39 @@ def batch_to_send(*, batch: Batch, counts: dict[str, int]) -> int:
 
 
 @dataclass(frozen=True)
+class SendPlan:
+    """What Send will do now, as its confirmation names it: ``sendable`` rows Send would
+    send (``batch_to_send``), ``skipped`` of them excluded first as already sent to the
+    portal (``on_duplicate="skip"``), ``remaining`` the others, and ``first`` how many of
+    those go now (the canary's size, else ``remaining``)."""
+
+    sendable: int
+    skipped: int
+    remaining: int
+    first: int
+
+
+def batch_send_plan(*, user: User, batch: Batch, on_duplicate: str, canary: int) -> SendPlan:
+    """What ``batch_submit`` with these ``on_duplicate`` and ``canary`` choices would send,
+    from the database alone (no HubSpot call): rows it skips as duplicates sent before
+    (``services.duplicates``, ``"skip"`` only) are not counted, nor rows past the canary.
+    Raises PermissionDenied unless ``user`` may see the batch (``services.access``)."""
+    access.require(user, Action.BATCH_VIEW, batch)
+    sendable = batch_to_send(batch=batch, counts=batch_counts(batch=batch))
+    skipped = 0
+    if on_duplicate == "skip" and batch_can(status=batch.status, action=StateAction.QUEUE):
+        report = batch_duplicates(batch=batch)
+        numbers = {m.row_number for m in report.sent} | {m.row_number for m in report.hubspot}
+        # batch_duplicates_skip_sent excludes only ready rows not yet in a call.
+        skipped = batch.rows.filter(
+            row_number__in=numbers, state=BatchRow.State.READY, call__isnull=True
+        ).count()
+    remaining = max(sendable - skipped, 0)
+    first = min(canary, remaining) if canary and batch.status == Batch.Status.DRAFT else remaining
+    return SendPlan(sendable=sendable, skipped=skipped, remaining=remaining, first=first)
+
+
+@dataclass(frozen=True)
 class SendCheck:
     """What ``batch_send_checked`` did: ``queued`` rows (0 when it stopped); ``problem`` why
     the portal cannot take appointments (nothing sent); ``records``: the record check's

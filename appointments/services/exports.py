@@ -216,15 +216,20 @@ def results_xlsx(*, user: User, batch: Batch) -> bytes:
     zone = ZoneInfo(batch.timezone)
     kinds = _column_kinds(batch)
     created = _contacts_created(batch)
+    # A date and time column says its zone in its header: Excel dates carry none.
+    labelled = [
+        _("%(header)s (%(zone)s)") % {"header": header, "zone": batch.timezone}
+        if kind == "datetime"
+        else header
+        for header, (kind, _name) in zip(batch.headers, kinds, strict=True)
+    ]
     headers = [
         pgettext("results column", "row"),
-        *batch.headers,
+        *labelled,
         *_results_tail_header(created),
     ]
     widths = [6]
-    widths += [
-        _width(header, kind) for header, (kind, _n) in zip(batch.headers, kinds, strict=True)
-    ]
+    widths += [_width(header, kind) for header, (kind, _n) in zip(labelled, kinds, strict=True)]
     for column, width in enumerate(widths):
         sheet.set_column(column, column, width)
     for column, header in enumerate(headers):

@@ -203,6 +203,19 @@ def _readiness_problems(
     return problems
 
 
+def _read_name(portal: Portal, client: HubSpotClient) -> None:
+    """Store the account's name (``HubSpotClient.get_account_name``) on ``portal``; best
+    effort: a HubSpot that does not give it leaves the portal named by its hub ID."""
+    try:
+        name = client.get_account_name()
+    except HubSpotError as exc:
+        logger.info("Portal %s's name could not be read: %s", portal.hub_id, exc)
+        return
+    if name:
+        Portal.objects.filter(pk=portal.pk).update(name=name)
+        portal.name = name
+
+
 def portal_check_readiness(*, user: User, portal: Portal, with_properties: bool = True) -> str:
     """Check that ``portal`` can take appointments: the scopes granted, the appointments
     object activated (object library enablement,
@@ -210,6 +223,8 @@ def portal_check_readiness(*, user: User, portal: Portal, with_properties: bool 
     activated only by a person in HubSpot:
     https://knowledge.hubspot.com/object-settings/use-the-object-library) and its properties
     readable (``with_properties``; a batch about to be sent has its own snapshot of them).
+    With ``with_properties`` (at connect, "Check the portal again"), a portal without a name
+    also gets the account's name (one more call, best effort).
     Stores and returns the problem ("" when ready), each sentence saying what an admin must
     do. At most two calls (one without properties) within the page timeout. Raises HubSpotError or
     PortalNeedsReconnect when HubSpot cannot be asked (nothing is stored then), and
@@ -219,6 +234,8 @@ def portal_check_readiness(*, user: User, portal: Portal, with_properties: bool 
     access.require(user, Action.PORTAL_USE, portal)
     with portal_client(portal=portal, for_page=True, user=user) as client:
         problem = " ".join(_readiness_problems(portal, client, with_properties=with_properties))
+        if with_properties and not portal.name:
+            _read_name(portal, client)
     now = timezone.now()
     Portal.objects.filter(pk=portal.pk).update(readiness_problem=problem, readiness_checked_at=now)
     portal.readiness_problem, portal.readiness_checked_at = problem, now
@@ -381,8 +398,9 @@ def _row_key_help() -> str:
 
 
 def portal_can_create_row_key(*, portal: Portal) -> bool:
-    """Whether the connection was granted the scope that creating a property needs."""
-    return SCHEMA_WRITE_SCOPE in (portal.scopes or [])
+    """Whether the connection was granted the scope that creating a property needs
+    (``Portal.can_create_row_key``)."""
+    return portal.can_create_row_key
 
 
 def portal_set_row_key(*, user: User, portal: Portal, property_name: str = "") -> str:

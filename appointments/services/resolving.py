@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 
 from appointments.hubspot import pacing
 from appointments.hubspot.client import MAX_BATCH_INPUTS, CreatedRecord, HubSpotClient
-from appointments.hubspot.errors import HubSpotError, HubSpotRateLimitError
+from appointments.hubspot.errors import HubSpotError, HubSpotRateLimitError, clause
 from appointments.intake.dates import CellProblem
 from appointments.intake.keys import (
     OWNERS,
@@ -78,8 +78,8 @@ def keys_problem(exc: Exception) -> str:
     """The sentence shown when the keys of a file could not be looked up in HubSpot."""
     return _(
         "Could not look up the file's emails, domains, names or owners in HubSpot: "
-        "%(message)s Nothing was stored. Try again in a minute."
-    ) % {"message": exc}
+        "%(message)s. Nothing was stored. Try again in a minute."
+    ) % {"message": clause(exc)}
 
 
 def keys_resolve(

@@ -42,7 +42,7 @@ from appointments.intake.validation import RowValidator, snapshot_validator
 from appointments.models import FIXABLE_FAILED_ROWS, Batch, BatchRow, RowEdit
 from appointments.services import access
 from appointments.services.access import Action
-from appointments.services.batches import example_row_error
+from appointments.services.batches import ROWS_PER_PAGE, example_row_error
 from appointments.services.resolving import (
     AmbiguousKey,
     keys_ambiguous,
@@ -68,6 +68,15 @@ class RowUnchanged(Exception):
 def row_is_editable(row: BatchRow) -> bool:
     """True while the row has not been given to a HubSpot call."""
     return row.is_editable
+
+
+def row_page(*, row: BatchRow) -> int:
+    """The page (1-based) of the batch's unfiltered rows table that shows ``row``
+    (``ROWS_PER_PAGE`` rows a page, in row order): where a fix made on the separate Fix page
+    returns, so the person sees the row as it now is. One count over the (batch, row_number)
+    index."""
+    before = BatchRow.objects.filter(batch_id=row.batch_id, row_number__lt=row.row_number).count()
+    return before // ROWS_PER_PAGE + 1
 
 
 def row_is_fixable(row: BatchRow) -> bool:
@@ -675,17 +684,24 @@ def _cell_text(row: BatchRow, index: int) -> str:
 @dataclass(frozen=True)
 class OptionChoice:
     """The Fix form's select for a one-option enumeration column: ``options`` the visible
-    options' labels; ``suggestion`` the label closest to a text that is none of them ("did
-    you mean"), or ""."""
+    options' labels; ``selected`` the label the cell's text is, or "" when it is none;
+    ``mapped`` the label the batch's value map sends for the cell's text (``Confirmed`` ->
+    ``Scheduled``), or "" (it is then ``selected`` too); ``suggestion`` the label closest to
+    a text that is none of them and is not mapped ("did you mean"), or ""."""
 
     options: list[str]
     suggestion: str
+    selected: str = ""
+    mapped: str = ""
 
 
-def row_option_choices(*, user: User, batch: Batch) -> dict[int, PropertyDefinition]:
-    """Column index -> its property, for the columns mapped to a one-option enumeration
-    (the Fix form offers a select for them). Raises PermissionDenied unless ``user`` may see
-    the batch (``services.access``)."""
+def row_option_choices(
+    *, user: User, batch: Batch
+) -> dict[int, tuple[PropertyDefinition, tuple[tuple[str, str], ...]]]:
+    """Column index -> its property and its value map (``(file text, option value)`` pairs
+    chosen on the mapping screen), for the columns mapped to a one-option enumeration (the
+    Fix form offers a select for them). Raises PermissionDenied unless ``user`` may see the
+    batch (``services.access``)."""
     access.require(user, Action.BATCH_VIEW, batch)
     properties = {p["name"]: p for p in batch.properties_snapshot}
     found = {}
@@ -694,15 +710,31 @@ def row_option_choices(*, user: User, batch: Batch) -> dict[int, PropertyDefinit
             continue
         prop = PropertyDefinition.from_json(properties[target["name"]])
         if prop.type == "enumeration" and not prop.multiple and prop.options:
-            found[index] = prop
+            pairs = tuple((str(text), str(value)) for text, value in target.get("values") or ())
+            found[index] = (prop, pairs)
     return found
 
 
-def option_choice(prop: PropertyDefinition, text: str) -> OptionChoice:
-    """The select for ``prop`` and the cell's ``text``: the option labels, and the closest
-    one when ``text`` is no option's label or value (``difflib``'s ratio, at least 0.5,
-    case ignored)."""
+def option_choice(
+    prop: PropertyDefinition, text: str, value_map: tuple[tuple[str, str], ...] = ()
+) -> OptionChoice:
+    """The select for ``prop`` and the cell's ``text``: the option labels; the label the
+    ``value_map`` sends for ``text`` (spacing and case ignored, as the converter reads it);
+    else the closest one when ``text`` is no option's label or value (``difflib``'s ratio, at
+    least 0.5, case ignored)."""
     labels = [option.label for option in prop.options if not option.hidden]
+    by_value = {option.value: option.label for option in prop.options}
+    wanted = " ".join(text.split()).casefold()
+    mapped = next(
+        (
+            by_value[value]
+            for source, value in value_map
+            if value in by_value and " ".join(source.split()).casefold() == wanted
+        ),
+        "",
+    )
+    if mapped:
+        return OptionChoice(options=labels, suggestion="", selected=mapped, mapped=mapped)
     known = {label.casefold() for label in labels}
     known |= {option.value.casefold() for option in prop.options}
     suggestion = ""
@@ -710,4 +742,5 @@ def option_choice(prop: PropertyDefinition, text: str) -> OptionChoice:
         by_folded = {label.casefold(): label for label in labels}
         close = difflib.get_close_matches(text.strip().casefold(), by_folded, n=1, cutoff=0.5)
         suggestion = by_folded[close[0]] if close else ""
-    return OptionChoice(options=labels, suggestion=suggestion)
+    selected = text if text in labels else ""
+    return OptionChoice(options=labels, suggestion=suggestion, selected=selected)

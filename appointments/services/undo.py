@@ -20,10 +20,11 @@ from django.db import transaction
 from django.db.models import Case, CharField, Q, QuerySet, Value, When
 from django.tasks import task
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from appointments.hubspot.client import MAX_BATCH_INPUTS, HubSpotClient
 from appointments.hubspot.errors import HubSpotError
-from appointments.models import UNSETTLED_OUTCOMES, Batch, BatchRow, RowUndo, RowWrite
+from appointments.models import UNSETTLED_OUTCOMES, Batch, BatchCall, BatchRow, RowUndo, RowWrite
 from appointments.services import access
 from appointments.services.access import Action as AccessAction
 from appointments.services.matching import value_key
@@ -125,6 +126,18 @@ def batch_undo_start(*, batch: Batch, user: User, include_changed: bool = False)
             status_params={},
         ):
             return 0
+        # An undone batch sends nothing more: the rows a canary (or a pause) left waiting say
+        # so, and no longer count as waiting.
+        pending = BatchCall.objects.filter(batch=batch, state=BatchCall.State.PENDING)
+        batch.rows.filter(
+            Q(call__isnull=True) | Q(call__in=pending), state=BatchRow.State.READY
+        ).update(
+            state=BatchRow.State.UNSENT,
+            error_message=_("Not sent: the batch was undone."),
+            call=None,
+            updated_at=now,
+        )
+        pending.delete()
         batch_id = str(batch.pk)
         transaction.on_commit(lambda: undo_batch.enqueue(batch_id))
     batch.refresh_from_db()

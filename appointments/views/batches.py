@@ -4,6 +4,7 @@ cancel, download."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import messages
@@ -11,12 +12,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, npgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from appointments.hubspot.errors import HubSpotError
-from appointments.models import Batch, RowUndo
+from appointments.hubspot.errors import HubSpotError, clause
+from appointments.models import Batch, BatchRow, RowUndo
 from appointments.services import access, duplicate_search, exports
 from appointments.services import audit as audit_services
 from appointments.services import batches as batch_services
@@ -36,6 +37,20 @@ logger = logging.getLogger(__name__)
 
 # The step that names what Send or Cancel will do before it is done (no script needed).
 CONFIRM_PAGE = "appointments/batches/confirm.html"
+# What follows each undo count ("3 archived"): the words agree with the number in every
+# language (RowUndo.Outcome's labels are for one row).
+UNDO_OUTCOMES: dict[str, Callable[[int], str]] = {
+    RowUndo.Outcome.ARCHIVING: lambda n: npgettext(
+        "undo count", "being archived", "being archived", n
+    ),
+    RowUndo.Outcome.ARCHIVED: lambda n: npgettext("undo count", "archived", "archived", n),
+    RowUndo.Outcome.CHANGED: lambda n: npgettext(
+        "undo count", "kept: changed in HubSpot since", "kept: changed in HubSpot since", n
+    ),
+    RowUndo.Outcome.MISSING: lambda n: npgettext(
+        "undo count", "already gone from HubSpot", "already gone from HubSpot", n
+    ),
+}
 
 STILL_STORING = gettext_lazy(
     "The rows of this batch are still being checked and stored; this page shows them as they "
@@ -110,12 +125,8 @@ def _batch_context(request: AuthenticatedRequest, batch: Batch) -> dict[str, obj
         "poll_query": _poll_query(request, searching),
         "undo_counts": (
             [
-                (outcome, label, n)
-                for (outcome, label), n in zip(
-                    RowUndo.Outcome.choices,
-                    undo_services.batch_undo_counts(batch=batch).values(),
-                    strict=True,
-                )
+                (outcome, UNDO_OUTCOMES[outcome](n), n)
+                for outcome, n in undo_services.batch_undo_counts(batch=batch).items()
             ]
             if batch.undo_requested_at
             else []
@@ -207,9 +218,15 @@ def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
             _("HubSpot is being looked in for appointments like these rows; send once it ends."),
         )
     elif request.method == "GET":
-        counts = batch_services.batch_counts(batch=batch)
-        count = batch_services.batch_to_send(batch=batch, counts=counts)
-        if not count:
+        on_duplicate = request.GET.get("on_duplicate", "")
+        on_duplicate = (
+            on_duplicate if on_duplicate in duplicate_services.ON_DUPLICATE_CHOICES else ""
+        )
+        canary = _canary(request.GET) if batch.status == Batch.Status.DRAFT else 0
+        plan = batch_services.batch_send_plan(
+            user=request.user, batch=batch, on_duplicate=on_duplicate, canary=canary
+        )
+        if not plan.first:
             messages.info(request, _("There are no valid rows left to send."))
             return redirect("appointments:batch-detail", batch_id=batch.pk)
         return render(
@@ -218,20 +235,19 @@ def batch_submit(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
             {
                 "batch": batch,
                 "action": "send",
-                "count": count,
+                "plan": plan,
                 "checks_records": batch_services.batch_names_records(batch=batch),
-                "on_duplicate": request.GET.get("on_duplicate", "")
-                if request.GET.get("on_duplicate") in duplicate_services.ON_DUPLICATE_CHOICES
-                else "",
+                "on_duplicate": on_duplicate,
                 # Update or create (services.updating): the choices this batch allows.
                 "names_records": updating_services.names_records(batch=batch),
                 "upsert_properties": updating_services.upsert_properties(batch=batch)
                 if batch.status == Batch.Status.DRAFT
                 else [],
                 "write_mode": batch.write_mode,
-                "canary": _canary(request.GET) if batch.status == Batch.Status.DRAFT else 0,
+                "canary": canary,
                 # Send looks in HubSpot first unless it was looked in already.
                 "look_first": batch.hubspot_search_state != Batch.Search.DONE,
+                "restore_days": undo_services.RESTORE_DAYS,
             },
         )
     elif request.POST.get("look_first") != "1" or not _look_first(request, batch):
@@ -307,7 +323,7 @@ def _send_checked(request: AuthenticatedRequest, batch: Batch) -> None:
         messages.error(
             request,
             _("HubSpot could not be asked: %(reason)s. Nothing was sent; try again.")
-            % {"reason": exc},
+            % {"reason": clause(exc)},
         )
         return
     if sent.problem:
@@ -372,7 +388,9 @@ def batch_check_records(request: AuthenticatedRequest, batch_id: str) -> HttpRes
     try:
         check = batch_services.batch_check_records(user=request.user, batch=batch)
     except (HubSpotError, PortalNeedsReconnect) as exc:
-        messages.error(request, _("HubSpot could not be asked: %(reason)s") % {"reason": exc})
+        messages.error(
+            request, _("HubSpot could not be asked: %(reason)s.") % {"reason": clause(exc)}
+        )
     else:
         if check.all_exist:
             messages.success(request, _records_message(check))
@@ -391,7 +409,9 @@ def batch_check_hubspot(request: AuthenticatedRequest, batch_id: str) -> HttpRes
     try:
         checked = batch_services.batch_check_hubspot(user=request.user, batch=batch)
     except (HubSpotError, PortalNeedsReconnect) as exc:
-        messages.error(request, _("HubSpot could not be asked: %(reason)s") % {"reason": exc})
+        messages.error(
+            request, _("HubSpot could not be asked: %(reason)s.") % {"reason": clause(exc)}
+        )
         return redirect("appointments:batch-detail", batch_id=batch.pk)
     if checked.created:
         messages.success(
@@ -503,7 +523,13 @@ def batch_cancel(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
             return render(
                 request,
                 CONFIRM_PAGE,
-                {"batch": batch, "action": "cancel", "count": counts["ready"] + counts["sending"]},
+                {
+                    "batch": batch,
+                    "action": "cancel",
+                    # Ready rows stay unsent; rows in a call HubSpot already has finish.
+                    "count": counts[BatchRow.State.READY],
+                    "in_flight": counts[BatchRow.State.SENDING],
+                },
             )
         messages.info(request, _("This batch had already ended; there was nothing to cancel."))
     elif batch_services.batch_cancel(user=request.user, batch=batch):

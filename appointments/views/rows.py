@@ -62,7 +62,7 @@ def _row_context(
     for index, header in row_services.row_editable_columns(batch=batch):
         known.add(header)
         value = (values or {}).get(index, row.raw_text(index))
-        prop = enumerations.get(index)
+        enumeration = enumerations.get(index)
         cells.append(
             {
                 "index": index,
@@ -71,7 +71,9 @@ def _row_context(
                 "multiline": row_services.is_multiline(value),
                 "errors": row.error_texts_for(header),
                 "read_as": dates_read.get(index, ""),
-                "choice": row_services.option_choice(prop, value) if prop else None,
+                "choice": row_services.option_choice(enumeration[0], value, enumeration[1])
+                if enumeration
+                else None,
                 "ambiguous": row_services.row_ambiguous_keys(
                     user=request.user, row=row, index=index
                 ),
@@ -98,6 +100,8 @@ def _row_context(
         "links": keys_row_links(batch=batch, row=row),
         "hub_id": batch.portal.hub_id,
         "app_base_url": settings.HUBSPOT_APP_BASE_URL,
+        # The separate Fix page (no htmx) goes back to the row where the table shows it.
+        "back_url": "" if request.htmx else _back(row),
     }
 
 
@@ -119,7 +123,11 @@ def _picks(request: AuthenticatedRequest) -> dict[tuple[int, int], str]:
 
 
 def _back(row: BatchRow) -> str:
-    return reverse("appointments:batch-detail", args=[row.batch_id]) + f"#row-{row.row_number}"
+    """The batch page's rows table where it shows ``row`` (its page, unfiltered: a fixed row
+    leaves the "invalid" filter), scrolled to the row."""
+    page = row_services.row_page(row=row)
+    url = reverse("appointments:batch-detail", args=[row.batch_id])
+    return f"{url}?page={page}#row-{row.row_number}"
 
 
 @require_GET

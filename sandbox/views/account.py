@@ -34,3 +34,14 @@ def account_details(request: HttpRequest, ctx: ApiContext) -> HttpResponse:
     an unknown or expired token (``sandbox.api``)."""
     assert ctx.portal is not None
     return JsonResponse({"portalId": ctx.portal.hub_id, **ACCOUNT_SETTINGS})
+
+
+@api_view(scopes_any=())
+def account_details_beta(request: HttpRequest, ctx: ApiContext) -> HttpResponse:
+    """``GET /account-info/2027-03-beta/details``: the same answer plus ``portalName``, the
+    account's name (HubSpot's beta of the account information API,
+    https://developers.hubspot.com/docs/api-reference/2027-03-beta/account/account-information/guide)."""
+    assert ctx.portal is not None
+    return JsonResponse(
+        {"portalId": ctx.portal.hub_id, "portalName": ctx.portal.name, **ACCOUNT_SETTINGS}
+    )

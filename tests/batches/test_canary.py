@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.test import Client
 from django.urls import reverse
@@ -51,3 +52,31 @@ def test_undo_these_archives_the_canary_and_the_rest_is_never_sent(
     assert [r.archived for r in hubspot.appointments()] == [True] * 5
     logged_client.post(reverse("appointments:batch-submit", args=[batch.pk]))
     assert len(hubspot.appointments()) == 5
+
+
+def test_an_undone_canary_says_its_other_rows_were_not_sent_and_none_wait(
+    logged_client: Client, portal: Portal, hubspot: Any
+) -> None:
+    upload_and_confirm(logged_client, portal, csv_upload(rows_csv(25)))
+    batch = Batch.objects.get()
+    logged_client.post(
+        reverse("appointments:batch-submit", args=[batch.pk]),
+        {"canary": "on", "canary_size": "5"},
+    )
+    logged_client.post(reverse("appointments:batch-undo", args=[batch.pk]))
+
+    page = logged_client.get(reverse("appointments:batch-detail", args=[batch.pk])).text
+
+    assert '<strong data-count="waiting">0</strong>' in page
+    assert '<strong data-count="unsent">20</strong>' in page
+    assert '<span data-undo="archived">5</span> archived' in page
+    rest = batch.rows.get(row_number=10)
+    assert (rest.state, rest.error_message) == (
+        BatchRow.State.UNSENT,
+        "Not sent: the batch was undone.",
+    )
+    # The undo's times are in the batch's zone, with its label.
+    batch.refresh_from_db()
+    assert batch.undo_requested_at is not None
+    when = batch.undo_requested_at.astimezone(ZoneInfo(batch.timezone))
+    assert f"on {when:%Y-%m-%d %H:%M} {when.tzname()}." in page

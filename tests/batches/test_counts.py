@@ -14,7 +14,17 @@ from django.urls import reverse
 from appointments.models import Batch, BatchRow, Portal
 from appointments.services.batches import batch_counts
 from sandbox.seed import DEMO_CONTACT_IDS
-from tests.web import batch_with_invalid_row, csv_file, form_values, mapping_url, upload
+from tests.test_i18n import french_catalog  # noqa: F401
+from tests.web import (
+    BATCH_HEADER,
+    batch_with_invalid_row,
+    csv_file,
+    csv_upload,
+    form_values,
+    mapping_url,
+    upload,
+    upload_and_confirm,
+)
 
 
 def truth(batch: Batch) -> dict[str, int]:
@@ -99,3 +109,27 @@ def test_the_live_poll_never_counts_the_batchs_rows(
         and '"call_id" =' not in q["sql"]  # one call's rows, through the row-call index
     ]
     assert scans == []
+
+
+def test_counts_are_written_with_the_languages_thousands_separator(
+    logged_client: Client,
+    portal: Portal,
+    french_catalog: Any,  # noqa: F811
+) -> None:
+    lines = [BATCH_HEADER] + [
+        f"Visit {i},2026-12-{1 + i // 60:02d} 09:{i % 60:02d},2026-12-{1 + i // 60:02d} 10:00,"
+        f"Scheduled,{DEMO_CONTACT_IDS[i % len(DEMO_CONTACT_IDS)]},"
+        for i in range(1200)
+    ]
+    upload_and_confirm(logged_client, portal, csv_upload(lines))
+    batch = Batch.objects.get()
+    url = reverse("appointments:batch-detail", args=[batch.pk])
+
+    english = logged_client.get(url).text
+    french = logged_client.get(url, headers={"Accept-Language": "fr"}).text
+    confirm = logged_client.get(reverse("appointments:batch-submit", args=[batch.pk])).text
+
+    assert '<strong data-count="total">1,200</strong>' in english
+    assert "Send 1,200 valid rows to HubSpot" in english
+    assert '<strong data-count="total">1\N{NO-BREAK SPACE}200</strong>' in french
+    assert f"Send 1,200 appointments to {portal}" in confirm

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
 from django.contrib.auth.models import User
@@ -197,3 +198,40 @@ def test_duplicates_found_in_hubspot_wait_for_a_decision_mailed_once(
     assert f"1 row is already in HubSpot portal {portal.hub_id}" in message.body
     submit(logged_client, batch, on_duplicate="skip")
     assert len(mail.outbox) == 1  # nothing left to send: no other mail
+
+
+def test_the_send_confirmation_counts_neither_skipped_duplicates_nor_rows_past_the_canary(
+    logged_client: Client, portal: Portal, hubspot: Any
+) -> None:
+    submit(logged_client, confirmed(logged_client, portal, rows_csv(30), "week.csv"))
+    second = confirmed(logged_client, portal, rows_csv(35), "week-and-more.csv")
+    url = reverse("appointments:batch-submit", args=[second.pk])
+
+    skip = logged_client.get(url, {"on_duplicate": "skip"}).text
+    canary = logged_client.get(
+        url, {"on_duplicate": "skip", "canary": "on", "canary_size": "3"}
+    ).text
+
+    assert f"Send 5 appointments to {portal}" in skip
+    assert "30 rows already sent to this portal are skipped: they are not sent again." in skip
+    assert f"Send the first 3 of 5 appointments to {portal}" in canary
+    # Undo exists: the page says so, never that the send cannot be taken back.
+    assert "cannot be taken back" not in skip
+    assert "HubSpot keeps archived records 90 days" in skip
+    submit(logged_client, second, on_duplicate="skip", canary="on", canary_size="3")
+    assert len(hubspot.appointments()) == 33
+
+
+def test_the_same_file_notice_gives_its_time_in_the_batch_zone_with_its_label(
+    logged_client: Client, portal: Portal, hubspot: Any
+) -> None:
+    first = confirmed(logged_client, portal, rows_csv(2), "week.csv")
+    upload_and_confirm(
+        logged_client, portal, csv_upload(rows_csv(2), name="week.csv"), tz="America/New_York"
+    )
+    second = Batch.objects.exclude(pk=first.pk).get()
+
+    page = logged_client.get(reverse("appointments:batch-detail", args=[second.pk])).text
+
+    when = first.created_at.astimezone(ZoneInfo("America/New_York"))
+    assert f"on {when:%Y-%m-%d %H:%M} {when.tzname()}." in page

@@ -142,3 +142,19 @@ def test_send_with_nothing_to_send_says_so_instead_of_confirming(
 
     assert "There are no valid rows left to send." in page.text
     assert "confirm-send" not in page.text
+
+
+def test_a_hubspot_fault_reads_as_one_clean_sentence_without_its_code(
+    logged_client: Client, portal: Portal, hubspot: Any
+) -> None:
+    upload(logged_client, portal, csv_upload(rows_csv(3)))
+    batch = Batch.objects.get()
+    hubspot.set_fault("503", path_contains="/batch/read")
+
+    page = logged_client.post(
+        reverse("appointments:batch-check-records", args=[batch.pk]), follow=True
+    ).text
+
+    assert "HubSpot could not be asked: The service is temporarily unavailable." in page
+    assert "unavailable.." not in page
+    assert "SERVICE_UNAVAILABLE" not in page and "HTTP 503" not in page

@@ -44,6 +44,13 @@ def test_a_booking_export_is_mapped_once_then_its_columns_changed_from_the_batch
     expect(page.locator("tr[data-column=A] .proposal")).to_contain_text("% sure")
     # The date takes its time of day from the "Time" column.
     expect(page.locator("select[name=how_1]")).to_have_value("time:2")
+    # The fixed time of day shows only once its choice is picked (no round trip).
+    fixed = page.locator("input[name=fixed_1]")
+    expect(fixed).to_be_hidden()
+    page.locator("select[name=how_1]").select_option("fixed")
+    expect(fixed).to_be_visible()
+    page.locator("select[name=how_1]").select_option("time:2")
+    expect(fixed).to_be_hidden()
     # The status words, with their counts, proposed as "Scheduled".
     values = page.locator("table[data-values=F]")
     expect(values).to_contain_text("Confirmed")

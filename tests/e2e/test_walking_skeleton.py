@@ -85,7 +85,7 @@ def test_it_connects_uploads_and_creates_appointments_in_calls_of_100(
 
     page.get_by_role("button", name="Send 249 valid rows to HubSpot").click()
     # The confirmation names the count and the portal before anything is sent.
-    page.get_by_role("button", name="Send 249 appointments to HubSpot").click()
+    page.get_by_role("button", name="Send 249 appointments to Riverside Care Network").click()
     expect(page.locator("#batch-status")).to_have_text("Completed", timeout=90_000)
     expect(page.locator("[data-count=created]")).to_have_text("249")
     expect(page.locator("[data-count=failed]")).to_have_text("0")

@@ -128,3 +128,18 @@ def test_a_large_file_whose_keys_cannot_be_looked_up_says_why_and_stores_nothing
     hubspot.set_fault("")
     confirm(logged_client)
     assert Batch.objects.get().rows.count() == len(ROWS)
+
+
+def test_an_owner_column_is_not_offered_as_values_to_map(
+    logged_client: Client, portal: Portal
+) -> None:
+    upload(logged_client, portal, csv_file([HEADER, *ROWS]))
+
+    page = logged_client.get(mapping_url())
+    values = form_values(page.text, "mapping-form")
+
+    # Owner emails resolve through the owners API: they are no enumeration words to map.
+    assert values["col_4"] == "p:hubspot_owner_id"
+    assert 'data-values="E"' not in page.text
+    assert not [name for name in values if name.startswith("value_4_")]
+    assert confirm(logged_client).status_code == 302

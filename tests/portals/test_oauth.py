@@ -176,3 +176,26 @@ def test_it_asks_for_a_reconnect_when_the_refresh_token_is_revoked(
         services.portal_access_token(portal=portal)
     portal.refresh_from_db()
     assert portal.status == Portal.Status.NEEDS_RECONNECT
+
+
+def test_a_connected_portal_is_named_by_its_account_name_with_its_hub_id_smaller(
+    logged_client: Client, hubspot: Any
+) -> None:
+    register_redirect_uri(CALLBACK)
+    follow(
+        logged_client,
+        consent(start(logged_client), decision="approve", hub_id=hubspot.hub_id),
+    )
+
+    portal = Portal.objects.get(hub_id=hubspot.hub_id)
+    page = logged_client.get(reverse("appointments:home")).text
+
+    assert portal.name == "Riverside Care Network (demo)"
+    assert str(portal) == "Riverside Care Network (demo)"
+    assert re.search(
+        r'<span class="portal-name">Riverside Care Network \(demo\)\s+'
+        rf'<small class="hub-id">hub ID {hubspot.hub_id}</small></span>',
+        page,
+    )
+    # Asked of HubSpot's account information API (its beta gives the name).
+    assert hubspot.journal("/account-info/2027-03-beta/details")

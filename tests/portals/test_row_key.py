@@ -85,3 +85,18 @@ def test_it_needs_a_login_and_a_post(portal: Portal, logged_client: Client) -> N
     assert logged_client.get(url).status_code == 405
     portal.refresh_from_db()
     assert portal.row_key_property == ""
+
+
+def test_the_button_is_offered_only_to_a_connection_that_may_create_the_property(
+    logged_client: Client, portal: Portal, hubspot: Any
+) -> None:
+    without = logged_client.get("/").content.decode()
+    portal.scopes = [*portal.scopes, "crm.schemas.appointments.write"]
+    portal.save()
+    granted = logged_client.get("/").content.decode()
+
+    assert "row-key-create" not in without
+    assert "This connection may not create properties" in without
+    assert "or choose a unique-value text property" in without
+    assert "row-key-create" in granted
+    assert "This connection may not create properties" not in granted

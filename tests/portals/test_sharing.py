@@ -46,7 +46,7 @@ def test_a_second_admin_reconnecting_keeps_the_portal_shared(
     # Both admins and the operator see it on their dashboard.
     for person in (user, second_admin, operator):
         client.force_login(person)
-        assert f"HubSpot {hubspot.hub_id}" in client.get(reverse("appointments:home")).text
+        assert f"hub ID {hubspot.hub_id}" in client.get(reverse("appointments:home")).text
 
 
 def test_only_an_admin_may_start_connecting_a_portal(

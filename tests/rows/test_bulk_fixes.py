@@ -145,9 +145,11 @@ def test_the_fix_form_offers_the_options_and_the_closest_one(
     logged_client: Client, portal: Portal, hubspot: Any
 ) -> None:
     lines = rows_csv(1)
-    lines[1] = lines[1].replace("Scheduled", "Schedulled")
+    # Too far from any option for the mapping screen to map it, close enough to suggest one.
+    lines[1] = lines[1].replace("Scheduled", "Sched")
     upload(logged_client, portal, csv_upload(lines))
     batch = Batch.objects.get()
+    assert batch.rows.get(row_number=2).state == BatchRow.State.INVALID
 
     form = logged_client.get(
         reverse("appointments:row-edit", args=[batch.pk, 2]), headers={"HX-Request": "true"}

@@ -19,8 +19,11 @@ from tests.web import (
     confirm,
     creates,
     csv_file,
+    csv_upload,
+    rows_csv,
     two_rows,
     upload,
+    upload_and_confirm,
 )
 
 
@@ -338,3 +341,25 @@ def test_it_hides_other_peoples_rows(
         ).status_code
         == 404
     )
+
+
+def test_the_fix_page_returns_to_the_page_of_the_table_showing_the_fixed_row(
+    logged_client: Client, portal: Portal
+) -> None:
+    lines = rows_csv(250)
+    lines[199] = lines[199].replace("Scheduled", "Tentative")  # row 200: on the second page
+    upload_and_confirm(logged_client, portal, csv_upload(lines))
+    batch = Batch.objects.get()
+    url = reverse("appointments:row-edit", args=[batch.pk, 200])
+    back = reverse("appointments:batch-detail", args=[batch.pk]) + "?page=2#row-200"
+
+    page = logged_client.get(url)
+    done = logged_client.post(url, {"c3": "Completed"})
+
+    assert f'<a href="{back}">' in page.text
+    assert done.status_code == 302 and done["Location"] == back
+    shown = logged_client.get(done["Location"]).text
+    row = shown[
+        shown.index('<tr id="row-200"') : shown.index("</tr>", shown.index('<tr id="row-200"'))
+    ]
+    assert "Ready" in row and "Completed" in row

@@ -280,3 +280,78 @@ def test_fixing_a_row_keeps_its_date_and_its_time_from_their_two_columns(
     assert (row.state, row.errors) == (BatchRow.State.READY, [])
     assert sent_properties(row)["hs_appointment_start"] == "2026-12-11T13:30:00Z"
     assert sent_properties(row)["visit_notes"] == "Bring the referral letter"
+
+
+def test_the_fix_form_shows_the_mapped_option_and_the_file_text(
+    logged_client: Client, portal: Portal
+) -> None:
+    # Row 2's "Confirmed" is sent as Scheduled by the value map: the Fix form selects
+    # Scheduled, says what the file holds, and proposes no other option.
+    upload(logged_client, portal, csv_file(BOOKING))
+    confirm(logged_client, {"col_3": ""})
+    batch = Batch.objects.get()
+    url = reverse("appointments:row-edit", args=[batch.pk, 2])
+
+    page = logged_client.get(url, headers={"HX-Request": "true"}).text
+
+    assert "(as in the file)" not in page
+    assert "Did you mean" not in page
+    assert "“Confirmed” in the file, sent as “Scheduled” by the batch's value map." in page
+    select = page[page.index('name="c5"') : page.index("</select>", page.index('name="c5"'))]
+    selected = [
+        part.split(">", 1)[1].split("<")[0].strip()
+        for part in select.split("<option")[1:]
+        if " selected" in part.split(">", 1)[0]
+    ]
+    assert selected == ["Scheduled"]
+
+
+def test_the_time_choices_offer_time_columns_first_and_only_what_applies(
+    logged_client: Client, portal: Portal
+) -> None:
+    upload(logged_client, portal, csv_file(BOOKING))
+
+    page = logged_client.get(mapping_url()).text
+
+    how = page[page.index('name="how_1"') : page.index("</select>", page.index('name="how_1"'))]
+    first_group = how.split("<optgroup")[0]
+    # Column C holds times: offered first; the other columns only under their own heading.
+    assert "column C “Time”" in first_group
+    assert "column D" not in first_group and "column E" not in first_group
+    assert '<optgroup label="Time of day from another column">' in how
+    # No column gives the end: "minutes after" it is no choice; the fixed time waits hidden
+    # until its option is picked.
+    assert "Minutes after" not in how
+    assert '<span class="fixed-time" hidden>' in page
+
+
+def test_minutes_after_the_start_is_offered_once_a_column_gives_the_start(
+    logged_client: Client, portal: Portal
+) -> None:
+    upload(logged_client, portal, csv_file(["Title,Start,Duration", "Visit,2026-12-10 09:00,30"]))
+
+    page = logged_client.get(mapping_url()).text
+    no_start = logged_client.post(
+        mapping_url(), {**form_values(page, "mapping-form"), "col_1": "", "refresh": "1"}
+    ).text
+
+    assert "Minutes after “Start time”" in page
+    assert "Minutes after “Start time”" not in no_start
+
+
+def test_the_mapping_and_send_pages_name_the_portal_by_its_account_name(
+    logged_client: Client, portal: Portal
+) -> None:
+    portal.name = "Riverside Care Network"
+    portal.save()
+    upload(logged_client, portal, csv_file(BOOKING))
+
+    mapping = logged_client.get(mapping_url()).text
+    confirm(logged_client, {"col_3": ""})
+    batch = Batch.objects.get()
+    send = logged_client.get(reverse("appointments:batch-submit", args=[batch.pk])).text
+    detail = logged_client.get(reverse("appointments:batch-detail", args=[batch.pk])).text
+
+    assert "3 data rows for portal Riverside Care Network, times read in" in mapping
+    assert "Send 3 appointments to Riverside Care Network" in send
+    assert f'<small class="hub-id">hub ID {portal.hub_id}</small>' in detail

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import hashlib
 import json
+import re
 import zoneinfo
 from pathlib import Path
 from typing import Any
@@ -13,17 +16,18 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from appointments.hubspot.errors import HubSpotError
 from appointments.hubspot.schema import Schema
-from appointments.intake.cells import column_labels
+from appointments.intake.cells import column_index, column_labels
 from appointments.intake.converters import RECORD_ID_PROPERTY
 from appointments.intake.encoding import association_object_types
 from appointments.intake.errors import IntakeError
 from appointments.intake.headers import repeated_targets, sample_values
-from appointments.intake.keys import resolved_keys
+from appointments.intake.keys import OWNER_PROPERTY, resolved_keys
 from appointments.intake.mapping import ColumnTarget
 from appointments.intake.readers import Table
 from appointments.intake.rows import ValidatedRow
 from appointments.intake.tuning import DATE_ORDERS, ambiguous_date_columns, date_order_verdicts
 from appointments.intake.validation import validate_table
+from appointments.intake.values import value_map_from_rows
 from appointments.management.acting import acting_user, add_user_argument, deny_as_error
 from appointments.models import Batch, BatchRow, Portal, Upload
 from appointments.services import batches as batch_services
@@ -100,6 +104,19 @@ class Command(BaseCommand):
             "--date-order",
             choices=DATE_ORDERS,
             help="Day/month order for date columns whose values all read both ways",
+        )
+        parser.add_argument(
+            "--value-map",
+            action="append",
+            default=[],
+            metavar="COLUMN=FILE",
+            help=(
+                "What the file's own words mean in an enumeration column, as on the mapping "
+                "screen: COLUMN is the header (or the column's letter), FILE a CSV of two "
+                "columns, the file's text and the option it means (label or internal value), "
+                "e.g. Confirmed,Scheduled. Repeat it for several columns; it adds to (and wins "
+                "over) the value map of a saved mapping"
+            ),
         )
         parser.add_argument("--dry-run", action="store_true", help="Validate only; send nothing")
         parser.add_argument(
@@ -184,6 +201,8 @@ class Command(BaseCommand):
                 "and save the mapping (--mapping)."
             )
         mapping = [proposal.target for proposal in proposals]
+        for spec in options["value_map"]:
+            self._add_value_map(spec, table.headers, mapping, schema)
         try:
             keys = keys_resolve(portal=portal, mapping=mapping, rows=table.rows)
             if options["create_contacts"] and not options["dry_run"] and keys:
@@ -255,6 +274,59 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(output, ensure_ascii=False))
         if refused:
             raise CommandError(refused)
+
+    def _add_value_map(
+        self,
+        spec: str,
+        headers: list[str],
+        mapping: list[ColumnTarget | None],
+        schema: Schema,
+    ) -> None:
+        """Apply one ``--value-map COLUMN=FILE`` to ``mapping`` in place (the rules of the
+        mapping screen's value map: ``intake.values.value_map_from_rows``); CommandError
+        naming what to fix for a malformed spec, an unknown column, a column that is no
+        enumeration, or a bad line of FILE."""
+        column, sep, name = spec.partition("=")
+        if not sep or not column.strip() or not name.strip():
+            raise CommandError(
+                f"--value-map “{spec}”: write COLUMN=FILE, e.g. --value-map Status=statuses.csv."
+            )
+        wanted = column.strip().casefold()
+        index = next((i for i, h in enumerate(headers) if h.strip().casefold() == wanted), None)
+        if index is None and re.fullmatch(r"[A-Z]{1,3}", column.strip()):
+            index = column_index(column.strip())
+        if index is None or not 0 <= index < len(headers):
+            raise CommandError(
+                f"--value-map: the file has no column “{column.strip()}”. Its columns: "
+                + ", ".join(f"“{h}”" for h in headers if h)
+                + "."
+            )
+        target = mapping[index]
+        prop = (
+            next((p for p in schema.properties if p.name == target.name), None)
+            if target is not None and target.kind == "property"
+            else None
+        )
+        if prop is None or prop.type != "enumeration" or prop.name == OWNER_PROPERTY:
+            raise CommandError(
+                f"--value-map: column “{headers[index]}” does not go to a property with options "
+                "(like the appointment status), so it has no values to map. Map it to one with "
+                "a saved mapping (--mapping), or leave --value-map out for it."
+            )
+        path = Path(name.strip())
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                pairs = value_map_from_rows(prop, list(csv.reader(handle)), source=path.name)
+        except OSError as exc:
+            raise CommandError(f"--value-map: cannot read {path}: {exc.strerror}.") from None
+        except (UnicodeDecodeError, csv.Error):
+            raise CommandError(
+                f"--value-map: {path.name} is not a UTF-8 CSV file. Save it as CSV UTF-8."
+            ) from None
+        except IntakeError as exc:
+            raise CommandError(f"--value-map: {exc.message}") from None
+        assert target is not None
+        mapping[index] = dataclasses.replace(target, values=(*target.values, *pairs))
 
     def _create_and_send(
         self,

@@ -16,6 +16,14 @@ from appointments.services import access
 from appointments.services.access import Action
 
 
+def _account_name(client: HubSpotClient) -> str:
+    """The account's name, "" when HubSpot does not give it (a beta endpoint)."""
+    try:
+        return client.get_account_name()
+    except HubSpotError:
+        return ""
+
+
 def portal_connect_private_app(*, user: User, access_token: str) -> Portal:
     """Ask HubSpot which portal ``access_token`` belongs to and store it (no expiry, no
     refresh token). Reconnecting keeps who may use the portal. Raises PermissionDenied unless
@@ -23,8 +31,10 @@ def portal_connect_private_app(*, user: User, access_token: str) -> Portal:
     access.require(user, Action.PORTAL_MANAGE)
     with HubSpotClient(access_token) as client:
         hub_id, domain = client.get_account_details()
+        name = _account_name(client)
     portal, _created = Portal.objects.get_or_create(hub_id=hub_id, defaults={"connected_by": user})
     portal.hub_domain = domain
+    portal.name = name or portal.name
     portal.auth_kind = Portal.AuthKind.PRIVATE_APP
     portal.status = Portal.Status.ACTIVE
     portal.status_message = ""
