@@ -17,14 +17,12 @@ look only reads HubSpot, so starting it again is harmless. Keyword-only, typed f
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.db import DatabaseError, connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.tasks import task
 from django.utils import timezone
@@ -37,6 +35,7 @@ from appointments.services import access
 from appointments.services.access import Action as AccessAction
 from appointments.services.batches import batch_send_checked
 from appointments.services.duplicates import DuplicatesUndecided, duplicates_in_hubspot
+from appointments.services.leases import LeaseKeeper
 from appointments.services.notifications import batch_notify
 from appointments.services.portals import PortalNeedsReconnect
 from appointments.services.sending import this_worker, worker_lease
@@ -147,35 +146,6 @@ def _mine(batch_id: str) -> Any:
     )
 
 
-class _Lease:
-    """Renews this worker's lease on the look every quarter of the lease, from a thread of
-    its own, so a long call never makes a living worker look dead."""
-
-    def __init__(self, batch_id: str) -> None:
-        self._batch_id = batch_id
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="hubportal-search", daemon=True)
-
-    def __enter__(self) -> _Lease:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        try:
-            while not self._stop.wait(settings.HUBPORTAL_WORKER_LEASE_SECONDS / 4):
-                try:
-                    if not _mine(self._batch_id).update(hubspot_search_heartbeat_at=timezone.now()):
-                        return
-                except DatabaseError:
-                    logger.warning("Could not renew the lease on batch %s's look", self._batch_id)
-        finally:
-            connection.close()
-
-
 def batch_search_run(*, batch_id: str) -> None:
     """Look in HubSpot for appointments like the batch's ready rows
     (``duplicates.duplicates_in_hubspot``), saving ``(done, planned)`` searches as it goes,
@@ -204,7 +174,10 @@ def batch_search_run(*, batch_id: str) -> None:
         user = batch.hubspot_search_by
         if user is None or not access.can(user, AccessAction.BATCH_ACT, batch):
             raise PermissionDenied
-        with _Lease(batch_id):
+        with LeaseKeeper(
+            lambda: bool(_mine(batch_id).update(hubspot_search_heartbeat_at=timezone.now())),
+            f"the look of batch {batch_id}",
+        ):
             found = duplicates_in_hubspot(batch=batch, user=user, progress=progress)
     except _Lost:
         return

@@ -58,7 +58,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import DatabaseError, connection, models, transaction
+from django.db import connection, models, transaction
 from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, Value
 from django.db.models.functions import Coalesce
 from django.tasks import TaskResultStatus, task
@@ -82,6 +82,7 @@ from appointments.hubspot.errors import (
 from appointments.intake.encoding import RowLayout
 from appointments.models import Batch, BatchCall, BatchRow
 from appointments.services import access, updating
+from appointments.services.leases import LeaseKeeper
 from appointments.services.matching import ValueIndex, match_results
 from appointments.services.notifications import batch_notify
 from appointments.services.portals import PortalNeedsReconnect, portal_access_token
@@ -150,37 +151,6 @@ def _heartbeat(batch: Batch) -> None:
     """Renew the lease between attempts; raises _Lost when another worker holds the batch."""
     if not _renew_lease(str(batch.pk)):
         raise _Lost
-
-
-class _LeaseKeeper:
-    """Renews the lease every quarter of ``HUBPORTAL_WORKER_LEASE_SECONDS`` from a thread of its
-    own, so a living worker never looks dead however long a call or a database write takes."""
-
-    def __init__(self, batch_id: str) -> None:
-        self._batch_id = batch_id
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="hubportal-lease", daemon=True)
-
-    def __enter__(self) -> _LeaseKeeper:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        interval = settings.HUBPORTAL_WORKER_LEASE_SECONDS / 4
-        try:
-            while not self._stop.wait(interval):
-                try:
-                    if not _renew_lease(self._batch_id):
-                        return  # taken over or finished: the lanes notice at their next attempt
-                except DatabaseError:
-                    # A busy or unreachable database: try again; the lease allows four misses.
-                    logger.warning("Could not renew the lease on batch %s", self._batch_id)
-        finally:
-            connection.close()
 
 
 def sending_stretch_closed() -> dict[str, Any]:
@@ -1098,7 +1068,7 @@ def batch_send(*, batch_id: str) -> None:
     if not access.can(sender, access.Action.BATCH_ACT, batch):
         pause: _Pause | None = _Pause(stored("paused_not_allowed", user=sender.get_username()))
     else:
-        with _LeaseKeeper(batch_id):
+        with LeaseKeeper(lambda: _renew_lease(batch_id), f"batch {batch_id}"):
             pause = _run_lanes(batch_id, mine)
     if pause is not None:
         if _pause(batch, pause.message):
