@@ -462,11 +462,7 @@ def batch_check_hubspot(request: AuthenticatedRequest, batch_id: str) -> HttpRes
     return redirect("appointments:batch-detail", batch_id=batch.pk)
 
 
-@require_POST
-@login_required
-def batch_retry(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
-    batch = _acting_on(request, batch_id)
-    queued = batch_services.batch_retry_failed(user=request.user, batch=batch)
+def _say_sent_again(request: AuthenticatedRequest, queued: int) -> None:
     if queued:
         messages.success(
             request,
@@ -479,6 +475,14 @@ def batch_retry(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
         )
     else:
         messages.info(request, _("There are no failed rows to send again."))
+
+
+@require_POST
+@login_required
+def batch_retry(request: AuthenticatedRequest, batch_id: str) -> HttpResponse:
+    batch = _acting_on(request, batch_id)
+    queued = batch_services.batch_retry_failed(user=request.user, batch=batch)
+    _say_sent_again(request, queued)
     return redirect("appointments:batch-detail", batch_id=batch.pk)
 
 
@@ -497,18 +501,7 @@ def batch_resend_unfound(request: AuthenticatedRequest, batch_id: str) -> HttpRe
         )
         return redirect("appointments:batch-detail", batch_id=batch.pk)
     queued = batch_services.batch_resend_unfound(user=request.user, batch=batch)
-    if queued:
-        messages.success(
-            request,
-            ngettext(
-                "Sending %(count)s row to HubSpot again.",
-                "Sending %(count)s rows to HubSpot again.",
-                queued,
-            )
-            % {"count": queued},
-        )
-    else:
-        messages.info(request, _("There are no failed rows to send again."))
+    _say_sent_again(request, queued)
     return redirect("appointments:batch-detail", batch_id=batch.pk)
 
 
