@@ -788,23 +788,13 @@ class HubSpotClient:
         keeps (``services.resolving``). Raises HubSpotError."""
         if not 0 < len(values) <= MAX_BATCH_INPUTS:
             raise ValueError(f"search_in takes 1 to {MAX_BATCH_INPUTS} values")
-        body: dict[str, Any] = {
-            "filterGroups": [
-                {"filters": [{"propertyName": property_name, "operator": "IN", "values": values}]}
-            ],
-            "properties": list(dict.fromkeys([property_name, *properties])),
-            "limit": 200,
-            "sorts": ["hs_object_id"],
-            "after": after or "0",
-        }
-        data = self._json(
-            self._request(
-                "POST", f"/crm/objects/2026-03/{object_type}/search", paced=False, json=body
-            )
+        page = self.search_page(
+            object_type,
+            [{"filters": [{"propertyName": property_name, "operator": "IN", "values": values}]}],
+            list(dict.fromkeys([property_name, *properties])),
+            after,
         )
-        next_after = ((data.get("paging") or {}).get("next") or {}).get("after")
-        records = [_record(item) for item in data.get("results", [])]
-        return records, str(next_after) if next_after else None
+        return page.records, page.after
 
     # POST /crm/objects/2026-03/{objectType}/search: https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm
     # ("Limitations": 200 records a page, 10,000 results a query, its own per-second limit)
