@@ -44,6 +44,12 @@ UNDO_OUTCOMES: dict[str, Callable[[int], str]] = {
         "undo count", "being archived", "being archived", n
     ),
     RowUndo.Outcome.ARCHIVED: lambda n: npgettext("undo count", "archived", "archived", n),
+    RowUndo.Outcome.RESTORING: lambda n: npgettext(
+        "undo count", "being restored", "being restored", n
+    ),
+    RowUndo.Outcome.RESTORED: lambda n: npgettext(
+        "undo count", "restored to its previous values", "restored to their previous values", n
+    ),
     RowUndo.Outcome.CHANGED: lambda n: npgettext(
         "undo count", "kept: changed in HubSpot since", "kept: changed in HubSpot since", n
     ),

@@ -117,6 +117,9 @@ def test_rows_with_a_record_id_update_it_and_the_others_are_created_then_undo_re
         two: RowUndo.Outcome.RESTORED,
         rows[4].hubspot_id: RowUndo.Outcome.ARCHIVED,
     }
+    # The batch page counts each outcome of the undo.
+    page = logged_client.get(reverse("appointments:batch-detail", args=[batch.pk])).text
+    assert "restored to their previous values" in page and "archived" in page
 
 
 def test_update_only_leaves_out_rows_without_a_record_id(
