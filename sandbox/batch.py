@@ -45,6 +45,25 @@ class Outcome:
     error: InputError | None = None
 
 
+def appointment_definitions(portal: Portal) -> dict[str, tuple[dict[str, Any], bool]]:
+    """``{name: (definition, required)}`` of the portal's appointment properties, as every
+    write (create, update, upsert) checks values against them: the owner property's options
+    are the portal's active owners, by owner ID
+    (https://developers.hubspot.com/docs/api-reference/latest/crm/owners/guide)."""
+    definitions = {
+        row.name: (row.definition, row.required)
+        for row in PropertyDefinition.objects.filter(
+            portal=portal, object_type=catalog.APPOINTMENTS
+        )
+    }
+    if OWNER_PROPERTY in definitions:
+        definition, required = definitions[OWNER_PROPERTY]
+        owners = Owner.objects.filter(portal=portal, archived=False)
+        options = [{"value": o.owner_id, "label": o.email} for o in owners]
+        definitions[OWNER_PROPERTY] = ({**definition, "options": options}, required)
+    return definitions
+
+
 def batch_create(
     portal: Portal,
     payload: dict[str, Any],
@@ -79,19 +98,7 @@ def batch_create(
     traced = all(isinstance(t, str) and t for t in trace_ids) and len(set(trace_ids)) == len(
         trace_ids
     )
-    definitions = {
-        row.name: (row.definition, row.required)
-        for row in PropertyDefinition.objects.filter(
-            portal=portal, object_type=catalog.APPOINTMENTS
-        )
-    }
-    if OWNER_PROPERTY in definitions:
-        # The owner property's options are the portal's active owners, by owner ID
-        # (https://developers.hubspot.com/docs/api-reference/latest/crm/owners/guide).
-        definition, required = definitions[OWNER_PROPERTY]
-        owners = Owner.objects.filter(portal=portal, archived=False)
-        options = [{"value": o.owner_id, "label": o.email} for o in owners]
-        definitions[OWNER_PROPERTY] = ({**definition, "options": options}, required)
+    definitions = appointment_definitions(portal)
     labels = {
         row.type_id: row
         for row in AssociationLabel.objects.filter(

@@ -19,12 +19,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from sandbox import catalog
 from sandbox.api import api_view
-from sandbox.batch import batch_create, record_json
+from sandbox.batch import appointment_definitions, batch_create, record_json
 from sandbox.batch_checks import check_properties, value_hash
 from sandbox.clock import iso
 from sandbox.context import ApiContext, error_response, unknown_object_type
 from sandbox.db import write_transaction
-from sandbox.models import CrmRecord, PropertyDefinition, UniqueValue
+from sandbox.models import CrmRecord, UniqueValue
 
 
 def _bad(ctx: ApiContext, message: str) -> JsonResponse:
@@ -56,11 +56,10 @@ def update_batch(request: HttpRequest, ctx: ApiContext, object_type: str) -> Htt
         return _bad(ctx, "Invalid input JSON: inputs must be a list.")
     if len(inputs) > 100:
         return _bad(ctx, f"Too many inputs: {len(inputs)}. A batch takes at most 100 inputs.")
+    # An update names only what it changes: no property is required.
     definitions = {
-        row.name: (row.definition, False)
-        for row in PropertyDefinition.objects.filter(
-            portal=ctx.portal, object_type=catalog.APPOINTMENTS
-        )
+        name: (definition, False)
+        for name, (definition, _required) in appointment_definitions(ctx.portal).items()
     }
     changes: dict[str, dict[str, str]] = {}
     cleared: dict[str, set[str]] = {}
@@ -147,10 +146,8 @@ def upsert_batch(request: HttpRequest, ctx: ApiContext, object_type: str) -> Htt
     if len(inputs) > 100:
         return _bad(ctx, f"Too many inputs: {len(inputs)}. A batch takes at most 100 inputs.")
     definitions = {
-        row.name: row.definition
-        for row in PropertyDefinition.objects.filter(
-            portal=ctx.portal, object_type=catalog.APPOINTMENTS
-        )
+        name: definition
+        for name, (definition, _required) in appointment_definitions(ctx.portal).items()
     }
     keys = [(str(i.get("idProperty", "")), str(i.get("id", ""))) for i in inputs]
     for name, value in keys:

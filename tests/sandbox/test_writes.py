@@ -8,6 +8,7 @@ import requests
 
 from appointments.models import Portal
 from sandbox.models import CrmRecord
+from sandbox.seed import DEMO_OWNERS
 from tests.web import hubspot_update
 
 
@@ -135,4 +136,38 @@ def test_sandbox_batch_upsert_creates_or_updates_by_a_unique_value(
     assert (updated["new"], updated["id"]) == (False, created["id"])
     assert updated["properties"]["hs_appointment_name"] == "Second"
     assert len(hubspot.appointments()) == 1
+    assert hubspot.contract_violations() == []
+
+
+def test_sandbox_batch_update_and_upsert_take_an_active_owner_as_create_does(
+    portal: Portal, hubspot: Any
+) -> None:
+    # The owner property's options are the portal's active owners for every write, not only
+    # for creates: rescheduling an appointment with its owner must not be refused.
+    active = next(owner for owner in DEMO_OWNERS if not owner[5])[0]
+    archived = next(owner for owner in DEMO_OWNERS if owner[5])[0]
+    created = requests.post(
+        hubspot.url("/crm/objects/2026-03/0-421/batch/create"),
+        json={
+            "inputs": [
+                {
+                    "properties": {
+                        "hs_appointment_name": "A",
+                        "hs_appointment_start": "2026-12-01T09:00:00Z",
+                        "hs_appointment_end": "2026-12-01T10:00:00Z",
+                        "hubspot_owner_id": active,
+                    }
+                }
+            ]
+        },
+        headers={"Authorization": f"Bearer {hubspot.token}"},
+        timeout=10,
+    ).json()
+    record_id = created["results"][0]["id"]
+
+    updated = hubspot_update(hubspot, record_id, {"hubspot_owner_id": active})
+    refused = hubspot_update(hubspot, record_id, {"hubspot_owner_id": archived})
+
+    assert updated.status_code == 200, updated.text
+    assert refused.status_code == 400 and refused.json()["category"] == "VALIDATION_ERROR"
     assert hubspot.contract_violations() == []
