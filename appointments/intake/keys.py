@@ -63,6 +63,9 @@ def key_property(target: ColumnTarget) -> str | None:
     return target.match_property
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
 def normalise_key(text: str, match_property: str) -> str:
     """One key as HubSpot compares it; raises CellProblem ``bad_key`` (with ``kind`` ``email``,
     ``domain`` or ``value`` and the ``part``) when it cannot be one: "not an email" is said
@@ -74,8 +77,11 @@ def normalise_key(text: str, match_property: str) -> str:
     text = text.strip()
     if match_property == "email":
         key = text.lower()
+        # Django's validator takes ASCII local parts only; an address may hold letters beyond
+        # ASCII before the @ (RFC 6531, "chloé.nguyen@example.org"): each is checked as a letter.
+        local, at, domain = key.rpartition("@")
         try:
-            validate_email(key)
+            validate_email(_NON_ASCII.sub("a", local) + at + domain)
         except ValidationError:
             raise CellProblem("bad_key", kind="email", part=text) from None
         return key

@@ -36,6 +36,8 @@ def test_a_website_is_compared_as_its_domain(text: str, domain: str) -> None:
         ("a@acme.com", "domain"),
         ("not an email", "email"),
         ("51234500003", "email"),
+        ("chloé nguyen@example.org", "email"),
+        ("chloé@@example.org", "email"),
     ],
 )
 def test_a_key_of_the_wrong_shape_is_refused(text: str, kind: str) -> None:
@@ -47,6 +49,8 @@ def test_a_key_of_the_wrong_shape_is_refused(text: str, kind: str) -> None:
 def test_emails_and_names_are_compared_lowercase() -> None:
     assert normalise_key(" Amina.Rivera0@Example.org ", "email") == "amina.rivera0@example.org"
     assert normalise_key("Annual  Check-up", "dealname") == "annual check-up"
+    # Letters beyond ASCII before the @ (RFC 6531), as the demo portal's own contacts have.
+    assert normalise_key("Chloé.Nguyen2@example.org", "email") == "chloé.nguyen2@example.org"
     assert owner_key("Tom  Keller") == "name:tom keller"
     assert owner_key("70110002") == "id:70110002"
 
