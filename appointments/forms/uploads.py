@@ -602,7 +602,15 @@ def proposal_text(
     proposal: Proposal | None, chosen: ColumnTarget | None
 ) -> dict[str, object] | None:
     """How the mapping screen shows why a target was proposed: ``{"confidence": 0-100,
-    "why": sentence}``, or None when nothing was proposed or another target is ``chosen``."""
+    "why": sentence}``, or None when nothing was proposed or another target is ``chosen``.
+    An ignore learned in this portal is said too, while the column stays ignored."""
+    if proposal is not None and proposal.reason == "learned" and proposal.target is None:
+        # An ignore learned from an earlier file is said, never silent: the person may have
+        # ignored the column once only to get past a problem.
+        if chosen is not None:
+            return None
+        why = _("ignored for this header before, in this portal; choose a target to send it")
+        return {"confidence": proposal.confidence, "why": why}
     if proposal is None or proposal.target is None or chosen is None:
         return None
     if choice_value(proposal.target) != choice_value(chosen):

@@ -355,3 +355,17 @@ def test_the_mapping_and_send_pages_name_the_portal_by_its_account_name(
     assert "3 data rows for portal Riverside Care Network, times read in" in mapping
     assert "Send 3 appointments to Riverside Care Network" in send
     assert f'<small class="hub-id">hub ID {portal.hub_id}</small>' in detail
+
+
+def test_a_column_ignored_once_is_proposed_ignored_next_time_and_says_so(
+    logged_client: Client, portal: Portal
+) -> None:
+    upload(logged_client, portal, csv_file(BOOKING))
+    confirm(logged_client, {"col_4": ""})  # the notes, ignored this once
+    upload(logged_client, portal, csv_file(BOOKING))
+
+    page = logged_client.get(mapping_url()).text
+
+    assert form_values(page, "mapping-form")["col_4"] == ""
+    # Never silent: the screen says why the column is left out, and how to send it.
+    assert "ignored for this header before, in this portal; choose a target to send it" in page
