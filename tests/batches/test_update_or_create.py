@@ -76,6 +76,9 @@ def test_rows_with_a_record_id_update_it_and_the_others_are_created_then_undo_re
     assert batch.rows.filter(state=BatchRow.State.READY).count() == 3
     page = logged_client.get(reverse("appointments:batch-submit", args=[batch.pk]))
     assert 'name="write_mode" value="update_only"' in page.text
+    # The confirmation says what an update batch does, and what its Undo does.
+    assert "HubSpot creates or updates them at once" in page.text
+    assert "writes back the values of those it updated" in page.text
 
     batch = _send(logged_client, batch, write_mode="update")
     assert batch.status == Batch.Status.COMPLETED
