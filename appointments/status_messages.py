@@ -26,6 +26,10 @@ MESSAGES: dict[str, Promise] = {
     # Why a call's rows failed (``BatchCall.error_said``).
     "worker_stopped": _("the worker stopped while the call was out"),
     "answer_lost": _("the answer was lost"),
+    "write_call_refused": _(
+        "HubSpot refused the whole call of %(count)s rows because of one of them: %(reason)s. "
+        "Fix the row it names; the others are sent again as they are."
+    ),
     "resend_duplicate_row_key": _("HubSpot refused a resend as a duplicate row key."),
     "hubspot_kept_refusing": _("HubSpot kept refusing this call."),
     "row_unconfirmed": _(

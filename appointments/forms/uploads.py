@@ -609,8 +609,10 @@ def proposal_text(
         # ignored the column once only to get past a problem.
         if chosen is not None:
             return None
-        why = _("ignored for this header before, in this portal; choose a target to send it")
-        return {"confidence": proposal.confidence, "why": why}
+        return {
+            "confidence": proposal.confidence,
+            "why": _("ignored for this header before, in this portal; choose a target to send it"),
+        }
     if proposal is None or proposal.target is None or chosen is None:
         return None
     if choice_value(proposal.target) != choice_value(chosen):

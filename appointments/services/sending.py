@@ -692,14 +692,19 @@ def _write_group(call: BatchCall, lane: _Lane, kind: str, rows: list[BatchRow]) 
                 access_token_expires_at=timezone.now()
             )
         except HubSpotError as exc:
-            # A whole-call refusal: nothing was written by this request.
+            # A whole-call refusal: nothing was written by this request. HubSpot names the
+            # input at fault in its own words only, so every row says the call was refused
+            # whole: the row HubSpot names is fixed, the others are sent again as they are.
+            message = message_text(
+                stored("write_call_refused", count=len(rows), reason={"text": str(exc)})
+            )
             for row in rows:
                 if row.state != BatchRow.State.CREATED:
                     row.state, row.error_category = (
                         BatchRow.State.FAILED,
                         (exc.category or f"HTTP_{exc.status}"),
                     )
-                    row.error_message = exc.message
+                    row.error_message = message
             _save_rows(rows)
             return
         else:

@@ -12,7 +12,8 @@ from django.urls import reverse
 from appointments.models import Batch, BatchRow, Portal, RowUndo, RowWrite
 from appointments.services.undo import batch_undo_run
 from sandbox.models import CrmRecord
-from sandbox.seed import DEMO_CONTACT_IDS
+from sandbox.models import Owner as SandboxOwner
+from sandbox.seed import DEMO_CONTACT_IDS, DEMO_OWNERS
 from tests.web import (
     BATCH_HEADER,
     confirm_proposed,
@@ -286,3 +287,35 @@ def test_a_row_naming_no_appointment_fails_saying_so_and_once_fixed_updates_the_
     assert _record(two).properties["hs_appointment_name"] == "Renamed 2"
     # What undo would restore is the fixed record's own earlier value.
     assert RowWrite.objects.get(pk=wrong.pk).before == {"hs_appointment_name": "Visit 2"}
+
+
+def test_an_update_call_refused_whole_says_so_on_every_row(
+    logged_client: Client, portal: Portal, hubspot: Any
+) -> None:
+    first = _send(logged_client, _upload(logged_client, portal, rows_csv(2), "first.csv"))
+    one, two = first.rows.order_by("row_number").values_list("hubspot_id", flat=True)
+    owner = next(o for o in DEMO_OWNERS if not o[5])
+    lines = ["Record ID,Appointment name,Owner", f"{one},Moved 1,{owner[2]}", f"{two},Moved 2,"]
+    batch = _upload(
+        logged_client,
+        portal,
+        lines,
+        "owners.csv",
+        col_0="p:hs_object_id",
+        col_2="p:hubspot_owner_id",
+    )
+    assert batch.rows.filter(state=BatchRow.State.READY).count() == 2
+    # Deactivated in HubSpot after the file was checked: HubSpot refuses the call whole.
+    SandboxOwner.objects.filter(owner_id=owner[0]).update(archived=True)
+
+    batch = _send(logged_client, batch, write_mode="update")
+
+    rows = list(batch.rows.order_by("row_number"))
+    assert [row.state for row in rows] == [BatchRow.State.FAILED] * 2
+    for row in rows:
+        # Not the first row's error copied onto the second: the call was refused whole.
+        assert row.error_message.startswith(
+            "HubSpot refused the whole call of 2 rows because of one of them: "
+        ), row.error_message
+        assert "Fix the row it names; the others are sent again as they are." in row.error_message
+    assert _record(two).properties["hs_appointment_name"] == "Visit 2"
