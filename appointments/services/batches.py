@@ -793,11 +793,25 @@ def batch_retry_failed(*, user: User, batch: Batch) -> int:
     queued. Raises PermissionDenied unless ``user`` may act on the batch (``services.access``).
     """
     access.require(user, Action.BATCH_ACT, batch)
-    if not batch_can(status=batch.status, action=StateAction.QUEUE):
-        return 0  # being sent (or stored, checked, undone): nothing to retry now
-    batch.rows.filter(state=BatchRow.State.FAILED).exclude(error_category__in=UNSETTLED).exclude(
-        REFUSED_ROWS
-    ).update(state=BatchRow.State.READY, call=None, error_category="", error_message="")
+    failed = batch.rows.filter(state=BatchRow.State.FAILED)
+    return _send_again(
+        user=user,
+        batch=batch,
+        rows=failed.exclude(error_category__in=UNSETTLED).exclude(REFUSED_ROWS),
+    )
+
+
+def _send_again(*, user: User, batch: Batch, rows: QuerySet[BatchRow]) -> int:
+    """Make ``rows`` (failed ones) ready and queue the batch; 0, sending nothing, when none
+    was made ready (a second click, a stale tab) or the batch is a draft or cannot be queued
+    now (being sent, stored, checked, undone). A draft is sent only through Send, with its
+    confirmation, its look in HubSpot and its duplicate choice: never by a retry."""
+    if batch.status == Batch.Status.DRAFT or not batch_can(
+        status=batch.status, action=StateAction.QUEUE
+    ):
+        return 0
+    if not rows.update(state=BatchRow.State.READY, call=None, error_category="", error_message=""):
+        return 0
     return batch_queue(batch=batch, user=user)
 
 
@@ -976,14 +990,11 @@ def batch_resend_unfound(*, user: User, batch: Batch) -> int:
     Returns the number of rows queued (0 when the batch cannot be queued now: being sent,
     stored, checked). Raises PermissionDenied unless ``user`` may act on the batch."""
     access.require(user, Action.BATCH_ACT, batch)
-    if not batch_can(status=batch.status, action=StateAction.QUEUE):
-        return 0
     resent = batch.rows.filter(state=BatchRow.State.FAILED, error_category=NOT_FOUND_BY_SEARCH)
-    logger.warning(
-        "Batch %s: %s resends %d rows search did not show", batch.pk, user, resent.count()
-    )
-    resent.update(state=BatchRow.State.READY, call=None, error_category="", error_message="")
-    return batch_queue(batch=batch, user=user)
+    queued = _send_again(user=user, batch=batch, rows=resent)
+    if queued:
+        logger.warning("Batch %s: %s resends rows search did not show", batch.pk, user)
+    return queued
 
 
 @dataclass(frozen=True)

@@ -194,7 +194,7 @@ def test_resend_anyway_sends_rows_search_did_not_show_after_the_warning(
     BatchCall.objects.filter(batch=batch).update(sent_at=timezone.now() - timedelta(minutes=3))
     logged_client.post(reverse("appointments:batch-check-hubspot", args=[batch.pk]))
     page = logged_client.get(reverse("appointments:batch-detail", args=[batch.pk])).text
-    assert "search did not show 2 rows 3 minutes after sending; they may still appear." in page
+    assert "search did not show 2 rows 3 min after sending; they may still appear." in page
 
     logged_client.post(
         reverse("appointments:batch-resend-unfound", args=[batch.pk]),
@@ -255,3 +255,23 @@ def test_a_row_key_chosen_after_the_send_never_calls_its_rows_not_created(
     assert set(batch.rows.values_list("error_category", flat=True)) == {"NOT_FOUND_BY_SEARCH"}
     logged_client.post(reverse("appointments:batch-retry", args=[batch.pk]))
     assert len(hubspot.appointments()) == 2
+
+
+def test_retry_and_resend_anyway_never_send_a_draft_past_its_confirmation(
+    logged_client: Client, portal: Portal, hubspot: Any
+) -> None:
+    # A crafted POST or a stale tab: the draft's rows are sent only through Send, with its
+    # confirmation, its look in HubSpot and its duplicate choice.
+    upload(logged_client, portal, csv_upload(rows_csv(3)))
+    batch = Batch.objects.get()
+    assert batch.status == Batch.Status.DRAFT
+
+    logged_client.post(reverse("appointments:batch-retry", args=[batch.pk]))
+    logged_client.post(
+        reverse("appointments:batch-resend-unfound", args=[batch.pk]), {"accept_duplicates": "yes"}
+    )
+
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.DRAFT
+    assert batch.rows.filter(state=BatchRow.State.READY).count() == 3
+    assert hubspot.journal("/batch/create", method="POST") == []
