@@ -473,6 +473,20 @@ class _Lane:
             self._client = None
 
 
+def _daily_limit_pause() -> _Pause:
+    """HubSpot's daily limit is reached: pause, resuming by itself after DAILY_LIMIT_RETRY."""
+    return _Pause(
+        stored("paused_daily_limit", minutes=int(DAILY_LIMIT_RETRY.total_seconds() // 60)),
+        resume_after=DAILY_LIMIT_RETRY,
+    )
+
+
+def _rate_limit_wait(exc: HubSpotRateLimitError) -> float:
+    """Seconds to wait after a 429 (not processed): what HubSpot asks, else a second for the
+    per-second limit and ten for the 10-second window."""
+    return exc.retry_after or (1.0 if exc.policy_name == "SECONDLY" else 10.0)
+
+
 def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
     """Send one claimed call until its outcome is known (or bounded retries run out).
 
@@ -521,15 +535,9 @@ def _send_call(call: BatchCall, lane: _Lane, *, unknown: bool = False) -> None:
             raise _Pause(stored("paused_reconnect", reason={"text": str(exc)})) from None
         except HubSpotRateLimitError as exc:
             if exc.policy_name == "DAILY":
-                raise _Pause(
-                    stored(
-                        "paused_daily_limit",
-                        minutes=int(DAILY_LIMIT_RETRY.total_seconds() // 60),
-                    ),
-                    resume_after=DAILY_LIMIT_RETRY,
-                ) from None
+                raise _daily_limit_pause() from None
             # Not processed: safe to send again after the wait HubSpot asks for.
-            _sleep(batch, exc.retry_after or (1.0 if exc.policy_name == "SECONDLY" else 10.0))
+            _sleep(batch, _rate_limit_wait(exc))
         except HubSpotTransientError as exc:
             last_error = exc
             # 423 Locked: not processed; wait at least 2 s (HubSpot's error handling guide).
@@ -664,16 +672,10 @@ def _write_group(call: BatchCall, lane: _Lane, kind: str, rows: list[BatchRow]) 
             raise _Pause(stored("paused_reconnect", reason={"text": str(exc)})) from None
         except HubSpotRateLimitError as exc:
             if exc.policy_name == "DAILY":
-                raise _Pause(
-                    stored(
-                        "paused_daily_limit",
-                        minutes=int(DAILY_LIMIT_RETRY.total_seconds() // 60),
-                    ),
-                    resume_after=DAILY_LIMIT_RETRY,
-                ) from None
+                raise _daily_limit_pause() from None
             if in_flight:  # not processed: this attempt wrote nothing
                 updating.uncount_attempt(rows)
-            _sleep(batch, exc.retry_after or (1.0 if exc.policy_name == "SECONDLY" else 10.0))
+            _sleep(batch, _rate_limit_wait(exc))
         except HubSpotNotSent as exc:
             if in_flight:
                 updating.uncount_attempt(rows)
