@@ -107,8 +107,9 @@ def test_in_file_duplicates_are_grouped_and_settled_per_group(
     assert "not understood" in logged_client.post(url, {"rows": "x"}, follow=True).text
 
 
-def hubspot_create(hubspot: Any, start: str, contact: str) -> str:
-    """An appointment made in HubSpot by someone else (not through the app)."""
+def hubspot_create(hubspot: Any, start: str, contact: str, **props: str) -> str:
+    """An appointment made in HubSpot by someone else (not through the app), associated with
+    ``contact``, with ``props`` besides its name, start and end."""
     answer = requests.post(
         hubspot.url("/crm/objects/2026-03/0-421/batch/create"),
         json={
@@ -118,7 +119,8 @@ def hubspot_create(hubspot: Any, start: str, contact: str) -> str:
                         "hs_appointment_name": "Booked by phone",
                         "hs_appointment_start": start,
                         "hs_appointment_end": start.replace("T13", "T14"),
-                    },
+                    }
+                    | props,
                     "associations": [
                         {
                             "to": {"id": contact},

@@ -8,7 +8,6 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import requests
 from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +18,7 @@ from appointments.services.portals import portal_client
 from sandbox.models import DEFAULT_SEARCH_LAG_SECONDS, CrmRecord
 from sandbox.models import Portal as SandboxPortal
 from sandbox.seed import DEMO_CONTACT_IDS
+from tests.batches.test_duplicates import hubspot_create
 from tests.helpers import batch_from_upload
 
 BASE = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
@@ -135,42 +135,15 @@ def test_a_thousand_rows_and_contacts_cost_ten_searches_and_one_association_read
     ]
 
 
-def create_in_hubspot(hubspot: Any, start: str, contact: str, **props: str) -> str:
-    """An appointment made in HubSpot by someone else (not through the app)."""
-    answer = requests.post(
-        hubspot.url("/crm/objects/2026-03/0-421/batch/create"),
-        json={
-            "inputs": [
-                {
-                    "properties": {"hs_appointment_name": "By phone", "hs_appointment_start": start}
-                    | props,
-                    "associations": [
-                        {
-                            "to": {"id": contact},
-                            "types": [
-                                {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 906}
-                            ],
-                        }
-                    ],
-                }
-            ]
-        },
-        headers={"Authorization": f"Bearer {hubspot.token}"},
-        timeout=10,
-    )
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["results"][0]["id"])
-
-
 def test_it_matches_exactly_by_start_and_contact_and_by_unique_value(
     hubspot: Any, portal: Portal, user: User
 ) -> None:
     one, two, three = DEMO_CONTACT_IDS[:3]
     nine, ten = BASE, BASE + timedelta(hours=1)
-    same = create_in_hubspot(hubspot, stamp(nine), one)
-    create_in_hubspot(hubspot, stamp(nine), three)  # same start, a contact no row has then
-    create_in_hubspot(hubspot, stamp(ten + timedelta(minutes=5)), two)  # same contact, later
-    booked = create_in_hubspot(
+    same = hubspot_create(hubspot, stamp(nine), one)
+    hubspot_create(hubspot, stamp(nine), three)  # same start, a contact no row has then
+    hubspot_create(hubspot, stamp(ten + timedelta(minutes=5)), two)  # same contact, later
+    booked = hubspot_create(
         hubspot, stamp(ten + timedelta(days=3)), three, **{"external_booking_ref": "bk-1042"}
     )
     hubspot.advance_clock(DEFAULT_SEARCH_LAG_SECONDS + 1)
